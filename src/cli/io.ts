@@ -1,0 +1,17 @@
+// Where the CLI writes, so commands can be run in-process by tests.
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Colour is used when the output is a terminal (and NO_COLOR is unset). */
+  readonly color: boolean;
+}
+
+export const processIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  color: Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'],
+};
+
+/** A usage error: bad flags or arguments (exit code 2). */
+export class UsageError extends Error {}

@@ -1,0 +1,130 @@
+// Renders diagnostics the way rustc and esbuild do: a header with the code, the location,
+// the source line, a caret run under the primary span and dashes under secondary spans.
+
+import type { Diagnostic, Label } from './diagnostic.js';
+import type { SourceText } from './source.js';
+
+export interface RenderOptions {
+  /** ANSI colours, for a terminal. */
+  readonly color?: boolean;
+}
+
+const TAB_WIDTH = 4;
+
+const ansi = {
+  red: '\x1b[1;31m',
+  yellow: '\x1b[1;33m',
+  blue: '\x1b[1;34m',
+  cyan: '\x1b[1;36m',
+  bold: '\x1b[1m',
+  reset: '\x1b[0m',
+};
+
+export function renderDiagnostic(
+  diagnostic: Diagnostic,
+  source: SourceText,
+  options: RenderOptions = {},
+): string {
+  const paint = (style: keyof typeof ansi, text: string) =>
+    options.color ? `${ansi[style]}${text}${ansi.reset}` : text;
+  const severityStyle = diagnostic.severity === 'error' ? 'red' : 'yellow';
+
+  const start = source.position(diagnostic.primary.span.start);
+  const labels: { label: Label; primary: boolean }[] = [
+    { label: diagnostic.primary, primary: true },
+    ...(diagnostic.secondary ?? []).map((label) => ({ label, primary: false })),
+  ];
+  const lines = [...new Set(labels.map(({ label }) => source.position(label.span.start).line))];
+  lines.sort((a, b) => a - b);
+  const gutter = String(lines[lines.length - 1] ?? 1).length;
+  const bar = paint('blue', `${' '.repeat(gutter)} |`);
+
+  const out: string[] = [];
+  out.push(
+    `${paint(severityStyle, `${diagnostic.severity}[${diagnostic.code}]`)}${paint('bold', `: ${diagnostic.message}`)}`,
+  );
+  out.push(
+    `${' '.repeat(gutter)}${paint('blue', '-->')} ${source.file}:${start.line}:${start.column}`,
+  );
+  out.push(bar);
+  let previous = 0;
+  for (const line of lines) {
+    if (previous && line > previous + 1) out.push(paint('blue', '...'));
+    previous = line;
+    const text = source.line(line);
+    out.push(`${paint('blue', `${String(line).padStart(gutter)} |`)} ${expandTabs(text)}`);
+    for (const { label, primary } of labels) {
+      if (source.position(label.span.start).line !== line) continue;
+      const marker = underline(source, label, line, primary ? '^' : '-');
+      const styled = paint(primary ? severityStyle : 'blue', marker);
+      out.push(
+        `${bar} ${styled}${label.message ? ' ' + paint(primary ? severityStyle : 'blue', label.message) : ''}`,
+      );
+    }
+  }
+  for (const note of diagnostic.notes ?? []) {
+    // Notes may name their kind (`note: ...`); otherwise they are hints on how to fix.
+    const [, kind = 'help', text = note] = /^(help|note): (.*)$/s.exec(note) ?? [];
+    out.push(`${' '.repeat(gutter)} ${paint('cyan', `= ${kind}:`)} ${text}`);
+  }
+  return out.join('\n');
+}
+
+export function renderDiagnostics(
+  diagnostics: readonly Diagnostic[],
+  source: SourceText,
+  options: RenderOptions = {},
+): string {
+  return diagnostics.map((d) => renderDiagnostic(d, source, options) + '\n').join('\n');
+}
+
+/** The marker run for a label on one line; a span that runs past the line stops at its end. */
+function underline(source: SourceText, label: Label, line: number, mark: string): string {
+  const text = source.line(line);
+  const startColumn = source.position(label.span.start).column;
+  const endPosition = source.position(label.span.end);
+  const endColumn = endPosition.line === line ? endPosition.column : text.length + 1;
+  const before = expandTabs(text.slice(0, startColumn - 1)).length;
+  const width = Math.max(
+    1,
+    expandTabs(text.slice(0, Math.max(endColumn - 1, startColumn - 1))).length - before,
+  );
+  return ' '.repeat(before) + mark.repeat(width);
+}
+
+function expandTabs(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    out += ch === '\t' ? ' '.repeat(TAB_WIDTH - (out.length % TAB_WIDTH)) : ch;
+  }
+  return out;
+}
+
+export interface JsonDiagnostic {
+  readonly file: string;
+  readonly code: string;
+  readonly severity: string;
+  readonly message: string;
+  readonly line: number;
+  readonly column: number;
+  readonly endLine: number;
+  readonly endColumn: number;
+  readonly notes: readonly string[];
+}
+
+/** The machine-readable form used by `attnc check --format json`. */
+export function diagnosticToJson(diagnostic: Diagnostic, source: SourceText): JsonDiagnostic {
+  const start = source.position(diagnostic.primary.span.start);
+  const end = source.position(diagnostic.primary.span.end);
+  return {
+    file: source.file,
+    code: diagnostic.code,
+    severity: diagnostic.severity,
+    message: diagnostic.message,
+    line: start.line,
+    column: start.column,
+    endLine: end.line,
+    endColumn: end.column,
+    notes: diagnostic.notes ?? [],
+  };
+}

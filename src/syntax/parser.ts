@@ -1,0 +1,188 @@
+// The spec grammar of language.md section 1 as a chevrotain CST parser. The class holds
+// rules only (no actions); cst-to-ast.ts turns its output into the AST. Error recovery is
+// on, so one parse reports every syntax error in a file rather than stopping at the first.
+
+import {
+  CstParser,
+  EOF,
+  type IParserErrorMessageProvider,
+  type IToken,
+  type TokenType,
+} from 'chevrotain';
+import {
+  allTokens,
+  Amp,
+  Attention,
+  Colon,
+  Comma,
+  False,
+  Group,
+  LBrace,
+  LBracket,
+  LParen,
+  Name,
+  NumberLiteral,
+  Pipe,
+  RBrace,
+  RBracket,
+  RParen,
+  Semicolon,
+  True,
+} from './tokens.js';
+
+/** What each rule is, in words, for "expected ..." messages. */
+const RULE_DESCRIPTIONS: Record<string, string> = {
+  file: '`attention`',
+  attention: 'a property or `group`',
+  item: 'a property or `group`',
+  group: 'a property',
+  property: 'a property',
+  expression: 'a value',
+  intersection: 'a value',
+  atom: 'a value',
+  callOrName: 'a name',
+  argument: 'an argument',
+  list: 'a list',
+  parenthesized: 'a value',
+};
+
+function describeToken(token: IToken): string {
+  if (token.tokenType === EOF) return 'end of file';
+  return `\`${token.image}\``;
+}
+
+function labelOf(tokenType: TokenType): string {
+  // The parser expects EOF only where another declaration could start.
+  if (tokenType === EOF) return '`attention`';
+  return tokenType.LABEL ?? tokenType.name;
+}
+
+const messages: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage({ expected, actual }) {
+    return `expected ${labelOf(expected)}, found ${describeToken(actual)}`;
+  },
+  buildNotAllInputParsedMessage({ firstRedundant }) {
+    return `expected \`attention\`, found ${describeToken(firstRedundant)}`;
+  },
+  buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
+    const starts = new Set<string>();
+    for (const alt of expectedPathsPerAlt) {
+      for (const path of alt) {
+        const first = path[0];
+        if (first) starts.add(labelOf(first));
+      }
+    }
+    const expected = RULE_DESCRIPTIONS[ruleName] ?? [...starts].join(', ');
+    return `expected ${expected}, found ${describeToken(actual[0]!)}`;
+  },
+  buildEarlyExitMessage({ actual, ruleName }) {
+    return `expected ${RULE_DESCRIPTIONS[ruleName] ?? 'more input'}, found ${describeToken(actual[0]!)}`;
+  },
+};
+
+export class SpecParser extends CstParser {
+  constructor() {
+    super(allTokens, {
+      recoveryEnabled: true,
+      maxLookahead: 3,
+      nodeLocationTracking: 'full',
+      errorMessageProvider: messages,
+    });
+    this.performSelfAnalysis();
+  }
+
+  public file = this.RULE('file', () => {
+    this.MANY(() => this.SUBRULE(this.attention));
+  });
+
+  public attention = this.RULE('attention', () => {
+    this.CONSUME(Attention);
+    this.CONSUME(Name);
+    this.CONSUME(LBrace);
+    this.MANY(() =>
+      this.OR([
+        { ALT: () => this.SUBRULE(this.group) },
+        { ALT: () => this.SUBRULE(this.property) },
+        { ALT: () => this.CONSUME(Semicolon) },
+      ]),
+    );
+    this.CONSUME(RBrace);
+  });
+
+  public group = this.RULE('group', () => {
+    this.CONSUME(Group);
+    this.CONSUME(Name);
+    this.CONSUME(LBrace);
+    this.MANY(() =>
+      this.OR([{ ALT: () => this.SUBRULE(this.property) }, { ALT: () => this.CONSUME(Semicolon) }]),
+    );
+    this.CONSUME(RBrace);
+  });
+
+  public property = this.RULE('property', () => {
+    this.CONSUME(Name);
+    this.CONSUME(Colon);
+    this.SUBRULE(this.expression);
+  });
+
+  /** `a | b`: union; binds looser than `&`. */
+  public expression = this.RULE('expression', () => {
+    this.SUBRULE(this.intersection);
+    this.MANY(() => {
+      this.CONSUME(Pipe);
+      this.SUBRULE2(this.intersection);
+    });
+  });
+
+  public intersection = this.RULE('intersection', () => {
+    this.SUBRULE(this.atom);
+    this.MANY(() => {
+      this.CONSUME(Amp);
+      this.SUBRULE2(this.atom);
+    });
+  });
+
+  public atom = this.RULE('atom', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.callOrName) },
+      { ALT: () => this.CONSUME(NumberLiteral) },
+      { ALT: () => this.CONSUME(True) },
+      { ALT: () => this.CONSUME(False) },
+      { ALT: () => this.SUBRULE(this.list) },
+      { ALT: () => this.SUBRULE(this.parenthesized) },
+    ]);
+  });
+
+  public callOrName = this.RULE('callOrName', () => {
+    this.CONSUME(Name);
+    this.OPTION(() => {
+      this.CONSUME(LParen);
+      this.MANY_SEP({ SEP: Comma, DEF: () => this.SUBRULE(this.argument) });
+      this.CONSUME(RParen);
+    });
+  });
+
+  /** `name: value` or `value`; the checker enforces positional-before-named. */
+  public argument = this.RULE('argument', () => {
+    this.OPTION(() => {
+      this.CONSUME(Name);
+      this.CONSUME(Colon);
+    });
+    this.SUBRULE(this.expression);
+  });
+
+  public list = this.RULE('list', () => {
+    this.CONSUME(LBracket);
+    this.MANY_SEP({ SEP: Comma, DEF: () => this.SUBRULE(this.expression) });
+    this.CONSUME(RBracket);
+  });
+
+  public parenthesized = this.RULE('parenthesized', () => {
+    this.CONSUME(LParen);
+    this.SUBRULE(this.expression);
+    this.CONSUME(RParen);
+  });
+}
+
+/** The one parser instance (chevrotain parsers are built once and reset per input). */
+export const specParser = new SpecParser();

@@ -1,0 +1,15 @@
+// Byte-free source ranges: UTF-16 offsets into the spec text, half-open [start, end).
+// Line and column are derived only when a diagnostic is rendered (see diagnostics/source.ts).
+
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
+export function span(start: number, end: number): Span {
+  return { start, end };
+}
+
+export function joinSpans(a: Span, b: Span): Span {
+  return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
+}

@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { parseSpec } from '../../src/syntax/parse.js';
+import { renderSyntax } from '../helpers/render.js';
+
+describe('syntax diagnostics', () => {
+  it('E100: an unexpected character', () => {
+    expect(renderSyntax('attention a {\n  heads: 4 @ 2\n}\n')).toBe(
+      [
+        'error[E100]: unexpected character `@`',
+        ' --> spec.attn:2:12',
+        '  |',
+        '2 |   heads: 4 @ 2',
+        '  |            ^',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('E100: quotes get a note that there are no strings', () => {
+    expect(renderSyntax('attention a { layout: "bnhd" }')).toContain(
+      '= help: the spec language has no strings: names are written without quotes',
+    );
+  });
+
+  it('E101: a missing colon is reported and the property still parses', () => {
+    const text = 'attention a {\n  heads 4\n  head_dim: 64\n}\n';
+    expect(renderSyntax(text)).toBe(
+      [
+        'error[E101]: expected `:`, found `4`',
+        ' --> spec.attn:2:9',
+        '  |',
+        '2 |   heads 4',
+        '  |         ^',
+        '',
+      ].join('\n'),
+    );
+    const props = parseSpec(text).ast.attentions[0]!.items.map((i) => i.name.name);
+    expect(props).toEqual(['heads', 'head_dim']);
+  });
+
+  it('E101: properties on one line need a `;`', () => {
+    expect(renderSyntax('attention a { heads: 4 head_dim: 64 }')).toBe(
+      [
+        'error[E101]: expected a newline or `;` before `head_dim`',
+        ' --> spec.attn:1:24',
+        '  |',
+        '1 | attention a { heads: 4 head_dim: 64 }',
+        '  |                        ^^^^^^^^',
+        '  = help: put each property on its own line, or separate them with `;`',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('E101: text before the first attention', () => {
+    expect(renderSyntax('heads: 4\n')).toBe(
+      [
+        'error[E101]: expected `attention`, found `heads`',
+        ' --> spec.attn:1:1',
+        '  |',
+        '1 | heads: 4',
+        '  | ^^^^^',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('E102: an unclosed block', () => {
+    expect(renderSyntax('attention a {\n  heads: 4\n')).toBe(
+      [
+        'error[E102]: expected `}`, the file ends here',
+        ' --> spec.attn:3:1',
+        '  |',
+        '3 | ',
+        '  | ^',
+        '  = help: a `{` is not closed: add the missing `}`',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('E103: a malformed number', () => {
+    expect(renderSyntax('attention a {\n  head_dim: 64px\n}\n')).toBe(
+      [
+        'error[E103]: malformed number `64px`',
+        ' --> spec.attn:2:13',
+        '  |',
+        '2 |   head_dim: 64px',
+        '  |             ^^^^',
+        '  = help: numbers are written like `64`, `0.5` or `1e-6`, with no unit or suffix',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('reports every syntax error of a file in one run', () => {
+    const text = [
+      'attention a {',
+      '  heads 4',
+      '  mask: window(3 | global(0)',
+      '  head_dim: 6x4',
+      '}',
+      'attention b { heads: 2 @ }',
+    ].join('\n');
+    const codes = parseSpec(text).diagnostics.map((d) => d.code);
+    expect(codes).toContain('E100');
+    expect(codes).toContain('E103');
+    expect(codes.filter((c) => c === 'E101').length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('syntax', () => {
+  it('parses precedence: & binds tighter than |', () => {
+    const ast = parseSpec('attention a { mask: window(1) | sink(2) & causal | full }').ast;
+    const mask = ast.attentions[0]!.items[0]!;
+    expect(mask.kind).toBe('property');
+    if (mask.kind !== 'property') return;
+    expect(mask.value.kind).toBe('union');
+    if (mask.value.kind !== 'union') return;
+    expect(mask.value.terms.map((t) => t.kind)).toEqual(['call', 'intersect', 'name']);
+  });
+
+  it('parentheses group without leaving a node behind', () => {
+    const ast = parseSpec('attention a { mask: (window(1) | sink(2)) & causal }').ast;
+    const prop = ast.attentions[0]!.items[0]!;
+    if (prop.kind !== 'property' || prop.value.kind !== 'intersect') throw new Error('shape');
+    expect(prop.value.terms[0]!.kind).toBe('union');
+  });
+
+  it('keeps groups and properties in source order with spans', () => {
+    const text = 'attention h {\n  head_dim: 64\n  group a { heads: 1 }\n  causal: true\n}';
+    const items = parseSpec(text).ast.attentions[0]!.items;
+    expect(items.map((i) => i.kind)).toEqual(['property', 'group', 'property']);
+    const group = items[1]!;
+    expect(text.slice(group.span.start, group.span.end)).toBe('group a { heads: 1 }');
+  });
+
+  it('reads comments, negative numbers, exponents, lists and named arguments', () => {
+    const text = [
+      '# comment',
+      'attention a { // another',
+      '  mask: window(left: -1, right: 2) | global([0, 5])',
+      '  softcap: 1e-6; causal: false',
+      '}',
+    ].join('\n');
+    const result = parseSpec(text);
+    expect(result.diagnostics).toEqual([]);
+    const items = result.ast.attentions[0]!.items;
+    expect(items).toHaveLength(3);
+  });
+
+  it('a file of only comments has no attentions and no errors', () => {
+    const result = parseSpec('# nothing here\n// nor here\n');
+    expect(result.ast.attentions).toEqual([]);
+    expect(result.diagnostics).toEqual([]);
+  });
+});
