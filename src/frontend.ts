@@ -20,10 +20,14 @@ export function checkSource(text: string, file = '<input>'): FrontEndResult {
   const source = new SourceText(file, text);
   const parsed = parseSpec(text);
   const checked = checkSpec(parsed.ast);
+  // "No attention declared" only helps when nothing else explains the empty result.
+  const checkDiagnostics = parsed.diagnostics.length
+    ? checked.diagnostics.filter((d) => d.code !== 'W100')
+    : checked.diagnostics;
   return {
     source,
     ast: parsed.ast,
     attentions: checked.attentions,
-    diagnostics: sortDiagnostics([...parsed.diagnostics, ...checked.diagnostics]),
+    diagnostics: sortDiagnostics([...parsed.diagnostics, ...checkDiagnostics]),
   };
 }

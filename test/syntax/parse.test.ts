@@ -155,3 +155,11 @@ describe('syntax', () => {
     expect(result.diagnostics).toEqual([]);
   });
 });
+
+describe('front end', () => {
+  it('does not add "no attention declared" on top of a syntax error', async () => {
+    const { checkSource } = await import('../../src/frontend.js');
+    const codes = checkSource('atention a { heads: 4 }').diagnostics.map((d) => d.code);
+    expect(codes).toEqual(['E101']);
+  });
+});
