@@ -22,3 +22,28 @@ export {
   type JsonDiagnostic,
   type RenderOptions,
 } from './diagnostics/render.js';
+
+// Compiler and runtime.
+export {
+  compile,
+  resolveTarget,
+  TARGET_NAMES,
+  type CompiledModule,
+  type CompileResult,
+  type CompileSourceOptions,
+} from './api/compile.js';
+export { createRuntime, type Runtime, type RuntimeOptions } from './api/runtime.js';
+export { reference, type ReferenceCallInputs } from './api/reference.js';
+export { loadPlan, type LoadedPlan } from './api/load-plan.js';
+export { moduleFiles, type ModuleFile } from './api/module-files.js';
+export type * from './codegen/plan.js';
+export type { LoadedAttention, RunInputs, RunOutputs } from './runtime/loaded-kernel.js';
+export type { AdapterChoice, DeviceKind } from './runtime/device.js';
+export {
+  CORE_PROFILE,
+  LLVMPIPE_PROFILE,
+  PORTABLE_PROFILE,
+  SWIFTSHADER_PROFILE,
+  STATIC_PROFILES,
+  type DeviceProfile,
+} from './target/profile.js';

@@ -3,12 +3,27 @@
 
 import { readFileSync } from 'node:fs';
 import { checkCommand } from './check-command.js';
+import { compileCommand } from './compile-command.js';
+import { explainCommand } from './explain-command.js';
+import { runCommand } from './run-command.js';
 import { UsageError, type CliIo } from './io.js';
 
 type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; run: Command }> = {
   check: { summary: 'parse and check spec files, print every problem', run: checkCommand },
+  compile: {
+    summary: 'compile specs to WGSL, a host plan and a TypeScript module',
+    run: compileCommand,
+  },
+  run: {
+    summary: 'run every attention of a spec on random inputs (--verify: against the reference)',
+    run: runCommand,
+  },
+  explain: {
+    summary: 'print the IR after a pass, the block plan density and a picture of the mask',
+    run: explainCommand,
+  },
 };
 
 export function version(): string {

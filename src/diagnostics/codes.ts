@@ -1,7 +1,8 @@
 // The stable diagnostic codes. A code never changes meaning once published: editors,
 // CI scripts and docs refer to them. Add new codes; do not renumber.
 //   E1xx syntax, E2xx names, E3xx arguments and types, E4xx ranges,
-//   E5xx rules between properties, W1xx warnings (legal, but likely a mistake).
+//   E5xx rules between properties, E6xx compilation (what checks but cannot be compiled
+//   for the target), W1xx warnings (legal, but likely a mistake).
 
 export const DIAGNOSTIC_CODES = {
   E100: 'unexpected character',
@@ -42,6 +43,9 @@ export const DIAGNOSTIC_CODES = {
   E504: 'both kernel and lowrank',
   E505: 'linformer needs max_seq',
   E506: 'score modifier not allowed with this mechanism',
+
+  E600: 'not supported yet',
+  E601: 'unknown target',
 
   W100: 'no attention declared',
   W101: 'window wider than max_seq',

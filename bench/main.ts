@@ -1,0 +1,117 @@
+// `npm run bench`: time the registered attention kernels on one adapter.
+//
+//   npm run bench -- --adapter llvmpipe --seq 1024,4096 --reps 5
+//
+// Prints, per case and sequence length, the median time, GFLOP/s counting only allowed
+// (query, key) pairs (4·D FLOPs each), and the speed of every case relative to the first
+// one (the baseline) measured in the same run.
+
+import { parseArgs } from 'node:util';
+import { acquireDevice, isAdapterChoice, type AdapterChoice } from '../src/runtime/device.js';
+import { benchFactories } from './cases.js';
+import { timeCase, type CaseResult } from './harness.js';
+import { formatRatios, formatResultsTable } from './report.js';
+
+const USAGE = `usage: npm run bench -- [options]
+  --adapter auto|hardware|llvmpipe|swiftshader   (default auto: hardware, else llvmpipe)
+  --seq 1024,4096        sequence lengths N
+  --d 64                 head dimension D
+  --wg 64                baseline workgroup size(s), comma-separated
+  --case A,B             run only cases whose name contains A or B
+  --warmup 1 --reps 5    untimed and timed runs per case
+  --timer auto|wall|timestamp   (auto: GPU timestamps when the device has them)
+  --json                 also print the results as one JSON line`;
+
+function parseList(text: string, what: string): number[] {
+  const values = text.split(',').map((s) => Number(s.trim()));
+  if (values.some((v) => !Number.isInteger(v) || v <= 0)) {
+    throw new Error(`--${what} expects positive integers, got '${text}'`);
+  }
+  return values;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      adapter: { type: 'string', default: 'auto' },
+      seq: { type: 'string', default: '1024,4096' },
+      d: { type: 'string', default: '64' },
+      wg: { type: 'string', default: '64' },
+      case: { type: 'string' },
+      warmup: { type: 'string', default: '1' },
+      reps: { type: 'string', default: '5' },
+      timer: { type: 'string', default: 'auto' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!isAdapterChoice(values.adapter)) throw new Error(`--adapter ${values.adapter}?\n${USAGE}`);
+  const adapter: AdapterChoice = values.adapter;
+  const seqs = parseList(values.seq, 'seq');
+  const [d] = parseList(values.d, 'd');
+  const warmup = Number(values.warmup);
+  const reps = parseList(values.reps, 'reps')[0]!;
+  if (!['auto', 'wall', 'timestamp'].includes(values.timer)) {
+    throw new Error(`--timer ${values.timer}?\n${USAGE}`);
+  }
+
+  const acquired = await acquireDevice({ adapter });
+  try {
+    const { device, profile } = acquired;
+    const hasTimestamps = profile.features.timestampQuery;
+    if (values.timer === 'timestamp' && !hasTimestamps) {
+      throw new Error(`${acquired.adapterName} has no timestamp-query; use --timer wall`);
+    }
+    const useTimestamps = values.timer !== 'wall' && hasTimestamps;
+    console.log(
+      `adapter: ${acquired.kind}: ${acquired.adapterName} ` +
+        `(${profile.mode}${profile.cpuLike ? ', CPU-like' : ''})`,
+    );
+    console.log(
+      `timer: ${useTimestamps ? 'GPU timestamps per pass (wall also shown)' : 'wall clock, submit to onSubmittedWorkDone'}; ` +
+        `warmup ${warmup}, reps ${reps}, median reported`,
+    );
+    const factories = benchFactories({ baselineWorkgroupSizes: parseList(values.wg, 'wg') });
+    const wanted = values.case?.split(',');
+    const chosen = factories.filter((f) => !wanted || wanted.some((w) => f.name.includes(w)));
+    if (chosen.length === 0) throw new Error(`no case matches --case ${values.case}`);
+
+    const results: CaseResult[] = [];
+    for (const n of seqs) {
+      for (const factory of chosen) {
+        const benchCase = factory.create(device, { n, d: d! });
+        try {
+          const result = await timeCase(device, benchCase, { warmup, reps, useTimestamps });
+          results.push({ ...result, name: factory.name });
+          console.log(formatResultsTable([results.at(-1)!], results.length === 1));
+        } finally {
+          benchCase.destroy();
+        }
+      }
+    }
+    const ratios = formatRatios(results);
+    if (ratios !== '') console.log(`\n${ratios}`);
+    if (values.json) {
+      console.log(JSON.stringify({ adapter: acquired.adapterName, kind: acquired.kind, results }));
+    }
+    const bad = results.filter((r) => r.check !== undefined && !(r.check.maxAbsError < 1e-3));
+    for (const r of bad) console.error(`CHECK FAILED: ${r.name} N=${r.n}: ${r.check?.maxAbsError}`);
+    return bad.length > 0 ? 1 : 0;
+  } finally {
+    acquired.destroy();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exitCode = 1;
+  },
+);

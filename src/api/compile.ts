@@ -1,0 +1,78 @@
+// `compile(source)`: the whole compiler as one call. Front end, then per attention lowering,
+// passes and WGSL codegen for a target profile. Constructs that check but have no kernels
+// yet become E600 diagnostics at their spans, never exceptions.
+
+import type { CheckedAttention } from '../check/checked.js';
+import { compileAttention, type CompiledAttention } from '../codegen/compile.js';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { hasErrors, sortDiagnostics } from '../diagnostics/diagnostic.js';
+import type { SourceText } from '../diagnostics/source.js';
+import { checkSource } from '../frontend.js';
+import { lowerAttention } from '../lower/lower.js';
+import { PORTABLE_PROFILE, STATIC_PROFILES, type DeviceProfile } from '../target/profile.js';
+
+/** One compiled attention: its checked description (for the reference), IR, kernels and plan. */
+export type CompiledModule = CompiledAttention & { readonly attention: CheckedAttention };
+
+export interface CompileSourceOptions {
+  readonly file?: string;
+  /** A profile name (`portable`, `core`, `llvmpipe`, `swiftshader`) or a device's profile. */
+  readonly target?: string | DeviceProfile;
+  /** Run the IR verifier after every pass. */
+  readonly verify?: boolean;
+}
+
+export interface CompileResult {
+  readonly source: SourceText;
+  readonly modules: readonly CompiledModule[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export const TARGET_NAMES: readonly string[] = [...STATIC_PROFILES.keys()];
+
+export function resolveTarget(
+  target: string | DeviceProfile | undefined,
+): DeviceProfile | undefined {
+  if (target === undefined) return PORTABLE_PROFILE;
+  if (typeof target !== 'string') return target;
+  return STATIC_PROFILES.get(target);
+}
+
+export function compile(text: string, options: CompileSourceOptions = {}): CompileResult {
+  const front = checkSource(text, options.file ?? '<input>');
+  const diagnostics: Diagnostic[] = [...front.diagnostics];
+  const profile = resolveTarget(options.target);
+  if (!profile) {
+    diagnostics.push({
+      code: 'E601',
+      severity: 'error',
+      message: `unknown target \`${String(options.target)}\``,
+      primary: { span: { start: 0, end: 0 } },
+      notes: [`targets are: ${TARGET_NAMES.join(', ')}`],
+    });
+    return { source: front.source, modules: [], diagnostics };
+  }
+  const modules: CompiledModule[] = [];
+  if (!hasErrors(front.diagnostics)) {
+    for (const attention of front.attentions) {
+      const lowered = lowerAttention(attention);
+      if (!lowered.ok) {
+        for (const u of lowered.unsupported) {
+          diagnostics.push({
+            code: 'E600',
+            severity: 'error',
+            message: `\`${attention.name}\`: ${u.message} is not supported by the compiler yet`,
+            primary: { span: u.span },
+            notes: [
+              'the spec is valid and the CPU reference evaluates it, but no kernels exist for it yet',
+            ],
+          });
+        }
+        continue;
+      }
+      const compiled = compileAttention(attention, profile, { verify: options.verify ?? false });
+      modules.push({ ...compiled, attention });
+    }
+  }
+  return { source: front.source, modules, diagnostics: sortDiagnostics(diagnostics) };
+}

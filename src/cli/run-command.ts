@@ -1,0 +1,175 @@
+// `attnc run FILE --seq N [--batch B] [--adapter A] [--verify]`: compiles every attention for
+// the device found, runs it on seeded random inputs, prints the median time and, with
+// --verify, the max abs error against the CPU reference (exit 1 past the tolerance).
+
+import { parseArgs } from 'node:util';
+import { compile, type CompiledModule } from '../api/compile.js';
+import { randomInputs } from '../api/random-inputs.js';
+import { reference } from '../api/reference.js';
+import { createRuntime, type Runtime } from '../api/runtime.js';
+import { hasErrors } from '../diagnostics/diagnostic.js';
+import { renderDiagnostic } from '../diagnostics/render.js';
+import { ADAPTER_CHOICES, isAdapterChoice } from '../runtime/device.js';
+import { resolveColor } from './check-command.js';
+import { UsageError, type CliIo } from './io.js';
+import { readSpecFile } from './read-spec-file.js';
+
+/** f32 kernels against a float64 reference (language.md: results agree within 1e-4). */
+export const DEFAULT_TOLERANCE = 1e-4;
+
+export const RUN_HELP = `Usage: attnc run FILE --seq N [options]
+
+Runs every attention of FILE on seeded random inputs on a WebGPU device.
+
+Options:
+  --seq N          key (and query) rows (required)
+  --seq-q N        query rows, <= --seq (default --seq; 1 is a decode step)
+  --batch B        batch size (default 1)
+  --adapter A      ${ADAPTER_CHOICES.join(', ')} (default auto: a GPU, then llvmpipe, then SwiftShader)
+  --repeat R       timed runs; the median is printed (default 5)
+  --seed S         input seed (default 0)
+  --verify         compare with the CPU reference; exit 1 when the max abs error > tolerance
+  --tolerance T    (default ${DEFAULT_TOLERANCE})
+  --color auto|always|never
+  -h, --help       show this help
+`;
+
+function positiveInt(name: string, text: string | undefined, fallback?: number): number {
+  if (text === undefined) {
+    if (fallback === undefined) throw new UsageError(`--${name} is required`);
+    return fallback;
+  }
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new UsageError(`--${name} must be a positive integer, found \`${text}\``);
+  }
+  return value;
+}
+
+export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      seq: { type: 'string' },
+      'seq-q': { type: 'string' },
+      batch: { type: 'string' },
+      adapter: { type: 'string', default: 'auto' },
+      repeat: { type: 'string' },
+      seed: { type: 'string' },
+      verify: { type: 'boolean' },
+      tolerance: { type: 'string' },
+      color: { type: 'string', default: 'auto' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.stdout(RUN_HELP);
+    return 0;
+  }
+  const color = resolveColor(values.color, io.color);
+  if (positionals.length !== 1) throw new UsageError('give exactly one spec file');
+  const seqK = positiveInt('seq', values.seq);
+  const seqQ = positiveInt('seq-q', values['seq-q'], seqK);
+  if (seqQ > seqK) throw new UsageError(`--seq-q (${seqQ}) must not exceed --seq (${seqK})`);
+  const batch = positiveInt('batch', values.batch, 1);
+  const repeat = positiveInt('repeat', values.repeat, 5);
+  const seed = values.seed === undefined ? 0 : Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be an integer >= 0`);
+  const tolerance = values.tolerance === undefined ? DEFAULT_TOLERANCE : Number(values.tolerance);
+  if (!(tolerance > 0)) throw new UsageError('--tolerance must be a positive number');
+  if (!isAdapterChoice(values.adapter)) {
+    throw new UsageError(
+      `unknown adapter \`${values.adapter}\`: use ${ADAPTER_CHOICES.join(', ')}`,
+    );
+  }
+
+  const file = positionals[0]!;
+  const read = readSpecFile(file);
+  if (!read.ok) {
+    io.stderr(`attnc: error: ${read.message}\n`);
+    return read.kind === 'usage' ? 2 : 1;
+  }
+
+  let runtime: Runtime;
+  try {
+    runtime = await createRuntime({ adapter: values.adapter });
+  } catch (error) {
+    io.stderr(`attnc: error: ${(error as Error).message}\n`);
+    return 1;
+  }
+  try {
+    const result = compile(read.text, { file, target: runtime.profile });
+    for (const d of result.diagnostics)
+      io.stderr(renderDiagnostic(d, result.source, { color }) + '\n\n');
+    if (hasErrors(result.diagnostics)) return 1;
+    io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);
+    let failed = false;
+    for (const module of result.modules) {
+      const ok = await runModule(
+        runtime,
+        module,
+        { batch, seqQ, seqK, seed, repeat, tolerance },
+        values.verify === true,
+        io,
+      );
+      if (!ok) failed = true;
+    }
+    return failed ? 1 : 0;
+  } catch (error) {
+    io.stderr(`attnc: error: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    runtime.destroy();
+  }
+}
+
+interface RunSettings {
+  readonly batch: number;
+  readonly seqQ: number;
+  readonly seqK: number;
+  readonly seed: number;
+  readonly repeat: number;
+  readonly tolerance: number;
+}
+
+async function runModule(
+  runtime: Runtime,
+  module: CompiledModule,
+  s: RunSettings,
+  verify: boolean,
+  io: CliIo,
+): Promise<boolean> {
+  const inputs = randomInputs(module, s);
+  const kernel = runtime.load(module);
+  try {
+    let output = await kernel.run(inputs); // warm-up: first-use compilation is not timed
+    const times: number[] = [];
+    for (let r = 0; r < s.repeat; r++) {
+      const start = performance.now();
+      output = await kernel.run(inputs);
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    const median = times[Math.floor(times.length / 2)]!;
+    const shape = `batch ${s.batch}, seqQ ${s.seqQ}, seqK ${s.seqK}`;
+    io.stdout(
+      `${module.name}: ${shape}: median ${median.toFixed(2)} ms over ${s.repeat} runs (upload, dispatch and read-back)\n`,
+    );
+    if (!verify) return true;
+    const expected = reference(module, inputs).o;
+    let maxError = 0;
+    for (let i = 0; i < expected.length; i++) {
+      const error = Math.abs(output.o[i]! - expected[i]!);
+      // A NaN or infinite output is the worst error there is.
+      maxError = Number.isFinite(error) ? Math.max(maxError, error) : Infinity;
+    }
+    const ok = maxError <= s.tolerance;
+    io.stdout(
+      `${module.name}: max abs error vs reference ${maxError.toExponential(2)} (tolerance ${s.tolerance}): ${ok ? 'ok' : 'FAILED'}\n`,
+    );
+    return ok;
+  } finally {
+    kernel.destroy();
+  }
+}

@@ -1,0 +1,157 @@
+// The host plan: everything the runtime needs to run a compiled attention, as plain JSON
+// (`attnc compile` writes it to disk). Sizes are symbolic in the run-time sizes `batch`,
+// `seqQ`, `seqK`, so one compiled module serves every N. Arrays are regions of buffers, so
+// codegen may pack several into one binding when the device has few storage bindings
+// (compatibility mode allows 4 per stage). Steps run in order; the runtime interprets them
+// and never builds WGSL.
+
+export type SizeSymbol = 'batch' | 'seqQ' | 'seqK';
+
+/** An integer expression over the run-time sizes. */
+export type SizeExpr =
+  | number
+  | SizeSymbol
+  | {
+      readonly op: 'add' | 'sub' | 'mul' | 'min' | 'max' | 'ceilDiv';
+      readonly args: readonly SizeExpr[];
+    };
+
+export type SizeEnv = Readonly<Record<SizeSymbol, number>>;
+
+export function evalSize(expr: SizeExpr, env: SizeEnv): number {
+  if (typeof expr === 'number') return expr;
+  if (typeof expr === 'string') return env[expr];
+  const values = expr.args.map((a) => evalSize(a, env));
+  const [a = 0, b = 0] = values;
+  switch (expr.op) {
+    case 'add':
+      return values.reduce((x, y) => x + y, 0);
+    case 'mul':
+      return values.reduce((x, y) => x * y, 1);
+    case 'sub':
+      return a - b;
+    case 'min':
+      return Math.min(...values);
+    case 'max':
+      return Math.max(...values);
+    case 'ceilDiv':
+      return Math.ceil(a / b);
+  }
+}
+
+export const size = {
+  add: (...args: SizeExpr[]): SizeExpr => ({ op: 'add', args }),
+  sub: (a: SizeExpr, b: SizeExpr): SizeExpr => ({ op: 'sub', args: [a, b] }),
+  mul: (...args: SizeExpr[]): SizeExpr => ({ op: 'mul', args }),
+  min: (...args: SizeExpr[]): SizeExpr => ({ op: 'min', args }),
+  max: (...args: SizeExpr[]): SizeExpr => ({ op: 'max', args }),
+  ceilDiv: (a: SizeExpr, b: SizeExpr): SizeExpr => ({ op: 'ceilDiv', args: [a, b] }),
+  /** Rounds up to a multiple of `m` (16-byte alignment of vec4 regions). */
+  alignUp: (a: SizeExpr, m: number): SizeExpr => ({
+    op: 'mul',
+    args: [{ op: 'ceilDiv', args: [a, m] }, m],
+  }),
+};
+
+export type InputName = 'q' | 'k' | 'v' | 'seg_q' | 'seg_k';
+
+/** A run-time input the caller passes, with its shape (`dims` name each axis for errors). */
+/**
+ * `f16` tensors are passed and returned as Float32Array; the runtime rounds them to binary16
+ * (ties to even) and stores two per u32 word, low half first.
+ */
+export type TensorDType = 'f32' | 'f16' | 'u32';
+
+export interface PlanInput {
+  readonly name: InputName;
+  /** The typed array the caller passes: Float32Array for `f32`, Uint32Array for `u32`. */
+  readonly dtype: 'f32' | 'u32';
+  /**
+   * How it is stored on the device: `f16` for the float tensors of a `dtype: f16` attention.
+   * Absent means the same as `dtype` (plans written before f16 existed).
+   */
+  readonly storage?: TensorDType;
+  readonly dims: readonly string[];
+  readonly shape: readonly SizeExpr[];
+}
+
+export interface PlanOutput {
+  readonly name: 'o';
+  /** Returned as a Float32Array. */
+  readonly dtype: 'f32';
+  /** Absent means `f32`. */
+  readonly storage?: 'f32' | 'f16';
+  readonly dims: readonly string[];
+  readonly shape: readonly SizeExpr[];
+  readonly array: string;
+}
+
+export interface PlanBuffer {
+  readonly name: string;
+  readonly kind: 'storage' | 'uniform';
+  /** Bytes; the runtime rounds up to a multiple of 16. */
+  readonly size: SizeExpr;
+}
+
+/** A region of a buffer, in 4-byte words. */
+export interface PlanArray {
+  readonly name: string;
+  readonly buffer: string;
+  readonly offset: SizeExpr;
+  readonly length: SizeExpr;
+  readonly element: TensorDType;
+}
+
+export interface PlanBinding {
+  readonly binding: number;
+  readonly buffer: string;
+  readonly type: 'uniform' | 'read-only-storage' | 'storage';
+}
+
+export interface PlanKernel {
+  readonly name: string;
+  readonly entryPoint: string;
+  readonly wgsl: string;
+  readonly workgroupSize: number;
+  readonly bindings: readonly PlanBinding[];
+  /** The u32 fields of its `Params` uniform, in declaration order. */
+  readonly uniforms: readonly { readonly name: string; readonly value: SizeExpr }[];
+  /** Buffer that holds the uniform values. */
+  readonly uniformBuffer: string;
+}
+
+export type PlanStep =
+  /** Copy a caller's input into its array. */
+  | { readonly kind: 'upload'; readonly input: InputName; readonly array: string }
+  /** Fill an array with `random` key blocks from src/random (`randomBlocks`), `perBlock` a u32 row each. */
+  | {
+      readonly kind: 'fill-random-blocks';
+      readonly array: string;
+      readonly seed: number;
+      readonly count: number;
+      readonly block: number;
+    }
+  /** Evaluate a kernel's uniform fields and write them. */
+  | { readonly kind: 'write-uniforms'; readonly kernel: string }
+  | {
+      readonly kind: 'dispatch';
+      readonly kernel: string;
+      readonly workgroups: readonly [SizeExpr, SizeExpr, SizeExpr];
+    }
+  | { readonly kind: 'read-output'; readonly output: 'o'; readonly array: string };
+
+export interface HostPlan {
+  readonly version: 1;
+  readonly inputs: readonly PlanInput[];
+  readonly outputs: readonly PlanOutput[];
+  readonly buffers: readonly PlanBuffer[];
+  readonly arrays: readonly PlanArray[];
+  readonly kernels: readonly PlanKernel[];
+  readonly steps: readonly PlanStep[];
+  /** Run-time conditions on the sizes, checked before anything is uploaded. */
+  readonly constraints: {
+    readonly maxSeqK: number | null;
+  };
+  /** Limits the plan was compiled against; the runtime checks buffers against the device's. */
+  readonly profile: string;
+}

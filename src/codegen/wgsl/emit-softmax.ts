@@ -1,0 +1,406 @@
+// Emits the fused softmax kernel of one head group: score, mask, softcap, alibi, online
+// softmax (exp2, rescaled lazily: only when the running max grows) and the value product, in
+// one pass over K/V. Each invocation owns one query row; a workgroup owns a query tile and
+// walks key tiles, visiting only the visit range of the tile (mask-wgsl.ts), classifying each
+// key tile, skipping empty ones and checking the mask per element only in partial ones.
+// Variant `tiled` additionally stages each K/V tile in workgroup memory so the workgroup's
+// rows share one load (GPU-shaped); `rowwise` reads K/V straight from storage (CPU-shaped).
+
+import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
+import { maskLeaves } from '../../ir/ir.js';
+import type { SizeExpr } from '../plan.js';
+import { size } from '../plan.js';
+import { allowedExpr, classifyTile, type MaskCodegenContext, visitRange } from './mask-wgsl.js';
+
+export interface SoftmaxBindings {
+  /** WGSL variable and binding of q, k, v (possibly one packed buffer), o and aux. */
+  readonly q: { readonly name: string; readonly binding: number };
+  readonly k: { readonly name: string; readonly binding: number };
+  readonly v: { readonly name: string; readonly binding: number };
+  readonly o: { readonly name: string; readonly binding: number };
+  readonly aux: { readonly name: string; readonly binding: number } | null;
+}
+
+/** Word offsets of each array the kernel reads (from the plan's layout). */
+export interface SoftmaxArrays {
+  readonly q: SizeExpr;
+  readonly k: SizeExpr;
+  readonly v: SizeExpr;
+  readonly o: SizeExpr;
+  readonly segQ: SizeExpr | null;
+  readonly segK: SizeExpr | null;
+  readonly segRanges: SizeExpr | null;
+  /** Per random leaf (leaf order). */
+  readonly random: readonly SizeExpr[];
+}
+
+export interface EmittedKernel {
+  readonly wgsl: string;
+  readonly workgroupSize: number;
+  readonly uniforms: readonly { readonly name: string; readonly value: SizeExpr }[];
+}
+
+const LOG2E = Math.LOG2E;
+
+/** f32 literal that WGSL parses back to the same f32 (shortest round-trip decimal). */
+export function f32Lit(x: number): string {
+  const f = Math.fround(x);
+  if (!Number.isFinite(f)) throw new Error(`internal error: non-finite literal ${x}`);
+  let text = String(f);
+  for (let digits = 1; digits <= 17; digits++) {
+    const candidate = f.toPrecision(digits);
+    if (Math.fround(Number(candidate)) === f) {
+      text = candidate;
+      break;
+    }
+  }
+  if (!/[.eE]/.test(text)) text += '.0';
+  return text;
+}
+
+export function emitSoftmaxKernel(
+  attention: Attention,
+  group: Group,
+  step: { readonly score: Score; readonly mask: Mask; readonly plan: BlockPlan },
+  bindings: SoftmaxBindings,
+  arrays: SoftmaxArrays,
+): EmittedKernel {
+  const { plan, score, mask } = step;
+  const W = plan.vectorWidth;
+  const vec = W === 4 ? 'vec4<f32>' : 'f32';
+  // dtype f16: four halves per vec2<u32> in storage, unpacked to vec4<f32> on load.
+  const f16 = attention.dtype === 'f16';
+  if (f16 && W !== 4) throw new Error('internal error: f16 needs vector width 4');
+  const stored = f16 ? 'vec2<u32>' : vec;
+  const load = (e: string) => (f16 ? `unpackRow(${e})` : e);
+  const store = (e: string) => (f16 ? `packRow(${e})` : e);
+  const unitWords = f16 ? 2 : W;
+  const zero = W === 4 ? 'vec4<f32>(0.0)' : '0.0';
+  const dot = (a: string, b: string) => (W === 4 ? `dot(${a}, ${b})` : `${a} * ${b}`);
+  const D = attention.headDim;
+  const DV = attention.valueDim;
+  const bhnd = attention.layout === 'bhnd';
+  const leaves = maskLeaves(mask);
+  const randomOf = new Map<Mask, number>();
+  leaves.forEach((leaf) => {
+    if (leaf.kind === 'random') randomOf.set(leaf, randomOf.size);
+  });
+  const hasSegment = leaves.some((l) => l.kind === 'segment');
+  const context: MaskCodegenContext = { rules: plan.rules, randomOf };
+  const modified = score.softcap !== null || score.bias !== null;
+  // Without modifiers the scale and log2(e) fold into q once per row; with them the natural
+  // score is needed, so only the scale folds.
+  const qFactor = modified ? score.scale : score.scale * LOG2E;
+
+  const uniforms: { name: string; value: SizeExpr }[] = [
+    { name: 'batch', value: 'batch' },
+    { name: 'seqQ', value: 'seqQ' },
+    { name: 'seqK', value: 'seqK' },
+    { name: 'qTiles', value: size.ceilDiv('seqQ', plan.queryTile) },
+    { name: 'kTiles', value: size.ceilDiv('seqK', plan.keyTile) },
+    { name: 'total', value: size.mul('batch', group.heads, size.ceilDiv('seqQ', plan.queryTile)) },
+    { name: 'qBase', value: size.ceilDiv(arrays.q, unitWords) },
+    { name: 'kBase', value: size.ceilDiv(arrays.k, unitWords) },
+    { name: 'vBase', value: size.ceilDiv(arrays.v, unitWords) },
+    { name: 'oBase', value: size.ceilDiv(arrays.o, unitWords) },
+  ];
+  if (hasSegment) {
+    uniforms.push(
+      { name: 'segQBase', value: need(arrays.segQ) },
+      { name: 'segKBase', value: need(arrays.segK) },
+      { name: 'segRangesBase', value: need(arrays.segRanges) },
+    );
+  }
+  const randomLeaves = leaves.filter(
+    (l): l is Extract<Mask, { kind: 'random' }> => l.kind === 'random',
+  );
+  randomLeaves.forEach((leaf, n) => {
+    uniforms.push(
+      { name: `random${n}Base`, value: need(arrays.random[n]) },
+      { name: `random${n}PerBlock`, value: size.min(leaf.count, size.ceilDiv('seqK', leaf.block)) },
+    );
+  });
+
+  const L: string[] = [];
+  const emit = (line = '') => L.push(line);
+  emit(
+    `// attnc fused softmax: attention ${attention.name}, group ${group.name}, variant ${plan.variant}`,
+  );
+  emit(`// mask leaves: ${leaves.map((l) => l.kind).join(', ')}`);
+  emit(`const D: u32 = ${D}u;`);
+  emit(`const DV: u32 = ${DV}u;`);
+  emit(`const DW: u32 = ${D / W}u;`);
+  emit(`const DVW: u32 = ${DV / W}u;`);
+  emit(`const HEADS: u32 = ${group.heads}u;`);
+  emit(`const GROUP_SIZE: u32 = ${group.heads / group.kvHeads}u;`);
+  emit(`const HEAD_OFFSET: u32 = ${group.headOffset}u;`);
+  emit(`const KV_HEAD_OFFSET: u32 = ${group.kvHeadOffset}u;`);
+  emit(`const TOTAL_HEADS: u32 = ${attention.heads}u;`);
+  emit(`const TOTAL_KV_HEADS: u32 = ${attention.kvHeads}u;`);
+  emit(`const TQ: u32 = ${plan.queryTile}u;`);
+  emit(`const TK: u32 = ${plan.keyTile}u;`);
+  emit(`const NEG_BIG: f32 = -3.0e38;`);
+  emit();
+  emit('struct Params {');
+  for (const u of uniforms) emit(`  ${u.name}: u32,`);
+  emit('}');
+  emit();
+  emit('@group(0) @binding(0) var<uniform> P: Params;');
+  const declared = new Set<string>();
+  const declare = (b: { name: string; binding: number }, access: string, elem: string) => {
+    if (declared.has(b.name)) return;
+    declared.add(b.name);
+    emit(`@group(0) @binding(${b.binding}) var<storage, ${access}> ${b.name}: array<${elem}>;`);
+  };
+  declare(bindings.q, 'read', stored);
+  declare(bindings.k, 'read', stored);
+  declare(bindings.v, 'read', stored);
+  declare(bindings.o, 'read_write', stored);
+  if (bindings.aux) declare(bindings.aux, 'read', 'u32');
+  emit();
+  if (plan.variant === 'tiled') {
+    emit(`var<workgroup> kTile: array<${vec}, ${plan.keyTile * (D / W)}>;`);
+    emit(`var<workgroup> vTile: array<${vec}, ${plan.keyTile * (DV / W)}>;`);
+    emit(
+      '// Tile-level values pass through workgroupUniformLoad so barriers sit in uniform control flow.',
+    );
+    emit('var<workgroup> wgClass: u32;');
+    emit('var<workgroup> wgFirst: u32;');
+    emit('var<workgroup> wgSecond: u32;');
+    emit('var<workgroup> wgEnd: u32;');
+  }
+  emit();
+  const kStride = bhnd ? 'DW' : 'TOTAL_KV_HEADS * DW';
+  const vStride = bhnd ? 'DVW' : 'TOTAL_KV_HEADS * DVW';
+  // Every helper takes the tile context explicitly; the hot loop lives in `main` with
+  // function-local arrays, which llvmpipe keeps in registers better than private globals.
+  const tileParams = 'pa: u32, pb: u32, b: u32, qt: u32';
+
+  if (f16) {
+    emit('fn unpackRow(x: vec2<u32>) -> vec4<f32> {');
+    emit('  return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y));');
+    emit('}');
+    emit('fn packRow(x: vec4<f32>) -> vec2<u32> {');
+    emit('  return vec2<u32>(pack2x16float(x.xy), pack2x16float(x.zw));');
+    emit('}');
+    emit();
+  }
+  if (score.softcap !== null) {
+    emit('// tanh from one exp of a non-positive argument: no overflow for |x| ~ 1e4.');
+    emit('fn tanhSafe(x: f32) -> f32 {');
+    emit('  let e = exp(-2.0 * abs(x));');
+    emit('  return sign(x) * (1.0 - e) / (1.0 + e);');
+    emit('}');
+    emit();
+  }
+  if (hasSegment && bindings.aux) {
+    const aux = bindings.aux.name;
+    emit(`fn segKey(b: u32, j: u32) -> u32 { return ${aux}[P.segKBase + b * P.seqK + j]; }`);
+    emit();
+    emit(
+      '// Per-tile [min, max] segment ids (filled by the segment-ranges kernel) decide whole tiles.',
+    );
+    emit(`fn segmentClass(kt: u32, ${tileParams}) -> u32 {`);
+    emit(`  let qr = P.segRangesBase + (b * P.qTiles + qt) * 2u;`);
+    emit(`  let kr = P.segRangesBase + P.batch * P.qTiles * 2u + (b * P.kTiles + kt) * 2u;`);
+    emit(`  let qmin = ${aux}[qr]; let qmax = ${aux}[qr + 1u];`);
+    emit(`  let kmin = ${aux}[kr]; let kmax = ${aux}[kr + 1u];`);
+    emit('  if (qmax < kmin || kmax < qmin) { return 0u; }');
+    emit('  if (qmin == qmax && kmin == kmax && qmin == kmin) { return 2u; }');
+    emit('  return 1u;');
+    emit('}');
+    emit();
+  }
+  randomLeaves.forEach((leaf, n) => {
+    const aux = bindings.aux!.name;
+    const blk = `${leaf.block}u`;
+    emit(`// random leaf ${n}: table of P.random${n}PerBlock sorted key blocks per query block.`);
+    emit(`fn randomHas${n}(p: u32, j: u32) -> bool {`);
+    emit(`  let base = P.random${n}Base + (p / ${blk}) * P.random${n}PerBlock;`);
+    emit(`  let kb = j / ${blk};`);
+    emit(
+      `  for (var t = 0u; t < P.random${n}PerBlock; t++) { if (${aux}[base + t] == kb) { return true; } }`,
+    );
+    emit('  return false;');
+    emit('}');
+    emit(`fn randomClass${n}(ja: u32, jb: u32, pa: u32, pb: u32) -> u32 {`);
+    emit(`  let ka = ja / ${blk}; let kz = jb / ${blk};`);
+    emit('  var anyHit = false;');
+    emit('  var allHit = ka == kz;');
+    emit(`  for (var qb = pa / ${blk}; qb <= pb / ${blk}; qb++) {`);
+    emit(`    let base = P.random${n}Base + qb * P.random${n}PerBlock;`);
+    emit('    var hit = false;');
+    emit(
+      `    for (var t = 0u; t < P.random${n}PerBlock; t++) { let e = ${aux}[base + t]; hit = hit || (e >= ka && e <= kz); }`,
+    );
+    emit('    anyHit = anyHit || hit;');
+    emit('    allHit = allHit && hit;');
+    emit('  }');
+    emit('  return select(select(1u, 2u, allHit), 0u, !anyHit);');
+    emit('}');
+    emit();
+  });
+
+  const classify = classifyTile(mask, context)
+    .replace(/randomClass(\d+)\(\)/g, 'randomClass$1(ja, jb, pa, pb)')
+    .replace(/segmentClass\(\)/g, 'segmentClass(kt, pa, pb, b, qt)');
+  emit('// 0: empty (skip), 1: partial (mask per element), 2: full (no mask).');
+  emit(`fn classify(kt: u32, ja: u32, jb: u32, ${tileParams}) -> u32 {`);
+  emit('  let NK = i32(P.seqK);');
+  emit(`  return ${classify};`);
+  emit('}');
+  emit();
+  const allowed = allowedExpr(mask, context)
+    .replace(/randomHas(\d+)\(j\)/g, 'randomHas$1(p, j)')
+    .replace(/segKey\(j\)/g, 'segKey(b, j)');
+  emit('fn allowed(p: u32, j: u32, b: u32, segRow: u32) -> bool {');
+  emit(`  return ${allowed};`);
+  emit('}');
+  emit();
+
+  const visit = visitRange(mask);
+  const tiled = plan.variant === 'tiled';
+  emit(`@compute @workgroup_size(${plan.queryTile})`);
+  emit('fn main(');
+  emit('  @builtin(workgroup_id) wid: vec3<u32>,');
+  emit('  @builtin(num_workgroups) nwg: vec3<u32>,');
+  emit('  @builtin(local_invocation_index) lid: u32,');
+  emit(') {');
+  emit('  // Dispatches fold (batch, head, query tile) into up to two dimensions.');
+  emit('  let linear = wid.x + wid.y * nwg.x;');
+  emit('  if (linear >= P.total) { return; }');
+  emit('  let qt = linear % P.qTiles;');
+  emit('  let bh = linear / P.qTiles;');
+  emit('  let hl = bh % HEADS;');
+  emit('  let b = bh / HEADS;');
+  emit('  let h = HEAD_OFFSET + hl;');
+  emit('  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;');
+  emit('  let offset = P.seqK - P.seqQ;');
+  emit('  let i = qt * TQ + lid;');
+  emit('  let row = min(i, P.seqQ - 1u);');
+  emit('  let p = row + offset;');
+  emit('  let pa = qt * TQ + offset;');
+  emit('  let pb = min(qt * TQ + TQ, P.seqQ) - 1u + offset;');
+  if (bhnd) {
+    emit('  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;');
+    emit('  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DVW;');
+    emit('  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;');
+    emit('  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;');
+  } else {
+    emit('  let qRow = P.qBase + ((b * P.seqQ + row) * TOTAL_HEADS + h) * DW;');
+    emit('  let oRow = P.oBase + ((b * P.seqQ + row) * TOTAL_HEADS + h) * DVW;');
+    emit('  let kBase0 = P.kBase + (b * P.seqK * TOTAL_KV_HEADS + hk) * DW;');
+    emit('  let vBase0 = P.vBase + (b * P.seqK * TOTAL_KV_HEADS + hk) * DVW;');
+  }
+  emit(`  var qrow: array<${vec}, DW>;`);
+  emit(`  var acc: array<${vec}, DVW>;`);
+  emit(
+    `  for (var d = 0u; d < DW; d++) { qrow[d] = ${load(`${bindings.q.name}[qRow + d]`)} * ${f32Lit(qFactor)}; }`,
+  );
+  emit(`  for (var d = 0u; d < DVW; d++) { acc[d] = ${zero}; }`);
+  emit('  var m = NEG_BIG;');
+  emit('  var l = 0.0;');
+  if (score.bias === 'alibi') emit('  let slope = exp2(-8.0 * f32(hl + 1u) / f32(HEADS));');
+  emit(
+    `  let segRow = ${hasSegment ? `${bindings.aux!.name}[P.segQBase + b * P.seqQ + row]` : '0u'};`,
+  );
+  emit('  // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).');
+  emit('  let NK = i32(P.seqK);');
+  emit(`  let prefixEnd = min(${visit.prefix ?? '0u'}, P.seqK);`);
+  emit(`  let lo = u32(clamp(${visit.lo}, 0i, NK));`);
+  emit(`  let hi = u32(clamp(${visit.hi}, 0i, NK));`);
+  if (tiled) {
+    emit('  if (lid == 0u) {');
+    emit('    wgFirst = (prefixEnd + TK - 1u) / TK;');
+    emit('    wgSecond = max(wgFirst, lo / TK);');
+    emit('    wgEnd = max(wgSecond, (hi + TK - 1u) / TK);');
+    emit('  }');
+    emit('  let prefixTiles = workgroupUniformLoad(&wgFirst);');
+    emit('  let bandFirst = workgroupUniformLoad(&wgSecond);');
+    emit('  let bandEnd = workgroupUniformLoad(&wgEnd);');
+  } else {
+    emit('  let prefixTiles = (prefixEnd + TK - 1u) / TK;');
+    emit('  let bandFirst = max(prefixTiles, lo / TK);');
+    emit('  let bandEnd = max(bandFirst, (hi + TK - 1u) / TK);');
+  }
+  emit('  let visits = prefixTiles + bandEnd - bandFirst;');
+  emit('  for (var n = 0u; n < visits; n++) {');
+  emit('    let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);');
+  emit('    let ja = kt * TK;');
+  emit('    let j1 = min(ja + TK, P.seqK);');
+  emit('    let jb = j1 - 1u;');
+  if (tiled) {
+    emit('    if (lid == 0u) { wgClass = classify(kt, ja, jb, pa, pb, b, qt); }');
+    emit('    let c = workgroupUniformLoad(&wgClass);');
+  } else {
+    emit('    let c = classify(kt, ja, jb, pa, pb, b, qt);');
+  }
+  emit('    if (c == 0u) { continue; }');
+  if (tiled) {
+    emit('    // Stage the K/V tile once for all the rows of the workgroup.');
+    emit('    for (var x = lid; x < (j1 - ja) * DW; x += TQ) {');
+    emit(
+      `      kTile[x] = ${load(`${bindings.k.name}[kBase0 + (ja + x / DW) * ${kStride} + x % DW]`)};`,
+    );
+    emit('    }');
+    emit('    for (var x = lid; x < (j1 - ja) * DVW; x += TQ) {');
+    emit(
+      `      vTile[x] = ${load(`${bindings.v.name}[vBase0 + (ja + x / DVW) * ${vStride} + x % DVW]`)};`,
+    );
+    emit('    }');
+    emit('    workgroupBarrier();');
+  }
+  const kAt = tiled ? 'kTile[kRow + d]' : load(`${bindings.k.name}[kRow + d]`);
+  const vAt = tiled ? 'vTile[vRow + d]' : load(`${bindings.v.name}[vRow + d]`);
+  // The key loop twice: full tiles never evaluate the mask, partial tiles do per element.
+  const keyLoop = (masked: boolean, indent: string) => {
+    const e = (line: string) => emit(indent + line);
+    e('for (var j = ja; j < j1; j++) {');
+    if (masked) e('  if (!allowed(p, j, b, segRow)) { continue; }');
+    if (tiled) {
+      e('  let kRow = (j - ja) * DW;');
+      e('  let vRow = (j - ja) * DVW;');
+    } else {
+      e(`  let kRow = kBase0 + j * ${kStride};`);
+      e(`  let vRow = vBase0 + j * ${vStride};`);
+    }
+    e('  var s = 0.0;');
+    e(`  for (var d = 0u; d < DW; d++) { s += ${dot('qrow[d]', kAt)}; }`);
+    if (score.softcap !== null)
+      e(`  s = ${f32Lit(score.softcap)} * tanhSafe(s * ${f32Lit(1 / score.softcap)});`);
+    if (score.bias === 'alibi') e('  s -= slope * f32(abs(i32(p) - i32(j)));');
+    if (modified) e(`  s *= ${f32Lit(LOG2E)};`);
+    e('  // Lazy rescale: only when the running max grows.');
+    e('  if (s > m) {');
+    e('    let c = exp2(m - s);');
+    e('    l *= c;');
+    e('    for (var d = 0u; d < DVW; d++) { acc[d] *= c; }');
+    e('    m = s;');
+    e('  }');
+    e('  let w = exp2(s - m);');
+    e('  l += w;');
+    e(`  for (var d = 0u; d < DVW; d++) { acc[d] += w * ${vAt}; }`);
+    e('}');
+  };
+  emit('    if (c == 2u) {');
+  keyLoop(false, '      ');
+  emit('    } else {');
+  keyLoop(true, '      ');
+  emit('    }');
+  if (tiled) emit('    workgroupBarrier();');
+  emit('  }');
+  emit('  if (i >= P.seqQ) { return; }');
+  emit('  // A row with no allowed key gets 0, never 0/0.');
+  emit('  let inv = select(0.0, 1.0 / l, l > 0.0);');
+  emit(
+    `  for (var d = 0u; d < DVW; d++) { ${bindings.o.name}[oRow + d] = ${store('acc[d] * inv')}; }`,
+  );
+  emit('}');
+  return { wgsl: L.join('\n') + '\n', workgroupSize: plan.queryTile, uniforms };
+}
+
+function need(x: SizeExpr | null | undefined): SizeExpr {
+  if (x === null || x === undefined)
+    throw new Error('internal error: table array missing from layout');
+  return x;
+}

@@ -1,0 +1,393 @@
+// The plan executor: `load(device, compiled)` builds pipelines once; each `run` validates the
+// caller's inputs against the plan's symbolic shapes, sizes the buffers for this (batch, seqQ,
+// seqK), then interprets the plan's steps in order. It builds no WGSL: kernels come from
+// the plan as text, and this module only feeds them.
+
+import type { CompiledAttention } from '../codegen/compile.js';
+import type { HostPlan, InputName, PlanArray, PlanKernel, SizeEnv } from '../codegen/plan.js';
+import { evalSize } from '../codegen/plan.js';
+import { randomBlocks } from '../random/index.js';
+import { packHalves, unpackHalves } from './f16.js';
+
+export interface RunInputs {
+  readonly q: Float32Array;
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  /** Default 1. */
+  readonly batch?: number;
+  /** Default: from the length of `q`. */
+  readonly seqQ?: number;
+  /** Default: from the length of `k`. */
+  readonly seqK?: number;
+  readonly seg_q?: Uint32Array;
+  readonly seg_k?: Uint32Array;
+}
+
+export interface RunOutputs {
+  readonly o: Float32Array;
+}
+
+/** One sized execution: buffers allocated and inputs uploaded, ready to encode (benchmarks reuse it). */
+export interface PreparedRun {
+  readonly sizes: SizeEnv;
+  /** Records every dispatch of the plan; `beginPass` lets a harness time the passes. */
+  encode(
+    encoder: GPUCommandEncoder,
+    beginPass?: (encoder: GPUCommandEncoder) => GPUComputePassEncoder,
+  ): void;
+  /** Submits one execution and reads `o` back. */
+  run(): Promise<RunOutputs>;
+  destroy(): void;
+}
+
+export interface LoadedAttention {
+  readonly compiled: CompiledAttention;
+  prepare(inputs: RunInputs): PreparedRun;
+  run(inputs: RunInputs): Promise<RunOutputs>;
+  destroy(): void;
+}
+
+interface LoadedKernel {
+  readonly kernel: PlanKernel;
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+}
+
+export function load(device: GPUDevice, compiled: CompiledAttention): LoadedAttention {
+  const plan = compiled.plan;
+  const kernels = new Map<string, LoadedKernel>();
+  for (const kernel of plan.kernels) {
+    const module = device.createShaderModule({ label: kernel.name, code: kernel.wgsl });
+    const layout = device.createBindGroupLayout({
+      label: kernel.name,
+      entries: kernel.bindings.map((b) => ({
+        binding: b.binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: b.type },
+      })),
+    });
+    const pipeline = device.createComputePipeline({
+      label: kernel.name,
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: kernel.entryPoint },
+    });
+    kernels.set(kernel.name, { kernel, pipeline, layout });
+  }
+  // Random tables depend only on (seed, count, block, seqK): drawn once per sequence length.
+  const randomTables = new Map<string, Uint32Array>();
+  const loaded: LoadedAttention = {
+    compiled,
+    prepare: (inputs) => prepareRun(device, plan, kernels, randomTables, inputs),
+    async run(inputs) {
+      const prepared = prepareRun(device, plan, kernels, randomTables, inputs);
+      try {
+        return await prepared.run();
+      } finally {
+        prepared.destroy();
+      }
+    },
+    destroy() {
+      kernels.clear();
+      randomTables.clear();
+    },
+  };
+  return loaded;
+}
+
+function prepareRun(
+  device: GPUDevice,
+  plan: HostPlan,
+  kernels: ReadonlyMap<string, LoadedKernel>,
+  randomTables: Map<string, Uint32Array>,
+  inputs: RunInputs,
+): PreparedRun {
+  const sizes = resolveSizes(plan, inputs);
+  checkBufferLimits(plan, device.limits, sizes);
+  validateInputs(plan, inputs, sizes);
+
+  const limits = device.limits;
+  const buffers = new Map<string, GPUBuffer>();
+  const created: GPUBuffer[] = [];
+  try {
+    for (const spec of plan.buffers) {
+      const bytes = bufferBytes(spec.size, sizes);
+      const usage =
+        spec.kind === 'uniform'
+          ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST
+          : GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+      const buffer = device.createBuffer({ label: spec.name, size: bytes, usage });
+      created.push(buffer);
+      buffers.set(spec.name, buffer);
+    }
+  } catch (error) {
+    for (const b of created) b.destroy();
+    throw error;
+  }
+  const arrays = new Map(plan.arrays.map((a) => [a.name, a]));
+  const arrayOf = (name: string): PlanArray => {
+    const array = arrays.get(name);
+    if (!array) throw new Error(`plan: unknown array '${name}'`);
+    return array;
+  };
+  const bufferOf = (name: string): GPUBuffer => {
+    const buffer = buffers.get(name);
+    if (!buffer) throw new Error(`plan: unknown buffer '${name}'`);
+    return buffer;
+  };
+
+  const dispatches: {
+    kernel: LoadedKernel;
+    bindGroup: GPUBindGroup;
+    workgroups: [number, number, number];
+  }[] = [];
+  let output: PlanArray | null = null;
+  for (const step of plan.steps) {
+    switch (step.kind) {
+      case 'upload': {
+        const array = arrayOf(step.array);
+        const raw = inputData(inputs, step.input);
+        const storage = plan.inputs.find((i) => i.name === step.input)?.storage;
+        const data =
+          storage === 'f16' && raw instanceof Float32Array ? packHalves(raw, step.input) : raw;
+        device.queue.writeBuffer(
+          bufferOf(array.buffer),
+          evalSize(array.offset, sizes) * 4,
+          data.buffer,
+          data.byteOffset,
+          data.byteLength,
+        );
+        break;
+      }
+      case 'fill-random-blocks': {
+        const array = arrayOf(step.array);
+        const key = `${step.seed}/${step.count}/${step.block}/${sizes.seqK}`;
+        let table = randomTables.get(key);
+        if (!table) {
+          table = drawRandomTable(step.seed, step.count, step.block, sizes.seqK);
+          randomTables.set(key, table);
+        }
+        device.queue.writeBuffer(bufferOf(array.buffer), evalSize(array.offset, sizes) * 4, table);
+        break;
+      }
+      case 'write-uniforms': {
+        const loaded = kernelOf(kernels, step.kernel);
+        const values = new Uint32Array(Math.ceil(loaded.kernel.uniforms.length / 4) * 4);
+        loaded.kernel.uniforms.forEach((u, i) => {
+          const value = evalSize(u.value, sizes);
+          if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+            throw new Error(
+              `kernel ${step.kernel}: uniform '${u.name}' = ${value} does not fit a u32`,
+            );
+          }
+          values[i] = value;
+        });
+        device.queue.writeBuffer(bufferOf(loaded.kernel.uniformBuffer), 0, values);
+        break;
+      }
+      case 'dispatch': {
+        const loaded = kernelOf(kernels, step.kernel);
+        const workgroups = step.workgroups.map((w) => evalSize(w, sizes)) as [
+          number,
+          number,
+          number,
+        ];
+        const max = limits.maxComputeWorkgroupsPerDimension;
+        if (workgroups.some((w) => w > max)) {
+          throw new Error(
+            `kernel ${step.kernel}: dispatch ${workgroups.join('x')} exceeds maxComputeWorkgroupsPerDimension ${max}`,
+          );
+        }
+        const bindGroup = device.createBindGroup({
+          label: step.kernel,
+          layout: loaded.layout,
+          entries: loaded.kernel.bindings.map((b) => ({
+            binding: b.binding,
+            resource: { buffer: bufferOf(b.buffer) },
+          })),
+        });
+        dispatches.push({ kernel: loaded, bindGroup, workgroups });
+        break;
+      }
+      case 'read-output':
+        output = arrayOf(step.array);
+        break;
+      default: {
+        const never: never = step;
+        throw new Error(`plan: unknown step ${JSON.stringify(never)}`);
+      }
+    }
+  }
+  if (!output) throw new Error('plan: no read-output step');
+  const out = output;
+  const outWords = evalSize(out.length, sizes);
+  const outSpec = plan.outputs[0];
+  const outElements = outSpec
+    ? outSpec.shape.reduce<number>((a, e) => a * evalSize(e, sizes), 1)
+    : outWords;
+  const outHalves = outSpec?.storage === 'f16';
+  const staging = device.createBuffer({
+    label: 'o.staging',
+    size: Math.max(16, Math.ceil((outWords * 4) / 16) * 16),
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  created.push(staging);
+
+  const encode = (
+    encoder: GPUCommandEncoder,
+    beginPass: (e: GPUCommandEncoder) => GPUComputePassEncoder = (e) => e.beginComputePass(),
+  ) => {
+    const pass = beginPass(encoder);
+    for (const d of dispatches) {
+      pass.setPipeline(d.kernel.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(...d.workgroups);
+    }
+    pass.end();
+  };
+  return {
+    sizes,
+    encode,
+    async run() {
+      const encoder = device.createCommandEncoder();
+      encode(encoder);
+      encoder.copyBufferToBuffer(
+        bufferOf(out.buffer),
+        evalSize(out.offset, sizes) * 4,
+        staging,
+        0,
+        Math.ceil(outWords / 4) * 16,
+      );
+      device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const bytes = staging.getMappedRange().slice(0, outWords * 4);
+      const o = outHalves
+        ? unpackHalves(new Uint32Array(bytes), outElements)
+        : new Float32Array(bytes);
+      staging.unmap();
+      return { o };
+    },
+    destroy() {
+      for (const b of created) b.destroy();
+    },
+  };
+}
+
+/** Row `qb` holds the `min(count, blocks)` sorted key blocks of query block `qb` (src/random). */
+function drawRandomTable(seed: number, count: number, block: number, seqK: number): Uint32Array {
+  const keyBlocks = Math.ceil(seqK / block);
+  const perBlock = Math.min(count, keyBlocks);
+  const table = new Uint32Array(Math.max(1, keyBlocks * perBlock));
+  for (let qb = 0; qb < keyBlocks; qb++)
+    table.set(randomBlocks(seed, qb, count, keyBlocks), qb * perBlock);
+  return table;
+}
+
+function bufferBytes(expr: HostPlan['buffers'][number]['size'], sizes: SizeEnv): number {
+  return Math.max(16, Math.ceil(evalSize(expr, sizes) / 16) * 16);
+}
+
+/** Every buffer against the device's limits, before anything is allocated or validated. */
+function checkBufferLimits(plan: HostPlan, limits: GPUSupportedLimits, sizes: SizeEnv): void {
+  const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
+  for (const spec of plan.buffers) {
+    const bytes = bufferBytes(spec.size, sizes);
+    if (bytes > limits.maxBufferSize) {
+      throw new Error(
+        `buffer '${spec.name}' needs ${bytes} bytes at ${at}; the device's maxBufferSize is ${limits.maxBufferSize}`,
+      );
+    }
+    if (spec.kind === 'storage' && bytes > limits.maxStorageBufferBindingSize) {
+      throw new Error(
+        `buffer '${spec.name}' needs ${bytes} bytes at ${at}; the device's maxStorageBufferBindingSize is ${limits.maxStorageBufferBindingSize}`,
+      );
+    }
+  }
+}
+
+function kernelOf(kernels: ReadonlyMap<string, LoadedKernel>, name: string): LoadedKernel {
+  const kernel = kernels.get(name);
+  if (!kernel) throw new Error(`plan: unknown kernel '${name}'`);
+  return kernel;
+}
+
+function inputData(inputs: RunInputs, name: InputName): Float32Array | Uint32Array {
+  const data = inputs[name];
+  if (data === undefined)
+    throw new Error(`input '${name}' is required by this attention but was not given`);
+  return data;
+}
+
+/** batch defaults to 1; seqQ and seqK default to what the lengths of q and k imply. */
+function resolveSizes(plan: HostPlan, inputs: RunInputs): SizeEnv {
+  const batch = inputs.batch ?? 1;
+  checkSize('batch', batch);
+  const perRow = (name: 'q' | 'k', symbol: 'seqQ' | 'seqK') => {
+    const spec = plan.inputs.find((i) => i.name === name)!;
+    const env = { batch, seqQ: 1, seqK: 1 };
+    const rowElements = spec.shape.reduce<number>(
+      (acc, e) => acc * (e === symbol ? 1 : evalSize(e, env)),
+      1,
+    );
+    const data = inputs[name];
+    if (!(data instanceof Float32Array))
+      throw new Error(`input '${name}': expected a Float32Array, got ${describe(data)}`);
+    if (data.length % rowElements !== 0 || data.length === 0) {
+      throw new Error(
+        `input '${name}': length ${data.length} is not a positive multiple of ${rowElements} ` +
+          `(batch x ${spec.dims.filter((d) => d !== 'B' && d !== (symbol === 'seqQ' ? 'Nq' : 'Nk')).join(' x ')})`,
+      );
+    }
+    return data.length / rowElements;
+  };
+  const seqQ = inputs.seqQ ?? perRow('q', 'seqQ');
+  const seqK = inputs.seqK ?? perRow('k', 'seqK');
+  checkSize('seqQ', seqQ);
+  checkSize('seqK', seqK);
+  if (seqQ > seqK) {
+    throw new Error(
+      `seqQ (${seqQ}) must not exceed seqK (${seqK}): queries are aligned bottom-right to the keys`,
+    );
+  }
+  if (plan.constraints.maxSeqK !== null && seqK > plan.constraints.maxSeqK) {
+    throw new Error(
+      `seqK (${seqK}) exceeds max_seq (${plan.constraints.maxSeqK}) of this attention`,
+    );
+  }
+  return { batch, seqQ, seqK };
+}
+
+function validateInputs(plan: HostPlan, inputs: RunInputs, sizes: SizeEnv): void {
+  for (const spec of plan.inputs) {
+    const data = inputs[spec.name];
+    const dims = spec.shape.map((e) => evalSize(e, sizes));
+    const expected = dims.reduce((a, b) => a * b, 1);
+    const shapeText = `[${spec.dims.join(', ')}] = [${dims.join(', ')}] (${expected} elements)`;
+    if (data === undefined)
+      throw new Error(`input '${spec.name}' is missing; expected ${spec.dtype} ${shapeText}`);
+    const wanted = spec.dtype === 'f32' ? Float32Array : Uint32Array;
+    if (!(data instanceof wanted)) {
+      throw new Error(`input '${spec.name}': expected a ${wanted.name}, got ${describe(data)}`);
+    }
+    if (data.length !== expected) {
+      throw new Error(`input '${spec.name}': expected ${shapeText}, got ${data.length} elements`);
+    }
+    if (data instanceof Float32Array) {
+      for (let x = 0; x < data.length; x++) {
+        if (Number.isNaN(data[x]!)) throw new Error(`input '${spec.name}': element ${x} is NaN`);
+      }
+    }
+  }
+}
+
+function checkSize(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1 || value > 0x7fffffff) {
+    throw new Error(`${name}: expected a positive integer, got ${value}`);
+  }
+}
+
+function describe(x: unknown): string {
+  if (x === undefined) return 'nothing';
+  if (x === null) return 'null';
+  if (typeof x === 'object') return (x as object).constructor?.name ?? 'object';
+  return typeof x;
+}

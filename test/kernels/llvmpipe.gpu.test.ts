@@ -1,0 +1,3 @@
+import { describeKernelCases } from './run-cases.js';
+
+describeKernelCases('llvmpipe', { smallOnly: false });
