@@ -53,7 +53,8 @@ export const size = {
   }),
 };
 
-export type InputName = 'q' | 'k' | 'v' | 'seg_q' | 'seg_k';
+/** Run-time input names are part of the language (language.md section 2). */
+export type InputName = 'q' | 'k' | 'v' | 'seg_q' | 'seg_k' | 'E' | 'F' | 'centroids' | 'router';
 
 /** A run-time input the caller passes, with its shape (`dims` name each axis for errors). */
 /**
@@ -130,6 +131,17 @@ export type PlanStep =
       readonly seed: number;
       readonly count: number;
       readonly block: number;
+    }
+  /**
+   * Fill an array with `gaussianMatrix(seed, rows, cols)` from src/random, row-major f32: the
+   * FAVOR+ feature matrix W and the LSH rotation R, the same numbers the reference draws.
+   */
+  | {
+      readonly kind: 'fill-gaussian';
+      readonly array: string;
+      readonly seed: number;
+      readonly rows: number;
+      readonly cols: number;
     }
   /** Evaluate a kernel's uniform fields and write them. */
   | { readonly kind: 'write-uniforms'; readonly kernel: string }

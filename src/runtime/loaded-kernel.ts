@@ -6,7 +6,7 @@
 import type { CompiledAttention } from '../codegen/compile.js';
 import type { HostPlan, InputName, PlanArray, PlanKernel, SizeEnv } from '../codegen/plan.js';
 import { evalSize } from '../codegen/plan.js';
-import { randomBlocks } from '../random/index.js';
+import { gaussianMatrix, randomBlocks } from '../random/index.js';
 import { packHalves, unpackHalves } from './f16.js';
 
 export interface RunInputs {
@@ -21,6 +21,13 @@ export interface RunInputs {
   readonly seqK?: number;
   readonly seg_q?: Uint32Array;
   readonly seg_k?: Uint32Array;
+  /** linformer projections `[Hkv, r, max_seq]`. */
+  readonly E?: Float32Array;
+  readonly F?: Float32Array;
+  /** cluster centroids `[Hkv, c, D]`. */
+  readonly centroids?: Float32Array;
+  /** mixture-of-heads router logits `[B, Nq, H]`. */
+  readonly router?: Float32Array;
 }
 
 export interface RunOutputs {
@@ -169,6 +176,17 @@ function prepareRun(
         device.queue.writeBuffer(bufferOf(array.buffer), evalSize(array.offset, sizes) * 4, table);
         break;
       }
+      case 'fill-gaussian': {
+        const array = arrayOf(step.array);
+        const key = `gaussian/${step.seed}/${step.rows}/${step.cols}`;
+        let matrix = gaussianTables.get(key);
+        if (!matrix) {
+          matrix = gaussianMatrix(step.seed, step.rows, step.cols);
+          gaussianTables.set(key, matrix);
+        }
+        device.queue.writeBuffer(bufferOf(array.buffer), evalSize(array.offset, sizes) * 4, matrix);
+        break;
+      }
       case 'write-uniforms': {
         const loaded = kernelOf(kernels, step.kernel);
         const values = new Uint32Array(Math.ceil(loaded.kernel.uniforms.length / 4) * 4);
@@ -303,6 +321,9 @@ function checkBufferLimits(plan: HostPlan, limits: GPUSupportedLimits, sizes: Si
     }
   }
 }
+
+/** Gaussian matrices depend only on (seed, rows, cols): drawn once per process. */
+const gaussianTables = new Map<string, Float32Array>();
 
 function kernelOf(kernels: ReadonlyMap<string, LoadedKernel>, name: string): LoadedKernel {
   const kernel = kernels.get(name);
