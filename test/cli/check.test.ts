@@ -99,17 +99,25 @@ describe('attnc check', () => {
   });
 
   it('explains files that are not specs', async () => {
-    const latin1 = await cli('check', file('latin1.attn', Buffer.from([0x61, 0x0a, 0xe9, 0x0a])));
+    const latin1Path = file('latin1.attn', Buffer.from([0x61, 0x0a, 0xe9, 0x0a]));
+    const latin1 = await cli('check', latin1Path);
     expect(latin1.code).toBe(1);
-    expect(latin1.stdout).toContain('is not UTF-8 text (invalid byte 0xe9 at offset 2)');
+    expect(latin1.stdout).toBe(
+      `error[E104]: \`${latin1Path}\` is not UTF-8 text (invalid byte 0xe9 at offset 2); save it as UTF-8\n` +
+        ` --> ${latin1Path}\n\n1 error, 0 warnings in 1 file\n`,
+    );
 
     const binary = await cli('check', file('bin.attn', Buffer.from([1, 0, 2])));
     expect(binary.code).toBe(1);
     expect(binary.stdout).toContain('looks like a binary file');
 
-    const huge = await cli('check', file('huge.attn', Buffer.alloc(10 * 1024 * 1024, 0x20)));
+    const hugePath = file('huge.attn', Buffer.alloc(10 * 1024 * 1024, 0x20));
+    const huge = await cli('check', hugePath);
     expect(huge.code).toBe(1);
-    expect(huge.stdout).toContain('is 10.0 MiB; spec files are limited to 4.0 MiB');
+    expect(huge.stdout).toBe(
+      `error[E105]: \`${hugePath}\` is 10.0 MiB; spec files are limited to 4.0 MiB\n` +
+        ` --> ${hugePath}\n\n1 error, 0 warnings in 1 file\n`,
+    );
 
     const empty = await cli('check', file('empty.attn', ''));
     expect(empty.stdout).toContain('W100');
