@@ -4,6 +4,11 @@
 
 import { attncFactories } from './attnc-cases.js';
 import { baselineFactory } from './baseline.js';
+import { linearFactories } from './linear-cases.js';
+import { lowRankFactories } from './lowrank-cases.js';
+import { routingHeadsFactories } from './routing-heads-cases.js';
+import { routingFactories } from './routing-cases.js';
+import { subgroupFactories } from './subgroup-cases.js';
 import type { CaseFactory } from './harness.js';
 
 export interface CaseOptions {
@@ -16,5 +21,13 @@ export function benchFactories(options: CaseOptions): CaseFactory[] {
     ...baselineFactory({ workgroupSize }),
     name: `baseline-wg${workgroupSize}`,
   }));
-  return [...baselines, ...attncFactories()];
+  return [
+    ...baselines,
+    ...attncFactories(),
+    ...routingHeadsFactories(),
+    ...routingFactories(),
+    ...linearFactories(),
+    ...lowRankFactories(),
+    ...subgroupFactories(),
+  ];
 }

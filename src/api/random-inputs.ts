@@ -5,6 +5,7 @@
 import { evalSize, type SizeEnv } from '../codegen/plan.js';
 import { randomU32, randomUniform } from '../random/index.js';
 import type { CompiledModule } from './compile.js';
+import { scaleRandomInput } from './random-input-scales.js';
 import type { ReferenceCallInputs } from './reference.js';
 
 export interface RandomInputOptions {
@@ -47,6 +48,8 @@ export function randomInputs(module: CompiledModule, options: RandomInputOptions
       const stream = STREAMS[input.name] ?? 99;
       const data = new Float32Array(length);
       for (let i = 0; i < length; i++) data[i] = randomUniform(seed, stream, i) * 2 - 1;
+      const dims = input.shape.map((d) => evalSize(d, sizes));
+      scaleRandomInput(input.name, data, dims, sizes.seqK);
       out[input.name] = data;
     }
   }

@@ -13,6 +13,7 @@ import { printAttention } from '../ir/print.js';
 import { lowerAttention } from '../lower/lower.js';
 import { PASS_NAMES, runPipeline } from '../passes/pipeline.js';
 import { resolveColor } from './check-command.js';
+import { describeLinearGroup } from './explain-linear.js';
 import { UsageError, type CliIo } from './io.js';
 import { readSpecFile } from './read-spec-file.js';
 
@@ -94,6 +95,8 @@ function describeGroup(
   segQ?: Uint32Array,
   segK?: Uint32Array,
 ): string {
+  const linear = describeLinearGroup(ir, group, n);
+  if (linear !== null) return linear;
   const mechanism = group.mechanism;
   const plan = mechanism.plan;
   const tq = plan?.queryTile ?? 64;

@@ -20,8 +20,20 @@ import type {
   SizeExpr,
 } from './plan.js';
 import { size } from './plan.js';
+import { buildLinearGroup, isLinearTable, linearStorageBindings } from './plan-linear.js';
+import { buildLowRankGroup, lowRankConstraints, lowRankInputs } from './plan-lowrank.js';
 import { emitSegmentRangesKernel } from './wgsl/emit-segment-ranges.js';
+import {
+  emitHeadRoutingKernels,
+  emitHeadRoutingScaleKernel,
+  headsScaledAfter,
+  layoutHeadRouting,
+  type RoutingKernel,
+} from './wgsl/emit-head-routing.js';
 import { emitSoftmaxKernel, type SoftmaxBindings } from './wgsl/emit-softmax.js';
+import { emitSubgroupSoftmaxKernel } from './wgsl/emit-softmax-subgroup.js';
+import { emitRoutedSoftmaxKernel, hasRoutedLeaf } from './routing/emit-routed-softmax.js';
+import { routeSteps, routingArrays, routingInputs } from './routing/route-kernels.js';
 
 export interface CompiledAttention {
   readonly name: string;
@@ -96,7 +108,8 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
     : ['batch', 'seqQ', H, ir.valueDim];
   const dims = (d: string, h: string, n: string) => (bhnd ? ['B', h, n, d] : ['B', n, h, d]);
   const usesSegment = ir.groups.some((g) => g.tables.some((t) => t.kind === 'segment-ranges'));
-  const usesAux = ir.groups.some((g) => g.tables.length > 0);
+  const usesAux =
+    ir.groups.some((g) => g.tables.some((t) => !isLinearTable(t))) || ir.headRouting !== undefined;
 
   const inputs: PlanInput[] = [
     { name: 'q', dtype: 'f32', storage: ir.dtype, dims: dims('D', 'H', 'Nq'), shape: qShape },
@@ -109,10 +122,24 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
       { name: 'seg_k', dtype: 'u32', storage: 'u32', dims: ['B', 'Nk'], shape: ['batch', 'seqK'] },
     );
   }
+  if (ir.headRouting) {
+    // Router logits stay f32 (and [B, Nq, H]) whatever the dtype and layout of q/k/v.
+    inputs.push({
+      name: 'router',
+      dtype: 'f32',
+      storage: 'f32',
+      dims: ['B', 'Nq', 'H'],
+      shape: ['batch', 'seqQ', H],
+    });
+  }
+
+  inputs.push(...routingInputs(ir)); // data-dependent masks: centroids (codegen/routing)
+  inputs.push(...lowRankInputs(ir)); // linformer's E and F (codegen/plan-lowrank.ts)
 
   // Storage bindings of the softmax kernel: q, k, v, o (+ aux). Past the device's limit, q, k
   // and v share one buffer (compatibility mode has 4 per stage).
-  const storageNeeded = 4 + (usesAux ? 1 : 0);
+  // Linear groups' widest kernel binds q, k, v, o and their own buffer (codegen/plan-linear.ts).
+  const storageNeeded = Math.max(4 + (usesAux ? 1 : 0), linearStorageBindings(ir));
   const packed = storageNeeded > profile.limits.maxStorageBuffersPerShaderStage;
   const layout = new Layout();
   const qBuf = packed ? 'qkv' : 'q';
@@ -131,11 +158,38 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
     segQOff = layout.add('seg_q', 'aux', size.mul('batch', 'seqQ'), 'u32');
     segKOff = layout.add('seg_k', 'aux', size.mul('batch', 'seqK'), 'u32');
   }
+  const centroidsOff = inputs.some((i) => i.name === 'centroids')
+    ? layout.add(
+        'centroids',
+        'aux',
+        size.mul(...inputs.find((i) => i.name === 'centroids')!.shape),
+        'f32',
+      )
+    : null;
+  // Mixture of heads: the router and the kept-row lists live in aux (emit-head-routing.ts).
+  const routing = ir.headRouting
+    ? layoutHeadRouting(H, (name, elements, element) => layout.add(name, 'aux', elements, element))
+    : null;
 
   const steps: PlanStep[] = [];
   for (const input of inputs) steps.push({ kind: 'upload', input: input.name, array: input.name });
   const kernels: PlanKernel[] = [];
   const uniformBuffers: PlanBuffer[] = [];
+  const routeAux = { name: 'aux', binding: 1 };
+  const routeO = { name: 'obuf', binding: 2 };
+  const dispatchRoutingKernel = (kernel: RoutingKernel) => {
+    pushKernel(kernel.name, kernel.emitted, [
+      { binding: 1, buffer: 'aux', type: 'storage' },
+      { binding: 2, buffer: 'o', type: 'storage' },
+    ]);
+    const workgroups = size.ceilDiv(kernel.invocations, kernel.emitted.workgroupSize);
+    steps.push(
+      { kind: 'write-uniforms', kernel: kernel.name },
+      { kind: 'dispatch', kernel: kernel.name, workgroups: fold(workgroups, profile) },
+    );
+  };
+  if (routing)
+    emitHeadRoutingKernels(ir, routing, routeAux, routeO, oOff).forEach(dispatchRoutingKernel);
 
   const bindingFor = (names: string[]) => {
     const unique = [...new Set(names)];
@@ -143,6 +197,34 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
   };
 
   for (const group of ir.groups) {
+    if (group.mechanism.kind === 'linear') {
+      buildLinearGroup({
+        ir,
+        group,
+        profile,
+        layout,
+        tensors: {
+          q: { buffer: qBuf, offset: qOff },
+          k: { buffer: kBuf, offset: kOff },
+          v: { buffer: vBuf, offset: vOff },
+          o: { buffer: 'o', offset: oOff },
+        },
+        steps,
+        pushKernel,
+        fold: (total) => fold(total, profile),
+      });
+      continue;
+    }
+    if (group.mechanism.kind === 'lowrank') {
+      const tensors = {
+        q: { buffer: qBuf, offset: qOff },
+        k: { buffer: kBuf, offset: kOff },
+        v: { buffer: vBuf, offset: vOff },
+        o: { buffer: 'o', offset: oOff },
+      };
+      buildLowRankGroup({ ir, group, profile, layout, tensors, steps, pushKernel });
+      continue;
+    }
     const tableOffsets = new Map<string, SizeExpr>();
     for (const table of group.tables) {
       switch (table.kind) {
@@ -163,6 +245,10 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
           );
           break;
         }
+        case 'routing':
+          for (const [name, length] of routingArrays(table, ir, group))
+            tableOffsets.set(name, layout.add(name, 'aux', length, 'u32'));
+          break;
       }
     }
     for (const step of group.program) {
@@ -206,9 +292,28 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
           );
           break;
         }
+        case 'route': {
+          const table = group.tables.find((t) => t.name === step.table);
+          if (table?.kind !== 'routing') throw new Error('internal error: routing table missing');
+          steps.push(
+            ...routeSteps({
+              ir,
+              group,
+              table,
+              kBuffer: kBuf,
+              kOffset: kOff,
+              tableOffset: need(tableOffsets.get(table.name)),
+              centroidsOffset: centroidsOff,
+              projectionOffset: tableOffsets.get(`${table.name}.R`) ?? null,
+              pushKernel,
+              fold: (total) => fold(total, profile),
+            }),
+          );
+          break;
+        }
         case 'fused-softmax': {
           const name = `${group.name}.softmax`;
-          const needsAux = group.tables.length > 0;
+          const needsAux = group.tables.length > 0 || routing !== null;
           const order = [qBuf, kBuf, vBuf, 'o', ...(needsAux ? ['aux'] : [])];
           const slots = bindingFor(order);
           const slot = (buffer: string) => ({
@@ -227,16 +332,41 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
             return rule?.kind === 'random-table' ? [need(tableOffsets.get(rule.table))] : [];
           });
           const segTable = group.tables.find((t) => t.kind === 'segment-ranges');
-          const emitted = emitSoftmaxKernel(ir, group, step, bindings, {
-            q: qOff,
-            k: kOff,
-            v: vOff,
-            o: oOff,
-            segQ: segQOff,
-            segK: segKOff,
-            segRanges: segTable ? need(tableOffsets.get(segTable.name)) : null,
-            random: randomTables,
-          });
+          const emitted = hasRoutedLeaf(step.mask)
+            ? emitRoutedSoftmaxKernel(ir, group, step, bindings, {
+                q: qOff,
+                k: kOff,
+                v: vOff,
+                o: oOff,
+                routed: step.plan.rules.flatMap((rule) =>
+                  rule.kind === 'routing'
+                    ? [
+                        {
+                          table: need(tableOffsets.get(rule.table)),
+                          centroids: centroidsOff,
+                          projection: tableOffsets.get(`${rule.table}.R`) ?? null,
+                        },
+                      ]
+                    : [],
+                ),
+              })
+            : (step.plan.variant === 'subgroup' ? emitSubgroupSoftmaxKernel : emitSoftmaxKernel)(
+                ir,
+                group,
+                step,
+                bindings,
+                {
+                  q: qOff,
+                  k: kOff,
+                  v: vOff,
+                  o: oOff,
+                  segQ: segQOff,
+                  segK: segKOff,
+                  segRanges: segTable ? need(tableOffsets.get(segTable.name)) : null,
+                  random: randomTables,
+                  headRouting: routing && { k: ir.headRouting!.k, ...routing },
+                },
+              );
           const planBindings: PlanBinding[] = [...slots].map(([buffer, binding]) => ({
             binding,
             buffer,
@@ -253,6 +383,19 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
       }
     }
   }
+  // Head routing, groups whose kernels computed every row: scale by the weights (0 = dropped).
+  const scaledHeads = routing
+    ? headsScaledAfter(
+        ir,
+        (g) =>
+          g.mechanism.kind === 'softmax' &&
+          !g.program.some((s) => s.kind === 'fused-softmax' && hasRoutedLeaf(s.mask)),
+      )
+    : [];
+  if (routing && scaledHeads.length > 0)
+    dispatchRoutingKernel(
+      emitHeadRoutingScaleKernel(ir, routing, routeAux, routeO, oOff, scaledHeads),
+    );
   steps.push({ kind: 'read-output', output: 'o', array: 'o' });
 
   function pushKernel(
@@ -294,9 +437,20 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
     arrays: layout.arrays,
     kernels,
     steps,
-    constraints: { maxSeqK: ir.maxSeq },
+    constraints: { maxSeqK: ir.maxSeq, ...lowRankConstraints(ir) },
     profile: profile.name,
+    ...planFeatures(kernels),
   };
+}
+
+/** The optional features the emitted kernels enable, read from their `enable` directives. */
+function planFeatures(kernels: readonly PlanKernel[]): Pick<HostPlan, 'features'> {
+  const features = new Set<'subgroups' | 'shader-f16'>();
+  for (const kernel of kernels) {
+    if (/^enable subgroups;/m.test(kernel.wgsl)) features.add('subgroups');
+    if (/^enable f16;/m.test(kernel.wgsl)) features.add('shader-f16');
+  }
+  return features.size > 0 ? { features: [...features].sort() } : {};
 }
 
 /** Workgroup counts folded into 2D when one dimension would pass the device limit. */

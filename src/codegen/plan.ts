@@ -163,7 +163,14 @@ export interface HostPlan {
   /** Run-time conditions on the sizes, checked before anything is uploaded. */
   readonly constraints: {
     readonly maxSeqK: number | null;
+    /** Least seqQ and seqK (nystrom: one row per landmark); absent means 1. */
+    readonly minSeq?: number;
   };
+  /**
+   * Optional WebGPU features the kernels enable (`enable subgroups;`): the device must have
+   * them. Absent or empty for plans that run on every device.
+   */
+  readonly features?: readonly ('subgroups' | 'shader-f16')[];
   /** Limits the plan was compiled against; the runtime checks buffers against the device's. */
   readonly profile: string;
 }

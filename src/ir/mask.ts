@@ -44,6 +44,8 @@ export function maskAllows(mask: Mask, at: MaskPoint): boolean {
     case 'segment':
       if (!at.segQ || !at.segK) throw new Error('maskAllows: segment needs segQ and segK');
       return at.segQ[at.i] === at.segK[j];
+    case 'routed':
+      throw new Error('maskAllows: routed masks (topk, cluster, lsh) depend on q and k');
     case 'union':
       return mask.terms.some((t) => maskAllows(t, at));
     case 'intersect':

@@ -5,9 +5,13 @@
 
 import type { Attention, Mask } from './ir.js';
 import { maskLeaves, unreachable } from './ir.js';
+import { verifyLinearMechanism, verifyLinearProgram } from './linear-ir.js';
+import { verifyLowRankMechanism, verifyLowRankProgram } from './lowrank-ir.js';
 
-const PLANNED = new Set(['plan-blocks', 'fuse-softmax']);
-const FUSED = new Set(['fuse-softmax']);
+const PLANNED = new Set(['plan-blocks', 'fuse-softmax', 'fuse-linear']);
+const FUSED = new Set(['fuse-softmax', 'fuse-linear']);
+/** Linear groups get their program from `fuse-linear` on. */
+const LINEAR_FUSED = new Set(['fuse-linear']);
 
 export function verifyAttention(attention: Attention, stage: string): string[] {
   const problems: string[] = [];
@@ -60,26 +64,43 @@ export function verifyAttention(attention: Attention, stage: string): string[] {
                 ? rule.primitive === leaf?.kind
                 : rule.kind === 'random-table'
                   ? leaf?.kind === 'random'
-                  : leaf?.kind === 'segment';
+                  : rule.kind === 'routing'
+                    ? leaf?.kind === 'routed'
+                    : leaf?.kind === 'segment';
             if (!ok)
               fail(`${where}: tile rule ${i} (${rule.kind}) does not fit leaf ${leaf?.kind}`);
           });
         }
         break;
       }
+      case 'linear': {
+        const failHere = (message: string) => fail(`${where}: ${message}`);
+        verifyLinearMechanism(mechanism, failHere);
+        verifyLinearProgram(group, attention.headDim, attention.valueDim, failHere);
+        break;
+      }
+      case 'lowrank': {
+        const failHere = (message: string) => fail(`${where}: ${message}`);
+        verifyLowRankMechanism(mechanism, failHere);
+        const ops = group.program.flatMap((s) => (s.kind === 'lowrank' ? [s.op] : []));
+        if (group.program.length > 0) verifyLowRankProgram(mechanism, ops, failHere);
+        break;
+      }
       default:
-        unreachable(mechanism.kind);
+        unreachable(mechanism);
     }
 
     const tableNames = new Set(group.tables.map((t) => t.name));
     if (tableNames.size !== group.tables.length) fail(`${where}: duplicate table names`);
-    if (FUSED.has(stage) && group.program.length === 0)
+    const fused = group.mechanism.kind === 'linear' ? LINEAR_FUSED : FUSED;
+    if (fused.has(stage) && group.program.length === 0)
       fail(`${where}: empty program after ${stage}`);
     const filled = new Set<string>();
     group.program.forEach((step, index) => {
       switch (step.kind) {
         case 'draw-random-blocks':
         case 'segment-tile-ranges':
+        case 'route':
           if (!tableNames.has(step.table))
             fail(`${where}: step ${index} fills unknown table ${step.table}`);
           filled.add(step.table);
@@ -92,6 +113,18 @@ export function verifyAttention(attention: Attention, stage: string): string[] {
               fail(`${where}: table ${rule.table} read before it is filled`);
           }
           break;
+        case 'draw-gaussian':
+        case 'linear-chunk-states':
+        case 'linear-scan':
+        case 'linear-output':
+          // Order and tables are checked by verifyLinearProgram.
+          if (group.mechanism.kind !== 'linear')
+            fail(`${where}: step ${index} (${step.kind}) outside a linear group`);
+          break;
+        case 'lowrank':
+          if (group.mechanism.kind !== 'lowrank')
+            fail(`${where}: step ${index} (${step.op.kind}) outside a low-rank group`);
+          break;
         default:
           unreachable(step);
       }
@@ -101,6 +134,9 @@ export function verifyAttention(attention: Attention, stage: string): string[] {
     fail(`groups cover ${headOffset} heads, attention has ${attention.heads}`);
   if (kvHeadOffset !== attention.kvHeads)
     fail(`groups cover ${kvHeadOffset} kv heads, attention has ${attention.kvHeads}`);
+  const routing = attention.headRouting;
+  if (routing && !(Number.isInteger(routing.k) && routing.k >= 1 && routing.k <= attention.heads))
+    fail(`head_routing keeps ${routing.k} heads of ${attention.heads}`);
   return problems;
 }
 
@@ -139,6 +175,17 @@ function verifyMask(mask: Mask, where: string, fail: (m: string) => void): void 
       if (!(Number.isInteger(mask.block) && mask.block >= 1) || !nonNegInt(mask.count))
         fail(`${where}: bad random`);
       return;
+    case 'routed': {
+      const r = mask.routing;
+      const ok =
+        r.kind === 'topk'
+          ? Number.isInteger(r.k) && r.k >= 1 && Number.isInteger(r.block) && r.block >= 1
+          : r.kind === 'cluster'
+            ? Number.isInteger(r.count) && r.count >= 1
+            : Number.isInteger(r.buckets) && r.buckets >= 2 && r.buckets % 2 === 0;
+      if (!ok) fail(`${where}: bad ${r.kind}`);
+      return;
+    }
     case 'union':
     case 'intersect':
       if (mask.terms.length === 0) fail(`${where}: empty ${mask.kind}`);

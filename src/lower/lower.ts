@@ -6,6 +6,9 @@
 import type { CheckedAttention, CheckedGroup, MaskNode } from '../check/checked.js';
 import type { Span } from '../syntax/span.js';
 import type { Attention, Group, Mask } from '../ir/ir.js';
+import { routedUnsupported } from './lower-routing.js';
+import { lowerKernelizedGroup } from './lower-kernelized.js';
+import { lowerLowRankGroup } from './lower-lowrank.js';
 
 /** A spec feature the compiler does not implement yet, with the text that asked for it. */
 export interface Unsupported {
@@ -42,21 +45,24 @@ export function lowerAttention(checked: CheckedAttention): LowerResult {
       checked.span,
     );
   }
-  if (checked.headRouting) {
-    note('head_routing', 'head_routing: top(k) (mixture of heads)', checked.headRouting.span);
-  }
   const groups: Group[] = [];
   for (const group of checked.groups) {
     if (group.kernel) {
-      note('kernel', `kernelized attention 'kernel: ${group.kernel.kind}'`, group.kernel.span);
+      const linear = lowerKernelizedGroup(group, group.kernel, note);
+      if (linear) groups.push(linear);
       continue;
     }
     if (group.lowrank) {
-      note('lowrank', `low-rank attention 'lowrank: ${group.lowrank.kind}'`, group.lowrank.span);
+      const lowRank = lowerLowRankGroup(checked, group, group.lowrank, note);
+      if (lowRank) groups.push(lowRank);
       continue;
     }
-    const mask = lowerMask(group.mask, note);
-    if (mask) groups.push(lowerSoftmaxGroup(group, mask));
+    const mask = lowerMask(group.mask, note, group.causal);
+    if (mask) {
+      const routedProblem = routedUnsupported(mask, checked.dtype);
+      if (routedProblem) note(routedProblem.feature, routedProblem.message, group.mask.span);
+      else groups.push(lowerSoftmaxGroup(group, mask));
+    }
   }
   if (unsupported.length > 0) return { ok: false, unsupported };
   return {
@@ -73,6 +79,9 @@ export function lowerAttention(checked: CheckedAttention): LowerResult {
       dtype: checked.dtype,
       maxSeq: checked.maxSeq ?? null,
       groups,
+      ...(checked.headRouting
+        ? { headRouting: { k: checked.headRouting.k, span: checked.headRouting.span } }
+        : {}),
     },
   };
 }
@@ -108,6 +117,8 @@ function lowerSoftmaxGroup(group: CheckedGroup, mask: Mask): Group {
 export function lowerMask(
   node: MaskNode,
   note: (feature: string, message: string, span: Span) => void,
+  /** Under `causal: true` or an intersection with a bare `causal` (topk candidates shrink). */
+  causalScope = false,
 ): Mask | null {
   const span = node.span;
   switch (node.kind) {
@@ -132,13 +143,24 @@ export function lowerMask(
     case 'segment':
       return { kind: 'segment', span };
     case 'topk':
+      return {
+        kind: 'routed',
+        routing: { kind: 'topk', k: node.k, block: node.block, causal: causalScope },
+        span,
+      };
     case 'cluster':
+      return { kind: 'routed', routing: { kind: 'cluster', count: node.count }, span };
     case 'lsh':
-      note(node.kind, `data-dependent mask '${node.kind}'`, span);
-      return null;
+      return {
+        kind: 'routed',
+        routing: { kind: 'lsh', buckets: node.buckets, seed: node.seed },
+        span,
+      };
     case 'union':
     case 'intersect': {
-      const terms = node.terms.map((t) => lowerMask(t, note));
+      const scope =
+        causalScope || (node.kind === 'intersect' && node.terms.some((t) => t.kind === 'causal'));
+      const terms = node.terms.map((t) => lowerMask(t, note, scope));
       if (terms.some((t) => t === null)) return null;
       return { kind: node.kind, terms: terms as Mask[], span };
     }

@@ -15,10 +15,11 @@ import { unreachable } from '../ir/ir.js';
 export function canonicalizeMask(attention: Attention): Attention {
   return {
     ...attention,
-    groups: attention.groups.map((group) => ({
-      ...group,
-      mechanism: { ...group.mechanism, mask: simplifyMask(group.mechanism.mask) },
-    })),
+    groups: attention.groups.map((group) => {
+      const mechanism = group.mechanism;
+      if (mechanism.kind !== 'softmax') return group;
+      return { ...group, mechanism: { ...mechanism, mask: simplifyMask(mechanism.mask) } };
+    }),
   };
 }
 
@@ -29,6 +30,7 @@ export function simplifyMask(mask: Mask): Mask {
     case 'global':
     case 'random':
     case 'segment':
+    case 'routed':
       return simplifyLeaf(mask);
     case 'band':
       if (mask.lo === null && mask.hi === null) return { kind: 'all', span: mask.span };
@@ -173,6 +175,7 @@ export function maskContains(outer: Mask, inner: Mask): boolean {
     case 'none':
     case 'random':
     case 'segment':
+    case 'routed':
       return false;
     default:
       return unreachable(outer);

@@ -12,6 +12,7 @@ export function fuseSoftmax(attention: Attention): Attention {
 
 function fuseGroup(group: Group): Group {
   const mechanism = group.mechanism;
+  if (mechanism.kind !== 'softmax') return group;
   const plan = mechanism.plan;
   if (plan === null)
     throw new Error(`internal error: fuseSoftmax before planBlocks (group ${group.name})`);
@@ -31,6 +32,12 @@ function fuseGroup(group: Group): Group {
         seed: leaf.seed,
       });
       steps.push({ kind: 'draw-random-blocks', table: rule.table });
+    } else if (rule.kind === 'routing') {
+      const leaf = leaves[index];
+      if (leaf?.kind !== 'routed')
+        throw new Error('internal error: routing rule without routed leaf');
+      tables.push({ kind: 'routing', name: rule.table, routing: leaf.routing });
+      steps.push({ kind: 'route', table: rule.table });
     } else if (rule.kind === 'segment-ranges' && !tables.some((t) => t.name === rule.table)) {
       tables.push({
         kind: 'segment-ranges',

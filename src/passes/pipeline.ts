@@ -5,6 +5,8 @@
 import type { Attention } from '../ir/ir.js';
 import { verifyAttention } from '../ir/verify.js';
 import { canonicalizeMask } from './canonicalize-mask.js';
+import { fuseLinear } from './fuse-linear.js';
+import { fuseLowRank } from './fuse-lowrank.js';
 import { fuseSoftmax } from './fuse-softmax.js';
 import { planBlocks, type PassContext } from './plan-blocks.js';
 
@@ -18,7 +20,9 @@ export interface Pass {
 export const PIPELINE: readonly Pass[] = [
   { name: 'canonicalize-mask', run: (a) => canonicalizeMask(a) },
   { name: 'plan-blocks', run: (a, c) => planBlocks(a, c) },
+  { name: 'fuse-lowrank', run: (a, c) => fuseLowRank(a, c) },
   { name: 'fuse-softmax', run: (a) => fuseSoftmax(a) },
+  { name: 'fuse-linear', run: (a, c) => fuseLinear(a, c) },
 ];
 
 export const PASS_NAMES: readonly string[] = PIPELINE.map((p) => p.name);

@@ -25,6 +25,7 @@ export function planBlocks(attention: Attention, context: PassContext): Attentio
     ...attention,
     groups: attention.groups.map((group) => {
       const mechanism = group.mechanism;
+      if (mechanism.kind !== 'softmax') return group;
       const plan = chooseBlockPlan(
         attention,
         context.profile,
@@ -42,7 +43,12 @@ function chooseBlockPlan(
   leaves: readonly MaskLeaf[],
   groupName: string,
 ): BlockPlan {
-  const variant: KernelVariant = profile.cpuLike ? 'rowwise' : 'tiled';
+  const subgroupShape = subgroupTileShape(attention, profile, leaves);
+  const variant: KernelVariant = profile.cpuLike
+    ? 'rowwise'
+    : subgroupShape !== null
+      ? 'subgroup'
+      : 'tiled';
   const vectorWidth = attention.headDim % 4 === 0 && attention.valueDim % 4 === 0 ? 4 : 1;
   const maxRows = Math.min(
     profile.limits.maxComputeInvocationsPerWorkgroup,
@@ -53,6 +59,9 @@ function chooseBlockPlan(
   if (variant === 'rowwise') {
     queryTile = floorPow2(Math.min(ROWWISE_QUERY_TILE, maxRows));
     keyTile = ROWWISE_KEY_TILE;
+  } else if (subgroupShape !== null) {
+    queryTile = subgroupShape.queryTile;
+    keyTile = subgroupShape.keyTile;
   } else {
     queryTile = floorPow2(Math.min(TILED_QUERY_TILE, maxRows));
     // K and V tiles of f32 rows must fit the workgroup storage, beside the kernel's four
@@ -68,12 +77,15 @@ function chooseBlockPlan(
     );
   }
   let randomIndex = 0;
+  let routedIndex = 0;
   const rules = leaves.map((leaf): TileRule => {
     switch (leaf.kind) {
       case 'random':
         return { kind: 'random-table', table: `${groupName}.random${randomIndex++}` };
       case 'segment':
         return { kind: 'segment-ranges', table: `${groupName}.segments` };
+      case 'routed':
+        return { kind: 'routing', table: `${groupName}.${leaf.routing.kind}${routedIndex++}` };
       case 'all':
       case 'none':
       case 'band':
@@ -94,4 +106,65 @@ function floorPow2(x: number): number {
   let p = 1;
   while (p * 2 <= x) p *= 2;
   return p;
+}
+
+/** Invocations of the subgroup kernel: every WebGPU device allows 128 (compatibility minimum). */
+export const SUBGROUP_WORKGROUP_SIZE = 128;
+/**
+ * Query rows per workgroup of the subgroup kernel, largest first (smaller when D is large): the
+ * K/V tile is shared by more rows, and with 32-lane subgroups each of the 4 walks TQ / 4 rows.
+ */
+const SUBGROUP_QUERY_TILES = [64, 32, 16, 8];
+const SUBGROUP_KEY_TILE_MAX = 32;
+const SUBGROUP_KEY_TILE_MIN = 8;
+/** The kernel's u32 tile-level and subgroup-numbering variables in workgroup memory. */
+const SUBGROUP_SCALARS_BYTES = 64;
+/**
+ * Mask leaves codegen/wgsl/emit-softmax-subgroup.ts handles. Anything else (routed leaves,
+ * future kinds) and head routing keep the `tiled` kernel: the list is explicit on purpose.
+ */
+const SUBGROUP_LEAVES: ReadonlySet<MaskLeaf['kind']> = new Set([
+  'all',
+  'none',
+  'band',
+  'dilated',
+  'stride',
+  'global',
+  'sink',
+  'blocks',
+  'random',
+  'segment',
+]);
+
+/**
+ * The tile shape of the `subgroup` variant, or null when it does not apply: it needs the
+ * `subgroups` feature on a real GPU (CPU-like adapters keep `rowwise`), a mask made of
+ * supported leaves, and workgroup memory for the q rows and accumulators of the query tile
+ * (f32, `TQ * (D + Dv)`), their running max and sum, and K/V tiles of at least
+ * SUBGROUP_KEY_TILE_MIN keys.
+ */
+function subgroupTileShape(
+  attention: Attention,
+  profile: DeviceProfile,
+  leaves: readonly MaskLeaf[],
+): { queryTile: number; keyTile: number } | null {
+  if (!profile.features.subgroups || profile.cpuLike) return null;
+  if (attention.headRouting !== undefined) return null;
+  if (!leaves.every((leaf) => SUBGROUP_LEAVES.has(leaf.kind))) return null;
+  if (
+    profile.limits.maxComputeInvocationsPerWorkgroup < SUBGROUP_WORKGROUP_SIZE ||
+    profile.limits.maxComputeWorkgroupSizeX < SUBGROUP_WORKGROUP_SIZE
+  )
+    return null;
+  const rowBytes = (attention.headDim + attention.valueDim) * 4;
+  for (const queryTile of SUBGROUP_QUERY_TILES) {
+    const free =
+      profile.limits.maxComputeWorkgroupStorageSize -
+      SUBGROUP_SCALARS_BYTES -
+      queryTile * (rowBytes + 8);
+    const keys = Math.floor(free / rowBytes);
+    if (keys >= SUBGROUP_KEY_TILE_MIN)
+      return { queryTile, keyTile: floorPow2(Math.min(SUBGROUP_KEY_TILE_MAX, keys)) };
+  }
+  return null;
 }

@@ -62,6 +62,15 @@ interface LoadedKernel {
 
 export function load(device: GPUDevice, compiled: CompiledAttention): LoadedAttention {
   const plan = compiled.plan;
+  for (const feature of plan.features ?? []) {
+    if (!device.features.has(feature)) {
+      throw new Error(
+        `'${compiled.name}' was compiled for target '${plan.profile}' and needs the WebGPU feature ` +
+          `'${feature}', which this device does not have; compile it for this device ` +
+          `(compile(text, { target: runtime.profile })) or for 'portable'`,
+      );
+    }
+  }
   const kernels = new Map<string, LoadedKernel>();
   for (const kernel of plan.kernels) {
     const module = device.createShaderModule({ label: kernel.name, code: kernel.wgsl });
@@ -367,6 +376,12 @@ function resolveSizes(plan: HostPlan, inputs: RunInputs): SizeEnv {
   if (seqQ > seqK) {
     throw new Error(
       `seqQ (${seqQ}) must not exceed seqK (${seqK}): queries are aligned bottom-right to the keys`,
+    );
+  }
+  const minSeq = plan.constraints.minSeq;
+  if (minSeq !== undefined && Math.min(seqQ, seqK) < minSeq) {
+    throw new Error(
+      `seqQ (${seqQ}) and seqK (${seqK}) must be at least ${minSeq}: this attention's nystrom landmarks average one segment of rows each`,
     );
   }
   if (plan.constraints.maxSeqK !== null && seqK > plan.constraints.maxSeqK) {

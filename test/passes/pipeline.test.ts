@@ -17,7 +17,13 @@ function lowered(
 
 describe('pass pipeline', () => {
   it('lists its passes in order', () => {
-    expect(PASS_NAMES).toEqual(['canonicalize-mask', 'plan-blocks', 'fuse-softmax']);
+    expect(PASS_NAMES).toEqual([
+      'canonicalize-mask',
+      'plan-blocks',
+      'fuse-lowrank',
+      'fuse-softmax',
+      'fuse-linear',
+    ]);
   });
 
   it('runs the verifier after every pass and stops after a named one', () => {
@@ -44,7 +50,7 @@ describe('pass pipeline', () => {
     expect(full.groups[0]!.mechanism.plan?.variant).toBe('rowwise');
     expect(runPipeline(ir, { profile: PORTABLE_PROFILE }, { after: 'lower' })).toBe(ir);
     expect(() => runPipeline(ir, { profile: PORTABLE_PROFILE }, { after: 'nope' })).toThrow(
-      "unknown pass 'nope'; passes are: lower, canonicalize-mask, plan-blocks, fuse-softmax",
+      "unknown pass 'nope'; passes are: lower, canonicalize-mask, plan-blocks, fuse-lowrank, fuse-softmax, fuse-linear",
     );
   });
 

@@ -22,9 +22,19 @@ export function typeName(name: string): string {
 
 const ARRAY_TYPE = { f32: 'Float32Array', u32: 'Uint32Array' } as const;
 
+/** What the extra run-time inputs hold (language.md sections 4, 7, 8); q/k/v/seg_* speak for themselves. */
+const INPUT_MEANING: Partial<Record<PlanInput['name'], string>> = {
+  E: 'linformer key projection, per kv head; only the first Nk columns are used',
+  F: 'linformer value projection, per kv head; only the first Nk columns are used',
+  centroids: 'cluster centroids, per kv head (head h uses its kv head)',
+  router: 'mixture-of-heads router logits; each query row keeps its top-k heads',
+};
+
 function inputField(input: PlanInput): string {
   const shape = `[${input.dims.join(', ')}]`;
-  return `  /** ${shape}, ${input.dtype}. */\n  readonly ${input.name}: ${ARRAY_TYPE[input.dtype]};`;
+  const meaning = INPUT_MEANING[input.name];
+  const doc = meaning ? `${meaning}: ${shape}, ${input.dtype}` : `${shape}, ${input.dtype}`;
+  return `  /** ${doc}. */\n  readonly ${input.name}: ${ARRAY_TYPE[input.dtype]};`;
 }
 
 export function emitTypeScriptModule(module: CompiledModule, options: ModuleFileOptions): string {

@@ -11,6 +11,14 @@ import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { allowedExpr, classifyTile, type MaskCodegenContext, visitRange } from './mask-wgsl.js';
+import {
+  type RoutedRowsArrays,
+  routedRowDeclarations,
+  routedRowSelection,
+  routedRowsUniforms,
+  routedTileBound,
+  routedWeight,
+} from './emit-head-routing.js';
 
 export interface SoftmaxBindings {
   /** WGSL variable and binding of q, k, v (possibly one packed buffer), o and aux. */
@@ -32,6 +40,8 @@ export interface SoftmaxArrays {
   readonly segRanges: SizeExpr | null;
   /** Per random leaf (leaf order). */
   readonly random: readonly SizeExpr[];
+  /** Head routing: walk kept-row lists instead of query tiles (emit-head-routing.ts). */
+  readonly headRouting?: RoutedRowsArrays | null;
 }
 
 export interface EmittedKernel {
@@ -111,6 +121,13 @@ export function emitSoftmaxKernel(
       { name: 'segRangesBase', value: need(arrays.segRanges) },
     );
   }
+  const routed = arrays.headRouting ?? null;
+  if (routed) {
+    if (!bindings.aux) throw new Error('internal error: head routing without aux');
+    const at = uniforms.findIndex((u) => u.name === 'total');
+    uniforms[at] = { name: 'total', value: routedTileBound(routed, group.heads, plan.queryTile) };
+    uniforms.push(...routedRowsUniforms(routed));
+  }
   const randomLeaves = leaves.filter(
     (l): l is Extract<Mask, { kind: 'random' }> => l.kind === 'random',
   );
@@ -170,6 +187,9 @@ export function emitSoftmaxKernel(
     emit('var<workgroup> wgEnd: u32;');
   }
   emit();
+  if (routed)
+    for (const line of routedRowDeclarations(bindings.aux!.name, plan.variant === 'tiled'))
+      emit(line);
   const kStride = bhnd ? 'DW' : 'TOTAL_KV_HEADS * DW';
   const vStride = bhnd ? 'DVW' : 'TOTAL_KV_HEADS * DVW';
   // Every helper takes the tile context explicitly; the hot loop lives in `main` with
@@ -201,9 +221,18 @@ export function emitSoftmaxKernel(
       '// Per-tile [min, max] segment ids (filled by the segment-ranges kernel) decide whole tiles.',
     );
     emit(`fn segmentClass(kt: u32, ${tileParams}) -> u32 {`);
-    emit(`  let qr = P.segRangesBase + (b * P.qTiles + qt) * 2u;`);
+    if (routed) {
+      // Routed rows of a workgroup span the query tiles of [pa, pb]: merge their ranges.
+      emit('  let offset = P.seqK - P.seqQ;');
+      emit('  var qmin = 0xffffffffu; var qmax = 0u;');
+      emit('  for (var t = (pa - offset) / TQ; t <= (pb - offset) / TQ; t++) {');
+      emit(`    let qr = P.segRangesBase + (b * P.qTiles + t) * 2u;`);
+      emit(`    qmin = min(qmin, ${aux}[qr]); qmax = max(qmax, ${aux}[qr + 1u]);`);
+      emit('  }');
+    }
+    if (!routed) emit(`  let qr = P.segRangesBase + (b * P.qTiles + qt) * 2u;`);
     emit(`  let kr = P.segRangesBase + P.batch * P.qTiles * 2u + (b * P.kTiles + kt) * 2u;`);
-    emit(`  let qmin = ${aux}[qr]; let qmax = ${aux}[qr + 1u];`);
+    if (!routed) emit(`  let qmin = ${aux}[qr]; let qmax = ${aux}[qr + 1u];`);
     emit(`  let kmin = ${aux}[kr]; let kmax = ${aux}[kr + 1u];`);
     emit('  if (qmax < kmin || kmax < qmin) { return 0u; }');
     emit('  if (qmin == qmax && kmin == kmax && qmin == kmin) { return 2u; }');
@@ -269,18 +298,22 @@ export function emitSoftmaxKernel(
   emit('  // Dispatches fold (batch, head, query tile) into up to two dimensions.');
   emit('  let linear = wid.x + wid.y * nwg.x;');
   emit('  if (linear >= P.total) { return; }');
-  emit('  let qt = linear % P.qTiles;');
-  emit('  let bh = linear / P.qTiles;');
-  emit('  let hl = bh % HEADS;');
-  emit('  let b = bh / HEADS;');
-  emit('  let h = HEAD_OFFSET + hl;');
-  emit('  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;');
-  emit('  let offset = P.seqK - P.seqQ;');
-  emit('  let i = qt * TQ + lid;');
-  emit('  let row = min(i, P.seqQ - 1u);');
-  emit('  let p = row + offset;');
-  emit('  let pa = qt * TQ + offset;');
-  emit('  let pb = min(qt * TQ + TQ, P.seqQ) - 1u + offset;');
+  if (routed) {
+    for (const line of routedRowSelection(bindings.aux!.name, plan.variant === 'tiled')) emit(line);
+  } else {
+    emit('  let qt = linear % P.qTiles;');
+    emit('  let bh = linear / P.qTiles;');
+    emit('  let hl = bh % HEADS;');
+    emit('  let b = bh / HEADS;');
+    emit('  let h = HEAD_OFFSET + hl;');
+    emit('  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;');
+    emit('  let offset = P.seqK - P.seqQ;');
+    emit('  let i = qt * TQ + lid;');
+    emit('  let row = min(i, P.seqQ - 1u);');
+    emit('  let p = row + offset;');
+    emit('  let pa = qt * TQ + offset;');
+    emit('  let pb = min(qt * TQ + TQ, P.seqQ) - 1u + offset;');
+  }
   if (bhnd) {
     emit('  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;');
     emit('  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DVW;');
@@ -364,8 +397,22 @@ export function emitSoftmaxKernel(
       e(`  let kRow = kBase0 + j * ${kStride};`);
       e(`  let vRow = vBase0 + j * ${vStride};`);
     }
-    e('  var s = 0.0;');
-    e(`  for (var d = 0u; d < DW; d++) { s += ${dot('qrow[d]', kAt)}; }`);
+    if (!tiled && W === 4 && (D / W) % 4 === 0) {
+      // CPU-like adapters: four independent partial sums instead of one dependent chain of
+      // D/4 dot products, so the adds pipeline (float adds are not reassociated for us).
+      const kAtPlus = (o: number) => kAt.replace('kRow + d]', `kRow + d + ${o}u]`);
+      e('  var s4 = vec4<f32>(0.0);');
+      e('  for (var d = 0u; d < DW; d += 4u) {');
+      e(
+        `    s4 += vec4<f32>(dot(qrow[d], ${kAt}), dot(qrow[d + 1u], ${kAtPlus(1)}), ` +
+          `dot(qrow[d + 2u], ${kAtPlus(2)}), dot(qrow[d + 3u], ${kAtPlus(3)}));`,
+      );
+      e('  }');
+      e('  var s = (s4.x + s4.y) + (s4.z + s4.w);');
+    } else {
+      e('  var s = 0.0;');
+      e(`  for (var d = 0u; d < DW; d++) { s += ${dot('qrow[d]', kAt)}; }`);
+    }
     if (score.softcap !== null)
       e(`  s = ${f32Lit(score.softcap)} * tanhSafe(s * ${f32Lit(1 / score.softcap)});`);
     if (score.bias === 'alibi') e('  s -= slope * f32(abs(i32(p) - i32(j)));');
@@ -391,7 +438,9 @@ export function emitSoftmaxKernel(
   emit('  }');
   emit('  if (i >= P.seqQ) { return; }');
   emit('  // A row with no allowed key gets 0, never 0/0.');
-  emit('  let inv = select(0.0, 1.0 / l, l > 0.0);');
+  emit(
+    `  let inv = select(0.0, 1.0 / l, l > 0.0)${routed ? ` * ${routedWeight(bindings.aux!.name)}` : ''};`,
+  );
   emit(
     `  for (var d = 0u; d < DVW; d++) { ${bindings.o.name}[oRow + d] = ${store('acc[d] * inv')}; }`,
   );

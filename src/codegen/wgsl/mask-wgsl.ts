@@ -22,6 +22,8 @@ export interface MaskCodegenContext {
   readonly rules: readonly TileRule[];
   /** Each `random` leaf's number, which names its WGSL helpers (`randomClassN`, `randomHasN`). */
   readonly randomOf: ReadonlyMap<Mask, number>;
+  /** Each routed leaf's number: `allowedExpr` writes `routedHasN(j)` (codegen/routing). */
+  readonly routedOf?: ReadonlyMap<Mask, number>;
 }
 
 interface Visit {
@@ -43,6 +45,7 @@ export function visitRange(mask: Mask): Visit {
     case 'stride':
     case 'random':
     case 'segment':
+    case 'routed':
       return ALL;
     case 'none':
       return EMPTY;
@@ -190,6 +193,8 @@ function classifyLeaf(mask: Mask, rule: TileRule, context: MaskCodegenContext): 
     }
     case 'segment':
       return 'segmentClass()';
+    case 'routed':
+      return '1u';
     case 'union':
     case 'intersect':
       throw new Error('internal error: classifyLeaf on a composite');
@@ -227,6 +232,11 @@ export function allowedExpr(mask: Mask, context: MaskCodegenContext): string {
         return `randomHas${randomLeafIndex(node, context)}(j)`;
       case 'segment':
         return '(segRow == segKey(j))';
+      case 'routed': {
+        const index = context.routedOf?.get(node);
+        if (index === undefined) throw new Error('internal error: routed leaf without index');
+        return `routedHas${index}(j)`;
+      }
       case 'union':
         return `(${node.terms.map(walk).join(' || ')})`;
       case 'intersect':

@@ -1,0 +1,349 @@
+// The host-plan part of low-rank groups: their scratch arrays, kernels and dispatches, in the
+// order of the group's program (ir/lowrank-ir.ts). compile.ts hands over its layout and step
+// list; everything low-rank lives in two buffers of its own: `ef` (the run-time inputs E and
+// F, read as scalars) and `lowrank` (partials, projections, landmarks, pinv scratch), so no
+// kernel here binds more than four storage buffers (the portable limit), whatever q/k/v share.
+// Memory is O(B H (N/chunk) r (D + Dv) + B H m^2): never N x N.
+
+import type { Attention, Group } from '../ir/ir.js';
+import type { LowRankMechanism, LowRankOp } from '../ir/lowrank-ir.js';
+import type { DeviceProfile } from '../target/profile.js';
+import type { PlanArray, PlanBinding, PlanInput, PlanStep, SizeExpr, TensorDType } from './plan.js';
+import { size } from './plan.js';
+import {
+  emitSmallAttention,
+  type GroupShape,
+  type KernelBuffer,
+  type LowRankKernel,
+  tensorRow,
+} from './wgsl/emit-lowrank-attend.js';
+import { emitLinformerProject, emitLinformerReduce } from './wgsl/emit-linformer.js';
+import { emitNystromLandmarks, emitNystromPinv, pinvWorkWords } from './wgsl/emit-nystrom.js';
+
+/** The part of compile.ts's layout this module uses. */
+export interface PlanLayout {
+  readonly arrays: readonly PlanArray[];
+  buffer(name: string): void;
+  add(name: string, buffer: string, elements: SizeExpr, element: TensorDType): SizeExpr;
+}
+
+export interface TensorPlace {
+  readonly buffer: string;
+  readonly offset: SizeExpr;
+}
+
+export interface LowRankPlanContext {
+  readonly ir: Attention;
+  readonly group: Group;
+  readonly profile: DeviceProfile;
+  readonly layout: PlanLayout;
+  readonly tensors: {
+    readonly q: TensorPlace;
+    readonly k: TensorPlace;
+    readonly v: TensorPlace;
+    readonly o: TensorPlace;
+  };
+  readonly steps: PlanStep[];
+  readonly pushKernel: (name: string, emitted: LowRankKernel, bindings: PlanBinding[]) => void;
+}
+
+const SCRATCH = 'lowrank';
+const EF = 'ef';
+
+/** `E` and `F` `[Hkv, r, max_seq]` when some group is a linformer (they share one rank). */
+export function lowRankInputs(ir: Attention): PlanInput[] {
+  const linformer = ir.groups
+    .map((g) => g.mechanism)
+    .find((m): m is LowRankMechanism => m.kind === 'lowrank' && m.method.kind === 'linformer');
+  if (!linformer || linformer.method.kind !== 'linformer') return [];
+  if (ir.maxSeq === null) throw new Error('internal error: linformer without max_seq');
+  const shape = [ir.kvHeads, linformer.method.rank, ir.maxSeq];
+  return (['E', 'F'] as const).map((name) => ({
+    name,
+    dtype: 'f32',
+    storage: 'f32',
+    dims: ['Hkv', 'r', 'max_seq'],
+    shape,
+  }));
+}
+
+/**
+ * Nystrom averages at least one row per landmark, so Nq and Nk must reach the largest
+ * landmark count (`constraints.minSeq`, checked by the runtime); absent otherwise.
+ */
+export function lowRankConstraints(ir: Attention): { readonly minSeq?: number } {
+  const counts = ir.groups.flatMap((g) =>
+    g.mechanism.kind === 'lowrank' && g.mechanism.method.kind === 'nystrom'
+      ? [g.mechanism.method.landmarks]
+      : [],
+  );
+  return counts.length === 0 ? {} : { minSeq: Math.max(...counts) };
+}
+
+export function buildLowRankGroup(ctx: LowRankPlanContext): void {
+  const { ir, group, layout } = ctx;
+  const mechanism = group.mechanism;
+  if (mechanism.kind !== 'lowrank') throw new Error('internal error: not a low-rank group');
+  const width: 1 | 4 = ir.headDim % 4 === 0 && ir.valueDim % 4 === 0 ? 4 : 1;
+  const shape: GroupShape = {
+    attention: ir.name,
+    group: group.name,
+    width,
+    headDim: ir.headDim,
+    valueDim: ir.valueDim,
+    heads: group.heads,
+    kvHeads: group.kvHeads,
+    headOffset: group.headOffset,
+    kvHeadOffset: group.kvHeadOffset,
+    totalHeads: ir.heads,
+    totalKvHeads: ir.kvHeads,
+  };
+  const vec = width === 4 ? 'vec4<f32>' : 'f32';
+  layout.buffer(SCRATCH);
+  const scratch = (name: string, elements: SizeExpr) =>
+    layout.add(`${group.name}.${name}`, SCRATCH, elements, 'f32');
+  const words = (x: SizeExpr) => size.ceilDiv(x, width);
+  const D = ir.headDim;
+  const DV = ir.valueDim;
+  const bhnd = ir.layout;
+
+  /** Declares the plan buffers a kernel touches (deduplicated: q/k/v may share `qkv`). */
+  const bind = (uses: readonly { buffer: string; write: boolean; element: string }[]) => {
+    const order = [...new Set(uses.map((u) => u.buffer))];
+    const declared: KernelBuffer[] = order.map((buffer, i) => ({
+      name: `${buffer.replace(/[^A-Za-z0-9]/g, '_')}_buf`,
+      binding: i + 1,
+      access: uses.some((u) => u.buffer === buffer && u.write) ? 'read_write' : 'read',
+      element: uses.find((u) => u.buffer === buffer)!.element as KernelBuffer['element'],
+    }));
+    const planBindings: PlanBinding[] = declared.map((d, i) => ({
+      binding: d.binding,
+      buffer: order[i]!,
+      type: d.access === 'read_write' ? 'storage' : 'read-only-storage',
+    }));
+    const nameOf = (buffer: string) => declared[order.indexOf(buffer)]!.name;
+    return { declared, planBindings, nameOf };
+  };
+
+  const dispatch = (
+    op: LowRankOp,
+    emitted: LowRankKernel,
+    bindings: PlanBinding[],
+    part?: string,
+  ) => {
+    const name = `${group.name}.${op.kind}${part === undefined ? '' : `.${part}`}`;
+    ctx.pushKernel(name, emitted, bindings);
+    const total = emitted.uniforms.find((u) => u.name === 'total')!.value;
+    const max = ctx.profile.limits.maxComputeWorkgroupsPerDimension;
+    ctx.steps.push(
+      { kind: 'write-uniforms', kernel: name },
+      {
+        kind: 'dispatch',
+        kernel: name,
+        workgroups: [size.min(total, max), size.ceilDiv(total, max), 1],
+      },
+    );
+  };
+
+  const ops = group.program.flatMap((s) => (s.kind === 'lowrank' ? [s.op] : []));
+  const { q, k, v, o } = ctx.tensors;
+  const scale = mechanism.scale;
+
+  if (mechanism.method.kind === 'linformer') {
+    const project = ops.find((op) => op.kind === 'linformer-project');
+    if (project?.kind !== 'linformer-project') throw new Error('internal error: no projection');
+    const rank = project.rank;
+    const chunk = project.chunk;
+    if (ir.maxSeq === null) throw new Error('internal error: linformer without max_seq');
+    const maxSeq = ir.maxSeq;
+    layout.buffer(EF);
+    if (!layout.arrays.some((a) => a.name === 'E')) {
+      const efLength = ir.kvHeads * rank * maxSeq;
+      layout.add('E', EF, efLength, 'f32');
+      layout.add('F', EF, efLength, 'f32');
+    }
+    const eOff = layout.arrays.find((a) => a.name === 'E')!.offset;
+    const fOff = layout.arrays.find((a) => a.name === 'F')!.offset;
+    const rowWords = D + DV;
+    const partial = scratch(
+      'kv_partial',
+      size.mul('batch', group.kvHeads, size.ceilDiv('seqK', chunk), rank, rowWords),
+    );
+    const projected = scratch('kv_projected', size.mul('batch', group.kvHeads, rank, rowWords));
+    for (const op of ops) {
+      switch (op.kind) {
+        case 'linformer-project': {
+          const b = bind([
+            { buffer: k.buffer, write: false, element: vec },
+            { buffer: v.buffer, write: false, element: vec },
+            { buffer: EF, write: false, element: 'f32' },
+            { buffer: SCRATCH, write: true, element: vec },
+          ]);
+          const emitted = emitLinformerProject(shape, bhnd, rank, chunk, maxSeq, b.declared, {
+            k: { buffer: b.nameOf(k.buffer), base: k.offset },
+            v: { buffer: b.nameOf(v.buffer), base: v.offset },
+            e: { buffer: b.nameOf(EF), base: eOff },
+            f: { buffer: b.nameOf(EF), base: fOff },
+            partial: { buffer: b.nameOf(SCRATCH), base: partial },
+          });
+          dispatch(op, emitted, b.planBindings);
+          break;
+        }
+        case 'linformer-reduce': {
+          const b = bind([{ buffer: SCRATCH, write: true, element: vec }]);
+          const emitted = emitLinformerReduce(
+            shape,
+            rank,
+            chunk,
+            b.declared[0]!,
+            partial,
+            projected,
+          );
+          dispatch(op, emitted, b.planBindings);
+          break;
+        }
+        case 'attend-small': {
+          const b = bind([
+            { buffer: q.buffer, write: false, element: vec },
+            { buffer: SCRATCH, write: false, element: vec },
+            { buffer: o.buffer, write: true, element: vec },
+          ]);
+          const rowOf = '((b * KV_HEADS + hkl) * ROWS + j) * (DW + DVW)';
+          const emitted = emitSmallAttention({
+            title: `linformer attention over ${rank} projected rows`,
+            shape,
+            scale,
+            buffers: b.declared,
+            uniforms: [
+              { name: 'seqQ', value: 'seqQ' },
+              { name: 'qBase', value: words(q.offset) },
+              { name: 'oBase', value: words(o.offset) },
+              { name: 'projectedBase', value: words(projected) },
+            ],
+            rows: 'seqQ',
+            keys: 'ROWS',
+            constants: [`const ROWS: u32 = ${rank}u;`],
+            queryRow: tensorRow(bhnd, 'P.qBase', 'h', 'TOTAL_HEADS', 'P.seqQ', 'row', 'DW'),
+            outputRow: tensorRow(bhnd, 'P.oBase', 'h', 'TOTAL_HEADS', 'P.seqQ', 'row', 'DVW'),
+            keyRow: `P.projectedBase + ${rowOf}`,
+            valueRow: `P.projectedBase + ${rowOf} + DW`,
+            queryBuffer: b.nameOf(q.buffer),
+            keyBuffer: b.nameOf(SCRATCH),
+            valueBuffer: b.nameOf(SCRATCH),
+            outputBuffer: b.nameOf(o.buffer),
+          });
+          dispatch(op, emitted, b.planBindings);
+          break;
+        }
+        default:
+          throw new Error(`internal error: ${op.kind} in a linformer program`);
+      }
+    }
+    return;
+  }
+
+  const m = mechanism.method.landmarks;
+  const iters = mechanism.method.iters;
+  const perHead = (x: SizeExpr) => size.mul('batch', group.heads, x);
+  const landmarks = scratch('landmarks', perHead(m * 2 * D));
+  const landmarkValues = scratch('landmark_values', perHead(m * DV));
+  const work = scratch('pinv_work', perHead(pinvWorkWords(m)));
+  const mixed = scratch('mixed', perHead(m * DV));
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'nystrom-landmarks': {
+        const b = bind([
+          { buffer: q.buffer, write: false, element: vec },
+          { buffer: k.buffer, write: false, element: vec },
+          { buffer: SCRATCH, write: true, element: vec },
+        ]);
+        const emitted = emitNystromLandmarks(shape, bhnd, m, b.declared, {
+          q: { buffer: b.nameOf(q.buffer), base: q.offset },
+          k: { buffer: b.nameOf(k.buffer), base: k.offset },
+          landmarks: { buffer: b.nameOf(SCRATCH), base: landmarks },
+        });
+        dispatch(op, emitted, b.planBindings);
+        break;
+      }
+      case 'nystrom-landmark-values': {
+        const b = bind([
+          { buffer: k.buffer, write: false, element: vec },
+          { buffer: v.buffer, write: false, element: vec },
+          { buffer: SCRATCH, write: true, element: vec },
+        ]);
+        const emitted = emitSmallAttention({
+          title: `nystrom landmark values: ${m} query landmarks over every key`,
+          shape,
+          scale,
+          buffers: b.declared,
+          uniforms: [
+            { name: 'seqK', value: 'seqK' },
+            { name: 'kBase', value: words(k.offset) },
+            { name: 'vBase', value: words(v.offset) },
+            { name: 'landmarksBase', value: words(landmarks) },
+            { name: 'valuesBase', value: words(landmarkValues) },
+          ],
+          rows: m,
+          keys: 'P.seqK',
+          constants: [`const M: u32 = ${m}u;`],
+          queryRow: 'P.landmarksBase + ((b * HEADS + hl) * M + row) * 2u * DW',
+          outputRow: 'P.valuesBase + ((b * HEADS + hl) * M + row) * DVW',
+          keyRow: tensorRow(bhnd, 'P.kBase', 'hk', 'TOTAL_KV_HEADS', 'P.seqK', 'j', 'DW'),
+          valueRow: tensorRow(bhnd, 'P.vBase', 'hk', 'TOTAL_KV_HEADS', 'P.seqK', 'j', 'DVW'),
+          queryBuffer: b.nameOf(SCRATCH),
+          keyBuffer: b.nameOf(k.buffer),
+          valueBuffer: b.nameOf(v.buffer),
+          outputBuffer: b.nameOf(SCRATCH),
+        });
+        dispatch(op, emitted, b.planBindings);
+        break;
+      }
+      case 'nystrom-pinv': {
+        const b = bind([{ buffer: SCRATCH, write: true, element: 'f32' }]);
+        const kernels = emitNystromPinv(shape, scale, m, iters, b.declared[0]!, {
+          landmarks,
+          landmarkValues,
+          work,
+          mixed,
+        });
+        for (const k of kernels) dispatch(op, k.kernel, b.planBindings, k.name);
+        break;
+      }
+      case 'attend-small': {
+        const b = bind([
+          { buffer: q.buffer, write: false, element: vec },
+          { buffer: SCRATCH, write: false, element: vec },
+          { buffer: o.buffer, write: true, element: vec },
+        ]);
+        const emitted = emitSmallAttention({
+          title: `nystrom attention over ${m} landmarks`,
+          shape,
+          scale,
+          buffers: b.declared,
+          uniforms: [
+            { name: 'seqQ', value: 'seqQ' },
+            { name: 'qBase', value: words(q.offset) },
+            { name: 'oBase', value: words(o.offset) },
+            { name: 'landmarksBase', value: words(landmarks) },
+            { name: 'mixedBase', value: words(mixed) },
+          ],
+          rows: 'seqQ',
+          keys: 'M',
+          constants: [`const M: u32 = ${m}u;`],
+          queryRow: tensorRow(bhnd, 'P.qBase', 'h', 'TOTAL_HEADS', 'P.seqQ', 'row', 'DW'),
+          outputRow: tensorRow(bhnd, 'P.oBase', 'h', 'TOTAL_HEADS', 'P.seqQ', 'row', 'DVW'),
+          keyRow: 'P.landmarksBase + ((b * HEADS + hl) * M + j) * 2u * DW + DW',
+          valueRow: 'P.mixedBase + ((b * HEADS + hl) * M + j) * DVW',
+          queryBuffer: b.nameOf(q.buffer),
+          keyBuffer: b.nameOf(SCRATCH),
+          valueBuffer: b.nameOf(SCRATCH),
+          outputBuffer: b.nameOf(o.buffer),
+        });
+        dispatch(op, emitted, b.planBindings);
+        break;
+      }
+      default:
+        throw new Error(`internal error: ${op.kind} in a nystrom program`);
+    }
+  }
+}

@@ -1,0 +1,398 @@
+// The attention kernel of a head group whose mask has routed leaves (topk, cluster, lsh).
+// One query row per invocation (both profiles: the routed key sets differ per row, so there
+// is no tile to share), K/V read straight from storage. Each row first makes its routing
+// decisions (topk: its k best candidate blocks from the block means; cluster/lsh: its
+// bucket), then walks a list of *sources* of candidate keys:
+//   - a static range (prefix [0, P) plus band [lo, hi), the closed forms of mask-wgsl.ts) for
+//     the static terms of a union;
+//   - per topk leaf: the own block and the selected blocks;
+//   - per cluster/lsh leaf: the keys of the row's bucket (sorted list from the route step).
+// A key met by an earlier source is skipped (a key allowed by two union terms counts once),
+// every key is checked against the whole mask, and all keys are clipped to the mask's hull.
+
+import type { Attention, Group, Mask, MaskLeaf, Routing, Score } from '../../ir/ir.js';
+import { maskLeaves } from '../../ir/ir.js';
+import type { SizeExpr } from '../plan.js';
+import { size } from '../plan.js';
+import type { EmittedKernel, SoftmaxBindings } from '../wgsl/emit-softmax.js';
+import { f32Lit } from '../wgsl/emit-softmax.js';
+import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
+import { bucketOfRow, bucketTableOffsets, centroidCount } from './route-kernels.js';
+
+export const ROUTED_QUERY_TILE = 64;
+
+const LOG2E = Math.LOG2E;
+
+export interface RoutedArrays {
+  readonly q: SizeExpr;
+  readonly k: SizeExpr;
+  readonly v: SizeExpr;
+  readonly o: SizeExpr;
+  /** Per routed leaf (leaf order): its table, and centroids (cluster) or R (lsh). */
+  readonly routed: readonly {
+    readonly table: SizeExpr;
+    readonly centroids: SizeExpr | null;
+    readonly projection: SizeExpr | null;
+  }[];
+}
+
+type RoutedLeaf = Extract<MaskLeaf, { kind: 'routed' }>;
+
+export function hasRoutedLeaf(mask: Mask): boolean {
+  return maskLeaves(mask).some((l) => l.kind === 'routed');
+}
+
+/** Where candidate keys come from, in visiting order. */
+export type Source =
+  | { readonly kind: 'range'; readonly mask: Mask }
+  | { readonly kind: 'routed'; readonly leaf: RoutedLeaf };
+
+/**
+ * Sources whose keys cover every key `mask` allows. Union: the sources of every term, static
+ * terms merged into one range. Intersection: the sources of one routed term (a routed leaf
+ * itself when there is one; the others only filter, through the per-key mask check).
+ */
+export function keySources(mask: Mask): Source[] {
+  if (!hasRoutedLeaf(mask)) return [{ kind: 'range', mask }];
+  switch (mask.kind) {
+    case 'routed':
+      return [{ kind: 'routed', leaf: mask }];
+    case 'union': {
+      const parts = mask.terms.flatMap(keySources);
+      const ranges = parts.flatMap((s) => (s.kind === 'range' ? [s.mask] : []));
+      const routed = parts.filter((s) => s.kind === 'routed');
+      if (ranges.length === 0) return routed;
+      const merged: Mask =
+        ranges.length === 1 ? ranges[0]! : { kind: 'union', terms: ranges, span: mask.span };
+      return [{ kind: 'range', mask: merged }, ...routed];
+    }
+    case 'intersect': {
+      const leaf = mask.terms.find((t) => t.kind === 'routed');
+      if (leaf) return keySources(leaf);
+      return keySources(mask.terms.find(hasRoutedLeaf)!);
+    }
+    default:
+      throw new Error(`internal error: routed source of ${mask.kind}`);
+  }
+}
+
+export function emitRoutedSoftmaxKernel(
+  attention: Attention,
+  group: Group,
+  step: { readonly score: Score; readonly mask: Mask; readonly plan: { vectorWidth: 1 | 4 } },
+  bindings: SoftmaxBindings,
+  arrays: RoutedArrays,
+): EmittedKernel {
+  const { score, mask } = step;
+  const W = step.plan.vectorWidth;
+  const vec = W === 4 ? 'vec4<f32>' : 'f32';
+  const zero = W === 4 ? 'vec4<f32>(0.0)' : '0.0';
+  const dot = (a: string, b: string) => (W === 4 ? `dot(${a}, ${b})` : `${a} * ${b}`);
+  const D = attention.headDim;
+  const DV = attention.valueDim;
+  const bhnd = attention.layout === 'bhnd';
+  const TQ = ROUTED_QUERY_TILE;
+  if (!bindings.aux) throw new Error('internal error: routed kernel without aux');
+  const aux = bindings.aux.name;
+  const leaves = maskLeaves(mask);
+  const routedLeaves = leaves.filter((l): l is RoutedLeaf => l.kind === 'routed');
+  const routedOf = new Map<Mask, number>(routedLeaves.map((l, n) => [l, n]));
+  const modified = score.softcap !== null || score.bias !== null;
+  const qFactor = modified ? score.scale : score.scale * LOG2E;
+  const cTotal = centroidCount(attention) ?? 0;
+
+  const uniforms: { name: string; value: SizeExpr }[] = [
+    { name: 'batch', value: 'batch' },
+    { name: 'seqQ', value: 'seqQ' },
+    { name: 'seqK', value: 'seqK' },
+    { name: 'qTiles', value: size.ceilDiv('seqQ', TQ) },
+    { name: 'total', value: size.mul('batch', group.heads, size.ceilDiv('seqQ', TQ)) },
+    { name: 'qBase', value: size.ceilDiv(arrays.q, W) },
+    { name: 'kBase', value: size.ceilDiv(arrays.k, W) },
+    { name: 'vBase', value: size.ceilDiv(arrays.v, W) },
+    { name: 'oBase', value: size.ceilDiv(arrays.o, W) },
+  ];
+  routedLeaves.forEach((leaf, n) => {
+    const a = arrays.routed[n];
+    if (!a) throw new Error('internal error: routed table missing');
+    const r = leaf.routing;
+    if (r.kind === 'topk') {
+      uniforms.push(
+        { name: `r${n}Means`, value: a.table },
+        { name: `r${n}Blocks`, value: size.ceilDiv('seqK', r.block) },
+      );
+    } else {
+      const o = bucketTableOffsets(a.table, group);
+      uniforms.push(
+        { name: `r${n}Buckets`, value: o.keyBuckets },
+        { name: `r${n}Ranges`, value: o.ranges },
+      );
+      if (r.kind === 'cluster') uniforms.push({ name: `r${n}Mu`, value: need(a.centroids) });
+      else uniforms.push({ name: `r${n}R`, value: need(a.projection) });
+    }
+  });
+
+  const L: string[] = [];
+  const emit = (line = '') => L.push(line);
+  emit(
+    `// attnc routed softmax: attention ${attention.name}, group ${group.name}, one row per invocation`,
+  );
+  emit(
+    `// mask leaves: ${leaves.map((l) => (l.kind === 'routed' ? l.routing.kind : l.kind)).join(', ')}`,
+  );
+  emit(`const D: u32 = ${D}u;`);
+  emit(`const DW: u32 = ${D / W}u;`);
+  emit(`const DVW: u32 = ${DV / W}u;`);
+  emit(`const HEADS: u32 = ${group.heads}u;`);
+  emit(`const GROUP_SIZE: u32 = ${group.heads / group.kvHeads}u;`);
+  emit(`const HKVG: u32 = ${group.kvHeads}u;`);
+  emit(`const HEAD_OFFSET: u32 = ${group.headOffset}u;`);
+  emit(`const KV_HEAD_OFFSET: u32 = ${group.kvHeadOffset}u;`);
+  emit(`const TOTAL_HEADS: u32 = ${attention.heads}u;`);
+  emit(`const TOTAL_KV_HEADS: u32 = ${attention.kvHeads}u;`);
+  emit(`const TQ: u32 = ${TQ}u;`);
+  emit('const NEG_BIG: f32 = -3.0e38;');
+  emit('const NONE: u32 = 0xffffffffu;');
+  emit();
+  emit('struct Params {');
+  for (const u of uniforms) emit(`  ${u.name}: u32,`);
+  emit('}');
+  emit('@group(0) @binding(0) var<uniform> P: Params;');
+  const declared = new Set<string>();
+  const declare = (b: { name: string; binding: number }, access: string, elem: string) => {
+    if (declared.has(b.name)) return;
+    declared.add(b.name);
+    emit(`@group(0) @binding(${b.binding}) var<storage, ${access}> ${b.name}: array<${elem}>;`);
+  };
+  declare(bindings.q, 'read', vec);
+  declare(bindings.k, 'read', vec);
+  declare(bindings.v, 'read', vec);
+  declare(bindings.o, 'read_write', vec);
+  // aux as vec4 words (every array is 16-byte aligned): topk reads block means four at a time.
+  declare(bindings.aux, 'read', 'vec4<u32>');
+  emit(`fn auxAt(i: u32) -> u32 { return ${aux}[i >> 2u][i & 3u]; }`);
+  emit();
+  if (score.softcap !== null) {
+    emit('fn tanhSafe(x: f32) -> f32 {');
+    emit('  let e = exp(-2.0 * abs(x));');
+    emit('  return sign(x) * (1.0 - e) / (1.0 + e);');
+    emit('}');
+    emit();
+  }
+  const kStride = bhnd ? 'DW' : 'TOTAL_KV_HEADS * DW';
+  const vStride = bhnd ? 'DVW' : 'TOTAL_KV_HEADS * DVW';
+
+  emit(`@compute @workgroup_size(${TQ})`);
+  emit('fn main(');
+  emit('  @builtin(workgroup_id) wid: vec3<u32>,');
+  emit('  @builtin(num_workgroups) nwg: vec3<u32>,');
+  emit('  @builtin(local_invocation_index) lid: u32,');
+  emit(') {');
+  emit('  let linear = wid.x + wid.y * nwg.x;');
+  emit('  if (linear >= P.total) { return; }');
+  emit('  let qt = linear % P.qTiles;');
+  emit('  let bh = linear / P.qTiles;');
+  emit('  let hl = bh % HEADS;');
+  emit('  let b = bh / HEADS;');
+  emit('  let h = HEAD_OFFSET + hl;');
+  emit('  let hkl = hl / GROUP_SIZE;');
+  emit('  let hk = KV_HEAD_OFFSET + hkl;');
+  emit('  let i = qt * TQ + lid;');
+  emit('  if (i >= P.seqQ) { return; }  // no barriers in this kernel');
+  emit('  let p = i + P.seqK - P.seqQ;');
+  emit('  let pa = p;');
+  emit('  let pb = p;');
+  if (bhnd) {
+    emit('  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DW;');
+    emit('  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVW;');
+    emit('  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;');
+    emit('  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;');
+  } else {
+    emit('  let qRow = P.qBase + ((b * P.seqQ + i) * TOTAL_HEADS + h) * DW;');
+    emit('  let oRow = P.oBase + ((b * P.seqQ + i) * TOTAL_HEADS + h) * DVW;');
+    emit('  let kBase0 = P.kBase + (b * P.seqK * TOTAL_KV_HEADS + hk) * DW;');
+    emit('  let vBase0 = P.vBase + (b * P.seqK * TOTAL_KV_HEADS + hk) * DVW;');
+  }
+  emit('  let NK = i32(P.seqK);');
+  emit(`  var qrow: array<${vec}, DW>;`);
+  emit(`  var acc: array<${vec}, DVW>;`);
+  emit(`  for (var d = 0u; d < DW; d++) { qrow[d] = ${bindings.q.name}[qRow + d]; }`);
+  // The raw query (routing reads it unscaled, like the reference), as scalars.
+  const qScalar = (d: string) => (W === 4 ? `qrow[${d} / 4u][${d} % 4u]` : `qrow[${d}]`);
+
+  // Routing decisions of this row.
+  const hasExpr = new Map<number, string>();
+  routedLeaves.forEach((leaf, n) => {
+    const r = leaf.routing;
+    emit(`  // routed leaf ${n}: ${describe(r)}`);
+    if (r.kind === 'topk') {
+      const K = r.k;
+      emit(`  let own${n} = p / ${r.block}u;`);
+      emit(`  var sel${n}: array<u32, ${K}>;`);
+      emit(`  var sco${n}: array<f32, ${K}>;`);
+      emit(`  for (var x = 0u; x < ${K}u; x++) { sel${n}[x] = NONE; sco${n}[x] = 0.0; }`);
+      emit(
+        `  let cands${n} = ${r.causal ? `own${n}` : `P.r${n}Blocks`};  // ${r.causal ? 'causal: blocks before the own block' : 'every other block'}`,
+      );
+      emit(`  for (var t = 0u; t < cands${n}; t++) {`);
+      emit(`    if (t == own${n}) { continue; }`);
+      emit(`    let mb = P.r${n}Means + ((b * HKVG + hkl) * P.r${n}Blocks + t) * D;`);
+      emit('    var s = 0.0;');
+      emit(
+        W === 4
+          ? `    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], bitcast<vec4<f32>>(${aux}[(mb >> 2u) + d])); }`
+          : `    for (var d = 0u; d < D; d++) { s += qrow[d] * bitcast<f32>(auxAt(mb + d)); }`,
+      );
+      emit('    // Strictly greater: ties keep the lower block, as the reference.');
+      emit(`    var pos = ${K}u;`);
+      emit(
+        `    while (pos > 0u && (sel${n}[pos - 1u] == NONE || s > sco${n}[pos - 1u])) { pos--; }`,
+      );
+      emit(`    if (pos < ${K}u) {`);
+      emit(
+        `      for (var x = ${K - 1}u; x > pos; x--) { sel${n}[x] = sel${n}[x - 1u]; sco${n}[x] = sco${n}[x - 1u]; }`,
+      );
+      emit(`      sel${n}[pos] = t;`);
+      emit(`      sco${n}[pos] = s;`);
+      emit('    }');
+      emit('  }');
+      const kb = `(j / ${r.block}u)`;
+      hasExpr.set(
+        n,
+        `(${[`${kb} == own${n}`, ...Array.from({ length: K }, (_, x) => `${kb} == sel${n}[${x}u]`)].join(' || ')})`,
+      );
+    } else {
+      emit(`  var qb${n}: u32;`);
+      emit('  {');
+      const body = bucketOfRow(
+        r,
+        qScalar,
+        (t) => `P.r${n}Mu + (hk * ${cTotal}u + ${t}) * D`,
+        `P.r${n}R`,
+        '    ',
+      ).replace(/\baux\[([^\]]+)\]/g, 'auxAt($1)');
+      emit(body);
+      emit(`    qb${n} = bucket;`);
+      emit('  }');
+      emit(`  let kb${n} = P.r${n}Buckets + (b * HKVG + hkl) * P.seqK;`);
+      emit(`  let rg${n} = P.r${n}Ranges + ((b * HKVG + hkl) * ${bucketsOf(r)}u + qb${n}) * 2u;`);
+      emit(`  let first${n} = auxAt(rg${n});`);
+      emit(`  let end${n} = first${n} + auxAt(rg${n} + 1u);`);
+      hasExpr.set(n, `(auxAt(kb${n} + j) == qb${n})`);
+    }
+  });
+  emit(`  for (var d = 0u; d < DW; d++) { qrow[d] *= ${f32Lit(qFactor)}; }`);
+  emit(`  for (var d = 0u; d < DVW; d++) { acc[d] = ${zero}; }`);
+  emit('  var m = NEG_BIG;');
+  emit('  var l = 0.0;');
+  if (score.bias === 'alibi') emit('  let slope = exp2(-8.0 * f32(hl + 1u) / f32(HEADS));');
+
+  const allowed = allowedExpr(mask, { rules: [], randomOf: new Map(), routedOf }).replace(
+    /routedHas(\d+)\(j\)/g,
+    (_, n: string) => hasExpr.get(Number(n))!,
+  );
+  // Hull of the whole mask (routed leaves count as everything): clips every source.
+  const hull = visitRange(mask);
+  emit('  // Hull of the mask: every source is clipped to [clipLo, clipHi).');
+  if (hull.prefix === null) {
+    emit(`  let clipLo = u32(clamp(${hull.lo}, 0i, NK));`);
+    emit(`  let clipHi = u32(clamp(${hull.hi}, 0i, NK));`);
+  } else {
+    emit('  let clipLo = 0u;');
+    emit('  let clipHi = P.seqK;');
+  }
+
+  const sources = keySources(mask);
+  const seen: string[] = [];
+  // A key of a routed leaf that is the mask, or a term of the top-level union, is allowed
+  // without a check.
+  const implied = new Set<Mask>(mask.kind === 'union' ? mask.terms : [mask]);
+  const body = (indent: string, source: Source) => {
+    const e = (line: string) => emit(indent + line);
+    if (seen.length > 0) e(`if (${seen.join(' || ')}) { continue; }  // met by an earlier source`);
+    if (!(source.kind === 'routed' && implied.has(source.leaf)))
+      e(`if (!${allowed}) { continue; }`);
+    e(`let kRow = kBase0 + j * ${kStride};`);
+    e(`let vRow = vBase0 + j * ${vStride};`);
+    e('var s = 0.0;');
+    e(`for (var d = 0u; d < DW; d++) { s += ${dot('qrow[d]', `${bindings.k.name}[kRow + d]`)}; }`);
+    if (score.softcap !== null)
+      e(`s = ${f32Lit(score.softcap)} * tanhSafe(s * ${f32Lit(1 / score.softcap)});`);
+    if (score.bias === 'alibi') e('s -= slope * f32(abs(i32(p) - i32(j)));');
+    if (modified) e(`s *= ${f32Lit(LOG2E)};`);
+    e('if (s > m) {');
+    e('  let c = exp2(m - s);');
+    e('  l *= c;');
+    e('  for (var d = 0u; d < DVW; d++) { acc[d] *= c; }');
+    e('  m = s;');
+    e('}');
+    e('let w = exp2(s - m);');
+    e('l += w;');
+    e(`for (var d = 0u; d < DVW; d++) { acc[d] += w * ${bindings.v.name}[vRow + d]; }`);
+  };
+  sources.forEach((source, index) => {
+    if (source.kind === 'range') {
+      const v = visitRange(source.mask);
+      emit(`  // source ${index}: static range of ${source.mask.kind}`);
+      emit(`  let pre${index} = min(${v.prefix ?? '0u'}, P.seqK);`);
+      emit(`  let lo${index} = max(u32(clamp(${v.lo}, 0i, NK)), pre${index});`);
+      emit(`  let hi${index} = max(u32(clamp(${v.hi}, 0i, NK)), lo${index});`);
+      emit(`  for (var n = 0u; n < 2u; n++) {`);
+      emit(`    let ja = max(select(lo${index}, 0u, n == 0u), clipLo);`);
+      emit(`    let j1 = min(select(hi${index}, pre${index}, n == 0u), clipHi);`);
+      emit('    for (var j = ja; j < j1; j++) {');
+      body('      ', source);
+      emit('    }');
+      emit('  }');
+      seen.push(`(j < pre${index} || (j >= lo${index} && j < hi${index}))`);
+    } else {
+      const n = routedOf.get(source.leaf)!;
+      const r = source.leaf.routing;
+      emit(`  // source ${index}: routed leaf ${n} (${describe(r)})`);
+      if (r.kind === 'topk') {
+        emit(`  for (var x = 0u; x <= ${r.k}u; x++) {`);
+        emit(`    let blk = select(sel${n}[max(x, 1u) - 1u], own${n}, x == 0u);`);
+        emit('    if (blk == NONE) { continue; }');
+        emit(`    let ja = max(blk * ${r.block}u, clipLo);`);
+        emit(`    let j1 = min(min(blk * ${r.block}u + ${r.block}u, P.seqK), clipHi);`);
+        emit('    for (var j = ja; j < j1; j++) {');
+        body('      ', source);
+        emit('    }');
+        emit('  }');
+      } else {
+        emit(`  for (var e = first${n}; e < end${n}; e++) {`);
+        emit(`    let j = auxAt(e);`);
+        emit('    if (j >= clipHi) { break; }  // lists are sorted by position');
+        emit('    if (j < clipLo) { continue; }');
+        body('    ', source);
+        emit('  }');
+      }
+      seen.push(hasExpr.get(n)!);
+    }
+  });
+  emit('  // A row with no allowed key gets 0, never 0/0.');
+  emit('  let inv = select(0.0, 1.0 / l, l > 0.0);');
+  emit(`  for (var d = 0u; d < DVW; d++) { ${bindings.o.name}[oRow + d] = acc[d] * inv; }`);
+  emit('}');
+  return { wgsl: L.join('\n') + '\n', workgroupSize: TQ, uniforms };
+}
+
+function bucketsOf(r: Routing): number {
+  return r.kind === 'cluster' ? r.count : r.kind === 'lsh' ? r.buckets : 0;
+}
+
+function describe(r: Routing): string {
+  switch (r.kind) {
+    case 'topk':
+      return `topk(${r.k}, block: ${r.block})${r.causal ? ' causal' : ''}`;
+    case 'cluster':
+      return `cluster(${r.count})`;
+    case 'lsh':
+      return `lsh(buckets: ${r.buckets}, seed: ${r.seed})`;
+  }
+}
+
+function need(x: SizeExpr | null): SizeExpr {
+  if (x === null) throw new Error('internal error: routing array missing from layout');
+  return x;
+}

@@ -1,0 +1,436 @@
+// Mixture of heads (`head_routing: top(k)`, language.md section 8) on the device. Three small
+// kernels turn the run-time `router` logits [B, Nq, H] into, per (batch, head), the sorted
+// list of query rows that keep that head, so the fused softmax kernels launch workgroups over
+// kept rows only and never compute a dropped (row, head) pair:
+//
+//   head_routing.select   one invocation per (b, chunk of CHUNK rows): top-k per row (ties to
+//                         the lower head), weights = softmax over the kept logits, and the
+//                         number of kept rows per head in the chunk
+//   head_routing.scan     one workgroup: per (b, h) the exclusive prefix of the chunk counts
+//                         (in place), the kept count, and per group the running total of
+//                         query tiles over (b, local head): where each list's tiles start
+//   head_routing.scatter  one invocation per (b, chunk): writes kept rows to their list
+//                         position (so lists are sorted, deterministic) and writes 0 to `o`
+//                         for every dropped (row, head) pair (no reliance on zeroed buffers)
+//
+// Groups whose kernels compute every row (kernelized, low-rank, data-dependent masks) are
+// scaled afterwards by `head_routing.scale` instead (correct, but their dropped pairs are
+// computed). A kept head whose weight underflows to 0 in f32 is treated as dropped: its output
+// would be 0 * o = 0 either way. All tables live in `aux` (u32 words; f32 values are bitcast).
+
+import type { Attention } from '../../ir/ir.js';
+import type { SizeExpr } from '../plan.js';
+import { size } from '../plan.js';
+import type { EmittedKernel } from './emit-softmax.js';
+
+/** Query rows per invocation of the select and scatter kernels. */
+export const ROUTE_CHUNK = 64;
+const WORKGROUP = 64;
+
+/** Word offsets (in `aux`) of the head-routing tables. */
+export interface HeadRoutingArrays {
+  /** The `router` input `[B, Nq, H]` f32. */
+  readonly router: SizeExpr;
+  /** `[B, Nq, H]` f32: the softmax weight of each kept head, 0 for a dropped one. */
+  readonly weights: SizeExpr;
+  /** `[B, ceil(Nq / CHUNK), H]` u32: kept rows per chunk, then (after scan) their list offset. */
+  readonly chunkCounts: SizeExpr;
+  /** `[B, H]` u32: kept rows per (b, h). */
+  readonly counts: SizeExpr;
+  /** `[B, H]` u32, group by group: running total of query tiles over (b, local head). */
+  readonly tileEnd: SizeExpr;
+  /** `[B, H, Nq]` u32: the kept rows of (b, h), ascending, in its first `counts` slots. */
+  readonly rows: SizeExpr;
+}
+
+/** Adds the routing tables to `aux` (element counts symbolic in batch/seqQ). */
+export function layoutHeadRouting(
+  heads: number,
+  add: (name: string, elements: SizeExpr, element: 'f32' | 'u32') => SizeExpr,
+): HeadRoutingArrays {
+  const chunks = size.ceilDiv('seqQ', ROUTE_CHUNK);
+  return {
+    router: add('router', size.mul('batch', 'seqQ', heads), 'f32'),
+    weights: add('head_routing.weights', size.mul('batch', 'seqQ', heads), 'f32'),
+    chunkCounts: add('head_routing.chunk_counts', size.mul('batch', chunks, heads), 'u32'),
+    counts: add('head_routing.counts', size.mul('batch', heads), 'u32'),
+    tileEnd: add('head_routing.tile_end', size.mul('batch', heads), 'u32'),
+    rows: add('head_routing.rows', size.mul('batch', heads, 'seqQ'), 'u32'),
+  };
+}
+
+export interface RoutingKernel {
+  readonly name: string;
+  readonly emitted: EmittedKernel;
+  /** Invocations (threads) the dispatch must cover. */
+  readonly invocations: SizeExpr;
+}
+
+type Binding = { readonly name: string; readonly binding: number };
+
+/**
+ * The select, scan and scatter kernels, in dispatch order. `o` is bound as u32 words; `oBase`
+ * is the word offset of `o` in its buffer.
+ */
+export function emitHeadRoutingKernels(
+  attention: Attention,
+  arrays: HeadRoutingArrays,
+  aux: Binding,
+  o: Binding,
+  oBase: SizeExpr,
+): RoutingKernel[] {
+  const routing = attention.headRouting;
+  if (!routing) throw new Error('internal error: no head_routing');
+  const H = attention.heads;
+  const K = Math.min(routing.k, H);
+  const chunks = size.ceilDiv('seqQ', ROUTE_CHUNK);
+  const common = [
+    { name: 'batch', value: 'batch' as SizeExpr },
+    { name: 'seqQ', value: 'seqQ' as SizeExpr },
+    { name: 'chunks', value: chunks },
+    { name: 'total', value: size.mul('batch', chunks) },
+    { name: 'routerBase', value: arrays.router },
+    { name: 'weightsBase', value: arrays.weights },
+    { name: 'chunkCountsBase', value: arrays.chunkCounts },
+    { name: 'countsBase', value: arrays.counts },
+    { name: 'tileEndBase', value: arrays.tileEnd },
+    { name: 'rowsBase', value: arrays.rows },
+  ];
+  const header = (title: string, uniforms: { name: string }[]) =>
+    [
+      `// attnc head routing (${title}): attention ${attention.name}, top(${K}) of ${H} heads`,
+      `const H: u32 = ${H}u;`,
+      `const K: u32 = ${K}u;`,
+      `const CHUNK: u32 = ${ROUTE_CHUNK}u;`,
+      '',
+      'struct Params {',
+      ...uniforms.map((u) => `  ${u.name}: u32,`),
+      '}',
+      '',
+      '@group(0) @binding(0) var<uniform> P: Params;',
+      `@group(0) @binding(${aux.binding}) var<storage, read_write> ${aux.name}: array<u32>;`,
+    ].join('\n');
+  const A = aux.name;
+  const chunkHead = `@compute @workgroup_size(${WORKGROUP})
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let x = (wid.x + wid.y * nwg.x) * ${WORKGROUP}u + lid;
+  if (x >= P.total) { return; }
+  let b = x / P.chunks;
+  let c = x % P.chunks;
+  let rowEnd = min(c * CHUNK + CHUNK, P.seqQ);`;
+
+  const select = `${header('select', common)}
+
+${chunkHead}
+  var kept: array<u32, H>;
+  for (var h = 0u; h < H; h++) { kept[h] = 0u; }
+  for (var i = c * CHUNK; i < rowEnd; i++) {
+    let at = (b * P.seqQ + i) * H;
+    var taken: array<bool, H>;
+    var w: array<f32, H>;
+    for (var h = 0u; h < H; h++) { taken[h] = false; w[h] = 0.0; }
+    var top = 0.0;
+    var sum = 0.0;
+    // k rounds of "highest logit not taken yet"; strict > keeps ties on the lower head.
+    for (var r = 0u; r < K; r++) {
+      var best = H;
+      var bestLogit = 0.0;
+      for (var h = 0u; h < H; h++) {
+        let logit = bitcast<f32>(${A}[P.routerBase + at + h]);
+        if (!taken[h] && (best == H || logit > bestLogit)) {
+          best = h;
+          bestLogit = logit;
+        }
+      }
+      taken[best] = true;
+      if (r == 0u) { top = bestLogit; }
+      let e = exp(bestLogit - top);
+      w[best] = e;
+      sum += e;
+    }
+    for (var h = 0u; h < H; h++) {
+      let weight = w[h] / sum;
+      ${A}[P.weightsBase + at + h] = bitcast<u32>(weight);
+      if (weight > 0.0) { kept[h] += 1u; }
+    }
+  }
+  for (var h = 0u; h < H; h++) { ${A}[P.chunkCountsBase + (b * P.chunks + c) * H + h] = kept[h]; }
+}
+`;
+
+  // Scan: (b, h) pairs spread over one workgroup, then one invocation totals the tiles of
+  // each group's lists in (b, local head) order, the order the softmax kernels search.
+  // Groups without a softmax block plan (kernelized, low-rank) never walk the lists.
+  const groupTotals = attention.groups
+    .flatMap((g) => {
+      const tq = g.mechanism.kind === 'softmax' ? g.mechanism.plan?.queryTile : undefined;
+      if (tq === undefined) return [];
+      return [
+        `    // group ${g.name}: heads [${g.headOffset}, ${g.headOffset + g.heads}), query tile ${tq}`,
+        '    tiles = 0u;',
+        '    for (var b = 0u; b < P.batch; b++) {',
+        `      for (var hl = 0u; hl < ${g.heads}u; hl++) {`,
+        `        let kept = ${A}[P.countsBase + b * H + ${g.headOffset}u + hl];`,
+        `        tiles += (kept + ${tq}u - 1u) / ${tq}u;`,
+        `        ${A}[P.tileEndBase + P.batch * ${g.headOffset}u + b * ${g.heads}u + hl] = tiles;`,
+        '      }',
+        '    }',
+      ].join('\n');
+    })
+    .join('\n');
+  const scan = `${header('scan', common)}
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(local_invocation_index) lid: u32) {
+  for (var e = lid; e < P.batch * H; e += ${WORKGROUP}u) {
+    let b = e / H;
+    let h = e % H;
+    var running = 0u;
+    for (var c = 0u; c < P.chunks; c++) {
+      let at = P.chunkCountsBase + (b * P.chunks + c) * H + h;
+      let n = ${A}[at];
+      ${A}[at] = running;
+      running += n;
+    }
+    ${A}[P.countsBase + e] = running;
+  }
+  storageBarrier();
+  if (lid == 0u) {
+    var tiles = 0u;
+${groupTotals}
+  }
+}
+`;
+
+  const bhnd = attention.layout === 'bhnd';
+  const rowWords = attention.dtype === 'f16' ? attention.valueDim / 2 : attention.valueDim;
+  const scatterUniforms = [...common, { name: 'oBase', value: oBase }];
+  const oRow = bhnd ? '((b * H + h) * P.seqQ + i)' : '((b * P.seqQ + i) * H + h)';
+  const scatter = `${header('scatter', scatterUniforms)}
+@group(0) @binding(${o.binding}) var<storage, read_write> ${o.name}: array<u32>;
+
+const OW: u32 = ${rowWords}u;
+
+${chunkHead}
+  var next: array<u32, H>;
+  for (var h = 0u; h < H; h++) { next[h] = ${A}[P.chunkCountsBase + (b * P.chunks + c) * H + h]; }
+  for (var i = c * CHUNK; i < rowEnd; i++) {
+    for (var h = 0u; h < H; h++) {
+      let weight = bitcast<f32>(${A}[P.weightsBase + (b * P.seqQ + i) * H + h]);
+      if (weight > 0.0) {
+        ${A}[P.rowsBase + (b * H + h) * P.seqQ + next[h]] = i;
+        next[h] += 1u;
+      } else {
+        // A dropped (row, head) pair is never computed: its output is 0.
+        let oRow = P.oBase + ${oRow} * OW;
+        for (var d = 0u; d < OW; d++) { ${o.name}[oRow + d] = 0u; }
+      }
+    }
+  }
+}
+`;
+
+  const perChunk = size.mul('batch', chunks);
+  return [
+    {
+      name: 'head_routing.select',
+      emitted: { wgsl: select, workgroupSize: WORKGROUP, uniforms: common },
+      invocations: perChunk,
+    },
+    {
+      name: 'head_routing.scan',
+      emitted: { wgsl: scan, workgroupSize: WORKGROUP, uniforms: common },
+      invocations: 1,
+    },
+    {
+      name: 'head_routing.scatter',
+      emitted: { wgsl: scatter, workgroupSize: WORKGROUP, uniforms: scatterUniforms },
+      invocations: perChunk,
+    },
+  ];
+}
+
+/** Word offsets the fused softmax kernel of a routed attention reads. */
+export interface RoutedRowsArrays {
+  readonly k: number;
+  readonly weights: SizeExpr;
+  readonly counts: SizeExpr;
+  readonly tileEnd: SizeExpr;
+  readonly rows: SizeExpr;
+}
+
+/**
+ * Upper bound on the query tiles of a group's kept-row lists: `min(k, Hg)` kept heads per row
+ * in the group, so at most `ceil(B Nq min(k, Hg) / TQ) + B Hg` tiles, and never more than the
+ * unrouted `B Hg ceil(Nq / TQ)`. Workgroups past the real total return at once.
+ */
+export function routedTileBound(
+  routing: RoutedRowsArrays,
+  groupHeads: number,
+  queryTile: number,
+): SizeExpr {
+  const keptPerRow = Math.min(routing.k, groupHeads);
+  return size.min(
+    size.mul('batch', groupHeads, size.ceilDiv('seqQ', queryTile)),
+    size.add(
+      size.ceilDiv(size.mul('batch', 'seqQ', keptPerRow), queryTile),
+      size.mul('batch', groupHeads),
+    ),
+  );
+}
+
+export function routedRowsUniforms(routing: RoutedRowsArrays): { name: string; value: SizeExpr }[] {
+  return [
+    { name: 'routeWeightsBase', value: routing.weights },
+    { name: 'routeCountsBase', value: routing.counts },
+    { name: 'routeTileEndBase', value: routing.tileEnd },
+    { name: 'routeRowsBase', value: routing.rows },
+  ];
+}
+
+/**
+ * WGSL for the fused kernel's row selection under head routing: workgroup `linear` finds the
+ * kept-row list (b, local head) whose tiles cover it (binary search over the running tile
+ * totals) and takes tile `linear - start` of it. Defines what the unrouted selection defines:
+ * qt, b, hl, h, hk, offset, i (= seqQ for an idle invocation), row, p, pa, pb. Rows of a tile
+ * are ascending, so [pa, pb] bounds them and every range-based tile rule stays conservative.
+ */
+export function routedRowSelection(aux: string, tiled: boolean): string[] {
+  return [
+    '  // Head routing: this workgroup walks one tile of a kept-row list (b, local head).',
+    ...(tiled
+      ? [
+          '  if (lid == 0u) { wgRoute = findRoutedList(linear); }',
+          '  let routeList = workgroupUniformLoad(&wgRoute);',
+        ]
+      : ['  let routeList = findRoutedList(linear);']),
+    '  if (routeList >= P.batch * HEADS) { return; }',
+    '  let hl = routeList % HEADS;',
+    '  let b = routeList / HEADS;',
+    '  let h = HEAD_OFFSET + hl;',
+    '  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;',
+    '  let offset = P.seqK - P.seqQ;',
+    `  let routeTile = linear - select(0u, ${aux}[P.routeTileEndBase + P.batch * HEAD_OFFSET + routeList - 1u], routeList > 0u);`,
+    `  let routeKept = ${aux}[P.routeCountsBase + b * TOTAL_HEADS + h];`,
+    '  let routeRows = P.routeRowsBase + (b * TOTAL_HEADS + h) * P.seqQ;',
+    '  let routeFirst = routeTile * TQ;',
+    '  let routeLast = min(routeFirst + TQ, routeKept) - 1u;',
+    '  let routeSlot = routeFirst + lid;',
+    `  let row = ${aux}[routeRows + min(routeSlot, routeLast)];`,
+    '  let i = select(P.seqQ, row, routeSlot < routeKept);',
+    '  let p = row + offset;',
+    `  let pa = ${aux}[routeRows + routeFirst] + offset;`,
+    `  let pb = ${aux}[routeRows + routeLast] + offset;`,
+    '  let qt = (pa - offset) / TQ;',
+  ];
+}
+
+/** Module-scope WGSL the routed row selection needs. */
+export function routedRowDeclarations(aux: string, tiled: boolean): string[] {
+  return [
+    ...(tiled ? ['var<workgroup> wgRoute: u32;', ''] : []),
+    '// First list e (in (b, local head) order) whose running tile total passes `linear`.',
+    'fn findRoutedList(linear: u32) -> u32 {',
+    '  let base = P.routeTileEndBase + P.batch * HEAD_OFFSET;',
+    '  var lo = 0u;',
+    '  var hi = P.batch * HEADS;',
+    '  while (lo < hi) {',
+    '    let mid = (lo + hi) / 2u;',
+    `    if (${aux}[base + mid] > linear) { hi = mid; } else { lo = mid + 1u; }`,
+    '  }',
+    '  return lo;',
+    '}',
+    '',
+  ];
+}
+
+/** The routing weight that scales a kept row's output. */
+export function routedWeight(aux: string): string {
+  return `bitcast<f32>(${aux}[P.routeWeightsBase + (b * P.seqQ + row) * TOTAL_HEADS + h])`;
+}
+
+/**
+ * Heads whose kernels compute every row (kernelized and low-rank groups, softmax groups with a
+ * data-dependent mask, whose emitters do not walk kept-row lists): `[start, end)` ranges.
+ */
+export function headsScaledAfter(
+  attention: Attention,
+  walksKeptRows: (group: Attention['groups'][number]) => boolean,
+): [number, number][] {
+  return attention.groups
+    .filter((g) => !walksKeptRows(g))
+    .map((g): [number, number] => [g.headOffset, g.headOffset + g.heads]);
+}
+
+/**
+ * Fallback for the heads of `ranges`: after their kernels wrote every row, multiply each row by
+ * its routing weight (0 for a dropped pair). Correct for any mechanism, but those heads' dropped
+ * pairs are computed and then zeroed. One invocation per (b, query row).
+ */
+export function emitHeadRoutingScaleKernel(
+  attention: Attention,
+  arrays: HeadRoutingArrays,
+  aux: Binding,
+  o: Binding,
+  oBase: SizeExpr,
+  ranges: readonly [number, number][],
+): RoutingKernel {
+  const H = attention.heads;
+  const f16 = attention.dtype === 'f16';
+  const rowWords = f16 ? attention.valueDim / 2 : attention.valueDim;
+  const uniforms = [
+    { name: 'batch', value: 'batch' as SizeExpr },
+    { name: 'seqQ', value: 'seqQ' as SizeExpr },
+    { name: 'total', value: size.mul('batch', 'seqQ') },
+    { name: 'weightsBase', value: arrays.weights },
+    { name: 'oBase', value: oBase },
+  ];
+  const oRow =
+    attention.layout === 'bhnd' ? '((b * H + h) * P.seqQ + i)' : '((b * P.seqQ + i) * H + h)';
+  const scaled = f16
+    ? `pack2x16float(unpack2x16float(${o.name}[x]) * w)`
+    : `bitcast<u32>(bitcast<f32>(${o.name}[x]) * w)`;
+  const loops = ranges
+    .map(
+      ([start, end]) => `  for (var h = ${start}u; h < ${end}u; h++) {
+    let w = bitcast<f32>(${aux.name}[P.weightsBase + (b * P.seqQ + i) * H + h]);
+    let oRow = P.oBase + ${oRow} * OW;
+    for (var x = oRow; x < oRow + OW; x++) { ${o.name}[x] = ${scaled}; }
+  }`,
+    )
+    .join('\n');
+  const wgsl = `// attnc head routing (scale): attention ${attention.name}, heads ${ranges.map(([a, z]) => `[${a}, ${z})`).join(' ')}
+const H: u32 = ${H}u;
+const OW: u32 = ${rowWords}u;
+
+struct Params {
+${uniforms.map((u) => `  ${u.name}: u32,`).join('\n')}
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(${aux.binding}) var<storage, read_write> ${aux.name}: array<u32>;
+@group(0) @binding(${o.binding}) var<storage, read_write> ${o.name}: array<u32>;
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let r = (wid.x + wid.y * nwg.x) * ${WORKGROUP}u + lid;
+  if (r >= P.total) { return; }
+  let b = r / P.seqQ;
+  let i = r % P.seqQ;
+${loops}
+}
+`;
+  return {
+    name: 'head_routing.scale',
+    emitted: { wgsl, workgroupSize: WORKGROUP, uniforms },
+    invocations: size.mul('batch', 'seqQ'),
+  };
+}

@@ -1,0 +1,68 @@
+// Lowering of a low-rank group (language.md section 7). The checker allows neither `causal`
+// nor any mask but `full` (E502, E503), so the mechanism keeps a `full` mask only for readers
+// of any mechanism's mask. Storage dtype f16 has no low-rank kernels: it is reported, never
+// computed with the wrong element type.
+
+import type { CheckedAttention, CheckedGroup, LowRank, MaskNode } from '../check/checked.js';
+import type { Group } from '../ir/ir.js';
+import type { LowRankMethod } from '../ir/lowrank-ir.js';
+import type { Span } from '../syntax/span.js';
+
+export function lowerLowRankGroup(
+  checked: CheckedAttention,
+  group: CheckedGroup,
+  lowrank: LowRank,
+  note: (feature: string, message: string, span: Span) => void,
+): Group | null {
+  if (checked.dtype === 'f16') {
+    note('lowrank', `low-rank attention 'lowrank: ${lowrank.kind}' with dtype f16`, lowrank.span);
+    return null;
+  }
+  if (group.causal || !onlyFull(group.mask)) {
+    note('lowrank', `low-rank attention with a mask other than full`, group.mask.span);
+    return null;
+  }
+  return {
+    name: group.name,
+    span: group.span,
+    heads: group.heads,
+    kvHeads: group.kvHeads,
+    headOffset: group.headOffset,
+    kvHeadOffset: group.kvHeadOffset,
+    mechanism: {
+      kind: 'lowrank',
+      method: lowerMethod(lowrank),
+      scale: group.scale,
+      mask: { kind: 'all', span: group.mask.span },
+      plan: null,
+      span: lowrank.span,
+    },
+    tables: [],
+    program: [],
+  };
+}
+
+function lowerMethod(lowrank: LowRank): LowRankMethod {
+  switch (lowrank.kind) {
+    case 'linformer':
+      return { kind: 'linformer', rank: lowrank.rank };
+    case 'nystrom':
+      return { kind: 'nystrom', landmarks: lowrank.landmarks, iters: lowrank.iters };
+    default: {
+      const never: never = lowrank;
+      throw new Error(`internal error: unexpected low-rank method ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function onlyFull(mask: MaskNode): boolean {
+  switch (mask.kind) {
+    case 'full':
+      return true;
+    case 'union':
+    case 'intersect':
+      return mask.terms.every(onlyFull);
+    default:
+      return false;
+  }
+}

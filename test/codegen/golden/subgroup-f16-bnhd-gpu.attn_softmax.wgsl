@@ -1,0 +1,224 @@
+enable subgroups;
+
+// attnc fused softmax: attention attn, group attn, variant subgroup
+// mask leaves: band
+const D: u32 = 16u;
+const DV: u32 = 8u;
+const DU: u32 = 4u;
+const DVU: u32 = 2u;
+const HEADS: u32 = 4u;
+const GROUP_SIZE: u32 = 2u;
+const HEAD_OFFSET: u32 = 0u;
+const KV_HEAD_OFFSET: u32 = 0u;
+const TOTAL_HEADS: u32 = 4u;
+const TOTAL_KV_HEADS: u32 = 2u;
+const TQ: u32 = 64u;
+const TK: u32 = 32u;
+const WG: u32 = 128u;
+const NEG_BIG: f32 = -3.0e38;
+
+struct Params {
+  batch: u32,
+  seqQ: u32,
+  seqK: u32,
+  qTiles: u32,
+  kTiles: u32,
+  total: u32,
+  qBase: u32,
+  kBase: u32,
+  vBase: u32,
+  oBase: u32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> qbuf: array<vec2<u32>>;
+@group(0) @binding(2) var<storage, read> kbuf: array<vec2<u32>>;
+@group(0) @binding(3) var<storage, read> vbuf: array<vec2<u32>>;
+@group(0) @binding(4) var<storage, read_write> obuf: array<vec2<u32>>;
+
+// q rows (pre-scaled) and accumulators of the query tile; lanes own strided columns.
+var<workgroup> qTile: array<f32, TQ * D>;
+var<workgroup> accTile: array<f32, TQ * DV>;
+var<workgroup> rowMax: array<f32, TQ>;
+var<workgroup> rowSum: array<f32, TQ>;
+var<workgroup> kTile: array<f32, TK * D>;
+var<workgroup> vTile: array<f32, TK * DV>;
+// Tile-level values pass through workgroupUniformLoad so barriers and subgroup operations
+// sit in uniform control flow.
+var<workgroup> wgClass: u32;
+var<workgroup> wgFirst: u32;
+var<workgroup> wgSecond: u32;
+var<workgroup> wgEnd: u32;
+var<workgroup> wgSubgroups: u32;
+var<workgroup> wgTickets: atomic<u32>;
+
+fn unpackRow(x: vec2<u32>) -> vec4<f32> {
+  return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y));
+}
+fn packRow(x: vec4<f32>) -> vec2<u32> {
+  return vec2<u32>(pack2x16float(x.xy), pack2x16float(x.zw));
+}
+
+// 0: empty (skip), 1: partial (mask per element), 2: full (no mask).
+fn classify(kt: u32, ja: u32, jb: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {
+  let NK = i32(P.seqK);
+  return select(select(1u, 2u, i32(ja) - i32(pb) >= -9i && i32(jb) - i32(pa) <= 9i), 0u, i32(jb) - i32(pa) < -9i || i32(ja) - i32(pb) > 9i);
+}
+
+fn allowed(p: u32, j: u32, b: u32, segRow: u32) -> bool {
+  return (i32(j) - i32(p) >= -9i && i32(j) - i32(p) <= 9i);
+}
+
+@compute @workgroup_size(128)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(subgroup_invocation_id) lane: u32,
+  @builtin(subgroup_size) sgSize: u32,
+) {
+  // Dispatches fold (batch, head, query tile) into up to two dimensions.
+  let linear = wid.x + wid.y * nwg.x;
+  if (linear >= P.total) { return; }
+  let qt = linear % P.qTiles;
+  let bh = linear / P.qTiles;
+  let hl = bh % HEADS;
+  let b = bh / HEADS;
+  let h = HEAD_OFFSET + hl;
+  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;
+  let offset = P.seqK - P.seqQ;
+  let pa = qt * TQ + offset;
+  let pb = min(qt * TQ + TQ, P.seqQ) - 1u + offset;
+  let kBase0 = P.kBase + (b * P.seqK * TOTAL_KV_HEADS + hk) * DU;
+  let vBase0 = P.vBase + (b * P.seqK * TOTAL_KV_HEADS + hk) * DVU;
+  // Number the subgroups 0..count-1 with a ticket per subgroup: nothing is assumed about
+  // how invocations map to subgroups.
+  var ticket = 0u;
+  if (subgroupElect()) { ticket = atomicAdd(&wgTickets, 1u); }
+  let sg = subgroupBroadcastFirst(ticket);
+  // The query tile (rows past seqQ repeat the last row and are never stored).
+  for (var x = lid; x < TQ * DU; x += WG) {
+    let row = min(qt * TQ + x / DU, P.seqQ - 1u);
+    let unit = unpackRow(qbuf[P.qBase + ((b * P.seqQ + row) * TOTAL_HEADS + h) * DU + x % DU]) * 0.36067376;
+    qTile[x * 4u] = unit.x;
+    qTile[x * 4u + 1u] = unit.y;
+    qTile[x * 4u + 2u] = unit.z;
+    qTile[x * 4u + 3u] = unit.w;
+  }
+  for (var x = lid; x < TQ * DV; x += WG) { accTile[x] = 0.0; }
+  for (var x = lid; x < TQ; x += WG) { rowMax[x] = NEG_BIG; rowSum[x] = 0.0; }
+  workgroupBarrier();
+  // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).
+  if (lid == 0u) {
+    let NK = i32(P.seqK);
+    let prefixEnd = min(0u, P.seqK);
+    let lo = u32(clamp(i32(pa) + -9i, 0i, NK));
+    let hi = u32(clamp(i32(pb) + 10i, 0i, NK));
+    wgFirst = (prefixEnd + TK - 1u) / TK;
+    wgSecond = max(wgFirst, lo / TK);
+    wgEnd = max(wgSecond, (hi + TK - 1u) / TK);
+    wgSubgroups = atomicLoad(&wgTickets);
+  }
+  let prefixTiles = workgroupUniformLoad(&wgFirst);
+  let bandFirst = workgroupUniformLoad(&wgSecond);
+  let bandEnd = workgroupUniformLoad(&wgEnd);
+  let subgroups = workgroupUniformLoad(&wgSubgroups);
+  // Subgroup sg owns rows sg, sg + subgroups, ... of the tile.
+  let rowsPerSubgroup = (TQ + subgroups - 1u) / subgroups;
+  // Scores of one row for the current key tile (the same in every lane), then weights.
+  var sc: array<f32, TK>;
+  let visits = prefixTiles + bandEnd - bandFirst;
+  for (var n = 0u; n < visits; n++) {
+    let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);
+    let ja = kt * TK;
+    let j1 = min(ja + TK, P.seqK);
+    let jb = j1 - 1u;
+    if (lid == 0u) { wgClass = classify(kt, ja, jb, pa, pb, b, qt); }
+    let c = workgroupUniformLoad(&wgClass);
+    if (c == 0u) { continue; }
+    // Stage the K/V tile once for all the subgroups of the workgroup.
+    for (var x = lid; x < (j1 - ja) * DU; x += WG) {
+      let unit = unpackRow(kbuf[kBase0 + (ja + x / DU) * TOTAL_KV_HEADS * DU + x % DU]);
+      kTile[x * 4u] = unit.x;
+      kTile[x * 4u + 1u] = unit.y;
+      kTile[x * 4u + 2u] = unit.z;
+      kTile[x * 4u + 3u] = unit.w;
+    }
+    for (var x = lid; x < (j1 - ja) * DVU; x += WG) {
+      let unit = unpackRow(vbuf[vBase0 + (ja + x / DVU) * TOTAL_KV_HEADS * DVU + x % DVU]);
+      vTile[x * 4u] = unit.x;
+      vTile[x * 4u + 1u] = unit.y;
+      vTile[x * 4u + 2u] = unit.z;
+      vTile[x * 4u + 3u] = unit.w;
+    }
+    workgroupBarrier();
+    let nk = j1 - ja;
+    for (var t = 0u; t < rowsPerSubgroup; t++) {
+      let r = sg + t * subgroups;
+      let mine = r < TQ;
+      let rc = min(r, TQ - 1u);
+      let p = min(qt * TQ + rc, P.seqQ - 1u) + offset;
+      let segRow = 0u;
+      let qRow = rc * D;
+      var tileMax = NEG_BIG;
+      if (c == 2u) {
+        for (var jj = 0u; jj < nk; jj++) {
+          var part = 0.0;
+          for (var d = lane; d < D; d += sgSize) { part += qTile[qRow + d] * kTile[jj * D + d]; }
+          var s = subgroupAdd(part);
+          sc[jj] = s;
+          tileMax = max(tileMax, s);
+        }
+      } else {
+        for (var jj = 0u; jj < nk; jj++) {
+          var part = 0.0;
+          for (var d = lane; d < D; d += sgSize) { part += qTile[qRow + d] * kTile[jj * D + d]; }
+          var s = subgroupAdd(part);
+          s = select(NEG_BIG, s, allowed(p, ja + jj, b, segRow));
+          sc[jj] = s;
+          tileMax = max(tileMax, s);
+        }
+      }
+      // Lane 0 alone reads and writes the row max and sum; the other lanes get them by
+      // broadcast, so no lane can read a value lane 0 already replaced (lanes of a
+      // subgroup need not run in lockstep).
+      var state = vec2<f32>(NEG_BIG, 0.0);
+      if (mine && lane == 0u) { state = vec2<f32>(rowMax[rc], rowSum[rc]); }
+      state = subgroupBroadcast(state, 0u);
+      if (mine) {
+        // One rescale per tile; a masked key (NEG_BIG) weighs 0, and a first tile
+        // rescales by exp2(-huge) = 0, never inf - inf.
+        let mOld = state.x;
+        let mNew = max(mOld, tileMax);
+        let rescale = exp2(mOld - mNew);
+        var sum = 0.0;
+        for (var jj = 0u; jj < nk; jj++) {
+          let w = select(0.0, exp2(sc[jj] - mNew), sc[jj] > NEG_BIG);
+          sc[jj] = w;
+          sum += w;
+        }
+        for (var d = lane; d < DV; d += sgSize) {
+          var a = accTile[rc * DV + d] * rescale;
+          for (var jj = 0u; jj < nk; jj++) { a += sc[jj] * vTile[jj * DV + d]; }
+          accTile[rc * DV + d] = a;
+        }
+        if (lane == 0u) {
+          rowMax[rc] = mNew;
+          rowSum[rc] = state.y * rescale + sum;
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  workgroupBarrier();
+  // The whole workgroup stores the tile; a row with no allowed key gets 0, never 0/0.
+  for (var x = lid; x < TQ * DVU; x += WG) {
+    let r = x / DVU;
+    let i = qt * TQ + r;
+    if (i < P.seqQ) {
+      let l = rowSum[r];
+      let inv = select(0.0, 1.0 / l, l > 0.0);
+      obuf[P.oBase + ((b * P.seqQ + i) * TOTAL_HEADS + h) * DVU + x % DVU] = packRow(vec4<f32>(accTile[x * 4u], accTile[x * 4u + 1u], accTile[x * 4u + 2u], accTile[x * 4u + 3u]) * inv);
+    }
+  }
+}

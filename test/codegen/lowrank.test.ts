@@ -1,0 +1,137 @@
+// Low-rank host plans (no GPU): inputs E/F, the nystrom min-length constraint, profile limits,
+// memory linear in N (never N x N), determinism, and the examples through compile().
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/api/compile.js';
+import type { LowRank } from '../../src/check/checked.js';
+import { compileAttention } from '../../src/codegen/compile.js';
+import { evalSize } from '../../src/codegen/plan.js';
+import {
+  CORE_PROFILE,
+  LLVMPIPE_PROFILE,
+  PORTABLE_PROFILE,
+  SWIFTSHADER_PROFILE,
+} from '../../src/target/profile.js';
+import { attention, m } from '../kernels/build.js';
+
+const S = { start: 0, end: 0 };
+const PROFILES = [PORTABLE_PROFILE, CORE_PROFILE, LLVMPIPE_PROFILE, SWIFTSHADER_PROFILE];
+
+function lowRank(lowrank: LowRank, options: Parameters<typeof attention>[0] = {}) {
+  const base = attention({ heads: 4, kvHeads: 2, headDim: 64, maxSeq: 8192, ...options });
+  return { ...base, groups: base.groups.map((g) => ({ ...g, lowrank })) };
+}
+
+const SPECS = [
+  lowRank({ kind: 'linformer', rank: 256, span: S }),
+  lowRank({ kind: 'linformer', rank: 20, span: S }, { headDim: 6, valueDim: 5, layout: 'bnhd' }),
+  lowRank({ kind: 'nystrom', landmarks: 64, iters: 6, span: S }),
+  lowRank({ kind: 'nystrom', landmarks: 10, iters: 2, span: S }, { headDim: 7 }),
+];
+
+describe('low-rank host plan', () => {
+  it('declares E and F [Hkv, r, max_seq] for linformer only', () => {
+    const lin = compileAttention(SPECS[0]!, PORTABLE_PROFILE).plan;
+    const ef = lin.inputs.filter((i) => i.name === 'E' || i.name === 'F');
+    expect(ef).toEqual([
+      {
+        name: 'E',
+        dtype: 'f32',
+        storage: 'f32',
+        dims: ['Hkv', 'r', 'max_seq'],
+        shape: [2, 256, 8192],
+      },
+      {
+        name: 'F',
+        dtype: 'f32',
+        storage: 'f32',
+        dims: ['Hkv', 'r', 'max_seq'],
+        shape: [2, 256, 8192],
+      },
+    ]);
+    expect(lin.constraints).toEqual({ maxSeqK: 8192 });
+    const nys = compileAttention(SPECS[2]!, PORTABLE_PROFILE).plan;
+    expect(nys.inputs.map((i) => i.name)).toEqual(['q', 'k', 'v']);
+    expect(nys.constraints).toEqual({ maxSeqK: 8192, minSeq: 64 });
+  });
+
+  it('respects every profile: storage bindings, workgroup size, no workgroup memory', () => {
+    for (const profile of PROFILES) {
+      for (const spec of SPECS) {
+        const { plan } = compileAttention(spec, profile, { verify: true });
+        for (const kernel of plan.kernels) {
+          const storage = kernel.bindings.filter((b) => b.type !== 'uniform').length;
+          expect(storage, `${profile.name} ${kernel.name}`).toBeLessThanOrEqual(
+            profile.limits.maxStorageBuffersPerShaderStage,
+          );
+          expect(kernel.workgroupSize).toBeLessThanOrEqual(
+            profile.limits.maxComputeInvocationsPerWorkgroup,
+          );
+          expect(kernel.wgsl).not.toMatch(/var<workgroup>|\benable\b/);
+        }
+      }
+    }
+  });
+
+  it('binds a shared qkv buffer once when the profile packs q, k and v', () => {
+    const base = attention({
+      headDim: 16,
+      maxSeq: 512,
+      groups: [
+        { name: 'lin', heads: 1, kvHeads: 1, lowrank: { kind: 'linformer', rank: 8, span: S } },
+        { name: 'soft', heads: 1, kvHeads: 1, mask: m.random(2, 16, 5) },
+      ],
+    });
+    const { plan } = compileAttention(base, PORTABLE_PROFILE, { verify: true });
+    expect(plan.arrays.find((a) => a.name === 'k')?.buffer).toBe('qkv');
+    const project = plan.kernels.find((k) => k.name === 'lin.linformer-project')!;
+    expect(project.bindings.map((b) => b.buffer)).toEqual([
+      'params.lin.linformer-project',
+      'qkv',
+      'ef',
+      'lowrank',
+    ]);
+  });
+
+  it('needs memory linear in N (no N x N buffer)', () => {
+    for (const spec of SPECS) {
+      const { plan } = compileAttention(spec, PORTABLE_PROFILE);
+      const bytes = (n: number) =>
+        plan.buffers.reduce((sum, b) => sum + evalSize(b.size, { batch: 1, seqQ: n, seqK: n }), 0);
+      // Doubling N at most doubles the memory (plus what does not grow with N).
+      const fixed = 2 * bytes(4096) - bytes(8192);
+      expect(fixed).toBeGreaterThanOrEqual(0);
+      // Far below one N x N f32 matrix (256 MiB at N = 8192), E and F included.
+      expect(bytes(8192)).toBeLessThan((8192 * 8192 * 4) / 2);
+    }
+  });
+
+  it('is deterministic byte for byte', () => {
+    for (const profile of PROFILES) {
+      for (const spec of SPECS) {
+        expect(JSON.stringify(compileAttention(spec, profile))).toBe(
+          JSON.stringify(compileAttention(spec, profile)),
+        );
+      }
+    }
+  });
+
+  it('compiles examples/linformer.attn and examples/nystromformer.attn without diagnostics', () => {
+    for (const file of ['examples/linformer.attn', 'examples/nystromformer.attn']) {
+      const result = compile(readFileSync(file, 'utf8'), {
+        file,
+        target: 'portable',
+        verify: true,
+      });
+      expect(result.diagnostics, file).toEqual([]);
+      expect(result.modules).toHaveLength(1);
+    }
+  });
+
+  it('still reports dtype f16 as E600', () => {
+    const text = 'attention a { heads: 2; head_dim: 8; dtype: f16; lowrank: nystrom(4) }';
+    const result = compile(text);
+    expect(result.diagnostics.map((d) => d.code)).toEqual(['E600']);
+  });
+});

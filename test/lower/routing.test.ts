@@ -1,0 +1,180 @@
+// Data-dependent masks (topk, cluster, lsh) without a GPU: lowering (causal scope of topk),
+// printer, verifier, passes, key sources, the host plan (route kernels, centroids, LSH's R)
+// and the WGSL (profile limits, determinism).
+
+import { describe, expect, it } from 'vitest';
+import { compileAttention } from '../../src/codegen/compile.js';
+import { keySources } from '../../src/codegen/routing/emit-routed-softmax.js';
+import type { Mask } from '../../src/ir/ir.js';
+import { printAttention } from '../../src/ir/print.js';
+import { verifyAttention } from '../../src/ir/verify.js';
+import { lowerAttention } from '../../src/lower/lower.js';
+import { runPipeline } from '../../src/passes/pipeline.js';
+import { PORTABLE_PROFILE } from '../../src/target/profile.js';
+import { attention, m } from '../kernels/build.js';
+import { r } from '../kernels/routing-cases.js';
+
+function lowered(a: ReturnType<typeof attention>) {
+  const result = lowerAttention(a);
+  if (!result.ok) throw new Error(JSON.stringify(result.unsupported));
+  return result.attention;
+}
+
+function routedLeaves(mask: Mask): Mask[] {
+  if (mask.kind === 'union' || mask.kind === 'intersect') return mask.terms.flatMap(routedLeaves);
+  return mask.kind === 'routed' ? [mask] : [];
+}
+
+const mechanismMask = (a: ReturnType<typeof lowered>) =>
+  (a.groups[0]!.mechanism as { mask: Mask }).mask;
+
+describe('lowering of routed masks', () => {
+  it('lowers topk, cluster and lsh to routed leaves', () => {
+    const ir = lowered(attention({ mask: m.or(r.topk(2, 16), r.cluster(4), r.lsh(8, 3)) }));
+    expect(verifyAttention(ir, 'lower')).toEqual([]);
+    expect(
+      routedLeaves(mechanismMask(ir)).map((l) => (l.kind === 'routed' ? l.routing : null)),
+    ).toEqual([
+      { kind: 'topk', k: 2, block: 16, causal: false },
+      { kind: 'cluster', count: 4 },
+      { kind: 'lsh', buckets: 8, seed: 3 },
+    ]);
+  });
+
+  it('marks topk causal under causal: true and under an intersection with causal', () => {
+    const causalFlag = (a: ReturnType<typeof attention>) =>
+      routedLeaves(mechanismMask(lowered(a))).map((l) =>
+        l.kind === 'routed' && l.routing.kind === 'topk' ? l.routing.causal : null,
+      );
+    expect(causalFlag(attention({ mask: r.topk(2, 16), causal: true }))).toEqual([true]);
+    expect(causalFlag(attention({ mask: m.and(m.causal(), r.topk(2, 16)) }))).toEqual([true]);
+    expect(
+      causalFlag(attention({ mask: m.and(m.causal(), m.or(m.window(2), r.topk(2, 16))) })),
+    ).toEqual([true]);
+    expect(causalFlag(attention({ mask: m.or(m.causal(), r.topk(2, 16)) }))).toEqual([false]);
+    expect(causalFlag(attention({ mask: m.and(m.window(4, 0), r.topk(2, 16)) }))).toEqual([false]);
+  });
+
+  it('reports f16 and combinations with random/segment as not yet supported', () => {
+    const f16 = lowerAttention({ ...attention({ mask: r.cluster(4) }), dtype: 'f16' });
+    expect(f16.ok).toBe(false);
+    const seg = lowerAttention(attention({ mask: m.and(m.segment(), r.lsh(4, 1)) }));
+    expect(seg.ok ? [] : seg.unsupported.map((u) => u.feature)).toEqual(['lsh']);
+  });
+});
+
+describe('routed masks through the passes', () => {
+  it('prints, plans and fuses a route step before the fused step', () => {
+    const ir = runPipeline(
+      lowered(attention({ mask: m.or(m.window(8), r.topk(2, 16)), causal: true })),
+      { profile: PORTABLE_PROFILE },
+      { verify: true },
+    );
+    const text = printAttention(ir);
+    expect(text).toContain('topk(2, block: 16, causal)');
+    expect(text).toContain('routing attn.topk0');
+    expect(text).toMatch(/0: route k -> attn\.topk0\n.*1: fused-softmax/);
+    expect(verifyAttention(ir, 'fuse-softmax')).toEqual([]);
+  });
+
+  it('canonicalize keeps a routed leaf and dedups identical ones', () => {
+    const ir = runPipeline(
+      lowered(attention({ mask: m.or(r.cluster(4), r.cluster(4), m.window(2)) })),
+      { profile: PORTABLE_PROFILE },
+      { after: 'canonicalize-mask' },
+    );
+    expect(routedLeaves(mechanismMask(ir))).toHaveLength(1);
+  });
+
+  it('verifier rejects a bad routed leaf', () => {
+    const ir = lowered(attention({ mask: r.lsh(4, 1) }));
+    const bad = {
+      ...ir,
+      groups: ir.groups.map((g) => ({
+        ...g,
+        mechanism: {
+          ...g.mechanism,
+          mask: { kind: 'routed', routing: { kind: 'lsh', buckets: 3, seed: 1 }, span: g.span },
+        },
+      })),
+    } as typeof ir;
+    expect(verifyAttention(bad, 'lower').join('\n')).toMatch(/bad lsh/);
+  });
+});
+
+describe('key sources of a routed mask', () => {
+  const S = { start: 0, end: 0 };
+  const topk: Mask = {
+    kind: 'routed',
+    routing: { kind: 'topk', k: 1, block: 4, causal: false },
+    span: S,
+  };
+  const cl: Mask = { kind: 'routed', routing: { kind: 'cluster', count: 2 }, span: S };
+  const band: Mask = { kind: 'band', lo: -2, hi: 2, span: S };
+  const sink: Mask = { kind: 'sink', count: 1, span: S };
+  it('union: static terms merged into one range first, then each routed leaf', () => {
+    const sources = keySources({ kind: 'union', terms: [topk, band, cl, sink], span: S });
+    expect(sources.map((s) => s.kind)).toEqual(['range', 'routed', 'routed']);
+    expect(sources[0]!.kind === 'range' && sources[0]!.mask.kind).toBe('union');
+  });
+  it('intersection: a routed term alone', () => {
+    expect(keySources({ kind: 'intersect', terms: [band, cl], span: S })).toEqual([
+      { kind: 'routed', leaf: cl },
+    ]);
+  });
+});
+
+describe('host plan and WGSL of routed masks', () => {
+  const cases = {
+    topk: attention({ mask: m.or(m.window(8), r.topk(2, 16)), heads: 4, kvHeads: 2 }),
+    cluster: attention({ mask: m.or(m.window(8, 0), r.cluster(4)), causal: true }),
+    lsh: attention({ mask: r.lsh(8, 7), layout: 'bnhd' }),
+  };
+
+  it('topk: block means kernel, then the routed kernel; no N x N array', () => {
+    const { plan } = compileAttention(cases.topk, PORTABLE_PROFILE, { verify: true });
+    expect(plan.kernels.map((k) => k.name)).toEqual(['attn.topk0.means', 'attn.softmax']);
+    const json = JSON.stringify(plan.arrays);
+    expect(json).not.toMatch(/"seqQ","seqK"|"seqK","seqQ"/);
+  });
+
+  it('cluster: centroids input [Hkv, c, D], key buckets and bucket lists', () => {
+    const { plan } = compileAttention(cases.cluster, PORTABLE_PROFILE, { verify: true });
+    expect(plan.inputs.find((i) => i.name === 'centroids')).toMatchObject({
+      dims: ['Hkv', 'c', 'D'],
+      shape: [1, 4, 16],
+    });
+    expect(plan.kernels.map((k) => k.name)).toEqual([
+      'attn.cluster0.key_buckets',
+      'attn.cluster0.bucket_lists',
+      'attn.softmax',
+    ]);
+  });
+
+  it('lsh: R drawn on the host by fill-gaussian', () => {
+    const { plan } = compileAttention(cases.lsh, PORTABLE_PROFILE, { verify: true });
+    expect(plan.steps.find((s) => s.kind === 'fill-gaussian')).toMatchObject({
+      seed: 7,
+      rows: 16,
+      cols: 4,
+    });
+  });
+
+  it('respects the portable profile and is deterministic', () => {
+    for (const a of Object.values(cases)) {
+      const one = compileAttention(a, PORTABLE_PROFILE);
+      const two = compileAttention(a, PORTABLE_PROFILE);
+      expect(JSON.stringify(one.plan)).toBe(JSON.stringify(two.plan));
+      for (const kernel of one.plan.kernels) {
+        const storage = kernel.bindings.filter((b) => b.type !== 'uniform').length;
+        expect(storage).toBeLessThanOrEqual(
+          PORTABLE_PROFILE.limits.maxStorageBuffersPerShaderStage,
+        );
+        expect(kernel.workgroupSize).toBeLessThanOrEqual(
+          PORTABLE_PROFILE.limits.maxComputeInvocationsPerWorkgroup,
+        );
+        expect(kernel.wgsl).not.toMatch(/var<workgroup>/);
+      }
+    }
+  });
+});
