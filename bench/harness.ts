@@ -191,3 +191,65 @@ class PassTimestamps {
     this.readback.destroy();
   }
 }
+
+/**
+ * Times several cases of one shape with their reps interleaved (rep 1 of every case, then
+ * rep 2, ...), so drift in the machine's load falls on all cases alike and the ratios taken
+ * within one run stay meaningful on a noisy machine.
+ */
+export async function timeCasesInterleaved(
+  device: GPUDevice,
+  cases: readonly BenchCase[],
+  options: TimingOptions,
+): Promise<CaseResult[]> {
+  const timestamps = options.useTimestamps ? new PassTimestamps(device) : undefined;
+  try {
+    const ctx: RunContext = {
+      device,
+      beginComputePass: (encoder, descriptor = {}) =>
+        encoder.beginComputePass(timestamps ? timestamps.attach(descriptor) : descriptor),
+    };
+    const once = async (benchCase: BenchCase): Promise<{ wall: number; gpu?: number }> => {
+      timestamps?.reset();
+      const t0 = performance.now();
+      benchCase.run(ctx);
+      await device.queue.onSubmittedWorkDone();
+      const wall = performance.now() - t0;
+      return timestamps ? { wall, gpu: await timestamps.readMs() } : { wall };
+    };
+    const checks: (CaseCheck | undefined)[] = [];
+    for (const benchCase of cases) {
+      for (let i = 0; i < options.warmup; i++) await once(benchCase);
+      checks.push(benchCase.check ? await benchCase.check() : undefined);
+    }
+    const wall: number[][] = cases.map(() => []);
+    const gpu: number[][] = cases.map(() => []);
+    for (let rep = 0; rep < options.reps; rep++) {
+      for (let c = 0; c < cases.length; c++) {
+        const t = await once(cases[c]!);
+        wall[c]!.push(t.wall);
+        if (t.gpu !== undefined) gpu[c]!.push(t.gpu);
+      }
+    }
+    return cases.map((benchCase, c) => {
+      const times = timestamps ? gpu[c]! : wall[c]!;
+      const medianMs = median(times);
+      const check = checks[c];
+      return {
+        name: benchCase.name,
+        n: benchCase.n,
+        d: benchCase.d,
+        heads: benchCase.heads,
+        density: benchCase.density,
+        timer: timestamps ? ('timestamp' as const) : ('wall' as const),
+        medianMs,
+        minMs: Math.min(...times),
+        wallMedianMs: median(wall[c]!),
+        gflops: attentionFlops(benchCase) / (medianMs * 1e6),
+        ...(check ? { check } : {}),
+      };
+    });
+  } finally {
+    timestamps?.destroy();
+  }
+}

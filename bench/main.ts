@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { acquireDevice, isAdapterChoice, type AdapterChoice } from '../src/runtime/device.js';
 import { benchFactories } from './cases.js';
-import { timeCase, type CaseResult } from './harness.js';
+import { timeCase, timeCasesInterleaved, type CaseResult } from './harness.js';
 import { formatRatios, formatResultsTable } from './report.js';
 
 const USAGE = `usage: npm run bench -- [options]
@@ -20,6 +20,7 @@ const USAGE = `usage: npm run bench -- [options]
   --case A,B             run only cases whose name contains A or B
   --warmup 1 --reps 5    untimed and timed runs per case
   --timer auto|wall|timestamp   (auto: GPU timestamps when the device has them)
+  --interleave           alternate the reps of all cases of one N (fairer ratios on a noisy machine)
   --json                 also print the results as one JSON line`;
 
 function parseList(text: string, what: string): number[] {
@@ -42,6 +43,7 @@ async function main(): Promise<number> {
       reps: { type: 'string', default: '5' },
       timer: { type: 'string', default: 'auto' },
       json: { type: 'boolean', default: false },
+      interleave: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -82,6 +84,20 @@ async function main(): Promise<number> {
 
     const results: CaseResult[] = [];
     for (const n of seqs) {
+      if (values.interleave) {
+        // Every case of this N is alive at once; reps alternate between them.
+        const cases = chosen.map((factory) => factory.create(device, { n, d: d! }));
+        try {
+          const timed = await timeCasesInterleaved(device, cases, { warmup, reps, useTimestamps });
+          timed.forEach((result, c) => {
+            results.push({ ...result, name: chosen[c]!.name });
+            console.log(formatResultsTable([results.at(-1)!], results.length === 1));
+          });
+        } finally {
+          for (const benchCase of cases) benchCase.destroy();
+        }
+        continue;
+      }
       for (const factory of chosen) {
         const benchCase = factory.create(device, { n, d: d! });
         try {

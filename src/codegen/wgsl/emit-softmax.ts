@@ -397,22 +397,8 @@ export function emitSoftmaxKernel(
       e(`  let kRow = kBase0 + j * ${kStride};`);
       e(`  let vRow = vBase0 + j * ${vStride};`);
     }
-    if (!tiled && W === 4 && (D / W) % 4 === 0) {
-      // CPU-like adapters: four independent partial sums instead of one dependent chain of
-      // D/4 dot products, so the adds pipeline (float adds are not reassociated for us).
-      const kAtPlus = (o: number) => kAt.replace('kRow + d]', `kRow + d + ${o}u]`);
-      e('  var s4 = vec4<f32>(0.0);');
-      e('  for (var d = 0u; d < DW; d += 4u) {');
-      e(
-        `    s4 += vec4<f32>(dot(qrow[d], ${kAt}), dot(qrow[d + 1u], ${kAtPlus(1)}), ` +
-          `dot(qrow[d + 2u], ${kAtPlus(2)}), dot(qrow[d + 3u], ${kAtPlus(3)}));`,
-      );
-      e('  }');
-      e('  var s = (s4.x + s4.y) + (s4.z + s4.w);');
-    } else {
-      e('  var s = 0.0;');
-      e(`  for (var d = 0u; d < DW; d++) { s += ${dot('qrow[d]', kAt)}; }`);
-    }
+    e('  var s = 0.0;');
+    e(`  for (var d = 0u; d < DW; d++) { s += ${dot('qrow[d]', kAt)}; }`);
     if (score.softcap !== null)
       e(`  s = ${f32Lit(score.softcap)} * tanhSafe(s * ${f32Lit(1 / score.softcap)});`);
     if (score.bias === 'alibi') e('  s -= slope * f32(abs(i32(p) - i32(j)));');

@@ -96,11 +96,8 @@ fn main(
       for (var j = ja; j < j1; j++) {
         let kRow = kBase0 + j * DW;
         let vRow = vBase0 + j * DVW;
-        var s4 = vec4<f32>(0.0);
-        for (var d = 0u; d < DW; d += 4u) {
-          s4 += vec4<f32>(dot(qrow[d], kbuf[kRow + d]), dot(qrow[d + 1u], kbuf[kRow + d + 1u]), dot(qrow[d + 2u], kbuf[kRow + d + 2u]), dot(qrow[d + 3u], kbuf[kRow + d + 3u]));
-        }
-        var s = (s4.x + s4.y) + (s4.z + s4.w);
+        var s = 0.0;
+        for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kbuf[kRow + d]); }
         // Lazy rescale: only when the running max grows.
         if (s > m) {
           let c = exp2(m - s);
@@ -117,11 +114,8 @@ fn main(
         if (!allowed(p, j, b, segRow)) { continue; }
         let kRow = kBase0 + j * DW;
         let vRow = vBase0 + j * DVW;
-        var s4 = vec4<f32>(0.0);
-        for (var d = 0u; d < DW; d += 4u) {
-          s4 += vec4<f32>(dot(qrow[d], kbuf[kRow + d]), dot(qrow[d + 1u], kbuf[kRow + d + 1u]), dot(qrow[d + 2u], kbuf[kRow + d + 2u]), dot(qrow[d + 3u], kbuf[kRow + d + 3u]));
-        }
-        var s = (s4.x + s4.y) + (s4.z + s4.w);
+        var s = 0.0;
+        for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kbuf[kRow + d]); }
         // Lazy rescale: only when the running max grows.
         if (s > m) {
           let c = exp2(m - s);
