@@ -38,6 +38,9 @@ export interface BenchCase {
 }
 
 /** What a benchmark suite registers: how to build its case for a shape on a device. */
+/** Thrown by `create` when a case cannot run on this device (e.g. it needs subgroups). */
+export class CaseNotApplicable extends Error {}
+
 export interface CaseFactory {
   readonly name: string;
   create(device: GPUDevice, shape: { readonly n: number; readonly d: number }): BenchCase;

@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { acquireDevice, isAdapterChoice, type AdapterChoice } from '../src/runtime/device.js';
 import { benchFactories } from './cases.js';
-import { timeCase, timeCasesInterleaved, type CaseResult } from './harness.js';
+import { CaseNotApplicable, timeCase, timeCasesInterleaved, type CaseResult } from './harness.js';
 import { formatRatios, formatResultsTable } from './report.js';
 
 const USAGE = `usage: npm run bench -- [options]
@@ -86,11 +86,21 @@ async function main(): Promise<number> {
     for (const n of seqs) {
       if (values.interleave) {
         // Every case of this N is alive at once; reps alternate between them.
-        const cases = chosen.map((factory) => factory.create(device, { n, d: d! }));
+        const runnable = chosen.filter((factory) => {
+          try {
+            factory.create(device, { n: 1, d: d! }).destroy();
+            return true;
+          } catch (error) {
+            if (!(error instanceof CaseNotApplicable)) throw error;
+            console.log(`skipped: ${error.message}`);
+            return false;
+          }
+        });
+        const cases = runnable.map((factory) => factory.create(device, { n, d: d! }));
         try {
           const timed = await timeCasesInterleaved(device, cases, { warmup, reps, useTimestamps });
           timed.forEach((result, c) => {
-            results.push({ ...result, name: chosen[c]!.name });
+            results.push({ ...result, name: runnable[c]!.name });
             console.log(formatResultsTable([results.at(-1)!], results.length === 1));
           });
         } finally {
@@ -99,7 +109,14 @@ async function main(): Promise<number> {
         continue;
       }
       for (const factory of chosen) {
-        const benchCase = factory.create(device, { n, d: d! });
+        let benchCase;
+        try {
+          benchCase = factory.create(device, { n, d: d! });
+        } catch (error) {
+          if (!(error instanceof CaseNotApplicable)) throw error;
+          console.log(`skipped: ${error.message}`);
+          continue;
+        }
         try {
           const result = await timeCase(device, benchCase, { warmup, reps, useTimestamps });
           results.push({ ...result, name: factory.name });

@@ -14,34 +14,12 @@ import { readDeviceProfile } from '../src/runtime/device-profile.js';
 import { load } from '../src/runtime/loaded-kernel.js';
 import { randomMatrix } from './baseline.js';
 import type { BenchCase, CaseCheck, CaseFactory, RunContext } from './harness.js';
+import { benchSpec, NO_SPAN } from './bench-spec.js';
 
-const S = { start: 0, end: 0 };
+const S = NO_SPAN;
 
 function spec(d: number, mask: MaskNode): CheckedAttention {
-  return {
-    name: 'bench_routing',
-    span: S,
-    heads: 1,
-    kvHeads: 1,
-    headDim: d,
-    valueDim: d,
-    layout: 'bhnd',
-    dtype: 'f32',
-    declaredGroups: false,
-    groups: [
-      {
-        name: 'bench',
-        span: S,
-        heads: 1,
-        kvHeads: 1,
-        headOffset: 0,
-        kvHeadOffset: 0,
-        causal: false,
-        scale: 1 / Math.sqrt(d),
-        mask,
-      },
-    ],
-  };
+  return benchSpec(d, { name: 'bench_routing', group: { mask } });
 }
 
 type Kind = 'topk' | 'cluster' | 'window-topk';

@@ -11,36 +11,18 @@ import { readDeviceProfile } from '../src/runtime/device-profile.js';
 import { load } from '../src/runtime/loaded-kernel.js';
 import { randomMatrix } from './baseline.js';
 import type { BenchCase, CaseCheck, CaseFactory, RunContext } from './harness.js';
+import { benchSpec, NO_SPAN } from './bench-spec.js';
 
-const S = { start: 0, end: 0 };
+const S = NO_SPAN;
 const HEADS = 8;
 
 function spec(d: number, k: number | null): CheckedAttention {
-  return {
+  return benchSpec(d, {
     name: k === null ? 'heads8' : `heads8_top${k}`,
-    span: S,
     heads: HEADS,
-    kvHeads: HEADS,
-    headDim: d,
-    valueDim: d,
-    layout: 'bhnd',
-    dtype: 'f32',
-    ...(k === null ? {} : { headRouting: { k, span: S } }),
-    declaredGroups: false,
-    groups: [
-      {
-        name: 'heads8',
-        span: S,
-        heads: HEADS,
-        kvHeads: HEADS,
-        headOffset: 0,
-        kvHeadOffset: 0,
-        causal: true,
-        scale: 1 / Math.sqrt(d),
-        mask: { kind: 'causal', span: S },
-      },
-    ],
-  };
+    attention: k === null ? {} : { headRouting: { k, span: S } },
+    group: { causal: true, mask: { kind: 'causal', span: S } },
+  });
 }
 
 /** Causal softmax of one (head, row), times `weight`, in float64. */

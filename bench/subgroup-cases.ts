@@ -13,35 +13,19 @@ import { load } from '../src/runtime/loaded-kernel.js';
 import type { DeviceProfile } from '../src/target/profile.js';
 import { windowDensity } from './attnc-cases.js';
 import { randomMatrix } from './baseline.js';
-import type { BenchCase, CaseCheck, CaseFactory, RunContext } from './harness.js';
+import {
+  CaseNotApplicable,
+  type BenchCase,
+  type CaseCheck,
+  type CaseFactory,
+  type RunContext,
+} from './harness.js';
+import { benchSpec, NO_SPAN } from './bench-spec.js';
 
-const S = { start: 0, end: 0 };
+const S = NO_SPAN;
 
 function spec(d: number, mask: MaskNode): CheckedAttention {
-  return {
-    name: 'bench',
-    span: S,
-    heads: 1,
-    kvHeads: 1,
-    headDim: d,
-    valueDim: d,
-    layout: 'bhnd',
-    dtype: 'f32',
-    declaredGroups: false,
-    groups: [
-      {
-        name: 'bench',
-        span: S,
-        heads: 1,
-        kvHeads: 1,
-        headOffset: 0,
-        kvHeadOffset: 0,
-        causal: false,
-        scale: 1 / Math.sqrt(d),
-        mask,
-      },
-    ],
-  };
+  return benchSpec(d, { group: { mask } });
 }
 
 /** The device's profile changed so that plan-blocks picks `variant`. */
@@ -102,7 +86,9 @@ function variantFactory(window: number | null, variant: KernelVariant): CaseFact
       );
       const plan = compiled.ir.groups[0]?.mechanism.plan;
       if (plan?.variant !== variant)
-        throw new Error(`${name}: the device's profile gives ${plan?.variant}, not ${variant}`);
+        throw new CaseNotApplicable(
+          `${name}: this device's profile gives ${plan?.variant}, not ${variant}`,
+        );
       const loaded = load(device, compiled);
       const q = randomMatrix(n * d, 1);
       const k = randomMatrix(n * d, 2);
