@@ -10,7 +10,8 @@ import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
 import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import { allowedExpr, classifyTile, type MaskCodegenContext, visitRange } from './mask-wgsl.js';
+import { type MaskCodegenContext, visitRange } from './mask-wgsl.js';
+import { emitMaskFunctions } from './emit-mask-functions.js';
 import {
   type RoutedRowsArrays,
   routedRowDeclarations,
@@ -240,52 +241,14 @@ export function emitSoftmaxKernel(
     emit('}');
     emit();
   }
-  randomLeaves.forEach((leaf, n) => {
-    const aux = bindings.aux!.name;
-    const blk = `${leaf.block}u`;
-    emit(`// random leaf ${n}: table of P.random${n}PerBlock sorted key blocks per query block.`);
-    emit(`fn randomHas${n}(p: u32, j: u32) -> bool {`);
-    emit(`  let base = P.random${n}Base + (p / ${blk}) * P.random${n}PerBlock;`);
-    emit(`  let kb = j / ${blk};`);
-    emit(
-      `  for (var t = 0u; t < P.random${n}PerBlock; t++) { if (${aux}[base + t] == kb) { return true; } }`,
-    );
-    emit('  return false;');
-    emit('}');
-    emit(`fn randomClass${n}(ja: u32, jb: u32, pa: u32, pb: u32) -> u32 {`);
-    emit(`  let ka = ja / ${blk}; let kz = jb / ${blk};`);
-    emit('  var anyHit = false;');
-    emit('  var allHit = ka == kz;');
-    emit(`  for (var qb = pa / ${blk}; qb <= pb / ${blk}; qb++) {`);
-    emit(`    let base = P.random${n}Base + qb * P.random${n}PerBlock;`);
-    emit('    var hit = false;');
-    emit(
-      `    for (var t = 0u; t < P.random${n}PerBlock; t++) { let e = ${aux}[base + t]; hit = hit || (e >= ka && e <= kz); }`,
-    );
-    emit('    anyHit = anyHit || hit;');
-    emit('    allHit = allHit && hit;');
-    emit('  }');
-    emit('  return select(select(1u, 2u, allHit), 0u, !anyHit);');
-    emit('}');
-    emit();
-  });
-
-  const classify = classifyTile(mask, context)
-    .replace(/randomClass(\d+)\(\)/g, 'randomClass$1(ja, jb, pa, pb)')
-    .replace(/segmentClass\(\)/g, 'segmentClass(kt, pa, pb, b, qt)');
-  emit('// 0: empty (skip), 1: partial (mask per element), 2: full (no mask).');
-  emit(`fn classify(kt: u32, ja: u32, jb: u32, ${tileParams}) -> u32 {`);
-  emit('  let NK = i32(P.seqK);');
-  emit(`  return ${classify};`);
-  emit('}');
-  emit();
-  const allowed = allowedExpr(mask, context)
-    .replace(/randomHas(\d+)\(j\)/g, 'randomHas$1(p, j)')
-    .replace(/segKey\(j\)/g, 'segKey(b, j)');
-  emit('fn allowed(p: u32, j: u32, b: u32, segRow: u32) -> bool {');
-  emit(`  return ${allowed};`);
-  emit('}');
-  emit();
+  emitMaskFunctions(
+    emit,
+    mask,
+    context,
+    randomLeaves.map((leaf) => leaf.block),
+    bindings.aux?.name,
+    tileParams,
+  );
 
   const visit = visitRange(mask);
   const tiled = plan.variant === 'tiled';
