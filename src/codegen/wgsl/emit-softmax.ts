@@ -320,19 +320,49 @@ export function emitSoftmaxKernel(
     emit('  let bandEnd = max(bandFirst, (hi + TK - 1u) / TK);');
   }
   emit('  let visits = prefixTiles + bandEnd - bandFirst;');
-  emit('  for (var n = 0u; n < visits; n++) {');
-  emit('    let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);');
-  emit('    let ja = kt * TK;');
-  emit('    let j1 = min(ja + TK, P.seqK);');
-  emit('    let jb = j1 - 1u;');
-  if (tiled) {
+  const kAt = tiled ? 'kTile[kRow + d]' : load(`${bindings.k.name}[kRow + d]`);
+  const vAt = tiled ? 'vTile[vRow + d]' : load(`${bindings.v.name}[vRow + d]`);
+  // One key's score, online-softmax update and value product; j is the key index.
+  const keyBody = (indent: string) => {
+    const e = (line: string) => emit(indent + line);
+    if (tiled) {
+      e('let kRow = (j - ja) * DW;');
+      e('let vRow = (j - ja) * DVW;');
+    } else {
+      e(`let kRow = kBase0 + j * ${kStride};`);
+      e(`let vRow = vBase0 + j * ${vStride};`);
+    }
+    e('var s = 0.0;');
+    e(`for (var d = 0u; d < DW; d++) { s += ${dot('qrow[d]', kAt)}; }`);
+    if (score.softcap !== null)
+      e(`s = ${f32Lit(score.softcap)} * tanhSafe(s * ${f32Lit(1 / score.softcap)});`);
+    if (score.bias === 'alibi') e('s -= slope * f32(abs(i32(p) - i32(j)));');
+    if (modified) e(`s *= ${f32Lit(LOG2E)};`);
+    e('// Lazy rescale: only when the running max grows.');
+    e('if (s > m) {');
+    e('  let c = exp2(m - s);');
+    e('  l *= c;');
+    e('  for (var d = 0u; d < DVW; d++) { acc[d] *= c; }');
+    e('  m = s;');
+    e('}');
+    e('let w = exp2(s - m);');
+    e('l += w;');
+    e(`for (var d = 0u; d < DVW; d++) { acc[d] += w * ${vAt}; }`);
+  };
+  if (tiled) emitTiledKeyLoop();
+  else emitFlatKeyLoop();
+
+  // GPU-shaped: per visited tile, stage K/V in workgroup memory, then a key loop that
+  // is emitted twice (full tiles never evaluate the mask, partial tiles do per element).
+  function emitTiledKeyLoop(): void {
+    emit('  for (var n = 0u; n < visits; n++) {');
+    emit('    let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);');
+    emit('    let ja = kt * TK;');
+    emit('    let j1 = min(ja + TK, P.seqK);');
+    emit('    let jb = j1 - 1u;');
     emit('    if (lid == 0u) { wgClass = classify(kt, ja, jb, pa, pb, b, qt); }');
     emit('    let c = workgroupUniformLoad(&wgClass);');
-  } else {
-    emit('    let c = classify(kt, ja, jb, pa, pb, b, qt);');
-  }
-  emit('    if (c == 0u) { continue; }');
-  if (tiled) {
+    emit('    if (c == 0u) { continue; }');
     emit('    // Stage the K/V tile once for all the rows of the workgroup.');
     emit('    for (var x = lid; x < (j1 - ja) * DW; x += TQ) {');
     emit(
@@ -345,46 +375,48 @@ export function emitSoftmaxKernel(
     );
     emit('    }');
     emit('    workgroupBarrier();');
+    emit('    if (c == 2u) {');
+    emit('      for (var j = ja; j < j1; j++) {');
+    keyBody('        ');
+    emit('      }');
+    emit('    } else {');
+    emit('      for (var j = ja; j < j1; j++) {');
+    emit('        if (!allowed(p, j, b, segRow)) { continue; }');
+    keyBody('        ');
+    emit('      }');
+    emit('    }');
+    emit('    workgroupBarrier();');
+    emit('  }');
   }
-  const kAt = tiled ? 'kTile[kRow + d]' : load(`${bindings.k.name}[kRow + d]`);
-  const vAt = tiled ? 'vTile[vRow + d]' : load(`${bindings.v.name}[vRow + d]`);
-  // The key loop twice: full tiles never evaluate the mask, partial tiles do per element.
-  const keyLoop = (masked: boolean, indent: string) => {
-    const e = (line: string) => emit(indent + line);
-    e('for (var j = ja; j < j1; j++) {');
-    if (masked) e('  if (!allowed(p, j, b, segRow)) { continue; }');
-    if (tiled) {
-      e('  let kRow = (j - ja) * DW;');
-      e('  let vRow = (j - ja) * DVW;');
-    } else {
-      e(`  let kRow = kBase0 + j * ${kStride};`);
-      e(`  let vRow = vBase0 + j * ${vStride};`);
-    }
-    e('  var s = 0.0;');
-    e(`  for (var d = 0u; d < DW; d++) { s += ${dot('qrow[d]', kAt)}; }`);
-    if (score.softcap !== null)
-      e(`  s = ${f32Lit(score.softcap)} * tanhSafe(s * ${f32Lit(1 / score.softcap)});`);
-    if (score.bias === 'alibi') e('  s -= slope * f32(abs(i32(p) - i32(j)));');
-    if (modified) e(`  s *= ${f32Lit(LOG2E)};`);
-    e('  // Lazy rescale: only when the running max grows.');
-    e('  if (s > m) {');
-    e('    let c = exp2(m - s);');
-    e('    l *= c;');
-    e('    for (var d = 0u; d < DVW; d++) { acc[d] *= c; }');
-    e('    m = s;');
-    e('  }');
-    e('  let w = exp2(s - m);');
-    e('  l += w;');
-    e(`  for (var d = 0u; d < DVW; d++) { acc[d] += w * ${vAt}; }`);
-    e('}');
-  };
-  emit('    if (c == 2u) {');
-  keyLoop(false, '      ');
-  emit('    } else {');
-  keyLoop(true, '      ');
-  emit('    }');
-  if (tiled) emit('    workgroupBarrier();');
-  emit('  }');
+
+  // CPU-like adapters: one flat loop over keys that steps to the next visited tile when
+  // the current one ends. A key loop nested in a tile loop measured ~10% slower on
+  // llvmpipe than this single loop (bench/ dense N=4096), for the same keys visited.
+  function emitFlatKeyLoop(): void {
+    emit('  var n = 0u;');
+    emit('  var j = 0u;');
+    emit('  var tileEnd = 0u;');
+    emit('  var masked = false;');
+    emit('  loop {');
+    emit('    if (j >= tileEnd) {');
+    emit('      if (n >= visits) { break; }');
+    emit('      let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);');
+    emit('      n++;');
+    emit('      j = kt * TK;');
+    emit('      let j1 = min(j + TK, P.seqK);');
+    emit('      let c = classify(kt, j, j1 - 1u, pa, pb, b, qt);');
+    emit('      // An empty tile ends where it starts, so the next pass steps on.');
+    emit('      tileEnd = select(j1, j, c == 0u);');
+    emit('      masked = c == 1u;');
+    emit('      continue;');
+    emit('    }');
+    emit('    if (masked) {');
+    emit('      if (!allowed(p, j, b, segRow)) { j++; continue; }');
+    emit('    }');
+    keyBody('    ');
+    emit('    j++;');
+    emit('  }');
+  }
   emit('  if (i >= P.seqQ) { return; }');
   emit('  // A row with no allowed key gets 0, never 0/0.');
   emit(

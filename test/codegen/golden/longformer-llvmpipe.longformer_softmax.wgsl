@@ -85,49 +85,41 @@ fn main(
   let bandFirst = max(prefixTiles, lo / TK);
   let bandEnd = max(bandFirst, (hi + TK - 1u) / TK);
   let visits = prefixTiles + bandEnd - bandFirst;
-  for (var n = 0u; n < visits; n++) {
-    let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);
-    let ja = kt * TK;
-    let j1 = min(ja + TK, P.seqK);
-    let jb = j1 - 1u;
-    let c = classify(kt, ja, jb, pa, pb, b, qt);
-    if (c == 0u) { continue; }
-    if (c == 2u) {
-      for (var j = ja; j < j1; j++) {
-        let kRow = kBase0 + j * DW;
-        let vRow = vBase0 + j * DVW;
-        var s = 0.0;
-        for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kbuf[kRow + d]); }
-        // Lazy rescale: only when the running max grows.
-        if (s > m) {
-          let c = exp2(m - s);
-          l *= c;
-          for (var d = 0u; d < DVW; d++) { acc[d] *= c; }
-          m = s;
-        }
-        let w = exp2(s - m);
-        l += w;
-        for (var d = 0u; d < DVW; d++) { acc[d] += w * vbuf[vRow + d]; }
-      }
-    } else {
-      for (var j = ja; j < j1; j++) {
-        if (!allowed(p, j, b, segRow)) { continue; }
-        let kRow = kBase0 + j * DW;
-        let vRow = vBase0 + j * DVW;
-        var s = 0.0;
-        for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kbuf[kRow + d]); }
-        // Lazy rescale: only when the running max grows.
-        if (s > m) {
-          let c = exp2(m - s);
-          l *= c;
-          for (var d = 0u; d < DVW; d++) { acc[d] *= c; }
-          m = s;
-        }
-        let w = exp2(s - m);
-        l += w;
-        for (var d = 0u; d < DVW; d++) { acc[d] += w * vbuf[vRow + d]; }
-      }
+  var n = 0u;
+  var j = 0u;
+  var tileEnd = 0u;
+  var masked = false;
+  loop {
+    if (j >= tileEnd) {
+      if (n >= visits) { break; }
+      let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);
+      n++;
+      j = kt * TK;
+      let j1 = min(j + TK, P.seqK);
+      let c = classify(kt, j, j1 - 1u, pa, pb, b, qt);
+      // An empty tile ends where it starts, so the next pass steps on.
+      tileEnd = select(j1, j, c == 0u);
+      masked = c == 1u;
+      continue;
     }
+    if (masked) {
+      if (!allowed(p, j, b, segRow)) { j++; continue; }
+    }
+    let kRow = kBase0 + j * DW;
+    let vRow = vBase0 + j * DVW;
+    var s = 0.0;
+    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kbuf[kRow + d]); }
+    // Lazy rescale: only when the running max grows.
+    if (s > m) {
+      let c = exp2(m - s);
+      l *= c;
+      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }
+      m = s;
+    }
+    let w = exp2(s - m);
+    l += w;
+    for (var d = 0u; d < DVW; d++) { acc[d] += w * vbuf[vRow + d]; }
+    j++;
   }
   if (i >= P.seqQ) { return; }
   // A row with no allowed key gets 0, never 0/0.
