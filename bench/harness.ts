@@ -102,7 +102,6 @@ export async function timeCase(
       benchCase.run(ctx);
       await device.queue.onSubmittedWorkDone();
     }
-    const check = benchCase.check ? await benchCase.check() : undefined;
     const wall: number[] = [];
     const gpu: number[] = [];
     for (let i = 0; i < options.reps; i++) {
@@ -113,6 +112,8 @@ export async function timeCase(
       wall.push(performance.now() - t0);
       if (timestamps) gpu.push(await timestamps.readMs());
     }
+    // After the timed runs, so the output checked is one they wrote (even with --warmup 0).
+    const check = benchCase.check ? await benchCase.check() : undefined;
     const times = timestamps ? gpu : wall;
     const medianMs = median(times);
     return {
@@ -220,10 +221,8 @@ export async function timeCasesInterleaved(
       const wall = performance.now() - t0;
       return timestamps ? { wall, gpu: await timestamps.readMs() } : { wall };
     };
-    const checks: (CaseCheck | undefined)[] = [];
     for (const benchCase of cases) {
       for (let i = 0; i < options.warmup; i++) await once(benchCase);
-      checks.push(benchCase.check ? await benchCase.check() : undefined);
     }
     const wall: number[][] = cases.map(() => []);
     const gpu: number[][] = cases.map(() => []);
@@ -234,6 +233,10 @@ export async function timeCasesInterleaved(
         if (t.gpu !== undefined) gpu[c]!.push(t.gpu);
       }
     }
+    // After the timed runs, so each output checked is one they wrote (even with --warmup 0).
+    const checks: (CaseCheck | undefined)[] = [];
+    for (const benchCase of cases)
+      checks.push(benchCase.check ? await benchCase.check() : undefined);
     return cases.map((benchCase, c) => {
       const times = timestamps ? gpu[c]! : wall[c]!;
       const medianMs = median(times);

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { acquireDevice, isAdapterChoice, type AdapterChoice } from '../src/runtime/device.js';
 import { benchFactories } from './cases.js';
 import { CaseNotApplicable, timeCase, timeCasesInterleaved, type CaseResult } from './harness.js';
-import { formatRatios, formatResultsTable } from './report.js';
+import { formatGrowth, formatRatios, formatResultsTable } from './report.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --adapter auto|hardware|llvmpipe|swiftshader   (default auto: hardware, else llvmpipe)
@@ -128,6 +128,8 @@ async function main(): Promise<number> {
     }
     const ratios = formatRatios(results);
     if (ratios !== '') console.log(`\n${ratios}`);
+    const growth = formatGrowth(results);
+    if (growth !== '') console.log(`\n${growth}`);
     if (values.json) {
       console.log(JSON.stringify({ adapter: acquired.adapterName, kind: acquired.kind, results }));
     }

@@ -1,5 +1,6 @@
-// Text output of the benchmark: one row per (case, N), and speed ratios of every case
-// against the first case measured at the same N in the same run.
+// Text output of the benchmark: one row per (case, N), speed ratios of every case against
+// the first case measured at the same N in the same run, and, for a case measured at several
+// N, how its time grew (the linear-in-N targets).
 
 import type { CaseResult } from './harness.js';
 
@@ -59,6 +60,23 @@ export function formatRatios(results: readonly CaseResult[]): string {
         `  ${r.name}: ${speedup.toFixed(2)}x the speed (time), ${rate.toFixed(2)}x the GFLOP/s`,
       );
     }
+  }
+  return lines.join('\n');
+}
+
+/** Per case measured at several N: median time at each N over the time at the smallest. */
+export function formatGrowth(results: readonly CaseResult[]): string {
+  const lines: string[] = [];
+  const byName = new Map<string, CaseResult[]>();
+  for (const r of results) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  for (const [name, group] of byName) {
+    if (group.length < 2) continue;
+    const sorted = [...group].sort((a, b) => a.n - b.n);
+    const first = sorted[0]!;
+    const steps = sorted
+      .slice(1)
+      .map((r) => `N=${r.n}: ${(r.medianMs / first.medianMs).toFixed(2)}x (N ${r.n / first.n}x)`);
+    lines.push(`growth of ${name} from N=${first.n}: ${steps.join(', ')}`);
   }
   return lines.join('\n');
 }
