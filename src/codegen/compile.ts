@@ -3,7 +3,7 @@
 // itself comes from codegen/wgsl. Pure and deterministic: no device is touched.
 
 import type { CheckedAttention } from '../check/checked.js';
-import type { Attention } from '../ir/ir.js';
+import type { Attention, Group } from '../ir/ir.js';
 import { maskLeaves } from '../ir/ir.js';
 import { lowerAttention, UnsupportedFeatureError } from '../lower/lower.js';
 import { runPipeline } from '../passes/pipeline.js';
@@ -25,14 +25,18 @@ import { buildLowRankGroup, lowRankConstraints, lowRankInputs } from './plan-low
 import { emitSegmentRangesKernel } from './wgsl/emit-segment-ranges.js';
 import {
   emitHeadRoutingKernels,
-  emitHeadRoutingScaleKernel,
-  headsScaledAfter,
   layoutHeadRouting,
+  type RoutedRowsArrays,
   type RoutingKernel,
 } from './wgsl/emit-head-routing.js';
+import { WORKGROUP as LOWRANK_WORKGROUP } from './wgsl/emit-lowrank-attend.js';
 import { emitSoftmaxKernel, type SoftmaxBindings } from './wgsl/emit-softmax.js';
 import { emitSubgroupSoftmaxKernel } from './wgsl/emit-softmax-subgroup.js';
-import { emitRoutedSoftmaxKernel, hasRoutedLeaf } from './routing/emit-routed-softmax.js';
+import {
+  emitRoutedSoftmaxKernel,
+  hasRoutedLeaf,
+  ROUTED_QUERY_TILE,
+} from './routing/emit-routed-softmax.js';
 import { routeSteps, routingArrays, routingInputs } from './routing/route-kernels.js';
 
 export interface CompiledAttention {
@@ -170,6 +174,8 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
   const routing = ir.headRouting
     ? layoutHeadRouting(H, (name, elements, element) => layout.add(name, 'aux', elements, element))
     : null;
+  // What every group's per-query kernel walks instead of all rows under head routing.
+  const keptRows: RoutedRowsArrays | null = routing && { k: ir.headRouting!.k, ...routing };
 
   const steps: PlanStep[] = [];
   for (const input of inputs) steps.push({ kind: 'upload', input: input.name, array: input.name });
@@ -189,7 +195,9 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
     );
   };
   if (routing)
-    emitHeadRoutingKernels(ir, routing, routeAux, routeO, oOff).forEach(dispatchRoutingKernel);
+    emitHeadRoutingKernels(ir, routing, routeAux, routeO, oOff, keptRowTile).forEach(
+      dispatchRoutingKernel,
+    );
 
   const bindingFor = (names: string[]) => {
     const unique = [...new Set(names)];
@@ -211,6 +219,7 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
         },
         steps,
         pushKernel,
+        headRouting: keptRows,
         fold: (total) => fold(total, profile),
       });
       continue;
@@ -222,7 +231,16 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
         v: { buffer: vBuf, offset: vOff },
         o: { buffer: 'o', offset: oOff },
       };
-      buildLowRankGroup({ ir, group, profile, layout, tensors, steps, pushKernel });
+      buildLowRankGroup({
+        ir,
+        group,
+        profile,
+        layout,
+        tensors,
+        steps,
+        pushKernel,
+        headRouting: keptRows,
+      });
       continue;
     }
     const tableOffsets = new Map<string, SizeExpr>();
@@ -338,6 +356,10 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
                 k: kOff,
                 v: vOff,
                 o: oOff,
+                segQ: segQOff,
+                segK: segKOff,
+                random: randomTables,
+                headRouting: keptRows,
                 routed: step.plan.rules.flatMap((rule) =>
                   rule.kind === 'routing'
                     ? [
@@ -383,19 +405,6 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
       }
     }
   }
-  // Head routing, groups whose kernels computed every row: scale by the weights (0 = dropped).
-  const scaledHeads = routing
-    ? headsScaledAfter(
-        ir,
-        (g) =>
-          g.mechanism.kind === 'softmax' &&
-          !g.program.some((s) => s.kind === 'fused-softmax' && hasRoutedLeaf(s.mask)),
-      )
-    : [];
-  if (routing && scaledHeads.length > 0)
-    dispatchRoutingKernel(
-      emitHeadRoutingScaleKernel(ir, routing, routeAux, routeO, oOff, scaledHeads),
-    );
   steps.push({ kind: 'read-output', output: 'o', array: 'o' });
 
   function pushKernel(
@@ -457,6 +466,29 @@ function planFeatures(kernels: readonly PlanKernel[]): Pick<HostPlan, 'features'
 function fold(total: SizeExpr, profile: DeviceProfile): [SizeExpr, SizeExpr, SizeExpr] {
   const max = profile.limits.maxComputeWorkgroupsPerDimension;
   return [size.min(total, max), size.ceilDiv(total, max), 1];
+}
+
+/**
+ * Kept rows per workgroup of a group's per-query kernel under head routing (its tile of the
+ * kept-row lists): the softmax query tile, the routed softmax kernel's rows, the kernelized
+ * output's chunk, or the low-rank attend kernel's rows.
+ */
+function keptRowTile(group: Group): number {
+  const m = group.mechanism;
+  switch (m.kind) {
+    case 'softmax': {
+      const fused = group.program.find((s) => s.kind === 'fused-softmax');
+      if (fused?.kind !== 'fused-softmax') throw new Error('internal error: no fused step');
+      return hasRoutedLeaf(fused.mask) ? ROUTED_QUERY_TILE : fused.plan.queryTile;
+    }
+    case 'linear': {
+      const states = group.tables.find((t) => t.kind === 'linear-states');
+      if (states?.kind !== 'linear-states') throw new Error('internal error: no linear states');
+      return states.plan.chunk;
+    }
+    case 'lowrank':
+      return LOWRANK_WORKGROUP;
+  }
 }
 
 function need(x: SizeExpr | null | undefined): SizeExpr {

@@ -2,7 +2,8 @@
 // the order of the group's program. compile.ts hands over its layout and step list. Every
 // linear group keeps FAVOR+'s W and its states in one buffer of their own, `linear`, so the
 // widest kernel (causal output: q, k, v, o, linear) binds five storage buffers, four when q, k
-// and v share one. Memory is O(B Hkv (N / chunk) features value_dim): never N x N, never phi(K).
+// and v share one; under head routing the output kernel also binds `aux` (the kept-row lists).
+// Memory is O(B Hkv (N / chunk) features value_dim): never N x N, never phi(K).
 
 import type { Attention, Group, LinearPlan, Table } from '../ir/ir.js';
 import { featureDim } from '../ir/ir.js';
@@ -16,8 +17,10 @@ import { emitLinearOutputKernel } from './wgsl/emit-linear-output.js';
 import { emitLinearScanKernel } from './wgsl/emit-linear-scan.js';
 import { emitLinearStatesKernel, linearSlots } from './wgsl/emit-linear-states.js';
 import type { EmittedKernel } from './wgsl/emit-softmax.js';
+import type { RoutedRowsArrays } from './wgsl/emit-head-routing.js';
 
 const LINEAR_BUFFER = 'linear';
+const AUX_BUFFER = 'aux';
 
 export interface LinearPlanContext {
   readonly ir: Attention;
@@ -32,6 +35,8 @@ export interface LinearPlanContext {
   };
   readonly steps: PlanStep[];
   readonly pushKernel: (name: string, emitted: EmittedKernel, bindings: PlanBinding[]) => void;
+  /** Head routing: the kept-row lists in `aux` the output kernel walks (null: every row). */
+  readonly headRouting: RoutedRowsArrays | null;
   /** Workgroup counts folded into two dimensions (compile.ts's `fold`). */
   readonly fold: (total: SizeExpr) => readonly [SizeExpr, SizeExpr, SizeExpr];
 }
@@ -48,11 +53,12 @@ export function linearStorageBindings(ir: Attention): number {
     const m = group.mechanism;
     if (m.kind === 'linear') most = Math.max(most, m.causal ? 5 : 3);
   }
-  return most;
+  // Head routing: the output kernel also reads the kept-row lists in `aux`.
+  return most > 0 && ir.headRouting !== undefined ? most + 1 : most;
 }
 
 export function buildLinearGroup(context: LinearPlanContext): void {
-  const { ir, group, layout, tensors, steps, pushKernel, fold } = context;
+  const { ir, group, layout, tensors, steps, pushKernel, fold, headRouting } = context;
   const mechanism = group.mechanism;
   if (mechanism.kind !== 'linear')
     throw new Error(`internal error: buildLinearGroup on a ${mechanism.kind} group`);
@@ -183,6 +189,7 @@ export function buildLinearGroup(context: LinearPlanContext): void {
             : []),
           [LINEAR_BUFFER, 'read-only-storage'],
           [tensors.o.buffer, 'storage'],
+          ...(headRouting ? ([[AUX_BUFFER, 'read-only-storage']] as const) : []),
         ]);
         const emitted = emitLinearOutputKernel(
           shape,
@@ -192,6 +199,7 @@ export function buildLinearGroup(context: LinearPlanContext): void {
             v: step.causal ? b.of(tensors.v.buffer) : null,
             lin: b.of(LINEAR_BUFFER),
             o: b.of(tensors.o.buffer),
+            aux: headRouting ? b.of(AUX_BUFFER) : null,
           },
           {
             q: tensors.q.offset,
@@ -200,6 +208,7 @@ export function buildLinearGroup(context: LinearPlanContext): void {
             o: tensors.o.offset,
             states: at(step.states)!,
             weights: at(step.weights),
+            headRouting,
           },
         );
         dispatch(`${group.name}.linear_output`, emitted, b.plan, 'workgroups');

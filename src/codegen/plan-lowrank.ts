@@ -3,7 +3,8 @@
 // list; everything low-rank lives in two buffers of its own: `ef` (the run-time inputs E and
 // F, read as scalars) and `lowrank` (partials, projections, landmarks, pinv scratch), so no
 // kernel here binds more than four storage buffers (the portable limit), whatever q/k/v share.
-// Memory is O(B H (N/chunk) r (D + Dv) + B H m^2): never N x N.
+// Memory is O(B H (N/chunk) r (D + Dv) + B H m^2): never N x N. Under dtype f16 only q/k/v/o
+// are halves (bound as `vec2<u32>`, four per element); E, F and the scratch stay f32.
 
 import type { Attention, Group } from '../ir/ir.js';
 import type { LowRankMechanism, LowRankOp } from '../ir/lowrank-ir.js';
@@ -15,8 +16,11 @@ import {
   type GroupShape,
   type KernelBuffer,
   type LowRankKernel,
+  tensorElement,
   tensorRow,
+  tensorUnitWords,
 } from './wgsl/emit-lowrank-attend.js';
+import type { RoutedRowsArrays } from './wgsl/emit-head-routing.js';
 import { emitLinformerProject, emitLinformerReduce } from './wgsl/emit-linformer.js';
 import { emitNystromLandmarks, emitNystromPinv, pinvWorkWords } from './wgsl/emit-nystrom.js';
 
@@ -45,6 +49,8 @@ export interface LowRankPlanContext {
   };
   readonly steps: PlanStep[];
   readonly pushKernel: (name: string, emitted: LowRankKernel, bindings: PlanBinding[]) => void;
+  /** Head routing: the kept-row lists in `aux` the attend kernel walks (null: every row). */
+  readonly headRouting: RoutedRowsArrays | null;
 }
 
 const SCRATCH = 'lowrank';
@@ -97,12 +103,17 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
     kvHeadOffset: group.kvHeadOffset,
     totalHeads: ir.heads,
     totalKvHeads: ir.kvHeads,
+    dtype: ir.dtype,
   };
   const vec = width === 4 ? 'vec4<f32>' : 'f32';
+  /** Element of the q/k/v/o buffers: packed halves under f16. */
+  const tensorVec = tensorElement(shape);
   layout.buffer(SCRATCH);
   const scratch = (name: string, elements: SizeExpr) =>
     layout.add(`${group.name}.${name}`, SCRATCH, elements, 'f32');
   const words = (x: SizeExpr) => size.ceilDiv(x, width);
+  /** A q/k/v/o word offset in units of its row vector. */
+  const tensorWords = (x: SizeExpr) => size.ceilDiv(x, tensorUnitWords(shape));
   const D = ir.headDim;
   const DV = ir.valueDim;
   const bhnd = ir.layout;
@@ -110,6 +121,10 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
   /** Declares the plan buffers a kernel touches (deduplicated: q/k/v may share `qkv`). */
   const bind = (uses: readonly { buffer: string; write: boolean; element: string }[]) => {
     const order = [...new Set(uses.map((u) => u.buffer))];
+    for (const u of uses) {
+      if (uses.some((w) => w.buffer === u.buffer && w.element !== u.element))
+        throw new Error(`internal error: buffer ${u.buffer} bound with two element types`);
+    }
     const declared: KernelBuffer[] = order.map((buffer, i) => ({
       name: `${buffer.replace(/[^A-Za-z0-9]/g, '_')}_buf`,
       binding: i + 1,
@@ -148,6 +163,20 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
   const ops = group.program.flatMap((s) => (s.kind === 'lowrank' ? [s.op] : []));
   const { q, k, v, o } = ctx.tensors;
   const scale = mechanism.scale;
+  // Head routing: the per-query attend kernel walks the kept-row lists, bound after its own.
+  const keptRows = (declared: readonly KernelBuffer[]) =>
+    ctx.headRouting
+      ? {
+          headRouting: {
+            arrays: ctx.headRouting,
+            aux: { name: 'aux_buf', binding: declared.length + 1 },
+          },
+        }
+      : {};
+  const withAux = (bindings: PlanBinding[]): PlanBinding[] =>
+    ctx.headRouting
+      ? [...bindings, { binding: bindings.length + 1, buffer: 'aux', type: 'read-only-storage' }]
+      : bindings;
 
   if (mechanism.method.kind === 'linformer') {
     const project = ops.find((op) => op.kind === 'linformer-project');
@@ -174,8 +203,8 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
       switch (op.kind) {
         case 'linformer-project': {
           const b = bind([
-            { buffer: k.buffer, write: false, element: vec },
-            { buffer: v.buffer, write: false, element: vec },
+            { buffer: k.buffer, write: false, element: tensorVec },
+            { buffer: v.buffer, write: false, element: tensorVec },
             { buffer: EF, write: false, element: 'f32' },
             { buffer: SCRATCH, write: true, element: vec },
           ]);
@@ -204,9 +233,9 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
         }
         case 'attend-small': {
           const b = bind([
-            { buffer: q.buffer, write: false, element: vec },
+            { buffer: q.buffer, write: false, element: tensorVec },
             { buffer: SCRATCH, write: false, element: vec },
-            { buffer: o.buffer, write: true, element: vec },
+            { buffer: o.buffer, write: true, element: tensorVec },
           ]);
           const rowOf = '((b * KV_HEADS + hkl) * ROWS + j) * (DW + DVW)';
           const emitted = emitSmallAttention({
@@ -216,8 +245,8 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
             buffers: b.declared,
             uniforms: [
               { name: 'seqQ', value: 'seqQ' },
-              { name: 'qBase', value: words(q.offset) },
-              { name: 'oBase', value: words(o.offset) },
+              { name: 'qBase', value: tensorWords(q.offset) },
+              { name: 'oBase', value: tensorWords(o.offset) },
               { name: 'projectedBase', value: words(projected) },
             ],
             rows: 'seqQ',
@@ -231,8 +260,9 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
             keyBuffer: b.nameOf(SCRATCH),
             valueBuffer: b.nameOf(SCRATCH),
             outputBuffer: b.nameOf(o.buffer),
+            ...keptRows(b.declared),
           });
-          dispatch(op, emitted, b.planBindings);
+          dispatch(op, emitted, withAux(b.planBindings));
           break;
         }
         default:
@@ -253,8 +283,8 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
     switch (op.kind) {
       case 'nystrom-landmarks': {
         const b = bind([
-          { buffer: q.buffer, write: false, element: vec },
-          { buffer: k.buffer, write: false, element: vec },
+          { buffer: q.buffer, write: false, element: tensorVec },
+          { buffer: k.buffer, write: false, element: tensorVec },
           { buffer: SCRATCH, write: true, element: vec },
         ]);
         const emitted = emitNystromLandmarks(shape, bhnd, m, b.declared, {
@@ -267,8 +297,8 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
       }
       case 'nystrom-landmark-values': {
         const b = bind([
-          { buffer: k.buffer, write: false, element: vec },
-          { buffer: v.buffer, write: false, element: vec },
+          { buffer: k.buffer, write: false, element: tensorVec },
+          { buffer: v.buffer, write: false, element: tensorVec },
           { buffer: SCRATCH, write: true, element: vec },
         ]);
         const emitted = emitSmallAttention({
@@ -278,8 +308,8 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
           buffers: b.declared,
           uniforms: [
             { name: 'seqK', value: 'seqK' },
-            { name: 'kBase', value: words(k.offset) },
-            { name: 'vBase', value: words(v.offset) },
+            { name: 'kBase', value: tensorWords(k.offset) },
+            { name: 'vBase', value: tensorWords(v.offset) },
             { name: 'landmarksBase', value: words(landmarks) },
             { name: 'valuesBase', value: words(landmarkValues) },
           ],
@@ -311,9 +341,9 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
       }
       case 'attend-small': {
         const b = bind([
-          { buffer: q.buffer, write: false, element: vec },
+          { buffer: q.buffer, write: false, element: tensorVec },
           { buffer: SCRATCH, write: false, element: vec },
-          { buffer: o.buffer, write: true, element: vec },
+          { buffer: o.buffer, write: true, element: tensorVec },
         ]);
         const emitted = emitSmallAttention({
           title: `nystrom attention over ${m} landmarks`,
@@ -322,8 +352,8 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
           buffers: b.declared,
           uniforms: [
             { name: 'seqQ', value: 'seqQ' },
-            { name: 'qBase', value: words(q.offset) },
-            { name: 'oBase', value: words(o.offset) },
+            { name: 'qBase', value: tensorWords(q.offset) },
+            { name: 'oBase', value: tensorWords(o.offset) },
             { name: 'landmarksBase', value: words(landmarks) },
             { name: 'mixedBase', value: words(mixed) },
           ],
@@ -338,8 +368,9 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
           keyBuffer: b.nameOf(SCRATCH),
           valueBuffer: b.nameOf(SCRATCH),
           outputBuffer: b.nameOf(o.buffer),
+          ...keptRows(b.declared),
         });
-        dispatch(op, emitted, b.planBindings);
+        dispatch(op, emitted, withAux(b.planBindings));
         break;
       }
       default:

@@ -1,23 +1,18 @@
 // Lowering of a low-rank group (language.md section 7). The checker allows neither `causal`
 // nor any mask but `full` (E502, E503), so the mechanism keeps a `full` mask only for readers
-// of any mechanism's mask. Storage dtype f16 has no low-rank kernels: it is reported, never
-// computed with the wrong element type.
+// of any mechanism's mask. Storage dtype f16 needs nothing here: lower.ts already requires
+// head_dim and value_dim multiples of 4, and the kernels read q/k/v/o as packed halves.
 
-import type { CheckedAttention, CheckedGroup, LowRank, MaskNode } from '../check/checked.js';
+import type { CheckedGroup, LowRank, MaskNode } from '../check/checked.js';
 import type { Group } from '../ir/ir.js';
 import type { LowRankMethod } from '../ir/lowrank-ir.js';
 import type { Span } from '../syntax/span.js';
 
 export function lowerLowRankGroup(
-  checked: CheckedAttention,
   group: CheckedGroup,
   lowrank: LowRank,
   note: (feature: string, message: string, span: Span) => void,
 ): Group | null {
-  if (checked.dtype === 'f16') {
-    note('lowrank', `low-rank attention 'lowrank: ${lowrank.kind}' with dtype f16`, lowrank.span);
-    return null;
-  }
   if (group.causal || !onlyFull(group.mask)) {
     note('lowrank', `low-rank attention with a mask other than full`, group.mask.span);
     return null;

@@ -6,7 +6,6 @@
 import type { CheckedAttention, CheckedGroup, MaskNode } from '../check/checked.js';
 import type { Span } from '../syntax/span.js';
 import type { Attention, Group, Mask } from '../ir/ir.js';
-import { routedUnsupported } from './lower-routing.js';
 import { lowerKernelizedGroup } from './lower-kernelized.js';
 import { lowerLowRankGroup } from './lower-lowrank.js';
 
@@ -53,16 +52,12 @@ export function lowerAttention(checked: CheckedAttention): LowerResult {
       continue;
     }
     if (group.lowrank) {
-      const lowRank = lowerLowRankGroup(checked, group, group.lowrank, note);
+      const lowRank = lowerLowRankGroup(group, group.lowrank, note);
       if (lowRank) groups.push(lowRank);
       continue;
     }
     const mask = lowerMask(group.mask, note, group.causal);
-    if (mask) {
-      const routedProblem = routedUnsupported(mask, checked.dtype);
-      if (routedProblem) note(routedProblem.feature, routedProblem.message, group.mask.span);
-      else groups.push(lowerSoftmaxGroup(group, mask));
-    }
+    if (mask) groups.push(lowerSoftmaxGroup(group, mask));
   }
   if (unsupported.length > 0) return { ok: false, unsupported };
   return {

@@ -52,28 +52,100 @@ describe('head routing: lowering and IR', () => {
     );
   });
 
-  it('scales the rows of a kernelized group after its kernels (fallback)', () => {
+  it('every group kind walks the kept-row lists: no scale pass, kept-row dispatch bounds', () => {
     const a = routed(
       attention({
+        headDim: 16,
+        maxSeq: 8192,
         groups: [
-          { name: 'soft', heads: 2 },
-          { name: 'lin', heads: 2, kernel: { kind: 'elu1', span: S } },
+          { name: 'soft', heads: 2, causal: true },
+          { name: 'lin', heads: 2, kernel: { kind: 'elu1', span: S }, causal: true },
+          { name: 'linfull', heads: 2, kernel: { kind: 'relu', span: S } },
+          { name: 'lf', heads: 2, lowrank: { kind: 'linformer', rank: 16, span: S } },
+          { name: 'ny', heads: 2, lowrank: { kind: 'nystrom', landmarks: 8, iters: 6, span: S } },
+          { name: 'tk', heads: 2, mask: m.topk(2, 16) },
+          { name: 'cl', heads: 2, mask: { kind: 'cluster', count: 4, span: S } },
+          { name: 'lsh', heads: 2, mask: { kind: 'lsh', buckets: 8, seed: 1, span: S } },
         ],
       }),
-      1,
+      2,
     );
-    const plan = compileAttention(a, PORTABLE_PROFILE, { verify: true }).plan;
-    const dispatched = plan.steps.flatMap((s) => (s.kind === 'dispatch' ? [s.kernel] : []));
-    expect(dispatched.slice(0, 3)).toEqual([
-      'head_routing.select',
-      'head_routing.scan',
-      'head_routing.scatter',
-    ]);
-    expect(dispatched.at(-1)).toBe('head_routing.scale');
-    const scale = plan.kernels.find((k) => k.name === 'head_routing.scale')!;
-    expect(scale.wgsl).toContain('heads [2, 4)');
-    const plain = compileAttention(SPECS[0]!, PORTABLE_PROFILE).plan;
-    expect(plain.kernels.map((k) => k.name)).not.toContain('head_routing.scale');
+    // The per-query kernel of each group, and its rows per workgroup.
+    const perQuery: [string, number][] = [
+      ['soft.softmax', 64],
+      ['lin.linear_output', 64],
+      ['linfull.linear_output', 64],
+      ['lf.attend-small', 64],
+      ['ny.attend-small', 64],
+      ['tk.softmax', 64],
+      ['cl.softmax', 64],
+      ['lsh.softmax', 64],
+    ];
+    for (const profile of PROFILES) {
+      const plan = compileAttention(a, profile, { verify: true }).plan;
+      const names = plan.kernels.map((k) => k.name);
+      for (const kernel of plan.kernels) {
+        const storage = kernel.bindings.filter((b) => b.type !== 'uniform').length;
+        expect(storage, kernel.name).toBeLessThanOrEqual(
+          profile.limits.maxStorageBuffersPerShaderStage,
+        );
+      }
+      expect(names.filter((n) => n.startsWith('head_routing.'))).toEqual([
+        'head_routing.select',
+        'head_routing.scan',
+        'head_routing.scatter',
+      ]);
+      const env = { batch: 2, seqQ: 4096, seqK: 4096 };
+      for (const [name, tile] of perQuery) {
+        const kernel = plan.kernels.find((k) => k.name === name);
+        if (!kernel) throw new Error(`no kernel ${name} in ${names.join(', ')}`);
+        if (!name.startsWith('soft.')) expect(kernel.wgsl, name).toContain('findKeptList(linear)');
+        const step = plan.steps.find((s) => s.kind === 'dispatch' && s.kernel === name);
+        if (step?.kind !== 'dispatch') throw new Error(`no dispatch of ${name}`);
+        const [x, y] = step.workgroups.map((w) => evalSize(w, env));
+        // The kept-row bound min(B Hg ceil(Nq / tile), ceil(B Nq min(k, Hg) / tile) + B Hg):
+        // with k = Hg = 2 it is the unrouted count (here every group's rows may keep both).
+        expect(x! * y!, name).toBe(Math.min(2 * 2 * (4096 / tile), (2 * 4096 * 2) / tile + 4));
+      }
+      // Key-side kernels are not routed: they still cover every (batch, kv head).
+      expect(plan.kernels.find((k) => k.name === 'lin.linear_states')!.wgsl).not.toContain(
+        'findKeptList',
+      );
+    }
+  });
+
+  it('launches workgroups for kept rows only in kernelized, low-rank and routed-mask groups', () => {
+    const one = (fields: Record<string, unknown>) =>
+      routed(
+        attention({
+          headDim: 16,
+          maxSeq: 8192,
+          groups: [{ name: 'g', heads: 8, ...fields }],
+        }),
+        2,
+      );
+    const cases: [string, CheckedAttention][] = [
+      ['g.linear_output', one({ kernel: { kind: 'elu1', span: S }, causal: true })],
+      ['g.linear_output', one({ kernel: { kind: 'favor', features: 32, seed: 1, span: S } })],
+      ['g.attend-small', one({ lowrank: { kind: 'linformer', rank: 16, span: S } })],
+      ['g.attend-small', one({ lowrank: { kind: 'nystrom', landmarks: 8, iters: 6, span: S } })],
+      ['g.softmax', one({ mask: m.topk(2, 16) })],
+      ['g.softmax', one({ mask: { kind: 'lsh', buckets: 8, seed: 1, span: S } })],
+    ];
+    for (const [name, spec] of cases) {
+      const plan = compileAttention(spec, LLVMPIPE_PROFILE, { verify: true }).plan;
+      expect(plan.kernels.map((k) => k.name)).not.toContain('head_routing.scale');
+      const step = plan.steps.find((s) => s.kind === 'dispatch' && s.kernel === name);
+      if (step?.kind !== 'dispatch') throw new Error(`no dispatch of ${name}`);
+      const env = { batch: 1, seqQ: 4096, seqK: 4096 };
+      const [x, y] = step.workgroups.map((w) => evalSize(w, env));
+      // 2 of 8 heads per row: ceil(4096 * 2 / 64) + 8 = 136 tiles, not 8 * 64 = 512.
+      expect(x! * y!, name).toBe(136);
+      const unrouted = compileAttention({ ...spec, headRouting: undefined }, LLVMPIPE_PROFILE).plan;
+      const plain = unrouted.steps.find((s) => s.kind === 'dispatch' && s.kernel === name);
+      if (plain?.kind !== 'dispatch') throw new Error(`no unrouted dispatch of ${name}`);
+      expect(plain.workgroups.map((w) => evalSize(w, env)).reduce((p, q) => p * q)).toBe(512);
+    }
   });
 });
 

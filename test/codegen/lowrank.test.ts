@@ -1,5 +1,6 @@
 // Low-rank host plans (no GPU): inputs E/F, the nystrom min-length constraint, profile limits,
-// memory linear in N (never N x N), determinism, and the examples through compile().
+// memory linear in N (never N x N), determinism, the examples through compile(), and dtype
+// f16 (q/k/v/o packed halves; E, F and the scratch f32).
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import {
   PORTABLE_PROFILE,
   SWIFTSHADER_PROFILE,
 } from '../../src/target/profile.js';
-import { attention, m } from '../kernels/build.js';
+import { asF16, attention, m } from '../kernels/build.js';
 
 const S = { start: 0, end: 0 };
 const PROFILES = [PORTABLE_PROFILE, CORE_PROFILE, LLVMPIPE_PROFILE, SWIFTSHADER_PROFILE];
@@ -28,6 +29,8 @@ const SPECS = [
   lowRank({ kind: 'linformer', rank: 20, span: S }, { headDim: 6, valueDim: 5, layout: 'bnhd' }),
   lowRank({ kind: 'nystrom', landmarks: 64, iters: 6, span: S }),
   lowRank({ kind: 'nystrom', landmarks: 10, iters: 2, span: S }, { headDim: 7 }),
+  asF16(lowRank({ kind: 'linformer', rank: 64, span: S }, { layout: 'bnhd', valueDim: 32 })),
+  asF16(lowRank({ kind: 'nystrom', landmarks: 16, iters: 6, span: S })),
 ];
 
 describe('low-rank host plan', () => {
@@ -129,9 +132,53 @@ describe('low-rank host plan', () => {
     }
   });
 
-  it('still reports dtype f16 as E600', () => {
-    const text = 'attention a { heads: 2; head_dim: 8; dtype: f16; lowrank: nystrom(4) }';
+  it('compiles an example-like dtype f16 spec: q/k/v/o are f16 in the plan, E, F, scratch f32', () => {
+    for (const lowrank of ['linformer(256)', 'nystrom(64, iters: 6)']) {
+      const text = `attention half {\n  heads: 8\n  kv_heads: 2\n  head_dim: 64\n  layout: bnhd\n  dtype: f16\n  max_seq: 4096\n  lowrank: ${lowrank}\n}\n`;
+      const result = compile(text, { target: 'portable', verify: true });
+      expect(result.diagnostics, lowrank).toEqual([]);
+      const { plan } = result.modules[0]!;
+      const storage = (name: string) => plan.inputs.find((i) => i.name === name)?.storage;
+      expect(['q', 'k', 'v'].map(storage), lowrank).toEqual(['f16', 'f16', 'f16']);
+      expect(plan.outputs[0]).toMatchObject({ name: 'o', dtype: 'f32', storage: 'f16' });
+      const element = (name: string) => plan.arrays.find((a) => a.name === name)?.element;
+      expect(['q', 'k', 'v', 'o'].map(element)).toEqual(['f16', 'f16', 'f16', 'f16']);
+      if (lowrank.startsWith('linformer')) {
+        expect([storage('E'), storage('F'), element('E'), element('F')]).toEqual([
+          'f32',
+          'f32',
+          'f32',
+          'f32',
+        ]);
+      }
+      expect(plan.arrays.filter((a) => a.buffer === 'lowrank').map((a) => a.element)).toEqual(
+        plan.arrays.filter((a) => a.buffer === 'lowrank').map(() => 'f32'),
+      );
+      // Packed halves without the optional shader-f16 feature.
+      expect(plan.features).toBeUndefined();
+      for (const kernel of plan.kernels) {
+        expect(kernel.wgsl, kernel.name).not.toMatch(/\benable\b|array<f16>/);
+        expect(kernel.wgsl, kernel.name).not.toMatch(
+          /var<storage, [a-z_]+> (q|k|v|o|qkv)_buf: array<vec4<f32>>/,
+        );
+        const binds = kernel.bindings.map((b) => b.buffer);
+        if (binds.some((b) => ['q', 'k', 'v', 'o', 'qkv'].includes(b)))
+          expect(kernel.wgsl, kernel.name).toMatch(/array<vec2<u32>>/);
+        if (binds.includes('lowrank'))
+          expect(kernel.wgsl, kernel.name).toMatch(/lowrank_buf: array<(vec4<f32>|f32)>/);
+      }
+      const attend = plan.kernels.find((k) => k.name.endsWith('.attend-small'))!;
+      expect(attend.wgsl).toContain('unpackRow(q_buf[qRow + d])');
+      expect(attend.wgsl).toContain('o_buf[oRow + d] = packRow(acc[d] * inv);');
+    }
+  });
+
+  it('still reports dtype f16 with a head_dim that is not a multiple of 4 as E600', () => {
+    const text = 'attention a { heads: 2; head_dim: 6; dtype: f16; lowrank: nystrom(4) }';
     const result = compile(text);
     expect(result.diagnostics.map((d) => d.code)).toEqual(['E600']);
+    expect(result.diagnostics[0]!.message).toContain(
+      'dtype f16 with head_dim 6 and value_dim 6 (f16 needs both to be multiples of 4)',
+    );
   });
 });

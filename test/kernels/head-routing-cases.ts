@@ -19,11 +19,17 @@ import {
   randomFloats,
   type Problem,
 } from './build.js';
+import { linformer, projections } from './lowrank-cases.js';
 import { excessError } from './run-cases.js';
 
 const S = { start: 0, end: 0 };
 
-export type RoutedProblem = Problem & { router?: Float32Array };
+export type RoutedProblem = Problem & {
+  router?: Float32Array;
+  E?: Float32Array;
+  F?: Float32Array;
+  centroids?: Float32Array;
+};
 
 export interface RoutingCase {
   readonly name: string;
@@ -73,6 +79,10 @@ function rcase(
       if (options.segments)
         Object.assign(p, packedSegments(shape.batch, shape.seqQ, shape.seqK, 4));
       if (a.headRouting) p.router = routerLogits(a, shape.batch, shape.seqQ, router);
+      Object.assign(p, projections(a, shape.seqK, 0.2));
+      const clusters = a.groups.flatMap((g) => (g.mask.kind === 'cluster' ? [g.mask.count] : []));
+      if (clusters.length > 0)
+        p.centroids = randomFloats(a.kvHeads * Math.max(...clusters) * a.headDim, 11);
       return p;
     },
   };
@@ -152,11 +162,128 @@ export const ROUTING_CASES: readonly RoutingCase[] = [
   ),
 ];
 
+const elu1 = { kind: 'elu1', span: S } as const;
+const relu = { kind: 'relu', span: S } as const;
+const favor = (features: number) => ({ kind: 'favor', features, seed: 3, span: S }) as const;
+const nystrom = (landmarks: number) => ({ kind: 'nystrom', landmarks, iters: 6, span: S }) as const;
+const cluster = (count: number) => ({ kind: 'cluster', count, span: S }) as const;
+const lsh = (buckets: number) => ({ kind: 'lsh', buckets, seed: 7, span: S }) as const;
+/** One group of `heads` query heads with the given mechanism fields. */
+const group = (
+  heads: number,
+  fields: Record<string, unknown>,
+  o: Parameters<typeof attention>[0] = {},
+) => attention({ ...o, groups: [{ name: 'g', heads, kvHeads: o.kvHeads ?? heads, ...fields }] });
+
 /**
- * Mechanisms whose kernels compute every row (kernelized, low-rank, data-dependent masks):
- * head routing scales their rows afterwards (head_routing.scale).
+ * Groups whose per-query kernels walk the kept-row lists like the softmax kernel (kernelized
+ * output, low-rank attend, routed softmax): dropped (row, head) pairs are never computed there.
  */
-export const ROUTING_FALLBACK_CASES: readonly RoutingCase[] = [
+export const KEPT_ROW_CASES: readonly RoutingCase[] = [
+  // kernelized, causal: the intra-chunk exact part of rows spread over several chunks
+  ...[1, 63, 257].map((N) =>
+    rcase('elu1 causal, top(2) of 8', routed(group(8, { kernel: elu1, causal: true }), 2), n(1, N)),
+  ),
+  rcase('elu1 full, top(2) of 4, batch 2', routed(group(4, { kernel: elu1 }), 2), n(2, 63)),
+  rcase('relu full, N=257', routed(group(4, { kernel: relu }), 1), n(1, 257)),
+  rcase(
+    'relu causal, GQA 4/2, bnhd',
+    routed(group(4, { kernel: relu, causal: true }, { kvHeads: 2, layout: 'bnhd' }), 1),
+    n(2, 130),
+  ),
+  rcase('favor(16) causal', routed(group(4, { kernel: favor(16), causal: true }), 2), n(1, 150)),
+  rcase(
+    'favor(80) causal, several feature blocks',
+    routed(group(4, { kernel: favor(80), causal: true }), 2),
+    n(1, 100),
+  ),
+  rcase('favor(24) full', routed(group(4, { kernel: favor(24) }), 3), n(1, 90)),
+  rcase('elu1 causal, k = H', routed(group(4, { kernel: elu1, causal: true }), 4), n(1, 70)),
+  rcase(
+    'elu1 causal, head 1 never kept',
+    routed(group(4, { kernel: elu1, causal: true }), 2),
+    n(1, 200),
+    {
+      router: { neverKept: 1 },
+    },
+  ),
+  rcase('relu causal, ties', routed(group(4, { kernel: relu, causal: true }), 2), n(2, 100), {
+    router: 'ties',
+  }),
+  rcase(
+    'f16 elu1 causal, bnhd',
+    asF16(routed(group(4, { kernel: elu1, causal: true }, { layout: 'bnhd' }), 2)),
+    n(1, 130),
+  ),
+  rcase('elu1 causal, Nq < Nk', routed(group(4, { kernel: elu1, causal: true }), 2), n(1, 40, 150)),
+  // low-rank: the attend pass per query
+  ...[1, 63, 257].map((N) =>
+    rcase(
+      'linformer(16), top(2) of 4',
+      routed(group(4, { lowrank: linformer(16) }, { maxSeq: 300 }), 2),
+      n(1, N),
+    ),
+  ),
+  rcase(
+    'linformer(8), GQA 4/2, batch 2, ties',
+    routed(group(4, { lowrank: linformer(8) }, { kvHeads: 2, maxSeq: 128 }), 1),
+    n(2, 100),
+    { router: 'ties' },
+  ),
+  rcase(
+    'f16 linformer(8), bnhd',
+    asF16(routed(group(4, { lowrank: linformer(8) }, { maxSeq: 300, layout: 'bnhd' }), 2)),
+    n(1, 130),
+  ),
+  rcase('nystrom(8), top(1) of 4', routed(group(4, { lowrank: nystrom(8) }), 1), n(1, 96)),
+  rcase(
+    'nystrom(8), batch 2, head 0 never kept, k = 3',
+    routed(group(4, { lowrank: nystrom(8) }), 3),
+    n(2, 257),
+    { router: { neverKept: 0 } },
+  ),
+  rcase(
+    'nystrom(4), k = H, GQA 4/1',
+    routed(group(4, { lowrank: nystrom(4) }, { kvHeads: 1 }), 4),
+    n(1, 63),
+  ),
+  // data-dependent masks: the routed softmax kernel
+  rcase(
+    'topk mask | window(3)',
+    routed(attention({ heads: 4, mask: m.or(m.window(3), m.topk(2, 16)) }), 2),
+    n(1, 130),
+  ),
+  ...[1, 63, 257].map((N) =>
+    rcase(
+      'topk causal',
+      routed(attention({ heads: 4, causal: true, mask: m.topk(2, 16) }), 2),
+      n(1, N),
+    ),
+  ),
+  rcase(
+    'cluster(4), GQA 4/2',
+    routed(group(4, { mask: cluster(4) }, { kvHeads: 2 }), 2),
+    n(1, 120),
+  ),
+  rcase(
+    'cluster(3) causal, ties, batch 2',
+    routed(group(4, { mask: cluster(3), causal: true }), 1),
+    n(2, 90),
+    {
+      router: 'ties',
+    },
+  ),
+  rcase(
+    'f16 topk causal, batch 2',
+    asF16(routed(attention({ heads: 4, causal: true, mask: m.topk(2, 16) }), 2)),
+    n(2, 100),
+  ),
+  rcase('lsh(8), batch 2', routed(group(4, { mask: lsh(8) }), 2), n(2, 100)),
+  rcase('lsh(4) causal, k = H', routed(group(4, { mask: lsh(4), causal: true }), 4), n(1, 257)),
+  rcase('lsh(4), head 3 never kept', routed(group(4, { mask: lsh(4) }), 2), n(1, 70), {
+    router: { neverKept: 3 },
+  }),
+  // mixed groups in one attention
   rcase(
     'hybrid: window group + elu1 group',
     routed(
@@ -164,29 +291,32 @@ export const ROUTING_FALLBACK_CASES: readonly RoutingCase[] = [
         causal: true,
         groups: [
           { name: 'local', heads: 2, mask: m.window(8) },
-          { name: 'lin', heads: 2, kernel: { kind: 'elu1', span: S } },
+          { name: 'lin', heads: 2, kernel: elu1 },
         ],
       }),
       2,
     ),
     n(2, 70),
   ),
-  rcase(
-    'topk mask',
-    routed(attention({ heads: 4, mask: m.or(m.window(3), m.topk(2, 16)) }), 2),
-    n(1, 130),
-  ),
-  rcase(
-    'nystrom group',
-    routed(
-      attention({
-        groups: [
-          { name: 'ny', heads: 4, lowrank: { kind: 'nystrom', landmarks: 8, iters: 6, span: S } },
-        ],
-      }),
-      1,
+  ...[63, 257].map((N) =>
+    rcase(
+      'groups: softmax, elu1 causal GQA, linformer, nystrom, topk, cluster',
+      routed(
+        attention({
+          maxSeq: 300,
+          groups: [
+            { name: 'soft', heads: 2, kvHeads: 1, mask: m.window(5) },
+            { name: 'lin', heads: 2, kvHeads: 1, kernel: elu1, causal: true },
+            { name: 'lf', heads: 1, lowrank: linformer(8) },
+            { name: 'ny', heads: 1, lowrank: nystrom(4) },
+            { name: 'tk', heads: 1, mask: m.topk(1, 16) },
+            { name: 'cl', heads: 1, mask: cluster(3) },
+          ],
+        }),
+        3,
+      ),
+      n(2, N),
     ),
-    n(1, 96),
   ),
 ];
 

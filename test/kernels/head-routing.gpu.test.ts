@@ -3,10 +3,10 @@ import {
   describeRoutingCases,
   GROUP_CASES,
   ROUTING_CASES,
-  ROUTING_FALLBACK_CASES,
+  KEPT_ROW_CASES,
 } from './head-routing-cases.js';
 
-const CASES = [...ROUTING_CASES, ...ROUTING_FALLBACK_CASES, ...GROUP_CASES];
+const CASES = [...ROUTING_CASES, ...KEPT_ROW_CASES, ...GROUP_CASES];
 
 describeRoutingCases('llvmpipe', CASES, { smallOnly: false });
 // SwiftShader is about 10x slower: the cases with at most ~300 keys.

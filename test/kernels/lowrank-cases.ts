@@ -3,6 +3,8 @@
 // (compatibility limits: q/k/v may share one buffer), compared with the CPU reference.
 // linformer: within 1e-4 absolute. nystrom: within 1e-4 * max(1, |expected|) — its iterative
 // pseudo-inverse, run in f32 against the reference's f64, scales rounding with the output.
+// dtype f16 (q/k/v/o stored as halves, as the reference rounds them): also one f16 ulp of the
+// expected value where that is larger, as in the other f16 kernel tests (run-cases.ts).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckedAttention, CheckedGroup, LowRank } from '../../src/check/checked.js';
@@ -11,7 +13,7 @@ import { referenceAttention } from '../../src/reference/index.js';
 import { acquireDevice, type AcquiredDevice } from '../../src/runtime/device.js';
 import { load } from '../../src/runtime/loaded-kernel.js';
 import { PORTABLE_PROFILE } from '../../src/target/profile.js';
-import { attention, m, makeProblem, randomFloats, type Problem } from './build.js';
+import { asF16, attention, m, makeProblem, randomFloats, type Problem } from './build.js';
 
 const S = { start: 0, end: 0 };
 
@@ -23,7 +25,11 @@ export const nystrom = (landmarks: number, iters = 6): LowRank => ({
   span: S,
 });
 
-export type LowRankProblem = Problem & { E?: Float32Array; F?: Float32Array };
+export type LowRankProblem = Problem & {
+  E?: Float32Array;
+  F?: Float32Array;
+  router?: Float32Array;
+};
 
 export interface LowRankCase {
   readonly name: string;
@@ -93,6 +99,8 @@ function lcase(
     problem: () => ({
       ...makeProblem(a, batch, seqQ, seqK, seqK + 3),
       ...projections(a, seqK, options.projection ?? 0.2),
+      // head_routing: router logits [B, Nq, H] in [-3, 3).
+      ...(a.headRouting ? { router: randomFloats(batch * seqQ * a.heads, seqQ + 7, 3) } : {}),
     }),
   };
 }
@@ -122,6 +130,64 @@ export const LOW_RANK_CASES: readonly LowRankCase[] = [
   lcase('nystrom value_dim 24', nys(8, 6, { valueDim: 24 }), 1, 65, 65),
   lcase('nystrom head_dim 6 (scalar)', nys(8, 6, { headDim: 6, valueDim: 5 }), 1, 65, 65),
   lcase('nystrom(64) N=4096', nys(64, 6, { headDim: 64 }), 1, 4096, 4096),
+  // dtype f16: q/k/v/o packed two halves per u32; E, F and the scratch stay f32. (Low-rank
+  // groups cannot be causal: the checker rejects it, E502.) N = 1000 runs on SwiftShader too.
+  ...[1, 63, 257, 1000].map((n) =>
+    lcase('f16 linformer(16)', asF16(lin(16)), 1, n, n, { small: true }),
+  ),
+  lcase('f16 linformer GQA 4/2', asF16(lin(16, { heads: 4, kvHeads: 2 })), 1, 65, 65),
+  lcase(
+    'f16 linformer MQA 3/1 bnhd, value_dim 8',
+    asF16(lin(16, { heads: 3, kvHeads: 1, layout: 'bnhd', valueDim: 8 })),
+    1,
+    70,
+    70,
+  ),
+  lcase('f16 linformer batch 2, Nq < Nk', asF16(lin(16, { heads: 2 })), 2, 33, 100),
+  lcase('f16 nystrom(1)', asF16(nys(1)), 1, 1, 1),
+  ...[63, 257, 1000].map((n) => lcase('f16 nystrom(8)', asF16(nys(8)), 1, n, n, { small: true })),
+  lcase('f16 nystrom GQA 4/2', asF16(nys(8, 6, { heads: 4, kvHeads: 2 })), 1, 65, 65),
+  lcase(
+    'f16 nystrom bnhd 2/1, value_dim 24',
+    asF16(nys(8, 6, { heads: 2, kvHeads: 1, layout: 'bnhd', valueDim: 24 })),
+    1,
+    70,
+    70,
+  ),
+  lcase('f16 nystrom batch 2, Nq < Nk', asF16(nys(8, 6, { heads: 2 })), 2, 33, 100),
+  lcase(
+    'f16 groups: linformer, nystrom, softmax, bnhd (portable packs q/k/v into one buffer)',
+    asF16(
+      lowRankAttention(null, {
+        maxSeq: 300,
+        layout: 'bnhd',
+        groups: [
+          { name: 'lin', heads: 1, kvHeads: 1, lowrank: linformer(16) },
+          { name: 'nys', heads: 2, kvHeads: 1, lowrank: nystrom(8) },
+          { name: 'soft', heads: 1, kvHeads: 1, mask: m.random(2, 16, 5) },
+        ],
+      }),
+    ),
+    2,
+    100,
+    130,
+  ),
+  lcase(
+    'f16 groups: linformer GQA, nystrom, head_routing top(2) of 5',
+    asF16({
+      ...lowRankAttention(null, {
+        maxSeq: 300,
+        groups: [
+          { name: 'lin', heads: 2, kvHeads: 1, lowrank: linformer(16) },
+          { name: 'nys', heads: 3, kvHeads: 3, lowrank: nystrom(8) },
+        ],
+      }),
+      headRouting: { k: 2, span: S },
+    }),
+    2,
+    90,
+    120,
+  ),
   lcase(
     'groups: linformer, nystrom, random-mask softmax (portable packs q/k/v into one buffer)',
     lowRankAttention(null, {
@@ -152,13 +218,23 @@ export const LOW_RANK_CASES: readonly LowRankCase[] = [
   ),
 ];
 
-/** Largest error beyond `1e-4` (absolute) or `1e-4 * max(1, |expected|)` (relative). */
-export function lowRankExcess(actual: Float32Array, expected: Float32Array, relative: boolean) {
+/**
+ * Largest error beyond `1e-4` (absolute) or `1e-4 * max(1, |expected|)` (relative), or under
+ * f16 storage one f16 ulp of the expected value where that is larger (o itself is rounded to
+ * f16, and WGSL leaves pack2x16float's rounding direction to the implementation).
+ */
+export function lowRankExcess(
+  actual: Float32Array,
+  expected: Float32Array,
+  relative: boolean,
+  f16 = false,
+) {
   if (actual.length !== expected.length) return Infinity;
   let worst = 0;
   for (let x = 0; x < actual.length; x++) {
     const e = expected[x]!;
-    const allowed = 1e-4 * (relative ? Math.max(1, Math.abs(e)) : 1);
+    const ulp = f16 ? 2 ** (Math.floor(Math.log2(Math.max(Math.abs(e), 2 ** -14))) - 10) : 0;
+    const allowed = Math.max(1e-4 * (relative ? Math.max(1, Math.abs(e)) : 1), ulp);
     const d = Math.abs(actual[x]! - e) - allowed;
     if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
   }
@@ -188,7 +264,8 @@ export function describeLowRankCases(
           const error = await acquired.device.popErrorScope();
           expect(error?.message ?? null, `${profile.name}: WebGPU validation`).toBeNull();
           expect(o.every(Number.isFinite), `${profile.name}: finite output`).toBe(true);
-          expect(lowRankExcess(o, expected, c.relative), `on ${profile.name}`).toBe(0);
+          const f16 = c.attention.dtype === 'f16';
+          expect(lowRankExcess(o, expected, c.relative, f16), `on ${profile.name}`).toBe(0);
         }
       });
     }

@@ -1,5 +1,6 @@
 // Low-rank kernels (linformer, nystrom) on llvmpipe: every case (N up to 4096), the examples
-// through compile() with the random inputs `attnc run` uses, and the run-time length errors.
+// (as written and with `dtype: f16`) through compile() with the random inputs `attnc run` uses,
+// and the run-time length errors.
 
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +45,22 @@ describe('low-rank examples and run-time errors on llvmpipe', () => {
       const { o } = await load(acquired.device, module).run(inputs);
       const relative = file.includes('nystrom');
       expect(lowRankExcess(o, reference(module, inputs).o, relative)).toBe(0);
+    });
+
+    it(`${file} with dtype f16 through compile() at N=${n}`, async () => {
+      const text = readFileSync(file, 'utf8').replace(
+        'head_dim: 64\n',
+        'head_dim: 64\n  dtype: f16\n',
+      );
+      expect(text).toContain('dtype: f16');
+      const result = compile(text, { file, target: acquired.profile, verify: true });
+      expect(result.diagnostics).toEqual([]);
+      const module = result.modules[0]!;
+      expect(module.plan.inputs.find((i) => i.name === 'q')?.storage).toBe('f16');
+      const inputs = randomInputs(module, { batch: 1, seqQ: n, seqK: n, seed: 5 });
+      const { o } = await load(acquired.device, module).run(inputs);
+      const relative = file.includes('nystrom');
+      expect(lowRankExcess(o, reference(module, inputs).o, relative, true)).toBe(0);
     });
   }
 

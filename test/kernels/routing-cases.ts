@@ -1,9 +1,19 @@
 // Kernel cases of the data-dependent masks (topk, cluster, lsh): alone, in unions and
-// intersections with static masks, under causal, GQA, batch 2, bnhd, sizes from 1 to 4096.
+// intersections with static masks, `random` and `segment`, under causal, GQA, batch 2, bnhd,
+// sizes from 1 to 4096, dtype f32 and f16 (with routing ties that exist only after rounding).
 // Shared by the llvmpipe and SwiftShader routing test files (one device per file).
 
 import type { CheckedAttention, MaskNode } from '../../src/check/checked.js';
-import { attention, m, makeProblem, randomFloats, type Problem } from './build.js';
+import { roundToF16 } from '../../src/reference/index.js';
+import {
+  asF16,
+  attention,
+  m,
+  makeProblem,
+  packedSegments,
+  randomFloats,
+  type Problem,
+} from './build.js';
 
 const S = { start: 0, end: 0 };
 export const r = {
@@ -47,12 +57,18 @@ export function rcase(
     seed?: number;
     centroids?: (count: number) => Float32Array;
     llvmpipeOnly?: boolean;
+    /** Run on SwiftShader too even past 300 keys. */
+    small?: boolean;
+    /** seg_q/seg_k: sorted ids (packed sequences) or ids in {0..3} scattered at random. */
+    segments?: 'packed' | 'scattered';
+    /** Rewrites the random inputs (routing ties). */
+    tweak?: (p: RoutingProblem) => void;
   } = {},
 ): RoutingCase {
   return {
     name: `${name} [B=${batch} Nq=${seqQ} Nk=${seqK}]`,
     attention: a,
-    small: seqK <= 300,
+    small: options.small ?? seqK <= 300,
     ...(options.llvmpipeOnly ? { llvmpipeOnly: true } : {}),
     problem: () => {
       const p: RoutingProblem = makeProblem(a, batch, seqQ, seqK, options.seed ?? 3);
@@ -62,6 +78,15 @@ export function rcase(
           ? options.centroids(c)
           : randomFloats(a.kvHeads * c * a.headDim, 99);
       }
+      if (options.segments === 'packed') Object.assign(p, packedSegments(batch, seqQ, seqK, 11));
+      if (options.segments === 'scattered') {
+        const ids = Array.from(randomFloats(batch * (seqQ + seqK), 13), (x) =>
+          Math.floor((x + 1) * 2),
+        );
+        p.seg_q = Uint32Array.from(ids.slice(0, batch * seqQ));
+        p.seg_k = Uint32Array.from(ids.slice(batch * seqQ));
+      }
+      options.tweak?.(p);
       return p;
     },
   };
@@ -200,10 +225,289 @@ export const ROUTING_CASES: RoutingCase[] = [
   ),
 ];
 
-/** The routing examples through the public `compile()`; `heads` shrinks them for large N. */
+/**
+ * Every third row of q and k (rows of `D` values) scaled by 1e-9: exactly 0 in f16, so all of
+ * that row's routing scores tie at 0 (topk: the lowest blocks; cluster 0; lsh bucket 0), while
+ * the unrounded values would route by their signs.
+ */
+function tinyRows(D: number): (p: RoutingProblem) => void {
+  return (p) => {
+    for (const x of [p.q, p.k])
+      for (let row = 0; row * D < x.length; row += 3)
+        for (let d = 0; d < D; d++) x[row * D + d]! *= 1e-9;
+  };
+}
+
+/**
+ * Key block 1 a copy of key block 0 (one kv head, bhnd) scaled by 1 + 1e-4, less than half an
+ * f16 ulp: in f16 both blocks hold the same values, so their means tie exactly and topk keeps
+ * block 0; unrounded, block 1 would win wherever the score is positive. Both blocks lean
+ * along +1 so they are the best candidates of many rows.
+ */
+function twinBlocks(D: number, block: number): (p: RoutingProblem) => void {
+  return (p) => {
+    for (let x = 0; x < block * D; x++) {
+      const value = roundToF16(0.5 + 0.25 * p.k[x]!);
+      p.k[x] = value;
+      p.k[block * D + x] = value * (1 + 1e-4);
+    }
+  };
+}
+
+/** Routing ties that only exist in the f16-rounded inputs (the reference routes on those). */
+export const ROUTING_TIE_CASES: RoutingCase[] = [
+  rcase(
+    'f16 ties: twin key blocks, topk(1, 16)',
+    asF16(attention({ mask: topk(1, 16) })),
+    1,
+    64,
+    64,
+    {
+      tweak: twinBlocks(16, 16),
+    },
+  ),
+  rcase(
+    'f16 ties: twin key blocks, window(4) | topk(1, 16) causal',
+    asF16(attention({ mask: m.or(m.window(4), topk(1, 16)), causal: true })),
+    1,
+    100,
+    100,
+    { tweak: twinBlocks(16, 16) },
+  ),
+  rcase(
+    'f16 ties: rows zero in f16, topk(2, 16)',
+    asF16(attention({ mask: topk(2, 16) })),
+    1,
+    100,
+    100,
+    {
+      tweak: tinyRows(16),
+    },
+  ),
+  rcase('f16 ties: rows zero in f16, cluster(4)', asF16(attention({ mask: cl(4) })), 1, 100, 100, {
+    tweak: tinyRows(16),
+  }),
+  rcase(
+    'f16 ties: rows zero in f16, lsh(8, 7)',
+    asF16(attention({ mask: lsh(8, 7) })),
+    1,
+    100,
+    100,
+    {
+      tweak: tinyRows(16),
+    },
+  ),
+];
+
+ROUTING_CASES.push(
+  // dtype f16 (q, k, v, o packed two halves per u32): every routed kind, causal and not, GQA,
+  // N in {1, 63, 257, 1000}.
+  rcase('f16 topk(2, 16) N=1', asF16(attention({ mask: topk(2, 16) })), 1, 1, 1),
+  rcase('f16 topk(3, 16) causal', asF16(attention({ mask: topk(3, 16), causal: true })), 1, 63, 63),
+  rcase(
+    'f16 window(8) | topk(2, 32) GQA 4/2 bnhd',
+    asF16(
+      attention({ mask: m.or(m.window(8), topk(2, 32)), heads: 4, kvHeads: 2, layout: 'bnhd' }),
+    ),
+    1,
+    257,
+    257,
+  ),
+  rcase(
+    'f16 topk(4, 64) causal N=1000',
+    asF16(attention({ mask: topk(4, 64), causal: true })),
+    1,
+    1000,
+    1000,
+    { small: true },
+  ),
+  rcase(
+    'f16 topk(2, 16) Nq<Nk value_dim 8',
+    asF16(attention({ mask: topk(2, 16), valueDim: 8 })),
+    1,
+    40,
+    130,
+  ),
+  rcase('f16 cluster(3) N=1', asF16(attention({ mask: cl(3) })), 1, 1, 1),
+  rcase('f16 cluster(4) causal', asF16(attention({ mask: cl(4), causal: true })), 1, 63, 63),
+  rcase(
+    'f16 cluster(4) GQA 4/2 batch 2',
+    asF16(attention({ mask: cl(4), heads: 4, kvHeads: 2 })),
+    2,
+    257,
+    257,
+  ),
+  rcase('f16 cluster(8) N=1000', asF16(attention({ mask: cl(8), headDim: 32 })), 1, 1000, 1000, {
+    small: true,
+  }),
+  rcase('f16 lsh(2, 3) N=1', asF16(attention({ mask: lsh(2, 3) })), 1, 1, 1),
+  rcase(
+    'f16 lsh(4, 1) causal GQA 4/1 bnhd',
+    asF16(attention({ mask: lsh(4, 1), causal: true, heads: 4, kvHeads: 1, layout: 'bnhd' })),
+    1,
+    63,
+    63,
+  ),
+  rcase('f16 lsh(8, 7)', asF16(attention({ mask: lsh(8, 7) })), 1, 257, 257),
+  rcase(
+    'f16 lsh(16, 5) causal N=1000',
+    asF16(attention({ mask: lsh(16, 5), causal: true, headDim: 32 })),
+    1,
+    1000,
+    1000,
+    { small: true },
+  ),
+  ...ROUTING_TIE_CASES,
+  // random: a union term is a source of its own (its drawn blocks); segment filters.
+  rcase(
+    'topk(1, 32) | random(2, 32, 1)',
+    attention({ mask: m.or(topk(1, 32), m.random(2, 32, 1)) }),
+    1,
+    257,
+    257,
+  ),
+  rcase(
+    'topk(2, 32) | random(2, 32, 1) causal',
+    attention({ mask: m.or(topk(2, 32), m.random(2, 32, 1)), causal: true }),
+    1,
+    257,
+    257,
+  ),
+  rcase(
+    'topk(4, 64) | random(2, 64, 1) N=1000',
+    attention({ mask: m.or(topk(4, 64), m.random(2, 64, 1)) }),
+    1,
+    1000,
+    1000,
+    { small: true },
+  ),
+  rcase(
+    'topk(2, 16) | random(3, 16, 9) Nq<Nk',
+    attention({ mask: m.or(topk(2, 16), m.random(3, 16, 9)) }),
+    1,
+    40,
+    130,
+  ),
+  rcase(
+    'cluster(4) | random(1, 16, 5)',
+    attention({ mask: m.or(cl(4), m.random(1, 16, 5)) }),
+    1,
+    130,
+    130,
+  ),
+  rcase(
+    'lsh(8, 3) | random(2, 32, 2) causal GQA 4/2',
+    attention({ mask: m.or(lsh(8, 3), m.random(2, 32, 2)), causal: true, heads: 4, kvHeads: 2 }),
+    1,
+    257,
+    257,
+  ),
+  rcase(
+    'topk(2, 16) | (random(2, 16, 4) & causal)',
+    attention({ mask: m.or(topk(2, 16), m.and(m.random(2, 16, 4), m.causal())) }),
+    1,
+    100,
+    100,
+  ),
+  rcase(
+    'random(3, 16, 2) & lsh(4, 5)',
+    attention({ mask: m.and(m.random(3, 16, 2), lsh(4, 5)) }),
+    1,
+    100,
+    100,
+  ),
+  rcase(
+    'segment & cluster(8) packed',
+    attention({ mask: m.and(m.segment(), cl(8)) }),
+    1,
+    257,
+    257,
+    { segments: 'packed' },
+  ),
+  rcase(
+    'segment & topk(2, 16) causal scattered',
+    attention({ mask: m.and(m.segment(), topk(2, 16)), causal: true }),
+    1,
+    130,
+    130,
+    { segments: 'scattered' },
+  ),
+  rcase(
+    'segment & lsh(4, 1) GQA 4/2 batch 2 Nq<Nk',
+    attention({ mask: m.and(m.segment(), lsh(4, 1)), heads: 4, kvHeads: 2 }),
+    2,
+    50,
+    65,
+    { segments: 'packed' },
+  ),
+  rcase(
+    '(window(64) | lsh(8, 3)) & segment',
+    attention({ mask: m.and(m.or(m.window(64), lsh(8, 3)), m.segment()) }),
+    1,
+    257,
+    257,
+    { segments: 'packed' },
+  ),
+  rcase('segment | topk(2, 16)', attention({ mask: m.or(m.segment(), topk(2, 16)) }), 1, 100, 100, {
+    segments: 'scattered',
+  }),
+  rcase(
+    'window(16) | random(2, 32, 7) | topk(2, 32)',
+    attention({ mask: m.or(m.window(16), m.random(2, 32, 7), topk(2, 32)) }),
+    1,
+    257,
+    257,
+  ),
+  rcase(
+    'window(16) | random(2, 64, 7) | cluster(4) causal N=1000',
+    attention({ mask: m.or(m.window(16), m.random(2, 64, 7), cl(4)), causal: true }),
+    1,
+    1000,
+    1000,
+    { small: true },
+  ),
+  // f16 with random and segment together.
+  rcase(
+    'f16 (topk(2, 32) | random(2, 32, 1)) & segment',
+    asF16(attention({ mask: m.and(m.or(topk(2, 32), m.random(2, 32, 1)), m.segment()) })),
+    1,
+    257,
+    257,
+    { segments: 'packed' },
+  ),
+  rcase(
+    'f16 (segment & cluster(4)) | random(1, 16, 3) causal',
+    asF16(attention({ mask: m.or(m.and(m.segment(), cl(4)), m.random(1, 16, 3)), causal: true })),
+    1,
+    100,
+    100,
+    { segments: 'scattered' },
+  ),
+  rcase(
+    'f16 window(8) | random(2, 16, 5) | lsh(4, 2) bnhd GQA 4/2 batch 2',
+    asF16(
+      attention({
+        mask: m.or(m.window(8), m.random(2, 16, 5), lsh(4, 2)),
+        heads: 4,
+        kvHeads: 2,
+        layout: 'bnhd',
+      }),
+    ),
+    2,
+    65,
+    65,
+  ),
+);
+
+/**
+ * The routing examples through the public `compile()`; `heads` shrinks them for large N,
+ * `dtype` and `mask` rewrite the source text (the user-facing spelling of the combinations).
+ */
 export const ROUTING_EXAMPLES: readonly {
   file: string;
   heads?: number;
+  dtype?: 'f16';
+  mask?: string;
   sizes: { llvmpipe: [number, number][]; swiftshader: [number, number][] };
 }[] = [
   {
@@ -247,4 +551,47 @@ export const ROUTING_EXAMPLES: readonly {
     },
   },
   { file: 'reformer.attn', heads: 1, sizes: { llvmpipe: [[1000, 1000]], swiftshader: [] } },
+  {
+    file: 'moba.attn',
+    heads: 2,
+    dtype: 'f16',
+    sizes: {
+      llvmpipe: [
+        [1, 1],
+        [1100, 1100],
+      ],
+      swiftshader: [[600, 600]],
+    },
+  },
+  {
+    file: 'reformer.attn',
+    heads: 2,
+    dtype: 'f16',
+    sizes: { llvmpipe: [[257, 257]], swiftshader: [[65, 65]] },
+  },
+  {
+    file: 'routing_transformer.attn',
+    heads: 2,
+    dtype: 'f16',
+    sizes: { llvmpipe: [[300, 300]], swiftshader: [[65, 65]] },
+  },
+  {
+    file: 'moba.attn',
+    heads: 1,
+    mask: 'topk(4, block: 64) | random(2, block: 64, seed: 1)',
+    sizes: { llvmpipe: [[600, 600]], swiftshader: [[300, 300]] },
+  },
+  {
+    file: 'routing_transformer.attn',
+    heads: 1,
+    mask: 'segment & cluster(8)',
+    sizes: { llvmpipe: [[600, 600]], swiftshader: [[300, 300]] },
+  },
+  {
+    file: 'reformer.attn',
+    heads: 1,
+    dtype: 'f16',
+    mask: '(window(64) | lsh(buckets: 8, seed: 3)) & segment',
+    sizes: { llvmpipe: [[600, 600]], swiftshader: [[300, 300]] },
+  },
 ];

@@ -43,7 +43,10 @@ export function describeRoutingCases(adapter: 'llvmpipe' | 'swiftshader'): void 
             const { o } = await loaded.run(problem);
             const error = await acquired.device.popErrorScope();
             expect(error?.message ?? null, `${profile.name}: WebGPU validation`).toBeNull();
-            expect(excessError(o, expected, false), `${c.name} on ${profile.name}`).toBe(0);
+            expect(
+              excessError(o, expected, c.attention.dtype === 'f16'),
+              `${c.name} on ${profile.name}`,
+            ).toBe(0);
           } finally {
             loaded.destroy();
           }
@@ -54,10 +57,22 @@ export function describeRoutingCases(adapter: 'llvmpipe' | 'swiftshader'): void 
     for (const example of ROUTING_EXAMPLES) {
       const sizes = example.sizes[adapter];
       if (sizes.length === 0) continue;
-      const label = `${example.file}${example.heads ? ` (heads: ${example.heads})` : ''}`;
+      const label = [
+        example.file,
+        example.heads ? ` (heads: ${example.heads})` : '',
+        example.dtype ? ` dtype: ${example.dtype}` : '',
+        example.mask ? ` mask: ${example.mask}` : '',
+      ].join('');
       it(`example ${label} via compile()`, { timeout: 180_000 }, async () => {
         let text = readFileSync(new URL(example.file, examplesDir), 'utf8');
         if (example.heads) text = text.replace(/heads: \d+/, `heads: ${example.heads}`);
+        if (example.dtype) text = text.replace(/\n}/, `\n  dtype: ${example.dtype}\n}`);
+        if (example.mask) text = text.replace(/mask: .*/, `mask: ${example.mask}`);
+        for (const line of [
+          example.dtype && `dtype: ${example.dtype}`,
+          example.mask && `mask: ${example.mask}`,
+        ])
+          if (line) expect(text).toContain(line);
         const result = compile(text, {
           file: example.file,
           target: acquired.profile,
@@ -73,7 +88,10 @@ export function describeRoutingCases(adapter: 'llvmpipe' | 'swiftshader'): void 
               const { o } = await kernel.run(inputs);
               expect((await acquired.device.popErrorScope())?.message ?? null).toBeNull();
               const expectedO = reference(module, inputs).o;
-              expect(excessError(o, expectedO, false), `${label} Nq=${seqQ} Nk=${seqK}`).toBe(0);
+              expect(
+                excessError(o, expectedO, example.dtype === 'f16'),
+                `${label} Nq=${seqQ} Nk=${seqK}`,
+              ).toBe(0);
             }
           } finally {
             kernel.destroy();

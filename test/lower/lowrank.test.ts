@@ -40,12 +40,19 @@ describe('low-rank lowering', () => {
     expect(verifyAttention(lowered(nystrom), 'lower')).toEqual([]);
   });
 
-  it('reports dtype f16 as not yet supported instead of computing with f32 rows', () => {
-    const result = lowerAttention({ ...lowRank(linformer), dtype: 'f16' });
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    expect(result.unsupported.map((u) => u.message)).toEqual([
-      "low-rank attention 'lowrank: linformer' with dtype f16",
+  it('lowers dtype f16 (packed halves in the kernels); odd dims stay unsupported', () => {
+    for (const method of [linformer, nystrom]) {
+      const result = lowerAttention({ ...lowRank(method), dtype: 'f16' });
+      expect(result.ok).toBe(true);
+      if (!result.ok) return;
+      expect(result.attention.dtype).toBe('f16');
+      expect(verifyAttention(result.attention, 'lower')).toEqual([]);
+    }
+    const odd = lowerAttention({ ...lowRank(nystrom, { headDim: 6 }), dtype: 'f16' });
+    expect(odd.ok).toBe(false);
+    if (odd.ok) return;
+    expect(odd.unsupported.map((u) => u.message)).toEqual([
+      'dtype f16 with head_dim 6 and value_dim 6 (f16 needs both to be multiples of 4)',
     ]);
   });
 

@@ -55,11 +55,18 @@ describe('lowering of routed masks', () => {
     expect(causalFlag(attention({ mask: m.and(m.window(4, 0), r.topk(2, 16)) }))).toEqual([false]);
   });
 
-  it('reports f16 and combinations with random/segment as not yet supported', () => {
+  it('lowers f16 and combinations with random and segment (no longer E600)', () => {
     const f16 = lowerAttention({ ...attention({ mask: r.cluster(4) }), dtype: 'f16' });
-    expect(f16.ok).toBe(false);
+    expect(f16.ok).toBe(true);
     const seg = lowerAttention(attention({ mask: m.and(m.segment(), r.lsh(4, 1)) }));
-    expect(seg.ok ? [] : seg.unsupported.map((u) => u.feature)).toEqual(['lsh']);
+    expect(seg.ok).toBe(true);
+    const rnd = lowerAttention(attention({ mask: m.or(r.topk(4, 64), m.random(2, 64, 1)) }));
+    expect(rnd.ok).toBe(true);
+  });
+
+  it('still reports dtype f16 with head_dim not a multiple of 4', () => {
+    const odd = lowerAttention({ ...attention({ mask: r.topk(2, 16), headDim: 6 }), dtype: 'f16' });
+    expect(odd.ok ? [] : odd.unsupported.map((u) => u.feature)).toEqual(['dtype']);
   });
 });
 
@@ -122,6 +129,28 @@ describe('key sources of a routed mask', () => {
       { kind: 'routed', leaf: cl },
     ]);
   });
+
+  const random: Mask = { kind: 'random', count: 2, block: 4, seed: 1, span: S };
+  const segment: Mask = { kind: 'segment', span: S };
+  it('union: a random term is a source of its own (its drawn blocks), not the whole range', () => {
+    const sources = keySources({ kind: 'union', terms: [topk, random, band], span: S });
+    expect(sources).toEqual([
+      { kind: 'range', mask: band },
+      { kind: 'routed', leaf: topk },
+      { kind: 'random', leaf: random },
+    ]);
+  });
+  it('intersection: segment only filters; a random term of a static intersection is its source', () => {
+    expect(keySources({ kind: 'intersect', terms: [segment, cl], span: S })).toEqual([
+      { kind: 'routed', leaf: cl },
+    ]);
+    const causal: Mask = { kind: 'band', lo: null, hi: 0, span: S };
+    const inner: Mask = { kind: 'intersect', terms: [random, causal], span: S };
+    expect(keySources({ kind: 'union', terms: [topk, inner], span: S })).toEqual([
+      { kind: 'routed', leaf: topk },
+      { kind: 'random', leaf: random },
+    ]);
+  });
 });
 
 describe('host plan and WGSL of routed masks', () => {
@@ -129,7 +158,30 @@ describe('host plan and WGSL of routed masks', () => {
     topk: attention({ mask: m.or(m.window(8), r.topk(2, 16)), heads: 4, kvHeads: 2 }),
     cluster: attention({ mask: m.or(m.window(8, 0), r.cluster(4)), causal: true }),
     lsh: attention({ mask: r.lsh(8, 7), layout: 'bnhd' }),
+    f16: { ...attention({ mask: m.or(r.topk(2, 16), r.cluster(4)) }), dtype: 'f16' as const },
+    random: attention({ mask: m.and(m.or(r.topk(2, 16), m.random(2, 16, 1)), m.segment()) }),
   };
+
+  it('f16: route kernels and the routed kernel read packed halves', () => {
+    const { plan } = compileAttention(cases.f16, PORTABLE_PROFILE, { verify: true });
+    for (const name of ['attn.topk0.means', 'attn.cluster1.key_buckets', 'attn.softmax']) {
+      const kernel = plan.kernels.find((k) => k.name === name);
+      expect(kernel?.wgsl, name).toMatch(/unpack2x16float/);
+    }
+    expect(plan.kernels.find((k) => k.name === 'attn.softmax')?.wgsl).toMatch(/pack2x16float/);
+    expect(plan.features ?? []).toEqual([]);
+  });
+
+  it('random and segment: their tables in aux, read by the routed kernel', () => {
+    const { plan } = compileAttention(cases.random, PORTABLE_PROFILE, { verify: true });
+    expect(plan.steps.some((s) => s.kind === 'fill-random-blocks')).toBe(true);
+    expect(plan.inputs.map((i) => i.name)).toEqual(['q', 'k', 'v', 'seg_q', 'seg_k']);
+    const softmax = plan.kernels.find((k) => k.name === 'attn.softmax')!;
+    expect(softmax.uniforms.map((u) => u.name)).toEqual(
+      expect.arrayContaining(['segQBase', 'segKBase', 'random0Base', 'random0PerBlock']),
+    );
+    expect(softmax.wgsl).toMatch(/source \d: random leaf 0/);
+  });
 
   it('topk: block means kernel, then the routed kernel; no N x N array', () => {
     const { plan } = compileAttention(cases.topk, PORTABLE_PROFILE, { verify: true });

@@ -6,9 +6,14 @@
 //   - a static range (prefix [0, P) plus band [lo, hi), the closed forms of mask-wgsl.ts) for
 //     the static terms of a union;
 //   - per topk leaf: the own block and the selected blocks;
-//   - per cluster/lsh leaf: the keys of the row's bucket (sorted list from the route step).
+//   - per cluster/lsh leaf: the keys of the row's bucket (sorted list from the route step);
+//   - per `random` leaf that is a term of a union (or of an intersection): the key blocks
+//     drawn for the row's query block (the host-drawn table the static kernels read).
+// `segment` is never a source: it filters, through the per-key check (seg_q/seg_k in aux).
 // A key met by an earlier source is skipped (a key allowed by two union terms counts once),
 // every key is checked against the whole mask, and all keys are clipped to the mask's hull.
+// dtype f16: q/k/v/o hold four halves per vec2<u32>, unpacked on load and packed on store;
+// routing and accumulation stay f32 (the unpacked values are the reference's rounded inputs).
 
 import type { Attention, Group, Mask, MaskLeaf, Routing, Score } from '../../ir/ir.js';
 import { maskLeaves } from '../../ir/ir.js';
@@ -16,8 +21,16 @@ import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import type { EmittedKernel, SoftmaxBindings } from '../wgsl/emit-softmax.js';
 import { f32Lit } from '../wgsl/emit-softmax.js';
+import { emitRandomHas } from '../wgsl/emit-mask-functions.js';
 import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
 import { bucketOfRow, bucketTableOffsets, centroidCount } from './route-kernels.js';
+import {
+  keptRowDeclarations,
+  keptRowSelection,
+  keptRowUniforms,
+  type RoutedRowsArrays,
+  routedTileBound,
+} from '../wgsl/emit-head-routing.js';
 
 export const ROUTED_QUERY_TILE = 64;
 
@@ -28,6 +41,13 @@ export interface RoutedArrays {
   readonly k: SizeExpr;
   readonly v: SizeExpr;
   readonly o: SizeExpr;
+  /** seg_q and seg_k in aux, when the mask has a `segment` leaf. */
+  readonly segQ: SizeExpr | null;
+  readonly segK: SizeExpr | null;
+  /** Per `random` leaf (leaf order): its table of drawn key blocks in aux. */
+  readonly random: readonly SizeExpr[];
+  /** Head routing: walk the kept-row lists instead of every row (emit-head-routing.ts). */
+  readonly headRouting?: RoutedRowsArrays | null;
   /** Per routed leaf (leaf order): its table, and centroids (cluster) or R (lsh). */
   readonly routed: readonly {
     readonly table: SizeExpr;
@@ -37,6 +57,7 @@ export interface RoutedArrays {
 }
 
 type RoutedLeaf = Extract<MaskLeaf, { kind: 'routed' }>;
+type RandomLeaf = Extract<MaskLeaf, { kind: 'random' }>;
 
 export function hasRoutedLeaf(mask: Mask): boolean {
   return maskLeaves(mask).some((l) => l.kind === 'routed');
@@ -45,34 +66,41 @@ export function hasRoutedLeaf(mask: Mask): boolean {
 /** Where candidate keys come from, in visiting order. */
 export type Source =
   | { readonly kind: 'range'; readonly mask: Mask }
-  | { readonly kind: 'routed'; readonly leaf: RoutedLeaf };
+  | { readonly kind: 'routed'; readonly leaf: RoutedLeaf }
+  | { readonly kind: 'random'; readonly leaf: RandomLeaf };
 
 /**
  * Sources whose keys cover every key `mask` allows. Union: the sources of every term, static
- * terms merged into one range. Intersection: the sources of one routed term (a routed leaf
- * itself when there is one; the others only filter, through the per-key mask check).
+ * terms merged into one range (a `random` term is its own source: its drawn blocks, never the
+ * whole key range). Intersection: the sources of one term (a routed leaf itself when there is
+ * one, else a `random` leaf, else the term holding a routed leaf; the others only filter,
+ * through the per-key mask check). A static intersection without a `random` term is one range
+ * (the intersection of its terms' hulls).
  */
 export function keySources(mask: Mask): Source[] {
-  if (!hasRoutedLeaf(mask)) return [{ kind: 'range', mask }];
   switch (mask.kind) {
     case 'routed':
       return [{ kind: 'routed', leaf: mask }];
+    case 'random':
+      return [{ kind: 'random', leaf: mask }];
     case 'union': {
       const parts = mask.terms.flatMap(keySources);
       const ranges = parts.flatMap((s) => (s.kind === 'range' ? [s.mask] : []));
-      const routed = parts.filter((s) => s.kind === 'routed');
-      if (ranges.length === 0) return routed;
+      const others = parts.filter((s) => s.kind !== 'range');
+      if (ranges.length === 0) return others;
       const merged: Mask =
         ranges.length === 1 ? ranges[0]! : { kind: 'union', terms: ranges, span: mask.span };
-      return [{ kind: 'range', mask: merged }, ...routed];
+      return [{ kind: 'range', mask: merged }, ...others];
     }
     case 'intersect': {
-      const leaf = mask.terms.find((t) => t.kind === 'routed');
-      if (leaf) return keySources(leaf);
-      return keySources(mask.terms.find(hasRoutedLeaf)!);
+      const leaf =
+        mask.terms.find((t) => t.kind === 'routed') ??
+        mask.terms.find((t) => t.kind === 'random') ??
+        mask.terms.find(hasRoutedLeaf);
+      return leaf ? keySources(leaf) : [{ kind: 'range', mask }];
     }
     default:
-      throw new Error(`internal error: routed source of ${mask.kind}`);
+      return [{ kind: 'range', mask }];
   }
 }
 
@@ -86,6 +114,12 @@ export function emitRoutedSoftmaxKernel(
   const { score, mask } = step;
   const W = step.plan.vectorWidth;
   const vec = W === 4 ? 'vec4<f32>' : 'f32';
+  const f16 = attention.dtype === 'f16';
+  if (f16 && W !== 4) throw new Error('internal error: f16 needs vector width 4');
+  const stored = f16 ? 'vec2<u32>' : vec;
+  const load = (e: string) => (f16 ? `unpackRow(${e})` : e);
+  const store = (e: string) => (f16 ? `packRow(${e})` : e);
+  const unitWords = f16 ? 2 : W;
   const zero = W === 4 ? 'vec4<f32>(0.0)' : '0.0';
   const dot = (a: string, b: string) => (W === 4 ? `dot(${a}, ${b})` : `${a} * ${b}`);
   const D = attention.headDim;
@@ -97,6 +131,9 @@ export function emitRoutedSoftmaxKernel(
   const leaves = maskLeaves(mask);
   const routedLeaves = leaves.filter((l): l is RoutedLeaf => l.kind === 'routed');
   const routedOf = new Map<Mask, number>(routedLeaves.map((l, n) => [l, n]));
+  const randomLeaves = leaves.filter((l): l is RandomLeaf => l.kind === 'random');
+  const randomOf = new Map<Mask, number>(randomLeaves.map((l, n) => [l, n]));
+  const hasSegment = leaves.some((l) => l.kind === 'segment');
   const modified = score.softcap !== null || score.bias !== null;
   const qFactor = modified ? score.scale : score.scale * LOG2E;
   const cTotal = centroidCount(attention) ?? 0;
@@ -107,11 +144,22 @@ export function emitRoutedSoftmaxKernel(
     { name: 'seqK', value: 'seqK' },
     { name: 'qTiles', value: size.ceilDiv('seqQ', TQ) },
     { name: 'total', value: size.mul('batch', group.heads, size.ceilDiv('seqQ', TQ)) },
-    { name: 'qBase', value: size.ceilDiv(arrays.q, W) },
-    { name: 'kBase', value: size.ceilDiv(arrays.k, W) },
-    { name: 'vBase', value: size.ceilDiv(arrays.v, W) },
-    { name: 'oBase', value: size.ceilDiv(arrays.o, W) },
+    { name: 'qBase', value: size.ceilDiv(arrays.q, unitWords) },
+    { name: 'kBase', value: size.ceilDiv(arrays.k, unitWords) },
+    { name: 'vBase', value: size.ceilDiv(arrays.v, unitWords) },
+    { name: 'oBase', value: size.ceilDiv(arrays.o, unitWords) },
   ];
+  if (hasSegment)
+    uniforms.push(
+      { name: 'segQBase', value: need(arrays.segQ) },
+      { name: 'segKBase', value: need(arrays.segK) },
+    );
+  randomLeaves.forEach((leaf, n) => {
+    uniforms.push(
+      { name: `random${n}Base`, value: need(arrays.random[n] ?? null) },
+      { name: `random${n}PerBlock`, value: size.min(leaf.count, size.ceilDiv('seqK', leaf.block)) },
+    );
+  });
   routedLeaves.forEach((leaf, n) => {
     const a = arrays.routed[n];
     if (!a) throw new Error('internal error: routed table missing');
@@ -131,6 +179,13 @@ export function emitRoutedSoftmaxKernel(
       else uniforms.push({ name: `r${n}R`, value: need(a.projection) });
     }
   });
+
+  const headRouting = arrays.headRouting ?? null;
+  if (headRouting) {
+    const at = uniforms.findIndex((u) => u.name === 'total');
+    uniforms[at] = { name: 'total', value: routedTileBound(headRouting, group.heads, TQ) };
+    uniforms.push(...keptRowUniforms(headRouting));
+  }
 
   const L: string[] = [];
   const emit = (line = '') => L.push(line);
@@ -164,14 +219,28 @@ export function emitRoutedSoftmaxKernel(
     declared.add(b.name);
     emit(`@group(0) @binding(${b.binding}) var<storage, ${access}> ${b.name}: array<${elem}>;`);
   };
-  declare(bindings.q, 'read', vec);
-  declare(bindings.k, 'read', vec);
-  declare(bindings.v, 'read', vec);
-  declare(bindings.o, 'read_write', vec);
+  declare(bindings.q, 'read', stored);
+  declare(bindings.k, 'read', stored);
+  declare(bindings.v, 'read', stored);
+  declare(bindings.o, 'read_write', stored);
   // aux as vec4 words (every array is 16-byte aligned): topk reads block means four at a time.
   declare(bindings.aux, 'read', 'vec4<u32>');
   emit(`fn auxAt(i: u32) -> u32 { return ${aux}[i >> 2u][i & 3u]; }`);
   emit();
+  if (headRouting) keptRowDeclarations((i) => `auxAt(${i})`, false).forEach((l) => emit(l));
+  if (f16) {
+    emit('fn unpackRow(x: vec2<u32>) -> vec4<f32> {');
+    emit('  return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y));');
+    emit('}');
+    emit('fn packRow(x: vec4<f32>) -> vec2<u32> {');
+    emit('  return vec2<u32>(pack2x16float(x.xy), pack2x16float(x.zw));');
+    emit('}');
+    emit();
+  }
+  randomLeaves.forEach((leaf, n) => emitRandomHas(emit, n, leaf.block, (i) => `auxAt(${i})`));
+  if (hasSegment)
+    emit('fn segKey(b: u32, j: u32) -> u32 { return auxAt(P.segKBase + b * P.seqK + j); }');
+  if (randomLeaves.length > 0 || hasSegment) emit();
   if (score.softcap !== null) {
     emit('fn tanhSafe(x: f32) -> f32 {');
     emit('  let e = exp(-2.0 * abs(x));');
@@ -190,15 +259,22 @@ export function emitRoutedSoftmaxKernel(
   emit(') {');
   emit('  let linear = wid.x + wid.y * nwg.x;');
   emit('  if (linear >= P.total) { return; }');
-  emit('  let qt = linear % P.qTiles;');
-  emit('  let bh = linear / P.qTiles;');
-  emit('  let hl = bh % HEADS;');
-  emit('  let b = bh / HEADS;');
-  emit('  let h = HEAD_OFFSET + hl;');
+  if (headRouting) {
+    keptRowSelection((i) => `auxAt(${i})`, TQ, false).forEach((l) => emit(l));
+    emit('  let i = routeRow;');
+  } else {
+    emit('  let qt = linear % P.qTiles;');
+    emit('  let bh = linear / P.qTiles;');
+    emit('  let hl = bh % HEADS;');
+    emit('  let b = bh / HEADS;');
+    emit('  let h = HEAD_OFFSET + hl;');
+  }
   emit('  let hkl = hl / GROUP_SIZE;');
   emit('  let hk = KV_HEAD_OFFSET + hkl;');
-  emit('  let i = qt * TQ + lid;');
-  emit('  if (i >= P.seqQ) { return; }  // no barriers in this kernel');
+  if (!headRouting) {
+    emit('  let i = qt * TQ + lid;');
+    emit('  if (i >= P.seqQ) { return; }  // no barriers in this kernel');
+  }
   emit('  let p = i + P.seqK - P.seqQ;');
   emit('  let pa = p;');
   emit('  let pb = p;');
@@ -216,7 +292,7 @@ export function emitRoutedSoftmaxKernel(
   emit('  let NK = i32(P.seqK);');
   emit(`  var qrow: array<${vec}, DW>;`);
   emit(`  var acc: array<${vec}, DVW>;`);
-  emit(`  for (var d = 0u; d < DW; d++) { qrow[d] = ${bindings.q.name}[qRow + d]; }`);
+  emit(`  for (var d = 0u; d < DW; d++) { qrow[d] = ${load(`${bindings.q.name}[qRow + d]`)}; }`);
   // The raw query (routing reads it unscaled, like the reference), as scalars.
   const qScalar = (d: string) => (W === 4 ? `qrow[${d} / 4u][${d} % 4u]` : `qrow[${d}]`);
 
@@ -286,11 +362,12 @@ export function emitRoutedSoftmaxKernel(
   emit('  var m = NEG_BIG;');
   emit('  var l = 0.0;');
   if (score.bias === 'alibi') emit('  let slope = exp2(-8.0 * f32(hl + 1u) / f32(HEADS));');
+  if (hasSegment) emit('  let segRow = auxAt(P.segQBase + b * P.seqQ + i);');
 
-  const allowed = allowedExpr(mask, { rules: [], randomOf: new Map(), routedOf }).replace(
-    /routedHas(\d+)\(j\)/g,
-    (_, n: string) => hasExpr.get(Number(n))!,
-  );
+  const allowed = allowedExpr(mask, { rules: [], randomOf, routedOf })
+    .replace(/routedHas(\d+)\(j\)/g, (_, n: string) => hasExpr.get(Number(n))!)
+    .replace(/randomHas(\d+)\(j\)/g, 'randomHas$1(p, j)')
+    .replace(/segKey\(j\)/g, 'segKey(b, j)');
   // Hull of the whole mask (routed leaves count as everything): clips every source.
   const hull = visitRange(mask);
   emit('  // Hull of the mask: every source is clipped to [clipLo, clipHi).');
@@ -304,18 +381,19 @@ export function emitRoutedSoftmaxKernel(
 
   const sources = keySources(mask);
   const seen: string[] = [];
-  // A key of a routed leaf that is the mask, or a term of the top-level union, is allowed
-  // without a check.
+  // A key of a routed or random leaf that is the mask, or a term of the top-level union, is
+  // allowed without a check.
   const implied = new Set<Mask>(mask.kind === 'union' ? mask.terms : [mask]);
   const body = (indent: string, source: Source) => {
     const e = (line: string) => emit(indent + line);
     if (seen.length > 0) e(`if (${seen.join(' || ')}) { continue; }  // met by an earlier source`);
-    if (!(source.kind === 'routed' && implied.has(source.leaf)))
-      e(`if (!${allowed}) { continue; }`);
+    if (source.kind === 'range' || !implied.has(source.leaf)) e(`if (!${allowed}) { continue; }`);
     e(`let kRow = kBase0 + j * ${kStride};`);
     e(`let vRow = vBase0 + j * ${vStride};`);
     e('var s = 0.0;');
-    e(`for (var d = 0u; d < DW; d++) { s += ${dot('qrow[d]', `${bindings.k.name}[kRow + d]`)}; }`);
+    e(
+      `for (var d = 0u; d < DW; d++) { s += ${dot('qrow[d]', load(`${bindings.k.name}[kRow + d]`))}; }`,
+    );
     if (score.softcap !== null)
       e(`s = ${f32Lit(score.softcap)} * tanhSafe(s * ${f32Lit(1 / score.softcap)});`);
     if (score.bias === 'alibi') e('s -= slope * f32(abs(i32(p) - i32(j)));');
@@ -328,7 +406,7 @@ export function emitRoutedSoftmaxKernel(
     e('}');
     e('let w = exp2(s - m);');
     e('l += w;');
-    e(`for (var d = 0u; d < DVW; d++) { acc[d] += w * ${bindings.v.name}[vRow + d]; }`);
+    e(`for (var d = 0u; d < DVW; d++) { acc[d] += w * ${load(`${bindings.v.name}[vRow + d]`)}; }`);
   };
   sources.forEach((source, index) => {
     if (source.kind === 'range') {
@@ -345,6 +423,22 @@ export function emitRoutedSoftmaxKernel(
       emit('    }');
       emit('  }');
       seen.push(`(j < pre${index} || (j >= lo${index} && j < hi${index}))`);
+    } else if (source.kind === 'random') {
+      const n = randomOf.get(source.leaf)!;
+      const blk = `${source.leaf.block}u`;
+      emit(
+        `  // source ${index}: random leaf ${n}, the key blocks drawn for the row's query block`,
+      );
+      emit(`  let rnd${n} = P.random${n}Base + (p / ${blk}) * P.random${n}PerBlock;`);
+      emit(`  for (var x = 0u; x < P.random${n}PerBlock; x++) {`);
+      emit(`    let blk = auxAt(rnd${n} + x);`);
+      emit(`    let ja = max(blk * ${blk}, clipLo);`);
+      emit(`    let j1 = min(min(blk * ${blk} + ${blk}, P.seqK), clipHi);`);
+      emit('    for (var j = ja; j < j1; j++) {');
+      body('      ', source);
+      emit('    }');
+      emit('  }');
+      seen.push(`randomHas${n}(p, j)`);
     } else {
       const n = routedOf.get(source.leaf)!;
       const r = source.leaf.routing;
@@ -371,8 +465,10 @@ export function emitRoutedSoftmaxKernel(
     }
   });
   emit('  // A row with no allowed key gets 0, never 0/0.');
-  emit('  let inv = select(0.0, 1.0 / l, l > 0.0);');
-  emit(`  for (var d = 0u; d < DVW; d++) { ${bindings.o.name}[oRow + d] = acc[d] * inv; }`);
+  emit(`  let inv = select(0.0, 1.0 / l, l > 0.0)${headRouting ? ' * routeWeight' : ''};`);
+  emit(
+    `  for (var d = 0u; d < DVW; d++) { ${bindings.o.name}[oRow + d] = ${store('acc[d] * inv')}; }`,
+  );
   emit('}');
   return { wgsl: L.join('\n') + '\n', workgroupSize: TQ, uniforms };
 }

@@ -10,6 +10,7 @@
 //                        per bucket (start word in aux, count) [B, Hkv_g, buckets, 2]
 //   lsh also:            R [D, n/2] f32 (host `fill-gaussian`, the reference's generator)
 // Every word of every table is written before it is read: no zero-initialized buffer assumed.
+// k is f32, or under dtype f16 two halves per u32; the tables stay f32/u32 either way.
 
 import type { Attention, Group, Routing, Table } from '../../ir/ir.js';
 import type { PlanInput, PlanStep, SizeExpr } from '../plan.js';
@@ -164,21 +165,29 @@ function header(
   const row = bhnd
     ? (b: string, hk: string, j: string) => `((${b} * TOTAL_KV_HEADS + ${hk}) * P.seqK + ${j}) * D`
     : (b: string, hk: string, j: string) => `((${b} * P.seqK + ${j}) * TOTAL_KV_HEADS + ${hk}) * D`;
-  const kArr = kInAux ? 'bitcast<f32>(aux' : 'kbuf';
+  // dtype f16: k holds two halves per u32 (element e in word e / 2, half e % 2). Unpacking
+  // gives exactly the f16-rounded values the reference routes with, so ties match.
+  const f16 = ir.dtype === 'f16';
+  const kWords = kInAux ? 'aux' : 'kbuf';
   const text = [
     `const D: u32 = ${ir.headDim}u;`,
     `const HKVG: u32 = ${group.kvHeads}u;`,
     `const KV_HEAD_OFFSET: u32 = ${group.kvHeadOffset}u;`,
     `const TOTAL_KV_HEADS: u32 = ${ir.kvHeads}u;`,
-    ...(kInAux ? [] : [`@group(0) @binding(${kBinding}) var<storage, read> kbuf: array<f32>;`]),
+    ...(kInAux
+      ? []
+      : [
+          `@group(0) @binding(${kBinding}) var<storage, read> kbuf: array<${f16 ? 'u32' : 'f32'}>;`,
+        ]),
     `@group(0) @binding(${auxBinding}) var<storage, read_write> aux: array<u32>;`,
   ].join('\n');
   return {
     text,
-    kLoad: (b, hk, j, d) =>
-      kInAux
-        ? `${kArr}[P.kBase + ${row(b, hk, j)} + ${d}])`
-        : `${kArr}[P.kBase + ${row(b, hk, j)} + ${d}]`,
+    kLoad: (b, hk, j, d) => {
+      const element = `${row(b, hk, j)} + ${d}`;
+      if (f16) return `unpack2x16float(${kWords}[P.kBase + (${element}) / 2u])[(${element}) & 1u]`;
+      return kInAux ? `bitcast<f32>(aux[P.kBase + ${element}])` : `kbuf[P.kBase + ${element}]`;
+    },
   };
 }
 

@@ -13,12 +13,13 @@
 //                         position (so lists are sorted, deterministic) and writes 0 to `o`
 //                         for every dropped (row, head) pair (no reliance on zeroed buffers)
 //
-// Groups whose kernels compute every row (kernelized, low-rank, data-dependent masks) are
-// scaled afterwards by `head_routing.scale` instead (correct, but their dropped pairs are
-// computed). A kept head whose weight underflows to 0 in f32 is treated as dropped: its output
-// would be 0 * o = 0 either way. All tables live in `aux` (u32 words; f32 values are bitcast).
+// Every group walks the lists: softmax groups through `routedRowSelection` (tiles of TQ rows),
+// the per-query kernels of kernelized, low-rank and data-dependent-mask groups through
+// `keptRowSelection`, so key-side work alone (states, projections, landmarks, route steps) is
+// per (batch, kv head) and no dropped pair is computed anywhere. A kept head whose weight
+// underflows to 0 in f32 is treated as dropped: its output would be 0 * o = 0 either way. All tables live in `aux` (u32 words; f32 values are bitcast).
 
-import type { Attention } from '../../ir/ir.js';
+import type { Attention, Group } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import type { EmittedKernel } from './emit-softmax.js';
@@ -78,6 +79,8 @@ export function emitHeadRoutingKernels(
   aux: Binding,
   o: Binding,
   oBase: SizeExpr,
+  /** Kept rows per workgroup of the group's per-query kernel (its tile of the lists). */
+  queryTile: (group: Group) => number,
 ): RoutingKernel[] {
   const routing = attention.headRouting;
   if (!routing) throw new Error('internal error: no head_routing');
@@ -163,12 +166,10 @@ ${chunkHead}
 `;
 
   // Scan: (b, h) pairs spread over one workgroup, then one invocation totals the tiles of
-  // each group's lists in (b, local head) order, the order the softmax kernels search.
-  // Groups without a softmax block plan (kernelized, low-rank) never walk the lists.
+  // each group's lists in (b, local head) order, the order the per-query kernels search.
   const groupTotals = attention.groups
     .flatMap((g) => {
-      const tq = g.mechanism.kind === 'softmax' ? g.mechanism.plan?.queryTile : undefined;
-      if (tq === undefined) return [];
+      const tq = queryTile(g);
       return [
         `    // group ${g.name}: heads [${g.headOffset}, ${g.headOffset + g.heads}), query tile ${tq}`,
         '    tiles = 0u;',
@@ -353,84 +354,81 @@ export function routedWeight(aux: string): string {
   return `bitcast<f32>(${aux}[P.routeWeightsBase + (b * P.seqQ + row) * TOTAL_HEADS + h])`;
 }
 
-/**
- * Heads whose kernels compute every row (kernelized and low-rank groups, softmax groups with a
- * data-dependent mask, whose emitters do not walk kept-row lists): `[start, end)` ranges.
- */
-export function headsScaledAfter(
-  attention: Attention,
-  walksKeptRows: (group: Attention['groups'][number]) => boolean,
-): [number, number][] {
-  return attention.groups
-    .filter((g) => !walksKeptRows(g))
-    .map((g): [number, number] => [g.headOffset, g.headOffset + g.heads]);
-}
+/** Reads word `index` of `aux` (kernels declare it as `array<u32>` or `array<vec4<u32>>`). */
+export type AuxRead = (index: string) => string;
 
 /**
- * Fallback for the heads of `ranges`: after their kernels wrote every row, multiply each row by
- * its routing weight (0 for a dropped pair). Correct for any mechanism, but those heads' dropped
- * pairs are computed and then zeroed. One invocation per (b, query row).
+ * Uniforms `keptRowSelection` reads. Batch and seqQ get names of their own so that no kernel's
+ * own uniforms clash with them.
  */
-export function emitHeadRoutingScaleKernel(
-  attention: Attention,
-  arrays: HeadRoutingArrays,
-  aux: Binding,
-  o: Binding,
-  oBase: SizeExpr,
-  ranges: readonly [number, number][],
-): RoutingKernel {
-  const H = attention.heads;
-  const f16 = attention.dtype === 'f16';
-  const rowWords = f16 ? attention.valueDim / 2 : attention.valueDim;
-  const uniforms = [
-    { name: 'batch', value: 'batch' as SizeExpr },
-    { name: 'seqQ', value: 'seqQ' as SizeExpr },
-    { name: 'total', value: size.mul('batch', 'seqQ') },
-    { name: 'weightsBase', value: arrays.weights },
-    { name: 'oBase', value: oBase },
+export function keptRowUniforms(routing: RoutedRowsArrays): { name: string; value: SizeExpr }[] {
+  return [
+    { name: 'routeBatch', value: 'batch' },
+    { name: 'routeSeqQ', value: 'seqQ' },
+    ...routedRowsUniforms(routing),
   ];
-  const oRow =
-    attention.layout === 'bhnd' ? '((b * H + h) * P.seqQ + i)' : '((b * P.seqQ + i) * H + h)';
-  const scaled = f16
-    ? `pack2x16float(unpack2x16float(${o.name}[x]) * w)`
-    : `bitcast<u32>(bitcast<f32>(${o.name}[x]) * w)`;
-  const loops = ranges
-    .map(
-      ([start, end]) => `  for (var h = ${start}u; h < ${end}u; h++) {
-    let w = bitcast<f32>(${aux.name}[P.weightsBase + (b * P.seqQ + i) * H + h]);
-    let oRow = P.oBase + ${oRow} * OW;
-    for (var x = oRow; x < oRow + OW; x++) { ${o.name}[x] = ${scaled}; }
-  }`,
-    )
-    .join('\n');
-  const wgsl = `// attnc head routing (scale): attention ${attention.name}, heads ${ranges.map(([a, z]) => `[${a}, ${z})`).join(' ')}
-const H: u32 = ${H}u;
-const OW: u32 = ${rowWords}u;
-
-struct Params {
-${uniforms.map((u) => `  ${u.name}: u32,`).join('\n')}
 }
 
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(${aux.binding}) var<storage, read_write> ${aux.name}: array<u32>;
-@group(0) @binding(${o.binding}) var<storage, read_write> ${o.name}: array<u32>;
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let r = (wid.x + wid.y * nwg.x) * ${WORKGROUP}u + lid;
-  if (r >= P.total) { return; }
-  let b = r / P.seqQ;
-  let i = r % P.seqQ;
-${loops}
+/** Module-scope WGSL `keptRowSelection` needs; `shared` as there. */
+export function keptRowDeclarations(read: AuxRead, shared: boolean): string[] {
+  return [
+    ...(shared ? ['var<workgroup> wgKeptList: u32;', ''] : []),
+    '// First kept-row list e (in (b, local head) order) whose running tile total passes `linear`.',
+    'fn findKeptList(linear: u32) -> u32 {',
+    '  let base = P.routeTileEndBase + P.routeBatch * HEAD_OFFSET;',
+    '  var lo = 0u;',
+    '  var hi = P.routeBatch * HEADS;',
+    '  while (lo < hi) {',
+    '    let mid = (lo + hi) / 2u;',
+    `    if (${read('base + mid')} > linear) { hi = mid; } else { lo = mid + 1u; }`,
+    '  }',
+    '  return lo;',
+    '}',
+    '',
+  ];
 }
-`;
-  return {
-    name: 'head_routing.scale',
-    emitted: { wgsl, workgroupSize: WORKGROUP, uniforms },
-    invocations: size.mul('batch', 'seqQ'),
-  };
+
+/**
+ * Row selection under head routing for the per-query kernels of kernelized, low-rank and
+ * data-dependent-mask groups (one query row per invocation, `tile` rows per workgroup):
+ * workgroup `linear` takes tile `linear - start` of the kept-row list (b, local head) whose
+ * running tile total passes it, so only kept (row, head) pairs are ever computed. Needs
+ * `linear`, `lid`, the constants HEADS, HEAD_OFFSET, TOTAL_HEADS and `keptRowUniforms`.
+ * Defines b, hl, h, routeRows, routeFirst, routeLast (slots of the tile's rows in the list),
+ * routeRow (this invocation's query row) and routeWeight (its head's routing weight).
+ * Barrier-free kernels (`shared` false): an invocation past the list's end returns. Kernels
+ * with barriers (`shared` true): the list is found once per workgroup and read through
+ * `workgroupUniformLoad` (uniform control flow), and an idle invocation keeps the tile's last
+ * row with `routeActive` false (it must not write).
+ */
+export function keptRowSelection(read: AuxRead, tile: number, shared: boolean): string[] {
+  return [
+    '  // Head routing: this workgroup walks one tile of a kept-row list (b, local head).',
+    ...(shared
+      ? [
+          '  if (lid == 0u) { wgKeptList = findKeptList(linear); }',
+          '  let routeList = workgroupUniformLoad(&wgKeptList);',
+        ]
+      : ['  let routeList = findKeptList(linear);']),
+    '  if (routeList >= P.routeBatch * HEADS) { return; }',
+    '  let hl = routeList % HEADS;',
+    '  let b = routeList / HEADS;',
+    '  let h = HEAD_OFFSET + hl;',
+    `  let routeStart = select(0u, ${read('P.routeTileEndBase + P.routeBatch * HEAD_OFFSET + max(routeList, 1u) - 1u')}, routeList > 0u);`,
+    `  let routeKept = ${read('P.routeCountsBase + b * TOTAL_HEADS + h')};`,
+    '  let routeRows = P.routeRowsBase + (b * TOTAL_HEADS + h) * P.routeSeqQ;',
+    `  let routeFirst = (linear - routeStart) * ${tile}u;`,
+    `  let routeLast = min(routeFirst + ${tile}u, routeKept) - 1u;`,
+    '  let routeSlot = routeFirst + lid;',
+    ...(shared
+      ? [
+          '  let routeActive = routeSlot < routeKept;',
+          `  let routeRow = ${read('routeRows + min(routeSlot, routeLast)')};`,
+        ]
+      : [
+          '  if (routeSlot >= routeKept) { return; }  // no barriers in this kernel',
+          `  let routeRow = ${read('routeRows + routeSlot')};`,
+        ]),
+    `  let routeWeight = bitcast<f32>(${read('P.routeWeightsBase + (b * P.routeSeqQ + routeRow) * TOTAL_HEADS + h')});`,
+  ];
 }

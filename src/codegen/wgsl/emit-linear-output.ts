@@ -8,10 +8,24 @@
 // chunk is staged in workgroup memory (F features at a time), each row scores the keys up to
 // its position and adds their values. When all features fit one block the scores are used at
 // once; otherwise they are summed over the blocks in a per-row array first.
+//
+// Under head routing a workgroup takes one tile of C kept rows of a (batch, head) list instead
+// (emit-head-routing.ts), so dropped (row, head) pairs are never computed, and scales each row
+// by its routing weight. Causal: the tile's rows (ascending) may fall in several key chunks;
+// the workgroup stages phi(k) of each chunk that holds one of its rows, in order, and the rows
+// of that chunk add its keys j <= p. A chunk is staged at most once per tile holding one of its
+// rows, so the staging work is bounded by the unrouted kernel's.
 
 import { featureDim } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
+import {
+  keptRowDeclarations,
+  keptRowSelection,
+  keptRowUniforms,
+  type RoutedRowsArrays,
+  routedTileBound,
+} from './emit-head-routing.js';
 import {
   declareBindings,
   favorRowPrelude,
@@ -41,6 +55,8 @@ export interface LinearOutputBindings {
   readonly v: LinearBinding | null;
   readonly lin: LinearBinding;
   readonly o: LinearBinding;
+  /** Head routing only: `aux`, which holds the kept-row lists and the weights. */
+  readonly aux: LinearBinding | null;
 }
 
 export interface LinearOutputArrays {
@@ -51,6 +67,8 @@ export interface LinearOutputArrays {
   readonly o: SizeExpr;
   readonly states: SizeExpr;
   readonly weights: SizeExpr | null;
+  /** Head routing: the kept-row lists to walk instead of every row. */
+  readonly headRouting: RoutedRowsArrays | null;
 }
 
 export function emitLinearOutputKernel(
@@ -93,6 +111,17 @@ export function emitLinearOutputKernel(
   }
   if (arrays.weights !== null)
     uniforms.push({ name: 'wBase', value: inVectors(arrays.weights, plan) });
+  const routing = arrays.headRouting;
+  const aux = bindings.aux;
+  if (routing !== null) {
+    if (aux === null) throw new Error('internal error: head routing without aux');
+    uniforms[uniforms.findIndex((u) => u.name === 'total')] = {
+      name: 'total',
+      value: routedTileBound(routing, group.heads, C),
+    };
+    uniforms.push(...keptRowUniforms(routing));
+  }
+  const read = (index: string) => `${aux?.name ?? 'aux'}[${index}]`;
 
   const L: string[] = [];
   const emit = (...lines: string[]) => L.push(...lines);
@@ -113,8 +142,21 @@ export function emitLinearOutputKernel(
       { binding: bindings.lin, access: 'read', kind: 'state' },
       { binding: bindings.o, access: 'read_write', kind: 'tensor' },
     ]),
+    ...(routing !== null && aux !== null
+      ? [`@group(0) @binding(${aux.binding}) var<storage, read> ${aux.name}: array<u32>;`]
+      : []),
     '',
   );
+  if (routing !== null) {
+    emit(...keptRowDeclarations(read, causal));
+    if (causal)
+      emit(
+        '// The next key chunk holding a row of the tile (NO_CHUNK: none left).',
+        'var<workgroup> wgChunk: u32;',
+        'const NO_CHUNK: u32 = 0xffffffffu;',
+        '',
+      );
+  }
   if (causal) {
     emit(
       '// phi(k) of the chunk, F features each: kf[r * FW + fw].',
@@ -135,14 +177,38 @@ export function emitLinearOutputKernel(
     ') {',
     `  ${LINEAR_INDEX}`,
     '  if (linear >= P.total) { return; }',
-    '  let tile = linear % P.tiles;',
-    '  let bh = linear / P.tiles;',
-    '  let hl = bh % HEADS;',
-    '  let b = bh / HEADS;',
-    '  let h = HEAD_OFFSET + hl;',
-    '  let hkl = hl / GROUP_SIZE;',
   );
-  if (causal) {
+  if (routing !== null) {
+    emit(
+      ...keptRowSelection(read, C, causal),
+      '  let hkl = hl / GROUP_SIZE;',
+      '  let i = routeRow;',
+    );
+  } else {
+    emit(
+      '  let tile = linear % P.tiles;',
+      '  let bh = linear / P.tiles;',
+      '  let hl = bh % HEADS;',
+      '  let b = bh / HEADS;',
+      '  let h = HEAD_OFFSET + hl;',
+      '  let hkl = hl / GROUP_SIZE;',
+    );
+  }
+  if (causal && routing !== null) {
+    emit(
+      '  let offset = P.seqK - P.seqQ;',
+      '  let p = i + offset;',
+      '  let chunk = p / C;',
+      '  let ja = chunk * C;',
+      '  let hasQuery = routeActive;',
+      '  let st = P.stBase + ((b * KV_HEADS + hkl) * P.slots + chunk) * SLOT;',
+      '  let hk = KV_HEAD_OFFSET + hkl;',
+      '  // Keys ja .. p of the own chunk; idle invocations score none.',
+      '  let rEnd = select(0u, p - ja + 1u, hasQuery);',
+      `  if (lid == 0u) { wgChunk = (${read('routeRows + routeFirst')} + offset) / C; }`,
+      '  let firstChunk = workgroupUniformLoad(&wgChunk);',
+    );
+  } else if (causal) {
     emit(
       '  let offset = P.seqK - P.seqQ;',
       '  let chunk = offset / C + tile;',
@@ -158,16 +224,13 @@ export function emitLinearOutputKernel(
       `  let krow = ${rowIndex(bhnd, 'TOTAL_KV_HEADS', 'P.seqK', 'DW', 'b', 'hk', 'ja + min(lid, n - 1u)')};`,
     );
   } else {
-    emit(
-      '  let i = tile * C + lid;',
-      '  if (i >= P.seqQ) { return; }',
-      '  let st = P.stBase + (b * KV_HEADS + hkl) * P.slots * SLOT;',
-    );
+    if (routing === null) emit('  let i = tile * C + lid;', '  if (i >= P.seqQ) { return; }');
+    emit('  let st = P.stBase + (b * KV_HEADS + hkl) * P.slots * SLOT;');
   }
   emit(`  let qrow = ${rowIndex(bhnd, 'TOTAL_HEADS', 'P.seqQ', 'DW', 'b', 'h', 'i')};`);
   if (map.kind === 'favor') {
     emit(...favorRowPrelude(shape, '  ', 'qrow', 'ldQ', 'Q'));
-    if (causal) emit(...favorRowPrelude(shape, '  ', 'krow', 'ldK', 'K'));
+    if (causal && routing === null) emit(...favorRowPrelude(shape, '  ', 'krow', 'ldK', 'K'));
   }
   emit(`  var acc: array<${vec}, DVW>;`, '  var den = 0.0;', `  var qf: array<${vec}, FW>;`);
   if (causal && !oneBlock) emit('  var scores: array<f32, C>;');
@@ -182,7 +245,7 @@ export function emitLinearOutputKernel(
       store: (fw, value) => `qf[${fw}] = ${value};`,
     }),
   );
-  if (causal) {
+  if (causal && routing === null) {
     emit(
       '    if (lid < n) {',
       ...phiBlock(shape, {
@@ -222,28 +285,63 @@ export function emitLinearOutputKernel(
     '    }',
   );
   const valueRow = `${rowIndex(bhnd, 'TOTAL_KV_HEADS', 'P.seqK', 'DVW', 'b', 'hk', 'ja + r')}`;
-  if (causal) {
-    if (oneBlock) {
-      emit(
-        '    // The own chunk, exactly: keys ja .. p.',
-        '    for (var r = 0u; r < rEnd; r++) {',
-        '      var s = 0.0;',
-        `      for (var fw = 0u; fw < FW; fw++) { s += ${dot('qf[fw]', 'kf[r * FW + fw]')}; }`,
-        '      den += s;',
-        `      let vrow = ${valueRow};`,
-        '      for (var d = 0u; d < DVW; d++) { acc[d] += s * ldV(vrow + d); }',
-        '    }',
-      );
-    } else {
-      emit(
-        '    for (var r = 0u; r < rEnd; r++) {',
-        '      var s = 0.0;',
-        `      for (var fw = 0u; fw < FW; fw++) { s += ${dot('qf[fw]', 'kf[r * FW + fw]')}; }`,
-        '      scores[r] += s;',
-        '    }',
-      );
-    }
-    emit('    workgroupBarrier();');
+  /** The own chunk's keys ja .. p against the staged phi(k) block. */
+  const ownChunk = (indent: string) =>
+    (oneBlock
+      ? [
+          '// The own chunk, exactly: keys ja .. p.',
+          'for (var r = 0u; r < rEnd; r++) {',
+          '  var s = 0.0;',
+          `  for (var fw = 0u; fw < FW; fw++) { s += ${dot('qf[fw]', 'kf[r * FW + fw]')}; }`,
+          '  den += s;',
+          `  let vrow = ${valueRow};`,
+          '  for (var d = 0u; d < DVW; d++) { acc[d] += s * ldV(vrow + d); }',
+          '}',
+        ]
+      : [
+          'for (var r = 0u; r < rEnd; r++) {',
+          '  var s = 0.0;',
+          `  for (var fw = 0u; fw < FW; fw++) { s += ${dot('qf[fw]', 'kf[r * FW + fw]')}; }`,
+          '  scores[r] += s;',
+          '}',
+        ]
+    ).map((line) => indent + line);
+  if (causal && routing === null) {
+    emit(...ownChunk('    '), '    workgroupBarrier();');
+  } else if (causal) {
+    const chunkOf = (slot: string) => `(${read(`routeRows + ${slot}`)} + offset) / C`;
+    emit(
+      '    // Every key chunk holding a row of the tile, in order: stage its phi(k) block, and',
+      '    // the rows of that chunk score its keys. cc is workgroup-uniform; lid 0 finds the next.',
+      '    var cc = firstChunk;',
+      '    var scan = routeFirst;',
+      '    loop {',
+      '      if (cc == NO_CHUNK) { break; }',
+      '      let jc = cc * C;',
+      '      if (lid < min(C, P.seqK - jc)) {',
+      `        let krow = ${rowIndex(bhnd, 'TOTAL_KV_HEADS', 'P.seqK', 'DW', 'b', 'hk', 'jc + lid')};`,
+      ...(map.kind === 'favor' ? favorRowPrelude(shape, '        ', 'krow', 'ldK', 'K') : []),
+      ...phiBlock(shape, {
+        indent: '        ',
+        t0w: 't0w',
+        row: 'krow',
+        load: 'ldK',
+        tag: 'K',
+        store: (fw, value) => `kf[lid * FW + ${fw}] = ${value};`,
+      }),
+      '      }',
+      '      workgroupBarrier();',
+      '      if (chunk == cc) {',
+      ...ownChunk('        '),
+      '      }',
+      '      if (lid == 0u) {',
+      `        while (scan <= routeLast && ${chunkOf('scan')} <= cc) { scan++; }`,
+      `        wgChunk = select(NO_CHUNK, ${chunkOf('min(scan, routeLast)')}, scan <= routeLast);`,
+      '      }',
+      '      // Also the barrier before the next chunk overwrites kf.',
+      '      cc = workgroupUniformLoad(&wgChunk);',
+      '    }',
+    );
   }
   emit('  }');
   if (causal && !oneBlock) {
@@ -260,7 +358,9 @@ export function emitLinearOutputKernel(
   if (causal) emit('  if (!hasQuery) { return; }');
   emit(
     `  let orow = ${rowIndex(bhnd, 'TOTAL_HEADS', 'P.seqQ', 'DVW', 'b', 'h', 'i')};`,
-    '  let inv = 1.0 / (den + EPS);',
+    routing === null
+      ? '  let inv = 1.0 / (den + EPS);'
+      : '  let inv = routeWeight / (den + EPS);  // the routing weight of (row, head)',
   );
   const o = bindings.o.name;
   if (f16 && W === 4) {

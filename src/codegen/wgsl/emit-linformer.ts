@@ -4,15 +4,18 @@
 // projected rows in registers, so K and V are each read once per chunk by the workgroup
 // (every invocation of it loads the same key row) and E, F once in all. A second kernel sums
 // the chunk partials in chunk order (deterministic, no atomics) into `[B, Hkv, r, D + Dv]`.
+// Under dtype f16 only K and V are halves (unpacked on load); E, F and the partials are f32.
 
 import type { SizeExpr } from '../plan.js';
 import {
   type GroupShape,
   type KernelBuffer,
   kernelPrelude,
+  loadFrom,
   type LowRankKernel,
   mainOpening,
   tensorRow,
+  tensorUnitWords,
   WORKGROUP,
 } from './emit-lowrank-attend.js';
 
@@ -39,13 +42,14 @@ export function emitLinformerProject(
   const zero = W === 4 ? 'vec4<f32>(0.0)' : '0.0';
   const chunks: SizeExpr = { op: 'ceilDiv', args: ['seqK', chunk] };
   const rowTiles = Math.ceil(rank / WORKGROUP);
+  const tensorUnit = tensorUnitWords(shape);
   const uniforms: { name: string; value: SizeExpr }[] = [
     { name: 'total', value: { op: 'mul', args: ['batch', shape.kvHeads, chunks, rowTiles] } },
     { name: 'tiles', value: { op: 'mul', args: [chunks, rowTiles] } },
     { name: 'chunks', value: chunks },
     { name: 'seqK', value: 'seqK' },
-    { name: 'kBase', value: { op: 'ceilDiv', args: [arrays.k.base, W] } },
-    { name: 'vBase', value: { op: 'ceilDiv', args: [arrays.v.base, W] } },
+    { name: 'kBase', value: { op: 'ceilDiv', args: [arrays.k.base, tensorUnit] } },
+    { name: 'vBase', value: { op: 'ceilDiv', args: [arrays.v.base, tensorUnit] } },
     { name: 'eBase', value: arrays.e.base },
     { name: 'fBase', value: arrays.f.base },
     { name: 'partialBase', value: { op: 'ceilDiv', args: [arrays.partial.base, W] } },
@@ -82,8 +86,8 @@ export function emitLinformerProject(
     `    let f = ${arrays.f.buffer}[fRow + n];`,
     `    let kRow = ${kRowAt('n')};`,
     `    let vRow = ${vRowAt('n')};`,
-    `    for (var d = 0u; d < DW; d++) { accK[d] += e * ${arrays.k.buffer}[kRow + d]; }`,
-    `    for (var d = 0u; d < DVW; d++) { accV[d] += f * ${arrays.v.buffer}[vRow + d]; }`,
+    `    for (var d = 0u; d < DW; d++) { accK[d] += e * ${loadFrom(buffers, arrays.k.buffer, 'kRow + d')}; }`,
+    `    for (var d = 0u; d < DVW; d++) { accV[d] += f * ${loadFrom(buffers, arrays.v.buffer, 'vRow + d')}; }`,
     '  }',
     '  // Partial row t of chunk c: [B, KV_HEADS, chunks, RANK, DW + DVW].',
     '  let out = P.partialBase + (((b * KV_HEADS + hkl) * P.chunks + c) * RANK + t) * (DW + DVW);',

@@ -6,8 +6,18 @@
 //   nystrom:   q (layout) over the m landmark keys and mixed values, and
 //              the m query landmarks over all Nk keys (layout) -> landmark values.
 // No workgroup memory and no barriers: valid under every profile, rows past the end return.
+// Under dtype f16, q/k/v/o rows are vec4s of halves packed in `vec2<u32>` (no adapter here has
+// shader-f16); the buffer's declared element says how each row is read and written, so the
+// index expressions stay in row-vector units either way and all arithmetic stays f32.
 
 import type { SizeExpr } from '../plan.js';
+import {
+  keptRowDeclarations,
+  keptRowSelection,
+  keptRowUniforms,
+  type RoutedRowsArrays,
+  routedTileBound,
+} from './emit-head-routing.js';
 import { f32Lit } from './emit-softmax.js';
 
 export interface LowRankKernel {
@@ -21,7 +31,8 @@ export interface KernelBuffer {
   readonly name: string;
   readonly binding: number;
   readonly access: 'read' | 'read_write';
-  readonly element: 'f32' | 'vec4<f32>';
+  /** `vec2<u32>`: four packed halves (a q/k/v/o tensor under dtype f16). */
+  readonly element: 'f32' | 'vec4<f32>' | 'vec2<u32>';
 }
 
 /** Shapes shared by every low-rank kernel of a group. */
@@ -38,6 +49,45 @@ export interface GroupShape {
   readonly kvHeadOffset: number;
   readonly totalHeads: number;
   readonly totalKvHeads: number;
+  /** Storage type of q, k, v and o (E, F and scratch are always f32). */
+  readonly dtype: 'f32' | 'f16';
+}
+
+/** Words of one row vector of q/k/v/o: four halves in two words under f16. */
+export function tensorUnitWords(shape: GroupShape): number {
+  return shape.dtype === 'f16' ? 2 : shape.width;
+}
+
+/** The WGSL type of q/k/v/o rows in storage. */
+export function tensorElement(shape: GroupShape): KernelBuffer['element'] {
+  if (shape.dtype === 'f16') {
+    if (shape.width !== 4) throw new Error('internal error: f16 needs vector width 4');
+    return 'vec2<u32>';
+  }
+  return shape.width === 4 ? 'vec4<f32>' : 'f32';
+}
+
+/** Reads element `index` of a declared buffer as f32 values (unpacking halves). */
+export function loadFrom(buffers: readonly KernelBuffer[], name: string, index: string): string {
+  const e = `${name}[${index}]`;
+  return bufferNamed(buffers, name).element === 'vec2<u32>' ? `unpackRow(${e})` : e;
+}
+
+/** A WGSL assignment of `value` to element `index` of a declared buffer (packing halves). */
+export function storeTo(
+  buffers: readonly KernelBuffer[],
+  name: string,
+  index: string,
+  value: string,
+): string {
+  const packed = bufferNamed(buffers, name).element === 'vec2<u32>';
+  return `${name}[${index}] = ${packed ? `packRow(${value})` : value};`;
+}
+
+function bufferNamed(buffers: readonly KernelBuffer[], name: string): KernelBuffer {
+  const found = buffers.find((b) => b.name === name);
+  if (!found) throw new Error(`internal error: buffer ${name} is not declared`);
+  return found;
 }
 
 export const WORKGROUP = 64;
@@ -75,6 +125,22 @@ export function kernelPrelude(
     );
   }
   L.push('');
+  const halves = buffers.filter((b) => b.element === 'vec2<u32>');
+  if (halves.length > 0) {
+    L.push(
+      'fn unpackRow(x: vec2<u32>) -> vec4<f32> {',
+      '  return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y));',
+      '}',
+    );
+  }
+  if (halves.some((b) => b.access === 'read_write')) {
+    L.push(
+      'fn packRow(x: vec4<f32>) -> vec2<u32> {',
+      '  return vec2<u32>(pack2x16float(x.xy), pack2x16float(x.zw));',
+      '}',
+    );
+  }
+  if (halves.length > 0) L.push('');
   return L;
 }
 
@@ -120,6 +186,14 @@ export interface SmallAttentionSpec {
   readonly keyBuffer: string;
   readonly valueBuffer: string;
   readonly outputBuffer: string;
+  /**
+   * Head routing (query rows of q only): walk the kept-row lists in `aux` instead of every row,
+   * scaling each row by its routing weight (emit-head-routing.ts).
+   */
+  readonly headRouting?: {
+    readonly arrays: RoutedRowsArrays;
+    readonly aux: { readonly name: string; readonly binding: number };
+  };
 }
 
 export function emitSmallAttention(spec: SmallAttentionSpec): LowRankKernel {
@@ -127,28 +201,52 @@ export function emitSmallAttention(spec: SmallAttentionSpec): LowRankKernel {
   const vec = W === 4 ? 'vec4<f32>' : 'f32';
   const zero = W === 4 ? 'vec4<f32>(0.0)' : '0.0';
   const dot = (a: string, b: string) => (W === 4 ? `dot(${a}, ${b})` : `${a} * ${b}`);
+  const load = (buffer: string, index: string) => loadFrom(spec.buffers, buffer, index);
   const uniforms = [
     { name: 'total', value: totalOf(spec.shape.heads, spec.rows) },
     { name: 'rowTiles', value: { op: 'ceilDiv', args: [spec.rows, WORKGROUP] } as SizeExpr },
     { name: 'rows', value: spec.rows },
     ...spec.uniforms,
   ];
+  const routing = spec.headRouting;
+  if (routing) {
+    uniforms[0] = {
+      name: 'total',
+      value: routedTileBound(routing.arrays, spec.shape.heads, WORKGROUP),
+    };
+    uniforms.push(...keptRowUniforms(routing.arrays));
+  }
   const L = kernelPrelude(spec.title, spec.shape, uniforms, spec.buffers);
+  const read = (index: string) => `${routing?.aux.name}[${index}]`;
+  if (routing)
+    L.push(
+      `@group(0) @binding(${routing.aux.binding}) var<storage, read> ${routing.aux.name}: array<u32>;`,
+      ...keptRowDeclarations(read, false),
+    );
   L.push(...spec.constants, '', ...mainOpening('rowTiles'));
   L.push(
-    '  let hl = bh % HEADS;',
-    '  let b = bh / HEADS;',
-    '  let h = HEAD_OFFSET + hl;',
-    '  let hkl = hl / GROUP_SIZE;',
-    '  let hk = KV_HEAD_OFFSET + hkl;',
-    '  let row = tile * WG + lid;',
-    '  if (row >= P.rows) { return; }',
+    ...(routing
+      ? [
+          ...keptRowSelection(read, WORKGROUP, false),
+          '  let hkl = hl / GROUP_SIZE;',
+          '  let hk = KV_HEAD_OFFSET + hkl;',
+          '  let row = routeRow;',
+        ]
+      : [
+          '  let hl = bh % HEADS;',
+          '  let b = bh / HEADS;',
+          '  let h = HEAD_OFFSET + hl;',
+          '  let hkl = hl / GROUP_SIZE;',
+          '  let hk = KV_HEAD_OFFSET + hkl;',
+          '  let row = tile * WG + lid;',
+          '  if (row >= P.rows) { return; }',
+        ]),
     `  let qRow = ${spec.queryRow};`,
     `  let oRow = ${spec.outputRow};`,
     '  // q pre-scaled by scale * log2(e): the softmax runs in exp2.',
     `  var qv: array<${vec}, DW>;`,
     `  var acc: array<${vec}, DVW>;`,
-    `  for (var d = 0u; d < DW; d++) { qv[d] = ${spec.queryBuffer}[qRow + d] * ${f32Lit(spec.scale * Math.LOG2E)}; }`,
+    `  for (var d = 0u; d < DW; d++) { qv[d] = ${load(spec.queryBuffer, 'qRow + d')} * ${f32Lit(spec.scale * Math.LOG2E)}; }`,
     `  for (var d = 0u; d < DVW; d++) { acc[d] = ${zero}; }`,
     '  var m = -3.0e38;',
     '  var l = 0.0;',
@@ -157,7 +255,7 @@ export function emitSmallAttention(spec: SmallAttentionSpec): LowRankKernel {
     `    let kRow = ${spec.keyRow};`,
     `    let vRow = ${spec.valueRow};`,
     '    var s = 0.0;',
-    `    for (var d = 0u; d < DW; d++) { s += ${dot('qv[d]', `${spec.keyBuffer}[kRow + d]`)}; }`,
+    `    for (var d = 0u; d < DW; d++) { s += ${dot('qv[d]', load(spec.keyBuffer, 'kRow + d'))}; }`,
     '    // Lazy rescale: only when the running max grows (the first key rescales 0 by 0).',
     '    // (Two or four keys per step were 20-40% slower on llvmpipe.)',
     '    if (s > m) {',
@@ -168,10 +266,10 @@ export function emitSmallAttention(spec: SmallAttentionSpec): LowRankKernel {
     '    }',
     '    let w = exp2(s - m);',
     '    l += w;',
-    `    for (var d = 0u; d < DVW; d++) { acc[d] += w * ${spec.valueBuffer}[vRow + d]; }`,
+    `    for (var d = 0u; d < DVW; d++) { acc[d] += w * ${load(spec.valueBuffer, 'vRow + d')}; }`,
     '  }',
-    '  let inv = select(0.0, 1.0 / l, l > 0.0);',
-    `  for (var d = 0u; d < DVW; d++) { ${spec.outputBuffer}[oRow + d] = acc[d] * inv; }`,
+    `  let inv = select(0.0, 1.0 / l, l > 0.0)${routing ? ' * routeWeight' : ''};`,
+    `  for (var d = 0u; d < DVW; d++) { ${storeTo(spec.buffers, spec.outputBuffer, 'oRow + d', 'acc[d] * inv')} }`,
     '}',
   );
   return { wgsl: L.join('\n') + '\n', workgroupSize: WORKGROUP, uniforms };

@@ -15,15 +15,7 @@ export function emitMaskFunctions(
 ): void {
   randomBlocks.forEach((block, n) => {
     const blk = `${block}u`;
-    emit(`// random leaf ${n}: table of P.random${n}PerBlock sorted key blocks per query block.`);
-    emit(`fn randomHas${n}(p: u32, j: u32) -> bool {`);
-    emit(`  let base = P.random${n}Base + (p / ${blk}) * P.random${n}PerBlock;`);
-    emit(`  let kb = j / ${blk};`);
-    emit(
-      `  for (var t = 0u; t < P.random${n}PerBlock; t++) { if (${aux}[base + t] == kb) { return true; } }`,
-    );
-    emit('  return false;');
-    emit('}');
+    emitRandomHas(emit, n, block, (index) => `${aux}[${index}]`);
     emit(`fn randomClass${n}(ja: u32, jb: u32, pa: u32, pb: u32) -> u32 {`);
     emit(`  let ka = ja / ${blk}; let kz = jb / ${blk};`);
     emit('  var anyHit = false;');
@@ -58,4 +50,26 @@ export function emitMaskFunctions(
   emit(`  return ${allowed};`);
   emit('}');
   emit();
+}
+
+/**
+ * `randomHas<n>(p, j)`: whether key block `j / block` is one of the blocks drawn for query
+ * block `p / block`; `word(index)` reads one u32 of aux (the routed kernel reads it as vec4s).
+ */
+export function emitRandomHas(
+  emit: (line?: string) => void,
+  n: number,
+  block: number,
+  word: (index: string) => string,
+): void {
+  const blk = `${block}u`;
+  emit(`// random leaf ${n}: table of P.random${n}PerBlock sorted key blocks per query block.`);
+  emit(`fn randomHas${n}(p: u32, j: u32) -> bool {`);
+  emit(`  let base = P.random${n}Base + (p / ${blk}) * P.random${n}PerBlock;`);
+  emit(`  let kb = j / ${blk};`);
+  emit(
+    `  for (var t = 0u; t < P.random${n}PerBlock; t++) { if (${word('base + t')} == kb) { return true; } }`,
+  );
+  emit('  return false;');
+  emit('}');
 }

@@ -1,6 +1,7 @@
 // Nystromformer kernels (the small softmax products use emit-lowrank-attend.ts):
 //  - landmarks: invocation (b, head, t) averages segment t of q (its head) and of k (its kv
-//    head), `[floor(t N / m), floor((t+1) N / m))`, into `[B, H, m, 2 D]` (Ql then Kl);
+//    head), `[floor(t N / m), floor((t+1) N / m))`, into `[B, H, m, 2 D]` (Ql then Kl; f32
+//    even under dtype f16, where q and k rows are unpacked on load);
 //  - pinv: a chain of small kernels builds `A = softmax(scale Ql Kl^T)` (m x m), runs the
 //    iterative pseudo-inverse of src/reference/lowrank.ts on it and multiplies the landmark
 //    values: `mixed = pinv(A) (softmax(scale Ql K^T) V)`. The m x m matrices live in storage
@@ -12,9 +13,11 @@ import {
   type GroupShape,
   type KernelBuffer,
   kernelPrelude,
+  loadFrom,
   type LowRankKernel,
   mainOpening,
   tensorRow,
+  tensorUnitWords,
   totalOf,
   WORKGROUP,
 } from './emit-lowrank-attend.js';
@@ -36,13 +39,14 @@ export function emitNystromLandmarks(
   const W = shape.width;
   const vec = W === 4 ? 'vec4<f32>' : 'f32';
   const zero = W === 4 ? 'vec4<f32>(0.0)' : '0.0';
+  const tensorUnit = tensorUnitWords(shape);
   const uniforms: { name: string; value: SizeExpr }[] = [
     { name: 'total', value: totalOf(shape.heads, landmarks) },
     { name: 'tiles', value: Math.ceil(landmarks / WORKGROUP) },
     { name: 'seqQ', value: 'seqQ' },
     { name: 'seqK', value: 'seqK' },
-    { name: 'qBase', value: { op: 'ceilDiv', args: [arrays.q.base, W] } },
-    { name: 'kBase', value: { op: 'ceilDiv', args: [arrays.k.base, W] } },
+    { name: 'qBase', value: { op: 'ceilDiv', args: [arrays.q.base, tensorUnit] } },
+    { name: 'kBase', value: { op: 'ceilDiv', args: [arrays.k.base, tensorUnit] } },
     { name: 'landmarksBase', value: { op: 'ceilDiv', args: [arrays.landmarks.base, W] } },
   ];
   const L = kernelPrelude('nystrom landmarks (segment means)', shape, uniforms, buffers);
@@ -67,7 +71,7 @@ export function emitNystromLandmarks(
     '  let qb = (t + 1u) * P.seqQ / M;',
     '  for (var n = qa; n < qb; n++) {',
     `    let r = ${tensorRow(layout, 'P.qBase', 'h', 'TOTAL_HEADS', 'P.seqQ', 'n', 'DW')};`,
-    `    for (var d = 0u; d < DW; d++) { sum[d] += ${q}[r + d]; }`,
+    `    for (var d = 0u; d < DW; d++) { sum[d] += ${loadFrom(buffers, q, 'r + d')}; }`,
     '  }',
     `  for (var d = 0u; d < DW; d++) { ${out}[out + d] = sum[d] / f32(qb - qa); }`,
     `  for (var d = 0u; d < DW; d++) { sum[d] = ${zero}; }`,
@@ -75,7 +79,7 @@ export function emitNystromLandmarks(
     '  let kb = (t + 1u) * P.seqK / M;',
     '  for (var n = ka; n < kb; n++) {',
     `    let r = ${tensorRow(layout, 'P.kBase', 'hk', 'TOTAL_KV_HEADS', 'P.seqK', 'n', 'DW')};`,
-    `    for (var d = 0u; d < DW; d++) { sum[d] += ${k}[r + d]; }`,
+    `    for (var d = 0u; d < DW; d++) { sum[d] += ${loadFrom(buffers, k, 'r + d')}; }`,
     '  }',
     `  for (var d = 0u; d < DW; d++) { ${out}[out + DW + d] = sum[d] / f32(kb - ka); }`,
     '}',
