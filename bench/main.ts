@@ -17,7 +17,7 @@ const USAGE = `usage: npm run bench -- [options]
   --seq 1024,4096        sequence lengths N
   --d 64                 head dimension D
   --wg 64                baseline workgroup size(s), comma-separated
-  --case A,B             run only cases whose name contains A or B
+  --case A,B             run only cases whose name contains A or B (=A: exactly A)
   --warmup 1 --reps 5    untimed and timed runs per case
   --timer auto|wall|timestamp   (auto: GPU timestamps when the device has them)
   --interleave           alternate the reps of all cases of one N (fairer ratios on a noisy machine)
@@ -79,7 +79,9 @@ async function main(): Promise<number> {
     );
     const factories = benchFactories({ baselineWorkgroupSizes: parseList(values.wg, 'wg') });
     const wanted = values.case?.split(',');
-    const chosen = factories.filter((f) => !wanted || wanted.some((w) => f.name.includes(w)));
+    const matches = (name: string, w: string) =>
+      w.startsWith('=') ? name === w.slice(1) : name.includes(w);
+    const chosen = factories.filter((f) => !wanted || wanted.some((w) => matches(f.name, w)));
     if (chosen.length === 0) throw new Error(`no case matches --case ${values.case}`);
 
     const results: CaseResult[] = [];
