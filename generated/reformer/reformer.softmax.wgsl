@@ -98,6 +98,7 @@ fn main(
     let vRow = vBase0 + j * DVW;
     var s = 0.0;
     for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }
+    // Lazy rescale: only when the running max grows.
     if (s > m) {
       let c = exp2(m - s);
       l *= c;

@@ -20,7 +20,13 @@ import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import type { EmittedKernel, SoftmaxBindings } from '../wgsl/emit-softmax.js';
-import { f32Lit } from '../wgsl/emit-softmax.js';
+import {
+  emitKeyUpdate,
+  PACK_ROW_WGSL,
+  TANH_SAFE_WGSL,
+  UNPACK_ROW_WGSL,
+} from '../wgsl/emit-key-update.js';
+import { f32Lit } from '../wgsl/f32-literal.js';
 import { emitRandomHas } from '../wgsl/emit-mask-functions.js';
 import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
 import { bucketOfRow, bucketTableOffsets, centroidCount } from './route-kernels.js';
@@ -229,12 +235,7 @@ export function emitRoutedSoftmaxKernel(
   emit();
   if (headRouting) keptRowDeclarations((i) => `auxAt(${i})`, false).forEach((l) => emit(l));
   if (f16) {
-    emit('fn unpackRow(x: vec2<u32>) -> vec4<f32> {');
-    emit('  return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y));');
-    emit('}');
-    emit('fn packRow(x: vec4<f32>) -> vec2<u32> {');
-    emit('  return vec2<u32>(pack2x16float(x.xy), pack2x16float(x.zw));');
-    emit('}');
+    [...UNPACK_ROW_WGSL, ...PACK_ROW_WGSL].forEach((line) => emit(line));
     emit();
   }
   randomLeaves.forEach((leaf, n) => emitRandomHas(emit, n, leaf.block, (i) => `auxAt(${i})`));
@@ -242,10 +243,7 @@ export function emitRoutedSoftmaxKernel(
     emit('fn segKey(b: u32, j: u32) -> u32 { return auxAt(P.segKBase + b * P.seqK + j); }');
   if (randomLeaves.length > 0 || hasSegment) emit();
   if (score.softcap !== null) {
-    emit('fn tanhSafe(x: f32) -> f32 {');
-    emit('  let e = exp(-2.0 * abs(x));');
-    emit('  return sign(x) * (1.0 - e) / (1.0 + e);');
-    emit('}');
+    TANH_SAFE_WGSL.forEach((line) => emit(line));
     emit();
   }
   const kStride = bhnd ? 'DW' : 'TOTAL_KV_HEADS * DW';
@@ -390,23 +388,13 @@ export function emitRoutedSoftmaxKernel(
     if (source.kind === 'range' || !implied.has(source.leaf)) e(`if (!${allowed}) { continue; }`);
     e(`let kRow = kBase0 + j * ${kStride};`);
     e(`let vRow = vBase0 + j * ${vStride};`);
-    e('var s = 0.0;');
-    e(
-      `for (var d = 0u; d < DW; d++) { s += ${dot('qrow[d]', load(`${bindings.k.name}[kRow + d]`))}; }`,
-    );
-    if (score.softcap !== null)
-      e(`s = ${f32Lit(score.softcap)} * tanhSafe(s * ${f32Lit(1 / score.softcap)});`);
-    if (score.bias === 'alibi') e('s -= slope * f32(abs(i32(p) - i32(j)));');
-    if (modified) e(`s *= ${f32Lit(LOG2E)};`);
-    e('if (s > m) {');
-    e('  let c = exp2(m - s);');
-    e('  l *= c;');
-    e('  for (var d = 0u; d < DVW; d++) { acc[d] *= c; }');
-    e('  m = s;');
-    e('}');
-    e('let w = exp2(s - m);');
-    e('l += w;');
-    e(`for (var d = 0u; d < DVW; d++) { acc[d] += w * ${load(`${bindings.v.name}[vRow + d]`)}; }`);
+    emitKeyUpdate(e, {
+      score,
+      modified,
+      kAt: load(`${bindings.k.name}[kRow + d]`),
+      vAt: load(`${bindings.v.name}[vRow + d]`),
+      dot,
+    });
   };
   sources.forEach((source, index) => {
     if (source.kind === 'range') {

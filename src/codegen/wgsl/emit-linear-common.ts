@@ -8,7 +8,7 @@ import type { Attention, FeatureMap, Group, LinearPlan } from '../../ir/ir.js';
 import { featureDim } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import { f32Lit } from './emit-softmax.js';
+import { f32Lit } from './f32-literal.js';
 
 /** A storage binding: WGSL variable name and binding number (q/k/v may share one). */
 export interface LinearBinding {

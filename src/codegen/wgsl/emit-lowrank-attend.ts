@@ -18,7 +18,8 @@ import {
   type RoutedRowsArrays,
   routedTileBound,
 } from './emit-head-routing.js';
-import { f32Lit } from './emit-softmax.js';
+import { PACK_ROW_WGSL, UNPACK_ROW_WGSL } from './emit-key-update.js';
+import { f32Lit } from './f32-literal.js';
 
 export interface LowRankKernel {
   readonly wgsl: string;
@@ -126,20 +127,8 @@ export function kernelPrelude(
   }
   L.push('');
   const halves = buffers.filter((b) => b.element === 'vec2<u32>');
-  if (halves.length > 0) {
-    L.push(
-      'fn unpackRow(x: vec2<u32>) -> vec4<f32> {',
-      '  return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y));',
-      '}',
-    );
-  }
-  if (halves.some((b) => b.access === 'read_write')) {
-    L.push(
-      'fn packRow(x: vec4<f32>) -> vec2<u32> {',
-      '  return vec2<u32>(pack2x16float(x.xy), pack2x16float(x.zw));',
-      '}',
-    );
-  }
+  if (halves.length > 0) L.push(...UNPACK_ROW_WGSL);
+  if (halves.some((b) => b.access === 'read_write')) L.push(...PACK_ROW_WGSL);
   if (halves.length > 0) L.push('');
   return L;
 }

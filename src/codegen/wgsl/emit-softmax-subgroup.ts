@@ -24,14 +24,11 @@ import { maskLeaves } from '../../ir/ir.js';
 import { SUBGROUP_WORKGROUP_SIZE } from '../../passes/plan-blocks.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import {
-  f32Lit,
-  type EmittedKernel,
-  type SoftmaxArrays,
-  type SoftmaxBindings,
-} from './emit-softmax.js';
+import { f32Lit } from './f32-literal.js';
+import { type EmittedKernel, type SoftmaxArrays, type SoftmaxBindings } from './emit-softmax.js';
 import { type MaskCodegenContext, visitRange } from './mask-wgsl.js';
 import { emitMaskFunctions } from './emit-mask-functions.js';
+import { PACK_ROW_WGSL, TANH_SAFE_WGSL, UNPACK_ROW_WGSL } from './emit-key-update.js';
 
 const LOG2E = Math.LOG2E;
 
@@ -161,20 +158,11 @@ export function emitSubgroupSoftmaxKernel(
   const tileParams = 'pa: u32, pb: u32, b: u32, qt: u32';
 
   if (f16) {
-    emit('fn unpackRow(x: vec2<u32>) -> vec4<f32> {');
-    emit('  return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y));');
-    emit('}');
-    emit('fn packRow(x: vec4<f32>) -> vec2<u32> {');
-    emit('  return vec2<u32>(pack2x16float(x.xy), pack2x16float(x.zw));');
-    emit('}');
+    [...UNPACK_ROW_WGSL, ...PACK_ROW_WGSL].forEach((line) => emit(line));
     emit();
   }
   if (score.softcap !== null) {
-    emit('// tanh from one exp of a non-positive argument: no overflow for |x| ~ 1e4.');
-    emit('fn tanhSafe(x: f32) -> f32 {');
-    emit('  let e = exp(-2.0 * abs(x));');
-    emit('  return sign(x) * (1.0 - e) / (1.0 + e);');
-    emit('}');
+    TANH_SAFE_WGSL.forEach((line) => emit(line));
     emit();
   }
   // The table helpers have the same text as emit-softmax.ts's (mask-wgsl.ts names them).

@@ -11,6 +11,13 @@ import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { type MaskCodegenContext, visitRange } from './mask-wgsl.js';
+import {
+  emitKeyUpdate,
+  PACK_ROW_WGSL,
+  TANH_SAFE_WGSL,
+  UNPACK_ROW_WGSL,
+} from './emit-key-update.js';
+import { f32Lit } from './f32-literal.js';
 import { emitMaskFunctions } from './emit-mask-functions.js';
 import {
   type RoutedRowsArrays,
@@ -52,22 +59,6 @@ export interface EmittedKernel {
 }
 
 const LOG2E = Math.LOG2E;
-
-/** f32 literal that WGSL parses back to the same f32 (shortest round-trip decimal). */
-export function f32Lit(x: number): string {
-  const f = Math.fround(x);
-  if (!Number.isFinite(f)) throw new Error(`internal error: non-finite literal ${x}`);
-  let text = String(f);
-  for (let digits = 1; digits <= 17; digits++) {
-    const candidate = f.toPrecision(digits);
-    if (Math.fround(Number(candidate)) === f) {
-      text = candidate;
-      break;
-    }
-  }
-  if (!/[.eE]/.test(text)) text += '.0';
-  return text;
-}
 
 export function emitSoftmaxKernel(
   attention: Attention,
@@ -198,20 +189,11 @@ export function emitSoftmaxKernel(
   const tileParams = 'pa: u32, pb: u32, b: u32, qt: u32';
 
   if (f16) {
-    emit('fn unpackRow(x: vec2<u32>) -> vec4<f32> {');
-    emit('  return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y));');
-    emit('}');
-    emit('fn packRow(x: vec4<f32>) -> vec2<u32> {');
-    emit('  return vec2<u32>(pack2x16float(x.xy), pack2x16float(x.zw));');
-    emit('}');
+    [...UNPACK_ROW_WGSL, ...PACK_ROW_WGSL].forEach((line) => emit(line));
     emit();
   }
   if (score.softcap !== null) {
-    emit('// tanh from one exp of a non-positive argument: no overflow for |x| ~ 1e4.');
-    emit('fn tanhSafe(x: f32) -> f32 {');
-    emit('  let e = exp(-2.0 * abs(x));');
-    emit('  return sign(x) * (1.0 - e) / (1.0 + e);');
-    emit('}');
+    TANH_SAFE_WGSL.forEach((line) => emit(line));
     emit();
   }
   if (hasSegment && bindings.aux) {
@@ -332,22 +314,7 @@ export function emitSoftmaxKernel(
       e(`let kRow = kBase0 + j * ${kStride};`);
       e(`let vRow = vBase0 + j * ${vStride};`);
     }
-    e('var s = 0.0;');
-    e(`for (var d = 0u; d < DW; d++) { s += ${dot('qrow[d]', kAt)}; }`);
-    if (score.softcap !== null)
-      e(`s = ${f32Lit(score.softcap)} * tanhSafe(s * ${f32Lit(1 / score.softcap)});`);
-    if (score.bias === 'alibi') e('s -= slope * f32(abs(i32(p) - i32(j)));');
-    if (modified) e(`s *= ${f32Lit(LOG2E)};`);
-    e('// Lazy rescale: only when the running max grows.');
-    e('if (s > m) {');
-    e('  let c = exp2(m - s);');
-    e('  l *= c;');
-    e('  for (var d = 0u; d < DVW; d++) { acc[d] *= c; }');
-    e('  m = s;');
-    e('}');
-    e('let w = exp2(s - m);');
-    e('l += w;');
-    e(`for (var d = 0u; d < DVW; d++) { acc[d] += w * ${vAt}; }`);
+    emitKeyUpdate(e, { score, modified, kAt, vAt, dot });
   };
   if (tiled) emitTiledKeyLoop();
   else emitFlatKeyLoop();
