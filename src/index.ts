@@ -34,6 +34,13 @@ export {
 } from './api/compile.js';
 export { createRuntime, type Runtime, type RuntimeOptions } from './api/runtime.js';
 export { reference, type ReferenceCallInputs } from './api/reference.js';
+export {
+  benchmark,
+  denseEquivalentSpec,
+  type BenchmarkOptions,
+  type BenchmarkResult,
+  type Timing,
+} from './api/benchmark.js';
 export { loadPlan, type LoadedPlan } from './api/load-plan.js';
 export { moduleFiles, type ModuleFile } from './api/module-files.js';
 export type * from './codegen/plan.js';

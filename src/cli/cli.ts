@@ -2,6 +2,7 @@
 // and turns usage problems into exit code 2 with a one-line message (never a stack trace).
 
 import { readFileSync } from 'node:fs';
+import { benchCommand } from './bench-command.js';
 import { checkCommand } from './check-command.js';
 import { compileCommand } from './compile-command.js';
 import { explainCommand } from './explain-command.js';
@@ -19,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   run: {
     summary: 'run every attention of a spec on random inputs (--verify: against the reference)',
     run: runCommand,
+  },
+  bench: {
+    summary: 'time every attention of a spec on a device, next to dense attention of its shape',
+    run: benchCommand,
   },
   explain: {
     summary: 'print the IR after a pass, the block plan density and a picture of the mask',

@@ -1,0 +1,173 @@
+// `attnc bench FILE --seq N[,N...]`: times every attention of FILE on a WebGPU device, next to
+// dense softmax attention of the same shape timed in the same loop (src/api/benchmark.ts),
+// and prints median and minimum times and the speedup over dense; `--json` for scripts.
+
+import { parseArgs } from 'node:util';
+import { benchmark, type BenchmarkResult } from '../api/benchmark.js';
+import { compile } from '../api/compile.js';
+import { createRuntime, type Runtime } from '../api/runtime.js';
+import { hasErrors } from '../diagnostics/diagnostic.js';
+import { renderDiagnostic } from '../diagnostics/render.js';
+import { ADAPTER_CHOICES, isAdapterChoice } from '../runtime/device.js';
+import { resolveColor } from './check-command.js';
+import { UsageError, type CliIo } from './io.js';
+import { readSpecFile } from './read-spec-file.js';
+
+export const BENCH_HELP = `Usage: attnc bench FILE --seq N[,N...] [options]
+
+Times every attention of FILE on a WebGPU device, and dense softmax attention of the same
+shape (heads, kv_heads, dims, layout, dtype; no mask) in the same loop, reps alternating.
+Inputs are uploaded once and not read back: the time is the kernels', from submit to done.
+
+Options:
+  --seq N[,N...]   key (and query) rows; several give one row each
+  --seq-q N        query rows, <= every --seq (default: equal to --seq)
+  --batch B        batch size (default 1)
+  --adapter A      ${ADAPTER_CHOICES.join(', ')} (default auto)
+  --warmup W       untimed runs first (default 1)
+  --reps R         timed runs; the median is reported (default 5)
+  --no-dense       do not time the dense comparison
+  --seed S         input seed (default 0)
+  --json           one JSON object on stdout instead of the table
+  --color auto|always|never
+  -h, --help       show this help
+`;
+
+function integer(name: string, text: string | undefined, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) {
+    throw new UsageError(`--${name} must be an integer >= ${min}, found \`${text}\``);
+  }
+  return value;
+}
+
+export async function benchCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      seq: { type: 'string' },
+      'seq-q': { type: 'string' },
+      batch: { type: 'string' },
+      adapter: { type: 'string', default: 'auto' },
+      warmup: { type: 'string' },
+      reps: { type: 'string' },
+      'no-dense': { type: 'boolean' },
+      seed: { type: 'string' },
+      json: { type: 'boolean' },
+      color: { type: 'string', default: 'auto' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.stdout(BENCH_HELP);
+    return 0;
+  }
+  const color = resolveColor(values.color, io.color);
+  if (positionals.length !== 1) throw new UsageError('give exactly one spec file');
+  if (values.seq === undefined) throw new UsageError('--seq is required');
+  const seqs = values.seq.split(',').map((text) => integer('seq', text, 0, 1));
+  const seqQ = values['seq-q'] === undefined ? undefined : integer('seq-q', values['seq-q'], 0, 1);
+  if (seqQ !== undefined && seqs.some((n) => seqQ > n)) {
+    throw new UsageError(`--seq-q (${seqQ}) must not exceed any --seq (${seqs.join(', ')})`);
+  }
+  const batch = integer('batch', values.batch, 1, 1);
+  const warmup = integer('warmup', values.warmup, 1, 0);
+  const reps = integer('reps', values.reps, 5, 1);
+  const seed = integer('seed', values.seed, 0, 0);
+  if (!isAdapterChoice(values.adapter)) {
+    throw new UsageError(
+      `unknown adapter \`${values.adapter}\`: use ${ADAPTER_CHOICES.join(', ')}`,
+    );
+  }
+
+  const file = positionals[0]!;
+  const read = readSpecFile(file);
+  if (!read.ok) {
+    io.stderr(`attnc: error: ${read.message}\n`);
+    return read.kind === 'usage' ? 2 : 1;
+  }
+  let runtime: Runtime;
+  try {
+    runtime = await createRuntime({ adapter: values.adapter });
+  } catch (error) {
+    io.stderr(`attnc: error: ${(error as Error).message}\n`);
+    return 1;
+  }
+  try {
+    const compiled = compile(read.text, { file, target: runtime.profile });
+    for (const d of compiled.diagnostics)
+      io.stderr(renderDiagnostic(d, compiled.source, { color }) + '\n\n');
+    if (hasErrors(compiled.diagnostics)) return 1;
+    if (!values.json) {
+      io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);
+      io.stdout(`timer: wall clock, submit to done; warmup ${warmup}, reps ${reps}\n`);
+      io.stdout(formatHeader());
+    }
+    const results: BenchmarkResult[] = [];
+    for (const seqK of seqs) {
+      for (const module of compiled.modules) {
+        const result = await benchmark(runtime, module, {
+          batch,
+          seqK,
+          seqQ: seqQ ?? seqK,
+          warmup,
+          reps,
+          seed,
+          compareDense: !values['no-dense'],
+        });
+        results.push(result);
+        if (!values.json) io.stdout(formatRow(result));
+      }
+    }
+    if (values.json) {
+      io.stdout(
+        JSON.stringify({ device: runtime.adapterName, kind: runtime.kind, warmup, reps, results }) +
+          '\n',
+      );
+    }
+    return 0;
+  } catch (error) {
+    io.stderr(`attnc: error: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    runtime.destroy();
+  }
+}
+
+const COLUMNS: readonly [string, number][] = [
+  ['attention', 20],
+  ['B', 3],
+  ['Nq', 7],
+  ['Nk', 7],
+  ['median ms', 11],
+  ['min ms', 11],
+  ['dense ms', 11],
+  ['vs dense', 9],
+];
+
+function cells(values: readonly string[]): string {
+  return (
+    values
+      .map((v, i) => (i === 0 ? v.padEnd(COLUMNS[i]![1]) : v.padStart(COLUMNS[i]![1])))
+      .join(' ') + '\n'
+  );
+}
+
+function formatHeader(): string {
+  return cells(COLUMNS.map(([title]) => title));
+}
+
+function formatRow(r: BenchmarkResult): string {
+  return cells([
+    r.name,
+    String(r.batch),
+    String(r.seqQ),
+    String(r.seqK),
+    r.timing.medianMs.toFixed(2),
+    r.timing.minMs.toFixed(2),
+    r.dense ? r.dense.medianMs.toFixed(2) : '-',
+    r.speedupOverDense !== undefined ? `${r.speedupOverDense.toFixed(2)}x` : '-',
+  ]);
+}
