@@ -47,6 +47,7 @@ export type * from './codegen/plan.js';
 export type { LoadedAttention, RunInputs, RunOutputs } from './runtime/loaded-kernel.js';
 export type { AdapterChoice, DeviceKind } from './runtime/device.js';
 export {
+  CORE_F16_PROFILE,
   CORE_PROFILE,
   LLVMPIPE_PROFILE,
   PORTABLE_PROFILE,

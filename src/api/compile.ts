@@ -16,7 +16,7 @@ export type CompiledModule = CompiledAttention & { readonly attention: CheckedAt
 
 export interface CompileSourceOptions {
   readonly file?: string;
-  /** A profile name (`portable`, `core`, `llvmpipe`, `swiftshader`) or a device's profile. */
+  /** A profile name (`portable`, `core`, `core-f16`, `llvmpipe`, `swiftshader`) or a device's profile. */
   readonly target?: string | DeviceProfile;
   /** Run the IR verifier after every pass. */
   readonly verify?: boolean;

@@ -388,6 +388,7 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
                   random: randomTables,
                   headRouting: routing && { k: ir.headRouting!.k, ...routing },
                 },
+                { nativeF16: profile.features.shaderF16 },
               );
           const planBindings: PlanBinding[] = [...slots].map(([buffer, binding]) => ({
             binding,

@@ -91,6 +91,16 @@ export const CORE_PROFILE: DeviceProfile = {
 };
 
 /**
+ * WebGPU core default limits plus `shader-f16`, which most desktop and mobile GPUs offer: dtype
+ * f16 kernels declare their rows as `vec4<f16>` instead of packing halves in u32s.
+ */
+export const CORE_F16_PROFILE: DeviceProfile = {
+  ...CORE_PROFILE,
+  name: 'core-f16',
+  features: { ...NO_FEATURES, shaderF16: true },
+};
+
+/**
  * Mesa llvmpipe (LLVM 15) through Dawn's OpenGL backend, as measured with webgpu@0.6.2
  * on Debian 12: the adapter's maxima, which acquireDevice requests.
  */
@@ -136,7 +146,9 @@ export const SWIFTSHADER_PROFILE: DeviceProfile = {
 
 /** The static targets `attnc compile --target NAME` accepts, by name. */
 export const STATIC_PROFILES: ReadonlyMap<string, DeviceProfile> = new Map(
-  [PORTABLE_PROFILE, CORE_PROFILE, LLVMPIPE_PROFILE, SWIFTSHADER_PROFILE].map((p) => [p.name, p]),
+  [PORTABLE_PROFILE, CORE_PROFILE, CORE_F16_PROFILE, LLVMPIPE_PROFILE, SWIFTSHADER_PROFILE].map(
+    (p) => [p.name, p],
+  ),
 );
 
 export function staticProfile(name: string): DeviceProfile | undefined {

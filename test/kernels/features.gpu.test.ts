@@ -31,4 +31,16 @@ describe('plan features', () => {
       "'a' was compiled for target 'gpu-subgroups' and needs the WebGPU feature 'subgroups', which this device does not have; compile it for this device (compile(text, { target: runtime.profile })) or for 'portable'",
     );
   });
+
+  it('a core-f16 plan of an f16 spec needs shader-f16, which llvmpipe does not have', () => {
+    const f16 = compile('attention a { heads: 2; head_dim: 16; dtype: f16 }', {
+      target: 'core-f16',
+    }).modules[0]!;
+    expect(f16.plan.features).toEqual(['shader-f16']);
+    // f32 specs compile the same as for core: nothing to enable.
+    expect(compile(spec, { target: 'core-f16' }).modules[0]!.plan.features).toBeUndefined();
+    expect(() => load(llvmpipe.device, f16)).toThrow(
+      "'a' was compiled for target 'core-f16' and needs the WebGPU feature 'shader-f16', which this device does not have",
+    );
+  });
 });

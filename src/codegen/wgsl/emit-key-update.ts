@@ -59,3 +59,54 @@ export function emitKeyUpdate(e: (line: string) => void, k: KeyUpdate): void {
   e('l += w;');
   e(`for (var d = 0u; d < DVW; d++) { acc[d] += w * ${k.vAt}; }`);
 }
+
+/**
+ * How a kernel's q/k/v/o rows are stored and read: f32 (vec4 or scalar), or f16 as four halves
+ * per 8 bytes, either packed in a `vec2<u32>` (runs on every device) or, where the profile has
+ * `shader-f16`, declared as `vec4<f16>` (the same bytes, so the host side is identical).
+ * Arithmetic is f32 either way.
+ */
+export interface RowCodec {
+  /** Directives before any declaration (`enable f16;`), or none. */
+  readonly enable: readonly string[];
+  /** The storage array's element type. */
+  readonly stored: string;
+  /** u32 words per storage element (uniform offsets are in elements). */
+  readonly unitWords: number;
+  readonly load: (element: string) => string;
+  readonly store: (value: string) => string;
+  /** Module-scope helper functions the load/store expressions call. */
+  readonly helpers: readonly string[];
+}
+
+export function rowCodec(dtype: 'f32' | 'f16', width: 1 | 4, nativeF16: boolean): RowCodec {
+  if (dtype === 'f32') {
+    return {
+      enable: [],
+      stored: width === 4 ? 'vec4<f32>' : 'f32',
+      unitWords: width,
+      load: (e) => e,
+      store: (v) => v,
+      helpers: [],
+    };
+  }
+  if (width !== 4) throw new Error('internal error: f16 needs vector width 4');
+  if (nativeF16) {
+    return {
+      enable: ['enable f16;'],
+      stored: 'vec4<f16>',
+      unitWords: 2,
+      load: (e) => `vec4<f32>(${e})`,
+      store: (v) => `vec4<f16>(${v})`,
+      helpers: [],
+    };
+  }
+  return {
+    enable: [],
+    stored: 'vec2<u32>',
+    unitWords: 2,
+    load: (e) => `unpackRow(${e})`,
+    store: (v) => `packRow(${v})`,
+    helpers: [...UNPACK_ROW_WGSL, ...PACK_ROW_WGSL],
+  };
+}

@@ -25,10 +25,15 @@ import { SUBGROUP_WORKGROUP_SIZE } from '../../passes/plan-blocks.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { f32Lit } from './f32-literal.js';
-import { type EmittedKernel, type SoftmaxArrays, type SoftmaxBindings } from './emit-softmax.js';
+import {
+  type EmittedKernel,
+  type KernelTarget,
+  type SoftmaxArrays,
+  type SoftmaxBindings,
+} from './emit-softmax.js';
 import { type MaskCodegenContext, visitRange } from './mask-wgsl.js';
 import { emitMaskFunctions } from './emit-mask-functions.js';
-import { PACK_ROW_WGSL, TANH_SAFE_WGSL, UNPACK_ROW_WGSL } from './emit-key-update.js';
+import { rowCodec, TANH_SAFE_WGSL } from './emit-key-update.js';
 
 const LOG2E = Math.LOG2E;
 
@@ -38,6 +43,7 @@ export function emitSubgroupSoftmaxKernel(
   step: { readonly score: Score; readonly mask: Mask; readonly plan: BlockPlan },
   bindings: SoftmaxBindings,
   arrays: SoftmaxArrays,
+  target: KernelTarget = { nativeF16: false },
 ): EmittedKernel {
   const { plan, score, mask } = step;
   if (plan.variant !== 'subgroup') throw new Error('internal error: not a subgroup plan');
@@ -46,15 +52,13 @@ export function emitSubgroupSoftmaxKernel(
   const D = attention.headDim;
   const DV = attention.valueDim;
   const bhnd = attention.layout === 'bhnd';
-  // Storage is read in units: vec2<u32> of four halves (f16), vec4<f32>, or f32. Workgroup
-  // memory holds plain f32 so that lanes can stride by single elements.
+  // Storage is read in units: four halves (f16: packed u32s or native), vec4<f32>, or f32.
+  // Workgroup memory holds plain f32 so that lanes can stride by single elements.
   const f16 = attention.dtype === 'f16';
   const U = f16 ? 4 : plan.vectorWidth;
   if (D % U !== 0 || DV % U !== 0) throw new Error('internal error: dims not a multiple of unit');
-  const stored = f16 ? 'vec2<u32>' : U === 4 ? 'vec4<f32>' : 'f32';
-  const unitWords = f16 ? 2 : U;
-  const load = (e: string) => (f16 ? `unpackRow(${e})` : e);
-  const store = (e: string) => (f16 ? `packRow(${e})` : e);
+  const codec = rowCodec(attention.dtype, U, target.nativeF16);
+  const { stored, unitWords, load, store } = codec;
   const leaves = maskLeaves(mask);
   const randomOf = new Map<Mask, number>();
   leaves.forEach((leaf) => {
@@ -97,6 +101,7 @@ export function emitSubgroupSoftmaxKernel(
 
   const L: string[] = [];
   const emit = (line = '') => L.push(line);
+  for (const directive of codec.enable) emit(directive);
   emit('enable subgroups;');
   emit();
   emit(
@@ -157,8 +162,8 @@ export function emitSubgroupSoftmaxKernel(
   const vStride = bhnd ? 'DVU' : 'TOTAL_KV_HEADS * DVU';
   const tileParams = 'pa: u32, pb: u32, b: u32, qt: u32';
 
-  if (f16) {
-    [...UNPACK_ROW_WGSL, ...PACK_ROW_WGSL].forEach((line) => emit(line));
+  if (codec.helpers.length > 0) {
+    codec.helpers.forEach((line) => emit(line));
     emit();
   }
   if (score.softcap !== null) {

@@ -11,12 +11,7 @@ import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { type MaskCodegenContext, visitRange } from './mask-wgsl.js';
-import {
-  emitKeyUpdate,
-  PACK_ROW_WGSL,
-  TANH_SAFE_WGSL,
-  UNPACK_ROW_WGSL,
-} from './emit-key-update.js';
+import { emitKeyUpdate, rowCodec, TANH_SAFE_WGSL } from './emit-key-update.js';
 import { f32Lit } from './f32-literal.js';
 import { emitMaskFunctions } from './emit-mask-functions.js';
 import {
@@ -52,6 +47,12 @@ export interface SoftmaxArrays {
   readonly headRouting?: RoutedRowsArrays | null;
 }
 
+/** What of the target profile the softmax emitters use beyond the block plan. */
+export interface KernelTarget {
+  /** dtype f16 rows declared as `vec4<f16>` (the profile has `shader-f16`). */
+  readonly nativeF16: boolean;
+}
+
 export interface EmittedKernel {
   readonly wgsl: string;
   readonly workgroupSize: number;
@@ -66,17 +67,14 @@ export function emitSoftmaxKernel(
   step: { readonly score: Score; readonly mask: Mask; readonly plan: BlockPlan },
   bindings: SoftmaxBindings,
   arrays: SoftmaxArrays,
+  target: KernelTarget = { nativeF16: false },
 ): EmittedKernel {
   const { plan, score, mask } = step;
   const W = plan.vectorWidth;
   const vec = W === 4 ? 'vec4<f32>' : 'f32';
-  // dtype f16: four halves per vec2<u32> in storage, unpacked to vec4<f32> on load.
-  const f16 = attention.dtype === 'f16';
-  if (f16 && W !== 4) throw new Error('internal error: f16 needs vector width 4');
-  const stored = f16 ? 'vec2<u32>' : vec;
-  const load = (e: string) => (f16 ? `unpackRow(${e})` : e);
-  const store = (e: string) => (f16 ? `packRow(${e})` : e);
-  const unitWords = f16 ? 2 : W;
+  // dtype f16: four halves per 8 bytes in storage (packed u32s, or native f16), f32 in math.
+  const codec = rowCodec(attention.dtype, W, target.nativeF16);
+  const { stored, load, store, unitWords } = codec;
   const zero = W === 4 ? 'vec4<f32>(0.0)' : '0.0';
   const dot = (a: string, b: string) => (W === 4 ? `dot(${a}, ${b})` : `${a} * ${b}`);
   const D = attention.headDim;
@@ -132,6 +130,7 @@ export function emitSoftmaxKernel(
 
   const L: string[] = [];
   const emit = (line = '') => L.push(line);
+  for (const directive of codec.enable) emit(directive);
   emit(
     `// attnc fused softmax: attention ${attention.name}, group ${group.name}, variant ${plan.variant}`,
   );
@@ -188,8 +187,8 @@ export function emitSoftmaxKernel(
   // function-local arrays, which llvmpipe keeps in registers better than private globals.
   const tileParams = 'pa: u32, pb: u32, b: u32, qt: u32';
 
-  if (f16) {
-    [...UNPACK_ROW_WGSL, ...PACK_ROW_WGSL].forEach((line) => emit(line));
+  if (codec.helpers.length > 0) {
+    codec.helpers.forEach((line) => emit(line));
     emit();
   }
   if (score.softcap !== null) {
