@@ -32,7 +32,7 @@ describe('compile', () => {
         '  |',
         '1 | attention a { heads: 1; head_dim: 4 }',
         '  | ^',
-        '  = help: targets are: portable, core, llvmpipe, swiftshader',
+        '  = help: targets are: portable, core, core-f16, llvmpipe, swiftshader',
         '',
       ].join('\n'),
     );

@@ -114,7 +114,13 @@ describe('planDeviceRequest', () => {
 
 describe('static profiles', () => {
   it('are listed by name', () => {
-    expect([...STATIC_PROFILES.keys()]).toEqual(['portable', 'core', 'llvmpipe', 'swiftshader']);
+    expect([...STATIC_PROFILES.keys()]).toEqual([
+      'portable',
+      'core',
+      'core-f16',
+      'llvmpipe',
+      'swiftshader',
+    ]);
     expect(staticProfile('portable')).toBe(PORTABLE_PROFILE);
     expect(staticProfile('nope')).toBeUndefined();
   });
