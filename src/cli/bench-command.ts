@@ -4,14 +4,10 @@
 
 import { parseArgs } from 'node:util';
 import { benchmark, type BenchmarkResult } from '../api/benchmark.js';
-import { compile } from '../api/compile.js';
-import { createRuntime, type Runtime } from '../api/runtime.js';
-import { hasErrors } from '../diagnostics/diagnostic.js';
-import { renderDiagnostic } from '../diagnostics/render.js';
-import { ADAPTER_CHOICES, isAdapterChoice } from '../runtime/device.js';
+import { ADAPTER_CHOICES } from '../runtime/device.js';
 import { resolveColor } from './check-command.js';
 import { UsageError, type CliIo } from './io.js';
-import { readSpecFile } from './read-spec-file.js';
+import { checkAdapter, withSpecOnDevice } from './spec-on-device.js';
 
 export const BENCH_HELP = `Usage: attnc bench FILE --seq N[,N...] [options]
 
@@ -76,30 +72,9 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
   const warmup = integer('warmup', values.warmup, 1, 0);
   const reps = integer('reps', values.reps, 5, 1);
   const seed = integer('seed', values.seed, 0, 0);
-  if (!isAdapterChoice(values.adapter)) {
-    throw new UsageError(
-      `unknown adapter \`${values.adapter}\`: use ${ADAPTER_CHOICES.join(', ')}`,
-    );
-  }
+  checkAdapter(values.adapter);
 
-  const file = positionals[0]!;
-  const read = readSpecFile(file);
-  if (!read.ok) {
-    io.stderr(`attnc: error: ${read.message}\n`);
-    return read.kind === 'usage' ? 2 : 1;
-  }
-  let runtime: Runtime;
-  try {
-    runtime = await createRuntime({ adapter: values.adapter });
-  } catch (error) {
-    io.stderr(`attnc: error: ${(error as Error).message}\n`);
-    return 1;
-  }
-  try {
-    const compiled = compile(read.text, { file, target: runtime.profile });
-    for (const d of compiled.diagnostics)
-      io.stderr(renderDiagnostic(d, compiled.source, { color }) + '\n\n');
-    if (hasErrors(compiled.diagnostics)) return 1;
+  return withSpecOnDevice(positionals[0]!, values.adapter, io, color, async (runtime, modules) => {
     if (!values.json) {
       io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);
       io.stdout(`timer: wall clock, submit to done; warmup ${warmup}, reps ${reps}\n`);
@@ -107,7 +82,7 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
     }
     const results: BenchmarkResult[] = [];
     for (const seqK of seqs) {
-      for (const module of compiled.modules) {
+      for (const module of modules) {
         const result = await benchmark(runtime, module, {
           batch,
           seqK,
@@ -128,12 +103,7 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
       );
     }
     return 0;
-  } catch (error) {
-    io.stderr(`attnc: error: ${(error as Error).message}\n`);
-    return 1;
-  } finally {
-    runtime.destroy();
-  }
+  });
 }
 
 const COLUMNS: readonly [string, number][] = [

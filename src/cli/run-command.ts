@@ -3,16 +3,14 @@
 // --verify, the max abs error against the CPU reference (exit 1 past the tolerance).
 
 import { parseArgs } from 'node:util';
-import { compile, type CompiledModule } from '../api/compile.js';
+import type { CompiledModule } from '../api/compile.js';
 import { randomInputs } from '../api/random-inputs.js';
 import { reference } from '../api/reference.js';
-import { createRuntime, type Runtime } from '../api/runtime.js';
-import { hasErrors } from '../diagnostics/diagnostic.js';
-import { renderDiagnostic } from '../diagnostics/render.js';
-import { ADAPTER_CHOICES, isAdapterChoice } from '../runtime/device.js';
+import type { Runtime } from '../api/runtime.js';
+import { ADAPTER_CHOICES } from '../runtime/device.js';
 import { resolveColor } from './check-command.js';
 import { UsageError, type CliIo } from './io.js';
-import { readSpecFile } from './read-spec-file.js';
+import { checkAdapter, withSpecOnDevice } from './spec-on-device.js';
 
 /** f32 kernels against a float64 reference (language.md: results agree within 1e-4). */
 export const DEFAULT_TOLERANCE = 1e-4;
@@ -78,34 +76,12 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be an integer >= 0`);
   const tolerance = values.tolerance === undefined ? DEFAULT_TOLERANCE : Number(values.tolerance);
   if (!(tolerance > 0)) throw new UsageError('--tolerance must be a positive number');
-  if (!isAdapterChoice(values.adapter)) {
-    throw new UsageError(
-      `unknown adapter \`${values.adapter}\`: use ${ADAPTER_CHOICES.join(', ')}`,
-    );
-  }
+  checkAdapter(values.adapter);
 
-  const file = positionals[0]!;
-  const read = readSpecFile(file);
-  if (!read.ok) {
-    io.stderr(`attnc: error: ${read.message}\n`);
-    return read.kind === 'usage' ? 2 : 1;
-  }
-
-  let runtime: Runtime;
-  try {
-    runtime = await createRuntime({ adapter: values.adapter });
-  } catch (error) {
-    io.stderr(`attnc: error: ${(error as Error).message}\n`);
-    return 1;
-  }
-  try {
-    const result = compile(read.text, { file, target: runtime.profile });
-    for (const d of result.diagnostics)
-      io.stderr(renderDiagnostic(d, result.source, { color }) + '\n\n');
-    if (hasErrors(result.diagnostics)) return 1;
+  return withSpecOnDevice(positionals[0]!, values.adapter, io, color, async (runtime, modules) => {
     io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);
     let failed = false;
-    for (const module of result.modules) {
+    for (const module of modules) {
       const ok = await runModule(
         runtime,
         module,
@@ -116,12 +92,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
       if (!ok) failed = true;
     }
     return failed ? 1 : 0;
-  } catch (error) {
-    io.stderr(`attnc: error: ${(error as Error).message}\n`);
-    return 1;
-  } finally {
-    runtime.destroy();
-  }
+  });
 }
 
 interface RunSettings {
