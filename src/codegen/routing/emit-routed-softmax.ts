@@ -27,6 +27,7 @@ import {
   UNPACK_ROW_WGSL,
 } from '../wgsl/emit-key-update.js';
 import { f32Lit } from '../wgsl/f32-literal.js';
+import { emitParamsStruct, emitTensorBindings } from '../wgsl/softmax-kernel-setup.js';
 import { emitRandomHas } from '../wgsl/emit-mask-functions.js';
 import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
 import { bucketOfRow, bucketTableOffsets, centroidCount } from './route-kernels.js';
@@ -215,20 +216,8 @@ export function emitRoutedSoftmaxKernel(
   emit('const NEG_BIG: f32 = -3.0e38;');
   emit('const NONE: u32 = 0xffffffffu;');
   emit();
-  emit('struct Params {');
-  for (const u of uniforms) emit(`  ${u.name}: u32,`);
-  emit('}');
-  emit('@group(0) @binding(0) var<uniform> P: Params;');
-  const declared = new Set<string>();
-  const declare = (b: { name: string; binding: number }, access: string, elem: string) => {
-    if (declared.has(b.name)) return;
-    declared.add(b.name);
-    emit(`@group(0) @binding(${b.binding}) var<storage, ${access}> ${b.name}: array<${elem}>;`);
-  };
-  declare(bindings.q, 'read', stored);
-  declare(bindings.k, 'read', stored);
-  declare(bindings.v, 'read', stored);
-  declare(bindings.o, 'read_write', stored);
+  emitParamsStruct(emit, uniforms);
+  const declare = emitTensorBindings(emit, bindings, stored);
   // aux as vec4 words (every array is 16-byte aligned): topk reads block means four at a time.
   declare(bindings.aux, 'read', 'vec4<u32>');
   emit(`fn auxAt(i: u32) -> u32 { return ${aux}[i >> 2u][i & 3u]; }`);

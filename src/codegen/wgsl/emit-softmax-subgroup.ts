@@ -20,18 +20,20 @@
 // are computed on a clamped row and never stored), so no uniformity diagnostic is relaxed.
 
 import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
-import { maskLeaves } from '../../ir/ir.js';
 import { SUBGROUP_WORKGROUP_SIZE } from '../../passes/plan-blocks.js';
-import type { SizeExpr } from '../plan.js';
-import { size } from '../plan.js';
 import { f32Lit } from './f32-literal.js';
+import {
+  emitParamsStruct,
+  emitTensorBindings,
+  softmaxKernelSetup,
+} from './softmax-kernel-setup.js';
 import {
   type EmittedKernel,
   type KernelTarget,
   type SoftmaxArrays,
   type SoftmaxBindings,
 } from './emit-softmax.js';
-import { type MaskCodegenContext, visitRange } from './mask-wgsl.js';
+import { visitRange } from './mask-wgsl.js';
 import { emitMaskFunctions } from './emit-mask-functions.js';
 import { rowCodec, TANH_SAFE_WGSL } from './emit-key-update.js';
 
@@ -59,45 +61,11 @@ export function emitSubgroupSoftmaxKernel(
   if (D % U !== 0 || DV % U !== 0) throw new Error('internal error: dims not a multiple of unit');
   const codec = rowCodec(attention.dtype, U, target.nativeF16);
   const { stored, unitWords, load, store } = codec;
-  const leaves = maskLeaves(mask);
-  const randomOf = new Map<Mask, number>();
-  leaves.forEach((leaf) => {
-    if (leaf.kind === 'routed') throw new Error('internal error: routed leaf in subgroup kernel');
-    if (leaf.kind === 'random') randomOf.set(leaf, randomOf.size);
-  });
-  const hasSegment = leaves.some((l) => l.kind === 'segment');
-  const context: MaskCodegenContext = { rules: plan.rules, randomOf };
-  const modified = score.softcap !== null || score.bias !== null;
-  const qFactor = modified ? score.scale : score.scale * LOG2E;
-
-  const uniforms: { name: string; value: SizeExpr }[] = [
-    { name: 'batch', value: 'batch' },
-    { name: 'seqQ', value: 'seqQ' },
-    { name: 'seqK', value: 'seqK' },
-    { name: 'qTiles', value: size.ceilDiv('seqQ', plan.queryTile) },
-    { name: 'kTiles', value: size.ceilDiv('seqK', plan.keyTile) },
-    { name: 'total', value: size.mul('batch', group.heads, size.ceilDiv('seqQ', plan.queryTile)) },
-    { name: 'qBase', value: size.ceilDiv(arrays.q, unitWords) },
-    { name: 'kBase', value: size.ceilDiv(arrays.k, unitWords) },
-    { name: 'vBase', value: size.ceilDiv(arrays.v, unitWords) },
-    { name: 'oBase', value: size.ceilDiv(arrays.o, unitWords) },
-  ];
-  if (hasSegment) {
-    uniforms.push(
-      { name: 'segQBase', value: need(arrays.segQ) },
-      { name: 'segKBase', value: need(arrays.segK) },
-      { name: 'segRangesBase', value: need(arrays.segRanges) },
-    );
-  }
-  const randomLeaves = leaves.filter(
-    (l): l is Extract<Mask, { kind: 'random' }> => l.kind === 'random',
-  );
-  randomLeaves.forEach((leaf, n) => {
-    uniforms.push(
-      { name: `random${n}Base`, value: need(arrays.random[n]) },
-      { name: `random${n}PerBlock`, value: size.min(leaf.count, size.ceilDiv('seqK', leaf.block)) },
-    );
-  });
+  const setup = softmaxKernelSetup(group, step, arrays, unitWords);
+  const { leaves, randomLeaves, hasSegment, context, modified, qFactor, uniforms } = setup;
+  if (leaves.some((leaf) => leaf.kind === 'routed'))
+    throw new Error('internal error: routed leaf in subgroup kernel');
+  uniforms.push(...setup.randomUniforms);
 
   const L: string[] = [];
   const emit = (line = '') => L.push(line);
@@ -123,21 +91,9 @@ export function emitSubgroupSoftmaxKernel(
   emit(`const WG: u32 = ${WG}u;`);
   emit('const NEG_BIG: f32 = -3.0e38;');
   emit();
-  emit('struct Params {');
-  for (const u of uniforms) emit(`  ${u.name}: u32,`);
-  emit('}');
+  emitParamsStruct(emit, uniforms);
   emit();
-  emit('@group(0) @binding(0) var<uniform> P: Params;');
-  const declared = new Set<string>();
-  const declare = (b: { name: string; binding: number }, access: string, elem: string) => {
-    if (declared.has(b.name)) return;
-    declared.add(b.name);
-    emit(`@group(0) @binding(${b.binding}) var<storage, ${access}> ${b.name}: array<${elem}>;`);
-  };
-  declare(bindings.q, 'read', stored);
-  declare(bindings.k, 'read', stored);
-  declare(bindings.v, 'read', stored);
-  declare(bindings.o, 'read_write', stored);
+  const declare = emitTensorBindings(emit, bindings, stored);
   if (bindings.aux) declare(bindings.aux, 'read', 'u32');
   emit();
   emit('// q rows (pre-scaled) and accumulators of the query tile; lanes own strided columns.');
@@ -403,10 +359,4 @@ export function emitSubgroupSoftmaxKernel(
   emit('  }');
   emit('}');
   return { wgsl: L.join('\n') + '\n', workgroupSize: WG, uniforms };
-}
-
-function need(x: SizeExpr | null | undefined): SizeExpr {
-  if (x === null || x === undefined)
-    throw new Error('internal error: table array missing from layout');
-  return x;
 }

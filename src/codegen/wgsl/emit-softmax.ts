@@ -7,12 +7,15 @@
 // rows share one load (GPU-shaped); `rowwise` reads K/V straight from storage (CPU-shaped).
 
 import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
-import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
-import { size } from '../plan.js';
-import { type MaskCodegenContext, visitRange } from './mask-wgsl.js';
+import { visitRange } from './mask-wgsl.js';
 import { emitKeyUpdate, rowCodec, TANH_SAFE_WGSL } from './emit-key-update.js';
 import { f32Lit } from './f32-literal.js';
+import {
+  emitParamsStruct,
+  emitTensorBindings,
+  softmaxKernelSetup,
+} from './softmax-kernel-setup.js';
 import { emitMaskFunctions } from './emit-mask-functions.js';
 import {
   type RoutedRowsArrays,
@@ -59,8 +62,6 @@ export interface EmittedKernel {
   readonly uniforms: readonly { readonly name: string; readonly value: SizeExpr }[];
 }
 
-const LOG2E = Math.LOG2E;
-
 export function emitSoftmaxKernel(
   attention: Attention,
   group: Group,
@@ -80,37 +81,8 @@ export function emitSoftmaxKernel(
   const D = attention.headDim;
   const DV = attention.valueDim;
   const bhnd = attention.layout === 'bhnd';
-  const leaves = maskLeaves(mask);
-  const randomOf = new Map<Mask, number>();
-  leaves.forEach((leaf) => {
-    if (leaf.kind === 'random') randomOf.set(leaf, randomOf.size);
-  });
-  const hasSegment = leaves.some((l) => l.kind === 'segment');
-  const context: MaskCodegenContext = { rules: plan.rules, randomOf };
-  const modified = score.softcap !== null || score.bias !== null;
-  // Without modifiers the scale and log2(e) fold into q once per row; with them the natural
-  // score is needed, so only the scale folds.
-  const qFactor = modified ? score.scale : score.scale * LOG2E;
-
-  const uniforms: { name: string; value: SizeExpr }[] = [
-    { name: 'batch', value: 'batch' },
-    { name: 'seqQ', value: 'seqQ' },
-    { name: 'seqK', value: 'seqK' },
-    { name: 'qTiles', value: size.ceilDiv('seqQ', plan.queryTile) },
-    { name: 'kTiles', value: size.ceilDiv('seqK', plan.keyTile) },
-    { name: 'total', value: size.mul('batch', group.heads, size.ceilDiv('seqQ', plan.queryTile)) },
-    { name: 'qBase', value: size.ceilDiv(arrays.q, unitWords) },
-    { name: 'kBase', value: size.ceilDiv(arrays.k, unitWords) },
-    { name: 'vBase', value: size.ceilDiv(arrays.v, unitWords) },
-    { name: 'oBase', value: size.ceilDiv(arrays.o, unitWords) },
-  ];
-  if (hasSegment) {
-    uniforms.push(
-      { name: 'segQBase', value: need(arrays.segQ) },
-      { name: 'segKBase', value: need(arrays.segK) },
-      { name: 'segRangesBase', value: need(arrays.segRanges) },
-    );
-  }
+  const setup = softmaxKernelSetup(group, step, arrays, unitWords);
+  const { leaves, randomLeaves, hasSegment, context, modified, qFactor, uniforms } = setup;
   const routed = arrays.headRouting ?? null;
   if (routed) {
     if (!bindings.aux) throw new Error('internal error: head routing without aux');
@@ -118,15 +90,7 @@ export function emitSoftmaxKernel(
     uniforms[at] = { name: 'total', value: routedTileBound(routed, group.heads, plan.queryTile) };
     uniforms.push(...routedRowsUniforms(routed));
   }
-  const randomLeaves = leaves.filter(
-    (l): l is Extract<Mask, { kind: 'random' }> => l.kind === 'random',
-  );
-  randomLeaves.forEach((leaf, n) => {
-    uniforms.push(
-      { name: `random${n}Base`, value: need(arrays.random[n]) },
-      { name: `random${n}PerBlock`, value: size.min(leaf.count, size.ceilDiv('seqK', leaf.block)) },
-    );
-  });
+  uniforms.push(...setup.randomUniforms);
 
   const L: string[] = [];
   const emit = (line = '') => L.push(line);
@@ -149,21 +113,9 @@ export function emitSoftmaxKernel(
   emit(`const TK: u32 = ${plan.keyTile}u;`);
   emit(`const NEG_BIG: f32 = -3.0e38;`);
   emit();
-  emit('struct Params {');
-  for (const u of uniforms) emit(`  ${u.name}: u32,`);
-  emit('}');
+  emitParamsStruct(emit, uniforms);
   emit();
-  emit('@group(0) @binding(0) var<uniform> P: Params;');
-  const declared = new Set<string>();
-  const declare = (b: { name: string; binding: number }, access: string, elem: string) => {
-    if (declared.has(b.name)) return;
-    declared.add(b.name);
-    emit(`@group(0) @binding(${b.binding}) var<storage, ${access}> ${b.name}: array<${elem}>;`);
-  };
-  declare(bindings.q, 'read', stored);
-  declare(bindings.k, 'read', stored);
-  declare(bindings.v, 'read', stored);
-  declare(bindings.o, 'read_write', stored);
+  const declare = emitTensorBindings(emit, bindings, stored);
   if (bindings.aux) declare(bindings.aux, 'read', 'u32');
   emit();
   if (plan.variant === 'tiled') {
@@ -393,10 +345,4 @@ export function emitSoftmaxKernel(
   );
   emit('}');
   return { wgsl: L.join('\n') + '\n', workgroupSize: plan.queryTile, uniforms };
-}
-
-function need(x: SizeExpr | null | undefined): SizeExpr {
-  if (x === null || x === undefined)
-    throw new Error('internal error: table array missing from layout');
-  return x;
 }

@@ -1,0 +1,132 @@
+// What the fused softmax emitters (emit-softmax.ts: rowwise and tiled; emit-softmax-subgroup.ts)
+// derive alike from a fused step before writing WGSL: the mask's leaves and the codegen
+// context of its random leaves, where the score scale folds, and the uniforms every variant
+// declares, in the order the Params struct lists them. Also the Params struct and the
+// storage declarations of q/k/v/o, which the routed kernel shares too.
+
+import type { BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
+import { maskLeaves } from '../../ir/ir.js';
+import type { SizeExpr } from '../plan.js';
+import { size } from '../plan.js';
+import type { MaskCodegenContext } from './mask-wgsl.js';
+
+export type Uniform = { name: string; value: SizeExpr };
+type RandomLeaf = Extract<Mask, { kind: 'random' }>;
+
+/** Word offsets the shared uniforms point at (a subset of SoftmaxArrays). */
+export interface SetupArrays {
+  readonly q: SizeExpr;
+  readonly k: SizeExpr;
+  readonly v: SizeExpr;
+  readonly o: SizeExpr;
+  readonly segQ: SizeExpr | null;
+  readonly segK: SizeExpr | null;
+  readonly segRanges: SizeExpr | null;
+  readonly random: readonly SizeExpr[];
+}
+
+export interface SoftmaxKernelSetup {
+  readonly leaves: ReturnType<typeof maskLeaves>;
+  readonly randomLeaves: readonly RandomLeaf[];
+  readonly hasSegment: boolean;
+  readonly context: MaskCodegenContext;
+  /** softcap or alibi: the natural score is needed, so only the scale folds into q. */
+  readonly modified: boolean;
+  /** What q is multiplied by once per row. */
+  readonly qFactor: number;
+  /** Sizes, tile counts, tensor bases, then the segment tables' bases. */
+  readonly uniforms: Uniform[];
+  /** Per random leaf: its table's base and drawn blocks per query block (after any others). */
+  readonly randomUniforms: readonly Uniform[];
+}
+
+export function softmaxKernelSetup(
+  group: Group,
+  step: { readonly score: Score; readonly mask: Mask; readonly plan: BlockPlan },
+  arrays: SetupArrays,
+  unitWords: number,
+): SoftmaxKernelSetup {
+  const { plan, score, mask } = step;
+  const leaves = maskLeaves(mask);
+  const randomLeaves = leaves.filter((l): l is RandomLeaf => l.kind === 'random');
+  const randomOf = new Map<Mask, number>(randomLeaves.map((leaf, n) => [leaf, n]));
+  const hasSegment = leaves.some((l) => l.kind === 'segment');
+  const modified = score.softcap !== null || score.bias !== null;
+  // Without modifiers the scale and log2(e) fold into q once per row; with them the natural
+  // score is needed, so only the scale folds.
+  const qFactor = modified ? score.scale : score.scale * Math.LOG2E;
+  const uniforms: Uniform[] = [
+    { name: 'batch', value: 'batch' },
+    { name: 'seqQ', value: 'seqQ' },
+    { name: 'seqK', value: 'seqK' },
+    { name: 'qTiles', value: size.ceilDiv('seqQ', plan.queryTile) },
+    { name: 'kTiles', value: size.ceilDiv('seqK', plan.keyTile) },
+    { name: 'total', value: size.mul('batch', group.heads, size.ceilDiv('seqQ', plan.queryTile)) },
+    { name: 'qBase', value: size.ceilDiv(arrays.q, unitWords) },
+    { name: 'kBase', value: size.ceilDiv(arrays.k, unitWords) },
+    { name: 'vBase', value: size.ceilDiv(arrays.v, unitWords) },
+    { name: 'oBase', value: size.ceilDiv(arrays.o, unitWords) },
+  ];
+  if (hasSegment) {
+    uniforms.push(
+      { name: 'segQBase', value: need(arrays.segQ) },
+      { name: 'segKBase', value: need(arrays.segK) },
+      { name: 'segRangesBase', value: need(arrays.segRanges) },
+    );
+  }
+  const randomUniforms = randomLeaves.flatMap((leaf, n): Uniform[] => [
+    { name: `random${n}Base`, value: need(arrays.random[n]) },
+    { name: `random${n}PerBlock`, value: size.min(leaf.count, size.ceilDiv('seqK', leaf.block)) },
+  ]);
+  return {
+    leaves,
+    randomLeaves,
+    hasSegment,
+    context: { rules: plan.rules, randomOf },
+    modified,
+    qFactor,
+    uniforms,
+    randomUniforms,
+  };
+}
+
+/** `struct Params` with one u32 per uniform. */
+export function emitParamsStruct(
+  emit: (line?: string) => void,
+  uniforms: readonly Uniform[],
+): void {
+  emit('struct Params {');
+  for (const u of uniforms) emit(`  ${u.name}: u32,`);
+  emit('}');
+}
+
+type Binding = { readonly name: string; readonly binding: number };
+
+/**
+ * The uniform binding, then q, k, v (read) and o (read_write) as `array<stored>`; a buffer
+ * that packs several tensors is declared once. Returns the declarer for further buffers.
+ */
+export function emitTensorBindings(
+  emit: (line?: string) => void,
+  tensors: { readonly q: Binding; readonly k: Binding; readonly v: Binding; readonly o: Binding },
+  stored: string,
+): (b: Binding, access: string, elem: string) => void {
+  emit('@group(0) @binding(0) var<uniform> P: Params;');
+  const declared = new Set<string>();
+  const declare = (b: Binding, access: string, elem: string) => {
+    if (declared.has(b.name)) return;
+    declared.add(b.name);
+    emit(`@group(0) @binding(${b.binding}) var<storage, ${access}> ${b.name}: array<${elem}>;`);
+  };
+  declare(tensors.q, 'read', stored);
+  declare(tensors.k, 'read', stored);
+  declare(tensors.v, 'read', stored);
+  declare(tensors.o, 'read_write', stored);
+  return declare;
+}
+
+function need(x: SizeExpr | null | undefined): SizeExpr {
+  if (x === null || x === undefined)
+    throw new Error('internal error: table array missing from layout');
+  return x;
+}
