@@ -16,6 +16,7 @@ import type { Attention, Group, Routing, Table } from '../../ir/ir.js';
 import type { PlanInput, PlanStep, SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import type { EmittedKernel } from '../wgsl/emit-softmax.js';
+import { paramsStructLines } from '../wgsl/params-struct.js';
 
 const WORKGROUP = 64;
 
@@ -192,7 +193,7 @@ function header(
 }
 
 function params(uniforms: readonly { name: string }[]): string {
-  return `struct Params {\n${uniforms.map((u) => `  ${u.name}: u32,`).join('\n')}\n}\n@group(0) @binding(0) var<uniform> P: Params;`;
+  return `${paramsStructLines(uniforms).join('\n')}\n@group(0) @binding(0) var<uniform> P: Params;`;
 }
 
 const MAIN_OPEN = `@compute @workgroup_size(${WORKGROUP})

@@ -23,6 +23,7 @@ import type { Attention, Group } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import type { EmittedKernel } from './emit-softmax.js';
+import { paramsStructLines } from './params-struct.js';
 
 /** Query rows per invocation of the select and scatter kernels. */
 export const ROUTE_CHUNK = 64;
@@ -106,9 +107,7 @@ export function emitHeadRoutingKernels(
       `const K: u32 = ${K}u;`,
       `const CHUNK: u32 = ${ROUTE_CHUNK}u;`,
       '',
-      'struct Params {',
-      ...uniforms.map((u) => `  ${u.name}: u32,`),
-      '}',
+      ...paramsStructLines(uniforms),
       '',
       '@group(0) @binding(0) var<uniform> P: Params;',
       `@group(0) @binding(${aux.binding}) var<storage, read_write> ${aux.name}: array<u32>;`,

@@ -9,6 +9,7 @@ import { featureDim } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { f32Lit } from './f32-literal.js';
+import { paramsStructLines } from './params-struct.js';
 
 /** A storage binding: WGSL variable name and binding number (q/k/v may share one). */
 export interface LinearBinding {
@@ -85,7 +86,7 @@ export function linearConstants(shape: LinearShape): string[] {
 }
 
 export function paramsStruct(uniforms: Uniforms): string[] {
-  return ['struct Params {', ...uniforms.map((u) => `  ${u.name}: u32,`), '}', ''];
+  return [...paramsStructLines(uniforms), ''];
 }
 
 /**

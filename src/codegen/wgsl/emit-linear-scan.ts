@@ -7,6 +7,7 @@ import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import type { Uniforms } from './emit-linear-common.js';
 import type { EmittedKernel } from './emit-softmax.js';
+import { paramsStructLines } from './params-struct.js';
 
 const WORKGROUP = 64;
 
@@ -42,9 +43,7 @@ export function emitLinearScanKernel(
     `// attnc linear scan: ${label}, ${causal ? 'exclusive prefix over chunks' : 'sum of the slots into slot 0'}`,
     `const SLOT: u32 = ${slotWords}u;`,
     '',
-    'struct Params {',
-    ...uniforms.map((u) => `  ${u.name}: u32,`),
-    '}',
+    ...paramsStructLines(uniforms),
     '',
     '@group(0) @binding(0) var<uniform> P: Params;',
     `@group(0) @binding(${lin.binding}) var<storage, read_write> ${lin.name}: array<f32>;`,

@@ -20,6 +20,7 @@ import {
 } from './emit-head-routing.js';
 import { PACK_ROW_WGSL, UNPACK_ROW_WGSL } from './emit-key-update.js';
 import { f32Lit } from './f32-literal.js';
+import { paramsStructLines } from './params-struct.js';
 
 export interface LowRankKernel {
   readonly wgsl: string;
@@ -114,9 +115,7 @@ export function kernelPrelude(
     `const TOTAL_KV_HEADS: u32 = ${shape.totalKvHeads}u;`,
     `const WG: u32 = ${WORKGROUP}u;`,
     '',
-    'struct Params {',
-    ...uniforms.map((u) => `  ${u.name}: u32,`),
-    '}',
+    ...paramsStructLines(uniforms),
     '',
     '@group(0) @binding(0) var<uniform> P: Params;',
   ];

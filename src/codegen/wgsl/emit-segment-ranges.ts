@@ -5,6 +5,7 @@
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import type { EmittedKernel } from './emit-softmax.js';
+import { paramsStructLines } from './params-struct.js';
 
 const WORKGROUP = 64;
 
@@ -31,9 +32,7 @@ export function emitSegmentRangesKernel(
 const TQ: u32 = ${queryTile}u;
 const TK: u32 = ${keyTile}u;
 
-struct Params {
-${uniforms.map((u) => `  ${u.name}: u32,`).join('\n')}
-}
+${paramsStructLines(uniforms).join('\n')}
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(${aux.binding}) var<storage, read_write> ${aux.name}: array<u32>;

@@ -9,6 +9,7 @@ import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import type { MaskCodegenContext } from './mask-wgsl.js';
+import { paramsStructLines } from './params-struct.js';
 
 export type Uniform = { name: string; value: SizeExpr };
 type RandomLeaf = Extract<Mask, { kind: 'random' }>;
@@ -95,9 +96,7 @@ export function emitParamsStruct(
   emit: (line?: string) => void,
   uniforms: readonly Uniform[],
 ): void {
-  emit('struct Params {');
-  for (const u of uniforms) emit(`  ${u.name}: u32,`);
-  emit('}');
+  paramsStructLines(uniforms).forEach((line) => emit(line));
 }
 
 type Binding = { readonly name: string; readonly binding: number };
