@@ -7,7 +7,7 @@ import { benchmark, type BenchmarkResult } from '../api/benchmark.js';
 import { ADAPTER_CHOICES } from '../runtime/device.js';
 import { resolveColor } from './check-command.js';
 import { UsageError, type CliIo } from './io.js';
-import { checkAdapter, withSpecOnDevice } from './spec-on-device.js';
+import { withSpecOnDevice } from './spec-on-device.js';
 
 export const BENCH_HELP = `Usage: attnc bench FILE --seq N[,N...] [options]
 
@@ -72,8 +72,6 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
   const warmup = integer('warmup', values.warmup, 1, 0);
   const reps = integer('reps', values.reps, 5, 1);
   const seed = integer('seed', values.seed, 0, 0);
-  checkAdapter(values.adapter);
-
   return withSpecOnDevice(positionals[0]!, values.adapter, io, color, async (runtime, modules) => {
     if (!values.json) {
       io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);

@@ -10,7 +10,7 @@ import type { Runtime } from '../api/runtime.js';
 import { ADAPTER_CHOICES } from '../runtime/device.js';
 import { resolveColor } from './check-command.js';
 import { UsageError, type CliIo } from './io.js';
-import { checkAdapter, withSpecOnDevice } from './spec-on-device.js';
+import { withSpecOnDevice } from './spec-on-device.js';
 
 /** f32 kernels against a float64 reference (language.md: results agree within 1e-4). */
 export const DEFAULT_TOLERANCE = 1e-4;
@@ -76,8 +76,6 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be an integer >= 0`);
   const tolerance = values.tolerance === undefined ? DEFAULT_TOLERANCE : Number(values.tolerance);
   if (!(tolerance > 0)) throw new UsageError('--tolerance must be a positive number');
-  checkAdapter(values.adapter);
-
   return withSpecOnDevice(positionals[0]!, values.adapter, io, color, async (runtime, modules) => {
     io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);
     let failed = false;

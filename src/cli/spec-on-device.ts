@@ -12,7 +12,7 @@ import { UsageError, type CliIo } from './io.js';
 import { readSpecFile } from './read-spec-file.js';
 
 /** Throws UsageError for an unknown adapter, before any file or device is touched. */
-export function checkAdapter(adapter: string): asserts adapter is AdapterChoice {
+function checkAdapter(adapter: string): asserts adapter is AdapterChoice {
   if (!isAdapterChoice(adapter)) {
     throw new UsageError(`unknown adapter \`${adapter}\`: use ${ADAPTER_CHOICES.join(', ')}`);
   }
