@@ -22,7 +22,7 @@ Options:
   -o, --out DIR       output directory (created if missing)
   --target NAME       device profile: ${TARGET_NAMES.join(', ')} (default portable: runs on
                       every WebGPU device, compatibility-mode limits, no optional features)
-  --import-from SPEC  module the generated TypeScript imports attnc from (default attnc)
+  --import-from SPEC  module the generated TypeScript imports the runtime from (default attnc/runtime)
   --color auto|always|never
   -h, --help          show this help
 `;

@@ -1,0 +1,120 @@
+// The host plan's shape as a valibot schema: the one definition that `loadPlan` checks a
+// loaded plan against (valibot is small and tree-shakes, so the runtime bundle stays small)
+// and that `npm run generate` turns into the published schemas/plan.schema.json. The type
+// test at the bottom keeps it and the HostPlan interfaces of plan.ts in step.
+
+import * as v from 'valibot';
+import type { HostPlan, SizeExpr } from './plan.js';
+
+const sizeSymbol = v.picklist(['batch', 'seqQ', 'seqK']);
+
+/** Recursive: an operation's arguments are size expressions again. */
+export const SizeExprSchema: v.GenericSchema<SizeExpr> = v.union([
+  v.pipe(v.number(), v.integer()),
+  sizeSymbol,
+  v.strictObject({
+    op: v.picklist(['add', 'sub', 'mul', 'min', 'max', 'ceilDiv']),
+    args: v.array(v.lazy(() => SizeExprSchema)),
+  }),
+]);
+
+const inputName = v.picklist(['q', 'k', 'v', 'seg_q', 'seg_k', 'E', 'F', 'centroids', 'router']);
+const tensorDType = v.picklist(['f32', 'f16', 'u32']);
+const count = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+const PlanInputSchema = v.strictObject({
+  name: inputName,
+  dtype: v.picklist(['f32', 'u32']),
+  storage: v.optional(tensorDType),
+  dims: v.array(v.string()),
+  shape: v.array(SizeExprSchema),
+});
+
+const PlanOutputSchema = v.strictObject({
+  name: v.literal('o'),
+  dtype: v.literal('f32'),
+  storage: v.optional(v.picklist(['f32', 'f16'])),
+  dims: v.array(v.string()),
+  shape: v.array(SizeExprSchema),
+  array: v.string(),
+});
+
+const PlanBufferSchema = v.strictObject({
+  name: v.string(),
+  kind: v.picklist(['storage', 'uniform']),
+  size: SizeExprSchema,
+});
+
+const PlanArraySchema = v.strictObject({
+  name: v.string(),
+  buffer: v.string(),
+  offset: SizeExprSchema,
+  length: SizeExprSchema,
+  element: tensorDType,
+});
+
+const PlanKernelSchema = v.strictObject({
+  name: v.string(),
+  entryPoint: v.string(),
+  wgsl: v.string(),
+  workgroupSize: v.pipe(count, v.minValue(1)),
+  bindings: v.array(
+    v.strictObject({
+      binding: count,
+      buffer: v.string(),
+      type: v.picklist(['uniform', 'read-only-storage', 'storage']),
+    }),
+  ),
+  uniforms: v.array(v.strictObject({ name: v.string(), value: SizeExprSchema })),
+  uniformBuffer: v.string(),
+});
+
+const PlanStepSchema = v.variant('kind', [
+  v.strictObject({ kind: v.literal('upload'), input: inputName, array: v.string() }),
+  v.strictObject({
+    kind: v.literal('fill-random-blocks'),
+    array: v.string(),
+    seed: count,
+    count,
+    block: count,
+  }),
+  v.strictObject({
+    kind: v.literal('fill-gaussian'),
+    array: v.string(),
+    seed: count,
+    rows: count,
+    cols: count,
+  }),
+  v.strictObject({ kind: v.literal('write-uniforms'), kernel: v.string() }),
+  v.strictObject({
+    kind: v.literal('dispatch'),
+    kernel: v.string(),
+    workgroups: v.tuple([SizeExprSchema, SizeExprSchema, SizeExprSchema]),
+  }),
+  v.strictObject({ kind: v.literal('read-output'), output: v.literal('o'), array: v.string() }),
+]);
+
+export const HostPlanSchema = v.strictObject({
+  version: v.literal(1),
+  inputs: v.array(PlanInputSchema),
+  outputs: v.array(PlanOutputSchema),
+  buffers: v.array(PlanBufferSchema),
+  arrays: v.array(PlanArraySchema),
+  kernels: v.array(PlanKernelSchema),
+  steps: v.array(PlanStepSchema),
+  constraints: v.strictObject({
+    maxSeqK: v.nullable(count),
+    minSeq: v.optional(count),
+  }),
+  features: v.optional(v.array(v.picklist(['subgroups', 'shader-f16']))),
+  profile: v.string(),
+});
+
+// Compile-time: the schema's output is exactly a HostPlan, both ways.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type DeepMutable<T> = T extends object ? { -readonly [K in keyof T]: DeepMutable<T[K]> } : T;
+const planTypesAgree: Same<
+  DeepMutable<v.InferOutput<typeof HostPlanSchema>>,
+  DeepMutable<HostPlan>
+> = true;
+void planTypesAgree;
