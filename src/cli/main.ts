@@ -3,9 +3,11 @@
 // the event loop alive after work is done.
 
 import { runCli } from './cli.js';
+import { runWithDawnLogFilter } from './dawn-log-filter.js';
 import { processIo } from './io.js';
 
-runCli(process.argv.slice(2), processIo).then(
+const args = process.argv.slice(2);
+(runWithDawnLogFilter(args) ?? runCli(args, processIo)).then(
   (code) => {
     process.exitCode = code;
     // Let stdout drain before leaving.

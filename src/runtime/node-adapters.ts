@@ -61,6 +61,7 @@ async function openSerially<T>(
   try {
     dawn = await loadDawn();
   } catch (e) {
+    if (isPackageMissing(e)) throw new WebGPUPackageMissingError();
     return { ok: false, reason: `could not load dawn.node from npm 'webgpu': ${message(e)}` };
   }
   const setup = await adapterSetup(kind);
@@ -103,17 +104,43 @@ function dawnInstance(dawn: DawnModule, kind: NodeAdapterKind, options: string[]
   return gpu;
 }
 
+/**
+ * npm `webgpu` (Dawn for Node, 132 MB) is an optional peer dependency: browser-only and
+ * compile-only users never install it, so its absence is said plainly, with the fix.
+ */
+export class WebGPUPackageMissingError extends Error {
+  override readonly name = 'WebGPUPackageMissingError';
+  constructor() {
+    super(
+      "attnc needs the npm package 'webgpu' (Dawn for Node) to find a WebGPU adapter in Node, " +
+        "and it is not installed; run 'npm install webgpu'. (In a browser, pass your own " +
+        'device instead: createRuntime({ device }).)',
+    );
+  }
+}
+
+function isPackageMissing(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return (
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /'webgpu'/.test(message(e))
+  );
+}
+
 let dawnModule: Promise<DawnModule> | undefined;
+/** A variable, so that a bundler leaves the optional native package alone (never bundled). */
+const WEBGPU_PACKAGE: string = 'webgpu';
 
 async function loadDawn(): Promise<DawnModule> {
-  dawnModule ??= import('webgpu').then((m) => {
-    // GPUBufferUsage, GPUMapMode and friends, which the rest of the runtime uses as globals.
-    const g = globalThis as Record<string, unknown>;
-    for (const [name, value] of Object.entries(m.globals as object)) {
-      if (!(name in g)) g[name] = value;
-    }
-    return { create: m.create, globals: m.globals as object };
-  });
+  dawnModule ??= import(WEBGPU_PACKAGE).then(
+    (m: { create: DawnModule['create']; globals: object }) => {
+      // GPUBufferUsage, GPUMapMode and friends, which the rest of the runtime uses as globals.
+      const g = globalThis as Record<string, unknown>;
+      for (const [name, value] of Object.entries(m.globals as object)) {
+        if (!(name in g)) g[name] = value;
+      }
+      return { create: m.create, globals: m.globals as object };
+    },
+  );
   return dawnModule;
 }
 
