@@ -1,6 +1,7 @@
 // Regenerates generated/ from examples/: every example compiled for the portable target, as
-// `attnc compile` writes it, plus an index. `npm run generate` writes; `-- --check` fails
-// when generated/ differs from what the examples compile to, byte for byte.
+// `attnc compile` writes it, plus an index; and the published JSON Schemas in schemas/ from
+// their valibot definitions. `npm run generate` writes; `-- --check` fails when generated/ or
+// schemas/ differ from what they are generated from, byte for byte.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -8,10 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { compile } from '../src/api/compile.js';
 import { moduleFiles } from '../src/api/module-files.js';
 import { hasErrors } from '../src/diagnostics/diagnostic.js';
+import { jsonSchemaFiles } from './json-schemas.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const examplesDir = join(root, 'examples');
 const outDir = join(root, 'generated');
+const schemasDir = join(root, 'schemas');
 const TARGET = 'portable';
 
 const wanted = new Map<string, string>();
@@ -60,6 +63,7 @@ for (const file of readdirSync(examplesDir)
   }
 }
 wanted.set(join(outDir, 'README.md'), index.join('\n') + '\n');
+for (const [file, text] of jsonSchemaFiles()) wanted.set(join(schemasDir, file), text);
 
 function listFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -82,7 +86,7 @@ for (const [path, text] of wanted) {
     console.log(`wrote ${relative(root, path)}`);
   }
 }
-for (const path of listFiles(outDir)) {
+for (const path of [...listFiles(outDir), ...listFiles(schemasDir)]) {
   if (wanted.has(path)) continue;
   if (check) {
     console.error(`${relative(root, path)} is not generated from any example`);
@@ -92,5 +96,5 @@ for (const path of listFiles(outDir)) {
     console.log(`removed ${relative(root, path)}`);
   }
 }
-if (check && problems) console.error('generated/ is stale: run `npm run generate`');
+if (check && problems) console.error('generated/ or schemas/ is stale: run `npm run generate`');
 process.exit(problems ? 1 : 0);

@@ -89,7 +89,7 @@ const PlanStepSchema = v.variant('kind', [
   v.strictObject({
     kind: v.literal('dispatch'),
     kernel: v.string(),
-    workgroups: v.tuple([SizeExprSchema, SizeExprSchema, SizeExprSchema]),
+    workgroups: v.strictTuple([SizeExprSchema, SizeExprSchema, SizeExprSchema]),
   }),
   v.strictObject({ kind: v.literal('read-output'), output: v.literal('o'), array: v.string() }),
 ]);

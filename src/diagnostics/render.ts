@@ -1,7 +1,7 @@
 // Renders diagnostics the way rustc and esbuild do: a header with the code, the location,
 // the source line, a caret run under the primary span and dashes under secondary spans.
 
-import type { Diagnostic, Label } from './diagnostic.js';
+import type { Diagnostic, Label, Severity } from './diagnostic.js';
 import type { SourceText } from './source.js';
 
 export interface RenderOptions {
@@ -103,7 +103,7 @@ function expandTabs(text: string): string {
 export interface JsonDiagnostic {
   readonly file: string;
   readonly code: string;
-  readonly severity: string;
+  readonly severity: Severity;
   readonly message: string;
   readonly line: number;
   readonly column: number;
