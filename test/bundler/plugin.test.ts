@@ -54,7 +54,7 @@ describe('the esbuild plugin', () => {
     expect(inputs.filter((p) => /chevrotain|dist\/(syntax|check|codegen\/wgsl)/.test(p))).toEqual(
       [],
     );
-    const code = result.outputFiles[0]!.text;
+    const code = result.outputFiles![0]!.text;
     expect(code).toContain('"longformer"');
     expect(code).toContain('@compute');
   });
