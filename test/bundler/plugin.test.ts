@@ -4,11 +4,11 @@
 // line and column. The built apps run in Chromium in browser.gpu.test.ts.
 
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as esbuild from 'esbuild';
 import { build as viteBuild } from 'vite';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../../src/api/compile.js';
 import attncEsbuild from '../../src/bundler/esbuild.js';
 import attncVite from '../../src/bundler/vite.js';
@@ -45,6 +45,7 @@ interface ViteError {
 }
 
 beforeAll(() => ensureDist(), 180_000);
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('the esbuild plugin', () => {
   it('bundles the app from the spec, with the runtime and no compiler', async () => {
