@@ -3,14 +3,18 @@
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
-  /** Colour is used when the output is a terminal (and NO_COLOR is unset). */
+  /**
+   * Colour is used when the output is a terminal that has colours: Node's own check
+   * (tty.WriteStream#hasColors) honours NO_COLOR, NODE_DISABLE_COLORS, FORCE_COLOR and
+   * TERM=dumb.
+   */
   readonly color: boolean;
 }
 
 export const processIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
-  color: Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'],
+  color: Boolean(process.stdout.isTTY && process.stdout.hasColors()),
 };
 
 /** A usage error: bad flags or arguments (exit code 2). */

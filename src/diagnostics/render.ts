@@ -1,6 +1,10 @@
 // Renders diagnostics the way rustc and esbuild do: a header with the code, the location,
 // the source line, a caret run under the primary span and dashes under secondary spans.
+// Colours come from picocolors; whether to use them is the caller's choice (RenderOptions).
 
+import { createColors } from 'picocolors';
+
+type Colors = ReturnType<typeof createColors>;
 import type { Diagnostic, Label, Severity } from './diagnostic.js';
 import type { SourceText } from './source.js';
 
@@ -11,22 +15,24 @@ export interface RenderOptions {
 
 const TAB_WIDTH = 4;
 
-const ansi = {
-  red: '\x1b[1;31m',
-  yellow: '\x1b[1;33m',
-  blue: '\x1b[1;34m',
-  cyan: '\x1b[1;36m',
-  bold: '\x1b[1m',
-  reset: '\x1b[0m',
-};
+/** rustc's palette: every colour bold. */
+function palette(c: Colors) {
+  return {
+    red: (text: string) => c.bold(c.red(text)),
+    yellow: (text: string) => c.bold(c.yellow(text)),
+    blue: (text: string) => c.bold(c.blue(text)),
+    cyan: (text: string) => c.bold(c.cyan(text)),
+    bold: (text: string) => c.bold(text),
+  };
+}
 
 export function renderDiagnostic(
   diagnostic: Diagnostic,
   source: SourceText,
   options: RenderOptions = {},
 ): string {
-  const paint = (style: keyof typeof ansi, text: string) =>
-    options.color ? `${ansi[style]}${text}${ansi.reset}` : text;
+  const styles = palette(createColors(options.color ?? false));
+  const paint = (style: keyof typeof styles, text: string) => styles[style](text);
   const severityStyle = diagnostic.severity === 'error' ? 'red' : 'yellow';
 
   const start = source.position(diagnostic.primary.span.start);
