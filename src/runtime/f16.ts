@@ -2,53 +2,34 @@
 // device holds two halves per u32 word (low half first, as WGSL's unpack2x16float reads them).
 // Rounding is to nearest, ties to even, the same as the CPU reference's roundToF16.
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
+// The conversion itself is @petamoriken/float16's (Node 20 has no Float16Array); only the
+// range check is ours, because the runtime refuses a value f16 cannot hold instead of
+// silently storing infinity. (src/reference/f16.ts rounds on its own, on purpose: the
+// reference must not share code with what it checks.)
+
+import { getFloat16, setFloat16 } from '@petamoriken/float16';
+
+const scratch = new DataView(new ArrayBuffer(2));
+const EXPONENT_ALL_ONES = 0x7c00;
 
 /** The binary16 bits of `x`; throws (naming `input`) when it is beyond the f16 range. */
 export function toHalfBits(x: number, input: string, index: number): number {
-  f32[0] = x;
-  const bits = u32[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = (bits >>> 23) & 0xff;
-  let mantissa = bits & 0x7fffff;
-  if (exponent === 0xff) {
+  if (!Number.isFinite(x)) {
     throw new Error(`input '${input}': element ${index} is ${x}, which f16 cannot hold`);
   }
-  const e = exponent - 127 + 15;
-  if (e >= 0x1f) {
+  setFloat16(scratch, 0, x, true);
+  const bits = scratch.getUint16(0, true);
+  if ((bits & EXPONENT_ALL_ONES) === EXPONENT_ALL_ONES) {
     throw new Error(
       `input '${input}': element ${index} is ${x}, beyond the f16 range (dtype: f16)`,
     );
   }
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mantissa |= 0x800000;
-    const shift = 14 - e;
-    const half = mantissa >>> shift;
-    const rest = mantissa & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    const rounded = rest > halfway || (rest === halfway && (half & 1) === 1) ? half + 1 : half;
-    return sign | rounded;
-  }
-  const half = (e << 10) | (mantissa >>> 13);
-  const rest = mantissa & 0x1fff;
-  const rounded = rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1) ? half + 1 : half;
-  if (rounded >>> 10 >= 0x1f) {
-    throw new Error(
-      `input '${input}': element ${index} is ${x}, beyond the f16 range (dtype: f16)`,
-    );
-  }
-  return sign | rounded;
+  return bits;
 }
 
 export function fromHalfBits(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >>> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  scratch.setUint16(0, h, true);
+  return getFloat16(scratch, 0, true);
 }
 
 /** Packs floats into u32 words, two halves each (an odd count leaves the last high half 0). */
