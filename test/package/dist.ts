@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { join } from 'node:path';
 
 export const root = new URL('../../', import.meta.url).pathname;
-const stamp = join(root, 'dist', '.built');
+const stamp = join(root, '.dist-built');
 const lock = join(root, 'dist-building.lock');
 
 function newestSource(dir: string): number {
