@@ -3,11 +3,12 @@
 // (re)built here when missing or older than src/, once even when test files run in parallel.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const root = new URL('../../', import.meta.url).pathname;
-const stamp = join(root, '.dist-built');
+/** tsc rewrites every output on each build, so any one of them dates the build. */
+const stamp = join(root, 'dist', 'runtime-entry.js');
 const lock = join(root, 'dist-building.lock');
 
 function newestSource(dir: string): number {
@@ -41,7 +42,6 @@ export async function ensureDist(): Promise<void> {
             stdio: 'inherit',
           },
         );
-        writeFileSync(stamp, '');
       }
     } finally {
       rmSync(lock, { recursive: true, force: true });
