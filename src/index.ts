@@ -41,7 +41,9 @@ export {
   type BenchmarkResult,
   type Timing,
 } from './api/benchmark.js';
-export { loadPlan, type LoadedPlan } from './api/load-plan.js';
+export { loadPlan, PlanValidationError, validatePlan, type LoadedPlan } from './api/load-plan.js';
+export { acquireDevice, type AcquireOptions, type AcquiredDevice } from './runtime/device.js';
+export { AdapterNotFoundError } from './runtime/adapter-not-found.js';
 export { moduleFiles, type ModuleFile } from './api/module-files.js';
 export type * from './codegen/plan.js';
 export type { LoadedAttention, RunInputs, RunOutputs } from './runtime/loaded-kernel.js';

@@ -3,8 +3,7 @@
 // full API (`attnc`) re-exports all of it. test/package/runtime-bundle.test.ts keeps
 // chevrotain and the compiler out of a bundle of this entry.
 
-export { loadPlan, type LoadedPlan } from './api/load-plan.js';
-export { PlanValidationError } from './api/load-plan.js';
+export { loadPlan, PlanValidationError, validatePlan, type LoadedPlan } from './api/load-plan.js';
 export { createRuntime, type Runtime, type RuntimeOptions } from './api/runtime.js';
 export {
   acquireDevice,
