@@ -4,7 +4,7 @@
 // line and column. The built apps run in Chromium in browser.gpu.test.ts.
 
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as esbuild from 'esbuild';
 import { build as viteBuild } from 'vite';
@@ -95,6 +95,26 @@ describe('the esbuild plugin', () => {
         }),
       }),
     ]);
+  });
+
+  it('passes spec warnings on as build warnings, and writes no declarations when asked not to', async () => {
+    const warned = join(scratch, 'warned.attn');
+    writeFileSync(warned, 'attention w {\n  heads: 1\n  head_dim: 8\n  mask: global(0, 5, 0)\n}\n');
+    writeFileSync(join(scratch, 'warned.ts'), "export { createW } from './warned.attn';\n");
+    const result = await esbuild.build({
+      entryPoints: [join(scratch, 'warned.ts')],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      write: false,
+      logLevel: 'silent',
+      plugins: [attncEsbuild({ declarations: false })],
+    });
+    expect(result.errors).toEqual([]);
+    expect(result.warnings.map((w) => [w.text, w.location?.line, w.location?.column])).toEqual([
+      [expect.stringMatching(/^warning\[W102\]: .*warned\.attn:4:\d+\)$/), 4, expect.any(Number)],
+    ]);
+    expect(existsSync(join(scratch, 'warned.d.attn.ts'))).toBe(false);
   });
 
   it('exports every attention of a spec with several', async () => {
