@@ -56,25 +56,31 @@ export function isArgument(node: FormatNode): boolean {
 /** The nodes that have a `kind`. */
 export type KindedNode = Exclude<FormatNode, Identifier | Argument> | Expr | Property;
 
-/** The child nodes of each node, in source order, for prettier's comment attachment. */
+/**
+ * The child nodes of each node, in source order, for prettier's comment attachment.
+ * Identifiers are left out on purpose: a comment trailing a property or argument name would
+ * be printed on the same line as one trailing its value (nothing breaks between `name:` and
+ * the value), and two line comments on one line merge into one. Comments next to a name go
+ * to the node after it instead.
+ */
 export function childKeys(node: FormatNode): string[] {
   if (isIdentifier(node)) return [];
-  if (isArgument(node)) return (node as Argument).name ? ['name', 'value'] : ['value'];
+  if (isArgument(node)) return ['value'];
   const kinded = node as KindedNode;
   switch (kinded.kind) {
     case 'file':
       return ['attentions'];
     case 'attention':
-      return ['name', 'items'];
+      return ['items'];
     case 'group':
-      return ['name', 'properties'];
+      return ['properties'];
     case 'property':
-      return ['name', 'value'];
+      return ['value'];
     case 'union':
     case 'intersect':
       return ['terms'];
     case 'call':
-      return ['callee', 'args'];
+      return ['args'];
     case 'list':
       return ['items'];
     case 'name':

@@ -3,7 +3,7 @@
 // Parentheses are not in the AST, so they are printed wherever nesting needs them for the
 // text to parse back to the same tree.
 
-import { doc, type AstPath, type Doc, type ParserOptions, type Printer } from 'prettier';
+import { doc, util, type AstPath, type Doc, type ParserOptions, type Printer } from 'prettier';
 import type { Argument, Expr, Identifier } from '../syntax/ast.js';
 import {
   childKeys,
@@ -39,7 +39,34 @@ export const attnPrinter: Printer<FormatNode> = {
   getVisitorKeys(node) {
     return childKeys(node);
   },
+  handleComments: {
+    ownLine: attachBetweenSiblings,
+    endOfLine: attachBetweenSiblings,
+    remaining: attachBetweenSiblings,
+  },
 };
+
+/** What prettier's comment attachment knows about a comment's surroundings. */
+interface CommentContext extends SpecComment {
+  precedingNode?: FormatNode & { comments?: AttachedComment[] };
+  followingNode?: FormatNode;
+}
+
+/**
+ * A comment between two siblings trails the first only when it is on the first's last line;
+ * any other belongs to the second. Prettier's default also looks at what follows on the
+ * comment's own line, which lets two comments swap places, or move between trailing and
+ * leading from one run to the next (the output would not be stable).
+ */
+function attachBetweenSiblings(comment: CommentContext, text: string): boolean {
+  const { precedingNode, followingNode } = comment;
+  if (!precedingNode || !followingNode || !('span' in precedingNode)) return false;
+  const onPrecedingLine = !text.slice(precedingNode.span.end, comment.span.start).includes('\n');
+  const alreadyTrailed = (precedingNode.comments ?? []).some((c) => c.trailing);
+  if (onPrecedingLine && !alreadyTrailed) util.addTrailingComment(precedingNode, comment);
+  else util.addLeadingComment(followingNode, comment);
+  return true;
+}
 
 function printNode(
   path: AstPath<FormatNode>,
