@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { renderDiagnostic } from '../diagnostics/render.js';
 import { SourceText } from '../diagnostics/source.js';
-import { formatOptionsFor, formatSpec } from '../format/format.js';
+import { formatOptionsFor, formatSpec, type FormatOptions } from '../format/format.js';
 import { resolveColor } from './check-command.js';
 import { UsageError, type CliIo } from './io.js';
 import { readSpecFile } from './read-spec-file.js';
@@ -58,7 +58,17 @@ export async function fmtCommand(argv: readonly string[], io: CliIo): Promise<nu
       else failed = true;
       continue;
     }
-    const done = await formatSpec(read.text, await formatOptionsFor(file));
+    let options: FormatOptions;
+    try {
+      options = await formatOptionsFor(file);
+    } catch (error) {
+      failed = true;
+      io.stderr(
+        `attnc fmt: cannot read the prettier config for \`${file}\`: ${(error as Error).message}\n`,
+      );
+      continue;
+    }
+    const done = await formatSpec(read.text, options);
     if (!done.ok) {
       failed = true;
       const source = new SourceText(file, read.text);

@@ -73,6 +73,18 @@ describe('attnc fmt', () => {
     expect(await cli('fmt', '--check', ...files)).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 
+  it('reports a malformed .prettierrc next to a spec and exits 1', async () => {
+    const { mkdirSync } = await import('node:fs');
+    const sub = join(dir, 'badconfig');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, '.prettierrc'), '{ not json');
+    const spec = join(sub, 'spec.attn');
+    writeFileSync(spec, FORMATTED);
+    const r = await cli('fmt', '--check', spec);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot read the prettier config for \`${spec}\``);
+  });
+
   it('has help', async () => {
     const r = await cli('fmt', '--help');
     expect(r.code).toBe(0);
