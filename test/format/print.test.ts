@@ -133,6 +133,11 @@ describe('formatSpec', () => {
     expect(number.ok ? [] : number.diagnostics.map((d) => d.code)).toEqual(['E103']);
   });
 
+  it('reads CRLF line breaks and writes LF', async () => {
+    const text = 'attention a {\r\n  heads: 4 # x\r\n\r\n\r\n  mask: causal\r\n}\r\n';
+    expect(await format(text)).toBe('attention a {\n  heads: 4 # x\n\n  mask: causal\n}\n');
+  });
+
   it('honours tabWidth and useTabs', async () => {
     expect(await format('attention a { heads: 4 }', { useTabs: true })).toBe(
       'attention a {\n\theads: 4\n}\n',
