@@ -9,6 +9,7 @@ import * as oniguruma from 'vscode-oniguruma';
 import * as textmate from 'vscode-textmate';
 import { NAME_HOMES } from '../../src/check/names.js';
 import { PROPERTY_NAMES } from '../../src/check/properties.js';
+import { buildTextMateGrammar } from '../../scripts/textmate-grammar.js';
 
 const require = createRequire(import.meta.url);
 const grammarPath = new URL('../../grammar/attn.tmLanguage.json', import.meta.url);
@@ -59,6 +60,10 @@ function scopeOf(tokens: Token[], text: string, skip = 0): string {
 }
 
 describe('grammar/attn.tmLanguage.json', () => {
+  it('is up to date with the checker tables (else run `npm run tmgrammar`)', () => {
+    expect(JSON.parse(readFileSync(grammarPath, 'utf8'))).toEqual(buildTextMateGrammar());
+  });
+
   it('scopes declarations, properties, primitives, arguments, numbers and operators', () => {
     const tokens = tokenize(
       'attention bigbird {\n  heads: 12\n  mask: window(64) | global(first: 128) & causal\n  scale: 0.125\n  causal: true\n  group g { kernel: favor(16, seed: 1e-6) }\n}',

@@ -22,7 +22,7 @@ describe('editors/vscode', () => {
     expect(manifest.dependencies['vscode-languageclient']).toBeDefined();
   });
 
-  it('ships the repository grammar unchanged (copy grammar/attn.tmLanguage.json there)', () => {
+  it('ships the repository grammar unchanged (`npm run tmgrammar` writes both)', () => {
     const [grammar] = manifest.contributes.grammars;
     expect(readFileSync(new URL(grammar.path, folder), 'utf8')).toBe(
       readFileSync(new URL('../../grammar/attn.tmLanguage.json', import.meta.url), 'utf8'),
