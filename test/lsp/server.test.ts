@@ -70,7 +70,8 @@ beforeAll(async () => {
     completionProvider: expect.any(Object),
   });
   await client.sendNotification('initialized', {});
-});
+  // Starting Node with tsx on a loaded machine can take seconds: more than the default 10.
+}, 60_000);
 
 afterAll(async () => {
   await client.sendRequest('shutdown');
@@ -78,7 +79,7 @@ afterAll(async () => {
   await client.sendNotification('exit');
   expect(await exited).toBe(0);
   client.dispose();
-});
+}, 60_000);
 
 const TEXT = [
   'attention a {', // line 0
