@@ -16,12 +16,6 @@ export {
 export { DIAGNOSTIC_CODES, type DiagnosticCode } from './diagnostics/codes.js';
 export { SourceText, type Position } from './diagnostics/source.js';
 export {
-  formatOptionsFor,
-  formatSpec,
-  type FormatOptions,
-  type FormatResult,
-} from './format/format.js';
-export {
   diagnosticToJson,
   renderDiagnostic,
   renderDiagnostics,

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import * as prettier from 'prettier';
 import { describe, expect, it } from 'vitest';
-import plugin from '../../src/format/plugin.js';
+import plugin, * as entry from '../../src/format/index.js';
 
 describe('the prettier plugin', () => {
   it('formats .attn files picked by file name, with prettier options', async () => {
@@ -25,10 +25,17 @@ describe('the prettier plugin', () => {
   it('is exported as attnc/prettier', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
     expect(pkg.exports['./prettier']).toEqual({
-      'attnc-source': './src/format/plugin.ts',
-      types: './dist/format/plugin.d.ts',
-      import: './dist/format/plugin.js',
+      'attnc-source': './src/format/index.ts',
+      types: './dist/format/index.d.ts',
+      import: './dist/format/index.js',
     });
     expect(pkg.dependencies.prettier).toBeDefined();
+    expect(entry.parsers.attn.astFormat).toBe('attn-ast');
+    expect(typeof entry.formatSpec).toBe('function');
+  });
+
+  it('is not reachable from the main `attnc` entry (bundled for browsers)', () => {
+    const index = readFileSync(new URL('../../src/index.ts', import.meta.url), 'utf8');
+    expect(index).not.toContain('format/');
   });
 });
