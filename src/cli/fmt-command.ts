@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { renderDiagnostic } from '../diagnostics/render.js';
 import { SourceText } from '../diagnostics/source.js';
-import { formatOptionsFor, formatSpec, type FormatOptions } from '../format/format.js';
+import type { FormatOptions } from '../format/format.js';
 import { resolveColor } from './check-command.js';
 import { UsageError, type CliIo } from './io.js';
 import { readSpecFile } from './read-spec-file.js';
@@ -43,6 +43,8 @@ export async function fmtCommand(argv: readonly string[], io: CliIo): Promise<nu
   const color = resolveColor(values.color, io.color);
   if (positionals.length === 0) throw new UsageError('no spec files given');
 
+  // Loaded here, not at the top: other commands should not pay for loading prettier.
+  const { formatOptionsFor, formatSpec } = await import('../format/format.js');
   let usageProblem = false;
   let failed = false;
   const unformatted: string[] = [];
