@@ -31,7 +31,7 @@ export const MECHANISM_DEFAULTS = {
 const SIZE: IntRange = { min: 1, max: INT_MAX };
 const SEED: IntRange = { min: 0, max: SEED_MAX };
 
-interface Family<K extends string> {
+export interface Family<K extends string> {
   /** "feature map", for messages. */
   readonly noun: string;
   readonly property: string;
@@ -39,7 +39,7 @@ interface Family<K extends string> {
   readonly signatures: { readonly [N in K]: Signature };
 }
 
-const FEATURE_MAPS: Family<FeatureMap['kind']> = {
+export const FEATURE_MAPS: Family<FeatureMap['kind']> = {
   noun: 'feature map',
   property: 'kernel',
   unknownCode: 'E202',
@@ -57,7 +57,7 @@ const FEATURE_MAPS: Family<FeatureMap['kind']> = {
   },
 };
 
-const LOW_RANK: Family<LowRank['kind']> = {
+export const LOW_RANK: Family<LowRank['kind']> = {
   noun: 'low-rank method',
   property: 'lowrank',
   unknownCode: 'E203',
@@ -78,14 +78,14 @@ const LOW_RANK: Family<LowRank['kind']> = {
   },
 };
 
-const BIASES: Family<'alibi'> = {
+export const BIASES: Family<'alibi'> = {
   noun: 'bias',
   property: 'bias',
   unknownCode: 'E209',
   signatures: { alibi: { callee: 'alibi', params: [], usage: '`alibi`' } },
 };
 
-const ROUTINGS: Family<'top'> = {
+export const ROUTINGS: Family<'top'> = {
   noun: 'head routing',
   property: 'head_routing',
   unknownCode: 'E209',

@@ -6,6 +6,8 @@ import { benchCommand } from './bench-command.js';
 import { checkCommand } from './check-command.js';
 import { compileCommand } from './compile-command.js';
 import { explainCommand } from './explain-command.js';
+import { fmtCommand } from './fmt-command.js';
+import { lspCommand } from './lsp-command.js';
 import { runCommand } from './run-command.js';
 import { UsageError, type CliIo } from './io.js';
 
@@ -29,6 +31,8 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
     summary: 'print the IR after a pass, the block plan density and a picture of the mask',
     run: explainCommand,
   },
+  fmt: { summary: 'format spec files in place (--check: list unformatted ones)', run: fmtCommand },
+  lsp: { summary: 'the language server for editors (LSP over stdio)', run: lspCommand },
 };
 
 export function version(): string {

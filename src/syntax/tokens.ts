@@ -9,10 +9,11 @@ export const WhiteSpace = createToken({
   pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/,
   group: Lexer.SKIPPED,
 });
+/** Kept out of the parser's input, in the lexer's `comments` group for the formatter. */
 export const Comment = createToken({
   name: 'Comment',
   pattern: /(?:#|\/\/)[^\n]*/,
-  group: Lexer.SKIPPED,
+  group: 'comments',
 });
 
 export const Name = createToken({
