@@ -1337,7 +1337,7 @@ export const attention: CheckedAttention = {
   "name": "hybrid",
   "span": {
     "start": 220,
-    "end": 375
+    "end": 374
   },
   "heads": 8,
   "kvHeads": 8,
@@ -1351,7 +1351,7 @@ export const attention: CheckedAttention = {
       "name": "local",
       "span": {
         "start": 271,
-        "end": 331
+        "end": 330
       },
       "heads": 4,
       "kvHeads": 4,
@@ -1364,16 +1364,16 @@ export const attention: CheckedAttention = {
         "left": 128,
         "right": 0,
         "span": {
-          "start": 302,
-          "end": 329
+          "start": 301,
+          "end": 328
         }
       }
     },
     {
       "name": "linear",
       "span": {
-        "start": 334,
-        "end": 373
+        "start": 333,
+        "end": 372
       },
       "heads": 4,
       "kvHeads": 4,
@@ -1384,15 +1384,15 @@ export const attention: CheckedAttention = {
       "mask": {
         "kind": "full",
         "span": {
-          "start": 334,
-          "end": 373
+          "start": 333,
+          "end": 372
         }
       },
       "kernel": {
         "kind": "elu1",
         "span": {
-          "start": 367,
-          "end": 371
+          "start": 366,
+          "end": 370
         }
       }
     }

@@ -28,6 +28,7 @@ describe('the prettier plugin', () => {
       'attnc-source': './src/format/index.ts',
       types: './dist/format/index.d.ts',
       import: './dist/format/index.js',
+      default: './dist/format/index.js',
     });
     expect(pkg.dependencies.prettier).toBeDefined();
     expect(entry.parsers.attn.astFormat).toBe('attn-ast');
