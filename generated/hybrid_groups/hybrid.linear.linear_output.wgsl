@@ -30,6 +30,7 @@ struct Params {
   qBase: u32,
   oBase: u32,
   stBase: u32,
+  featureRows: u32,
   kBase: u32,
   vBase: u32,
 }
@@ -78,13 +79,13 @@ fn main(
   var qf: array<vec4<f32>, FW>;
   var scores: array<f32, C>;
   for (var t0w = 0u; t0w < DPHIW; t0w += FW) {
-    for (var fw = 0u; fw < FW; fw++) {
+    for (var fw = 0u; fw < P.featureRows; fw++) {
       let t = t0w + fw;
       let x = ldQ(qrow + t);
       qf[fw] = select(exp(x), x + 1.0, x > vec4<f32>(0.0));
     }
     if (lid < n) {
-      for (var fw = 0u; fw < FW; fw++) {
+      for (var fw = 0u; fw < P.featureRows; fw++) {
         let t = t0w + fw;
         let x = ldK(krow + t);
         kf[lid * FW + fw] = select(exp(x), x + 1.0, x > vec4<f32>(0.0));
@@ -92,7 +93,7 @@ fn main(
     }
     workgroupBarrier();
     // The state of the keys before this chunk (causal) or of all keys.
-    for (var fw = 0u; fw < FW; fw++) {
+    for (var fw = 0u; fw < P.featureRows; fw++) {
       let t = t0w + fw;
       let w = qf[fw];
       den += dot(w, lin[st + ZOFF + t]);

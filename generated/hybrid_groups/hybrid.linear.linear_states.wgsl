@@ -32,6 +32,7 @@ struct Params {
   kBase: u32,
   vBase: u32,
   stBase: u32,
+  featureRows: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -68,7 +69,7 @@ fn main(
       let j = ja + lid;
       if (j < j1) {
         let row = ((b * TOTAL_KV_HEADS + hk) * P.seqK + j) * DW;
-        for (var fw = 0u; fw < FW; fw++) {
+        for (var fw = 0u; fw < P.featureRows; fw++) {
           let t = t0w + fw;
           let x = ldK(row + t);
           kf[lid * FW + fw] = select(exp(x), x + 1.0, x > vec4<f32>(0.0));

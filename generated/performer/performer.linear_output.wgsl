@@ -33,6 +33,7 @@ struct Params {
   qBase: u32,
   oBase: u32,
   stBase: u32,
+  featureRows: u32,
   wBase: u32,
 }
 
@@ -69,7 +70,7 @@ fn main(
   var den = 0.0;
   var qf: array<vec4<f32>, FW>;
   for (var t0w = 0u; t0w < DPHIW; t0w += FW) {
-    for (var fw = 0u; fw < FW; fw++) {
+    for (var fw = 0u; fw < P.featureRows; fw++) {
       let t = t0w + fw;
       let w0 = P.wBase + t * W * DW;
       var s = vec4<f32>(0.0);
@@ -80,7 +81,7 @@ fn main(
       qf[fw] = exp(s * IN_SCALE - vec4<f32>(halfNormQ)) * OUT_SCALE;
     }
     // The state of the keys before this chunk (causal) or of all keys.
-    for (var fw = 0u; fw < FW; fw++) {
+    for (var fw = 0u; fw < P.featureRows; fw++) {
       let t = t0w + fw;
       let w = qf[fw];
       den += dot(w, lin[st + ZOFF + t]);

@@ -35,6 +35,7 @@ struct Params {
   kBase: u32,
   vBase: u32,
   stBase: u32,
+  featureRows: u32,
   wBase: u32,
 }
 
@@ -77,7 +78,7 @@ fn main(
         var normK = 0.0;
         for (var d = 0u; d < DW; d++) { let x = ldK(row + d); xK[d] = x; normK += dot(x, x); }
         let halfNormK = normK * IN_SCALE * IN_SCALE * 0.5;
-        for (var fw = 0u; fw < FW; fw++) {
+        for (var fw = 0u; fw < P.featureRows; fw++) {
           let t = t0w + fw;
           let w0 = P.wBase + t * W * DW;
           var s = vec4<f32>(0.0);

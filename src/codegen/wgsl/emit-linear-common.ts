@@ -171,6 +171,16 @@ export function rowIndex(
 }
 
 /**
+ * FW again, as a run-time uniform, for the feature loops (phi blocks and the state rows).
+ * Mesa fully unrolls a loop with a constant bound, and the unrolled feature loops of a
+ * linear output kernel kept llvmpipe's LLVM compiling for over ten minutes (cold cache);
+ * with this bound each kernel compiles in seconds. The loops inside stay unrolled.
+ */
+export function featureRowsUniform(plan: LinearShape['plan']): { name: string; value: number } {
+  return { name: 'featureRows', value: plan.featureBlock / plan.vectorWidth };
+}
+
+/**
  * Inline code computing the phi vectors `t0w + fw` (fw < FW, in units of W features) of a row
  * and handing each to `store`. Elementwise maps read vector `t` of the row through `load`;
  * FAVOR+ needs the row in the private array `x<tag>` (DW vectors) and its `halfNorm<tag>` (see
@@ -197,7 +207,7 @@ export function phiBlock(
   const clamped = partial ? 'min(t, DPHIW - 1u)' : 't';
   const lines: string[] = [];
   const e = (line: string) => lines.push(indent + line);
-  e('for (var fw = 0u; fw < FW; fw++) {');
+  e('for (var fw = 0u; fw < P.featureRows; fw++) {');
   e(`  let t = ${t0w} + fw;`);
   switch (map.kind) {
     case 'elu1':

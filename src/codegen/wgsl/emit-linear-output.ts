@@ -38,6 +38,7 @@ import {
   MAIN_BUILTINS,
   paramsStruct,
   phiBlock,
+  featureRowsUniform,
   rowIndex,
   tensorBase,
   type Uniforms,
@@ -98,6 +99,7 @@ export function emitLinearOutputKernel(
     { name: 'qBase', value: tensorBase(shape, arrays.q) },
     { name: 'oBase', value: tensorBase(shape, arrays.o) },
     { name: 'stBase', value: inVectors(arrays.states, plan) },
+    featureRowsUniform(plan),
   ];
   const k = bindings.k;
   const v = bindings.v;
@@ -276,7 +278,7 @@ export function emitLinearOutputKernel(
         ];
   emit(
     '    // The state of the keys before this chunk (causal) or of all keys.',
-    '    for (var fw = 0u; fw < FW; fw++) {',
+    '    for (var fw = 0u; fw < P.featureRows; fw++) {',
     '      let t = t0w + fw;',
     ...(partial ? ['      if (t >= DPHIW) { break; }'] : []),
     '      let w = qf[fw];',

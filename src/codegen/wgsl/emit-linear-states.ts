@@ -21,6 +21,7 @@ import {
   MAIN_BUILTINS,
   paramsStruct,
   phiBlock,
+  featureRowsUniform,
   rowIndex,
   tensorBase,
   type Uniforms,
@@ -70,6 +71,7 @@ export function emitLinearStatesKernel(
     { name: 'kBase', value: tensorBase(shape, arrays.k) },
     { name: 'vBase', value: tensorBase(shape, arrays.v) },
     { name: 'stBase', value: inVectors(arrays.states, plan) },
+    featureRowsUniform(plan),
   ];
   if (arrays.weights !== null)
     uniforms.push({ name: 'wBase', value: inVectors(arrays.weights, plan) });
