@@ -91,6 +91,10 @@ const targetModule = parsed.target
   ? resolve(parsed.target)
   : fileURLToPath(new URL('./target.ts', import.meta.url));
 
+// Exit through process.exit so that the pool's exit hook kills the workers.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
+}
 prepareOutput(out);
 const started = performance.now();
 let lastReport = started;

@@ -104,9 +104,16 @@ function runWorkers(workerFile: string, options: PoolOptions): Promise<PoolResul
       options.onFailure?.(failure);
     };
 
+    // Workers lead their own process groups, so they miss a Ctrl-C: take them down with us.
+    const killAll = () => {
+      for (const slot of slots) killGroup(slot.child);
+    };
+    process.on('exit', killAll);
+
     const finish = (error?: Error) => {
       if (finished) return;
       finished = true;
+      process.off('exit', killAll);
       clearInterval(memoryPoll);
       for (const slot of slots) stop(slot);
       if (error) reject(error);
@@ -126,7 +133,7 @@ function runWorkers(workerFile: string, options: PoolOptions): Promise<PoolResul
       slot.timer = null;
       slot.killed = true;
       slots.delete(slot);
-      slot.child.kill('SIGKILL');
+      killGroup(slot.child);
     };
 
     /** Ends the input in flight on `slot` as a failure and replaces the worker. */
@@ -177,6 +184,8 @@ function runWorkers(workerFile: string, options: PoolOptions): Promise<PoolResul
         env: { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(config) },
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         serialization: 'advanced',
+        // Its own process group, so that killing it also kills its WGSL validator process.
+        detached: true,
       });
       const slot: Slot = {
         child,
@@ -273,6 +282,16 @@ function runWorkers(workerFile: string, options: PoolOptions): Promise<PoolResul
     }
     for (let j = 0; j < Math.max(1, Math.min(options.jobs, options.inputs)); j++) spawn();
   });
+}
+
+/** Kills a worker and everything it started (it leads its own process group). */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL'); // the group is gone already, or groups are not supported
+  }
 }
 
 function memoryMessage(rss: number, options: PoolOptions): string {

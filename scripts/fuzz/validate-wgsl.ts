@@ -2,44 +2,96 @@
 // compiled input goes through Dawn's null backend, which runs the full Tint front end and
 // reports shader errors without a GPU. This is what catches output the compiler produced
 // without complaint but no device would accept (an i32 literal out of range, ...).
+//
+// Dawn runs in a process of its own, a child of the fuzz worker: the `webgpu` addon with a
+// null device crashes now and then after some hundreds of shaders (SIGSEGV, or SIGABRT on a
+// futex/mutex assertion), also with nothing else in the process. A crash costs only that
+// child: it is restarted and the shader validated again; a shader that crashes it twice is
+// reported.
 
-import { create, globals } from 'webgpu';
+import { fork, type ChildProcess } from 'node:child_process';
 import type { CompileResult } from '../../src/api/compile.js';
 
+/** Set in the environment of the validator process (the worker's own bundle, in this role). */
+export const VALIDATOR_ROLE_ENV = 'ATTNC_FUZZ_WGSL_VALIDATOR';
+
+export interface WgslProblem {
+  readonly message: string;
+  readonly detail: string;
+}
+
 export interface WgslValidator {
-  validate(result: CompileResult): Promise<{ message: string; detail: string } | null>;
+  validate(result: CompileResult): Promise<WgslProblem | null>;
   destroy(): void;
 }
 
-export async function createWgslValidator(): Promise<WgslValidator> {
-  Object.assign(globalThis, globals);
-  const gpu = create(['backend=null']);
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Error("Dawn's null backend gave no adapter: cannot validate WGSL");
-  // Every feature the null adapter has, so `enable f16;` and `enable subgroups;` validate.
-  const device = await adapter.requestDevice({
-    requiredFeatures: [...adapter.features] as GPUFeatureName[],
-  });
-  const lost = { reason: '' };
-  void device.lost.then((info) => (lost.reason = info.message));
+type Request = { readonly id: number; readonly code: string };
+type Reply =
+  | { readonly type: 'ready' }
+  | { readonly type: 'result'; readonly id: number; readonly errors: readonly string[] }
+  | { readonly type: 'fatal'; readonly message: string };
+
+/** In the worker: a validator backed by a child process running `serveWgslValidation`. */
+export function createWgslValidator(): WgslValidator {
+  let child: ChildProcess | null = null;
+  let ready: Promise<void> | null = null;
+  let nextId = 0;
+  const pending = new Map<number, (reply: readonly string[] | 'crashed') => void>();
+
+  const start = () => {
+    const process_ = fork(process.argv[1]!, [], {
+      env: { ...process.env, [VALIDATOR_ROLE_ENV]: '1' },
+      execArgv: [],
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    child = process_;
+    ready = new Promise((resolve, reject) => {
+      process_.on('message', (reply: Reply) => {
+        if (reply.type === 'ready') resolve();
+        else if (reply.type === 'fatal') reject(new Error(`WGSL validator: ${reply.message}`));
+        else pending.get(reply.id)?.(reply.errors);
+      });
+      process_.on('exit', () => {
+        if (child === process_) child = null;
+        reject(new Error('the WGSL validator process exited while starting'));
+        for (const [id, settle] of pending) {
+          pending.delete(id);
+          settle('crashed');
+        }
+      });
+    });
+  };
+
+  const check = async (code: string): Promise<readonly string[] | 'crashed'> => {
+    if (!child) start();
+    await ready;
+    const id = nextId++;
+    return new Promise((resolve) => {
+      pending.set(id, (reply) => {
+        pending.delete(id);
+        resolve(reply);
+      });
+      child!.send({ id, code } satisfies Request);
+    });
+  };
+
   return {
     async validate(result) {
-      if (lost.reason) throw new Error(`WGSL validator's null device was lost: ${lost.reason}`);
       for (const m of result.modules) {
         for (const kernel of m.plan.kernels) {
-          device.pushErrorScope('validation');
-          const module = device.createShaderModule({ code: kernel.wgsl });
-          const info = await module.getCompilationInfo();
-          const scopeError = await device.popErrorScope();
-          const errors = info.messages.filter((x) => x.type === 'error');
-          if (errors.length > 0 || scopeError) {
-            const first = errors[0];
+          let errors = await check(kernel.wgsl);
+          if (errors === 'crashed') errors = await check(kernel.wgsl); // a fresh process
+          const where = `kernel ${m.name}.${kernel.name} (${m.profile})`;
+          if (errors === 'crashed') {
             return {
-              message: `kernel ${m.name}.${kernel.name} (${m.profile}) is not valid WGSL: ${first ? `${first.lineNum}:${first.linePos}: ${first.message}` : scopeError!.message.split('\n')[0]}`,
-              detail: [
-                ...errors.map((e) => `${e.lineNum}:${e.linePos}: ${e.message}`),
-                ...(scopeError ? [scopeError.message] : []),
-              ].join('\n'),
+              message: `${where}: Dawn's null backend crashed twice validating it`,
+              detail: kernel.wgsl.slice(0, 4000),
+            };
+          }
+          if (errors.length > 0) {
+            return {
+              message: `${where} is not valid WGSL: ${errors[0]}`,
+              detail: errors.join('\n'),
             };
           }
         }
@@ -47,7 +99,44 @@ export async function createWgslValidator(): Promise<WgslValidator> {
       return null;
     },
     destroy() {
-      device.destroy();
+      child?.kill('SIGKILL');
+      child = null;
     },
   };
+}
+
+/** In the validator process: validates each shader it is sent on Dawn's null device. */
+export async function serveWgslValidation(): Promise<void> {
+  const send = (reply: Reply) => process.send!(reply);
+  // Its worker is gone (finished, or killed by the pool): leave at once. A plain exit can
+  // hang on Dawn's threads.
+  process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+  try {
+    const { create, globals } = await import('webgpu');
+    Object.assign(globalThis, globals);
+    const gpu = create(['backend=null']);
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) throw new Error("Dawn's null backend gave no adapter");
+    // Every feature the null adapter has, so `enable f16;` and `enable subgroups;` validate.
+    const device = await adapter.requestDevice({
+      requiredFeatures: [...adapter.features] as GPUFeatureName[],
+    });
+    process.on('message', (request: Request) => {
+      void (async () => {
+        device.pushErrorScope('validation');
+        const module = device.createShaderModule({ code: request.code });
+        const info = await module.getCompilationInfo();
+        const scopeError = await device.popErrorScope();
+        const errors = info.messages
+          .filter((x) => x.type === 'error')
+          .map((e) => `${e.lineNum}:${e.linePos}: ${e.message}`);
+        if (errors.length === 0 && scopeError) errors.push(scopeError.message);
+        send({ type: 'result', id: request.id, errors });
+      })();
+    });
+    send({ type: 'ready' });
+  } catch (error) {
+    send({ type: 'fatal', message: (error as Error)?.message ?? String(error) });
+    process.exit(1);
+  }
 }

@@ -13,7 +13,7 @@ import {
   type WorkerConfig,
 } from './protocol.js';
 import type { FuzzTarget, TargetFailure } from './target.js';
-import { createWgslValidator, type WgslValidator } from './validate-wgsl.js';
+import { createWgslValidator, serveWgslValidation, VALIDATOR_ROLE_ENV } from './validate-wgsl.js';
 
 function send(message: FromWorker): void {
   process.send!(message);
@@ -26,6 +26,8 @@ export function inValidatedSample(seed: number, index: number, rate: number): bo
 
 /** Runs the worker loop with `target`; the pool's bundled entry calls this. */
 export async function startWorker(target: FuzzTarget): Promise<void> {
+  // The same bundle serves as the worker's WGSL validator process (validate-wgsl.ts).
+  if (process.env[VALIDATOR_ROLE_ENV]) return serveWgslValidation();
   const raw = process.env[WORKER_CONFIG_ENV];
   if (!raw || !process.send) {
     console.error('the fuzz worker is started by the fuzzer (npm run fuzz), not directly');
@@ -34,13 +36,7 @@ export async function startWorker(target: FuzzTarget): Promise<void> {
   const config = JSON.parse(raw) as WorkerConfig;
   // Deep enough to reach the compiler's own frames under a dependency's recursion.
   Error.stackTraceLimit = 100;
-  let validator: WgslValidator | undefined;
-  try {
-    if (config.validateRate > 0) validator = await createWgslValidator();
-  } catch (error) {
-    send({ type: 'fatal', message: (error as Error)?.stack ?? String(error) });
-    process.exit(1);
-  }
+  const validator = config.validateRate > 0 ? createWgslValidator() : undefined;
 
   process.on('message', (message: ToWorker) => {
     void (async () => {
