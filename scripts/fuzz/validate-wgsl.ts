@@ -3,13 +3,15 @@
 // reports shader errors without a GPU. This is what catches output the compiler produced
 // without complaint but no device would accept (an i32 literal out of range, ...).
 //
-// Dawn runs in a process of its own, a child of the fuzz worker: the `webgpu` addon with a
-// null device crashes now and then after some hundreds of shaders (SIGSEGV, or SIGABRT on a
-// futex/mutex assertion), also with nothing else in the process. A crash costs only that
-// child: it is restarted and the shader validated again; a shader that crashes it twice is
-// reported.
+// Dawn runs in a process of its own, a child of the fuzz worker, fed one shader per line
+// on stdin and answering on stdout. Not over Node's IPC channel: with one open, the
+// `webgpu` addon's null device aborts on its second shader ("std::system_error: Invalid
+// argument", or a pthread mutex assertion); in the fuzz worker itself it crashed likewise
+// after some hundreds. A crash costs only the child: it is restarted and the shader
+// validated again; a shader that crashes it twice is reported.
 
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import type { CompileResult } from '../../src/api/compile.js';
 
 /** Set in the environment of the validator process (the worker's own bundle, in this role). */
@@ -31,6 +33,9 @@ type Reply =
   | { readonly type: 'result'; readonly id: number; readonly errors: readonly string[] }
   | { readonly type: 'fatal'; readonly message: string };
 
+/** Marks the validator's replies on its stdout (anything else there is ignored). */
+const REPLY = 'attnc-wgsl-reply ';
+
 /** In the worker: a validator backed by a child process running `serveWgslValidation`. */
 export function createWgslValidator(): WgslValidator {
   let child: ChildProcess | null = null;
@@ -39,18 +44,20 @@ export function createWgslValidator(): WgslValidator {
   const pending = new Map<number, (reply: readonly string[] | 'crashed') => void>();
 
   const start = () => {
-    const process_ = fork(process.argv[1]!, [], {
+    const process_ = spawn(process.execPath, [process.argv[1]!], {
       env: { ...process.env, [VALIDATOR_ROLE_ENV]: '1' },
-      execArgv: [],
-      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      stdio: ['pipe', 'pipe', 'ignore'],
     });
     child = process_;
     ready = new Promise((resolve, reject) => {
-      process_.on('message', (reply: Reply) => {
+      createInterface({ input: process_.stdout! }).on('line', (line) => {
+        if (!line.startsWith(REPLY)) return;
+        const reply = JSON.parse(line.slice(REPLY.length)) as Reply;
         if (reply.type === 'ready') resolve();
         else if (reply.type === 'fatal') reject(new Error(`WGSL validator: ${reply.message}`));
         else pending.get(reply.id)?.(reply.errors);
       });
+      process_.stdin!.on('error', () => {}); // a write after a crash: the exit handler reports it
       process_.on('exit', () => {
         if (child === process_) child = null;
         reject(new Error('the WGSL validator process exited while starting'));
@@ -71,7 +78,7 @@ export function createWgslValidator(): WgslValidator {
         pending.delete(id);
         resolve(reply);
       });
-      child!.send({ id, code } satisfies Request);
+      child!.stdin!.write(`${JSON.stringify({ id, code } satisfies Request)}\n`);
     });
   };
 
@@ -107,10 +114,7 @@ export function createWgslValidator(): WgslValidator {
 
 /** In the validator process: validates each shader it is sent on Dawn's null device. */
 export async function serveWgslValidation(): Promise<void> {
-  const send = (reply: Reply) => process.send!(reply);
-  // Its worker is gone (finished, or killed by the pool): leave at once. A plain exit can
-  // hang on Dawn's threads.
-  process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+  const send = (reply: Reply) => process.stdout.write(`${REPLY}${JSON.stringify(reply)}\n`);
   try {
     const { create, globals } = await import('webgpu');
     Object.assign(globalThis, globals);
@@ -121,22 +125,23 @@ export async function serveWgslValidation(): Promise<void> {
     const device = await adapter.requestDevice({
       requiredFeatures: [...adapter.features] as GPUFeatureName[],
     });
-    process.on('message', (request: Request) => {
-      void (async () => {
-        device.pushErrorScope('validation');
-        const module = device.createShaderModule({ code: request.code });
-        const info = await module.getCompilationInfo();
-        const scopeError = await device.popErrorScope();
-        const errors = info.messages
-          .filter((x) => x.type === 'error')
-          .map((e) => `${e.lineNum}:${e.linePos}: ${e.message}`);
-        if (errors.length === 0 && scopeError) errors.push(scopeError.message);
-        send({ type: 'result', id: request.id, errors });
-      })();
-    });
     send({ type: 'ready' });
+    for await (const line of createInterface({ input: process.stdin })) {
+      const request = JSON.parse(line) as Request;
+      device.pushErrorScope('validation');
+      const module = device.createShaderModule({ code: request.code });
+      const info = await module.getCompilationInfo();
+      const scopeError = await device.popErrorScope();
+      const errors = info.messages
+        .filter((x) => x.type === 'error')
+        .map((e) => `${e.lineNum}:${e.linePos}: ${e.message}`);
+      if (errors.length === 0 && scopeError) errors.push(scopeError.message);
+      send({ type: 'result', id: request.id, errors });
+    }
   } catch (error) {
     send({ type: 'fatal', message: (error as Error)?.message ?? String(error) });
-    process.exit(1);
   }
+  // stdin closed (the worker is gone) or startup failed: leave at once; a plain exit can
+  // hang on Dawn's threads.
+  process.kill(process.pid, 'SIGKILL');
 }

@@ -82,6 +82,35 @@ describe('npm run fuzz', () => {
     ]);
   }, 240_000);
 
+  it('validates WGSL with --validate-wgsl in a separate process and names the bad kernel', async () => {
+    // Seed 3's first inputs plant no hang, memory or crash, so this run is quick.
+    const seed = 3;
+    const inputs = 40;
+    const expected = new Map<number, string>();
+    for (let i = 0; i < inputs; i++) {
+      const kind = plantedKind(fuzzInput(seed, i).text, true);
+      if (kind) expected.set(i, kind);
+    }
+    expect([...expected.values()]).toContain('invalid-wgsl');
+    for (const costly of ['hang', 'memory', 'crash']) {
+      expect([...expected.values()]).not.toContain(costly);
+    }
+
+    const out = join(scratch, 'wgsl');
+    const run = await runFuzz([
+      ...['--seed', String(seed), '--inputs', String(inputs), '--out', out],
+      ...['--validate-wgsl', '1', '--target', 'test/fuzz/planted-target.ts'],
+    ]);
+    expect(run.stderr).toBe('');
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
+    expect(new Map(summary.failures.map((f) => [f.index, f.kind as string]))).toEqual(expected);
+    for (const f of summary.failures.filter((f) => f.kind === 'invalid-wgsl')) {
+      expect(f.message).toBe(
+        "kernel planted.broken (portable) is not valid WGSL: 1:24: value 2147483648 cannot be represented as 'i32'",
+      );
+    }
+  }, 240_000);
+
   it('runs the real compiler over a few hundred inputs and accounts for every one', async () => {
     const out = join(scratch, 'real');
     const run = await runFuzz(['--seed', '20261202', '--inputs', '300', '--out', out]);
