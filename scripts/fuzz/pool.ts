@@ -57,6 +57,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** How often busy workers' RSS is read. */
 const MEMORY_POLL_MS = 100;
 const STDERR_TAIL = 4000;
+/** Characters of a failure's detail that are kept. */
+const MAX_DETAIL = 6000;
 
 interface Slot {
   child: ChildProcess;
@@ -100,8 +102,14 @@ function runWorkers(workerFile: string, options: PoolOptions): Promise<PoolResul
     };
 
     const fail = (failure: FailureRecord) => {
-      failures.push(failure);
-      options.onFailure?.(failure);
+      // A long run may find thousands: keep each one's detail (a stack trace) short.
+      const detail = failure.detail;
+      const kept =
+        detail !== undefined && detail.length > MAX_DETAIL
+          ? { ...failure, detail: `${detail.slice(0, MAX_DETAIL)}\n...` }
+          : failure;
+      failures.push(kept);
+      options.onFailure?.(kept);
     };
 
     // Workers lead their own process groups, so they miss a Ctrl-C: take them down with us.

@@ -82,10 +82,26 @@ function innermostCompilerFrame(stack: string | undefined): string {
   return '';
 }
 
+const DETAILS_PER_GROUP = 20;
+
 export function summarize(run: RunDescription, result: PoolResult): Summary {
+  // Every failure is listed, but only the first few of a group keep their detail: a long
+  // run can find the same bug thousands of times.
+  const withDetail = new Map<string, number>();
   const failures = [...result.failures]
     .sort((a, b) => a.index - b.index)
-    .map((f) => ({ ...f, file: failureFile(f), origin: fuzzInput(run.seed, f.index).origin }));
+    .map((f) => {
+      const key = signature(f);
+      const seen = withDetail.get(key) ?? 0;
+      withDetail.set(key, seen + 1);
+      const { detail, ...rest } = f;
+      return {
+        ...rest,
+        ...(detail !== undefined && seen < DETAILS_PER_GROUP ? { detail } : {}),
+        file: failureFile(f),
+        origin: fuzzInput(run.seed, f.index).origin,
+      };
+    });
   const groups = new Map<
     string,
     { count: number; smallest: (typeof failures)[number]; bytes: number }

@@ -49,9 +49,10 @@ export const target: FuzzTarget = async (text, options): Promise<TargetFailure |
         // Spins until the watchdog kills the worker.
       }
     case 'memory':
-      // Grows by 16 MB every 10 ms (slowly enough that the 100 ms RSS poll sees it early).
+      // Grows by 32 MB every 10 ms: fast enough to pass the limit well within the time limit
+      // on a loaded machine, slowly enough that the 100 ms RSS poll stops it early.
       for (;;) {
-        kept.push(new Float64Array(2 ** 21).fill(1));
+        kept.push(new Float64Array(2 ** 22).fill(1));
         const until = Date.now() + 10;
         while (Date.now() < until) {
           // Spin.
