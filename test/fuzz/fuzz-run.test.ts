@@ -57,8 +57,10 @@ describe('npm run fuzz', () => {
 
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
     expect(summary.done).toBe(inputs);
-    const found = new Map(summary.failures.map((f) => [f.index, f.kind as string]));
-    expect(found).toEqual(expected);
+    // As `index: kind` lines, so that a mismatch reads plainly.
+    const lines = (entries: Iterable<[number, string]>) =>
+      [...entries].map(([i, kind]) => `${i}: ${kind}`).sort();
+    expect(lines(summary.failures.map((f) => [f.index, f.kind]))).toEqual(lines(expected));
     // Each hang was confirmed by a second run before it counted.
     for (const f of summary.failures.filter((f) => f.kind === 'hang')) {
       expect(f.message).toContain('twice');
@@ -104,7 +106,9 @@ describe('npm run fuzz', () => {
     ]);
     expect(run.stderr).toBe('');
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
-    expect(new Map(summary.failures.map((f) => [f.index, f.kind as string]))).toEqual(expected);
+    expect(summary.failures.map((f) => `${f.index}: ${f.kind}`).sort()).toEqual(
+      [...expected].map(([i, kind]) => `${i}: ${kind}`).sort(),
+    );
     for (const f of summary.failures.filter((f) => f.kind === 'invalid-wgsl')) {
       expect(f.message).toBe(
         "kernel planted.broken (portable) is not valid WGSL: 1:24: value 2147483648 cannot be represented as 'i32'",
