@@ -255,7 +255,7 @@ function runWorkers(workerFile: string, options: PoolOptions): Promise<PoolResul
         if (!slot.ready || slot.index === null) {
           finish(
             new Error(
-              `fuzz worker exited (${signal ?? `code ${code}`}) before running any input:\n${slot.stderr}`,
+              `fuzz worker exited (${signal ?? `code ${code}`}) ${slot.ready ? 'while idle' : 'while starting'}:\n${slot.stderr}`,
             ),
           );
           return;
