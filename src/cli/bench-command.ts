@@ -6,7 +6,9 @@ import { parseArgs } from 'node:util';
 import { benchmark, type BenchmarkResult } from '../api/benchmark.js';
 import { ADAPTER_CHOICES } from '../runtime/device.js';
 import { resolveColor } from './check-command.js';
+import { benchPlot } from '../picture/bench-plot.js';
 import { UsageError, type CliIo } from './io.js';
+import { isPictureFile, writeSvgOrPng } from './picture-file.js';
 import { withSpecOnDevice } from './spec-on-device.js';
 
 export const BENCH_HELP = `Usage: attnc bench FILE --seq N[,N...] [options]
@@ -25,6 +27,7 @@ Options:
   --no-dense       do not time the dense comparison
   --seed S         input seed (default 0)
   --json           one JSON object on stdout instead of the table
+  --plot FILE      also draw median time against N, with the dense curves, to FILE.svg or FILE.png
   --color auto|always|never
   -h, --help       show this help
 `;
@@ -52,6 +55,7 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
       'no-dense': { type: 'boolean' },
       seed: { type: 'string' },
       json: { type: 'boolean' },
+      plot: { type: 'string' },
       color: { type: 'string', default: 'auto' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -72,6 +76,10 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
   const warmup = integer('warmup', values.warmup, 1, 0);
   const reps = integer('reps', values.reps, 5, 1);
   const seed = integer('seed', values.seed, 0, 0);
+  const plot = values.plot;
+  if (plot !== undefined && !isPictureFile(plot)) {
+    throw new UsageError(`--plot takes a file ending in .svg or .png, found \`${plot}\``);
+  }
   return withSpecOnDevice(positionals[0]!, values.adapter, io, color, async (runtime, modules) => {
     if (!values.json) {
       io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);
@@ -99,6 +107,10 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
         JSON.stringify({ device: runtime.adapterName, kind: runtime.kind, warmup, reps, results }) +
           '\n',
       );
+    }
+    if (plot !== undefined) {
+      const title = `attnc bench ${positionals[0]!} on ${runtime.kind}`;
+      return writeSvgOrPng(plot, benchPlot(results, title), io, { quiet: values.json === true });
     }
     return 0;
   });

@@ -15,6 +15,7 @@ import { PASS_NAMES, runPipeline } from '../passes/pipeline.js';
 import { resolveColor } from './check-command.js';
 import { describeLinearGroup } from './explain-linear.js';
 import { UsageError, type CliIo } from './io.js';
+import { isPictureFile, writePicture } from './picture-file.js';
 import { readSpecFile } from './read-spec-file.js';
 
 export const EXPLAIN_HELP = `Usage: attnc explain FILE [options]
@@ -22,7 +23,10 @@ export const EXPLAIN_HELP = `Usage: attnc explain FILE [options]
 Options:
   --after PASS    print the IR after this pass: lower, ${PASS_NAMES.join(', ')} (default: the last)
   --seq N         sequence length for the density and tile statistics (default 1024)
-  --picture N     side of the mask picture (default 48; 0 for none)
+  --picture N     side of the ASCII mask picture (default 48; 0 for none)
+  --picture FILE.svg|FILE.png
+                  draw the mask and the block plan of every head group at --seq N into FILE
+                  instead (legend, density, tile counts; see README "Pictures")
   --target NAME   device profile the passes plan for (default portable)
   --color auto|always|never
   -h, --help      show this help
@@ -52,7 +56,8 @@ export async function explainCommand(argv: readonly string[], io: CliIo): Promis
     throw new UsageError(`unknown pass \`${after}\`: passes are lower, ${PASS_NAMES.join(', ')}`);
   }
   const seq = Number(values.seq);
-  const picture = Number(values.picture);
+  const pictureFile = isPictureFile(values.picture) ? values.picture : null;
+  const picture = pictureFile === null ? Number(values.picture) : 0;
   if (!Number.isInteger(seq) || seq < 1) throw new UsageError('--seq must be a positive integer');
   if (!Number.isInteger(picture) || picture < 0)
     throw new UsageError('--picture must be an integer >= 0');
@@ -67,6 +72,7 @@ export async function explainCommand(argv: readonly string[], io: CliIo): Promis
   for (const d of result.diagnostics)
     io.stderr(renderDiagnostic(d, result.source, { color }) + '\n\n');
   if (hasErrors(result.diagnostics)) return 1;
+  if (pictureFile !== null) return writePicture(pictureFile, result.modules, seq, io);
 
   for (const module of result.modules) {
     const lowered = lowerAttention(module.attention);

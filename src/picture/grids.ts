@@ -1,0 +1,234 @@
+// The two grids a picture draws for one softmax head group at N: the mask (which (query, key)
+// pairs are allowed) and the block plan (how the kernel's query x key tiles classify). Both are
+// drawn at a bounded resolution: a cell covers a rectangle of pairs (or of tiles), and a cell
+// whose rectangle the closed forms decide (rect-class.ts) costs nothing per element, so a
+// picture at N = 65536 takes as long as one at N = 512. Only undecided cells are looked into,
+// element by element while that is cheap and on a regular sample past that (then the figures
+// say they are estimates).
+
+import type { Mask } from '../ir/ir.js';
+import {
+  classifyPair,
+  classifyRect,
+  type MaskContext,
+  type PairClass,
+  type Rect,
+} from './rect-class.js';
+
+/** Most cells along a side: a picture never has more than this squared. */
+export const MAX_CELLS_PER_SIDE = 256;
+/** An undecided cell of at most this many pairs is counted exactly; a larger one is sampled. */
+const EXACT_CELL_PAIRS = 4096;
+/** Samples along each side of a large undecided cell. */
+const SAMPLES_PER_SIDE = 32;
+/** Pairs evaluated one by one to settle undecided tiles, over the whole block grid. */
+const TILE_PAIR_BUDGET = 8_000_000;
+
+export interface MaskGrid {
+  readonly n: number;
+  /** Cells along a side; cell c covers rows (and keys) [bounds[c], bounds[c + 1]). */
+  readonly side: number;
+  readonly bounds: readonly number[];
+  /** Per cell, row-major: the fraction of its pairs allowed, and decided by the data. */
+  readonly allowed: Float64Array;
+  readonly dataDependent: Float64Array;
+  /** Allowed and data-dependent pairs over the whole matrix (estimates when `exact` is false). */
+  readonly allowedPairs: number;
+  readonly dataDependentPairs: number;
+  readonly exact: boolean;
+}
+
+export type TileClass = 'empty' | 'partial' | 'full' | 'data';
+export const TILE_CLASSES: readonly TileClass[] = ['empty', 'partial', 'full', 'data'];
+
+export interface BlockGrid {
+  readonly n: number;
+  readonly queryTile: number;
+  readonly keyTile: number;
+  readonly queryTiles: number;
+  readonly keyTiles: number;
+  /** Cells along each axis; a cell covers one tile or a square group of tiles. */
+  readonly rows: number;
+  readonly cols: number;
+  /** Per cell, row-major, per class (TILE_CLASSES order): how many of its tiles. */
+  readonly cellCounts: Uint32Array;
+  /** Tiles of each class over the whole grid. */
+  readonly counts: Readonly<Record<TileClass, number>>;
+  /** False when the budget ran out and some undecided tiles were counted as partial unseen. */
+  readonly exact: boolean;
+}
+
+/** `side + 1` cut points splitting [0, n) into `side` near-equal ranges. */
+function cuts(n: number, side: number): number[] {
+  return Array.from({ length: side + 1 }, (_, c) => Math.floor((c * n) / side));
+}
+
+export function maskGrid(mask: Mask, n: number, context: MaskContext): MaskGrid {
+  const side = Math.min(n, MAX_CELLS_PER_SIDE);
+  const bounds = cuts(n, side);
+  const allowed = new Float64Array(side * side);
+  const dataDependent = new Float64Array(side * side);
+  let allowedPairs = 0;
+  let dataDependentPairs = 0;
+  let exact = true;
+  for (let r = 0; r < side; r++) {
+    for (let c = 0; c < side; c++) {
+      const rect: Rect = {
+        pa: bounds[r]!,
+        pb: bounds[r + 1]! - 1,
+        ja: bounds[c]!,
+        jb: bounds[c + 1]! - 1,
+      };
+      const area = (rect.pb - rect.pa + 1) * (rect.jb - rect.ja + 1);
+      const cls = classifyRect(mask, rect, context);
+      let yes = 0;
+      let maybe = 0;
+      if (cls === 'yes') yes = 1;
+      else if (cls === 'maybe') maybe = 1;
+      else if (cls === 'mixed') {
+        const counted = countPairs(mask, rect, context, area <= EXACT_CELL_PAIRS);
+        if (!counted.exact) exact = false;
+        yes = counted.yes;
+        maybe = counted.maybe;
+      }
+      allowed[r * side + c] = yes;
+      dataDependent[r * side + c] = maybe;
+      allowedPairs += yes * area;
+      dataDependentPairs += maybe * area;
+    }
+  }
+  return {
+    n,
+    side,
+    bounds,
+    allowed,
+    dataDependent,
+    allowedPairs: Math.round(allowedPairs),
+    dataDependentPairs: Math.round(dataDependentPairs),
+    exact,
+  };
+}
+
+/** Fractions of a rectangle's pairs allowed and data-dependent: every pair, or a sample. */
+function countPairs(
+  mask: Mask,
+  r: Rect,
+  context: MaskContext,
+  everyPair: boolean,
+): { yes: number; maybe: number; exact: boolean } {
+  const rows = everyPair ? range(r.pa, r.pb) : sample(r.pa, r.pb);
+  const cols = everyPair ? range(r.ja, r.jb) : sample(r.ja, r.jb);
+  let yes = 0;
+  let maybe = 0;
+  for (const i of rows) {
+    for (const j of cols) {
+      const pair = classifyPair(mask, i, j, context);
+      if (pair === 'yes') yes++;
+      else if (pair === 'maybe') maybe++;
+    }
+  }
+  const total = rows.length * cols.length;
+  const exact = rows.length === r.pb - r.pa + 1 && cols.length === r.jb - r.ja + 1;
+  return { yes: yes / total, maybe: maybe / total, exact };
+}
+
+function range(a: number, b: number): number[] {
+  return Array.from({ length: b - a + 1 }, (_, k) => a + k);
+}
+
+/** Evenly spread positions of [a, b], at most SAMPLES_PER_SIDE (all of them when fewer). */
+function sample(a: number, b: number): number[] {
+  const length = b - a + 1;
+  if (length <= SAMPLES_PER_SIDE) return range(a, b);
+  return Array.from({ length: SAMPLES_PER_SIDE }, (_, k) =>
+    Math.min(b, a + Math.floor(((k + 0.5) * length) / SAMPLES_PER_SIDE)),
+  );
+}
+
+/**
+ * The block plan at N: every (query tile, key tile) pair classified as the kernel sees it.
+ * A tile the closed forms cannot decide is settled pair by pair (within a budget), so the
+ * counts agree with counting the mask element by element.
+ */
+export function blockGrid(
+  mask: Mask,
+  n: number,
+  queryTile: number,
+  keyTile: number,
+  context: MaskContext,
+): BlockGrid {
+  const queryTiles = Math.ceil(n / queryTile);
+  const keyTiles = Math.ceil(n / keyTile);
+  const rows = Math.min(queryTiles, MAX_CELLS_PER_SIDE);
+  const cols = Math.min(keyTiles, MAX_CELLS_PER_SIDE);
+  const rowCuts = cuts(queryTiles, rows);
+  const colCuts = cuts(keyTiles, cols);
+  const cellCounts = new Uint32Array(rows * cols * TILE_CLASSES.length);
+  const counts: Record<TileClass, number> = { empty: 0, partial: 0, full: 0, data: 0 };
+  let budget = TILE_PAIR_BUDGET;
+  let exact = true;
+  const add = (cell: number, cls: TileClass, tiles: number) => {
+    cellCounts[cell * TILE_CLASSES.length + TILE_CLASSES.indexOf(cls)]! += tiles;
+    counts[cls] += tiles;
+  };
+  const tileRect = (qa: number, qb: number, ka: number, kb: number): Rect => ({
+    pa: qa * queryTile,
+    pb: Math.min(n, qb * queryTile) - 1,
+    ja: ka * keyTile,
+    jb: Math.min(n, kb * keyTile) - 1,
+  });
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const cell = r * cols + c;
+      const [qa, qb, ka, kb] = [rowCuts[r]!, rowCuts[r + 1]!, colCuts[c]!, colCuts[c + 1]!];
+      const group = classifyRect(mask, tileRect(qa, qb, ka, kb), context);
+      if (group !== 'mixed') {
+        add(cell, tileClassOf(group), (qb - qa) * (kb - ka));
+        continue;
+      }
+      for (let qt = qa; qt < qb; qt++) {
+        for (let kt = ka; kt < kb; kt++) {
+          const rect = tileRect(qt, qt + 1, kt, kt + 1);
+          const cls = classifyRect(mask, rect, context);
+          if (cls !== 'mixed') {
+            add(cell, tileClassOf(cls), 1);
+            continue;
+          }
+          if (budget <= 0) {
+            exact = false;
+            add(cell, 'partial', 1);
+            continue;
+          }
+          const settled = settleTile(mask, rect, context);
+          budget -= settled.pairs;
+          add(cell, settled.cls, 1);
+        }
+      }
+    }
+  }
+  return { n, queryTile, keyTile, queryTiles, keyTiles, rows, cols, cellCounts, counts, exact };
+}
+
+function tileClassOf(cls: 'yes' | 'no' | 'maybe'): TileClass {
+  return cls === 'yes' ? 'full' : cls === 'no' ? 'empty' : 'data';
+}
+
+/**
+ * An undecided tile, pair by pair: all allowed is full, none is empty, all decided by the data
+ * is routed, anything else partial (the kernel looks at each element, and at the routing tables
+ * for the data-dependent ones). Stops at the second kind of pair: that is partial already.
+ * Returns the class and the pairs it looked at.
+ */
+function settleTile(mask: Mask, r: Rect, context: MaskContext): { cls: TileClass; pairs: number } {
+  let first: PairClass | null = null;
+  let pairs = 0;
+  for (let i = r.pa; i <= r.pb; i++) {
+    for (let j = r.ja; j <= r.jb; j++) {
+      const pair = classifyPair(mask, i, j, context);
+      pairs++;
+      if (first === null) first = pair;
+      else if (pair !== first) return { cls: 'partial', pairs };
+    }
+  }
+  return { cls: first === 'yes' ? 'full' : first === 'no' ? 'empty' : 'data', pairs };
+}
