@@ -16,6 +16,7 @@ import { resolveColor } from './check-command.js';
 import { describeLinearGroup } from './explain-linear.js';
 import { UsageError, type CliIo } from './io.js';
 import { isPictureFile, writePicture } from './picture-file.js';
+import { withProgress } from './progress.js';
 import { readSpecFile } from './read-spec-file.js';
 
 export const EXPLAIN_HELP = `Usage: attnc explain FILE [options]
@@ -32,7 +33,8 @@ Options:
   -h, --help      show this help
 `;
 
-export async function explainCommand(argv: readonly string[], io: CliIo): Promise<number> {
+export async function explainCommand(argv: readonly string[], cliIo: CliIo): Promise<number> {
+  const { io, progress } = withProgress(cliIo);
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -72,7 +74,12 @@ export async function explainCommand(argv: readonly string[], io: CliIo): Promis
   for (const d of result.diagnostics)
     io.stderr(renderDiagnostic(d, result.source, { color }) + '\n\n');
   if (hasErrors(result.diagnostics)) return 1;
-  if (pictureFile !== null) return writePicture(pictureFile, result.modules, seq, io);
+  if (pictureFile !== null) {
+    progress.step(`drawing the mask and block plan at N = ${seq}`);
+    const written = writePicture(pictureFile, result.modules, seq, io);
+    progress.clear();
+    return written;
+  }
 
   for (const module of result.modules) {
     const lowered = lowerAttention(module.attention);
@@ -84,6 +91,7 @@ export async function explainCommand(argv: readonly string[], io: CliIo): Promis
     io.stdout(printAttention(ir).trimEnd() + '\n\n');
     const segments = randomInputs(module, { batch: 1, seqQ: seq, seqK: seq });
     for (const group of module.ir.groups) {
+      progress.step(`${module.name}: group ${group.name}: density and tiles at N = ${seq}`);
       io.stdout(describeGroup(module.ir, group, seq, segments.seg_q, segments.seg_k));
       if (picture > 0) {
         const small = randomInputs(module, { batch: 1, seqQ: picture, seqK: picture });
@@ -91,6 +99,7 @@ export async function explainCommand(argv: readonly string[], io: CliIo): Promis
       }
     }
   }
+  progress.clear();
   return 0;
 }
 

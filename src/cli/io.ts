@@ -5,12 +5,15 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   /** Colour is used when the output is a terminal (and NO_COLOR is unset). */
   readonly color: boolean;
+  /** Whether stderr is a terminal: progress lines are drawn only then (cli/progress.ts). */
+  readonly stderrIsTTY?: boolean;
 }
 
 export const processIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   color: Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'],
+  stderrIsTTY: Boolean(process.stderr.isTTY),
 };
 
 /** A usage error: bad flags or arguments (exit code 2). */
