@@ -47,9 +47,12 @@ export interface BlockGrid {
   readonly keyTile: number;
   readonly queryTiles: number;
   readonly keyTiles: number;
-  /** Cells along each axis; a cell covers one tile or a square group of tiles. */
+  /** Cells along each axis; a cell covers one tile or a group of tiles. */
   readonly rows: number;
   readonly cols: number;
+  /** Query rows (keys) where each cell row (column) starts, and N at the end: the last tile may be short. */
+  readonly rowBounds: readonly number[];
+  readonly colBounds: readonly number[];
   /** Per cell, row-major, per class (TILE_CLASSES order): how many of its tiles. */
   readonly cellCounts: Uint32Array;
   /** Tiles of each class over the whole grid. */
@@ -206,7 +209,22 @@ export function blockGrid(
       }
     }
   }
-  return { n, queryTile, keyTile, queryTiles, keyTiles, rows, cols, cellCounts, counts, exact };
+  const rowBounds = rowCuts.map((t) => Math.min(n, t * queryTile));
+  const colBounds = colCuts.map((t) => Math.min(n, t * keyTile));
+  return {
+    n,
+    queryTile,
+    keyTile,
+    queryTiles,
+    keyTiles,
+    rows,
+    cols,
+    rowBounds,
+    colBounds,
+    cellCounts,
+    counts,
+    exact,
+  };
 }
 
 function tileClassOf(cls: 'yes' | 'no' | 'maybe'): TileClass {

@@ -184,9 +184,9 @@ function maskCells(grid: MaskGrid, box: Box): string[] {
 }
 
 function blockCells(grid: BlockGrid, box: Box): string[] {
-  // Tiles need not be square (e.g. 64x8): rows and columns are scaled separately.
-  const width = box.width / grid.cols;
-  const height = box.height / grid.rows;
+  // Cells are placed by the pairs they cover: tiles need not be square (64x8), and the last
+  // row or column of tiles may be cut short by N.
+  const scale = box.width / grid.n;
   const out: string[] = [];
   const classes = TILE_CLASSES.length;
   for (let r = 0; r < grid.rows; r++) {
@@ -211,10 +211,10 @@ function blockCells(grid: BlockGrid, box: Box): string[] {
           return { fill, cls: 'tile-mixed' };
         },
         (c0, c1) => ({
-          x: box.x + c0 * width,
-          y: box.y + r * height,
-          width: (c1 - c0) * width,
-          height,
+          x: box.x + grid.colBounds[c0]! * scale,
+          y: box.y + grid.rowBounds[r]! * scale,
+          width: (grid.colBounds[c1]! - grid.colBounds[c0]!) * scale,
+          height: (grid.rowBounds[r + 1]! - grid.rowBounds[r]!) * scale,
         }),
       ),
     );
