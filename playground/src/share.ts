@@ -32,7 +32,9 @@ async function pipe(
   bytes: Uint8Array,
   stream: CompressionStream | DecompressionStream,
 ): Promise<Uint8Array> {
-  const out = new Response(new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(stream));
+  const out = new Response(
+    new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(stream),
+  );
   return new Uint8Array(await out.arrayBuffer());
 }
 
