@@ -13,14 +13,18 @@ import {
   type MaskContext,
   type PairClass,
   type Rect,
+  type RectClass,
 } from './rect-class.js';
 
 /** Most cells along a side: a picture never has more than this squared. */
 export const MAX_CELLS_PER_SIDE = 256;
-/** An undecided cell of at most this many pairs is counted exactly; a larger one is sampled. */
-const EXACT_CELL_PAIRS = 4096;
-/** Samples along each side of a large undecided cell. */
-const SAMPLES_PER_SIDE = 32;
+/**
+ * Pairs evaluated one by one over the undecided cells of a mask picture: each cell gets an
+ * equal share, every pair when that covers it, else a regular s x s sample.
+ */
+const MASK_PAIR_BUDGET = 2_000_000;
+/** Fewest samples along a side of an undecided cell, whatever the budget. */
+const MIN_SAMPLES_PER_SIDE = 4;
 /** Pairs evaluated one by one to settle undecided tiles, over the whole block grid. */
 const TILE_PAIR_BUDGET = 8_000_000;
 
@@ -74,22 +78,36 @@ export function maskGrid(mask: Mask, n: number, context: MaskContext): MaskGrid 
   let allowedPairs = 0;
   let dataDependentPairs = 0;
   let exact = true;
+  const rectOf = (r: number, c: number): Rect => ({
+    pa: bounds[r]!,
+    pb: bounds[r + 1]! - 1,
+    ja: bounds[c]!,
+    jb: bounds[c + 1]! - 1,
+  });
+  // First every cell by its rectangle (closed forms), then the undecided ones share the budget.
+  const classes = new Array<RectClass>(side * side);
+  let undecided = 0;
   for (let r = 0; r < side; r++) {
     for (let c = 0; c < side; c++) {
-      const rect: Rect = {
-        pa: bounds[r]!,
-        pb: bounds[r + 1]! - 1,
-        ja: bounds[c]!,
-        jb: bounds[c + 1]! - 1,
-      };
+      classes[r * side + c] = classifyRect(mask, rectOf(r, c), context);
+      if (classes[r * side + c] === 'mixed' || classes[r * side + c] === 'some') undecided++;
+    }
+  }
+  const samplesPerSide = Math.max(
+    MIN_SAMPLES_PER_SIDE,
+    Math.floor(Math.sqrt(MASK_PAIR_BUDGET / Math.max(1, undecided))),
+  );
+  for (let r = 0; r < side; r++) {
+    for (let c = 0; c < side; c++) {
+      const rect = rectOf(r, c);
       const area = (rect.pb - rect.pa + 1) * (rect.jb - rect.ja + 1);
-      const cls = classifyRect(mask, rect, context);
+      const cls = classes[r * side + c]!;
       let yes = 0;
       let maybe = 0;
       if (cls === 'yes') yes = 1;
       else if (cls === 'maybe') maybe = 1;
-      else if (cls === 'mixed') {
-        const counted = countPairs(mask, rect, context, area <= EXACT_CELL_PAIRS);
+      else if (cls !== 'no') {
+        const counted = countPairs(mask, rect, context, samplesPerSide);
         if (!counted.exact) exact = false;
         yes = counted.yes;
         maybe = counted.maybe;
@@ -117,10 +135,10 @@ function countPairs(
   mask: Mask,
   r: Rect,
   context: MaskContext,
-  everyPair: boolean,
+  samplesPerSide: number,
 ): { yes: number; maybe: number; exact: boolean } {
-  const rows = everyPair ? range(r.pa, r.pb) : sample(r.pa, r.pb);
-  const cols = everyPair ? range(r.ja, r.jb) : sample(r.ja, r.jb);
+  const rows = sample(r.pa, r.pb, samplesPerSide);
+  const cols = sample(r.ja, r.jb, samplesPerSide);
   let yes = 0;
   let maybe = 0;
   for (const i of rows) {
@@ -139,12 +157,12 @@ function range(a: number, b: number): number[] {
   return Array.from({ length: b - a + 1 }, (_, k) => a + k);
 }
 
-/** Evenly spread positions of [a, b], at most SAMPLES_PER_SIDE (all of them when fewer). */
-function sample(a: number, b: number): number[] {
+/** `count` evenly spread positions of [a, b] (all of them when there are no more). */
+function sample(a: number, b: number, count: number): number[] {
   const length = b - a + 1;
-  if (length <= SAMPLES_PER_SIDE) return range(a, b);
-  return Array.from({ length: SAMPLES_PER_SIDE }, (_, k) =>
-    Math.min(b, a + Math.floor(((k + 0.5) * length) / SAMPLES_PER_SIDE)),
+  if (length <= count) return range(a, b);
+  return Array.from({ length: count }, (_, k) =>
+    Math.min(b, a + Math.floor(((k + 0.5) * length) / count)),
   );
 }
 
@@ -185,7 +203,7 @@ export function blockGrid(
       const cell = r * cols + c;
       const [qa, qb, ka, kb] = [rowCuts[r]!, rowCuts[r + 1]!, colCuts[c]!, colCuts[c + 1]!];
       const group = classifyRect(mask, tileRect(qa, qb, ka, kb), context);
-      if (group !== 'mixed') {
+      if (group !== 'mixed' && group !== 'some') {
         add(cell, tileClassOf(group), (qb - qa) * (kb - ka));
         continue;
       }
@@ -193,6 +211,10 @@ export function blockGrid(
         for (let kt = ka; kt < kb; kt++) {
           const rect = tileRect(qt, qt + 1, kt, kt + 1);
           const cls = classifyRect(mask, rect, context);
+          if (cls === 'some') {
+            add(cell, 'partial', 1);
+            continue;
+          }
           if (cls !== 'mixed') {
             add(cell, tileClassOf(cls), 1);
             continue;

@@ -1,7 +1,8 @@
 // How a mask decides a rectangle of the score matrix (query positions [pa, pb] x keys [ja, jb]),
 // in four values: every pair allowed (`yes`), none (`no`), every pair decided by the data
 // (`maybe`: a routed leaf, topk/cluster/lsh, picks keys from q and k at run time), or `mixed`
-// (the pairs differ; look closer). Closed forms in the bounds, like the kernels' tile
+// (the pairs may differ; look closer), or `some` (known to hold both allowed and masked pairs:
+// a partial tile without looking at any pair). Closed forms in the bounds, like the kernels' tile
 // classification (codegen/wgsl/mask-wgsl.ts), so full and empty regions of a large picture cost
 // nothing per element. A closed form may answer `mixed` when unsure, never a wrong `yes`/`no`.
 
@@ -9,7 +10,7 @@ import { unreachable, type Mask } from '../ir/ir.js';
 import { maskAllows } from '../ir/mask.js';
 import { randomBlocks } from '../random/index.js';
 
-export type RectClass = 'yes' | 'no' | 'maybe' | 'mixed';
+export type RectClass = 'yes' | 'no' | 'maybe' | 'some' | 'mixed';
 /** One pair's answer: allowed, masked, or decided by q and k at run time. */
 export type PairClass = 'yes' | 'no' | 'maybe';
 
@@ -52,9 +53,31 @@ export function classifyPair(mask: Mask, i: number, j: number, context: MaskCont
       }
       return answer;
     }
+    case 'random':
+      return chosenKeyBlocks(mask, Math.floor(i / mask.block), context.seqK).has(
+        Math.floor(j / mask.block),
+      )
+        ? 'yes'
+        : 'no';
     default:
       return maskAllows(mask, { i, p: i, j, ...context }) ? 'yes' : 'no';
   }
+}
+
+type RandomMask = Extract<Mask, { kind: 'random' }>;
+const drawnBlocks = new WeakMap<RandomMask, { seqK: number; byBlock: Map<number, Set<number>> }>();
+
+/** The key blocks a `random` leaf draws for one query block, drawn once per picture. */
+function chosenKeyBlocks(mask: RandomMask, queryBlock: number, seqK: number): Set<number> {
+  let drawn = drawnBlocks.get(mask);
+  if (drawn?.seqK !== seqK) drawnBlocks.set(mask, (drawn = { seqK, byBlock: new Map() }));
+  let chosen = drawn.byBlock.get(queryBlock);
+  if (!chosen) {
+    const keyBlocks = Math.ceil(seqK / mask.block);
+    chosen = new Set(randomBlocks(mask.seed, queryBlock, mask.count, keyBlocks));
+    drawn.byBlock.set(queryBlock, chosen);
+  }
+  return chosen;
 }
 
 export function classifyRect(mask: Mask, r: Rect, context: MaskContext): RectClass {
@@ -73,10 +96,11 @@ export function classifyRect(mask: Mask, r: Rect, context: MaskContext): RectCla
       if ((mask.lo !== null && dMax < mask.lo) || (mask.hi !== null && dMin > mask.hi)) return 'no';
       if ((mask.lo === null || dMin >= mask.lo) && (mask.hi === null || dMax <= mask.hi))
         return 'yes';
-      return 'mixed';
+      // Every offset in [dMin, dMax] occurs in the rectangle: some are in the band, some not.
+      return 'some';
     }
     case 'sink':
-      return r.jb < mask.count ? 'yes' : r.ja >= mask.count ? 'no' : 'mixed';
+      return r.jb < mask.count ? 'yes' : r.ja >= mask.count ? 'no' : 'some';
     case 'blocks': {
       const [qa, qb] = [Math.floor(r.pa / mask.size), Math.floor(r.pb / mask.size)];
       const [ka, kb] = [Math.floor(r.ja / mask.size), Math.floor(r.jb / mask.size)];
@@ -90,24 +114,31 @@ export function classifyRect(mask: Mask, r: Rect, context: MaskContext): RectCla
       return touches(r.ja, r.jb) || touches(r.pa, r.pb) ? 'mixed' : 'no';
     }
     case 'dilated': {
-      const gap = Math.max(0, r.ja - r.pb, r.pa - r.jb);
-      return gap > mask.width * mask.dilation ? 'no' : 'mixed';
+      // Allowed offsets p - j are the multiples of the dilation within +-width*dilation.
+      const reach = mask.width * mask.dilation;
+      const lo = Math.max(r.pa - r.jb, -reach);
+      const hi = Math.min(r.pb - r.ja, reach);
+      if (hi < lo || !hasMultiple(lo, hi, mask.dilation)) return 'no';
+      return mask.dilation > 1 ? 'some' : 'mixed';
     }
     case 'stride':
-      return mask.step === 1 ? 'yes' : 'mixed';
+      if (mask.step === 1) return 'yes';
+      // More than one offset occurs (the rectangle is not one pair): one of them is off the step.
+      return hasMultiple(r.pa - r.jb, r.pb - r.ja, mask.step) ? 'some' : 'no';
     case 'random': {
-      const qBlock = Math.floor(r.pa / mask.block);
-      if (qBlock !== Math.floor(r.pb / mask.block)) return 'mixed';
-      const chosen = randomBlocks(
-        mask.seed,
-        qBlock,
-        mask.count,
-        Math.ceil(context.seqK / mask.block),
-      );
+      // Per query block of the rectangle: how many of its key blocks were drawn.
       const [ka, kb] = [Math.floor(r.ja / mask.block), Math.floor(r.jb / mask.block)];
-      let hits = 0;
-      for (let b = ka; b <= kb; b++) if (chosen.includes(b)) hits++;
-      return hits === 0 ? 'no' : hits === kb - ka + 1 ? 'yes' : 'mixed';
+      let answer: RectClass | null = null;
+      for (let q = Math.floor(r.pa / mask.block); q <= Math.floor(r.pb / mask.block); q++) {
+        const chosen = chosenKeyBlocks(mask, q, context.seqK);
+        let hits = 0;
+        for (const b of chosen) if (b >= ka && b <= kb) hits++;
+        const here: RectClass = hits === 0 ? 'no' : hits === kb - ka + 1 ? 'yes' : 'mixed';
+        if (answer !== null && here !== answer) return 'mixed';
+        answer = here;
+        if (answer === 'mixed') return 'mixed';
+      }
+      return answer ?? 'mixed';
     }
     case 'segment': {
       // The kernels' rule: per-tile [min, max] of the ids; disjoint ranges never match, one id
@@ -119,29 +150,43 @@ export function classifyRect(mask: Mask, r: Rect, context: MaskContext): RectCla
       if (q.max < k.min || k.max < q.min) return 'no';
       return q.min === q.max && k.min === k.max ? 'yes' : 'mixed';
     }
-    case 'union': {
-      let all: RectClass = 'no';
-      for (const term of mask.terms) {
-        const t = classifyRect(term, r, context);
-        if (t === 'yes') return 'yes';
-        if (t === 'mixed') all = 'mixed';
-        else if (t === 'maybe' && all === 'no') all = 'maybe';
-      }
-      return all;
-    }
-    case 'intersect': {
-      let all: RectClass = 'yes';
-      for (const term of mask.terms) {
-        const t = classifyRect(term, r, context);
-        if (t === 'no') return 'no';
-        if (t === 'mixed') all = 'mixed';
-        else if (t === 'maybe' && all === 'yes') all = 'maybe';
-      }
-      return all;
-    }
+    case 'union':
+      return combine(
+        mask.terms.map((t) => classifyRect(t, r, context)),
+        'yes',
+        'no',
+      );
+    case 'intersect':
+      return combine(
+        mask.terms.map((t) => classifyRect(t, r, context)),
+        'no',
+        'yes',
+      );
     default:
       return unreachable(mask);
   }
+}
+
+/**
+ * A union (`absorbing` yes, `neutral` no) or intersection (absorbing no, neutral yes) of the
+ * terms' classes. Neutral terms drop out; one `some` with only neutral others stays `some`.
+ */
+function combine(
+  classes: readonly RectClass[],
+  absorbing: RectClass,
+  neutral: RectClass,
+): RectClass {
+  if (classes.includes(absorbing)) return absorbing;
+  const rest = classes.filter((c) => c !== neutral);
+  if (rest.length === 0) return neutral;
+  if (rest.every((c) => c === 'maybe')) return 'maybe';
+  if (rest.length === 1) return rest[0]!;
+  return 'mixed';
+}
+
+/** Whether [lo, hi] holds a multiple of `step`. */
+function hasMultiple(lo: number, hi: number, step: number): boolean {
+  return Math.floor(hi / step) * step >= lo;
 }
 
 function idRange(ids: ArrayLike<number>, a: number, b: number): { min: number; max: number } {
