@@ -64,6 +64,10 @@ describe('specPicture', () => {
       '  mask: blocks(5) & causal',
       '  mask: sink(2) | window(left: 4, right: 0)',
       '  mask: random(2, block: 4, seed: 3)',
+      '  mask: stride(3) & causal',
+      '  mask: window(2) | stride(5)',
+      '  mask: dilated(3, dilation: 1) & sink(9)',
+      '  mask: (window(left: 6, right: 0) | global(first: 1)) & blocks(8)',
     ]) {
       const mask = maskOf(body);
       const n = 40;
