@@ -130,40 +130,43 @@ export function maskGrid(mask: Mask, n: number, context: MaskContext): MaskGrid 
   };
 }
 
-/** Fractions of a rectangle's pairs allowed and data-dependent: every pair, or a sample. */
+/**
+ * Fractions of a rectangle's pairs allowed and data-dependent: every pair when there are at
+ * most `samplesPerSide` squared, else that many pairs drawn at random (seeded by the rectangle,
+ * so a picture is deterministic). Random rather than a regular grid: a grid's rows and columns
+ * share their spacing, so their offsets p - j alias with `stride` and `dilated` masks.
+ */
 function countPairs(
   mask: Mask,
   r: Rect,
   context: MaskContext,
   samplesPerSide: number,
 ): { yes: number; maybe: number; exact: boolean } {
-  const rows = sample(r.pa, r.pb, samplesPerSide);
-  const cols = sample(r.ja, r.jb, samplesPerSide);
+  const height = r.pb - r.pa + 1;
+  const width = r.jb - r.ja + 1;
   let yes = 0;
   let maybe = 0;
-  for (const i of rows) {
-    for (const j of cols) {
-      const pair = classifyPair(mask, i, j, context);
-      if (pair === 'yes') yes++;
-      else if (pair === 'maybe') maybe++;
-    }
+  const tally = (i: number, j: number) => {
+    const pair = classifyPair(mask, i, j, context);
+    if (pair === 'yes') yes++;
+    else if (pair === 'maybe') maybe++;
+  };
+  const samples = samplesPerSide * samplesPerSide;
+  if (height * width <= samples) {
+    for (let i = r.pa; i <= r.pb; i++) for (let j = r.ja; j <= r.jb; j++) tally(i, j);
+    return { yes: yes / (height * width), maybe: maybe / (height * width), exact: true };
   }
-  const total = rows.length * cols.length;
-  const exact = rows.length === r.pb - r.pa + 1 && cols.length === r.jb - r.ja + 1;
-  return { yes: yes / total, maybe: maybe / total, exact };
-}
-
-function range(a: number, b: number): number[] {
-  return Array.from({ length: b - a + 1 }, (_, k) => a + k);
-}
-
-/** `count` evenly spread positions of [a, b] (all of them when there are no more). */
-function sample(a: number, b: number, count: number): number[] {
-  const length = b - a + 1;
-  if (length <= count) return range(a, b);
-  return Array.from({ length: count }, (_, k) =>
-    Math.min(b, a + Math.floor(((k + 0.5) * length) / count)),
-  );
+  let state = (Math.imul(r.pa + 1, 0x9e3779b1) ^ Math.imul(r.ja + 1, 0x85ebca6b)) >>> 0 || 1;
+  const next = (bound: number) => {
+    // xorshift32: enough to spread samples; the picture needs no statistical quality.
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state % bound;
+  };
+  for (let k = 0; k < samples; k++) tally(r.pa + next(height), r.ja + next(width));
+  return { yes: yes / samples, maybe: maybe / samples, exact: false };
 }
 
 /**

@@ -109,6 +109,17 @@ describe('specPicture', () => {
     expect(svg.length).toBeLessThan(2_000_000);
   });
 
+  it('estimates the density of a strided mask without aliasing when it samples', () => {
+    const n = 8192;
+    const mask = maskOf('  causal: true\n  mask: window(left: 127, right: 0) | stride(128)');
+    const grid = maskGrid(mask, n, { seqK: n });
+    expect(grid.exact).toBe(false);
+    // Per query p: the window's min(p, 127) + 1 keys, and floor(p / 128) strided ones before it.
+    let allowed = 0;
+    for (let p = 0; p < n; p++) allowed += Math.min(p, 127) + 1 + Math.floor(p / 128);
+    expect(Math.abs(grid.allowedPairs - allowed) / allowed).toBeLessThan(0.02);
+  });
+
   it('draws a routed mask as data-dependent and says which leaf decides', () => {
     const svg = specPicture(modulesOf('  causal: true\n  mask: topk(2, block: 4)'), { seq: 256 });
     expect(svg).toContain('class="legend-data"');
