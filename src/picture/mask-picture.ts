@@ -34,6 +34,8 @@ const MARGIN = 24;
 /** Between the two panels, room for the legends' longer lines. */
 const GAP = 110;
 const ROW_HEIGHT = PANEL + 185;
+/** A group with no score matrix (linear, low-rank) gets a title and two lines of text. */
+const TEXT_ROW_HEIGHT = 90;
 const WIDTH = MARGIN * 2 + GAP + PANEL * 2;
 
 export interface PictureOptions {
@@ -51,7 +53,7 @@ export function specPicture(modules: readonly CompiledModule[], options: Picture
   for (const module of modules) {
     for (const group of module.ir.groups) {
       body.push(...groupRow(module, group, n, options.seed ?? 0, y));
-      y += ROW_HEIGHT;
+      y += group.mechanism.kind === 'softmax' ? ROW_HEIGHT : TEXT_ROW_HEIGHT;
     }
   }
   return svgDocument(WIDTH, y, body);
@@ -79,9 +81,19 @@ function groupRow(
   if (mechanism.kind !== 'softmax') {
     const what =
       mechanism.kind === 'linear'
-        ? 'linear attention: no score matrix is formed, every query sees every key (or every earlier one when causal) through the running states'
-        : 'low-rank attention: keys are projected to a few rows, every query sees all of them';
-    return [title, text(MARGIN, top + 40, what, { cls: 'note' })];
+        ? [
+            'linear attention: no score matrix is formed; every query sees every key',
+            '(every earlier one when causal) through the running states',
+          ]
+        : [
+            'low-rank attention: no score matrix over the keys; keys are projected',
+            'to a few rows, and every query sees all of them',
+          ];
+    return [
+      title,
+      text(MARGIN, top + 40, what[0]!, { cls: 'note' }),
+      text(MARGIN, top + 58, what[1]!, { cls: 'note' }),
+    ];
   }
   const context = maskContext(module, mechanism.mask, n, seed);
   const grid = maskGrid(mechanism.mask, n, context);
