@@ -25,6 +25,17 @@ export interface BenchmarkOptions {
   /** Time dense softmax attention of the same shape too. Default true. */
   readonly compareDense?: boolean;
   readonly seed?: number;
+  /** Called before each warm-up and timed run (progress display; never times anything). */
+  readonly onProgress?: (step: BenchmarkStep) => void;
+}
+
+/** Which run is next: warm-up `index` of `of`, or timed rep `index` of `of` (from 1). */
+export interface BenchmarkStep {
+  readonly phase: 'warmup' | 'rep';
+  readonly index: number;
+  readonly of: number;
+  /** The dense comparison's run rather than the attention's. */
+  readonly dense: boolean;
 }
 
 export interface Timing {
@@ -100,10 +111,20 @@ export async function benchmark(
       await runtime.device.queue.onSubmittedWorkDone();
       return performance.now() - start;
     };
-    for (const run of prepared) for (let w = 0; w < warmup; w++) await once(run);
+    const step = options.onProgress ?? (() => {});
+    for (let i = 0; i < prepared.length; i++) {
+      for (let w = 0; w < warmup; w++) {
+        step({ phase: 'warmup', index: w + 1, of: warmup, dense: i > 0 });
+        await once(prepared[i]!);
+      }
+    }
     const times: number[][] = prepared.map(() => []);
-    for (let r = 0; r < reps; r++)
-      for (let i = 0; i < prepared.length; i++) times[i]!.push(await once(prepared[i]!));
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < prepared.length; i++) {
+        step({ phase: 'rep', index: r + 1, of: reps, dense: i > 0 });
+        times[i]!.push(await once(prepared[i]!));
+      }
+    }
     const timing = summarize(times[0]!);
     const dense = times[1] ? summarize(times[1]) : undefined;
     return {

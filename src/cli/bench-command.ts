@@ -6,7 +6,10 @@ import { parseArgs } from 'node:util';
 import { benchmark, type BenchmarkResult } from '../api/benchmark.js';
 import { ADAPTER_CHOICES } from '../runtime/device.js';
 import { resolveColor } from './check-command.js';
+import { benchPlot } from '../picture/bench-plot.js';
 import { UsageError, type CliIo } from './io.js';
+import { isPictureFile, writeSvgOrPng } from './picture-file.js';
+import { FIRST_RUN_NOTE, NO_PROGRESS, withProgress } from './progress.js';
 import { withSpecOnDevice } from './spec-on-device.js';
 
 export const BENCH_HELP = `Usage: attnc bench FILE --seq N[,N...] [options]
@@ -25,6 +28,7 @@ Options:
   --no-dense       do not time the dense comparison
   --seed S         input seed (default 0)
   --json           one JSON object on stdout instead of the table
+  --plot FILE      also draw median time against N, with the dense curves, to FILE.svg or FILE.png
   --color auto|always|never
   -h, --help       show this help
 `;
@@ -38,7 +42,8 @@ function integer(name: string, text: string | undefined, fallback: number, min: 
   return value;
 }
 
-export async function benchCommand(argv: readonly string[], io: CliIo): Promise<number> {
+export async function benchCommand(argv: readonly string[], cliIo: CliIo): Promise<number> {
+  const { io, progress: terminal } = withProgress(cliIo);
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -52,6 +57,7 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
       'no-dense': { type: 'boolean' },
       seed: { type: 'string' },
       json: { type: 'boolean' },
+      plot: { type: 'string' },
       color: { type: 'string', default: 'auto' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -72,15 +78,24 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
   const warmup = integer('warmup', values.warmup, 1, 0);
   const reps = integer('reps', values.reps, 5, 1);
   const seed = integer('seed', values.seed, 0, 0);
+  const progress = values.json ? NO_PROGRESS : terminal;
+  const plot = values.plot;
+  if (plot !== undefined && !isPictureFile(plot)) {
+    throw new UsageError(`--plot takes a file ending in .svg or .png, found \`${plot}\``);
+  }
+  progress.step('starting the WebGPU device');
   return withSpecOnDevice(positionals[0]!, values.adapter, io, color, async (runtime, modules) => {
+    progress.note(FIRST_RUN_NOTE);
     if (!values.json) {
       io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);
       io.stdout(`timer: wall clock, submit to done; warmup ${warmup}, reps ${reps}\n`);
       io.stdout(formatHeader());
     }
     const results: BenchmarkResult[] = [];
-    for (const seqK of seqs) {
-      for (const module of modules) {
+    const cases = seqs.length * modules.length;
+    for (const [n, seqK] of seqs.entries()) {
+      for (const [m, module] of modules.entries()) {
+        const which = `case ${n * modules.length + m + 1} of ${cases}: ${module.name}, N = ${seqK}`;
         const result = await benchmark(runtime, module, {
           batch,
           seqK,
@@ -89,6 +104,11 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
           reps,
           seed,
           compareDense: !values['no-dense'],
+          onProgress: (s) =>
+            progress.step(
+              `${which}: ${s.phase === 'warmup' ? 'warm-up' : 'rep'} ` +
+                `${s.index}/${s.of}${s.dense ? ' (dense)' : ''}`,
+            ),
         });
         results.push(result);
         if (!values.json) io.stdout(formatRow(result));
@@ -100,8 +120,12 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
           '\n',
       );
     }
+    if (plot !== undefined) {
+      const title = `attnc bench ${positionals[0]!} on ${runtime.kind}`;
+      return writeSvgOrPng(plot, benchPlot(results, title), io, { quiet: values.json === true });
+    }
     return 0;
-  });
+  }).finally(() => progress.clear());
 }
 
 const COLUMNS: readonly [string, number][] = [

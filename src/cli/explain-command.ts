@@ -15,6 +15,8 @@ import { PASS_NAMES, runPipeline } from '../passes/pipeline.js';
 import { resolveColor } from './check-command.js';
 import { describeLinearGroup } from './explain-linear.js';
 import { UsageError, type CliIo } from './io.js';
+import { isPictureFile, writePicture } from './picture-file.js';
+import { withProgress } from './progress.js';
 import { readSpecFile } from './read-spec-file.js';
 
 export const EXPLAIN_HELP = `Usage: attnc explain FILE [options]
@@ -22,13 +24,17 @@ export const EXPLAIN_HELP = `Usage: attnc explain FILE [options]
 Options:
   --after PASS    print the IR after this pass: lower, ${PASS_NAMES.join(', ')} (default: the last)
   --seq N         sequence length for the density and tile statistics (default 1024)
-  --picture N     side of the mask picture (default 48; 0 for none)
+  --picture N     side of the ASCII mask picture (default 48; 0 for none)
+  --picture FILE.svg|FILE.png
+                  draw the mask and the block plan of every head group at --seq N into FILE
+                  instead (legend, density, tile counts; see README "Pictures")
   --target NAME   device profile the passes plan for (default portable)
   --color auto|always|never
   -h, --help      show this help
 `;
 
-export async function explainCommand(argv: readonly string[], io: CliIo): Promise<number> {
+export async function explainCommand(argv: readonly string[], cliIo: CliIo): Promise<number> {
+  const { io, progress } = withProgress(cliIo);
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -52,7 +58,8 @@ export async function explainCommand(argv: readonly string[], io: CliIo): Promis
     throw new UsageError(`unknown pass \`${after}\`: passes are lower, ${PASS_NAMES.join(', ')}`);
   }
   const seq = Number(values.seq);
-  const picture = Number(values.picture);
+  const pictureFile = isPictureFile(values.picture) ? values.picture : null;
+  const picture = pictureFile === null ? Number(values.picture) : 0;
   if (!Number.isInteger(seq) || seq < 1) throw new UsageError('--seq must be a positive integer');
   if (!Number.isInteger(picture) || picture < 0)
     throw new UsageError('--picture must be an integer >= 0');
@@ -67,6 +74,12 @@ export async function explainCommand(argv: readonly string[], io: CliIo): Promis
   for (const d of result.diagnostics)
     io.stderr(renderDiagnostic(d, result.source, { color }) + '\n\n');
   if (hasErrors(result.diagnostics)) return 1;
+  if (pictureFile !== null) {
+    progress.step(`drawing the mask and block plan at N = ${seq}`);
+    const written = writePicture(pictureFile, result.modules, seq, io);
+    progress.clear();
+    return written;
+  }
 
   for (const module of result.modules) {
     const lowered = lowerAttention(module.attention);
@@ -78,6 +91,7 @@ export async function explainCommand(argv: readonly string[], io: CliIo): Promis
     io.stdout(printAttention(ir).trimEnd() + '\n\n');
     const segments = randomInputs(module, { batch: 1, seqQ: seq, seqK: seq });
     for (const group of module.ir.groups) {
+      progress.step(`${module.name}: group ${group.name}: density and tiles at N = ${seq}`);
       io.stdout(describeGroup(module.ir, group, seq, segments.seg_q, segments.seg_k));
       if (picture > 0) {
         const small = randomInputs(module, { batch: 1, seqQ: picture, seqK: picture });
@@ -85,6 +99,7 @@ export async function explainCommand(argv: readonly string[], io: CliIo): Promis
       }
     }
   }
+  progress.clear();
   return 0;
 }
 

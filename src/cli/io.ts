@@ -9,12 +9,15 @@ export interface CliIo {
    * TERM=dumb.
    */
   readonly color: boolean;
+  /** Whether stderr is a terminal: progress lines are drawn only then (cli/progress.ts). */
+  readonly stderrIsTTY?: boolean;
 }
 
 export const processIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   color: Boolean(process.stdout.isTTY && process.stdout.hasColors()),
+  stderrIsTTY: Boolean(process.stderr.isTTY),
 };
 
 /** A usage error: bad flags or arguments (exit code 2). */

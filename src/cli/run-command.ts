@@ -10,6 +10,7 @@ import type { Runtime } from '../api/runtime.js';
 import { ADAPTER_CHOICES } from '../runtime/device.js';
 import { resolveColor } from './check-command.js';
 import { UsageError, type CliIo } from './io.js';
+import { FIRST_RUN_NOTE, withProgress, type Progress } from './progress.js';
 import { withSpecOnDevice } from './spec-on-device.js';
 
 /** f32 kernels against a float64 reference (language.md: results agree within 1e-4). */
@@ -44,7 +45,8 @@ function positiveInt(name: string, text: string | undefined, fallback?: number):
   return value;
 }
 
-export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCommand(argv: readonly string[], cliIo: CliIo): Promise<number> {
+  const { io, progress } = withProgress(cliIo);
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -76,8 +78,10 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be an integer >= 0`);
   const tolerance = values.tolerance === undefined ? DEFAULT_TOLERANCE : Number(values.tolerance);
   if (!(tolerance > 0)) throw new UsageError('--tolerance must be a positive number');
+  progress.step('starting the WebGPU device');
   return withSpecOnDevice(positionals[0]!, values.adapter, io, color, async (runtime, modules) => {
     io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);
+    progress.note(FIRST_RUN_NOTE);
     let failed = false;
     for (const module of modules) {
       const ok = await runModule(
@@ -86,11 +90,12 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
         { batch, seqQ, seqK, seed, repeat, tolerance },
         values.verify === true,
         io,
+        progress,
       );
       if (!ok) failed = true;
     }
     return failed ? 1 : 0;
-  });
+  }).finally(() => progress.clear());
 }
 
 interface RunSettings {
@@ -108,13 +113,18 @@ async function runModule(
   s: RunSettings,
   verify: boolean,
   io: CliIo,
+  progress: Progress,
 ): Promise<boolean> {
+  const at = `N = ${s.seqK}`;
+  progress.step(`${module.name}: drawing random inputs (${at})`);
   const inputs = randomInputs(module, s);
   const kernel = runtime.load(module);
   try {
+    progress.step(`${module.name}: compiling kernels, first run (${at})`);
     let output = await kernel.run(inputs); // warm-up: first-use compilation is not timed
     const times: number[] = [];
     for (let r = 0; r < s.repeat; r++) {
+      progress.step(`${module.name}: run ${r + 1} of ${s.repeat} (${at})`);
       const start = performance.now();
       output = await kernel.run(inputs);
       times.push(performance.now() - start);
@@ -126,6 +136,7 @@ async function runModule(
       `${module.name}: ${shape}: median ${median.toFixed(2)} ms over ${s.repeat} runs (upload, dispatch and read-back)\n`,
     );
     if (!verify) return true;
+    progress.step(`${module.name}: CPU reference (${at})`);
     const expected = reference(module, inputs).o;
     let maxError = 0;
     for (let i = 0; i < expected.length; i++) {
