@@ -1,18 +1,24 @@
 // `attnc run FILE --seq N [--batch B] [--adapter A] [--verify]`: compiles every attention for
 // the device found, runs it on seeded random inputs, prints the median time and, with
-// --verify, the max abs error against the CPU reference (exit 1 past the tolerance).
+// --verify, the error against the CPU reference relative to the reference's largest value
+// (exit 1 past the tolerance; src/api/compare-output.ts says why relative).
 
 import { parseArgs } from 'node:util';
+import { compareOutput } from '../api/compare-output.js';
 import type { CompiledModule } from '../api/compile.js';
 import { randomInputs } from '../api/random-inputs.js';
 import { reference } from '../api/reference.js';
 import type { Runtime } from '../api/runtime.js';
 import { ADAPTER_CHOICES } from '../runtime/device.js';
+import { checkRunSizes } from '../runtime/loaded-kernel.js';
 import { resolveColor } from './check-command.js';
 import { UsageError, type CliIo } from './io.js';
 import { withSpecOnDevice } from './spec-on-device.js';
 
-/** f32 kernels against a float64 reference (language.md: results agree within 1e-4). */
+/**
+ * f32 kernels against a float64 reference (language.md: results agree within 1e-4), as a
+ * relative error: max |output - reference| / max |reference|.
+ */
 export const DEFAULT_TOLERANCE = 1e-4;
 
 export const RUN_HELP = `Usage: attnc run FILE --seq N [options]
@@ -26,7 +32,8 @@ Options:
   --adapter A      ${ADAPTER_CHOICES.join(', ')} (default auto: a GPU, then llvmpipe, then SwiftShader)
   --repeat R       timed runs; the median is printed (default 5)
   --seed S         input seed (default 0)
-  --verify         compare with the CPU reference; exit 1 when the max abs error > tolerance
+  --verify         compare with the CPU reference; exit 1 when the relative error
+                   (max abs error / the reference's max abs value) > tolerance
   --tolerance T    (default ${DEFAULT_TOLERANCE})
   --color auto|always|never
   -h, --help       show this help
@@ -79,6 +86,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   return withSpecOnDevice(positionals[0]!, values.adapter, io, color, async (runtime, modules) => {
     io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);
     let failed = false;
+    const warned = new Set<string>();
     for (const module of modules) {
       const ok = await runModule(
         runtime,
@@ -86,6 +94,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
         { batch, seqQ, seqK, seed, repeat, tolerance },
         values.verify === true,
         io,
+        warned,
       );
       if (!ok) failed = true;
     }
@@ -108,9 +117,18 @@ async function runModule(
   s: RunSettings,
   verify: boolean,
   io: CliIo,
+  warned: Set<string>,
 ): Promise<boolean> {
+  // Sizes against the device before any input is generated: a huge --seq fails here, naming
+  // the buffer and the limit, instead of allocating gigabytes of inputs first.
+  checkRunSizes(module.plan, s, runtime.device.limits);
+  const kernel = await runtime.load(module);
+  for (const fallback of runtime.fallbacks) {
+    if (warned.has(fallback.message)) continue;
+    warned.add(fallback.message);
+    io.stderr(`attnc: warning: ${fallback.message}\n`);
+  }
   const inputs = randomInputs(module, s);
-  const kernel = runtime.load(module);
   try {
     let output = await kernel.run(inputs); // warm-up: first-use compilation is not timed
     const times: number[] = [];
@@ -127,15 +145,12 @@ async function runModule(
     );
     if (!verify) return true;
     const expected = reference(module, inputs).o;
-    let maxError = 0;
-    for (let i = 0; i < expected.length; i++) {
-      const error = Math.abs(output.o[i]! - expected[i]!);
-      // A NaN or infinite output is the worst error there is.
-      maxError = Number.isFinite(error) ? Math.max(maxError, error) : Infinity;
-    }
-    const ok = maxError <= s.tolerance;
+    const c = compareOutput(output.o, expected);
+    const ok = c.relativeError <= s.tolerance;
     io.stdout(
-      `${module.name}: max abs error vs reference ${maxError.toExponential(2)} (tolerance ${s.tolerance}): ${ok ? 'ok' : 'FAILED'}\n`,
+      `${module.name}: relative error vs reference ${c.relativeError.toExponential(2)} ` +
+        `(max abs error ${c.maxAbsError.toExponential(2)} / reference max abs ${c.referenceMaxAbs.toExponential(2)}; ` +
+        `tolerance ${s.tolerance}): ${ok ? 'ok' : 'FAILED'}\n`,
     );
     return ok;
   } finally {
