@@ -35,8 +35,8 @@ export function watchDevice(device: GPUDevice): void {
   void device.lost.then((info) => {
     watch.unusable ??=
       info.reason === 'destroyed'
-        ? 'its device was destroyed'
-        : `its device was lost (${info.reason}): ${info.message.trim() || 'no message'}`;
+        ? 'it was destroyed (device.destroy())'
+        : `it was lost (${info.reason}): ${info.message.trim() || 'no message'}`;
   });
 }
 
