@@ -5,9 +5,9 @@
 // first time a runtime meets a variant, it compiles a tiny spec that uses it, runs it and
 // compares it with the CPU reference. A variant that fails is not used again by that
 // runtime: modules that use it are recompiled for the runtime's profile with that variant
-// turned off (subgroup -> tiled, f16-native -> packed halves, rowwise -> tiled), and the
-// fallback is reported once. `tiled` with packed halves is the portable variant: it needs no
-// optional feature, so it has nothing to fall back to.
+// turned off (subgroup -> tiled, or rowwise on a CPU-like adapter; f16-native -> packed
+// halves; rowwise -> tiled), and the fallback is reported once. `tiled` with packed halves
+// is the portable variant: it needs no optional feature, so it has nothing to fall back to.
 //
 // This lives in the API layer because it needs both the compiler and the runtime.
 
@@ -105,10 +105,11 @@ export function withoutVariant(profile: DeviceProfile, variant: VariantName): De
   }
 }
 
-/** What replaces a variant, for messages. */
-export function fallbackName(variant: VariantName): string {
+/** What replaces a variant when modules are recompiled for `profile` without it. */
+export function fallbackName(variant: VariantName, profile: DeviceProfile): string {
   switch (variant) {
     case 'subgroup':
+      return profile.cpuLike ? 'rowwise' : 'tiled';
     case 'rowwise':
       return 'tiled';
     case 'f16-native':
@@ -198,7 +199,7 @@ export class VariantTrust {
     if (!verdict) {
       verdict = checkVariant(this.device, this.profile, variant, this.options).then((v) => {
         if (!v.ok) {
-          const fallback = fallbackName(variant);
+          const fallback = fallbackName(variant, this.profile);
           this.reported.push({
             variant,
             fallback,

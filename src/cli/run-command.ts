@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { compareOutput } from '../api/compare-output.js';
 import type { CompiledModule } from '../api/compile.js';
-import { randomInputs } from '../api/random-inputs.js';
+import { randomInputs, type RandomInputs } from '../api/random-inputs.js';
 import { reference } from '../api/reference.js';
 import type { Runtime } from '../api/runtime.js';
 import { ADAPTER_CHOICES } from '../runtime/device.js';
@@ -144,16 +144,30 @@ async function runModule(
       `${module.name}: ${shape}: median ${median.toFixed(2)} ms over ${s.repeat} runs (upload, dispatch and read-back)\n`,
     );
     if (!verify) return true;
-    const expected = reference(module, inputs).o;
-    const c = compareOutput(output.o, expected);
-    const ok = c.relativeError <= s.tolerance;
-    io.stdout(
-      `${module.name}: relative error vs reference ${c.relativeError.toExponential(2)} ` +
-        `(max abs error ${c.maxAbsError.toExponential(2)} / reference max abs ${c.referenceMaxAbs.toExponential(2)}; ` +
-        `tolerance ${s.tolerance}): ${ok ? 'ok' : 'FAILED'}\n`,
-    );
-    return ok;
+    const verdict = verifyOutput(module, inputs, output.o, s.tolerance);
+    io.stdout(verdict.line + '\n');
+    return verdict.ok;
   } finally {
     kernel.destroy();
   }
+}
+
+/**
+ * `--verify`'s rule: the relative error against the CPU reference (max abs error over the
+ * reference's max abs value) within `tolerance`. Relative, so an all-zero output fails even
+ * when the reference's values are all below the tolerance.
+ */
+export function verifyOutput(
+  module: CompiledModule,
+  inputs: RandomInputs,
+  output: Float32Array,
+  tolerance: number,
+): { readonly ok: boolean; readonly line: string } {
+  const c = compareOutput(output, reference(module, inputs).o);
+  const ok = c.relativeError <= tolerance;
+  const line =
+    `${module.name}: relative error vs reference ${c.relativeError.toExponential(2)} ` +
+    `(max abs error ${c.maxAbsError.toExponential(2)} / reference max abs ${c.referenceMaxAbs.toExponential(2)}; ` +
+    `tolerance ${tolerance}): ${ok ? 'ok' : 'FAILED'}`;
+  return { ok, line };
 }
