@@ -6,6 +6,8 @@ import { load, type RunInputs, type RunOutputs } from '../runtime/loaded-kernel.
 import type { CompiledAttention } from '../codegen/compile.js';
 
 export interface LoadedPlan<I = RunInputs, O = RunOutputs> {
+  /** Resolves once the device accepted every kernel; rejects with its error (run waits too). */
+  ready(): Promise<void>;
   run(inputs: I): Promise<O>;
   destroy(): void;
 }
@@ -16,6 +18,7 @@ export function loadPlan<I extends RunInputs = RunInputs, O extends RunOutputs =
 ): LoadedPlan<I, O> {
   const loaded = load(device, module as CompiledAttention);
   return {
+    ready: () => loaded.ready(),
     run: (inputs) => loaded.run(inputs) as Promise<O>,
     destroy: () => loaded.destroy(),
   };

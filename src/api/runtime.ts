@@ -83,7 +83,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       assertUsable(what);
       const kernel = await loadChecked(device, trusted, owner);
       loaded.add(kernel);
-      return { ...kernel, compiled: kernel.compiled, fallbacks };
+      return { ...kernel, fallbacks };
     },
     destroy() {
       if (destroyed) return;

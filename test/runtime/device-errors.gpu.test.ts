@@ -117,6 +117,42 @@ describe.runIf(llvmpipe.run)('device errors on llvmpipe', () => {
     loaded.destroy();
   });
 
+  it('a buffer the device refuses rejects the run, naming the buffer size and the limit', async () => {
+    // A device that claims a larger maxBufferSize than it has: the runtime's own limit check
+    // passes, so the refusal has to come back from the device through the error scopes.
+    const real = acquired.device;
+    const limits = new Proxy(real.limits, {
+      get: (target, key) =>
+        key === 'maxBufferSize' || key === 'maxStorageBufferBindingSize'
+          ? 2 ** 40
+          : Reflect.get(target, key),
+    });
+    const liar = new Proxy(real, {
+      get: (target, key) => {
+        if (key === 'limits') return limits;
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function'
+          ? (value as (...a: unknown[]) => unknown).bind(target)
+          : value;
+      },
+    });
+    const module = compiled(acquired.profile);
+    // One more buffer in the plan, 256 GiB: past the real 2 GiB, within the claimed 1 TiB.
+    const huge: CompiledModule = {
+      ...module,
+      plan: {
+        ...module.plan,
+        buffers: [...module.plan.buffers, { name: 'scratch', kind: 'storage', size: 2 ** 38 }],
+      },
+    };
+    const loaded = await loadChecked(liar, huge);
+    const prepared = loaded.prepare(randomInputs(huge, SIZES));
+    await expect(prepared.run()).rejects.toThrow(
+      /^attention 'probe': preparing a run at batch=1, seqQ=9, seqK=9: validation error: Buffer size \(274877906944\) exceeds the max buffer size limit \(2147483648\)/,
+    );
+    prepared.destroy();
+  });
+
   it('an error nobody captured is reported by the next call on the device', async () => {
     const module = compiled(acquired.profile);
     const loaded = await loadChecked(acquired.device, module);
