@@ -8,7 +8,7 @@ import { compareOutput } from '../api/compare-output.js';
 import type { CompiledModule } from '../api/compile.js';
 import { randomInputs, type RandomInputs } from '../api/random-inputs.js';
 import { reference } from '../api/reference.js';
-import type { Runtime } from '../api/runtime.js';
+import type { Runtime, RuntimeOptions } from '../api/runtime.js';
 import { ADAPTER_CHOICES } from '../runtime/device.js';
 import { checkRunSizes } from '../runtime/loaded-kernel.js';
 import { resolveColor } from './check-command.js';
@@ -51,7 +51,12 @@ function positiveInt(name: string, text: string | undefined, fallback?: number):
   return value;
 }
 
-export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
+/** `runtime` options for tests (e.g. a self-check probe that fails); the CLI passes none. */
+export async function runCommand(
+  argv: readonly string[],
+  io: CliIo,
+  runtime: Pick<RuntimeOptions, 'selfCheck'> = {},
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -83,23 +88,30 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be an integer >= 0`);
   const tolerance = values.tolerance === undefined ? DEFAULT_TOLERANCE : Number(values.tolerance);
   if (!(tolerance > 0)) throw new UsageError('--tolerance must be a positive number');
-  return withSpecOnDevice(positionals[0]!, values.adapter, io, color, async (runtime, modules) => {
-    io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);
-    let failed = false;
-    const warned = new Set<string>();
-    for (const module of modules) {
-      const ok = await runModule(
-        runtime,
-        module,
-        { batch, seqQ, seqK, seed, repeat, tolerance },
-        values.verify === true,
-        io,
-        warned,
-      );
-      if (!ok) failed = true;
-    }
-    return failed ? 1 : 0;
-  });
+  return withSpecOnDevice(
+    positionals[0]!,
+    values.adapter,
+    io,
+    color,
+    async (runtime, modules) => {
+      io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);
+      let failed = false;
+      const warned = new Set<string>();
+      for (const module of modules) {
+        const ok = await runModule(
+          runtime,
+          module,
+          { batch, seqQ, seqK, seed, repeat, tolerance },
+          values.verify === true,
+          io,
+          warned,
+        );
+        if (!ok) failed = true;
+      }
+      return failed ? 1 : 0;
+    },
+    runtime,
+  );
 }
 
 interface RunSettings {

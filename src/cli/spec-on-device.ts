@@ -4,7 +4,7 @@
 // released.
 
 import { compile, type CompiledModule } from '../api/compile.js';
-import { createRuntime, type Runtime } from '../api/runtime.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../api/runtime.js';
 import { hasErrors } from '../diagnostics/diagnostic.js';
 import { renderDiagnostic } from '../diagnostics/render.js';
 import { ADAPTER_CHOICES, isAdapterChoice, type AdapterChoice } from '../runtime/device.js';
@@ -24,6 +24,7 @@ export async function withSpecOnDevice(
   io: CliIo,
   color: boolean,
   body: (runtime: Runtime, modules: readonly CompiledModule[]) => Promise<number>,
+  runtimeOptions: Omit<RuntimeOptions, 'adapter'> = {},
 ): Promise<number> {
   checkAdapter(adapter);
   const read = readSpecFile(file);
@@ -33,7 +34,7 @@ export async function withSpecOnDevice(
   }
   let runtime: Runtime;
   try {
-    runtime = await createRuntime({ adapter });
+    runtime = await createRuntime({ ...runtimeOptions, adapter });
   } catch (error) {
     io.stderr(`attnc: error: ${(error as Error).message}\n`);
     return 1;

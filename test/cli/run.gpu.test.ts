@@ -4,7 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/cli.js';
-import { verifyOutput } from '../../src/cli/run-command.js';
+import { runCommand, verifyOutput } from '../../src/cli/run-command.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { CliIo } from '../../src/cli/io.js';
 import { compile, createRuntime, loadPlan, reference } from '../../src/index.js';
 import { randomInputs } from '../../src/api/random-inputs.js';
@@ -120,6 +122,45 @@ describe.runIf(llvmpipe.run)('attnc run on llvmpipe', () => {
     } finally {
       runtime.destroy();
     }
+  });
+
+  it('reports a kernel variant that failed its self-check once on stderr, and still verifies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'attnc-run-'));
+    const spec = join(dir, 'two.attn');
+    writeFileSync(
+      spec,
+      'attention a { heads: 2; head_dim: 8; causal: true }\nattention b { heads: 2; head_dim: 8; mask: window(3) }\n',
+    );
+    let stdout = '';
+    let stderr = '';
+    const io: CliIo = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), color: false };
+    // The rowwise probe writes zeros: the variant "fails on this driver".
+    const code = await runCommand(
+      [spec, '--seq', '20', '--adapter', 'llvmpipe', '--verify', '--repeat', '1'],
+      io,
+      {
+        selfCheck: {
+          probe: (variant, module) =>
+            variant !== 'rowwise'
+              ? module
+              : {
+                  ...module,
+                  plan: {
+                    ...module.plan,
+                    steps: module.plan.steps.filter((s) => s.kind !== 'dispatch'),
+                  },
+                },
+        },
+      },
+    );
+    const warnings = stderr.split('\n').filter((l) => l.startsWith('attnc: warning:'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^attnc: warning: kernel variant 'rowwise' failed its self-check on llvmpipe.*, so tiled is used instead: its output differs from the CPU reference by 1\.00e\+0/,
+    );
+    expect(stdout).toMatch(/a: relative error vs reference .*: ok/);
+    expect(stdout).toMatch(/b: relative error vs reference .*: ok/);
+    expect(code).toBe(0);
   });
 
   it('the plan a generated module embeds runs through loadPlan', async () => {
