@@ -13,6 +13,7 @@
 
 import { compileAttention } from '../codegen/compile.js';
 import type { KernelVariant } from '../ir/ir.js';
+import { DeviceError } from '../runtime/device-errors.js';
 import { loadChecked } from '../runtime/loaded-kernel.js';
 import type { DeviceProfile } from '../target/profile.js';
 import { compareOutput } from './compare-output.js';
@@ -163,6 +164,8 @@ export async function checkVariant(
       loaded.destroy();
     }
   } catch (error) {
+    // A lost device, or an error of someone else's work, says nothing about the variant.
+    if (error instanceof DeviceError && error.origin === 'device') throw error;
     return { variant, ok: false, reason: (error as Error).message };
   }
   const { relativeError } = compareOutput(output, reference(probe, inputs).o);
@@ -212,6 +215,8 @@ export class VariantTrust {
         return v;
       });
       this.verdicts.set(variant, verdict);
+      // A check that could not run (the device failed) is not a verdict: try again next time.
+      verdict.catch(() => this.verdicts.delete(variant));
     }
     return verdict;
   }

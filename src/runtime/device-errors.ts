@@ -8,6 +8,17 @@
 /** A device error, rethrown with what the runtime was doing when the device raised it. */
 export class DeviceError extends Error {
   override readonly name = 'DeviceError';
+  /**
+   * `operation`: the work named in the message caused it (a rejected kernel, a refused
+   * buffer). `device`: the device was lost or destroyed, or reported an error of someone
+   * else's work; the operation itself may be fine.
+   */
+  readonly origin: 'operation' | 'device';
+
+  constructor(message: string, origin: 'operation' | 'device' = 'operation') {
+    super(message);
+    this.origin = origin;
+  }
 }
 
 interface DeviceWatch {
@@ -48,7 +59,7 @@ export function assertDeviceUsable(device: GPUDevice, what: string): void {
   const watch = watches.get(device);
   if (!watch) return;
   if (watch.unusable !== null) {
-    throw new DeviceError(`${what}: the device cannot be used: ${watch.unusable}`);
+    throw new DeviceError(`${what}: the device cannot be used: ${watch.unusable}`, 'device');
   }
   if (watch.uncaptured.length > 0) {
     const errors = watch.uncaptured.splice(0);
@@ -56,6 +67,7 @@ export function assertDeviceUsable(device: GPUDevice, what: string): void {
       `${what}: the device reported ${errors.length === 1 ? 'an error' : `${errors.length} errors`} ` +
         `outside any runtime call (e.g. from a command encoder given to encode()):\n` +
         errors.map((e) => `  ${e}`).join('\n'),
+      'device',
     );
   }
 }

@@ -9,7 +9,7 @@ import { compile, type CompiledModule } from '../../src/api/compile.js';
 import { randomInputs } from '../../src/api/random-inputs.js';
 import { reference } from '../../src/api/reference.js';
 import { createRuntime } from '../../src/api/runtime.js';
-import { variantsOf, type VariantName } from '../../src/api/variant-check.js';
+import { checkVariant, variantsOf, type VariantName } from '../../src/api/variant-check.js';
 import type { DeviceProfile } from '../../src/target/profile.js';
 import { adapterAvailability } from '../runtime/gpu-availability.js';
 
@@ -137,6 +137,16 @@ describe.runIf(llvmpipe.run)('kernel variant self-check on llvmpipe', () => {
     } finally {
       runtime.destroy();
     }
+  });
+
+  it('a lost device is not blamed on the variant', async () => {
+    const runtime = await createRuntime({ adapter: 'llvmpipe', selfCheck: false });
+    runtime.device.destroy();
+    await runtime.device.lost;
+    await expect(checkVariant(runtime.device, runtime.profile, 'rowwise')).rejects.toThrow(
+      "attention 'attnc_self_check': the device cannot be used: it was destroyed (device.destroy())",
+    );
+    runtime.destroy();
   });
 
   it('selfCheck: false loads modules as they are', async () => {
