@@ -8,6 +8,7 @@ import { createRuntime, type Runtime, type RuntimeOptions } from '../api/runtime
 import { hasErrors } from '../diagnostics/diagnostic.js';
 import { renderDiagnostic } from '../diagnostics/render.js';
 import { ADAPTER_CHOICES, isAdapterChoice, type AdapterChoice } from '../runtime/device.js';
+import { assertDeviceUsable } from '../runtime/device-errors.js';
 import { UsageError, type CliIo } from './io.js';
 import { readSpecFile } from './read-spec-file.js';
 
@@ -44,7 +45,10 @@ export async function withSpecOnDevice(
     for (const d of compiled.diagnostics)
       io.stderr(renderDiagnostic(d, compiled.source, { color }) + '\n\n');
     if (hasErrors(compiled.diagnostics)) return 1;
-    return await body(runtime, compiled.modules);
+    const code = await body(runtime, compiled.modules);
+    // An error the device raised after the last call would otherwise go unreported.
+    assertDeviceUsable(runtime.device, file);
+    return code;
   } catch (error) {
     io.stderr(`attnc: error: ${(error as Error).message}\n`);
     return 1;
