@@ -67,7 +67,7 @@ const expected = reference(module, inputs).o;
 const maxError = (o) => o.reduce((m, x, i) => Math.max(m, Math.abs(x - expected[i])), 0);
 
 const runtime = await createRuntime({ adapter: 'llvmpipe' });
-const kernel = runtime.load(module);
+const kernel = await runtime.load(module);
 const api = maxError((await kernel.run(inputs)).o);
 runtime.destroy();
 

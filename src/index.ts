@@ -32,7 +32,16 @@ export {
   type CompileResult,
   type CompileSourceOptions,
 } from './api/compile.js';
-export { createRuntime, type Runtime, type RuntimeOptions } from './api/runtime.js';
+export {
+  createRuntime,
+  type LoadedModule,
+  type Runtime,
+  type RuntimeOptions,
+} from './api/runtime.js';
+export type { SelfCheckOptions, VariantFallback, VariantName } from './api/variant-check.js';
+export { compareOutput, type OutputComparison } from './api/compare-output.js';
+export { DeviceError } from './runtime/device-errors.js';
+export { checkRunSizes } from './runtime/loaded-kernel.js';
 export { reference, type ReferenceCallInputs } from './api/reference.js';
 export {
   benchmark,

@@ -45,7 +45,7 @@ export async function runSpec(spec: string, seq: number, repeat = 3): Promise<Ru
   const rows: RunRow[] = [];
   for (const module of compiled.modules) {
     const inputs = randomInputs(module, { batch: 1, seqQ: seq, seqK: seq });
-    const kernel = rt.load(module);
+    const kernel = await rt.load(module);
     try {
       let output = await kernel.run(inputs); // first run compiles the pipelines: not timed
       const times: number[] = [];

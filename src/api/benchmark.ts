@@ -9,7 +9,8 @@
 // falls on both alike.
 
 import type { CheckedAttention } from '../check/checked.js';
-import type { PreparedRun } from '../runtime/loaded-kernel.js';
+import { DeviceError, withErrorScopes } from '../runtime/device-errors.js';
+import { checkRunSizes, type LoadedAttention, type PreparedRun } from '../runtime/loaded-kernel.js';
 import { compile, type CompiledModule } from './compile.js';
 import { randomInputs } from './random-inputs.js';
 import type { Runtime } from './runtime.js';
@@ -98,18 +99,30 @@ export async function benchmark(
       );
     modules.push(denseModule);
   }
-  const loaded = modules.map((m) => runtime.load(m));
+  // Sizes against the device before any input is generated (a huge N fails here, not in malloc).
+  for (const m of modules) checkRunSizes(m.plan, shape, runtime.device.limits);
+  const loaded: LoadedAttention[] = [];
   const prepared: PreparedRun[] = [];
   try {
-    for (let i = 0; i < modules.length; i++)
-      prepared.push(loaded[i]!.prepare(randomInputs(modules[i]!, shape)));
+    for (const m of modules) loaded.push(await runtime.load(m));
+    for (let i = 0; i < modules.length; i++) {
+      const run = loaded[i]!.prepare(randomInputs(modules[i]!, shape));
+      prepared.push(run);
+      await run.ready();
+    }
     const once = async (run: PreparedRun): Promise<number> => {
-      const encoder = runtime.device.createCommandEncoder();
-      run.encode(encoder);
-      const start = performance.now();
-      runtime.device.queue.submit([encoder.finish()]);
+      const submitted = withErrorScopes(runtime.device, () => {
+        const encoder = runtime.device.createCommandEncoder();
+        run.encode(encoder);
+        const start = performance.now();
+        runtime.device.queue.submit([encoder.finish()]);
+        return start;
+      });
       await runtime.device.queue.onSubmittedWorkDone();
-      return performance.now() - start;
+      const elapsed = performance.now() - submitted.value;
+      const error = await submitted.error;
+      if (error !== null) throw new DeviceError(`benchmark '${module.name}': ${error}`);
+      return elapsed;
     };
     const step = options.onProgress ?? (() => {});
     for (let i = 0; i < prepared.length; i++) {

@@ -11,6 +11,8 @@ import { HostPlanSchema } from '../codegen/plan-schema.js';
 import { load, type RunInputs, type RunOutputs } from '../runtime/loaded-kernel.js';
 
 export interface LoadedPlan<I = RunInputs, O = RunOutputs> {
+  /** Resolves once the device accepted every kernel; rejects with its error (run waits too). */
+  ready(): Promise<void>;
   run(inputs: I): Promise<O>;
   destroy(): void;
 }
@@ -54,6 +56,7 @@ export function loadPlan<I extends RunInputs = RunInputs, O extends RunOutputs =
   const compiled = { name: module.name, profile: plan.profile, plan } as CompiledAttention;
   const loaded = load(device, compiled);
   return {
+    ready: () => loaded.ready(),
     run: (inputs) => loaded.run(inputs) as Promise<O>,
     destroy: () => loaded.destroy(),
   };

@@ -1,19 +1,25 @@
 // `attnc run FILE --seq N [--batch B] [--adapter A] [--verify]`: compiles every attention for
 // the device found, runs it on seeded random inputs, prints the median time and, with
-// --verify, the max abs error against the CPU reference (exit 1 past the tolerance).
+// --verify, the error against the CPU reference relative to the reference's largest value
+// (exit 1 past the tolerance; src/api/compare-output.ts says why relative).
 
 import { parseArgs } from 'node:util';
+import { compareOutput } from '../api/compare-output.js';
 import type { CompiledModule } from '../api/compile.js';
-import { randomInputs } from '../api/random-inputs.js';
+import { randomInputs, type RandomInputs } from '../api/random-inputs.js';
 import { reference } from '../api/reference.js';
-import type { Runtime } from '../api/runtime.js';
+import type { Runtime, RuntimeOptions } from '../api/runtime.js';
 import { ADAPTER_CHOICES } from '../runtime/device.js';
+import { checkRunSizes } from '../runtime/loaded-kernel.js';
 import { resolveColor } from './check-command.js';
 import { UsageError, type CliIo } from './io.js';
 import { FIRST_RUN_NOTE, withProgress, type Progress } from './progress.js';
 import { withSpecOnDevice } from './spec-on-device.js';
 
-/** f32 kernels against a float64 reference (language.md: results agree within 1e-4). */
+/**
+ * f32 kernels against a float64 reference (language.md: results agree within 1e-4), as a
+ * relative error: max |output - reference| / max |reference|.
+ */
 export const DEFAULT_TOLERANCE = 1e-4;
 
 export const RUN_HELP = `Usage: attnc run FILE --seq N [options]
@@ -27,7 +33,8 @@ Options:
   --adapter A      ${ADAPTER_CHOICES.join(', ')} (default auto: a GPU, then llvmpipe, then SwiftShader)
   --repeat R       timed runs; the median is printed (default 5)
   --seed S         input seed (default 0)
-  --verify         compare with the CPU reference; exit 1 when the max abs error > tolerance
+  --verify         compare with the CPU reference; exit 1 when the relative error
+                   (max abs error / the reference's max abs value) > tolerance
   --tolerance T    (default ${DEFAULT_TOLERANCE})
   --color auto|always|never
   -h, --help       show this help
@@ -45,7 +52,12 @@ function positiveInt(name: string, text: string | undefined, fallback?: number):
   return value;
 }
 
-export async function runCommand(argv: readonly string[], cliIo: CliIo): Promise<number> {
+/** `runtime` options for tests (e.g. a self-check probe that fails); the CLI passes none. */
+export async function runCommand(
+  argv: readonly string[],
+  cliIo: CliIo,
+  runtime: Pick<RuntimeOptions, 'selfCheck'> = {},
+): Promise<number> {
   const { io, progress } = withProgress(cliIo);
   const { values, positionals } = parseArgs({
     args: [...argv],
@@ -79,23 +91,32 @@ export async function runCommand(argv: readonly string[], cliIo: CliIo): Promise
   const tolerance = values.tolerance === undefined ? DEFAULT_TOLERANCE : Number(values.tolerance);
   if (!(tolerance > 0)) throw new UsageError('--tolerance must be a positive number');
   progress.step('starting the WebGPU device');
-  return withSpecOnDevice(positionals[0]!, values.adapter, io, color, async (runtime, modules) => {
-    io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);
-    progress.note(FIRST_RUN_NOTE);
-    let failed = false;
-    for (const module of modules) {
-      const ok = await runModule(
-        runtime,
-        module,
-        { batch, seqQ, seqK, seed, repeat, tolerance },
-        values.verify === true,
-        io,
-        progress,
-      );
-      if (!ok) failed = true;
-    }
-    return failed ? 1 : 0;
-  }).finally(() => progress.clear());
+  return withSpecOnDevice(
+    positionals[0]!,
+    values.adapter,
+    io,
+    color,
+    async (runtime, modules) => {
+      io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);
+      progress.note(FIRST_RUN_NOTE);
+      let failed = false;
+      const warned = new Set<string>();
+      for (const module of modules) {
+        const ok = await runModule(
+          runtime,
+          module,
+          { batch, seqQ, seqK, seed, repeat, tolerance },
+          values.verify === true,
+          io,
+          progress,
+          warned,
+        );
+        if (!ok) failed = true;
+      }
+      return failed ? 1 : 0;
+    },
+    runtime,
+  ).finally(() => progress.clear());
 }
 
 interface RunSettings {
@@ -114,11 +135,20 @@ async function runModule(
   verify: boolean,
   io: CliIo,
   progress: Progress,
+  warned: Set<string>,
 ): Promise<boolean> {
   const at = `N = ${s.seqK}`;
+  // Sizes against the device before any input is generated: a huge --seq fails here, naming
+  // the buffer and the limit, instead of allocating gigabytes of inputs first.
+  checkRunSizes(module.plan, s, runtime.device.limits);
+  const kernel = await runtime.load(module);
+  for (const fallback of runtime.fallbacks) {
+    if (warned.has(fallback.message)) continue;
+    warned.add(fallback.message);
+    io.stderr(`attnc: warning: ${fallback.message}\n`);
+  }
   progress.step(`${module.name}: drawing random inputs (${at})`);
   const inputs = randomInputs(module, s);
-  const kernel = runtime.load(module);
   try {
     progress.step(`${module.name}: compiling kernels, first run (${at})`);
     let output = await kernel.run(inputs); // warm-up: first-use compilation is not timed
@@ -137,19 +167,30 @@ async function runModule(
     );
     if (!verify) return true;
     progress.step(`${module.name}: CPU reference (${at})`);
-    const expected = reference(module, inputs).o;
-    let maxError = 0;
-    for (let i = 0; i < expected.length; i++) {
-      const error = Math.abs(output.o[i]! - expected[i]!);
-      // A NaN or infinite output is the worst error there is.
-      maxError = Number.isFinite(error) ? Math.max(maxError, error) : Infinity;
-    }
-    const ok = maxError <= s.tolerance;
-    io.stdout(
-      `${module.name}: max abs error vs reference ${maxError.toExponential(2)} (tolerance ${s.tolerance}): ${ok ? 'ok' : 'FAILED'}\n`,
-    );
-    return ok;
+    const verdict = verifyOutput(module, inputs, output.o, s.tolerance);
+    io.stdout(verdict.line + '\n');
+    return verdict.ok;
   } finally {
     kernel.destroy();
   }
+}
+
+/**
+ * `--verify`'s rule: the relative error against the CPU reference (max abs error over the
+ * reference's max abs value) within `tolerance`. Relative, so an all-zero output fails even
+ * when the reference's values are all below the tolerance.
+ */
+export function verifyOutput(
+  module: CompiledModule,
+  inputs: RandomInputs,
+  output: Float32Array,
+  tolerance: number,
+): { readonly ok: boolean; readonly line: string } {
+  const c = compareOutput(output, reference(module, inputs).o);
+  const ok = c.relativeError <= tolerance;
+  const line =
+    `${module.name}: relative error vs reference ${c.relativeError.toExponential(2)} ` +
+    `(max abs error ${c.maxAbsError.toExponential(2)} / reference max abs ${c.referenceMaxAbs.toExponential(2)}; ` +
+    `tolerance ${tolerance}): ${ok ? 'ok' : 'FAILED'}`;
+  return { ok, line };
 }

@@ -4,10 +4,11 @@
 // released.
 
 import { compile, type CompiledModule } from '../api/compile.js';
-import { createRuntime, type Runtime } from '../api/runtime.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../api/runtime.js';
 import { hasErrors } from '../diagnostics/diagnostic.js';
 import { renderDiagnostic } from '../diagnostics/render.js';
 import { ADAPTER_CHOICES, isAdapterChoice, type AdapterChoice } from '../runtime/device.js';
+import { assertDeviceUsable } from '../runtime/device-errors.js';
 import { UsageError, type CliIo } from './io.js';
 import { readSpecFile } from './read-spec-file.js';
 
@@ -24,6 +25,7 @@ export async function withSpecOnDevice(
   io: CliIo,
   color: boolean,
   body: (runtime: Runtime, modules: readonly CompiledModule[]) => Promise<number>,
+  runtimeOptions: Omit<RuntimeOptions, 'adapter'> = {},
 ): Promise<number> {
   checkAdapter(adapter);
   const read = readSpecFile(file);
@@ -33,7 +35,7 @@ export async function withSpecOnDevice(
   }
   let runtime: Runtime;
   try {
-    runtime = await createRuntime({ adapter });
+    runtime = await createRuntime({ ...runtimeOptions, adapter });
   } catch (error) {
     io.stderr(`attnc: error: ${(error as Error).message}\n`);
     return 1;
@@ -43,7 +45,10 @@ export async function withSpecOnDevice(
     for (const d of compiled.diagnostics)
       io.stderr(renderDiagnostic(d, compiled.source, { color }) + '\n\n');
     if (hasErrors(compiled.diagnostics)) return 1;
-    return await body(runtime, compiled.modules);
+    const code = await body(runtime, compiled.modules);
+    // An error the device raised after the last call would otherwise go unreported.
+    assertDeviceUsable(runtime.device, file);
+    return code;
   } catch (error) {
     io.stderr(`attnc: error: ${(error as Error).message}\n`);
     return 1;

@@ -7,6 +7,7 @@ import type { CompiledAttention } from '../codegen/compile.js';
 import type { HostPlan, InputName, PlanArray, PlanKernel, SizeEnv } from '../codegen/plan.js';
 import { evalSize } from '../codegen/plan.js';
 import { gaussianMatrix, randomBlocks } from '../random/index.js';
+import { assertDeviceUsable, DeviceError, watchDevice, withErrorScopes } from './device-errors.js';
 import { packHalves, unpackHalves } from './f16.js';
 
 export interface RunInputs {
@@ -37,7 +38,17 @@ export interface RunOutputs {
 /** One sized execution: buffers allocated and inputs uploaded, ready to encode (benchmarks reuse it). */
 export interface PreparedRun {
   readonly sizes: SizeEnv;
-  /** Records every dispatch of the plan; `beginPass` lets a harness time the passes. */
+  /**
+   * Resolves once the device accepted the attention's kernels and this run's buffers, uploads
+   * and bind groups; rejects with a DeviceError otherwise. `run` waits for it; a caller that
+   * submits `encode`d work itself should await it first.
+   */
+  ready(): Promise<void>;
+  /**
+   * Records every dispatch of the plan into the caller's encoder; `beginPass` lets a harness
+   * time the passes. Errors of the caller's submit reach the caller's own error scopes, or
+   * the device's uncaptured-error watch, which the next runtime call reports.
+   */
   encode(
     encoder: GPUCommandEncoder,
     beginPass?: (encoder: GPUCommandEncoder) => GPUComputePassEncoder,
@@ -49,6 +60,12 @@ export interface PreparedRun {
 
 export interface LoadedAttention {
   readonly compiled: CompiledAttention;
+  /**
+   * Resolves once the device has accepted every kernel (WGSL compiled, pipeline valid);
+   * rejects with a DeviceError naming the attention, the kernel, the WGSL line and the
+   * device's message. `run` waits for it; callers of `prepare`/`encode` should too.
+   */
+  ready(): Promise<void>;
   prepare(inputs: RunInputs): PreparedRun;
   run(inputs: RunInputs): Promise<RunOutputs>;
   destroy(): void;
@@ -60,42 +77,122 @@ interface LoadedKernel {
   readonly layout: GPUBindGroupLayout;
 }
 
-export function load(device: GPUDevice, compiled: CompiledAttention): LoadedAttention {
+/** What one loaded attention shares with every run prepared from it. */
+interface LoadContext {
+  readonly device: GPUDevice;
+  readonly plan: HostPlan;
+  readonly name: string;
+  readonly kernels: ReadonlyMap<string, LoadedKernel>;
+  readonly randomTables: Map<string, Uint32Array>;
+  readonly ready: () => Promise<void>;
+  /** Throws when the attention, its device or one of its kernels cannot be used. */
+  readonly assertUsable: () => void;
+}
+
+/** Who loaded the attention (a runtime): its own state is checked before the device's. */
+export interface LoadOwner {
+  /** Throws, naming `what`, once the owner can no longer be used (e.g. it was destroyed). */
+  assertUsable(what: string): void;
+}
+
+/**
+ * Builds the attention's pipelines (synchronously, so generated modules stay synchronous)
+ * and starts checking them: see `ready`. `loadChecked` waits for the check.
+ */
+export function load(
+  device: GPUDevice,
+  compiled: CompiledAttention,
+  owner?: LoadOwner,
+): LoadedAttention {
   const plan = compiled.plan;
+  const name = compiled.name;
+  watchDevice(device);
+  owner?.assertUsable(`attention '${name}'`);
+  assertDeviceUsable(device, `attention '${name}'`);
   for (const feature of plan.features ?? []) {
     if (!device.features.has(feature)) {
       throw new Error(
-        `'${compiled.name}' was compiled for target '${plan.profile}' and needs the WebGPU feature ` +
+        `'${name}' was compiled for target '${plan.profile}' and needs the WebGPU feature ` +
           `'${feature}', which this device does not have; compile it for this device ` +
           `(compile(text, { target: runtime.profile })) or for 'portable'`,
       );
     }
   }
   const kernels = new Map<string, LoadedKernel>();
+  const kernelChecks: Promise<string | null>[] = [];
   for (const kernel of plan.kernels) {
-    const module = device.createShaderModule({ label: kernel.name, code: kernel.wgsl });
-    const layout = device.createBindGroupLayout({
-      label: kernel.name,
-      entries: kernel.bindings.map((b) => ({
-        binding: b.binding,
-        visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: b.type },
-      })),
+    const built = withErrorScopes(device, () => {
+      const module = device.createShaderModule({ label: kernel.name, code: kernel.wgsl });
+      const layout = device.createBindGroupLayout({
+        label: kernel.name,
+        entries: kernel.bindings.map((b) => ({
+          binding: b.binding,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: b.type },
+        })),
+      });
+      const pipeline = device.createComputePipeline({
+        label: kernel.name,
+        layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: kernel.entryPoint },
+      });
+      return { module, layout, pipeline };
     });
-    const pipeline = device.createComputePipeline({
-      label: kernel.name,
-      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-      compute: { module, entryPoint: kernel.entryPoint },
+    kernels.set(kernel.name, {
+      kernel,
+      pipeline: built.value.pipeline,
+      layout: built.value.layout,
     });
-    kernels.set(kernel.name, { kernel, pipeline, layout });
+    kernelChecks.push(
+      Promise.all([built.value.module.getCompilationInfo().catch(() => null), built.error]).then(
+        ([info, error]) => describeKernelFailure(name, kernel, info, error),
+      ),
+    );
   }
+  // Settles with the first kernel the device rejected, never rejects (no unhandled rejection
+  // when nobody awaits it); `failure` lets synchronous calls see a settled verdict.
+  let failure: DeviceError | null = null;
+  const checked = Promise.all(kernelChecks).then((problems) => {
+    const first = problems.find((p) => p !== null);
+    failure = first ? new DeviceError(first) : null;
+    return failure;
+  });
+  let destroyed = false;
+  const assertUsable = () => {
+    owner?.assertUsable(`attention '${name}'`);
+    assertDeviceUsable(device, `attention '${name}'`);
+    if (destroyed) {
+      throw new Error(
+        `attention '${name}' was destroyed (its destroy() was called); load the module again`,
+      );
+    }
+    if (failure) throw failure;
+  };
+  const ready = async () => {
+    const problem = await checked;
+    if (problem) throw problem;
+    assertUsable();
+  };
   // Random tables depend only on (seed, count, block, seqK): drawn once per sequence length.
-  const randomTables = new Map<string, Uint32Array>();
-  const loaded: LoadedAttention = {
+  const context: LoadContext = {
+    device,
+    plan,
+    name,
+    kernels,
+    randomTables: new Map(),
+    ready,
+    assertUsable,
+  };
+  return {
     compiled,
-    prepare: (inputs) => prepareRun(device, plan, kernels, randomTables, inputs),
+    ready,
+    prepare: (inputs) => {
+      assertUsable();
+      return prepareRun(context, inputs);
+    },
     async run(inputs) {
-      const prepared = prepareRun(device, plan, kernels, randomTables, inputs);
+      await ready();
+      const prepared = prepareRun(context, inputs);
       try {
         return await prepared.run();
       } finally {
@@ -103,41 +200,199 @@ export function load(device: GPUDevice, compiled: CompiledAttention): LoadedAtte
       }
     },
     destroy() {
+      destroyed = true;
       kernels.clear();
-      randomTables.clear();
+      context.randomTables.clear();
     },
   };
+}
+
+/** `load`, then waits until the device has accepted every kernel (and destroys it if not). */
+export async function loadChecked(
+  device: GPUDevice,
+  compiled: CompiledAttention,
+  owner?: LoadOwner,
+): Promise<LoadedAttention> {
+  const loaded = load(device, compiled, owner);
+  try {
+    await loaded.ready();
+  } catch (error) {
+    loaded.destroy();
+    throw error;
+  }
   return loaded;
 }
 
-function prepareRun(
+/** The device's compilation messages (with the WGSL line), else its pipeline error, else null. */
+function describeKernelFailure(
+  attention: string,
+  kernel: PlanKernel,
+  info: GPUCompilationInfo | null,
+  scopeError: string | null,
+): string | null {
+  const where = `attention '${attention}', kernel '${kernel.name}'`;
+  const errors = (info?.messages ?? []).filter((m) => m.type === 'error');
+  if (errors.length > 0) {
+    const lines = kernel.wgsl.split('\n');
+    const described = errors.map((m) => {
+      const text = lines[m.lineNum - 1];
+      return (
+        `  WGSL line ${m.lineNum}:${m.linePos}: ${m.message.trim()}` +
+        (text === undefined ? '' : `\n    ${m.lineNum} | ${text.trimEnd()}`)
+      );
+    });
+    return `${where}: the device rejected the kernel's WGSL:\n${described.join('\n')}`;
+  }
+  if (scopeError !== null) return `${where}: the device rejected the kernel (${scopeError})`;
+  return null;
+}
+
+function prepareRun(context: LoadContext, inputs: RunInputs): PreparedRun {
+  const { device, plan, kernels, randomTables, name } = context;
+  const sizes = resolveSizes(plan, inputs);
+  checkRunSizes(plan, sizes, device.limits);
+  validateInputs(plan, inputs, sizes);
+  const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
+
+  const created: GPUBuffer[] = [];
+  let setUp: ReturnType<typeof withErrorScopes<PreparedSteps>>;
+  try {
+    setUp = withErrorScopes(device, () =>
+      recordSteps(device, plan, kernels, randomTables, inputs, sizes, created),
+    );
+  } catch (error) {
+    for (const b of created) b.destroy();
+    throw error;
+  }
+  const { dispatches, out, outWords, outElements, outHalves, staging, bufferOf } = setUp.value;
+  let setUpFailure: DeviceError | null = null;
+  const setUpChecked = setUp.error.then((error) => {
+    setUpFailure =
+      error === null
+        ? null
+        : new DeviceError(`attention '${name}': preparing a run at ${at}: ${error}`);
+    return setUpFailure;
+  });
+  let destroyed = false;
+  const assertUsable = () => {
+    context.assertUsable();
+    if (destroyed) {
+      throw new Error(
+        `this prepared run of attention '${name}' (${at}) was destroyed (its destroy() was called); prepare it again`,
+      );
+    }
+    if (setUpFailure) throw setUpFailure;
+  };
+  const ready = async () => {
+    await context.ready();
+    const problem = await setUpChecked;
+    if (problem) throw problem;
+    assertUsable();
+  };
+
+  const encode = (
+    encoder: GPUCommandEncoder,
+    beginPass: (e: GPUCommandEncoder) => GPUComputePassEncoder = (e) => e.beginComputePass(),
+  ) => {
+    assertUsable();
+    const pass = beginPass(encoder);
+    for (const d of dispatches) {
+      pass.setPipeline(d.kernel.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(...d.workgroups);
+    }
+    pass.end();
+  };
+  return {
+    sizes,
+    ready,
+    encode,
+    async run() {
+      await ready();
+      const submitted = withErrorScopes(device, () => {
+        const encoder = device.createCommandEncoder({ label: name });
+        encode(encoder);
+        encoder.copyBufferToBuffer(
+          bufferOf(out.buffer),
+          evalSize(out.offset, sizes) * 4,
+          staging,
+          0,
+          Math.ceil(outWords / 4) * 16,
+        );
+        device.queue.submit([encoder.finish()]);
+        return staging.mapAsync(GPUMapMode.READ);
+      });
+      const mapped = submitted.value.then(
+        () => null,
+        (error: unknown) => error,
+      );
+      const [error, mapError] = await Promise.all([submitted.error, mapped]);
+      if (error !== null) {
+        if (mapError === null) staging.unmap();
+        throw new DeviceError(`attention '${name}': running at ${at}: ${error}`);
+      }
+      if (mapError !== null) {
+        // Give a loss that caused the failure the chance to be recorded first.
+        await Promise.race([device.lost, new Promise((r) => setTimeout(r, 0))]);
+        assertUsable();
+        throw new DeviceError(
+          `attention '${name}': reading the output back at ${at} failed: ${String(mapError)}`,
+        );
+      }
+      const bytes = staging.getMappedRange().slice(0, outWords * 4);
+      staging.unmap();
+      assertDeviceUsable(device, `attention '${name}'`);
+      const o = outHalves
+        ? unpackHalves(new Uint32Array(bytes), outElements)
+        : new Float32Array(bytes);
+      return { o };
+    },
+    destroy() {
+      destroyed = true;
+      for (const b of created) b.destroy();
+    },
+  };
+}
+
+interface PreparedSteps {
+  readonly dispatches: readonly {
+    readonly kernel: LoadedKernel;
+    readonly bindGroup: GPUBindGroup;
+    readonly workgroups: [number, number, number];
+  }[];
+  readonly out: PlanArray;
+  readonly outWords: number;
+  readonly outElements: number;
+  readonly outHalves: boolean;
+  readonly staging: GPUBuffer;
+  readonly bufferOf: (name: string) => GPUBuffer;
+}
+
+/**
+ * Allocates the plan's buffers for these sizes (pushing each onto `created`, so the caller
+ * can free them if a step throws), uploads the inputs and tables, writes the uniforms and
+ * builds each dispatch's bind group: everything a run needs but the command buffer.
+ */
+function recordSteps(
   device: GPUDevice,
   plan: HostPlan,
   kernels: ReadonlyMap<string, LoadedKernel>,
   randomTables: Map<string, Uint32Array>,
   inputs: RunInputs,
-): PreparedRun {
-  const sizes = resolveSizes(plan, inputs);
-  checkBufferLimits(plan, device.limits, sizes);
-  validateInputs(plan, inputs, sizes);
-
+  sizes: SizeEnv,
+  created: GPUBuffer[],
+): PreparedSteps {
   const limits = device.limits;
   const buffers = new Map<string, GPUBuffer>();
-  const created: GPUBuffer[] = [];
-  try {
-    for (const spec of plan.buffers) {
-      const bytes = bufferBytes(spec.size, sizes);
-      const usage =
-        spec.kind === 'uniform'
-          ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST
-          : GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-      const buffer = device.createBuffer({ label: spec.name, size: bytes, usage });
-      created.push(buffer);
-      buffers.set(spec.name, buffer);
-    }
-  } catch (error) {
-    for (const b of created) b.destroy();
-    throw error;
+  for (const spec of plan.buffers) {
+    const bytes = bufferBytes(spec.size, sizes);
+    const usage =
+      spec.kind === 'uniform'
+        ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST
+        : GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+    const buffer = device.createBuffer({ label: spec.name, size: bytes, usage });
+    created.push(buffer);
+    buffers.set(spec.name, buffer);
   }
   const arrays = new Map(plan.arrays.map((a) => [a.name, a]));
   const arrayOf = (name: string): PlanArray => {
@@ -259,44 +514,7 @@ function prepareRun(
   });
   created.push(staging);
 
-  const encode = (
-    encoder: GPUCommandEncoder,
-    beginPass: (e: GPUCommandEncoder) => GPUComputePassEncoder = (e) => e.beginComputePass(),
-  ) => {
-    const pass = beginPass(encoder);
-    for (const d of dispatches) {
-      pass.setPipeline(d.kernel.pipeline);
-      pass.setBindGroup(0, d.bindGroup);
-      pass.dispatchWorkgroups(...d.workgroups);
-    }
-    pass.end();
-  };
-  return {
-    sizes,
-    encode,
-    async run() {
-      const encoder = device.createCommandEncoder();
-      encode(encoder);
-      encoder.copyBufferToBuffer(
-        bufferOf(out.buffer),
-        evalSize(out.offset, sizes) * 4,
-        staging,
-        0,
-        Math.ceil(outWords / 4) * 16,
-      );
-      device.queue.submit([encoder.finish()]);
-      await staging.mapAsync(GPUMapMode.READ);
-      const bytes = staging.getMappedRange().slice(0, outWords * 4);
-      const o = outHalves
-        ? unpackHalves(new Uint32Array(bytes), outElements)
-        : new Float32Array(bytes);
-      staging.unmap();
-      return { o };
-    },
-    destroy() {
-      for (const b of created) b.destroy();
-    },
-  };
+  return { dispatches, out, outWords, outElements, outHalves, staging, bufferOf };
 }
 
 /** Row `qb` holds the `min(count, blocks)` sorted key blocks of query block `qb` (src/random). */
@@ -314,7 +532,11 @@ function bufferBytes(expr: HostPlan['buffers'][number]['size'], sizes: SizeEnv):
 }
 
 /** Every buffer against the device's limits, before anything is allocated or validated. */
-function checkBufferLimits(plan: HostPlan, limits: GPUSupportedLimits, sizes: SizeEnv): void {
+function checkBufferLimits(
+  plan: HostPlan,
+  limits: Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize'>,
+  sizes: SizeEnv,
+): void {
   const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
   for (const spec of plan.buffers) {
     const bytes = bufferBytes(spec.size, sizes);
@@ -347,7 +569,7 @@ function inputData(inputs: RunInputs, name: InputName): Float32Array | Uint32Arr
   return data;
 }
 
-/** batch defaults to 1; seqQ and seqK default to what the lengths of q and k imply. */
+/** batch defaults to 1; seqQ and seqK default to what the lengths of q and k imply (checkRunSizes checks them). */
 function resolveSizes(plan: HostPlan, inputs: RunInputs): SizeEnv {
   const batch = inputs.batch ?? 1;
   checkSize('batch', batch);
@@ -369,8 +591,25 @@ function resolveSizes(plan: HostPlan, inputs: RunInputs): SizeEnv {
     }
     return data.length / rowElements;
   };
-  const seqQ = inputs.seqQ ?? perRow('q', 'seqQ');
-  const seqK = inputs.seqK ?? perRow('k', 'seqK');
+  return {
+    batch,
+    seqQ: inputs.seqQ ?? perRow('q', 'seqQ'),
+    seqK: inputs.seqK ?? perRow('k', 'seqK'),
+  };
+}
+
+/**
+ * The checks on (batch, seqQ, seqK) alone, no input data needed: positive integers, seqQ <=
+ * seqK, the plan's min and max sequence lengths, and, given the device's limits, every buffer
+ * of the plan at these sizes. `attnc run` calls it before it generates inputs.
+ */
+export function checkRunSizes(
+  plan: HostPlan,
+  sizes: SizeEnv,
+  limits?: Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize'>,
+): void {
+  const { batch, seqQ, seqK } = sizes;
+  checkSize('batch', batch);
   checkSize('seqQ', seqQ);
   checkSize('seqK', seqK);
   if (seqQ > seqK) {
@@ -389,7 +628,7 @@ function resolveSizes(plan: HostPlan, inputs: RunInputs): SizeEnv {
       `seqK (${seqK}) exceeds max_seq (${plan.constraints.maxSeqK}) of this attention`,
     );
   }
-  return { batch, seqQ, seqK };
+  if (limits) checkBufferLimits(plan, limits, sizes);
 }
 
 function validateInputs(plan: HostPlan, inputs: RunInputs, sizes: SizeEnv): void {
@@ -409,7 +648,10 @@ function validateInputs(plan: HostPlan, inputs: RunInputs, sizes: SizeEnv): void
     }
     if (data instanceof Float32Array) {
       for (let x = 0; x < data.length; x++) {
-        if (Number.isNaN(data[x]!)) throw new Error(`input '${spec.name}': element ${x} is NaN`);
+        const value = data[x]!;
+        // NaN and ±Infinity turn every output they reach into NaN; the reference rejects them too.
+        if (!Number.isFinite(value))
+          throw new Error(`input '${spec.name}': element ${x} is ${value}; inputs must be finite`);
       }
     }
   }
@@ -417,7 +659,7 @@ function validateInputs(plan: HostPlan, inputs: RunInputs, sizes: SizeEnv): void
 
 function checkSize(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1 || value > 0x7fffffff) {
-    throw new Error(`${name}: expected a positive integer, got ${value}`);
+    throw new Error(`${name}: expected an integer from 1 to ${0x7fffffff}, got ${value}`);
   }
 }
 

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileAttention } from '../../src/codegen/compile.js';
 import { referenceAttention } from '../../src/reference/index.js';
 import { acquireDevice, type AcquiredDevice } from '../../src/runtime/device.js';
-import { load, type LoadedAttention } from '../../src/runtime/loaded-kernel.js';
+import { checkRunSizes, load, type LoadedAttention } from '../../src/runtime/loaded-kernel.js';
+import { compile } from '../../src/api/compile.js';
+import { randomInputs } from '../../src/api/random-inputs.js';
 import { attention, m, makeProblem, packedSegments } from './build.js';
 import { maxAbsDiff, TOLERANCE } from './run-cases.js';
 
@@ -72,10 +74,55 @@ describe('runtime on llvmpipe', () => {
     ).rejects.toThrow(/input 'k': expected a Float32Array, got Uint32Array/);
   });
 
-  it('rejects NaN input', async () => {
+  it('rejects NaN and infinite input, naming the input and the first bad index', async () => {
     const p = makeProblem(spec, 1, 4, 4);
     p.k[5] = NaN;
     await expect(loaded.run(p)).rejects.toThrow("input 'k': element 5 is NaN");
+    const q = makeProblem(spec, 1, 4, 4);
+    q.q[7] = Infinity;
+    q.q[9] = NaN;
+    await expect(loaded.run(q)).rejects.toThrow(
+      "input 'q': element 7 is Infinity; inputs must be finite",
+    );
+    const v = makeProblem(spec, 1, 4, 4);
+    v.v[0] = -Infinity;
+    await expect(loaded.run(v)).rejects.toThrow(
+      "input 'v': element 0 is -Infinity; inputs must be finite",
+    );
+  });
+
+  it('rejects infinite linformer projections and router logits', async () => {
+    const text = [
+      'attention lin { heads: 1; head_dim: 8; max_seq: 32; lowrank: linformer(4) }',
+      'attention moh { heads: 4; head_dim: 4; head_routing: top(2) }',
+    ].join('\n');
+    const [lin, moh] = compile(text, { target: acquired.profile }).modules;
+    const linInputs = randomInputs(lin!, { batch: 1, seqQ: 8, seqK: 8 });
+    (linInputs.E as Float32Array)[3] = Infinity;
+    await expect(load(acquired.device, lin!).run(linInputs)).rejects.toThrow(
+      "input 'E': element 3 is Infinity; inputs must be finite",
+    );
+    const mohInputs = randomInputs(moh!, { batch: 1, seqQ: 5, seqK: 5 });
+    (mohInputs.router as Float32Array)[2] = -Infinity;
+    await expect(load(acquired.device, moh!).run(mohInputs)).rejects.toThrow(
+      "input 'router': element 2 is -Infinity; inputs must be finite",
+    );
+  });
+
+  it('checks run sizes against the plan and the device without any input', () => {
+    const plan = loaded.compiled.plan;
+    expect(() => checkRunSizes(plan, { batch: 1, seqQ: 2147483648, seqK: 2147483648 })).toThrow(
+      'seqQ: expected an integer from 1 to 2147483647, got 2147483648',
+    );
+    expect(() =>
+      checkRunSizes(
+        plan,
+        { batch: 1, seqQ: 4096, seqK: 4096 },
+        { maxBufferSize: 65536, maxStorageBufferBindingSize: 65536 },
+      ),
+    ).toThrow(
+      /^buffer '\w+' needs \d+ bytes at batch=1, seqQ=4096, seqK=4096; the device's maxBufferSize is 65536$/,
+    );
   });
 
   it('rejects seqQ > seqK and seqK > max_seq', async () => {

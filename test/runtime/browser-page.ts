@@ -49,7 +49,7 @@ async function run(request: PageRunRequest): Promise<PageRunResult> {
     else
       inputs[name] = name.startsWith('seg_') ? Uint32Array.from(value) : Float32Array.from(value);
   }
-  const loaded = rt.load(module);
+  const loaded = await rt.load(module);
   try {
     const { o } = await loaded.run(inputs as unknown as Parameters<typeof loaded.run>[0]);
     return {
