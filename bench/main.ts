@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { acquireDevice, isAdapterChoice, type AdapterChoice } from '../src/runtime/device.js';
 import { benchFactories } from './cases.js';
+import { coldStart, exampleFiles, formatColdStarts, type ColdStart } from './cold.js';
 import { CaseNotApplicable, timeCase, timeCasesInterleaved, type CaseResult } from './harness.js';
 import { formatGrowth, formatRatios, formatResultsTable } from './report.js';
 
@@ -21,7 +22,10 @@ const USAGE = `usage: npm run bench -- [options]
   --warmup 1 --reps 5    untimed and timed runs per case
   --timer auto|wall|timestamp   (auto: GPU timestamps when the device has them)
   --interleave           alternate the reps of all cases of one N (fairer ratios on a noisy machine)
-  --json                 also print the results as one JSON line`;
+  --json                 also print the results as one JSON line
+  --cold                 instead: each example's first run with Mesa's shader cache disabled
+                         (attnc run FILE --seq N, N the first --seq; --case filters examples)
+  --cold-limit 600       seconds before a cold run counts as a timeout`;
 
 function parseList(text: string, what: string): number[] {
   const values = text.split(',').map((s) => Number(s.trim()));
@@ -44,6 +48,8 @@ async function main(): Promise<number> {
       timer: { type: 'string', default: 'auto' },
       json: { type: 'boolean', default: false },
       interleave: { type: 'boolean', default: false },
+      cold: { type: 'boolean', default: false },
+      'cold-limit': { type: 'string', default: '600' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -60,6 +66,8 @@ async function main(): Promise<number> {
   if (!['auto', 'wall', 'timestamp'].includes(values.timer)) {
     throw new Error(`--timer ${values.timer}?\n${USAGE}`);
   }
+
+  if (values.cold) return coldStarts(adapter, seqs[0]!, values.case, values['cold-limit']);
 
   const acquired = await acquireDevice({ adapter });
   try {
@@ -141,6 +149,26 @@ async function main(): Promise<number> {
   } finally {
     acquired.destroy();
   }
+}
+
+async function coldStarts(
+  adapter: AdapterChoice,
+  seq: number,
+  filter: string | undefined,
+  limit: string,
+): Promise<number> {
+  const limitSeconds = parseList(limit, 'cold-limit')[0]!;
+  const wanted = filter?.split(',');
+  const files = exampleFiles().filter((f) => !wanted || wanted.some((w) => f.includes(w)));
+  console.log(`cold first runs (MESA_SHADER_CACHE_DISABLE=true), --adapter ${adapter}, N = ${seq}`);
+  const results: ColdStart[] = [];
+  for (const file of files) {
+    const result = await coldStart(file, { adapter, seq, limitSeconds });
+    results.push(result);
+    console.log(`${file}: ${result.seconds.toFixed(2)} s ${result.outcome}`);
+  }
+  console.log(`\n${formatColdStarts(results)}`);
+  return results.every((r) => r.outcome === 'ok') ? 0 : 1;
 }
 
 main().then(
