@@ -6,6 +6,7 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { FileCstNode } from '../../grammar/cst.js';
 import type { SpecFile } from './ast.js';
 import { AstBuilder } from './cst-to-ast.js';
+import { limitNesting } from './nesting.js';
 import { specParser } from './parser.js';
 import { specLexer } from './tokens.js';
 
@@ -33,15 +34,19 @@ export function parseSpec(text: string): ParseResult {
     });
   }
 
-  specParser.input = lexed.tokens;
+  const nesting = limitNesting(lexed.tokens);
+  diagnostics.push(...nesting.diagnostics);
+  specParser.input = nesting.tokens;
   const cst = specParser.file() as FileCstNode;
-  const echoes = tokensAfterLexErrors(lexed.errors, lexed.tokens);
+  const echoes = tokensAfterLexErrors(lexed.errors, nesting.tokens);
+  for (const offset of nesting.echoOffsets) echoes.add(offset);
   const parseErrors = uniqueByOffset(specParser.errors)
     .filter((error) => !echoes.has(error.token.startOffset))
+    .filter((error) => !(nesting.endsInCut && isAtEnd(error.token)))
     .slice(0, MAX_SYNTAX_ERRORS);
-  const errorOffsets: number[] = [];
+  const errorOffsets: number[] = [...nesting.cutOffsets];
   for (const error of parseErrors) {
-    const atEnd = error.token.tokenType === EOF || Number.isNaN(error.token.startOffset);
+    const atEnd = isAtEnd(error.token);
     const start = atEnd ? text.length : error.token.startOffset;
     const end = atEnd ? text.length : error.token.endOffset! + 1;
     errorOffsets.push(start);
@@ -62,6 +67,11 @@ export function parseSpec(text: string): ParseResult {
   const builder = new AstBuilder(text, errorOffsets);
   const ast = builder.file(cst);
   return { ast, diagnostics: [...diagnostics, ...builder.diagnostics] };
+}
+
+/** The parser reports errors at the end of the file on EOF or on a token it inserted. */
+function isAtEnd(token: IToken): boolean {
+  return token.tokenType === EOF || Number.isNaN(token.startOffset);
 }
 
 /**
