@@ -163,3 +163,36 @@ describe('front end', () => {
     expect(codes).toEqual(['E101']);
   });
 });
+
+describe('separators (language.md: `item*`)', () => {
+  const clean = (text: string) => {
+    const parsed = parseSpec(text);
+    expect(parsed.diagnostics).toEqual([]);
+    return parsed.ast.attentions[0]!.items.map((i) => `${i.kind} ${i.name.name}`);
+  };
+
+  it('needs none after a group closing brace', () => {
+    expect(
+      clean('attention a { head_dim: 16; group x { heads: 2 } group y { heads: 1 } }'),
+    ).toEqual(['property head_dim', 'group x', 'group y']);
+  });
+
+  it('needs none between a property and a group on either side', () => {
+    expect(clean('attention a { head_dim: 16 group x { heads: 2 } causal: true }')).toEqual([
+      'property head_dim',
+      'group x',
+      'property causal',
+    ]);
+  });
+
+  it('still needs one between two properties inside a group', () => {
+    expect(renderSyntax('attention a { group x { heads: 2 causal: true } }')).toContain(
+      'error[E101]: expected a newline or `;` before `causal`',
+    );
+  });
+
+  it('checks a hundred thousand `;`-separated properties in one pass', () => {
+    const text = `attention a { heads: 1${'; causal: true'.repeat(100_000)} }`;
+    expect(parseSpec(text).ast.attentions[0]!.items).toHaveLength(100_001);
+  });
+});
