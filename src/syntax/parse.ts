@@ -8,7 +8,7 @@ import type { SpecFile } from './ast.js';
 import { AstBuilder } from './cst-to-ast.js';
 import { limitNesting } from './nesting.js';
 import { specParser } from './parser.js';
-import { specLexer } from './tokens.js';
+import { Comma, specLexer } from './tokens.js';
 
 /** Past this many, further syntax errors are almost always echoes of the first ones. */
 const MAX_SYNTAX_ERRORS = 100;
@@ -50,6 +50,18 @@ export function parseSpec(text: string): ParseResult {
     const start = atEnd ? text.length : error.token.startOffset;
     const end = atEnd ? text.length : error.token.endOffset! + 1;
     errorOffsets.push(start);
+    if (isCommaBetweenItems(error)) {
+      diagnostics.push({
+        code: 'E101',
+        severity: 'error',
+        message: 'expected a newline or `;` between properties, found `,`',
+        primary: { span: { start, end } },
+        notes: [
+          'write `;` or a newline instead of the comma: commas separate only arguments and list items',
+        ],
+      });
+      continue;
+    }
     diagnostics.push({
       code: atEnd ? 'E102' : 'E101',
       severity: 'error',
@@ -67,6 +79,12 @@ export function parseSpec(text: string): ParseResult {
   const builder = new AstBuilder(text, errorOffsets);
   const ast = builder.file(cst);
   return { ast, diagnostics: [...diagnostics, ...builder.diagnostics] };
+}
+
+/** A comma where an attention's or group's next item (or `}`) should be: JSON habits. */
+function isCommaBetweenItems(error: IRecognitionException): boolean {
+  const rule = error.context.ruleStack[error.context.ruleStack.length - 1];
+  return error.token.tokenType === Comma && (rule === 'attention' || rule === 'group');
 }
 
 /** The parser reports errors at the end of the file on EOF or on a token it inserted. */
