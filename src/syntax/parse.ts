@@ -10,7 +10,10 @@ import { limitNesting } from './nesting.js';
 import { specParser } from './parser.js';
 import { Comma, specLexer } from './tokens.js';
 
-/** Past this many, further syntax errors are almost always echoes of the first ones. */
+/**
+ * Past this many, further syntax errors are almost always echoes of the first ones (the lexer's
+ * and the parser's are capped separately).
+ */
 const MAX_SYNTAX_ERRORS = 100;
 
 export interface ParseResult {
@@ -21,16 +24,24 @@ export interface ParseResult {
 export function parseSpec(text: string): ParseResult {
   const diagnostics: Diagnostic[] = [];
   const lexed = specLexer.tokenize(text);
-  for (const error of lexed.errors) {
+  for (const error of lexed.errors.slice(0, MAX_SYNTAX_ERRORS)) {
     const bad = text.slice(error.offset, error.offset + error.length);
+    const shown = diagnostics.length + 1;
+    const unreported = shown === MAX_SYNTAX_ERRORS ? lexed.errors.length - shown : 0;
+    const notes = [
+      ...(bad.includes('"') || bad.includes("'")
+        ? ['the spec language has no strings: names are written without quotes']
+        : []),
+      ...(unreported > 0
+        ? [`note: ${unreported} more runs of unexpected characters follow; they are not reported`]
+        : []),
+    ];
     diagnostics.push({
       code: 'E100',
       severity: 'error',
       message: `unexpected character${bad.length > 1 ? 's' : ''} ${quoteCharacters(bad)}`,
       primary: { span: { start: error.offset, end: error.offset + error.length } },
-      ...(bad.includes('"') || bad.includes("'")
-        ? { notes: ['the spec language has no strings: names are written without quotes'] }
-        : {}),
+      ...(notes.length > 0 ? { notes } : {}),
     });
   }
 

@@ -196,3 +196,14 @@ describe('separators (language.md: `item*`)', () => {
     expect(parseSpec(text).ast.attentions[0]!.items).toHaveLength(100_001);
   });
 });
+
+describe('a flood of bad characters', () => {
+  it('reports the first 100 runs and says how many more there are', () => {
+    const text = `attention a {\n  heads: 1\n  head_dim: 8\n${'@ '.repeat(1000)}\n}\n`;
+    const diagnostics = parseSpec(text).diagnostics.filter((d) => d.code === 'E100');
+    expect(diagnostics).toHaveLength(100);
+    expect(diagnostics[99]!.notes).toEqual([
+      'note: 900 more runs of unexpected characters follow; they are not reported',
+    ]);
+  });
+});
