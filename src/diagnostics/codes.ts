@@ -12,6 +12,7 @@ export const DIAGNOSTIC_CODES = {
   E104: 'not a text file',
   E105: 'file too large',
   E106: 'nested too deep',
+  E107: 'declaration too long',
 
   E200: 'unknown property',
   E201: 'unknown mask primitive',

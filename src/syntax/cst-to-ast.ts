@@ -32,14 +32,16 @@ const STRICT_NUMBER = /^-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 
 export class AstBuilder {
   readonly diagnostics: Diagnostic[] = [];
-  /** Offsets at which the parser reported an error, sorted; blocks spanning one are `recovered`. */
-  private readonly errorOffsets: readonly number[];
+  /** Offsets of lexical and syntax errors, each list sorted; blocks spanning one are `recovered`. */
+  private readonly errorOffsets: readonly (readonly number[])[];
 
+  /** `knownErrors` must be sorted; `parseErrors` (one declaration's, a few) need not be. */
   constructor(
     private readonly text: string,
-    errorOffsets: readonly number[],
+    knownErrors: readonly number[],
+    parseErrors: readonly number[] = [],
   ) {
-    this.errorOffsets = [...errorOffsets].sort((a, b) => a - b);
+    this.errorOffsets = [knownErrors, [...parseErrors].sort((a, b) => a - b)];
   }
 
   file(node: FileCstNode): SpecFile {
@@ -227,15 +229,17 @@ export class AstBuilder {
   }
 
   private hasErrorIn(span: Span): boolean {
-    // The first offset at or after span.start, by binary search.
-    let low = 0;
-    let high = this.errorOffsets.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.errorOffsets[middle]! < span.start) low = middle + 1;
-      else high = middle;
-    }
-    return low < this.errorOffsets.length && this.errorOffsets[low]! <= span.end;
+    return this.errorOffsets.some((offsets) => {
+      // The first offset at or after span.start, by binary search.
+      let low = 0;
+      let high = offsets.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (offsets[middle]! < span.start) low = middle + 1;
+        else high = middle;
+      }
+      return low < offsets.length && offsets[low]! <= span.end;
+    });
   }
 
   private tokenSpan(token: IToken): Span {
