@@ -1,6 +1,8 @@
 // Front-end speed: parse + check a generated 10,000-line spec built from the examples
-// (each copy renamed so names stay unique). Prints the median of several runs.
-// Run: npm run bench:frontend [-- --lines 10000 --runs 15]
+// (each copy renamed so names stay unique). Prints the median of several runs, then one run of
+// each hostile case just under the CLI's 4 MiB limit (issue 8: every spec checks in near-linear
+// time and bounded memory) with its time and heap growth.
+// Run: npm run bench:frontend [-- --lines 10000 --runs 15 --hostile false]
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -10,6 +12,7 @@ const { values } = parseArgs({
   options: {
     lines: { type: 'string', default: '10000' },
     runs: { type: 'string', default: '15' },
+    hostile: { type: 'string', default: 'true' },
   },
 });
 const targetLines = Number(values.lines);
@@ -56,3 +59,47 @@ console.log(
     `(min ${times[0]!.toFixed(1)} ms, max ${times[times.length - 1]!.toFixed(1)} ms), ` +
     `${((lineCount / median) * 1000).toFixed(0)} lines/s`,
 );
+
+/** Hostile specs, each just under MAX_SPEC_BYTES: what a fuzzer or an attacker would send. */
+function hostileCases(): [string, string][] {
+  const limit = 4 * 1024 * 1024 - 1024;
+  const fill = (head: string, unit: (i: number) => string, tail: string) => {
+    const parts = [head];
+    let size = head.length + tail.length;
+    for (let i = 0; ; i++) {
+      const next = unit(i);
+      if (size + next.length > limit) break;
+      parts.push(next);
+      size += next.length;
+    }
+    parts.push(tail);
+    return parts.join('');
+  };
+  const open = 'attention a {\n  heads: 1\n  head_dim: 8\n';
+  return [
+    ['many small attentions', fill('', (i) => `attention a${i} { heads: 1; head_dim: 8 }\n`, '')],
+    ['one long union', fill(`${open}  mask: causal`, (i) => ` | window(${(i % 50) + 1})`, '\n}\n')],
+    ['one long list', fill(`${open}  mask: global([0`, (i) => `, ${i + 1}`, '])\n}\n')],
+    ['unknown properties', fill(open, (i) => `  haeds${i % 10}: 1\n`, '}\n')],
+    ['duplicate properties', fill(open, () => '  causal: true\n', '}\n')],
+    ['deep parentheses', fill(`${open}  mask: `, () => '(', '\n}\n')],
+    ['long unknown name', fill(`${open}  `, () => 'x', ': 1\n}\n')],
+    ['unexpected characters', fill(open, () => '@ ', '}\n')],
+  ];
+}
+
+if (values.hostile !== 'false') {
+  console.log('\nhostile specs (one run each):');
+  for (const [name, text] of hostileCases()) {
+    const heapBefore = process.memoryUsage().heapUsed;
+    const start = performance.now();
+    const result = checkSource(text, 'hostile.attn');
+    const elapsed = performance.now() - start;
+    const heap = (process.memoryUsage().heapUsed - heapBefore) / (1024 * 1024);
+    const lines = text.split('\n').length;
+    console.log(
+      `  ${name.padEnd(22)} ${(text.length / (1024 * 1024)).toFixed(2)} MiB, ${String(lines).padStart(7)} lines: ` +
+        `${elapsed.toFixed(0).padStart(6)} ms, heap +${heap.toFixed(0)} MiB, ${result.diagnostics.length} diagnostics`,
+    );
+  }
+}

@@ -53,7 +53,7 @@ const header = [
   '(* The attnc spec grammar, generated from src/syntax/parser.ts by `npm run grammar`. *)',
   '(* Do not edit: regenerate. Semantics: ../docs/language.md. *)',
   '(* NAME   = /[A-Za-z_][A-Za-z0-9_]*/ ; NUMBERLITERAL = integer or decimal, optional exponent, optional leading "-" *)',
-  '(* Comments: "#" or "//" to the end of the line. Properties are separated by newlines or ";". *)',
+  '(* Comments: "#" or "//" to the end of the line. Two properties in a row are separated by a newline or ";"; a group needs no separator before or after it. *)',
   '',
 ].join('\n');
 const grammar =

@@ -74,6 +74,9 @@ function checkAttention(decl: AttentionDecl, sink: DiagnosticSink): CheckedAtten
   const valueDim = valueOf(settings, 'value_dim', headDim);
   const layout = valueOf(settings, 'layout', 'bhnd');
   const dtype = valueOf(settings, 'dtype', 'f32');
+  if (dtype === 'f16' && headDim !== undefined && valueDim !== undefined) {
+    checkF16Widths(decl, headDim, valueDim, settings, sink);
+  }
   const maxSeq = settings.get('max_seq');
   const routing = settings.get('head_routing');
 
@@ -127,6 +130,33 @@ function checkAttention(decl: AttentionDecl, sink: DiagnosticSink): CheckedAtten
     declaredGroups,
     groups: checkedGroups,
   };
+}
+
+/**
+ * f16 rows are read as packed vec4s (two u32 words), so a row must be whole words and whole
+ * vectors: head_dim and value_dim multiples of 4. The compiler's lowering rejects the rest
+ * with E600 at the attention; reporting it here, with the same code, place and message, lets
+ * `attnc check` say so too.
+ */
+function checkF16Widths(
+  decl: AttentionDecl,
+  headDim: number,
+  valueDim: number,
+  settings: Settings,
+  sink: DiagnosticSink,
+): void {
+  if (headDim % 4 === 0 && valueDim % 4 === 0) return;
+  const dtype = settings.get('dtype')!.prop;
+  sink.error(
+    'E600',
+    `\`${decl.name.name}\`: dtype f16 with head_dim ${headDim} and value_dim ${valueDim} ` +
+      '(f16 needs both to be multiples of 4) is not supported by the compiler yet',
+    decl.span,
+    {
+      secondary: [{ span: dtype.span, message: 'f16 chosen here' }],
+      notes: ['use a head_dim and value_dim that are multiples of 4, or `dtype: f32`'],
+    },
+  );
 }
 
 /** The attention's value, the fallback when unset, undefined when the value had errors. */

@@ -12,6 +12,7 @@ import type { DiagnosticSink } from './sink.js';
 import { didYouMean } from './suggest.js';
 import { INT_MAX, SEED_MAX, assertNever, describeExpr, readInt } from './values.js';
 import type { IntRange } from './values.js';
+import { FOREIGN_PRIMITIVES } from './foreign-names.js';
 import { NAME_HOMES, misplacedNameNote } from './names.js';
 
 /** Primitives, i.e. every mask kind except the two combinators. */
@@ -148,7 +149,11 @@ function checkPrimitive(
       });
     } else {
       sink.error('E201', `unknown mask primitive \`${name}\``, nameSpan, {
-        notes: [didYouMean(name, PRIMITIVE_NAMES)],
+        notes: [
+          FOREIGN_PRIMITIVES.get(name) ??
+            didYouMean(name, PRIMITIVE_NAMES) ??
+            `the mask primitives are ${PRIMITIVE_NAMES.map((n) => `\`${n}\``).join(', ')}`,
+        ],
       });
     }
     return undefined;

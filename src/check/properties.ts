@@ -7,6 +7,7 @@ import type { DType, FeatureMap, Layout, LowRank, MaskNode } from './checked.js'
 import { checkMask } from './mask.js';
 import { readBias, readHeadRouting, readKernel, readLowRank } from './mechanisms.js';
 import type { HeadRouting } from './mechanisms.js';
+import { FOREIGN_PROPERTIES } from './foreign-names.js';
 import { misplacedNameNote } from './names.js';
 import type { DiagnosticSink } from './sink.js';
 import { closestName, didYouMean } from './suggest.js';
@@ -132,15 +133,7 @@ export function collectSettings(
   for (const prop of properties) {
     const name = prop.name.name;
     if (!isPropertyName(name)) {
-      const suggestion = closestName(name, PROPERTY_NAMES);
-      if (suggestion !== undefined) settings.misspelt.add(suggestion);
-      sink.error('E200', `unknown property \`${name}\``, prop.name.span, {
-        notes: [
-          didYouMean(name, PROPERTY_NAMES) ??
-            misplacedNameNote(name) ??
-            'see docs/language.md for the list of properties',
-        ],
-      });
+      reportUnknownProperty(prop, settings, sink);
       continue;
     }
     const first = seen.get(name);
@@ -166,6 +159,23 @@ export function collectSettings(
     readInto(settings, name, prop, sink);
   }
   return settings;
+}
+
+/** E200, with the likeliest fix: another tool's name for it, a typo, or a misplaced name. */
+function reportUnknownProperty(prop: Property, settings: Settings, sink: DiagnosticSink): void {
+  const name = prop.name.name;
+  const foreign = FOREIGN_PROPERTIES.get(name);
+  const suggestion = foreign ? foreign.property : closestName(name, PROPERTY_NAMES);
+  // Probably set, just under another name: its absence is not reported as well.
+  if (suggestion !== undefined) settings.misspelt.add(suggestion);
+  sink.error('E200', `unknown property \`${name}\``, prop.name.span, {
+    notes: [
+      foreign?.note ??
+        didYouMean(name, PROPERTY_NAMES) ??
+        misplacedNameNote(name) ??
+        `the properties are ${PROPERTY_NAMES.map((n) => `\`${n}\``).join(', ')}`,
+    ],
+  });
 }
 
 function readInto<K extends PropertyName>(

@@ -14,6 +14,8 @@ export interface DiagnosticExtras {
 
 export class DiagnosticSink {
   private readonly list: Diagnostic[] = [];
+  /** What each reported diagnostic says and where, to drop repeats in constant time. */
+  private readonly reported = new Set<string>();
   private errors = 0;
 
   get errorCount(): number {
@@ -41,14 +43,9 @@ export class DiagnosticSink {
   ): void {
     // Group rules run once per group against inherited settings, so the same problem can be
     // found twice; it is reported once.
-    const duplicate = this.list.some(
-      (d) =>
-        d.code === code &&
-        d.message === message &&
-        d.primary.span.start === span.start &&
-        d.primary.span.end === span.end,
-    );
-    if (duplicate) return;
+    const key = `${code} ${span.start} ${span.end} ${message}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
     if (severity === 'error') this.errors++;
     const notes = (extras.notes ?? []).filter((n): n is string => n !== undefined);
     this.list.push({

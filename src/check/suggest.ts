@@ -1,25 +1,47 @@
 // "Did you mean" suggestions: the closest known name by edit distance, if it is close enough
 // that the typo reading is more likely than a different intent.
+//
+// Names come from untrusted files, so the search is bounded: a name longer than
+// MAX_SUGGESTED_NAME gets no suggestion (no known name is within a third of its length), and
+// the distance is computed only up to the accepted limit, so each comparison costs
+// O(limit * length) with both lengths at most MAX_SUGGESTED_NAME. The distance is written here
+// rather than taken from a library because it counts a swap of neighbours (`haeds`) as one
+// edit and stops early; fastest-levenshtein, say, does neither.
 
-/** Optimal string alignment distance: Levenshtein plus adjacent transpositions (`haeds`). */
-export function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
+/** Longer names get no suggestion. Known names are at most a dozen characters. */
+export const MAX_SUGGESTED_NAME = 64;
+
+/**
+ * Optimal string alignment distance (Levenshtein plus adjacent transpositions), or
+ * `bound + 1` as soon as it is known to exceed `bound`.
+ */
+export function editDistance(a: string, b: string, bound = Infinity): number {
+  if (Math.abs(a.length - b.length) > bound) return bound + 1;
   const cols = b.length + 1;
-  const d: number[][] = Array.from({ length: rows }, (_, i) =>
-    Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  const at = (i: number, j: number): number => d[i]?.[j] ?? 0;
-  for (let i = 1; i < rows; i++) {
+  // Three rows: the transposition looks two rows back.
+  let before = new Array<number>(cols).fill(0);
+  let previous = Array.from({ length: cols }, (_, j) => j);
+  let current = new Array<number>(cols).fill(0);
+  let previousMin = 0;
+  for (let i = 1; i <= a.length; i++) {
+    current[0] = i;
+    let rowMin = i;
     for (let j = 1; j < cols; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      let best = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        best = Math.min(best, at(i - 2, j - 2) + 1);
+        best = Math.min(best, before[j - 2]! + 1);
       }
-      d[i]![j] = best;
+      current[j] = best;
+      rowMin = Math.min(rowMin, best);
     }
+    // Costs never shrink along an alignment, and every alignment passes through one of any
+    // two neighbouring rows (a transposition skips one): past the bound in both, done.
+    if (rowMin > bound && previousMin > bound) return bound + 1;
+    previousMin = rowMin;
+    [before, previous, current] = [previous, current, before];
   }
-  return at(a.length, b.length);
+  return Math.min(previous[b.length]!, bound + 1);
 }
 
 /** The candidate closest to `name`, or undefined when none is within a third of its length. */
@@ -27,19 +49,21 @@ export function closestName<T extends string>(
   name: string,
   candidates: Iterable<T>,
 ): T | undefined {
+  if (name.length > MAX_SUGGESTED_NAME) return undefined;
   const lower = name.toLowerCase();
+  const limit = Math.max(1, Math.floor(Math.max(name.length, 3) / 3));
   let best: T | undefined;
-  let bestDistance = Infinity;
+  let bestDistance = limit + 1;
   for (const candidate of candidates) {
     // A difference in case alone is always a typo.
-    const distance = candidate.toLowerCase() === lower ? 0 : editDistance(lower, candidate);
+    const distance =
+      candidate.toLowerCase() === lower ? 0 : editDistance(lower, candidate, bestDistance - 1);
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
     }
   }
-  const limit = Math.max(1, Math.floor(Math.max(name.length, 3) / 3));
-  return bestDistance <= limit ? best : undefined;
+  return best;
 }
 
 /** A ready-made note, or undefined (the sink drops undefined notes). */

@@ -1,13 +1,17 @@
 // `attnc compile FILE... -o DIR`: per attention, each kernel's WGSL, the host plan as JSON and
 // a TypeScript module with a typed factory. Exit 1 when any file has errors (nothing is
-// written for a file with errors), 2 on usage errors.
+// written for a file with errors, nor for one whose attention names another file already used),
+// 2 on usage errors.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compile, TARGET_NAMES } from '../api/compile.js';
 import { moduleFiles } from '../api/module-files.js';
-import { hasErrors } from '../diagnostics/diagnostic.js';
+import type { CompiledModule } from '../api/compile.js';
+import { hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
+import type { SourceText } from '../diagnostics/source.js';
+import type { Span } from '../syntax/span.js';
 import { renderDiagnostic } from '../diagnostics/render.js';
 import { resolveColor } from './check-command.js';
 import { UsageError, type CliIo } from './io.js';
@@ -52,6 +56,8 @@ export async function compileCommand(argv: readonly string[], io: CliIo): Promis
 
   let failed = false;
   let usageProblem = false;
+  // Files are named after attentions, so two attentions of one name would write the same files.
+  const written = new Map<string, Declared>();
   for (const file of positionals) {
     const read = readSpecFile(file);
     if (!read.ok) {
@@ -67,6 +73,17 @@ export async function compileCommand(argv: readonly string[], io: CliIo): Promis
       failed = true;
       continue;
     }
+    const declared = result.modules.map((module) => declaredAt(module, result.source));
+    const clashes = declared.flatMap((here) => {
+      const first = written.get(here.name);
+      return first ? [clashDiagnostic(here, first)] : [];
+    });
+    if (clashes.length > 0) {
+      for (const d of clashes) io.stderr(renderDiagnostic(d, result.source, { color }) + '\n\n');
+      failed = true;
+      continue;
+    }
+    for (const here of declared) written.set(here.name, here);
     mkdirSync(values.out, { recursive: true });
     for (const module of result.modules) {
       const specPath = relative(values.out, file) || file;
@@ -78,4 +95,31 @@ export async function compileCommand(argv: readonly string[], io: CliIo): Promis
   }
   if (usageProblem) return 2;
   return failed ? 1 : 0;
+}
+
+/** Where an attention is declared: its name's span and line:column in its file. */
+interface Declared {
+  readonly name: string;
+  readonly span: Span;
+  readonly where: string;
+}
+
+function declaredAt(module: CompiledModule, source: SourceText): Declared {
+  const declaration = module.attention.span;
+  const start = source.text.indexOf(module.name, declaration.start + 'attention'.length);
+  const span = start === -1 ? declaration : { start, end: start + module.name.length };
+  const { line, column } = source.position(span.start);
+  return { name: module.name, span, where: `${source.file}:${line}:${column}` };
+}
+
+function clashDiagnostic(here: Declared, first: Declared): Diagnostic {
+  return {
+    code: 'E206',
+    severity: 'error',
+    message: `attention \`${here.name}\` is also declared in ${first.where}`,
+    primary: { span: here.span, message: `its files would overwrite those of ${first.where}` },
+    notes: [
+      `compile writes ${here.name}.plan.json, ${here.name}.ts and its kernels for each; rename one of the two attentions, or compile them into different directories`,
+    ],
+  };
 }

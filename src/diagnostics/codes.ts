@@ -11,6 +11,8 @@ export const DIAGNOSTIC_CODES = {
   E103: 'malformed number',
   E104: 'not a text file',
   E105: 'file too large',
+  E106: 'nested too deep',
+  E107: 'declaration too long',
 
   E200: 'unknown property',
   E201: 'unknown mask primitive',

@@ -15,6 +15,14 @@ export interface RenderOptions {
 
 const TAB_WIDTH = 4;
 
+/**
+ * Longer source lines are shown as a window around the label, and longer messages and notes
+ * with their middle elided: a file may hold a megabyte-long name on one line.
+ */
+const MAX_SHOWN_LINE = 160;
+const SHOWN_BEFORE_LABEL = 40;
+const MAX_SHOWN_MESSAGE = 240;
+
 /** rustc's palette: every colour bold. */
 function palette(c: Colors) {
   return {
@@ -47,7 +55,7 @@ export function renderDiagnostic(
 
   const out: string[] = [];
   out.push(
-    `${paint(severityStyle, `${diagnostic.severity}[${diagnostic.code}]`)}${paint('bold', `: ${diagnostic.message}`)}`,
+    `${paint(severityStyle, `${diagnostic.severity}[${diagnostic.code}]`)}${paint('bold', `: ${elide(diagnostic.message)}`)}`,
   );
   out.push(
     `${' '.repeat(gutter)}${paint('blue', '-->')} ${source.file}:${start.line}:${start.column}`,
@@ -57,11 +65,11 @@ export function renderDiagnostic(
   for (const line of lines) {
     if (previous && line > previous + 1) out.push(paint('blue', '...'));
     previous = line;
-    const text = source.line(line);
-    out.push(`${paint('blue', `${String(line).padStart(gutter)} |`)} ${expandTabs(text)}`);
-    for (const { label, primary } of labels) {
-      if (source.position(label.span.start).line !== line) continue;
-      const marker = underline(source, label, line, primary ? '^' : '-');
+    const onLine = labels.filter(({ label }) => source.position(label.span.start).line === line);
+    const shown = shownPart(source, line, onLine[0]!.label);
+    out.push(`${paint('blue', `${String(line).padStart(gutter)} |`)} ${shown.text}`);
+    for (const { label, primary } of onLine) {
+      const marker = underline(source, label, line, shown, primary ? '^' : '-');
       const styled = paint(primary ? severityStyle : 'blue', marker);
       out.push(
         `${bar} ${styled}${label.message ? ' ' + paint(primary ? severityStyle : 'blue', label.message) : ''}`,
@@ -71,7 +79,7 @@ export function renderDiagnostic(
   for (const note of diagnostic.notes ?? []) {
     // Notes may name their kind (`note: ...`); otherwise they are hints on how to fix.
     const [, kind = 'help', text = note] = /^(help|note): (.*)$/s.exec(note) ?? [];
-    out.push(`${' '.repeat(gutter)} ${paint('cyan', `= ${kind}:`)} ${text}`);
+    out.push(`${' '.repeat(gutter)} ${paint('cyan', `= ${kind}:`)} ${elide(text)}`);
   }
   return out.join('\n');
 }
@@ -84,21 +92,60 @@ export function renderDiagnostics(
   return diagnostics.map((d) => renderDiagnostic(d, source, options) + '\n').join('\n');
 }
 
-/** The marker run for a label on one line; a span that runs past the line stops at its end. */
-function underline(source: SourceText, label: Label, line: number, mark: string): string {
+/** The part of a source line shown: all of it, or a window starting a little before `label`. */
+interface ShownLine {
+  readonly text: string;
+  /** Character offsets within the line of the window, [from, to). */
+  readonly from: number;
+  readonly to: number;
+  /** Printed before the window: `...` when the line was cut on the left. */
+  readonly lead: string;
+}
+
+function shownPart(source: SourceText, line: number, label: Label): ShownLine {
   const text = source.line(line);
+  if (text.length <= MAX_SHOWN_LINE) {
+    return { text: expandTabs(text), from: 0, to: text.length, lead: '' };
+  }
   const startColumn = source.position(label.span.start).column;
+  const from = Math.max(0, startColumn - 1 - SHOWN_BEFORE_LABEL);
+  const to = Math.min(text.length, from + MAX_SHOWN_LINE);
+  const lead = from > 0 ? '...' : '';
+  const tail = to < text.length ? '...' : '';
+  return { text: lead + expandTabs(text.slice(from, to)) + tail, from, to, lead };
+}
+
+/** The marker run for a label on one line; a span that runs past what is shown stops there. */
+function underline(
+  source: SourceText,
+  label: Label,
+  line: number,
+  shown: ShownLine,
+  mark: string,
+): string {
+  const text = source.line(line).slice(shown.from, shown.to);
+  const clamp = (column: number) => Math.min(Math.max(column - 1 - shown.from, 0), text.length);
+  const start = clamp(source.position(label.span.start).column);
   const endPosition = source.position(label.span.end);
-  const endColumn = endPosition.line === line ? endPosition.column : text.length + 1;
-  const before = expandTabs(text.slice(0, startColumn - 1)).length;
+  const end = endPosition.line === line ? clamp(endPosition.column) : text.length;
+  const before = shown.lead.length + expandTabs(text.slice(0, start)).length;
   const width = Math.max(
     1,
-    expandTabs(text.slice(0, Math.max(endColumn - 1, startColumn - 1))).length - before,
+    shown.lead.length + expandTabs(text.slice(0, Math.max(end, start))).length - before,
   );
   return ' '.repeat(before) + mark.repeat(width);
 }
 
+/** A message or note with its middle elided when it is too long to read. */
+function elide(text: string): string {
+  if (text.length <= MAX_SHOWN_MESSAGE) return text;
+  const keep = Math.floor((MAX_SHOWN_MESSAGE - 40) / 2);
+  const hidden = text.length - 2 * keep;
+  return `${text.slice(0, keep)}...(${hidden} characters)...${text.slice(text.length - keep)}`;
+}
+
 function expandTabs(text: string): string {
+  if (!text.includes('\t')) return text;
   let out = '';
   for (const ch of text) {
     out += ch === '\t' ? ' '.repeat(TAB_WIDTH - (out.length % TAB_WIDTH)) : ch;

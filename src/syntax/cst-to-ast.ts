@@ -32,11 +32,17 @@ const STRICT_NUMBER = /^-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 
 export class AstBuilder {
   readonly diagnostics: Diagnostic[] = [];
-  /** Offsets at which the parser reported an error; blocks spanning one are `recovered`. */
+  /** Offsets of lexical and syntax errors, each list sorted; blocks spanning one are `recovered`. */
+  private readonly errorOffsets: readonly (readonly number[])[];
+
+  /** `knownErrors` must be sorted; `parseErrors` (one declaration's, a few) need not be. */
   constructor(
     private readonly text: string,
-    private readonly errorOffsets: readonly number[],
-  ) {}
+    knownErrors: readonly number[],
+    parseErrors: readonly number[] = [],
+  ) {
+    this.errorOffsets = [knownErrors, [...parseErrors].sort((a, b) => a - b)];
+  }
 
   file(node: FileCstNode): SpecFile {
     const attentions = (node.children.attention ?? [])
@@ -191,17 +197,24 @@ export class AstBuilder {
     return { name: token.image, span: this.tokenSpan(token) };
   }
 
-  /** language.md: properties are separated by newlines or `;`. */
+  /**
+   * language.md: two properties in a row are separated by a newline or `;`; a group is
+   * delimited by its braces, so none is needed before or after one.
+   * Items and semicolons are both in source order, so one pass over each suffices.
+   */
   private checkSeparators(items: readonly (Property | Group)[], semicolons: readonly IToken[]) {
+    let s = 0;
     for (let i = 1; i < items.length; i++) {
       const previous = items[i - 1]!;
       const next = items[i]!;
-      const between = this.text.slice(previous.span.end, next.span.start);
+      while (s < semicolons.length && semicolons[s]!.startOffset < previous.span.end) s++;
+      const semicolonBetween =
+        s < semicolons.length && semicolons[s]!.startOffset < next.span.start;
       const separated =
-        between.includes('\n') ||
-        semicolons.some(
-          (s) => s.startOffset >= previous.span.end && s.startOffset < next.span.start,
-        );
+        previous.kind === 'group' ||
+        next.kind === 'group' ||
+        semicolonBetween ||
+        this.text.slice(previous.span.end, next.span.start).includes('\n');
       if (separated || this.hasErrorIn({ start: previous.span.start, end: next.span.end })) {
         continue;
       }
@@ -216,7 +229,17 @@ export class AstBuilder {
   }
 
   private hasErrorIn(span: Span): boolean {
-    return this.errorOffsets.some((offset) => offset >= span.start && offset <= span.end);
+    return this.errorOffsets.some((offsets) => {
+      // The first offset at or after span.start, by binary search.
+      let low = 0;
+      let high = offsets.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (offsets[middle]! < span.start) low = middle + 1;
+        else high = middle;
+      }
+      return low < offsets.length && offsets[low]! <= span.end;
+    });
   }
 
   private tokenSpan(token: IToken): Span {

@@ -4,12 +4,16 @@
 import { EOF, type ILexingError, type IRecognitionException, type IToken } from 'chevrotain';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { FileCstNode } from '../../grammar/cst.js';
-import type { SpecFile } from './ast.js';
+import type { AttentionDecl, SpecFile } from './ast.js';
 import { AstBuilder } from './cst-to-ast.js';
+import { limitNesting } from './nesting.js';
 import { specParser } from './parser.js';
-import { specLexer } from './tokens.js';
+import { Attention, Comma, LBrace, RBrace, specLexer } from './tokens.js';
 
-/** Past this many, further syntax errors are almost always echoes of the first ones. */
+/**
+ * Past this many, further syntax errors are almost always echoes of the first ones (the lexer's
+ * and the parser's are capped separately).
+ */
 const MAX_SYNTAX_ERRORS = 100;
 
 export interface ParseResult {
@@ -20,48 +24,182 @@ export interface ParseResult {
 export function parseSpec(text: string): ParseResult {
   const diagnostics: Diagnostic[] = [];
   const lexed = specLexer.tokenize(text);
-  for (const error of lexed.errors) {
+  for (const error of lexed.errors.slice(0, MAX_SYNTAX_ERRORS)) {
     const bad = text.slice(error.offset, error.offset + error.length);
+    const shown = diagnostics.length + 1;
+    const unreported = shown === MAX_SYNTAX_ERRORS ? lexed.errors.length - shown : 0;
+    const notes = [
+      ...(bad.includes('"') || bad.includes("'")
+        ? ['the spec language has no strings: names are written without quotes']
+        : []),
+      ...(unreported > 0
+        ? [`note: ${unreported} more runs of unexpected characters follow; they are not reported`]
+        : []),
+    ];
     diagnostics.push({
       code: 'E100',
       severity: 'error',
       message: `unexpected character${bad.length > 1 ? 's' : ''} ${quoteCharacters(bad)}`,
       primary: { span: { start: error.offset, end: error.offset + error.length } },
-      ...(bad.includes('"') || bad.includes("'")
-        ? { notes: ['the spec language has no strings: names are written without quotes'] }
-        : {}),
+      ...(notes.length > 0 ? { notes } : {}),
     });
   }
 
-  specParser.input = lexed.tokens;
-  const cst = specParser.file() as FileCstNode;
-  const echoes = tokensAfterLexErrors(lexed.errors, lexed.tokens);
-  const parseErrors = uniqueByOffset(specParser.errors)
-    .filter((error) => !echoes.has(error.token.startOffset))
-    .slice(0, MAX_SYNTAX_ERRORS);
-  const errorOffsets: number[] = [];
-  for (const error of parseErrors) {
-    const atEnd = error.token.tokenType === EOF || Number.isNaN(error.token.startOffset);
-    const start = atEnd ? text.length : error.token.startOffset;
-    const end = atEnd ? text.length : error.token.endOffset! + 1;
-    errorOffsets.push(start);
+  const nesting = limitNesting(lexed.tokens);
+  diagnostics.push(...nesting.diagnostics);
+  const echoes = tokensAfterLexErrors(lexed.errors, nesting.tokens);
+  for (const offset of nesting.echoOffsets) echoes.add(offset);
+  const knownErrors = [...nesting.cutOffsets, ...lexed.errors.map((e) => e.offset)].sort(
+    (a, b) => a - b,
+  );
+
+  // Each declaration is parsed on its own, so only one declaration's CST is alive at a time.
+  const attentions: AttentionDecl[] = [];
+  const parseErrors: LocatedError[] = [];
+  const chunks = declarationChunks(nesting.tokens);
+  for (const [index, chunk] of chunks.entries()) {
+    const tokens = nesting.tokens.slice(chunk.start, chunk.end);
+    if (tokens.length > MAX_DECLARATION_TOKENS) {
+      const first = tokens[0]!;
+      knownErrors.splice(sortedIndex(knownErrors, first.startOffset), 0, first.startOffset);
+      diagnostics.push({
+        code: 'E107',
+        severity: 'error',
+        message: `declaration too long: ${tokens.length} tokens, more than ${MAX_DECLARATION_TOKENS}`,
+        primary: { span: { start: first.startOffset, end: first.endOffset! + 1 } },
+        notes: ['a declaration is parsed whole; split it, or shorten its longest expression'],
+      });
+      continue;
+    }
+    specParser.input = tokens;
+    const cst = specParser.file() as FileCstNode;
+    const last = index === chunks.length - 1;
+    const next = nesting.tokens[chunk.end];
+    const errors = uniqueByOffset(specParser.errors)
+      .filter((error) => !echoes.has(error.token.startOffset))
+      .filter((error) => !(last && nesting.endsInCut && isAtEnd(error.token)))
+      .map((error) => locateError(error, text, last ? undefined : next, tokens));
+    parseErrors.push(...errors);
+    const builder = new AstBuilder(
+      text,
+      knownErrors,
+      errors.map((e) => e.within),
+    );
+    attentions.push(...builder.file(cst).attentions);
+    diagnostics.push(...builder.diagnostics);
+  }
+
+  for (const error of parseErrors.slice(0, MAX_SYNTAX_ERRORS)) {
+    const span = { start: error.start, end: error.end };
+    if (error.commaBetweenItems) {
+      diagnostics.push({
+        code: 'E101',
+        severity: 'error',
+        message: 'expected a newline or `;` between properties, found `,`',
+        primary: { span },
+        notes: [
+          'write `;` or a newline instead of the comma: commas separate only arguments and list items',
+        ],
+      });
+      continue;
+    }
     diagnostics.push({
-      code: atEnd ? 'E102' : 'E101',
+      code: error.atEnd ? 'E102' : 'E101',
       severity: 'error',
-      message: atEnd
+      message: error.atEnd
         ? error.message.replace('found end of file', 'the file ends here')
         : error.message,
-      primary: { span: { start, end } },
-      ...(atEnd && error.message.includes('`}`')
+      primary: { span },
+      ...(error.atEnd && error.message.includes('`}`')
         ? { notes: ['a `{` is not closed: add the missing `}`'] }
         : {}),
     });
   }
-  for (const error of lexed.errors) errorOffsets.push(error.offset);
 
-  const builder = new AstBuilder(text, errorOffsets);
-  const ast = builder.file(cst);
-  return { ast, diagnostics: [...diagnostics, ...builder.diagnostics] };
+  const ast: SpecFile = { kind: 'file', attentions, span: { start: 0, end: text.length } };
+  return { ast, diagnostics };
+}
+
+/** Tokens of one declaration; longer ones are E107, so no CST is ever larger than this. */
+export const MAX_DECLARATION_TOKENS = 200_000;
+
+/**
+ * Token ranges that each start at an `attention` keyword outside any braces (the first range
+ * also holds whatever precedes the first one). A `}` missing before the next `attention`
+ * keeps both in one range, which the parser then recovers from as it would in a whole file.
+ */
+function declarationChunks(tokens: readonly IToken[]): { start: number; end: number }[] {
+  const chunks: { start: number; end: number }[] = [];
+  let start = 0;
+  let depth = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const type = tokens[i]!.tokenType;
+    if (type === Attention && depth === 0 && i > start) {
+      chunks.push({ start, end: i });
+      start = i;
+    }
+    if (type === LBrace) depth++;
+    else if (type === RBrace) depth = Math.max(0, depth - 1);
+  }
+  if (tokens.length > 0 || chunks.length === 0) chunks.push({ start, end: tokens.length });
+  return chunks;
+}
+
+interface LocatedError {
+  /** Where it is reported. */
+  readonly start: number;
+  /** An offset inside the declaration it breaks, which is thereby `recovered`. */
+  readonly within: number;
+  readonly end: number;
+  readonly atEnd: boolean;
+  readonly message: string;
+  readonly commaBetweenItems: boolean;
+}
+
+/**
+ * Where a parse error is. The end of a declaration that is not the file's last is where the
+ * next `attention` starts: the parser of the whole file would have found that keyword there.
+ */
+function locateError(
+  error: IRecognitionException,
+  text: string,
+  next: IToken | undefined,
+  tokens: readonly IToken[],
+): LocatedError {
+  const commaBetweenItems = isCommaBetweenItems(error);
+  const base = { message: error.message, commaBetweenItems, atEnd: false };
+  if (!isAtEnd(error.token)) {
+    const start = error.token.startOffset;
+    return { ...base, start, within: start, end: error.token.endOffset! + 1 };
+  }
+  const within = tokens.length > 0 ? tokens[tokens.length - 1]!.startOffset : text.length;
+  if (next !== undefined) {
+    const message = error.message.replace('found end of file', 'found `attention`');
+    return { ...base, message, start: next.startOffset, within, end: next.endOffset! + 1 };
+  }
+  return { ...base, atEnd: true, start: text.length, within, end: text.length };
+}
+
+function sortedIndex(sorted: readonly number[], value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle]! < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** A comma where an attention's or group's next item (or `}`) should be: JSON habits. */
+function isCommaBetweenItems(error: IRecognitionException): boolean {
+  const rule = error.context.ruleStack[error.context.ruleStack.length - 1];
+  return error.token.tokenType === Comma && (rule === 'attention' || rule === 'group');
+}
+
+/** The parser reports errors at the end of the file on EOF or on a token it inserted. */
+function isAtEnd(token: IToken): boolean {
+  return token.tokenType === EOF || Number.isNaN(token.startOffset);
 }
 
 /**

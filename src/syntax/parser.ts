@@ -85,7 +85,7 @@ export class SpecParser extends CstParser {
     super(allTokens, {
       recoveryEnabled: true,
       maxLookahead: 3,
-      nodeLocationTracking: 'full',
+      nodeLocationTracking: 'onlyOffset',
       errorMessageProvider: messages,
     });
     this.performSelfAnalysis();

@@ -46,7 +46,10 @@ describe('compile', () => {
         '  |',
         '1 | attention a {',
         '  | ^^^^^^^^^^^^^',
-        '  = help: the spec is valid and the CPU reference evaluates it, but no kernels exist for it yet',
+        '...',
+        '4 |   dtype: f16',
+        '  |   ---------- f16 chosen here',
+        '  = help: use a head_dim and value_dim that are multiples of 4, or `dtype: f32`',
         '',
       ].join('\n'),
     );

@@ -1,4 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -93,12 +100,44 @@ describe('attnc explain', () => {
     expect(r.stdout).toContain('== mistral_swa: IR after canonicalize-mask');
     expect(r.stdout).toContain('density: 50.2% of scores allowed (32896 of 65536)');
     expect(r.stdout).toContain('never visited');
-    expect(r.stdout).toContain(['   #.......', '   ##......'].join('\n'));
+    expect(r.stdout).toContain(['   +.......', '   #+......', '   ##+.....'].join('\n'));
   });
 
   it('rejects an unknown pass', async () => {
     const r = await cli('explain', join(examples, 'gqa.attn'), '--after', 'nope');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown pass `nope`');
+  });
+});
+
+describe('attnc compile, two attentions of one name', () => {
+  it('is an error naming both files and places, and writes nothing for the second', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'attnc-clash-'));
+    for (const sub of ['a', 'b']) mkdirSync(join(dir, sub));
+    const first = join(dir, 'a', 'x.attn');
+    const second = join(dir, 'b', 'x.attn');
+    writeFileSync(first, 'attention x {\n  heads: 1\n  head_dim: 8\n}\n');
+    writeFileSync(second, '# the same name\nattention x {\n  heads: 2\n  head_dim: 4\n}\n');
+    const out = join(dir, 'out');
+    const r = await cli('compile', first, second, '-o', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      [
+        `error[E206]: attention \`x\` is also declared in ${first}:1:11`,
+        ` --> ${second}:2:11`,
+        '  |',
+        '2 | attention x {',
+        `  |           ^ its files would overwrite those of ${first}:1:11`,
+        '  = help: compile writes x.plan.json, x.ts and its kernels for each; rename one of the two attentions, or compile them into different directories',
+        '',
+        '',
+      ].join('\n'),
+    );
+    // The first file's output is intact: the second did not overwrite it.
+    const alone = join(dir, 'alone');
+    expect((await cli('compile', first, '-o', alone)).code).toBe(0);
+    expect(readFileSync(join(out, 'x.plan.json'), 'utf8')).toBe(
+      readFileSync(join(alone, 'x.plan.json'), 'utf8'),
+    );
   });
 });

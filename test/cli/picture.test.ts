@@ -56,7 +56,7 @@ describe('attnc explain --picture', () => {
     expect(bad.stderr).toMatch(/^attnc: error: cannot write \/nonexistent-dir\/x\.svg: /);
     const ascii = await cli('explain', spec, '--picture', '4', '--seq', '64');
     expect(ascii.code).toBe(0);
-    expect(ascii.stdout).toContain('mask at N = 4');
+    expect(ascii.stdout).toContain('each cell about 16x16 positions');
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSpec } from '../../src/syntax/parse.js';
+import { MAX_DECLARATION_TOKENS, parseSpec } from '../../src/syntax/parse.js';
 import { renderSyntax } from '../helpers/render.js';
 
 describe('syntax diagnostics', () => {
@@ -161,5 +161,86 @@ describe('front end', () => {
     const { checkSource } = await import('../../src/frontend.js');
     const codes = checkSource('atention a { heads: 4 }').diagnostics.map((d) => d.code);
     expect(codes).toEqual(['E101']);
+  });
+});
+
+describe('separators (language.md: `item*`)', () => {
+  const clean = (text: string) => {
+    const parsed = parseSpec(text);
+    expect(parsed.diagnostics).toEqual([]);
+    return parsed.ast.attentions[0]!.items.map((i) => `${i.kind} ${i.name.name}`);
+  };
+
+  it('needs none after a group closing brace', () => {
+    expect(
+      clean('attention a { head_dim: 16; group x { heads: 2 } group y { heads: 1 } }'),
+    ).toEqual(['property head_dim', 'group x', 'group y']);
+  });
+
+  it('needs none between a property and a group on either side', () => {
+    expect(clean('attention a { head_dim: 16 group x { heads: 2 } causal: true }')).toEqual([
+      'property head_dim',
+      'group x',
+      'property causal',
+    ]);
+  });
+
+  it('still needs one between two properties inside a group', () => {
+    expect(renderSyntax('attention a { group x { heads: 2 causal: true } }')).toContain(
+      'error[E101]: expected a newline or `;` before `causal`',
+    );
+  });
+
+  it('checks forty thousand `;`-separated properties in one pass', () => {
+    const text = `attention a { heads: 1${'; causal: true'.repeat(40_000)} }`;
+    expect(parseSpec(text).ast.attentions[0]!.items).toHaveLength(40_001);
+  });
+});
+
+describe('a flood of bad characters', () => {
+  it('reports the first 100 runs and says how many more there are', () => {
+    const text = `attention a {\n  heads: 1\n  head_dim: 8\n${'@ '.repeat(1000)}\n}\n`;
+    const diagnostics = parseSpec(text).diagnostics.filter((d) => d.code === 'E100');
+    expect(diagnostics).toHaveLength(100);
+    expect(diagnostics[99]!.notes).toEqual([
+      'note: 900 more runs of unexpected characters follow; they are not reported',
+    ]);
+  });
+});
+
+describe('declarations are parsed one at a time', () => {
+  it(`a declaration of more than ${MAX_DECLARATION_TOKENS} tokens is E107, and the others still parse`, () => {
+    const long = `attention big {\n  heads: 1\n  head_dim: 8\n  mask: causal${' | causal'.repeat(MAX_DECLARATION_TOKENS / 2)}\n}\n`;
+    const parsed = parseSpec(`${long}attention small { heads: 1; head_dim: 8 }\n`);
+    expect(parsed.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([
+      `E107 declaration too long: ${MAX_DECLARATION_TOKENS + 13} tokens, more than ${MAX_DECLARATION_TOKENS}`,
+    ]);
+    expect(parsed.ast.attentions.map((a) => a.name.name)).toEqual(['small']);
+  });
+
+  it('a missing `}` before the next attention is reported there, and both parse', () => {
+    const text =
+      'attention a {\n  heads: 1\n  head_dim: 8\nattention b {\n  heads: 1\n  head_dim: 8\n}\n';
+    expect(renderSyntax(text)).toBe(
+      [
+        'error[E101]: expected `}`, found `attention`',
+        ' --> spec.attn:4:1',
+        '  |',
+        '4 | attention b {',
+        '  | ^^^^^^^^^',
+        '',
+      ].join('\n'),
+    );
+    expect(parseSpec(text).ast.attentions.map((a) => a.name.name)).toEqual(['a', 'b']);
+  });
+
+  it('a missing `{` before the next attention points at that attention, not at the end of the file', () => {
+    const text = 'attention a\nattention b {\n  heads: 1\n  head_dim: 8\n}\n';
+    const parsed = parseSpec(text);
+    expect(parsed.diagnostics.map((d) => [d.code, d.primary.span.start])).toEqual([['E101', 12]]);
+    expect(parsed.ast.attentions.map((a) => [a.name.name, a.recovered ?? false])).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
   });
 });
