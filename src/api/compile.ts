@@ -1,6 +1,6 @@
 // `compile(source)`: the whole compiler as one call. Front end, then per attention lowering,
 // passes and WGSL codegen for a target profile. Constructs that check but have no kernels
-// yet become E600 diagnostics at their spans, never exceptions.
+// yet become E600 diagnostics at their spans, values past a compile limit E602, never exceptions.
 
 import type { CheckedAttention } from '../check/checked.js';
 import { compileAttention, type CompiledAttention } from '../codegen/compile.js';
@@ -58,6 +58,16 @@ export function compile(text: string, options: CompileSourceOptions = {}): Compi
       const lowered = lowerAttention(attention);
       if (!lowered.ok) {
         for (const u of lowered.unsupported) {
+          if (u.limit) {
+            diagnostics.push({
+              code: 'E602',
+              severity: 'error',
+              message: `\`${attention.name}\`: ${u.limit.message}`,
+              primary: { span: u.span },
+              notes: [u.limit.note],
+            });
+            continue;
+          }
           diagnostics.push({
             code: 'E600',
             severity: 'error',

@@ -1,0 +1,57 @@
+// Compile limits (E602): values the language accepts but the kernels cannot hold. Each limit
+// exists because some WGSL construct is sized by the value: a private array per invocation
+// (WGSL caps array counts at 65535, and GPUs spill big ones), or an f32 constant. They are
+// checked before lowering so codegen never emits a kernel Tint rejects (a rejected kernel
+// computes nothing, and its zero output could pass for tiny reference values).
+
+import type { CheckedAttention } from '../check/checked.js';
+import type { Span } from '../syntax/span.js';
+
+/**
+ * `head_routing` keeps four per-head private arrays in each select/scatter invocation and
+ * loops `k x heads` per row: 1024 heads is 12 KiB of registers or spill per invocation.
+ */
+export const MAX_ROUTED_HEADS = 1024;
+
+/**
+ * `scale` and `softcap` become f32 constants (`scale * log2(e)`, `1 / softcap`): between
+ * these bounds every derived constant is a finite, normal f32.
+ */
+export const MIN_SCORE_CONSTANT = 1e-30;
+export const MAX_SCORE_CONSTANT = 1e30;
+
+export interface CompileLimit {
+  /** What exceeds the limit, for the message: "`head_routing` over 2000 heads". */
+  readonly message: string;
+  /** The limit and why it exists, for the help line. */
+  readonly note: string;
+  readonly span: Span;
+}
+
+export function checkCompileLimits(checked: CheckedAttention): CompileLimit[] {
+  const found: CompileLimit[] = [];
+  if (checked.headRouting && checked.heads > MAX_ROUTED_HEADS) {
+    found.push({
+      message: `\`head_routing\` over ${checked.heads} heads exceeds the compile limit of ${MAX_ROUTED_HEADS} heads`,
+      note: `the routing kernels keep one private array entry per head (at most ${MAX_ROUTED_HEADS} heads)`,
+      span: checked.headRouting.span,
+    });
+  }
+  for (const group of checked.groups) {
+    const where = checked.declaredGroups ? ` in group \`${group.name}\`` : '';
+    const constants: [string, number | undefined][] = [
+      ['scale', group.scale],
+      ['softcap', group.softcap],
+    ];
+    for (const [name, value] of constants) {
+      if (value === undefined || (value >= MIN_SCORE_CONSTANT && value <= MAX_SCORE_CONSTANT))
+        continue;
+      found.push({
+        message: `\`${name}\` ${value}${where} is outside the compile limit of ${MIN_SCORE_CONSTANT} to ${MAX_SCORE_CONSTANT}`,
+        note: `the kernels compute in f32 and bake \`${name}\` into f32 constants, which hold ${MIN_SCORE_CONSTANT} to ${MAX_SCORE_CONSTANT}`,
+        span: group.span,
+      });
+    }
+  }
+  return found;
+}
