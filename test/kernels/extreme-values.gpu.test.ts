@@ -42,7 +42,6 @@ const CASES: readonly RunCase[] = [
     name: 'window(right: max)',
     spec: `mask: window(right: ${M})`,
     sizes: small,
-    same: 'mask: full',
   },
   {
     name: 'window(max) causal',
