@@ -294,7 +294,7 @@ export function checkKvHeads(
 }
 
 /** Trial divisors searched: the help stays O(1) per attention even for `heads: 2147483647`. */
-const DIVISOR_SEARCH = 1024;
+const DIVISOR_SEARCH = 256;
 
 /**
  * The smallest divisors of `n` (at most 12) for the E500 help. Divisors come in pairs

@@ -14,6 +14,7 @@ export interface DiagnosticExtras {
 
 export class DiagnosticSink {
   private readonly list: Diagnostic[] = [];
+  private readonly seen = new Set<string>();
   private errors = 0;
 
   get errorCount(): number {
@@ -40,15 +41,11 @@ export class DiagnosticSink {
     extras: DiagnosticExtras,
   ): void {
     // Group rules run once per group against inherited settings, so the same problem can be
-    // found twice; it is reported once.
-    const duplicate = this.list.some(
-      (d) =>
-        d.code === code &&
-        d.message === message &&
-        d.primary.span.start === span.start &&
-        d.primary.span.end === span.end,
-    );
-    if (duplicate) return;
+    // found twice; it is reported once. A set, not a scan of the list: a 4 MiB file can hold
+    // tens of thousands of diagnostics.
+    const key = `${code}\0${span.start}\0${span.end}\0${message}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
     if (severity === 'error') this.errors++;
     const notes = (extras.notes ?? []).filter((n): n is string => n !== undefined);
     this.list.push({
