@@ -50,16 +50,16 @@ describe('compile output does not grow with argument values', () => {
 });
 
 describe('E602 compile limits', () => {
-  it('head_routing over more than 1024 heads', () => {
+  it('head_routing over more than 128 heads', () => {
     expect(
       rendered('attention a {\n  heads: 100000\n  head_dim: 8\n  head_routing: top(100000)\n}\n'),
     ).toMatchInlineSnapshot(`
-      "error[E602]: \`a\`: \`head_routing\` over 100000 heads exceeds the compile limit of 1024 heads
+      "error[E602]: \`a\`: \`head_routing\` over 100000 heads exceeds the compile limit of 128 heads
        --> spec.attn:4:17
         |
       4 |   head_routing: top(100000)
         |                 ^^^^^^^^^^^
-        = help: the routing kernels keep one private array entry per head (at most 1024 heads)
+        = help: the routing kernels keep one private array entry per head (at most 128 heads)
 
       warning[W106]: \`top(100000)\` keeps every head, so routing only rescales the heads
        --> spec.attn:4:21
@@ -99,8 +99,10 @@ describe('E602 compile limits', () => {
 
   it('at the limits themselves, compiles', () => {
     const result = compile(
-      'attention a { heads: 1024; head_dim: 8; head_routing: top(3); scale: 1e30; softcap: 1e-30 }',
+      'attention a { heads: 128; head_dim: 8; head_routing: top(3); scale: 1e30; softcap: 1e-30 }',
     );
     expect(result.diagnostics).toEqual([]);
+    const past = compile('attention a { heads: 129; head_dim: 8; head_routing: top(3) }');
+    expect(past.diagnostics.map((d) => d.code)).toEqual(['E602']);
   });
 });
