@@ -1,6 +1,6 @@
 // Every spec of extreme-specs.ts (each argument at its largest allowed value) compiles for
-// every kernel variant, and every kernel it emits passes Dawn's WGSL compiler (Tint) on the
-// null backend, which validates without executing. A kernel Tint rejects never runs: its
+// every kernel variant, and every kernel it emits passes Dawn's WGSL compiler (Tint) and
+// pipeline validation on the null backend, which validates without executing. A kernel Tint rejects never runs: its
 // output stays zero, which a check against tiny reference values could miss
 // (`window(2147483647)` once emitted `2147483648i`, `head_routing` over 100000 heads
 // `array<u32, 100000>`).
@@ -45,7 +45,14 @@ describe("kernels at the largest argument values pass Tint (Dawn's null backend)
   beforeAll(async () => {
     const adapter = await nullGpu.requestAdapter({ featureLevel: 'core' });
     if (!adapter) throw new Error("Dawn's null backend gave no adapter");
-    device = await adapter.requestDevice({ requiredFeatures: ['shader-f16', 'subgroups'] });
+    // The adapter's own limits, at least the largest profile's (llvmpipe: 32 KiB workgroup
+    // memory), so pipeline creation checks each kernel against what its profile promised.
+    device = await adapter.requestDevice({
+      requiredFeatures: ['shader-f16', 'subgroups'],
+      requiredLimits: {
+        maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+      },
+    });
   });
   afterAll(() => device?.destroy());
 
@@ -60,6 +67,14 @@ describe("kernels at the largest argument values pass Tint (Dawn's null backend)
           const info = await shader.getCompilationInfo();
           const errors = info.messages.filter((m) => m.type === 'error').map((m) => m.message);
           expect(errors, `${kernel.name} on ${profile.name}`).toEqual([]);
+          // The pipeline too: workgroup memory and workgroup size against the device limits.
+          device.pushErrorScope('validation');
+          device.createComputePipeline({
+            layout: 'auto',
+            compute: { module: shader, entryPoint: kernel.entryPoint },
+          });
+          const error = await device.popErrorScope();
+          expect(error?.message ?? null, `${kernel.name} pipeline on ${profile.name}`).toBeNull();
         }
       }
     });
