@@ -4,7 +4,7 @@
 // checked before lowering so codegen never emits a kernel Tint rejects (a rejected kernel
 // computes nothing, and its zero output could pass for tiny reference values).
 
-import type { CheckedAttention } from '../check/checked.js';
+import type { CheckedAttention, MaskNode } from '../check/checked.js';
 import type { Span } from '../syntax/span.js';
 
 /**
@@ -13,6 +13,13 @@ import type { Span } from '../syntax/span.js';
  * the kernels at 64 heads, 9 s at 128 and 25 s at 256 (GPUs spill them to scratch memory).
  */
 export const MAX_ROUTED_HEADS = 128;
+
+/**
+ * Each listed `global` position is a comparison in three places of the softmax kernel (the
+ * visit range, the tile class and the per-key test): 70,000 positions made 24 MB of WGSL.
+ * `global(first: g)` covers a prefix of any length in one comparison.
+ */
+export const MAX_GLOBAL_POSITIONS = 256;
 
 /**
  * `scale` and `softcap` become f32 constants (`scale * log2(e)`, `1 / softcap`): between
@@ -40,6 +47,14 @@ export function checkCompileLimits(checked: CheckedAttention): CompileLimit[] {
   }
   for (const group of checked.groups) {
     const where = checked.declaredGroups ? ` in group \`${group.name}\`` : '';
+    for (const node of globalNodes(group.mask)) {
+      if (node.positions.length <= MAX_GLOBAL_POSITIONS) continue;
+      found.push({
+        message: `\`global\` with ${node.positions.length} positions${where} exceeds the compile limit of ${MAX_GLOBAL_POSITIONS} positions`,
+        note: `each position is a comparison in the kernel; list at most ${MAX_GLOBAL_POSITIONS}, or use \`global(first: g)\` for the first g positions`,
+        span: node.span,
+      });
+    }
     const constants: [string, number | undefined][] = [
       ['scale', group.scale],
       ['softcap', group.softcap],
@@ -55,4 +70,10 @@ export function checkCompileLimits(checked: CheckedAttention): CompileLimit[] {
     }
   }
   return found;
+}
+
+function globalNodes(mask: MaskNode): Extract<MaskNode, { kind: 'global' }>[] {
+  if (mask.kind === 'global') return [mask];
+  if (mask.kind === 'union' || mask.kind === 'intersect') return mask.terms.flatMap(globalNodes);
+  return [];
 }

@@ -97,6 +97,27 @@ describe('E602 compile limits', () => {
     `);
   });
 
+  it('global with more than 256 listed positions', () => {
+    const at = (n: number) =>
+      compile(
+        `attention a { heads: 1; head_dim: 8; mask: window(1) | global(${Array.from({ length: n }, (_, i) => 3 * i).join(', ')}) }`,
+      ).diagnostics.map((d) => d.code);
+    expect(at(256)).toEqual([]);
+    expect(at(257)).toEqual(['E602']);
+    expect(
+      rendered(
+        'attention a {\n  heads: 1; head_dim: 8\n  mask: global(' +
+          Array.from({ length: 300 }, (_, i) => i + 9).join(', ') +
+          ')\n}\n',
+      )
+        .split('\n')
+        .slice(0, 2),
+    ).toEqual([
+      'error[E602]: `a`: `global` with 300 positions exceeds the compile limit of 256 positions',
+      ' --> spec.attn:3:9',
+    ]);
+  });
+
   it('at the limits themselves, compiles', () => {
     const result = compile(
       'attention a { heads: 128; head_dim: 8; head_routing: top(3); scale: 1e30; softcap: 1e-30 }',
