@@ -8,6 +8,7 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { hasErrors, sortDiagnostics } from '../diagnostics/diagnostic.js';
 import type { SourceText } from '../diagnostics/source.js';
 import { checkSource } from '../frontend.js';
+import { MAX_FILE_KERNEL_BYTES } from '../lower/compile-limits.js';
 import { lowerAttention } from '../lower/lower.js';
 import { PORTABLE_PROFILE, STATIC_PROFILES, type DeviceProfile } from '../target/profile.js';
 
@@ -53,6 +54,7 @@ export function compile(text: string, options: CompileSourceOptions = {}): Compi
     return { source: front.source, modules: [], diagnostics };
   }
   const modules: CompiledModule[] = [];
+  let kernelBytes = 0;
   if (!hasErrors(front.diagnostics)) {
     for (const attention of front.attentions) {
       const lowered = lowerAttention(attention);
@@ -82,6 +84,18 @@ export function compile(text: string, options: CompileSourceOptions = {}): Compi
       }
       const compiled = compileAttention(attention, profile, { verify: options.verify ?? false });
       modules.push({ ...compiled, attention });
+      kernelBytes += compiled.plan.kernels.reduce((n, k) => n + k.wgsl.length, 0);
+      if (kernelBytes > MAX_FILE_KERNEL_BYTES) {
+        const rest = front.attentions.length - modules.length;
+        diagnostics.push({
+          code: 'E602',
+          severity: 'error',
+          message: `\`${attention.name}\`: the file's kernels exceed the compile limit of ${MAX_FILE_KERNEL_BYTES / 1024 / 1024} MiB of WGSL here; ${rest} later attention${rest === 1 ? '' : 's'} not compiled`,
+          primary: { span: attention.span },
+          notes: ['split the file: each attention compiles on its own'],
+        });
+        break;
+      }
     }
   }
   return { source: front.source, modules, diagnostics: sortDiagnostics(diagnostics) };

@@ -28,6 +28,13 @@ export const MAX_GLOBAL_POSITIONS = 256;
 export const MIN_SCORE_CONSTANT = 1e-30;
 export const MAX_SCORE_CONSTANT = 1e30;
 
+/**
+ * Kernel text one file may compile to. Each attention compiles to a bounded amount of WGSL,
+ * but a 4 MiB file holds tens of thousands of attentions (400 MB of WGSL, 80 s, 2.4 GB):
+ * compilation stops at the attention that passes this, which bounds time and memory.
+ */
+export const MAX_FILE_KERNEL_BYTES = 32 * 1024 * 1024;
+
 export interface CompileLimit {
   /** What exceeds the limit, for the message: "`head_routing` over 2000 heads". */
   readonly message: string;

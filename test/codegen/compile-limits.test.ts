@@ -118,6 +118,24 @@ describe('E602 compile limits', () => {
     ]);
   });
 
+  it('a file whose kernels pass 32 MiB stops compiling there', { timeout: 120_000 }, () => {
+    const one = (i: number) =>
+      `attention a${i} { heads: 1; head_dim: 8; lowrank: nystrom(1024, iters: 100) }\n`;
+    const text = Array.from({ length: 1400 }, (_, i) => one(i)).join('');
+    const result = compile(text);
+    const errors = result.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors.map((d) => d.code)).toEqual(['E602']);
+    expect(errors[0]!.message).toMatch(
+      /exceed the compile limit of 32 MiB of WGSL here; \d+ later attentions not compiled/,
+    );
+    const bytes = result.modules
+      .flatMap((m) => m.plan.kernels)
+      .reduce((n, k) => n + k.wgsl.length, 0);
+    expect(bytes).toBeGreaterThan(32 * 1024 * 1024);
+    expect(bytes).toBeLessThan(33 * 1024 * 1024);
+    expect(result.modules.length).toBeLessThan(1400);
+  });
+
   it('at the limits themselves, compiles', () => {
     const result = compile(
       'attention a { heads: 128; head_dim: 8; head_routing: top(3); scale: 1e30; softcap: 1e-30 }',
