@@ -3,6 +3,7 @@
 // size and the diagnostics count. One process per kind, so peak RSS is that kind's alone.
 // Run: npx tsx bench/compile-bounds.ts manyWindows   (kinds: see `gens` below)
 import { compile } from '../src/api/compile.js';
+import { checkSource } from '../src/frontend.js';
 const LIMIT = Number(process.env.LIMIT ?? 4 * 1024 * 1024 - 1024);
 const M = 2147483647;
 const kind = process.argv[2]!;
@@ -53,6 +54,11 @@ const gens: Record<string, () => string> = {
 const gen = gens[kind];
 if (!gen) throw new Error(`kind must be one of: ${Object.keys(gens).join(', ')}`);
 const text = gen();
+const f0 = performance.now();
+// FRONT_END=1: time parse + check alone first (then peak RSS covers both runs).
+const frontEndMs = process.env.FRONT_END
+  ? Math.round((checkSource(text, 'spec.attn'), performance.now() - f0))
+  : undefined;
 const t0 = performance.now();
 let peak = process.memoryUsage().rss;
 const timer = setInterval(() => {
@@ -69,6 +75,7 @@ console.log(
     kind,
     bytes: text.length,
     ms: Math.round(ms),
+    frontEndMs,
     peakRssMB: Math.round(peak / 1e6),
     modules: r.modules.length,
     wgslMB: +(wgsl / 1e6).toFixed(1),
