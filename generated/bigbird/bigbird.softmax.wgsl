@@ -108,8 +108,8 @@ fn main(
   // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).
   let NK = i32(P.seqK);
   let prefixEnd = min(128u, P.seqK);
-  let lo = u32(clamp(min(min(i32(pa) + -64i, select(NK, 0i, (pa < 128u))), 0i), 0i, NK));
-  let hi = u32(clamp(max(max(i32(pb) + 65i, select(0i, NK, (pa < 128u))), NK), 0i, NK));
+  let lo = u32(clamp(min(min(i32(pa) - 64i, select(NK, 0i, (pa < 128u))), 0i), 0i, NK));
+  let hi = u32(clamp(max(max(i32(min(pb + 65u, u32(NK))), select(0i, NK, (pa < 128u))), NK), 0i, NK));
   if (lid == 0u) {
     wgFirst = (prefixEnd + TK - 1u) / TK;
     wgSecond = max(wgFirst, lo / TK);

@@ -87,7 +87,7 @@ fn main(
   let NK = i32(P.seqK);
   let prefixEnd = min(0u, P.seqK);
   let lo = u32(clamp(0i, 0i, NK));
-  let hi = u32(clamp(i32(pb) + 1i, 0i, NK));
+  let hi = u32(clamp(i32(min(pb + 1u, u32(NK))), 0i, NK));
   if (lid == 0u) {
     wgFirst = (prefixEnd + TK - 1u) / TK;
     wgSecond = max(wgFirst, lo / TK);

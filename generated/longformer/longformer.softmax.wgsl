@@ -86,8 +86,8 @@ fn main(
   // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).
   let NK = i32(P.seqK);
   let prefixEnd = min(0u, P.seqK);
-  let lo = u32(clamp(min(i32(pa) + -256i, select(0i, 0i, (pa < 0u || (pa <= 0u && 0u <= pb)))), 0i, NK));
-  let hi = u32(clamp(max(i32(pb) + 257i, select(1i, NK, (pa < 0u || (pa <= 0u && 0u <= pb)))), 0i, NK));
+  let lo = u32(clamp(min(i32(pa) - 256i, select(0i, 0i, (pa < 0u || (pa <= 0u && 0u <= pb)))), 0i, NK));
+  let hi = u32(clamp(max(i32(min(pb + 257u, u32(NK))), select(i32(min(1u, u32(NK))), NK, (pa < 0u || (pa <= 0u && 0u <= pb)))), 0i, NK));
   if (lid == 0u) {
     wgFirst = (prefixEnd + TK - 1u) / TK;
     wgSecond = max(wgFirst, lo / TK);

@@ -87,7 +87,7 @@ fn main(
   var l = 0.0;
   // Hull of the mask: every source is clipped to [clipLo, clipHi).
   let clipLo = u32(clamp(max(0i, 0i), 0i, NK));
-  let clipHi = u32(clamp(min(i32(pb) + 1i, NK), 0i, NK));
+  let clipHi = u32(clamp(min(i32(min(pb + 1u, u32(NK))), NK), 0i, NK));
   // source 0: routed leaf 0 (topk(3, block: 512) causal)
   for (var x = 0u; x <= 3u; x++) {
     let blk = select(sel0[max(x, 1u) - 1u], own0, x == 0u);

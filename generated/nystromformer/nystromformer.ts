@@ -336,122 +336,42 @@ export const plan: HostPlan = {
       "size": 32
     },
     {
-      "name": "params.nystromformer.nystrom-pinv.iter1.az",
+      "name": "params.nystromformer.nystrom-pinv.even.az",
       "kind": "uniform",
       "size": 32
     },
     {
-      "name": "params.nystromformer.nystrom-pinv.iter1.t",
+      "name": "params.nystromformer.nystrom-pinv.even.t",
       "kind": "uniform",
       "size": 32
     },
     {
-      "name": "params.nystromformer.nystrom-pinv.iter1.u",
+      "name": "params.nystromformer.nystrom-pinv.even.u",
       "kind": "uniform",
       "size": 32
     },
     {
-      "name": "params.nystromformer.nystrom-pinv.iter1.z",
+      "name": "params.nystromformer.nystrom-pinv.even.z",
       "kind": "uniform",
       "size": 32
     },
     {
-      "name": "params.nystromformer.nystrom-pinv.iter2.az",
+      "name": "params.nystromformer.nystrom-pinv.odd.az",
       "kind": "uniform",
       "size": 32
     },
     {
-      "name": "params.nystromformer.nystrom-pinv.iter2.t",
+      "name": "params.nystromformer.nystrom-pinv.odd.t",
       "kind": "uniform",
       "size": 32
     },
     {
-      "name": "params.nystromformer.nystrom-pinv.iter2.u",
+      "name": "params.nystromformer.nystrom-pinv.odd.u",
       "kind": "uniform",
       "size": 32
     },
     {
-      "name": "params.nystromformer.nystrom-pinv.iter2.z",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter3.az",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter3.t",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter3.u",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter3.z",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter4.az",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter4.t",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter4.u",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter4.z",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter5.az",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter5.t",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter5.u",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter5.z",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter6.az",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter6.t",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter6.u",
-      "kind": "uniform",
-      "size": 32
-    },
-    {
-      "name": "params.nystromformer.nystrom-pinv.iter6.z",
+      "name": "params.nystromformer.nystrom-pinv.odd.z",
       "kind": "uniform",
       "size": 32
     },
@@ -1503,14 +1423,14 @@ export const plan: HostPlan = {
       "uniformBuffer": "params.nystromformer.nystrom-pinv.z0"
     },
     {
-      "name": "nystromformer.nystrom-pinv.iter1.az",
+      "name": "nystromformer.nystrom-pinv.even.az",
       "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 1: AZ = A Z; attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + A + (i) * M + k] * (lowrank_buf[work + Z0 + (k) * M + j]); }\n  lowrank_buf[work + AZ + x] = acc;\n}\n",
+      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: even iterations: AZ = A Z; attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + A + (i) * M + k] * (lowrank_buf[work + Z0 + (k) * M + j]); }\n  lowrank_buf[work + AZ + x] = acc;\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
           "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter1.az",
+          "buffer": "params.nystromformer.nystrom-pinv.even.az",
           "type": "uniform"
         },
         {
@@ -1690,17 +1610,17 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter1.az"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.even.az"
     },
     {
-      "name": "nystromformer.nystrom-pinv.iter1.t",
+      "name": "nystromformer.nystrom-pinv.even.t",
       "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 1: T = AZ (7 I - AZ); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 7.0, k == j) - lowrank_buf[work + AZ + (k) * M + j]); }\n  lowrank_buf[work + T + x] = acc;\n}\n",
+      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: even iterations: T = AZ (7 I - AZ); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 7.0, k == j) - lowrank_buf[work + AZ + (k) * M + j]); }\n  lowrank_buf[work + T + x] = acc;\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
           "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter1.t",
+          "buffer": "params.nystromformer.nystrom-pinv.even.t",
           "type": "uniform"
         },
         {
@@ -1880,17 +1800,17 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter1.t"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.even.t"
     },
     {
-      "name": "nystromformer.nystrom-pinv.iter1.u",
+      "name": "nystromformer.nystrom-pinv.even.u",
       "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 1: U = AZ (15 I - T); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 15.0, k == j) - lowrank_buf[work + T + (k) * M + j]); }\n  lowrank_buf[work + U + x] = acc;\n}\n",
+      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: even iterations: U = AZ (15 I - T); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 15.0, k == j) - lowrank_buf[work + T + (k) * M + j]); }\n  lowrank_buf[work + U + x] = acc;\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
           "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter1.u",
+          "buffer": "params.nystromformer.nystrom-pinv.even.u",
           "type": "uniform"
         },
         {
@@ -2070,17 +1990,17 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter1.u"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.even.u"
     },
     {
-      "name": "nystromformer.nystrom-pinv.iter1.z",
+      "name": "nystromformer.nystrom-pinv.even.z",
       "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 1: Z' = 0.25 Z (13 I - U); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + Z0 + (i) * M + k] * (select(0.0, 13.0, k == j) - lowrank_buf[work + U + (k) * M + j]); }\n  lowrank_buf[work + Z1 + x] = 0.25 * acc;\n}\n",
+      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: even iterations: Z' = 0.25 Z (13 I - U); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + Z0 + (i) * M + k] * (select(0.0, 13.0, k == j) - lowrank_buf[work + U + (k) * M + j]); }\n  lowrank_buf[work + Z1 + x] = 0.25 * acc;\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
           "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter1.z",
+          "buffer": "params.nystromformer.nystrom-pinv.even.z",
           "type": "uniform"
         },
         {
@@ -2260,17 +2180,17 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter1.z"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.even.z"
     },
     {
-      "name": "nystromformer.nystrom-pinv.iter2.az",
+      "name": "nystromformer.nystrom-pinv.odd.az",
       "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 2: AZ = A Z; attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + A + (i) * M + k] * (lowrank_buf[work + Z1 + (k) * M + j]); }\n  lowrank_buf[work + AZ + x] = acc;\n}\n",
+      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: odd iterations: AZ = A Z; attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + A + (i) * M + k] * (lowrank_buf[work + Z1 + (k) * M + j]); }\n  lowrank_buf[work + AZ + x] = acc;\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
           "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter2.az",
+          "buffer": "params.nystromformer.nystrom-pinv.odd.az",
           "type": "uniform"
         },
         {
@@ -2450,17 +2370,17 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter2.az"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.odd.az"
     },
     {
-      "name": "nystromformer.nystrom-pinv.iter2.t",
+      "name": "nystromformer.nystrom-pinv.odd.t",
       "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 2: T = AZ (7 I - AZ); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 7.0, k == j) - lowrank_buf[work + AZ + (k) * M + j]); }\n  lowrank_buf[work + T + x] = acc;\n}\n",
+      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: odd iterations: T = AZ (7 I - AZ); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 7.0, k == j) - lowrank_buf[work + AZ + (k) * M + j]); }\n  lowrank_buf[work + T + x] = acc;\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
           "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter2.t",
+          "buffer": "params.nystromformer.nystrom-pinv.odd.t",
           "type": "uniform"
         },
         {
@@ -2640,17 +2560,17 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter2.t"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.odd.t"
     },
     {
-      "name": "nystromformer.nystrom-pinv.iter2.u",
+      "name": "nystromformer.nystrom-pinv.odd.u",
       "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 2: U = AZ (15 I - T); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 15.0, k == j) - lowrank_buf[work + T + (k) * M + j]); }\n  lowrank_buf[work + U + x] = acc;\n}\n",
+      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: odd iterations: U = AZ (15 I - T); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 15.0, k == j) - lowrank_buf[work + T + (k) * M + j]); }\n  lowrank_buf[work + U + x] = acc;\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
           "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter2.u",
+          "buffer": "params.nystromformer.nystrom-pinv.odd.u",
           "type": "uniform"
         },
         {
@@ -2830,17 +2750,17 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter2.u"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.odd.u"
     },
     {
-      "name": "nystromformer.nystrom-pinv.iter2.z",
+      "name": "nystromformer.nystrom-pinv.odd.z",
       "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 2: Z' = 0.25 Z (13 I - U); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + Z1 + (i) * M + k] * (select(0.0, 13.0, k == j) - lowrank_buf[work + U + (k) * M + j]); }\n  lowrank_buf[work + Z0 + x] = 0.25 * acc;\n}\n",
+      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: odd iterations: Z' = 0.25 Z (13 I - U); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + Z1 + (i) * M + k] * (select(0.0, 13.0, k == j) - lowrank_buf[work + U + (k) * M + j]); }\n  lowrank_buf[work + Z0 + x] = 0.25 * acc;\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
           "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter2.z",
+          "buffer": "params.nystromformer.nystrom-pinv.odd.z",
           "type": "uniform"
         },
         {
@@ -3020,3047 +2940,7 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter2.z"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter3.az",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 3: AZ = A Z; attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + A + (i) * M + k] * (lowrank_buf[work + Z0 + (k) * M + j]); }\n  lowrank_buf[work + AZ + x] = acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter3.az",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter3.az"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter3.t",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 3: T = AZ (7 I - AZ); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 7.0, k == j) - lowrank_buf[work + AZ + (k) * M + j]); }\n  lowrank_buf[work + T + x] = acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter3.t",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter3.t"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter3.u",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 3: U = AZ (15 I - T); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 15.0, k == j) - lowrank_buf[work + T + (k) * M + j]); }\n  lowrank_buf[work + U + x] = acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter3.u",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter3.u"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter3.z",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 3: Z' = 0.25 Z (13 I - U); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + Z0 + (i) * M + k] * (select(0.0, 13.0, k == j) - lowrank_buf[work + U + (k) * M + j]); }\n  lowrank_buf[work + Z1 + x] = 0.25 * acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter3.z",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter3.z"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter4.az",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 4: AZ = A Z; attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + A + (i) * M + k] * (lowrank_buf[work + Z1 + (k) * M + j]); }\n  lowrank_buf[work + AZ + x] = acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter4.az",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter4.az"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter4.t",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 4: T = AZ (7 I - AZ); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 7.0, k == j) - lowrank_buf[work + AZ + (k) * M + j]); }\n  lowrank_buf[work + T + x] = acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter4.t",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter4.t"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter4.u",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 4: U = AZ (15 I - T); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 15.0, k == j) - lowrank_buf[work + T + (k) * M + j]); }\n  lowrank_buf[work + U + x] = acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter4.u",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter4.u"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter4.z",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 4: Z' = 0.25 Z (13 I - U); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + Z1 + (i) * M + k] * (select(0.0, 13.0, k == j) - lowrank_buf[work + U + (k) * M + j]); }\n  lowrank_buf[work + Z0 + x] = 0.25 * acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter4.z",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter4.z"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter5.az",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 5: AZ = A Z; attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + A + (i) * M + k] * (lowrank_buf[work + Z0 + (k) * M + j]); }\n  lowrank_buf[work + AZ + x] = acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter5.az",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter5.az"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter5.t",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 5: T = AZ (7 I - AZ); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 7.0, k == j) - lowrank_buf[work + AZ + (k) * M + j]); }\n  lowrank_buf[work + T + x] = acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter5.t",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter5.t"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter5.u",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 5: U = AZ (15 I - T); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 15.0, k == j) - lowrank_buf[work + T + (k) * M + j]); }\n  lowrank_buf[work + U + x] = acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter5.u",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter5.u"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter5.z",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 5: Z' = 0.25 Z (13 I - U); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + Z0 + (i) * M + k] * (select(0.0, 13.0, k == j) - lowrank_buf[work + U + (k) * M + j]); }\n  lowrank_buf[work + Z1 + x] = 0.25 * acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter5.z",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter5.z"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter6.az",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 6: AZ = A Z; attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + A + (i) * M + k] * (lowrank_buf[work + Z1 + (k) * M + j]); }\n  lowrank_buf[work + AZ + x] = acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter6.az",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter6.az"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter6.t",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 6: T = AZ (7 I - AZ); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 7.0, k == j) - lowrank_buf[work + AZ + (k) * M + j]); }\n  lowrank_buf[work + T + x] = acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter6.t",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter6.t"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter6.u",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 6: U = AZ (15 I - T); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 15.0, k == j) - lowrank_buf[work + T + (k) * M + j]); }\n  lowrank_buf[work + U + x] = acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter6.u",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter6.u"
-    },
-    {
-      "name": "nystromformer.nystrom-pinv.iter6.z",
-      "entryPoint": "main",
-      "wgsl": "// attnc low-rank: nystrom pseudo-inverse: iteration 6: Z' = 0.25 Z (13 I - U); attention nystromformer, group nystromformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  landmarksBase: u32,\n  valuesBase: u32,\n  workBase: u32,\n  mixedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> lowrank_buf: array<f32>;\n\nconst M: u32 = 64u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst A: u32 = 0u;\nconst Z0: u32 = 4096u;\nconst Z1: u32 = 8192u;\nconst AZ: u32 = 12288u;\nconst T: u32 = 16384u;\nconst U: u32 = 20480u;\nconst rowSum: u32 = 24576u;\nconst colSum: u32 = 24640u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = tile * WG + lid;\n  if (x >= 4096u) { return; }\n  let work = P.workBase + bh * 24704u;\n  let i = x / M;\n  let j = x % M;\n  var acc = 0.0;\n  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + Z1 + (i) * M + k] * (select(0.0, 13.0, k == j) - lowrank_buf[work + U + (k) * M + j]); }\n  lowrank_buf[work + Z0 + x] = 0.25 * acc;\n}\n",
-      "workgroupSize": 64,
-      "bindings": [
-        {
-          "binding": 0,
-          "buffer": "params.nystromformer.nystrom-pinv.iter6.z",
-          "type": "uniform"
-        },
-        {
-          "binding": 1,
-          "buffer": "lowrank",
-          "type": "storage"
-        }
-      ],
-      "uniforms": [
-        {
-          "name": "total",
-          "value": {
-            "op": "mul",
-            "args": [
-              "batch",
-              8,
-              {
-                "op": "ceilDiv",
-                "args": [
-                  4096,
-                  64
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "tiles",
-          "value": 64
-        },
-        {
-          "name": "landmarksBase",
-          "value": 0
-        },
-        {
-          "name": "valuesBase",
-          "value": {
-            "op": "mul",
-            "args": [
-              {
-                "op": "ceilDiv",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      "batch",
-                      8,
-                      8192
-                    ]
-                  },
-                  4
-                ]
-              },
-              4
-            ]
-          }
-        },
-        {
-          "name": "workBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          8192
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          4096
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        },
-        {
-          "name": "mixedBase",
-          "value": {
-            "op": "add",
-            "args": [
-              {
-                "op": "add",
-                "args": [
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              8192
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  {
-                    "op": "mul",
-                    "args": [
-                      {
-                        "op": "ceilDiv",
-                        "args": [
-                          {
-                            "op": "mul",
-                            "args": [
-                              "batch",
-                              8,
-                              4096
-                            ]
-                          },
-                          4
-                        ]
-                      },
-                      4
-                    ]
-                  }
-                ]
-              },
-              {
-                "op": "mul",
-                "args": [
-                  {
-                    "op": "ceilDiv",
-                    "args": [
-                      {
-                        "op": "mul",
-                        "args": [
-                          "batch",
-                          8,
-                          24704
-                        ]
-                      },
-                      4
-                    ]
-                  },
-                  4
-                ]
-              }
-            ]
-          }
-        }
-      ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.iter6.z"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.odd.z"
     },
     {
       "name": "nystromformer.nystrom-pinv.mix",
@@ -6551,6 +3431,50 @@ export const plan: HostPlan = {
       "kernel": "nystromformer.nystrom-pinv.kernel2"
     },
     {
+      "kind": "write-uniforms",
+      "kernel": "nystromformer.nystrom-pinv.colsum"
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "nystromformer.nystrom-pinv.z0"
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "nystromformer.nystrom-pinv.even.az"
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "nystromformer.nystrom-pinv.even.t"
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "nystromformer.nystrom-pinv.even.u"
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "nystromformer.nystrom-pinv.even.z"
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "nystromformer.nystrom-pinv.odd.az"
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "nystromformer.nystrom-pinv.odd.t"
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "nystromformer.nystrom-pinv.odd.u"
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "nystromformer.nystrom-pinv.odd.z"
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "nystromformer.nystrom-pinv.mix"
+    },
+    {
       "kind": "dispatch",
       "kernel": "nystromformer.nystrom-pinv.kernel2",
       "workgroups": [
@@ -6596,10 +3520,6 @@ export const plan: HostPlan = {
         },
         1
       ]
-    },
-    {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.colsum"
     },
     {
       "kind": "dispatch",
@@ -6649,10 +3569,6 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.z0"
-    },
-    {
       "kind": "dispatch",
       "kernel": "nystromformer.nystrom-pinv.z0",
       "workgroups": [
@@ -6700,12 +3616,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter1.az"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter1.az",
+      "kernel": "nystromformer.nystrom-pinv.even.az",
       "workgroups": [
         {
           "op": "min",
@@ -6751,12 +3663,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter1.t"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter1.t",
+      "kernel": "nystromformer.nystrom-pinv.even.t",
       "workgroups": [
         {
           "op": "min",
@@ -6802,12 +3710,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter1.u"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter1.u",
+      "kernel": "nystromformer.nystrom-pinv.even.u",
       "workgroups": [
         {
           "op": "min",
@@ -6853,12 +3757,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter1.z"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter1.z",
+      "kernel": "nystromformer.nystrom-pinv.even.z",
       "workgroups": [
         {
           "op": "min",
@@ -6904,12 +3804,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter2.az"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter2.az",
+      "kernel": "nystromformer.nystrom-pinv.odd.az",
       "workgroups": [
         {
           "op": "min",
@@ -6955,12 +3851,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter2.t"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter2.t",
+      "kernel": "nystromformer.nystrom-pinv.odd.t",
       "workgroups": [
         {
           "op": "min",
@@ -7006,12 +3898,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter2.u"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter2.u",
+      "kernel": "nystromformer.nystrom-pinv.odd.u",
       "workgroups": [
         {
           "op": "min",
@@ -7057,12 +3945,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter2.z"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter2.z",
+      "kernel": "nystromformer.nystrom-pinv.odd.z",
       "workgroups": [
         {
           "op": "min",
@@ -7108,12 +3992,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter3.az"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter3.az",
+      "kernel": "nystromformer.nystrom-pinv.even.az",
       "workgroups": [
         {
           "op": "min",
@@ -7159,12 +4039,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter3.t"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter3.t",
+      "kernel": "nystromformer.nystrom-pinv.even.t",
       "workgroups": [
         {
           "op": "min",
@@ -7210,12 +4086,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter3.u"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter3.u",
+      "kernel": "nystromformer.nystrom-pinv.even.u",
       "workgroups": [
         {
           "op": "min",
@@ -7261,12 +4133,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter3.z"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter3.z",
+      "kernel": "nystromformer.nystrom-pinv.even.z",
       "workgroups": [
         {
           "op": "min",
@@ -7312,12 +4180,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter4.az"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter4.az",
+      "kernel": "nystromformer.nystrom-pinv.odd.az",
       "workgroups": [
         {
           "op": "min",
@@ -7363,12 +4227,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter4.t"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter4.t",
+      "kernel": "nystromformer.nystrom-pinv.odd.t",
       "workgroups": [
         {
           "op": "min",
@@ -7414,12 +4274,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter4.u"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter4.u",
+      "kernel": "nystromformer.nystrom-pinv.odd.u",
       "workgroups": [
         {
           "op": "min",
@@ -7465,12 +4321,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter4.z"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter4.z",
+      "kernel": "nystromformer.nystrom-pinv.odd.z",
       "workgroups": [
         {
           "op": "min",
@@ -7516,12 +4368,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter5.az"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter5.az",
+      "kernel": "nystromformer.nystrom-pinv.even.az",
       "workgroups": [
         {
           "op": "min",
@@ -7567,12 +4415,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter5.t"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter5.t",
+      "kernel": "nystromformer.nystrom-pinv.even.t",
       "workgroups": [
         {
           "op": "min",
@@ -7618,12 +4462,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter5.u"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter5.u",
+      "kernel": "nystromformer.nystrom-pinv.even.u",
       "workgroups": [
         {
           "op": "min",
@@ -7669,12 +4509,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter5.z"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter5.z",
+      "kernel": "nystromformer.nystrom-pinv.even.z",
       "workgroups": [
         {
           "op": "min",
@@ -7720,12 +4556,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter6.az"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter6.az",
+      "kernel": "nystromformer.nystrom-pinv.odd.az",
       "workgroups": [
         {
           "op": "min",
@@ -7771,12 +4603,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter6.t"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter6.t",
+      "kernel": "nystromformer.nystrom-pinv.odd.t",
       "workgroups": [
         {
           "op": "min",
@@ -7822,12 +4650,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter6.u"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter6.u",
+      "kernel": "nystromformer.nystrom-pinv.odd.u",
       "workgroups": [
         {
           "op": "min",
@@ -7873,12 +4697,8 @@ export const plan: HostPlan = {
       ]
     },
     {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.iter6.z"
-    },
-    {
       "kind": "dispatch",
-      "kernel": "nystromformer.nystrom-pinv.iter6.z",
+      "kernel": "nystromformer.nystrom-pinv.odd.z",
       "workgroups": [
         {
           "op": "min",
@@ -7922,10 +4742,6 @@ export const plan: HostPlan = {
         },
         1
       ]
-    },
-    {
-      "kind": "write-uniforms",
-      "kernel": "nystromformer.nystrom-pinv.mix"
     },
     {
       "kind": "dispatch",

@@ -84,12 +84,12 @@ fn main(
   var m = NEG_BIG;
   var l = 0.0;
   // Hull of the mask: every source is clipped to [clipLo, clipHi).
-  let clipLo = u32(clamp(max(0i, min(i32(pa) + -256i, 0i)), 0i, NK));
-  let clipHi = u32(clamp(min(i32(pb) + 1i, max(i32(pb) + 1i, NK)), 0i, NK));
+  let clipLo = u32(clamp(max(0i, min(i32(pa) - 256i, 0i)), 0i, NK));
+  let clipHi = u32(clamp(min(i32(min(pb + 1u, u32(NK))), max(i32(min(pb + 1u, u32(NK))), NK)), 0i, NK));
   // source 0: static range of band
   let pre0 = min(0u, P.seqK);
-  let lo0 = max(u32(clamp(i32(pa) + -256i, 0i, NK)), pre0);
-  let hi0 = max(u32(clamp(i32(pb) + 1i, 0i, NK)), lo0);
+  let lo0 = max(u32(clamp(i32(pa) - 256i, 0i, NK)), pre0);
+  let hi0 = max(u32(clamp(i32(min(pb + 1u, u32(NK))), 0i, NK)), lo0);
   for (var n = 0u; n < 2u; n++) {
     let ja = max(select(lo0, 0u, n == 0u), clipLo);
     let j1 = min(select(hi0, pre0, n == 0u), clipHi);

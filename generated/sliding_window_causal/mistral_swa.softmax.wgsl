@@ -86,8 +86,8 @@ fn main(
   // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).
   let NK = i32(P.seqK);
   let prefixEnd = min(0u, P.seqK);
-  let lo = u32(clamp(i32(pa) + -4096i, 0i, NK));
-  let hi = u32(clamp(i32(pb) + 1i, 0i, NK));
+  let lo = u32(clamp(i32(pa) - 4096i, 0i, NK));
+  let hi = u32(clamp(i32(min(pb + 1u, u32(NK))), 0i, NK));
   if (lid == 0u) {
     wgFirst = (prefixEnd + TK - 1u) / TK;
     wgSecond = max(wgFirst, lo / TK);

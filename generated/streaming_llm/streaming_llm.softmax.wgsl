@@ -86,8 +86,8 @@ fn main(
   // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).
   let NK = i32(P.seqK);
   let prefixEnd = min(0u, P.seqK);
-  let lo = u32(clamp(max(0i, select(min(i32(pa) + -1020i, NK), 0i, 4u > 0u)), 0i, NK));
-  let hi = u32(clamp(min(i32(pb) + 1i, max(max(i32(pb) + 1i, 0i), i32(4u))), 0i, NK));
+  let lo = u32(clamp(max(0i, select(min(i32(pa) - 1020i, NK), 0i, 4u > 0u)), 0i, NK));
+  let hi = u32(clamp(min(i32(min(pb + 1u, u32(NK))), max(max(i32(min(pb + 1u, u32(NK))), 0i), i32(4u))), 0i, NK));
   if (lid == 0u) {
     wgFirst = (prefixEnd + TK - 1u) / TK;
     wgSecond = max(wgFirst, lo / TK);

@@ -1,6 +1,6 @@
 // `compile(source)`: the whole compiler as one call. Front end, then per attention lowering,
 // passes and WGSL codegen for a target profile. Constructs that check but have no kernels
-// yet become E600 diagnostics at their spans, never exceptions.
+// yet become E600 diagnostics at their spans, values past a compile limit E602, never exceptions.
 
 import type { CheckedAttention } from '../check/checked.js';
 import { compileAttention, type CompiledAttention } from '../codegen/compile.js';
@@ -8,6 +8,7 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { hasErrors, sortDiagnostics } from '../diagnostics/diagnostic.js';
 import type { SourceText } from '../diagnostics/source.js';
 import { checkSource } from '../frontend.js';
+import { MAX_FILE_KERNEL_BYTES } from '../lower/compile-limits.js';
 import { lowerAttention } from '../lower/lower.js';
 import { PORTABLE_PROFILE, STATIC_PROFILES, type DeviceProfile } from '../target/profile.js';
 
@@ -53,11 +54,22 @@ export function compile(text: string, options: CompileSourceOptions = {}): Compi
     return { source: front.source, modules: [], diagnostics };
   }
   const modules: CompiledModule[] = [];
+  let kernelBytes = 0;
   if (!hasErrors(front.diagnostics)) {
     for (const attention of front.attentions) {
       const lowered = lowerAttention(attention);
       if (!lowered.ok) {
         for (const u of lowered.unsupported) {
+          if (u.limit) {
+            diagnostics.push({
+              code: 'E602',
+              severity: 'error',
+              message: `\`${attention.name}\`: ${u.limit.message}`,
+              primary: { span: u.span },
+              notes: [u.limit.note],
+            });
+            continue;
+          }
           diagnostics.push({
             code: 'E600',
             severity: 'error',
@@ -72,6 +84,18 @@ export function compile(text: string, options: CompileSourceOptions = {}): Compi
       }
       const compiled = compileAttention(attention, profile, { verify: options.verify ?? false });
       modules.push({ ...compiled, attention });
+      kernelBytes += compiled.plan.kernels.reduce((n, k) => n + k.wgsl.length, 0);
+      if (kernelBytes > MAX_FILE_KERNEL_BYTES) {
+        const rest = front.attentions.length - modules.length;
+        diagnostics.push({
+          code: 'E602',
+          severity: 'error',
+          message: `\`${attention.name}\`: the file's kernels exceed the compile limit of ${MAX_FILE_KERNEL_BYTES / 1024 / 1024} MiB of WGSL here; ${rest} later attention${rest === 1 ? '' : 's'} not compiled`,
+          primary: { span: attention.span },
+          notes: ['split the file: each attention compiles on its own'],
+        });
+        break;
+      }
     }
   }
   return { source: front.source, modules, diagnostics: sortDiagnostics(diagnostics) };

@@ -30,6 +30,14 @@ export const MECHANISM_DEFAULTS = {
 
 const SIZE: IntRange = { min: 1, max: INT_MAX };
 const SEED: IntRange = { min: 0, max: SEED_MAX };
+/**
+ * Ranges that keep kernels, plans and host tables bounded (language.md section 6): each
+ * nystrom iteration is four dispatches in the plan; `m x m` pinv matrices (six per batch and
+ * head) and the `features x head_dim` FAVOR+ matrix drawn on the host grow with their count.
+ */
+export const NYSTROM_ITERS: IntRange = { min: 1, max: 100 };
+export const NYSTROM_LANDMARKS: IntRange = { min: 1, max: 1024 };
+export const FAVOR_FEATURES: IntRange = { min: 1, max: 16384 };
 
 export interface Family<K extends string> {
   /** "feature map", for messages. */
@@ -171,7 +179,7 @@ export function readKernel(expr: Expr, sink: DiagnosticSink): FeatureMap | undef
     case 'relu':
       return argsOk(resolved) ? { kind: resolved.kind, span } : undefined;
     case 'favor': {
-      const features = intArg(resolved, 'features', SIZE, sink);
+      const features = intArg(resolved, 'features', FAVOR_FEATURES, sink);
       const seed = intArg(resolved, 'seed', SEED, sink);
       if (!argsOk(resolved, features, seed) || features == null) return undefined;
       return { kind: 'favor', features, seed: seed ?? MECHANISM_DEFAULTS.favorSeed, span };
@@ -192,8 +200,8 @@ export function readLowRank(expr: Expr, sink: DiagnosticSink): LowRank | undefin
       return { kind: 'linformer', rank, span };
     }
     case 'nystrom': {
-      const landmarks = intArg(resolved, 'landmarks', SIZE, sink);
-      const iters = intArg(resolved, 'iters', SIZE, sink);
+      const landmarks = intArg(resolved, 'landmarks', NYSTROM_LANDMARKS, sink);
+      const iters = intArg(resolved, 'iters', NYSTROM_ITERS, sink);
       if (!argsOk(resolved, landmarks, iters) || landmarks == null) return undefined;
       return {
         kind: 'nystrom',

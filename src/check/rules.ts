@@ -293,11 +293,28 @@ export function checkKvHeads(
   return false;
 }
 
-function divisors(n: number): string {
-  const found: number[] = [];
-  for (let d = 1; d <= n && found.length < 12; d++) if (n % d === 0) found.push(d);
-  const text = found.join(', ');
-  return found[found.length - 1] === n ? text : `${text}, ...`;
+/** Trial divisors searched: the help stays O(1) per attention even for `heads: 2147483647`. */
+const DIVISOR_SEARCH = 256;
+
+/**
+ * The smallest divisors of `n` (at most 12) for the E500 help. Divisors come in pairs
+ * (d, n / d) with d <= sqrt(n), so trying d up to sqrt(n) finds them all; past
+ * DIVISOR_SEARCH the list shows the small ones found, then `...` and `n`.
+ */
+export function divisors(n: number): string {
+  const root = Math.floor(Math.sqrt(n));
+  const limit = Math.min(root, DIVISOR_SEARCH);
+  const small: number[] = [];
+  const large: number[] = [];
+  for (let d = 1; d <= limit; d++) {
+    if (n % d !== 0) continue;
+    small.push(d);
+    if (d !== n / d) large.unshift(n / d);
+  }
+  if (limit < root) return `${small.slice(0, 12).join(', ')}, ..., ${n}`;
+  const found = [...small, ...large];
+  const text = found.slice(0, 12).join(', ');
+  return found.length > 12 ? `${text}, ...` : text;
 }
 
 /** E402 and W106: `top(k)` against the attention's total heads. */

@@ -140,25 +140,33 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
     return { declared, planBindings, nameOf };
   };
 
+  /** Adds a kernel and its uniforms; `dispatchKernel` then runs it (once or repeatedly). */
+  const declare = (
+    op: LowRankOp,
+    emitted: LowRankKernel,
+    bindings: PlanBinding[],
+    part?: string,
+  ): string => {
+    const name = `${group.name}.${op.kind}${part === undefined ? '' : `.${part}`}`;
+    ctx.pushKernel(name, emitted, bindings);
+    ctx.steps.push({ kind: 'write-uniforms', kernel: name });
+    return name;
+  };
+  const dispatchKernel = (name: string, emitted: LowRankKernel) => {
+    const total = emitted.uniforms.find((u) => u.name === 'total')!.value;
+    const max = ctx.profile.limits.maxComputeWorkgroupsPerDimension;
+    ctx.steps.push({
+      kind: 'dispatch',
+      kernel: name,
+      workgroups: [size.min(total, max), size.ceilDiv(total, max), 1],
+    });
+  };
   const dispatch = (
     op: LowRankOp,
     emitted: LowRankKernel,
     bindings: PlanBinding[],
     part?: string,
-  ) => {
-    const name = `${group.name}.${op.kind}${part === undefined ? '' : `.${part}`}`;
-    ctx.pushKernel(name, emitted, bindings);
-    const total = emitted.uniforms.find((u) => u.name === 'total')!.value;
-    const max = ctx.profile.limits.maxComputeWorkgroupsPerDimension;
-    ctx.steps.push(
-      { kind: 'write-uniforms', kernel: name },
-      {
-        kind: 'dispatch',
-        kernel: name,
-        workgroups: [size.min(total, max), size.ceilDiv(total, max), 1],
-      },
-    );
-  };
+  ) => dispatchKernel(declare(op, emitted, bindings, part), emitted);
 
   const ops = group.program.flatMap((s) => (s.kind === 'lowrank' ? [s.op] : []));
   const { q, k, v, o } = ctx.tensors;
@@ -330,13 +338,23 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
       }
       case 'nystrom-pinv': {
         const b = bind([{ buffer: SCRATCH, write: true, element: 'f32' }]);
-        const kernels = emitNystromPinv(shape, scale, m, iters, b.declared[0]!, {
+        const chain = emitNystromPinv(shape, scale, m, iters, b.declared[0]!, {
           landmarks,
           landmarkValues,
           work,
           mixed,
         });
-        for (const k of kernels) dispatch(op, k.kernel, b.planBindings, k.name);
+        const declared = new Map(
+          chain.kernels.map((k) => [
+            k.name,
+            { name: declare(op, k.kernel, b.planBindings, k.name), kernel: k.kernel },
+          ]),
+        );
+        for (const part of chain.dispatches) {
+          const k = declared.get(part);
+          if (!k) throw new Error(`internal error: no pinv kernel ${part}`);
+          dispatchKernel(k.name, k.kernel);
+        }
         break;
       }
       case 'attend-small': {

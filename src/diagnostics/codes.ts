@@ -48,6 +48,7 @@ export const DIAGNOSTIC_CODES = {
 
   E600: 'not supported yet',
   E601: 'unknown target',
+  E602: 'exceeds a compile limit',
 
   W100: 'no attention declared',
   W101: 'window wider than max_seq',

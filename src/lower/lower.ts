@@ -6,6 +6,7 @@
 import type { CheckedAttention, CheckedGroup, MaskNode } from '../check/checked.js';
 import type { Span } from '../syntax/span.js';
 import type { Attention, Group, Mask } from '../ir/ir.js';
+import { checkCompileLimits, type CompileLimit } from './compile-limits.js';
 import { lowerKernelizedGroup } from './lower-kernelized.js';
 import { lowerLowRankGroup } from './lower-lowrank.js';
 
@@ -14,6 +15,8 @@ export interface Unsupported {
   readonly feature: string;
   readonly message: string;
   readonly span: Span;
+  /** Set when the construct is implemented but a value exceeds a compile limit (E602). */
+  readonly limit?: CompileLimit;
 }
 
 export type LowerResult =
@@ -34,6 +37,8 @@ export function lowerAttention(checked: CheckedAttention): LowerResult {
   const unsupported: Unsupported[] = [];
   const note = (feature: string, message: string, span: Span) =>
     unsupported.push({ feature, message, span });
+  for (const limit of checkCompileLimits(checked))
+    unsupported.push({ feature: 'limit', message: limit.message, span: limit.span, limit });
 
   // f16 rows are read as packed vec4s (two u32 each); odd widths would split a u32 between
   // two rows, and two invocations would race on the shared word of `o`.

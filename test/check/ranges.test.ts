@@ -16,6 +16,24 @@ describe('E400', () => {
     `);
   });
 
+  it('nystrom iters above 100 (each iteration is four dispatches)', () => {
+    expect(diagnose(wrap('lowrank: nystrom(8, iters: 20000)'))).toMatchInlineSnapshot(`
+      "error[E400]: argument \`iters\` of \`nystrom\` must be between 1 and 100, found 20000
+       --> spec.attn:3:30
+        |
+      3 |   lowrank: nystrom(8, iters: 20000)
+        |                              ^^^^^"
+    `);
+  });
+
+  it('mechanism counts at and past their upper bounds', () => {
+    expect(codes(wrap('lowrank: nystrom(1024, iters: 100)'))).toEqual([]);
+    expect(codes(wrap('lowrank: nystrom(1025)'))).toEqual(['E400']);
+    expect(codes(wrap('lowrank: nystrom(8, iters: 0)'))).toEqual(['E400']);
+    expect(codes(wrap('kernel: favor(16384)'))).toEqual([]);
+    expect(codes(wrap('kernel: favor(16385)'))).toEqual(['E400']);
+  });
+
   it('zero heads', () => {
     expect(diagnose('attention a {\n  heads: 0\n  head_dim: 64\n}\n')).toMatchInlineSnapshot(`
       "error[E400]: \`heads\` must be at least 1, found 0

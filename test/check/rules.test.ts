@@ -1,6 +1,7 @@
 // E5xx: rules between properties.
 
 import { describe, expect, it } from 'vitest';
+import { divisors } from '../../src/check/rules.js';
 import { codes, diagnose } from './helpers.js';
 
 const wrap = (body: string) => `attention a {\n  heads: 8; head_dim: 64\n  ${body}\n}\n`;
@@ -38,6 +39,21 @@ describe('E500 kv_heads', () => {
         = help: head h reads kv head floor(h / (heads / kv_heads)), so each kv head serves the same number of heads
         = help: use a divisor of 3: 1, 3"
     `);
+  });
+});
+
+describe('E500 divisor help', () => {
+  it('lists every divisor of a small count, the first twelve of a larger one', () => {
+    expect(divisors(12)).toBe('1, 2, 3, 4, 6, 12');
+    expect(divisors(5040)).toBe('1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, ...');
+    expect(divisors(65537)).toBe('1, 65537'); // prime, above 256^2: still searched to its root
+  });
+
+  it('stays bounded at the largest heads (a prime: no search up to n)', () => {
+    expect(divisors(2147483647)).toBe('1, ..., 2147483647');
+    expect(divisors(2147483646)).toBe('1, 2, 3, 6, 7, 9, 11, 14, 18, 21, 22, 31, ..., 2147483646');
+    const text = 'attention a {\n  heads: 2147483647\n  kv_heads: 2\n  head_dim: 64\n}\n';
+    expect(codes(text)).toEqual(['E500']);
   });
 });
 

@@ -41,6 +41,15 @@ import {
 
 export const ROUTED_QUERY_TILE = 64;
 
+/**
+ * topk with k up to this keeps its choice in a sorted private array of k blocks (one pass over
+ * the candidates). A larger k would size that array, and the unrolled membership test, by k
+ * (topk(10000000) took 51 s and 3.2 GB to compile, and no WGSL array holds it): those rows
+ * instead find the k-th best score by a bitwise search over the candidates (33 passes) and
+ * test membership against it, so the kernel is the same size for every k.
+ */
+export const TOPK_SORTED_MAX = 64;
+
 const LOG2E = Math.LOG2E;
 
 export interface RoutedArrays {
@@ -235,6 +244,33 @@ export function emitRoutedSoftmaxKernel(
     TANH_SAFE_WGSL.forEach((line) => emit(line));
     emit();
   }
+  routedLeaves.forEach((leaf, n) => {
+    const r = leaf.routing;
+    if (r.kind !== 'topk' || r.k <= TOPK_SORTED_MAX) return;
+    const qPtr = `q: ptr<function, array<${vec}, DW>>`;
+    emit(`// topk leaf ${n}: a candidate block's score as a u32 ordered like the f32 (-0 as +0).`);
+    emit(`fn topkKey${n}(${qPtr}, mb: u32) -> u32 {`);
+    emit('  var s = 0.0;');
+    emit(
+      W === 4
+        ? `  for (var d = 0u; d < DW; d++) { s += dot((*q)[d], bitcast<vec4<f32>>(${aux}[(mb >> 2u) + d])); }`
+        : '  for (var d = 0u; d < D; d++) { s += (*q)[d] * bitcast<f32>(auxAt(mb + d)); }',
+    );
+    emit('  let u = bitcast<u32>(select(s, 0.0, s == 0.0));');
+    emit('  return select(u | 0x80000000u, ~u, (u & 0x80000000u) != 0u);');
+    emit('}');
+    emit('// Block t is the own block, or among the k best: above the k-th key, or tied with it');
+    emit('// and below the cut (ties keep the lower blocks, as the reference).');
+    emit(
+      `fn topkPick${n}(${qPtr}, means: u32, t: u32, own: u32, cands: u32, thr: u32, cut: u32) -> bool {`,
+    );
+    emit('  if (t == own) { return true; }');
+    emit('  if (t >= cands) { return false; }');
+    emit(`  let key = topkKey${n}(q, means + t * D);`);
+    emit('  return key > thr || (key == thr && t < cut);');
+    emit('}');
+    emit();
+  });
   const kStride = bhnd ? 'DW' : 'TOTAL_KV_HEADS * DW';
   const vStride = bhnd ? 'DVW' : 'TOTAL_KV_HEADS * DVW';
 
@@ -288,7 +324,13 @@ export function emitRoutedSoftmaxKernel(
   routedLeaves.forEach((leaf, n) => {
     const r = leaf.routing;
     emit(`  // routed leaf ${n}: ${describe(r)}`);
-    if (r.kind === 'topk') {
+    if (r.kind === 'topk' && r.k > TOPK_SORTED_MAX) {
+      emitTopkThreshold(emit, n, r.k, r.block, r.causal);
+      hasExpr.set(
+        n,
+        `topkPick${n}(&qraw${n}, means${n}, j / ${r.block}u, own${n}, cands${n}, thr${n}, cut${n})`,
+      );
+    } else if (r.kind === 'topk') {
       const K = r.k;
       emit(`  let own${n} = p / ${r.block}u;`);
       emit(`  var sel${n}: array<u32, ${K}>;`);
@@ -420,7 +462,18 @@ export function emitRoutedSoftmaxKernel(
       const n = routedOf.get(source.leaf)!;
       const r = source.leaf.routing;
       emit(`  // source ${index}: routed leaf ${n} (${describe(r)})`);
-      if (r.kind === 'topk') {
+      if (r.kind === 'topk' && r.k > TOPK_SORTED_MAX) {
+        const B = `${r.block}u`;
+        emit(`  let tEnd${n} = min(P.r${n}Blocks, (clipHi + ${B} - 1u) / ${B});`);
+        emit(`  for (var t = clipLo / ${B}; t < tEnd${n}; t++) {`);
+        emit(`    if (!${hasExpr.get(n)!.replace(`j / ${B}`, 't')}) { continue; }`);
+        emit(`    let ja = max(t * ${B}, clipLo);`);
+        emit(`    let j1 = min(min(t * ${B} + ${B}, P.seqK), clipHi);`);
+        emit('    for (var j = ja; j < j1; j++) {');
+        body('      ', source);
+        emit('    }');
+        emit('  }');
+      } else if (r.kind === 'topk') {
         emit(`  for (var x = 0u; x <= ${r.k}u; x++) {`);
         emit(`    let blk = select(sel${n}[max(x, 1u) - 1u], own${n}, x == 0u);`);
         emit('    if (blk == NONE) { continue; }');
@@ -448,6 +501,51 @@ export function emitRoutedSoftmaxKernel(
   );
   emit('}');
   return { wgsl: L.join('\n') + '\n', workgroupSize: TQ, uniforms };
+}
+
+/**
+ * The row's choice for a topk leaf with k > TOPK_SORTED_MAX, as (thr, cut): the k-th best
+ * candidate key (the largest T with at least k keys >= T, found bit by bit) and the block
+ * after the last tie kept. With k at least the candidates, every candidate is kept.
+ */
+function emitTopkThreshold(
+  emit: (line?: string) => void,
+  n: number,
+  k: number,
+  block: number,
+  causal: boolean,
+): void {
+  const K = `${k}u`;
+  const key = (t: string) => `topkKey${n}(&qraw${n}, means${n} + ${t} * D)`;
+  emit(`  let own${n} = p / ${block}u;`);
+  emit(
+    `  let cands${n} = ${causal ? `own${n}` : `P.r${n}Blocks`};  // ${causal ? 'causal: blocks before the own block' : 'every other block'}`,
+  );
+  emit(`  let means${n} = P.r${n}Means + (b * HKVG + hkl) * P.r${n}Blocks * D;`);
+  emit(`  var qraw${n} = qrow;  // routing reads the unscaled query`);
+  emit(`  let others${n} = cands${n} - select(0u, 1u, own${n} < cands${n});`);
+  emit(`  var thr${n} = 0u;`);
+  emit(`  var cut${n} = NONE;`);
+  emit(`  if (${K} < others${n}) {`);
+  emit('    for (var bit = 32u; bit > 0u; bit--) {');
+  emit(`      let c = thr${n} | (1u << (bit - 1u));`);
+  emit('      var count = 0u;');
+  emit(`      for (var t = 0u; t < cands${n} && count < ${K}; t++) {`);
+  emit(`        if (t != own${n} && ${key('t')} >= c) { count++; }`);
+  emit('      }');
+  emit(`      if (count >= ${K}) { thr${n} = c; }`);
+  emit('    }');
+  emit('    var kept = 0u;');
+  emit(`    for (var t = 0u; t < cands${n}; t++) {`);
+  emit(`      if (t != own${n} && ${key('t')} > thr${n}) { kept++; }`);
+  emit('    }');
+  emit(`    for (var t = 0u; t < cands${n} && kept < ${K}; t++) {`);
+  emit(`      if (t != own${n} && ${key('t')} == thr${n}) {`);
+  emit('        kept++;');
+  emit(`        cut${n} = t + 1u;`);
+  emit('      }');
+  emit('    }');
+  emit('  }');
 }
 
 function bucketsOf(r: Routing): number {

@@ -100,21 +100,18 @@ export function pinvWorkWords(landmarks: number): number {
   return 6 * landmarks * landmarks + 2 * landmarks;
 }
 
-/** One dispatch of the pseudo-inverse chain; `name` is unique within the group. */
+/** One kernel of the pseudo-inverse chain; `name` is unique within the group. */
 export interface PinvKernel {
   readonly name: string;
   readonly kernel: LowRankKernel;
 }
 
-/**
- * The pseudo-inverse as a chain of small kernels, one per phase: dispatch order is the only
- * synchronization (a single workgroup with barriers between phases gave wrong values on
- * llvmpipe from four iterations of m = 64 on, right ones on SwiftShader), and each phase
- * spreads over B x H x ceil(m^2 / 64) workgroups instead of one per head.
- *   A = softmax(scale Ql Kl^T) and its row sums; column sums; Z0 = A^T / (max col * max row);
- *   per iteration: AZ = A Z; T = AZ (7 I - AZ); U = AZ (15 I - T); Z' = 0.25 Z (13 I - U),
- *   Z and Z' alternating; finally mixed = Z (landmark values).
- */
+/** The chain's kernels, each emitted once, and the order to dispatch them (names repeat). */
+export interface PinvChain {
+  readonly kernels: readonly PinvKernel[];
+  readonly dispatches: readonly string[];
+}
+
 export function emitNystromPinv(
   shape: GroupShape,
   scale: number,
@@ -122,7 +119,7 @@ export function emitNystromPinv(
   iters: number,
   buffer: KernelBuffer,
   arrays: PinvArrays,
-): PinvKernel[] {
+): PinvChain {
   const m = landmarks;
   const s = buffer.name;
   const D = shape.headDim;
@@ -236,14 +233,15 @@ export function emitNystromPinv(
       ]),
     });
   };
-  for (let step = 0; step < iters; step++) {
-    const z = step % 2 === 0 ? 'Z0' : 'Z1';
-    const next = step % 2 === 0 ? 'Z1' : 'Z0';
-    const n = step + 1;
-    matmul(`iter${n}.az`, `iteration ${n}: AZ = A Z`, 'AZ', 'A', z, null, 1);
-    matmul(`iter${n}.t`, `iteration ${n}: T = AZ (7 I - AZ)`, 'T', 'AZ', 'AZ', 7, 1);
-    matmul(`iter${n}.u`, `iteration ${n}: U = AZ (15 I - T)`, 'U', 'AZ', 'T', 15, 1);
-    matmul(`iter${n}.z`, `iteration ${n}: Z' = 0.25 Z (13 I - U)`, next, z, 'U', 13, 0.25);
+  const parities = (['even', 'odd'] as const).slice(0, Math.min(iters, 2));
+  for (const parity of parities) {
+    const z = parity === 'even' ? 'Z0' : 'Z1';
+    const next = parity === 'even' ? 'Z1' : 'Z0';
+    const which = `${parity} iterations`;
+    matmul(`${parity}.az`, `${which}: AZ = A Z`, 'AZ', 'A', z, null, 1);
+    matmul(`${parity}.t`, `${which}: T = AZ (7 I - AZ)`, 'T', 'AZ', 'AZ', 7, 1);
+    matmul(`${parity}.u`, `${which}: U = AZ (15 I - T)`, 'U', 'AZ', 'T', 15, 1);
+    matmul(`${parity}.z`, `${which}: Z' = 0.25 Z (13 I - U)`, next, z, 'U', 13, 0.25);
   }
   const z = iters % 2 === 0 ? 'Z0' : 'Z1';
   out.push({
@@ -257,5 +255,15 @@ export function emitNystromPinv(
       `${s}[P.mixedBase + bh * M * DV + x] = acc;`,
     ]),
   });
-  return out;
+  const iteration = (parity: string) => ['az', 't', 'u', 'z'].map((p) => `${parity}.${p}`);
+  const dispatches = [
+    'kernel2',
+    'colsum',
+    'z0',
+    ...Array.from({ length: iters }, (_, step) =>
+      iteration(step % 2 === 0 ? 'even' : 'odd'),
+    ).flat(),
+    'mix',
+  ];
+  return { kernels: out, dispatches };
 }

@@ -36,10 +36,26 @@ interface Visit {
 const ALL: Visit = { prefix: null, lo: '0i', hi: 'NK' };
 const EMPTY: Visit = { prefix: null, lo: 'NK', hi: '0i' };
 
+/**
+ * `position + offset` as an i32 key bound, where `position` is a u32 name below seqK and
+ * `offset` any spec offset (|offset| <= 2^31). A positive offset is added in u32 and capped at
+ * NK, because `i32(pb) + 2147483648i` is not an i32 (Tint rejects the literal) and
+ * `i32(pb) + 2147483647i` wraps negative at run time: either way a wide window would visit no
+ * keys. A negative one cannot wrap: position >= 0 and offset > -2^31. Once per tile, not per key.
+ */
+function shifted(position: string, offset: number): string {
+  if (offset === 0) return `i32(${position})`;
+  if (offset < 0) return `i32(${position}) - ${i32Lit(-offset)}`;
+  return `i32(min(${position} + ${u32Lit(offset)}, u32(NK)))`;
+}
+
+/** A constant key bound (e.g. one past the last global position), capped at NK. */
+function keyBound(x: number): string {
+  return x <= 0 ? i32Lit(x) : `i32(min(${u32Lit(x)}, u32(NK)))`;
+}
+
 /** The key positions a query tile [pa, pb] may attend to (over-approximate, never under). */
 export function visitRange(mask: Mask): Visit {
-  const PA = 'i32(pa)';
-  const PB = 'i32(pb)';
   switch (mask.kind) {
     case 'all':
     case 'stride':
@@ -52,12 +68,12 @@ export function visitRange(mask: Mask): Visit {
     case 'band':
       return {
         prefix: null,
-        lo: mask.lo === null ? '0i' : `${PA} + ${i32Lit(mask.lo)}`,
-        hi: mask.hi === null ? 'NK' : `${PB} + ${i32Lit(mask.hi + 1)}`,
+        lo: mask.lo === null ? '0i' : shifted('pa', mask.lo),
+        hi: mask.hi === null ? 'NK' : shifted('pb', mask.hi + 1),
       };
     case 'dilated': {
       const reach = mask.width * mask.dilation;
-      return { prefix: null, lo: `${PA} - ${i32Lit(reach)}`, hi: `${PB} + ${i32Lit(reach + 1)}` };
+      return { prefix: null, lo: shifted('pa', -reach), hi: shifted('pb', reach + 1) };
     }
     case 'sink':
       return { prefix: u32Lit(mask.count), lo: 'NK', hi: '0i' };
@@ -67,7 +83,7 @@ export function visitRange(mask: Mask): Visit {
       const min = mask.positions.length ? Math.min(...mask.positions) : null;
       const max = mask.positions.length ? Math.max(...mask.positions) : null;
       const lo = min === null ? 'NK' : i32Lit(min);
-      const hi = max === null ? '0i' : i32Lit(max + 1);
+      const hi = max === null ? '0i' : keyBound(max + 1);
       return {
         prefix: u32Lit(mask.first),
         lo: `select(${lo}, 0i, ${rowsGlobal})`,
@@ -76,7 +92,12 @@ export function visitRange(mask: Mask): Visit {
     }
     case 'blocks': {
       const b = u32Lit(mask.size);
-      return { prefix: null, lo: `i32((pa / ${b}) * ${b})`, hi: `i32((pb / ${b} + 1u) * ${b})` };
+      // The block end may pass 2^31 - 1 (pb near seqK, a big block): capped like `shifted`.
+      return {
+        prefix: null,
+        lo: `i32((pa / ${b}) * ${b})`,
+        hi: `i32(min((pb / ${b} + 1u) * ${b}, u32(NK)))`,
+      };
     }
     case 'union': {
       const parts = mask.terms.map(visitRange);

@@ -131,8 +131,8 @@ fn main(
   // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).
   let NK = i32(P.seqK);
   let prefixEnd = min(0u, P.seqK);
-  let lo = u32(clamp(max(0i, min(i32(pa) + -4i, max(0i, 0i))), 0i, NK));
-  let hi = u32(clamp(min(i32(pb) + 1i, max(i32(pb) + 3i, min(NK, NK))), 0i, NK));
+  let lo = u32(clamp(max(0i, min(i32(pa) - 4i, max(0i, 0i))), 0i, NK));
+  let hi = u32(clamp(min(i32(min(pb + 1u, u32(NK))), max(i32(min(pb + 3u, u32(NK))), min(NK, NK))), 0i, NK));
   if (lid == 0u) {
     wgFirst = (prefixEnd + TK - 1u) / TK;
     wgSecond = max(wgFirst, lo / TK);

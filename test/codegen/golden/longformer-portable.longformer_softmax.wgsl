@@ -86,8 +86,8 @@ fn main(
   // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).
   let NK = i32(P.seqK);
   let prefixEnd = min(1u, P.seqK);
-  let lo = u32(clamp(min(i32(pa) + -256i, select(NK, 0i, (pa < 1u))), 0i, NK));
-  let hi = u32(clamp(max(i32(pb) + 257i, select(0i, NK, (pa < 1u))), 0i, NK));
+  let lo = u32(clamp(min(i32(pa) - 256i, select(NK, 0i, (pa < 1u))), 0i, NK));
+  let hi = u32(clamp(max(i32(min(pb + 257u, u32(NK))), select(0i, NK, (pa < 1u))), 0i, NK));
   if (lid == 0u) {
     wgFirst = (prefixEnd + TK - 1u) / TK;
     wgSecond = max(wgFirst, lo / TK);

@@ -112,8 +112,8 @@ fn main(
   if (lid == 0u) {
     let NK = i32(P.seqK);
     let prefixEnd = min(0u, P.seqK);
-    let lo = u32(clamp(i32(pa) + -9i, 0i, NK));
-    let hi = u32(clamp(i32(pb) + 10i, 0i, NK));
+    let lo = u32(clamp(i32(pa) - 9i, 0i, NK));
+    let hi = u32(clamp(i32(min(pb + 10u, u32(NK))), 0i, NK));
     wgFirst = (prefixEnd + TK - 1u) / TK;
     wgSecond = max(wgFirst, lo / TK);
     wgEnd = max(wgSecond, (hi + TK - 1u) / TK);

@@ -1,4 +1,4 @@
-// attnc low-rank: nystrom pseudo-inverse: iteration 5: AZ = A Z; attention nystromformer, group nystromformer
+// attnc low-rank: nystrom pseudo-inverse: even iterations: AZ = A Z; attention nystromformer, group nystromformer
 const DW: u32 = 16u;
 const DVW: u32 = 16u;
 const HEADS: u32 = 8u;

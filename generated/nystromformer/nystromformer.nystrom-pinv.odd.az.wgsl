@@ -1,4 +1,4 @@
-// attnc low-rank: nystrom pseudo-inverse: iteration 1: AZ = A Z; attention nystromformer, group nystromformer
+// attnc low-rank: nystrom pseudo-inverse: odd iterations: AZ = A Z; attention nystromformer, group nystromformer
 const DW: u32 = 16u;
 const DVW: u32 = 16u;
 const HEADS: u32 = 8u;
@@ -51,6 +51,6 @@ fn main(
   let i = x / M;
   let j = x % M;
   var acc = 0.0;
-  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + A + (i) * M + k] * (lowrank_buf[work + Z0 + (k) * M + j]); }
+  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + A + (i) * M + k] * (lowrank_buf[work + Z1 + (k) * M + j]); }
   lowrank_buf[work + AZ + x] = acc;
 }

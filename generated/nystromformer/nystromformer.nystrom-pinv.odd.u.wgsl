@@ -1,4 +1,4 @@
-// attnc low-rank: nystrom pseudo-inverse: iteration 6: Z' = 0.25 Z (13 I - U); attention nystromformer, group nystromformer
+// attnc low-rank: nystrom pseudo-inverse: odd iterations: U = AZ (15 I - T); attention nystromformer, group nystromformer
 const DW: u32 = 16u;
 const DVW: u32 = 16u;
 const HEADS: u32 = 8u;
@@ -51,6 +51,6 @@ fn main(
   let i = x / M;
   let j = x % M;
   var acc = 0.0;
-  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + Z1 + (i) * M + k] * (select(0.0, 13.0, k == j) - lowrank_buf[work + U + (k) * M + j]); }
-  lowrank_buf[work + Z0 + x] = 0.25 * acc;
+  for (var k = 0u; k < M; k++) { acc += lowrank_buf[work + AZ + (i) * M + k] * (select(0.0, 15.0, k == j) - lowrank_buf[work + T + (k) * M + j]); }
+  lowrank_buf[work + U + x] = acc;
 }
