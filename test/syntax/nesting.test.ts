@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { checkSource } from '../../src/frontend.js';
-import { MAX_NESTING } from '../../src/syntax/nesting.js';
+import { MAX_BRACE_NESTING, MAX_NESTING } from '../../src/syntax/nesting.js';
 import { renderSyntax } from '../helpers/render.js';
 
 const wrap = (open: string, close: string, depth: number, inner: string) =>
@@ -48,6 +48,19 @@ describe('nesting limit', () => {
   ])('%s nested thousands deep give E106, not a crash', (_, open, close, inner, depth) => {
     const text = `attention a {\n  head_dim: 8\n  mask: ${wrap(open, close, depth, inner)}\n}\n`;
     expect(codesOf(text)).toContain('E106');
+  });
+
+  it('braces: thousands of unclosed blocks give E106, not a crash (found by npm run fuzz)', () => {
+    const text = `attention a {\n${'heads: 8\nkv_heads: 4 {\n'.repeat(5_000)}`;
+    const codes = codesOf(text);
+    expect(codes).toContain('E106');
+    const e106 = checkSource(text).diagnostics.find((d) => d.code === 'E106')!;
+    expect(e106.message).toBe(`nested more than ${MAX_BRACE_NESTING} deep`);
+  });
+
+  it(`braces up to ${MAX_BRACE_NESTING} deep are parse errors, not E106`, () => {
+    const text = `attention a {\n  head_dim: 8\n${'  x {\n'.repeat(MAX_BRACE_NESTING - 1)}`;
+    expect(codesOf(text)).not.toContain('E106');
   });
 
   it('an unclosed run of openers reports E106 and no echo at the end of the file', () => {
