@@ -4,7 +4,8 @@
 // chevrotain and the compiler out of a bundle of this entry.
 
 export { loadPlan, PlanValidationError, validatePlan, type LoadedPlan } from './api/load-plan.js';
-export { createRuntime, type Runtime, type RuntimeOptions } from './api/runtime.js';
+// Without the variant self-check, which compiles probe kernels: `attnc`'s createRuntime has it.
+export { createRuntime, type Runtime, type RuntimeOptions } from './api/runtime-core.js';
 export {
   acquireDevice,
   type AcquireOptions,

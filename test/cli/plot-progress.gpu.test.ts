@@ -79,6 +79,6 @@ describe.runIf(llvmpipe.run)('attnc run progress on llvmpipe', () => {
       'full: CPU reference (N = 32)',
     ])
       expect(r.stderr).toContain(step);
-    expect(r.stdout).toContain('swa: max abs error');
+    expect(r.stdout).toContain('swa: relative error vs reference');
   }, 120_000);
 });
