@@ -1,10 +1,17 @@
 // `attnc check FILE...`: every diagnostic of every file; exit 0 when clean (warnings
 // allowed), 1 on any error, 2 on usage errors (missing file, unknown flag).
 
-import { parseArgs } from 'node:util';
 import { hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { diagnosticToJson, renderDiagnostic, type JsonDiagnostic } from '../diagnostics/render.js';
 import { checkSource } from '../frontend.js';
+import {
+  COLOR_OPTION,
+  FORMAT_OPTION,
+  JSON_OPTION,
+  outputFormat,
+  parseCommandLine,
+  type CommandSpec,
+} from './command-line.js';
 import { UsageError, type CliIo } from './io.js';
 import { readSpecFile } from './read-spec-file.js';
 
@@ -13,32 +20,27 @@ export const CHECK_HELP = `Usage: attnc check [options] FILE...
 Parses and checks spec files and prints every problem found.
 
 Options:
-  --format text|json  output format (default text; json is for editors and CI)
+  --format text|json  output format (default text; json: one JSON object on stdout, for scripts,
+                      editors and CI)
+  --json              same as --format json
   --color auto|always|never
   -h, --help          show this help
 
 Exit status: 0 when no file has errors (warnings allowed), 1 when any has, 2 on usage errors.
 `;
 
+const CHECK_COMMAND: CommandSpec = {
+  name: 'check',
+  help: CHECK_HELP,
+  options: [FORMAT_OPTION, JSON_OPTION, COLOR_OPTION],
+};
+
 export async function checkCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      format: { type: 'string', default: 'text' },
-      color: { type: 'string', default: 'auto' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    io.stdout(CHECK_HELP);
-    return 0;
-  }
-  const format = values.format;
-  if (format !== 'text' && format !== 'json') {
-    throw new UsageError(`unknown format \`${format}\`: use \`text\` or \`json\``);
-  }
-  const color = resolveColor(values.color, io.color);
+  const values = parseCommandLine(CHECK_COMMAND, argv, io);
+  if (!values) return 0;
+  const { positionals } = values;
+  const format = outputFormat(values);
+  const color = resolveColor(values.string('color'), io.color);
   if (positionals.length === 0) throw new UsageError('no spec files given');
 
   const json: JsonDiagnostic[] = [];

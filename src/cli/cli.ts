@@ -9,11 +9,13 @@ import { explainCommand } from './explain-command.js';
 import { fmtCommand } from './fmt-command.js';
 import { lspCommand } from './lsp-command.js';
 import { runCommand } from './run-command.js';
+import { Command, CommanderError } from 'commander';
+import { commanderMessage } from './command-line.js';
 import { UsageError, type CliIo } from './io.js';
 
-type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
+type CommandFn = (argv: readonly string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Record<string, { summary: string; run: Command }> = {
+const COMMANDS: Record<string, { summary: string; run: CommandFn }> = {
   check: { summary: 'parse and check spec files, print every problem', run: checkCommand },
   compile: {
     summary: 'compile specs to WGSL, a host plan and a TypeScript module',
@@ -63,41 +65,64 @@ Docs: README.md and docs/language.md
 }
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const [first, ...rest] = argv;
-  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+  if (argv.length === 0) {
     io.stdout(help());
-    return first === undefined ? 2 : 0;
-  }
-  if (first === '-v' || first === '--version') {
-    io.stdout(`${version()}\n`);
-    return 0;
-  }
-  const command = COMMANDS[first];
-  if (!command) {
-    io.stderr(
-      `attnc: error: unknown command \`${first}\`\n${suggestCommand(first)}run \`attnc --help\` for the list\n`,
-    );
     return 2;
   }
+  // `attnc help [COMMAND]` is `attnc [COMMAND] --help`: the command's own help text.
+  const [first, ...rest] = argv;
+  const line = first === 'help' ? [...rest.slice(0, 1), '--help'] : argv;
+  let chosen: string | undefined;
+  const program = dispatcher(io, (name) => (chosen = name));
   try {
-    return await command.run(rest, io);
+    program.parse([...line], { from: 'user' });
   } catch (error) {
-    if (error instanceof UsageError || isParseArgsError(error)) {
-      io.stderr(
-        `attnc ${first}: error: ${(error as Error).message}\nrun \`attnc ${first} --help\` for usage\n`,
-      );
+    if (!(error instanceof CommanderError)) throw error;
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+    io.stderr(`attnc: error: ${commanderMessage(error)}\nrun \`attnc --help\` for the list\n`);
+    return 2;
+  }
+  if (!chosen) {
+    io.stdout(help());
+    return 2;
+  }
+  const name = chosen;
+  try {
+    // The command is the first word (the top level takes no option before it but -h and -v),
+    // and it parses the rest itself, `--` included.
+    return await COMMANDS[name]!.run(line.slice(1), io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`attnc ${name}: error: ${error.message}\nrun \`attnc ${name} --help\` for usage\n`);
       return 2;
     }
     throw error;
   }
 }
 
-function suggestCommand(name: string): string {
-  const close = Object.keys(COMMANDS).find((c) => c.startsWith(name.slice(0, 2)));
-  return close ? `did you mean \`${close}\`? ` : '';
-}
-
-function isParseArgsError(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+/**
+ * The top level: commands (with "did you mean" for a misspelt one), --help and --version.
+ * Each command parses its own arguments (command-line.ts): here they are only let through.
+ */
+function dispatcher(io: CliIo, choose: (name: string) => void): Command {
+  const program = new Command('attnc')
+    .enablePositionalOptions()
+    .showSuggestionAfterError(true)
+    .version(version(), '-v, --version')
+    .helpOption('-h, --help')
+    .helpCommand(false)
+    .configureHelp({ formatHelp: () => help() })
+    .configureOutput({ writeOut: io.stdout, writeErr: () => {}, outputError: () => {} })
+    .exitOverride();
+  for (const [name, c] of Object.entries(COMMANDS)) {
+    program
+      .command(name)
+      .description(c.summary)
+      .helpOption(false)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .passThroughOptions()
+      .action(() => choose(name));
+  }
+  return program;
 }

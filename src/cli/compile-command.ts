@@ -5,7 +5,6 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { compile, TARGET_NAMES } from '../api/compile.js';
 import { moduleFiles } from '../api/module-files.js';
 import type { CompiledModule } from '../api/compile.js';
@@ -14,6 +13,7 @@ import type { SourceText } from '../diagnostics/source.js';
 import type { Span } from '../syntax/span.js';
 import { renderDiagnostic } from '../diagnostics/render.js';
 import { resolveColor } from './check-command.js';
+import { COLOR_OPTION, parseCommandLine, TARGET_OPTION, type CommandSpec } from './command-line.js';
 import { UsageError, type CliIo } from './io.js';
 import { readSpecFile } from './read-spec-file.js';
 
@@ -31,27 +31,29 @@ Options:
   -h, --help          show this help
 `;
 
+const COMPILE_COMMAND: CommandSpec = {
+  name: 'compile',
+  help: COMPILE_HELP,
+  options: [
+    { flags: '-o, --out <DIR>' },
+    TARGET_OPTION,
+    { flags: '--import-from <SPEC>' },
+    COLOR_OPTION,
+  ],
+};
+
 export async function compileCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      out: { type: 'string', short: 'o' },
-      target: { type: 'string', default: 'portable' },
-      'import-from': { type: 'string' },
-      color: { type: 'string', default: 'auto' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    io.stdout(COMPILE_HELP);
-    return 0;
+  const values = parseCommandLine(COMPILE_COMMAND, argv, io);
+  if (!values) return 0;
+  const { positionals } = values;
+  const color = resolveColor(values.string('color'), io.color);
+  const outDir = values.string('out');
+  if (!outDir) throw new UsageError('no output directory: pass -o DIR');
+  const target = values.string('target')!;
+  if (!TARGET_NAMES.includes(target)) {
+    throw new UsageError(`unknown target \`${target}\`: use ${TARGET_NAMES.join(', ')}`);
   }
-  const color = resolveColor(values.color, io.color);
-  if (!values.out) throw new UsageError('no output directory: pass -o DIR');
-  if (!TARGET_NAMES.includes(values.target)) {
-    throw new UsageError(`unknown target \`${values.target}\`: use ${TARGET_NAMES.join(', ')}`);
-  }
+  const importFrom = values.string('import-from');
   if (positionals.length === 0) throw new UsageError('no spec files given');
 
   let failed = false;
@@ -66,7 +68,7 @@ export async function compileCommand(argv: readonly string[], io: CliIo): Promis
       else failed = true;
       continue;
     }
-    const result = compile(read.text, { file, target: values.target });
+    const result = compile(read.text, { file, target });
     for (const d of result.diagnostics)
       io.stderr(renderDiagnostic(d, result.source, { color }) + '\n\n');
     if (hasErrors(result.diagnostics)) {
@@ -84,12 +86,12 @@ export async function compileCommand(argv: readonly string[], io: CliIo): Promis
       continue;
     }
     for (const here of declared) written.set(here.name, here);
-    mkdirSync(values.out, { recursive: true });
+    mkdirSync(outDir, { recursive: true });
     for (const module of result.modules) {
-      const specPath = relative(values.out, file) || file;
-      for (const out of moduleFiles(module, specPath, values['import-from'])) {
-        writeFileSync(join(values.out, out.path), out.text);
-        io.stdout(`wrote ${join(values.out, out.path)}\n`);
+      const specPath = relative(outDir, file) || file;
+      for (const out of moduleFiles(module, specPath, importFrom)) {
+        writeFileSync(join(outDir, out.path), out.text);
+        io.stdout(`wrote ${join(outDir, out.path)}\n`);
       }
     }
   }

@@ -2,8 +2,7 @@
 // after a pass, how much of the score matrix the mask allows and how its tiles classify at N
 // (empty tiles are never visited, full ones skip the mask), and a picture of the mask.
 
-import { parseArgs } from 'node:util';
-import { compile, resolveTarget } from '../api/compile.js';
+import { compile, resolveTarget, TARGET_NAMES } from '../api/compile.js';
 import { randomInputs } from '../api/random-inputs.js';
 import { hasErrors } from '../diagnostics/diagnostic.js';
 import { renderDiagnostic } from '../diagnostics/render.js';
@@ -24,6 +23,7 @@ import {
   type RoutingBound,
   type SegmentIds,
 } from './explain-mask.js';
+import { COLOR_OPTION, parseCommandLine, TARGET_OPTION, type CommandSpec } from './command-line.js';
 import { UsageError, type CliIo } from './io.js';
 import { isPictureFile, writePicture } from './picture-file.js';
 import { withProgress } from './progress.js';
@@ -32,45 +32,46 @@ import { readSpecFile } from './read-spec-file.js';
 export const EXPLAIN_HELP = `Usage: attnc explain FILE [options]
 
 Options:
-  --after PASS    print the IR after this pass: lower, ${PASS_NAMES.join(', ')} (default: the last)
-  --seq N         sequence length for the density, tiles and picture (default 1024)
-  --picture N     cells per side of the mask picture, each about N/cells positions
-                  (default 48; 0 for none)
+  --after PASS        print the IR after this pass: lower, ${PASS_NAMES.join(', ')} (default: the last)
+  --seq N             sequence length for the density, tiles and picture (default 1024)
+  --picture N         cells per side of the mask picture, each about N/cells positions
+                      (default 48; 0 for none)
   --picture FILE.svg|FILE.png
-                  draw the mask and the block plan of every head group at --seq N into FILE
-                  instead (legend, density, tile counts; see README "Pictures")
-  --target NAME   device profile the passes plan for (default portable)
+                      draw the mask and the block plan of every head group at --seq N into FILE
+                      instead (legend, density, tile counts; see README "Pictures")
+  --target NAME       device profile: ${TARGET_NAMES.join(', ')} (default portable: runs on
+                      every WebGPU device, compatibility-mode limits, no optional features)
   --color auto|always|never
-  -h, --help      show this help
+  -h, --help          show this help
 `;
+
+const EXPLAIN_COMMAND: CommandSpec = {
+  name: 'explain',
+  help: EXPLAIN_HELP,
+  options: [
+    { flags: '--after <PASS>' },
+    { flags: '--seq <N>', default: '1024' },
+    { flags: '--picture <N|FILE>', default: '48' },
+    TARGET_OPTION,
+    COLOR_OPTION,
+  ],
+};
 
 export async function explainCommand(argv: readonly string[], cliIo: CliIo): Promise<number> {
   const { io, progress } = withProgress(cliIo);
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      after: { type: 'string' },
-      seq: { type: 'string', default: '1024' },
-      picture: { type: 'string', default: '48' },
-      target: { type: 'string', default: 'portable' },
-      color: { type: 'string', default: 'auto' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    io.stdout(EXPLAIN_HELP);
-    return 0;
-  }
-  const color = resolveColor(values.color, io.color);
+  const values = parseCommandLine(EXPLAIN_COMMAND, argv, io);
+  if (!values) return 0;
+  const { positionals } = values;
+  const color = resolveColor(values.string('color'), io.color);
   if (positionals.length !== 1) throw new UsageError('give exactly one spec file');
-  const after = values.after;
+  const after = values.string('after');
   if (after !== undefined && after !== 'lower' && !PASS_NAMES.includes(after)) {
     throw new UsageError(`unknown pass \`${after}\`: passes are lower, ${PASS_NAMES.join(', ')}`);
   }
-  const seq = Number(values.seq);
-  const pictureFile = isPictureFile(values.picture) ? values.picture : null;
-  const picture = pictureFile === null ? Number(values.picture) : 0;
+  const seq = Number(values.string('seq'));
+  const pictureText = values.string('picture')!;
+  const pictureFile = isPictureFile(pictureText) ? pictureText : null;
+  const picture = pictureFile === null ? Number(pictureText) : 0;
   if (!Number.isInteger(seq) || seq < 1) throw new UsageError('--seq must be a positive integer');
   if (!Number.isInteger(picture) || picture < 0)
     throw new UsageError('--picture must be an integer >= 0');
@@ -81,7 +82,7 @@ export async function explainCommand(argv: readonly string[], cliIo: CliIo): Pro
     io.stderr(`attnc: error: ${read.message}\n`);
     return read.kind === 'usage' ? 2 : 1;
   }
-  const result = compile(read.text, { file, target: values.target });
+  const result = compile(read.text, { file, target: values.string('target')! });
   for (const d of result.diagnostics)
     io.stderr(renderDiagnostic(d, result.source, { color }) + '\n\n');
   if (hasErrors(result.diagnostics)) return 1;
@@ -93,7 +94,7 @@ export async function explainCommand(argv: readonly string[], cliIo: CliIo): Pro
   }
 
   // compile() accepted the target, so it resolves.
-  const profile = resolveTarget(values.target)!;
+  const profile = resolveTarget(values.string('target')!)!;
   for (const module of result.modules) {
     const lowered = lowerAttention(module.attention);
     if (!lowered.ok) continue; // compile() already reported it

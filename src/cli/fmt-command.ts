@@ -4,11 +4,11 @@
 // not parse, 2 on usage errors.
 
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { renderDiagnostic } from '../diagnostics/render.js';
 import { SourceText } from '../diagnostics/source.js';
 import type { FormatOptions } from '../format/format.js';
 import { resolveColor } from './check-command.js';
+import { COLOR_OPTION, parseCommandLine, type CommandSpec } from './command-line.js';
 import { UsageError, type CliIo } from './io.js';
 import { readSpecFile } from './read-spec-file.js';
 
@@ -26,21 +26,18 @@ Exit status: 0 when every file is (now) formatted, 1 when a file is not formatte
 or does not parse, 2 on usage errors.
 `;
 
+const FMT_COMMAND: CommandSpec = {
+  name: 'fmt',
+  help: FMT_HELP,
+  options: [{ flags: '--check' }, COLOR_OPTION],
+};
+
 export async function fmtCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      check: { type: 'boolean', default: false },
-      color: { type: 'string', default: 'auto' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    io.stdout(FMT_HELP);
-    return 0;
-  }
-  const color = resolveColor(values.color, io.color);
+  const values = parseCommandLine(FMT_COMMAND, argv, io);
+  if (!values) return 0;
+  const { positionals } = values;
+  const checkOnly = values.flag('check');
+  const color = resolveColor(values.string('color'), io.color);
   if (positionals.length === 0) throw new UsageError('no spec files given');
 
   // Loaded here, not at the top: other commands should not pay for loading prettier.
@@ -80,13 +77,13 @@ export async function fmtCommand(argv: readonly string[], io: CliIo): Promise<nu
     }
     if (done.formatted === read.text) continue;
     unformatted.push(file);
-    if (!values.check) {
+    if (!checkOnly) {
       writeFileSync(file, done.formatted);
       io.stdout(`formatted ${file}\n`);
     }
   }
 
-  if (values.check) {
+  if (checkOnly) {
     for (const file of unformatted) io.stdout(`${file}\n`);
     if (unformatted.length > 0) {
       const files = unformatted.length === 1 ? '1 file is' : `${unformatted.length} files are`;
@@ -96,5 +93,5 @@ export async function fmtCommand(argv: readonly string[], io: CliIo): Promise<nu
     }
   }
   if (usageProblem) return 2;
-  return failed || (values.check && unformatted.length > 0) ? 1 : 0;
+  return failed || (checkOnly && unformatted.length > 0) ? 1 : 0;
 }

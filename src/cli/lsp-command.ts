@@ -1,8 +1,8 @@
 // `attnc lsp`: the language server over stdio, for editors (editors/vscode starts it).
 // Runs until the client sends `exit` or closes the pipe.
 
-import { parseArgs } from 'node:util';
-import type { CliIo } from './io.js';
+import { parseCommandLine, type CommandSpec } from './command-line.js';
+import { UsageError, type CliIo } from './io.js';
 
 export const LSP_HELP = `Usage: attnc lsp [--stdio]
 
@@ -15,14 +15,13 @@ Options:
   -h, --help   show this help
 `;
 
+const LSP_COMMAND: CommandSpec = { name: 'lsp', help: LSP_HELP, options: [{ flags: '--stdio' }] };
+
 export async function lspCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: { stdio: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (values.help) {
-    io.stdout(LSP_HELP);
-    return 0;
+  const values = parseCommandLine(LSP_COMMAND, argv, io);
+  if (!values) return 0;
+  if (values.positionals.length > 0) {
+    throw new UsageError(`unexpected argument \`${values.positionals[0]}\`: lsp takes no files`);
   }
   // Loaded here, not at the top: other commands should not pay for the server's modules.
   const { createConnection } = await import('vscode-languageserver/node');

@@ -3,7 +3,6 @@
 // --verify, the error against the CPU reference relative to the reference's largest value
 // (exit 1 past the tolerance; src/api/compare-output.ts says why relative).
 
-import { parseArgs } from 'node:util';
 import { compareOutput } from '../api/compare-output.js';
 import type { CompiledModule } from '../api/compile.js';
 import { randomInputs, type RandomInputs } from '../api/random-inputs.js';
@@ -12,6 +11,17 @@ import type { Runtime, RuntimeOptions } from '../api/runtime.js';
 import { ADAPTER_CHOICES } from '../runtime/device.js';
 import { checkRunSizes } from '../runtime/loaded-kernel.js';
 import { resolveColor } from './check-command.js';
+import {
+  ADAPTER_OPTION,
+  BATCH_OPTION,
+  COLOR_OPTION,
+  parseCommandLine,
+  REPS_OPTION,
+  SEED_OPTION,
+  SEQ_OPTION,
+  SEQ_Q_OPTION,
+  type CommandSpec,
+} from './command-line.js';
 import { UsageError, type CliIo } from './io.js';
 import { FIRST_RUN_NOTE, withProgress, type Progress } from './progress.js';
 import { withSpecOnDevice } from './spec-on-device.js';
@@ -27,18 +37,36 @@ export const RUN_HELP = `Usage: attnc run FILE --seq N [options]
 Runs every attention of FILE on seeded random inputs on a WebGPU device.
 
 Options:
-  --seq N          key (and query) rows (required)
-  --seq-q N        query rows, <= --seq (default --seq; 1 is a decode step)
-  --batch B        batch size (default 1)
-  --adapter A      ${ADAPTER_CHOICES.join(', ')} (default auto: a GPU, then llvmpipe, then SwiftShader)
-  --repeat R       timed runs; the median is printed (default 5)
-  --seed S         input seed (default 0)
-  --verify         compare with the CPU reference; exit 1 when the relative error
-                   (max abs error / the reference's max abs value) > tolerance
-  --tolerance T    (default ${DEFAULT_TOLERANCE})
+  --seq N             key (and query) rows (required)
+  --seq-q N           query rows, <= every --seq (default: equal to --seq; 1 is a decode step)
+  --batch B           batch size (default 1)
+  --adapter A         ${ADAPTER_CHOICES.join(', ')} (default auto: a GPU, then llvmpipe, then SwiftShader)
+  --reps R            timed runs; the median is reported (default 5)
+  --seed S            input seed (default 0)
+  --verify            compare with the CPU reference; exit 1 when the relative error
+                      (max abs error / the reference's max abs value) > tolerance
+  --tolerance T       (default ${DEFAULT_TOLERANCE})
   --color auto|always|never
-  -h, --help       show this help
+  -h, --help          show this help
 `;
+
+const RUN_COMMAND: CommandSpec = {
+  name: 'run',
+  help: RUN_HELP,
+  options: [
+    SEQ_OPTION,
+    SEQ_Q_OPTION,
+    BATCH_OPTION,
+    ADAPTER_OPTION,
+    REPS_OPTION,
+    // The old spelling of --reps (bench has always said --reps), kept working.
+    { flags: '--repeat <R>', hidden: true },
+    SEED_OPTION,
+    { flags: '--verify' },
+    { flags: '--tolerance <T>' },
+    COLOR_OPTION,
+  ],
+};
 
 function positiveInt(name: string, text: string | undefined, fallback?: number): number {
   if (text === undefined) {
@@ -59,41 +87,32 @@ export async function runCommand(
   runtime: Pick<RuntimeOptions, 'selfCheck'> = {},
 ): Promise<number> {
   const { io, progress } = withProgress(cliIo);
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      seq: { type: 'string' },
-      'seq-q': { type: 'string' },
-      batch: { type: 'string' },
-      adapter: { type: 'string', default: 'auto' },
-      repeat: { type: 'string' },
-      seed: { type: 'string' },
-      verify: { type: 'boolean' },
-      tolerance: { type: 'string' },
-      color: { type: 'string', default: 'auto' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    io.stdout(RUN_HELP);
-    return 0;
-  }
-  const color = resolveColor(values.color, io.color);
+  const values = parseCommandLine(RUN_COMMAND, argv, io);
+  if (!values) return 0;
+  const { positionals } = values;
+  const color = resolveColor(values.string('color'), io.color);
   if (positionals.length !== 1) throw new UsageError('give exactly one spec file');
-  const seqK = positiveInt('seq', values.seq);
-  const seqQ = positiveInt('seq-q', values['seq-q'], seqK);
+  const seqK = positiveInt('seq', values.string('seq'));
+  const seqQ = positiveInt('seq-q', values.string('seq-q'), seqK);
   if (seqQ > seqK) throw new UsageError(`--seq-q (${seqQ}) must not exceed --seq (${seqK})`);
-  const batch = positiveInt('batch', values.batch, 1);
-  const repeat = positiveInt('repeat', values.repeat, 5);
-  const seed = values.seed === undefined ? 0 : Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be an integer >= 0`);
-  const tolerance = values.tolerance === undefined ? DEFAULT_TOLERANCE : Number(values.tolerance);
+  const batch = positiveInt('batch', values.string('batch'), 1);
+  const reps = values.string('reps');
+  const repeat =
+    reps !== undefined
+      ? positiveInt('reps', reps)
+      : positiveInt('repeat', values.string('repeat'), 5);
+  const seedText = values.string('seed');
+  const seed = seedText === undefined ? 0 : Number(seedText);
+  if (!Number.isInteger(seed) || seed < 0) {
+    throw new UsageError(`--seed must be an integer >= 0, found \`${seedText}\``);
+  }
+  const toleranceText = values.string('tolerance');
+  const tolerance = toleranceText === undefined ? DEFAULT_TOLERANCE : Number(toleranceText);
   if (!(tolerance > 0)) throw new UsageError('--tolerance must be a positive number');
   progress.step('starting the WebGPU device');
   return withSpecOnDevice(
     positionals[0]!,
-    values.adapter,
+    values.string('adapter')!,
     io,
     color,
     async (runtime, modules) => {
@@ -106,7 +125,7 @@ export async function runCommand(
           runtime,
           module,
           { batch, seqQ, seqK, seed, repeat, tolerance },
-          values.verify === true,
+          values.flag('verify'),
           io,
           progress,
           warned,

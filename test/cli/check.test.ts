@@ -91,7 +91,7 @@ describe('attnc check', () => {
 
     const flag = await cli('check', '--frobnicate', good);
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toContain("Unknown option '--frobnicate'");
+    expect(flag.stderr).toContain("unknown option '--frobnicate'");
     expect(flag.stderr).not.toMatch(/\n\s+at /);
 
     expect((await cli('check')).code).toBe(2);

@@ -34,7 +34,7 @@ describe.runIf(llvmpipe.run)('attnc run on llvmpipe', () => {
       '--adapter',
       'llvmpipe',
       '--verify',
-      '--repeat',
+      '--reps',
       '1',
     );
     expect(r.stderr).not.toContain('error');
@@ -55,6 +55,7 @@ describe.runIf(llvmpipe.run)('attnc run on llvmpipe', () => {
       '--adapter',
       'llvmpipe',
       '--verify',
+      // --repeat: the old spelling of --reps, still accepted
       '--repeat',
       '1',
     );
@@ -73,7 +74,7 @@ describe.runIf(llvmpipe.run)('attnc run on llvmpipe', () => {
       '--verify',
       '--tolerance',
       '1e-30',
-      '--repeat',
+      '--reps',
       '1',
     );
     expect(r.stdout).toContain('FAILED');
@@ -136,7 +137,7 @@ describe.runIf(llvmpipe.run)('attnc run on llvmpipe', () => {
     const io: CliIo = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), color: false };
     // The rowwise probe writes zeros: the variant "fails on this driver".
     const code = await runCommand(
-      [spec, '--seq', '20', '--adapter', 'llvmpipe', '--verify', '--repeat', '1'],
+      [spec, '--seq', '20', '--adapter', 'llvmpipe', '--verify', '--reps', '1'],
       io,
       {
         selfCheck: {
