@@ -32,7 +32,7 @@ describe.runIf(llvmpipe.run).each(examples)('%s on llvmpipe', (example) => {
     const verified = await cli(
       'run',
       spec,
-      ...['--seq', '80', '--adapter', 'llvmpipe', '--verify', '--repeat', '1'],
+      ...['--seq', '80', '--adapter', 'llvmpipe', '--verify', '--reps', '1'],
     );
     expect(r.code).toBe(0);
     expect(verified.stderr).not.toMatch(/error/);

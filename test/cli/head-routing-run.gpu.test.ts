@@ -33,7 +33,7 @@ describe.runIf(llvmpipe.run)('head routing from the CLI and the runtime on llvmp
         '--adapter',
         'llvmpipe',
         '--verify',
-        '--repeat',
+        '--reps',
         '1',
       );
       expect(r.stderr).toBe('');
@@ -54,7 +54,7 @@ describe.runIf(llvmpipe.run)('head routing from the CLI and the runtime on llvmp
       '--adapter',
       'llvmpipe',
       '--verify',
-      '--repeat',
+      '--reps',
       '1',
     );
     expect(r.stderr).toBe('');

@@ -68,7 +68,7 @@ describe.runIf(llvmpipe.run)('attnc bench --plot on llvmpipe', () => {
 
 describe.runIf(llvmpipe.run)('attnc run progress on llvmpipe', () => {
   it('says kernels are being compiled on the first run, then counts the runs', async () => {
-    const args = ['run', twoSpec(), '--seq', '32', '--repeat', '2', '--verify'];
+    const args = ['run', twoSpec(), '--seq', '32', '--reps', '2', '--verify'];
     const r = await cli(...args, '--adapter', 'llvmpipe');
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(FIRST_RUN_NOTE);
