@@ -2,7 +2,7 @@
 // empty. Mesa compiles every kernel with LLVM on first use and caches the result under
 // ~/.cache/mesa_shader_cache, so a fresh machine (a new user, a CI box) pays what a warm
 // one never shows. Each example runs in its own process with MESA_SHADER_CACHE_DISABLE=true:
-// the time is process start to exit of `attnc run FILE --seq N --repeat 1`.
+// the time is process start to exit of `attnc run FILE --seq N --reps 1`.
 
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -28,7 +28,7 @@ export function coldStart(
   options: { adapter: string; seq: number; limitSeconds: number },
 ): Promise<ColdStart> {
   const args = ['--import', 'tsx', 'src/cli/main.ts', 'run', file];
-  args.push('--seq', String(options.seq), '--repeat', '1', '--adapter', options.adapter);
+  args.push('--seq', String(options.seq), '--reps', '1', '--adapter', options.adapter);
   const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {
