@@ -188,12 +188,12 @@ export const LANGUAGE_DOCS: LanguageDocs = {
     kernel: {
       forms: '`elu1`, `relu`, `favor(features, seed: s)`',
       defaults: '`seed: 0` **(attnc)**',
-      ranges: 'features >= 1',
+      ranges: 'features 1..16384 **(attnc)**',
     },
     lowrank: {
       forms: '`linformer(rank)`, `nystrom(landmarks, iters: k)`',
       defaults: '`iters: 6`',
-      ranges: 'rank, landmarks, iters >= 1',
+      ranges: 'rank >= 1; landmarks 1..1024, iters 1..100 **(attnc)**',
     },
     bias: {
       forms: '`alibi`',

@@ -80,6 +80,13 @@ const messages: IParserErrorMessageProvider = {
   },
 };
 
+/** Far more than the syntax errors a file reports (100), far fewer than overflow the stack. */
+export const MAX_REPETITION_RECOVERIES = 200;
+
+interface RepetitionRecovery {
+  shouldInRepetitionRecoveryBeTried(this: unknown, ...args: unknown[]): boolean;
+}
+
 export class SpecParser extends CstParser {
   constructor() {
     super(allTokens, {
@@ -89,6 +96,27 @@ export class SpecParser extends CstParser {
       errorMessageProvider: messages,
     });
     this.performSelfAnalysis();
+  }
+
+  /**
+   * chevrotain re-enters a MANY loop recursively on every in-repetition recovery, so one
+   * declaration with thousands of stray lines overflowed the stack (found by npm run fuzz).
+   * Past MAX_REPETITION_RECOVERIES in one input the parser re-syncs instead, which unwinds.
+   */
+  private repetitionRecoveries = 0;
+
+  override reset(): void {
+    super.reset();
+    this.repetitionRecoveries = 0;
+  }
+
+  shouldInRepetitionRecoveryBeTried(...args: unknown[]): boolean {
+    if (this.repetitionRecoveries >= MAX_REPETITION_RECOVERIES) return false;
+    const inherited = (CstParser.prototype as unknown as RepetitionRecovery)
+      .shouldInRepetitionRecoveryBeTried;
+    const tried = inherited.apply(this, args);
+    if (tried) this.repetitionRecoveries++;
+    return tried;
   }
 
   public file = this.RULE('file', () => {
