@@ -62,12 +62,13 @@ export function compileStages(spec: string, options: { target: string; seq: numb
 
 function editorDiagnostic(d: Diagnostic, length: number): EditorDiagnostic {
   const span = d.primary.span;
-  const from = Math.min(span.start, length);
-  // An empty span (e.g. a missing brace at the end) still gets a visible range.
-  const to = Math.min(Math.max(span.end, from + 1), length);
+  // An empty span (e.g. a missing brace at the end of the text) still gets a visible range:
+  // one character wide, moved back onto the last character when it starts at the end.
+  const to = Math.min(Math.max(span.end, span.start + 1), length);
+  const from = Math.max(0, Math.min(span.start, to - 1));
   const notes = d.notes?.length ? '\n' + d.notes.map((n) => `note: ${n}`).join('\n') : '';
   return {
-    from: Math.min(from, to),
+    from,
     to,
     severity: d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warning' : 'info',
     message: `${d.code}: ${d.message}${notes}`,
