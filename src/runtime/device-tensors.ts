@@ -1,0 +1,719 @@
+// Running a loaded attention on device tensors: caller-owned `GPUBuffer`s (with byte offsets)
+// for q, k, v, o and every extra input, recorded into the caller's encoder or submitted here.
+// Nothing is read back and, once a size was seen, nothing is allocated: the plan's other
+// buffers (uniforms, scratch, packed inputs) live in a per-attention pool that grows by
+// doubling, bind groups are cached by the buffers they bind, and uniforms are written only
+// when the sizes change. The host-array `run` is built on top (`runOnHostArrays`), so both
+// entry points share this one path.
+//
+// A tensor is bound in place when its plan array has a binding of its own and fills whole
+// 16-byte vectors; otherwise (codegen packed it with other arrays because the device has few
+// storage bindings) it is copied on the GPU into the pool, in the same encoder.
+
+import type { HostPlan, InputName, PlanArray, SizeEnv, TensorDType } from '../codegen/plan.js';
+import { evalSize } from '../codegen/plan.js';
+import { gaussianMatrix } from '../random/index.js';
+import { assertDeviceUsable, DeviceError, withErrorScopes } from './device-errors.js';
+import { packHalves, unpackHalves } from './f16.js';
+import {
+  bufferBytes,
+  checkRunSizes,
+  drawRandomTable,
+  gaussianTables,
+  kernelOf,
+  resolveSizes,
+  validateInputs,
+  type LoadContext,
+  type RunInputs,
+  type RunOutputs,
+} from './loaded-kernel.js';
+
+/** A tensor that lives on the device: a region of a `GPUBuffer`, in the spec's layout. */
+export interface DeviceTensor {
+  readonly buffer: GPUBuffer;
+  /** Bytes from the start of `buffer` (default 0); a multiple of minStorageBufferOffsetAlignment. */
+  readonly offset?: number;
+  /**
+   * How the elements are stored: `f32`, `u32` (seg_q, seg_k), or `f16` for the float tensors
+   * of a `dtype: f16` attention (two halves per 4-byte word, low half first).
+   */
+  readonly dtype: TensorDType;
+  /** Optional; when given, checked axis by axis against the spec's shape at the call's sizes. */
+  readonly shape?: readonly number[];
+}
+
+export type TensorName = InputName | 'o';
+
+export type DeviceTensors = { readonly [name in 'q' | 'k' | 'v' | 'o']: DeviceTensor } & {
+  readonly [name in Exclude<InputName, 'q' | 'k' | 'v'>]?: DeviceTensor;
+};
+
+export interface DeviceRunOptions {
+  /** Default: axis B of q's shape, else 1. */
+  readonly batch?: number;
+  /** Default: axis Nq of q's shape. */
+  readonly seqQ?: number;
+  /** Default: axis Nk of k's shape. */
+  readonly seqK?: number;
+  /**
+   * Record into this encoder and do not submit (the caller submits). Without one, the run is
+   * submitted at once. Either way nothing is read back.
+   */
+  readonly encoder?: GPUCommandEncoder;
+}
+
+export type DeviceRunArgs = DeviceTensors & DeviceRunOptions;
+
+/** One tensor of a call, checked: where it goes and how. */
+interface BoundTensor {
+  readonly name: TensorName;
+  readonly tensor: DeviceTensor;
+  readonly offset: number;
+  readonly array: PlanArray;
+  readonly bytes: number;
+  /** Bound in place (true) or copied through the pool (false). */
+  readonly direct: boolean;
+}
+
+export interface TensorRunner {
+  run(args: DeviceRunArgs): Promise<void>;
+  destroy(): void;
+}
+
+/** Buffers each device has already accepted in a probe (see `checkBuffersBelong`). */
+const acceptedBuffers = new WeakMap<GPUDevice, WeakSet<GPUBuffer>>();
+
+function accepted(device: GPUDevice): WeakSet<GPUBuffer> {
+  let set = acceptedBuffers.get(device);
+  if (!set) {
+    set = new WeakSet();
+    acceptedBuffers.set(device, set);
+  }
+  return set;
+}
+
+/** Stable small ids for buffers, so bind groups can be cached by what they bind. */
+const bufferIds = new WeakMap<GPUBuffer, number>();
+let nextBufferId = 1;
+function idOf(buffer: GPUBuffer): number {
+  let id = bufferIds.get(buffer);
+  if (id === undefined) {
+    id = nextBufferId++;
+    bufferIds.set(buffer, id);
+  }
+  return id;
+}
+
+/** Bind groups kept per attention; the oldest goes first (decode loops reuse a few). */
+const MAX_CACHED_BIND_GROUPS = 64;
+
+export function createTensorRunner(context: LoadContext): TensorRunner {
+  const { device, plan, name, kernels, randomTables } = context;
+  const pool = new Map<string, GPUBuffer>();
+  // Work recorded in a caller's encoder may still use a buffer the pool outgrew: it is kept
+  // until destroy() rather than destroyed under that work.
+  const retired: GPUBuffer[] = [];
+  const bindGroups = new Map<string, GPUBindGroup>();
+  const uniformsWritten = new Map<string, Uint32Array>();
+  const tablesWritten = new Map<string, string>();
+  const encoderSizes = new WeakMap<GPUCommandEncoder, string>();
+  let probe: { buffer: GPUBuffer; layout: GPUBindGroupLayout } | null = null;
+  let destroyed = false;
+
+  const limits = device.limits;
+  const poolBuffer = (spec: HostPlan['buffers'][number], bytes: number): GPUBuffer => {
+    const existing = pool.get(spec.name);
+    if (existing && existing.size >= bytes) return existing;
+    const uniform = spec.kind === 'uniform';
+    const ceiling = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
+    const size =
+      existing && !uniform ? Math.max(bytes, Math.min(existing.size * 2, ceiling)) : bytes;
+    const buffer = device.createBuffer({
+      label: `${name}.${spec.name}`,
+      size,
+      usage: uniform
+        ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST
+        : GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
+    if (existing) {
+      retired.push(existing);
+      bindGroups.clear();
+      uniformsWritten.delete(spec.name);
+    }
+    pool.set(spec.name, buffer);
+    return buffer;
+  };
+
+  /** Records the plan's steps for checked tensors: copies in, one compute pass, copy out. */
+  const record = (encoder: GPUCommandEncoder, bound: readonly BoundTensor[], sizes: SizeEnv) => {
+    const bindings = new Map<string, GPUBufferBinding>();
+    for (const b of bound) {
+      if (b.direct) {
+        bindings.set(b.array.buffer, { buffer: b.tensor.buffer, offset: b.offset, size: b.bytes });
+      }
+    }
+    for (const spec of plan.buffers) {
+      if (!bindings.has(spec.name)) {
+        bindings.set(spec.name, { buffer: poolBuffer(spec, bufferBytes(spec.size, sizes)) });
+      }
+    }
+    const bindingOf = (buffer: string): GPUBufferBinding => {
+      const binding = bindings.get(buffer);
+      if (!binding) throw new Error(`plan: unknown buffer '${buffer}'`);
+      return binding;
+    };
+    const arrays = new Map(plan.arrays.map((a) => [a.name, a]));
+    const arrayOf = (array: string): PlanArray => {
+      const found = arrays.get(array);
+      if (!found) throw new Error(`plan: unknown array '${array}'`);
+      return found;
+    };
+    const byName = new Map(bound.map((b) => [b.name, b]));
+    const dispatches: { pipeline: GPUComputePipeline; group: GPUBindGroup; size: number[] }[] = [];
+    let output: BoundTensor | null = null;
+    for (const step of plan.steps) {
+      switch (step.kind) {
+        case 'upload': {
+          const b = byName.get(step.input);
+          if (!b) throw new Error(`plan: input '${step.input}' was not checked`);
+          if (!b.direct) {
+            const target = bindingOf(b.array.buffer).buffer;
+            const at = evalSize(b.array.offset, sizes) * 4;
+            encoder.copyBufferToBuffer(b.tensor.buffer, b.offset, target, at, b.bytes);
+          }
+          break;
+        }
+        case 'fill-random-blocks':
+        case 'fill-gaussian': {
+          const array = arrayOf(step.array);
+          const target = bindingOf(array.buffer).buffer;
+          const at = evalSize(array.offset, sizes) * 4;
+          const key =
+            step.kind === 'fill-random-blocks'
+              ? `random/${step.seed}/${step.count}/${step.block}/${sizes.seqK}`
+              : `gaussian/${step.seed}/${step.rows}/${step.cols}`;
+          // The pool keeps its contents, so a table is written once per place it lands in.
+          const where = `${key}@${idOf(target)}+${at}`;
+          if (tablesWritten.get(step.array) === where) break;
+          let table: Uint32Array | Float32Array;
+          if (step.kind === 'fill-random-blocks') {
+            let t = randomTables.get(key);
+            if (!t) {
+              t = drawRandomTable(step.seed, step.count, step.block, sizes.seqK);
+              randomTables.set(key, t);
+            }
+            table = t;
+          } else {
+            let t = gaussianTables.get(key);
+            if (!t) {
+              t = gaussianMatrix(step.seed, step.rows, step.cols);
+              gaussianTables.set(key, t);
+            }
+            table = t;
+          }
+          device.queue.writeBuffer(target, at, table);
+          tablesWritten.set(step.array, where);
+          break;
+        }
+        case 'write-uniforms': {
+          const loaded = kernelOf(kernels, step.kernel);
+          const values = new Uint32Array(Math.ceil(loaded.kernel.uniforms.length / 4) * 4);
+          loaded.kernel.uniforms.forEach((u, i) => {
+            const value = evalSize(u.value, sizes);
+            if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+              throw new Error(
+                `kernel ${step.kernel}: uniform '${u.name}' = ${value} does not fit a u32`,
+              );
+            }
+            values[i] = value;
+          });
+          const buffer = loaded.kernel.uniformBuffer;
+          const last = uniformsWritten.get(buffer);
+          if (last && last.length === values.length && last.every((x, i) => x === values[i])) {
+            break;
+          }
+          device.queue.writeBuffer(bindingOf(buffer).buffer, 0, values);
+          uniformsWritten.set(buffer, values);
+          break;
+        }
+        case 'dispatch': {
+          const loaded = kernelOf(kernels, step.kernel);
+          const size = step.workgroups.map((w) => evalSize(w, sizes));
+          const max = limits.maxComputeWorkgroupsPerDimension;
+          if (size.some((w) => w > max)) {
+            throw new Error(
+              `kernel ${step.kernel}: dispatch ${size.join('x')} exceeds maxComputeWorkgroupsPerDimension ${max}`,
+            );
+          }
+          const entries = loaded.kernel.bindings.map((b) => ({
+            binding: b.binding,
+            resource: bindingOf(b.buffer),
+          }));
+          const key =
+            step.kernel +
+            entries
+              .map(
+                (e) =>
+                  `|${idOf(e.resource.buffer)}@${e.resource.offset ?? 0}+${e.resource.size ?? '*'}`,
+              )
+              .join('');
+          let group = bindGroups.get(key);
+          if (!group) {
+            group = device.createBindGroup({ label: step.kernel, layout: loaded.layout, entries });
+            if (bindGroups.size >= MAX_CACHED_BIND_GROUPS) {
+              bindGroups.delete(bindGroups.keys().next().value!);
+            }
+            bindGroups.set(key, group);
+          }
+          dispatches.push({ pipeline: loaded.pipeline, group, size });
+          break;
+        }
+        case 'read-output':
+          output = byName.get('o') ?? null;
+          break;
+        default: {
+          const never: never = step;
+          throw new Error(`plan: unknown step ${JSON.stringify(never)}`);
+        }
+      }
+    }
+    if (!output) throw new Error('plan: no read-output step');
+    const pass = encoder.beginComputePass({ label: name });
+    for (const d of dispatches) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.group);
+      pass.dispatchWorkgroups(d.size[0]!, d.size[1]!, d.size[2]!);
+    }
+    pass.end();
+    if (!output.direct) {
+      const source = bindingOf(output.array.buffer).buffer;
+      const at = evalSize(output.array.offset, sizes) * 4;
+      encoder.copyBufferToBuffer(source, at, output.tensor.buffer, output.offset, output.bytes);
+    }
+  };
+
+  const probeOf = () => {
+    probe ??= {
+      buffer: device.createBuffer({
+        label: `${name}.probe`,
+        size: 16,
+        usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      }),
+      layout: device.createBindGroupLayout({
+        label: `${name}.probe`,
+        entries: [
+          { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
+        ],
+      }),
+    };
+    return probe;
+  };
+
+  /**
+   * WebGPU gives a buffer no way to name its device, so each buffer not seen before is
+   * used once in work that is validated and never submitted: a bind group, or a copy in an
+   * encoder that is finished and dropped. A buffer of another device fails that validation.
+   */
+  const checkBuffersBelong = async (bound: readonly BoundTensor[]) => {
+    const known = accepted(device);
+    const fresh = new Map<GPUBuffer, BoundTensor>();
+    for (const b of bound) if (!known.has(b.tensor.buffer)) fresh.set(b.tensor.buffer, b);
+    if (fresh.size === 0) return;
+    const { buffer: scratch, layout } = probeOf();
+    const verdicts = [...fresh].map(([buffer, b]) => {
+      const scoped = withErrorScopes(device, () => {
+        if (buffer.usage & GPUBufferUsage.STORAGE) {
+          device.createBindGroup({
+            layout,
+            entries: [{ binding: 0, resource: { buffer, offset: 0, size: 4 } }],
+          });
+        } else {
+          const encoder = device.createCommandEncoder();
+          if (buffer.usage & GPUBufferUsage.COPY_SRC)
+            encoder.copyBufferToBuffer(buffer, 0, scratch, 0, 4);
+          else encoder.copyBufferToBuffer(scratch, 0, buffer, 0, 4);
+          encoder.finish();
+        }
+      });
+      return scoped.error.then((error) => ({ buffer, b, error }));
+    });
+    for (const { buffer, b, error } of await Promise.all(verdicts)) {
+      if (error === null) {
+        known.add(buffer);
+        continue;
+      }
+      const foreign = /associated with/.test(error);
+      throw new Error(
+        `tensor '${b.name}': ` +
+          (foreign
+            ? `its buffer belongs to another GPUDevice; device tensors must be buffers of the runtime's device (runtime.device, or the device given to createRuntime({ device }))`
+            : `the device refused its buffer`) +
+          ` (the device said: ${error.split('\n')[0]})`,
+      );
+    }
+  };
+
+  const assertUsable = () => {
+    context.assertUsable();
+    if (destroyed) {
+      throw new Error(
+        `attention '${name}' was destroyed (its destroy() was called); load the module again`,
+      );
+    }
+  };
+
+  return {
+    async run(args) {
+      assertUsable();
+      await context.ready();
+      const sizes = deviceRunSizes(plan, args);
+      checkRunSizes(plan, sizes, device.limits);
+      const bound = checkDeviceTensors(plan, args, sizes, device.limits);
+      await checkBuffersBelong(bound);
+      assertUsable();
+      const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
+      const encoder = args.encoder;
+      if (encoder) {
+        const earlier = encoderSizes.get(encoder);
+        if (earlier !== undefined && earlier !== at) {
+          throw new Error(
+            `attention '${name}': this encoder already holds a run of it at ${earlier}; a loaded ` +
+              `attention writes its uniforms when a run is recorded, so submit that encoder ` +
+              `before recording a run at ${at} (or load the module a second time)`,
+          );
+        }
+        encoderSizes.set(encoder, at);
+      }
+      const scoped = withErrorScopes(device, () => {
+        if (encoder) {
+          record(encoder, bound, sizes);
+          return;
+        }
+        const own = device.createCommandEncoder({ label: name });
+        record(own, bound, sizes);
+        device.queue.submit([own.finish()]);
+      });
+      const error = await scoped.error;
+      if (error !== null) {
+        throw new DeviceError(
+          `attention '${name}': ${encoder ? 'recording' : 'running'} at ${at} on device tensors: ${error}`,
+        );
+      }
+      assertDeviceUsable(device, `attention '${name}'`);
+    },
+    destroy() {
+      destroyed = true;
+      for (const b of [...pool.values(), ...retired]) b.destroy();
+      probe?.buffer.destroy();
+      pool.clear();
+      retired.length = 0;
+      bindGroups.clear();
+    },
+  };
+}
+
+/** The run's sizes: given, else read off the shapes of q (B, Nq) and k (Nk). */
+function deviceRunSizes(plan: HostPlan, args: DeviceRunArgs): SizeEnv {
+  const axis = (tensor: 'q' | 'k', dim: string): number | undefined => {
+    const spec = plan.inputs.find((i) => i.name === tensor);
+    const shape = args[tensor]?.shape;
+    const index = spec?.dims.indexOf(dim) ?? -1;
+    return shape && index >= 0 ? shape[index] : undefined;
+  };
+  const needed = (value: number | undefined, what: string, tensor: string, dim: string) => {
+    if (value !== undefined) return value;
+    throw new Error(
+      `${what} is not given and tensor '${tensor}' has no shape to read it from (axis ${dim}); ` +
+        `pass ${what}, or each tensor's shape`,
+    );
+  };
+  return {
+    batch: args.batch ?? axis('q', 'B') ?? 1,
+    seqQ: needed(args.seqQ ?? axis('q', 'Nq'), 'seqQ', 'q', 'Nq'),
+    seqK: needed(args.seqK ?? axis('k', 'Nk'), 'seqK', 'k', 'Nk'),
+  };
+}
+
+const USAGE_NAMES: readonly [number, string][] = [
+  [0x0001, 'MAP_READ'],
+  [0x0002, 'MAP_WRITE'],
+  [0x0004, 'COPY_SRC'],
+  [0x0008, 'COPY_DST'],
+  [0x0010, 'INDEX'],
+  [0x0020, 'VERTEX'],
+  [0x0040, 'UNIFORM'],
+  [0x0080, 'STORAGE'],
+  [0x0100, 'INDIRECT'],
+  [0x0200, 'QUERY_RESOLVE'],
+];
+
+function usageText(usage: number): string {
+  const names = USAGE_NAMES.filter(([bit]) => usage & bit).map(([, n]) => n);
+  return names.length > 0 ? names.join(' | ') : 'none';
+}
+
+/**
+ * Whether a tensor can be bound in place: its array has the plan buffer to itself, at offset
+ * 0, and fills whole 16-byte vectors (kernels read vec4 rows, so a partial last vector would
+ * fall outside a binding of exactly the tensor's bytes).
+ */
+function boundInPlace(plan: HostPlan, array: PlanArray, sizes: SizeEnv): boolean {
+  const shared = plan.arrays.some((a) => a.buffer === array.buffer && a.name !== array.name);
+  const spec = plan.buffers.find((b) => b.name === array.buffer);
+  const words = evalSize(array.length, sizes);
+  return (
+    !shared &&
+    spec !== undefined &&
+    evalSize(array.offset, sizes) === 0 &&
+    words % 4 === 0 &&
+    bufferBytes(spec.size, sizes) === words * 4
+  );
+}
+
+/** Every check that needs no device work, each error naming the tensor and both values. */
+export function checkDeviceTensors(
+  plan: HostPlan,
+  args: DeviceRunArgs,
+  sizes: SizeEnv,
+  limits: Pick<GPUSupportedLimits, 'minStorageBufferOffsetAlignment'>,
+): BoundTensor[] {
+  const wanted = new Set<string>([...plan.inputs.map((i) => i.name), 'o']);
+  for (const [key, value] of Object.entries(args)) {
+    if (value === undefined || key in { batch: 1, seqQ: 1, seqK: 1, encoder: 1 } || wanted.has(key))
+      continue;
+    throw new Error(
+      `tensor '${key}' is not an input of this attention (it takes ${[...wanted].join(', ')})`,
+    );
+  }
+  const output = plan.outputs[0];
+  if (!output) throw new Error('plan: no output');
+  const specs = [
+    ...plan.inputs.map((i) => ({
+      name: i.name as TensorName,
+      dims: i.dims,
+      shape: i.shape,
+      storage: i.storage ?? i.dtype,
+      written: false,
+      array: plan.steps.find((s) => s.kind === 'upload' && s.input === i.name),
+    })),
+    {
+      name: 'o' as TensorName,
+      dims: output.dims,
+      shape: output.shape,
+      storage: output.storage ?? output.dtype,
+      written: true,
+      array: plan.steps.find((s) => s.kind === 'read-output'),
+    },
+  ];
+  const align = limits.minStorageBufferOffsetAlignment;
+  const bound: BoundTensor[] = [];
+  for (const spec of specs) {
+    const arrayName = spec.array && 'array' in spec.array ? spec.array.array : undefined;
+    const array = plan.arrays.find((a) => a.name === arrayName);
+    if (!array) throw new Error(`plan: tensor '${spec.name}' has no array`);
+    const dims = spec.shape.map((e) => evalSize(e, sizes));
+    const elements = dims.reduce((a, b) => a * b, 1);
+    const shapeText = `[${spec.dims.join(', ')}] = [${dims.join(', ')}]`;
+    const tensor = args[spec.name];
+    if (tensor === undefined) {
+      throw new Error(`tensor '${spec.name}' is missing; expected ${spec.storage} ${shapeText}`);
+    }
+    const buffer = (tensor as { buffer?: unknown } | null)?.buffer;
+    if (
+      typeof buffer !== 'object' ||
+      buffer === null ||
+      typeof (buffer as GPUBuffer).size !== 'number' ||
+      typeof (buffer as GPUBuffer).usage !== 'number'
+    ) {
+      throw new Error(
+        `tensor '${spec.name}': expected { buffer: GPUBuffer, dtype, offset? }, got ${describe(tensor)}` +
+          (buffer === undefined ? '' : ` with buffer ${describe(buffer)}`),
+      );
+    }
+    if (tensor.dtype !== spec.storage) {
+      throw new Error(
+        `tensor '${spec.name}': dtype is ${String(tensor.dtype)}, expected ${spec.storage}` +
+          (spec.storage === 'f16'
+            ? ' (this attention has dtype: f16: pass packed halves, two per 4-byte word, low half first)'
+            : ''),
+      );
+    }
+    if (tensor.shape !== undefined) {
+      const given = tensor.shape;
+      if (given.length !== dims.length) {
+        throw new Error(
+          `tensor '${spec.name}': shape [${given.join(', ')}] has ${given.length} axes, expected ${shapeText}`,
+        );
+      }
+      dims.forEach((d, i) => {
+        if (given[i] !== d) {
+          const axis = spec.dims[i]!;
+          const meaning = SIZE_OF_AXIS[axis];
+          throw new Error(
+            `tensor '${spec.name}': axis ${axis} is ${given[i]}, expected ${d}` +
+              (meaning ? ` (${meaning}=${d})` : '') +
+              `; its shape is [${given.join(', ')}], expected ${shapeText}`,
+          );
+        }
+      });
+    }
+    const offset = tensor.offset ?? 0;
+    if (!Number.isInteger(offset) || offset < 0) {
+      throw new Error(`tensor '${spec.name}': offset ${offset} is not a non-negative integer`);
+    }
+    if (offset % align !== 0) {
+      throw new Error(
+        `tensor '${spec.name}': offset ${offset} is not a multiple of the device's ` +
+          `minStorageBufferOffsetAlignment (${align})`,
+      );
+    }
+    const bytes = evalSize(array.length, sizes) * 4;
+    const size = (buffer as GPUBuffer).size;
+    if (offset + bytes > size) {
+      throw new Error(
+        `tensor '${spec.name}': its buffer holds ${size} bytes, but ${spec.storage} ${shapeText} ` +
+          `(${elements} elements) needs ${bytes} bytes from offset ${offset}, ${offset + bytes} in all`,
+      );
+    }
+    const direct = boundInPlace(plan, array, sizes);
+    const usage = (buffer as GPUBuffer).usage;
+    const need = direct
+      ? GPUBufferUsage.STORAGE
+      : spec.written
+        ? GPUBufferUsage.COPY_DST
+        : GPUBufferUsage.COPY_SRC;
+    if ((usage & need) === 0) {
+      const why = direct
+        ? `it is bound as a storage buffer`
+        : `this plan packs '${array.name}' with other arrays (the device has few storage bindings), so it is ${spec.written ? 'copied into the buffer' : 'copied out of the buffer'} on the GPU`;
+      throw new Error(
+        `tensor '${spec.name}': its buffer's usage lacks ${usageText(need)} (it has ${usageText(usage)}); ${why}`,
+      );
+    }
+    bound.push({ name: spec.name, tensor, offset, array, bytes, direct });
+  }
+  // A kernel may not read and write one range, and o would overwrite an input mid-run.
+  const o = bound.find((b) => b.name === 'o')!;
+  for (const b of bound) {
+    if (b === o || b.tensor.buffer !== o.tensor.buffer) continue;
+    if (b.offset < o.offset + o.bytes && o.offset < b.offset + b.bytes) {
+      throw new Error(
+        `tensor 'o' (bytes ${o.offset}..${o.offset + o.bytes}) overlaps tensor '${b.name}' ` +
+          `(bytes ${b.offset}..${b.offset + b.bytes}) in the same buffer; the output needs a range of its own`,
+      );
+    }
+  }
+  return bound;
+}
+
+const SIZE_OF_AXIS: Readonly<Record<string, string>> = { B: 'batch', Nq: 'seqQ', Nk: 'seqK' };
+
+function describe(x: unknown): string {
+  if (x === undefined) return 'nothing';
+  if (x === null) return 'null';
+  if (typeof x === 'object') return (x as object).constructor?.name ?? 'object';
+  return typeof x;
+}
+
+/**
+ * The host-array convenience on top of the device path: uploads the inputs into fresh
+ * buffers, runs on them as device tensors, and reads `o` back.
+ */
+export async function runOnHostArrays(
+  context: LoadContext,
+  runner: TensorRunner,
+  inputs: RunInputs,
+): Promise<RunOutputs> {
+  const { device, plan, name } = context;
+  await context.ready();
+  const sizes = resolveSizes(plan, inputs);
+  checkRunSizes(plan, sizes, device.limits);
+  validateInputs(plan, inputs, sizes);
+  const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
+  const output = plan.outputs[0];
+  const outArray = plan.arrays.find((a) => a.name === output?.array);
+  if (!output || !outArray) throw new Error('plan: no output array');
+  const outWords = evalSize(outArray.length, sizes);
+  const outElements = output.shape.reduce<number>((a, e) => a * evalSize(e, sizes), 1);
+  const created: GPUBuffer[] = [];
+  const known = accepted(device);
+  const make = (label: string, bytes: number, usage: number) => {
+    const buffer = device.createBuffer({
+      label: `${name}.${label}`,
+      size: Math.max(16, Math.ceil(bytes / 16) * 16),
+      usage,
+    });
+    created.push(buffer);
+    known.add(buffer);
+    return buffer;
+  };
+  try {
+    const upload = withErrorScopes(device, () => {
+      const tensors: Record<string, DeviceTensor> = {};
+      for (const spec of plan.inputs) {
+        const raw = inputs[spec.name]!;
+        const storage = spec.storage ?? spec.dtype;
+        const data =
+          storage === 'f16' && raw instanceof Float32Array ? packHalves(raw, spec.name) : raw;
+        const buffer = make(
+          spec.name,
+          data.byteLength,
+          GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+        );
+        device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+        tensors[spec.name] = { buffer, dtype: storage };
+      }
+      const o = make(
+        'o',
+        outWords * 4,
+        GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      );
+      tensors['o'] = { buffer: o, dtype: output.storage ?? output.dtype };
+      const staging = make(
+        'o.staging',
+        outWords * 4,
+        GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      );
+      return { tensors: tensors as unknown as DeviceTensors, o, staging };
+    });
+    const uploadError = await upload.error;
+    if (uploadError !== null) {
+      throw new DeviceError(`attention '${name}': preparing a run at ${at}: ${uploadError}`);
+    }
+    const { tensors, o, staging } = upload.value;
+    const encoder = device.createCommandEncoder({ label: name });
+    await runner.run({ ...tensors, ...sizes, encoder });
+    const submitted = withErrorScopes(device, () => {
+      encoder.copyBufferToBuffer(o, 0, staging, 0, Math.ceil(outWords / 4) * 16);
+      device.queue.submit([encoder.finish()]);
+      return staging.mapAsync(GPUMapMode.READ);
+    });
+    const mapped = submitted.value.then(
+      () => null,
+      (error: unknown) => error,
+    );
+    const [error, mapError] = await Promise.all([submitted.error, mapped]);
+    if (error !== null) {
+      if (mapError === null) staging.unmap();
+      throw new DeviceError(`attention '${name}': running at ${at}: ${error}`);
+    }
+    if (mapError !== null) {
+      // Give a loss that caused the failure the chance to be recorded first.
+      await Promise.race([device.lost, new Promise((r) => setTimeout(r, 0))]);
+      context.assertUsable();
+      throw new DeviceError(
+        `attention '${name}': reading the output back at ${at} failed: ${String(mapError)}`,
+      );
+    }
+    const bytes = staging.getMappedRange().slice(0, outWords * 4);
+    staging.unmap();
+    assertDeviceUsable(device, `attention '${name}'`);
+    const out =
+      output.storage === 'f16'
+        ? unpackHalves(new Uint32Array(bytes), outElements)
+        : new Float32Array(bytes);
+    return { o: out };
+  } finally {
+    for (const b of created) b.destroy();
+  }
+}
