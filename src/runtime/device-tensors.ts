@@ -453,21 +453,21 @@ function usageText(usage: number): string {
 }
 
 /**
- * Whether a tensor can be bound in place: its array has the plan buffer to itself, at offset
- * 0, and fills whole 16-byte vectors (kernels read vec4 rows, so a partial last vector would
- * fall outside a binding of exactly the tensor's bytes).
+ * Whether a tensor can be bound in place (null), else why it is copied: its array must have
+ * the plan buffer to itself, at offset 0, and fill whole 16-byte vectors (kernels read vec4
+ * rows, so a partial last vector would fall outside a binding of exactly the tensor's bytes).
  */
-function boundInPlace(plan: HostPlan, array: PlanArray, sizes: SizeEnv): boolean {
+function whyCopied(plan: HostPlan, array: PlanArray, sizes: SizeEnv): string | null {
   const shared = plan.arrays.some((a) => a.buffer === array.buffer && a.name !== array.name);
   const spec = plan.buffers.find((b) => b.name === array.buffer);
   const words = evalSize(array.length, sizes);
-  return (
-    !shared &&
-    spec !== undefined &&
-    evalSize(array.offset, sizes) === 0 &&
-    words % 4 === 0 &&
-    bufferBytes(spec.size, sizes) === words * 4
-  );
+  if (shared || spec === undefined || evalSize(array.offset, sizes) !== 0) {
+    return `this plan packs '${array.name}' with other arrays in one binding (the device has few storage bindings)`;
+  }
+  if (words % 4 !== 0 || bufferBytes(spec.size, sizes) !== words * 4) {
+    return `its ${words} words do not fill whole 16-byte vectors, which the kernels read and write`;
+  }
+  return null;
 }
 
 /** Every check that needs no device work, each error naming the tensor and both values. */
@@ -575,7 +575,8 @@ export function checkDeviceTensors(
           `(${elements} elements) needs ${bytes} bytes from offset ${offset}, ${offset + bytes} in all`,
       );
     }
-    const direct = boundInPlace(plan, array, sizes);
+    const copied = whyCopied(plan, array, sizes);
+    const direct = copied === null;
     const usage = (buffer as GPUBuffer).usage;
     const need = direct
       ? GPUBufferUsage.STORAGE
@@ -585,7 +586,7 @@ export function checkDeviceTensors(
     if ((usage & need) === 0) {
       const why = direct
         ? `it is bound as a storage buffer`
-        : `this plan packs '${array.name}' with other arrays (the device has few storage bindings), so it is ${spec.written ? 'copied into the buffer' : 'copied out of the buffer'} on the GPU`;
+        : `${copied}, so it is ${spec.written ? 'copied into the buffer' : 'copied out of the buffer'} on the GPU`;
       throw new Error(
         `tensor '${spec.name}': its buffer's usage lacks ${usageText(need)} (it has ${usageText(usage)}); ${why}`,
       );
