@@ -3,29 +3,27 @@
 // Nothing is read back and, once a size was seen, nothing is allocated: the plan's other
 // buffers (uniforms, scratch, packed inputs) live in a per-attention pool that grows by
 // doubling, bind groups are cached by the buffers they bind, and uniforms are written only
-// when the sizes change. The host-array `run` is built on top (`runOnHostArrays`), so both
-// entry points share this one path.
+// when the sizes change. The host-array `run` is built on top, so both
+// entry points share this one path (src/runtime/host-arrays.ts); the checks before a call are
+// in src/runtime/device-tensor-checks.ts.
 //
 // A tensor is bound in place when its plan array has a binding of its own and fills whole
 // 16-byte vectors; otherwise (codegen packed it with other arrays because the device has few
-// storage bindings) it is copied on the GPU into the pool, in the same encoder.
+// storage bindings, or its last vector is partial) it is copied on the GPU through the pool,
+// in the same encoder.
 
 import type { HostPlan, InputName, PlanArray, SizeEnv, TensorDType } from '../codegen/plan.js';
 import { evalSize } from '../codegen/plan.js';
 import { gaussianMatrix } from '../random/index.js';
+import { checkDeviceTensors, deviceRunSizes, type BoundTensor } from './device-tensor-checks.js';
 import { assertDeviceUsable, DeviceError, withErrorScopes } from './device-errors.js';
-import { packHalves, unpackHalves } from './f16.js';
 import {
   bufferBytes,
   checkRunSizes,
   drawRandomTable,
   gaussianTables,
   kernelOf,
-  resolveSizes,
-  validateInputs,
   type LoadContext,
-  type RunInputs,
-  type RunOutputs,
 } from './loaded-kernel.js';
 
 /** A tensor that lives on the device: a region of a `GPUBuffer`, in the spec's layout. */
@@ -64,17 +62,6 @@ export interface DeviceRunOptions {
 
 export type DeviceRunArgs = DeviceTensors & DeviceRunOptions;
 
-/** One tensor of a call, checked: where it goes and how. */
-interface BoundTensor {
-  readonly name: TensorName;
-  readonly tensor: DeviceTensor;
-  readonly offset: number;
-  readonly array: PlanArray;
-  readonly bytes: number;
-  /** Bound in place (true) or copied through the pool (false). */
-  readonly direct: boolean;
-}
-
 export interface TensorRunner {
   run(args: DeviceRunArgs): Promise<void>;
   destroy(): void;
@@ -82,6 +69,11 @@ export interface TensorRunner {
 
 /** Buffers each device has already accepted in a probe (see `checkBuffersBelong`). */
 const acceptedBuffers = new WeakMap<GPUDevice, WeakSet<GPUBuffer>>();
+
+/** Marks a buffer the runtime created on `device` itself, so it is never probed. */
+export function trustBuffer(device: GPUDevice, buffer: GPUBuffer): void {
+  accepted(device).add(buffer);
+}
 
 function accepted(device: GPUDevice): WeakSet<GPUBuffer> {
   let set = acceptedBuffers.get(device);
@@ -410,311 +402,4 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       bindGroups.clear();
     },
   };
-}
-
-/** The run's sizes: given, else read off the shapes of q (B, Nq) and k (Nk). */
-function deviceRunSizes(plan: HostPlan, args: DeviceRunArgs): SizeEnv {
-  const axis = (tensor: 'q' | 'k', dim: string): number | undefined => {
-    const spec = plan.inputs.find((i) => i.name === tensor);
-    const shape = args[tensor]?.shape;
-    const index = spec?.dims.indexOf(dim) ?? -1;
-    return shape && index >= 0 ? shape[index] : undefined;
-  };
-  const needed = (value: number | undefined, what: string, tensor: string, dim: string) => {
-    if (value !== undefined) return value;
-    throw new Error(
-      `${what} is not given and tensor '${tensor}' has no shape to read it from (axis ${dim}); ` +
-        `pass ${what}, or each tensor's shape`,
-    );
-  };
-  return {
-    batch: args.batch ?? axis('q', 'B') ?? 1,
-    seqQ: needed(args.seqQ ?? axis('q', 'Nq'), 'seqQ', 'q', 'Nq'),
-    seqK: needed(args.seqK ?? axis('k', 'Nk'), 'seqK', 'k', 'Nk'),
-  };
-}
-
-const USAGE_NAMES: readonly [number, string][] = [
-  [0x0001, 'MAP_READ'],
-  [0x0002, 'MAP_WRITE'],
-  [0x0004, 'COPY_SRC'],
-  [0x0008, 'COPY_DST'],
-  [0x0010, 'INDEX'],
-  [0x0020, 'VERTEX'],
-  [0x0040, 'UNIFORM'],
-  [0x0080, 'STORAGE'],
-  [0x0100, 'INDIRECT'],
-  [0x0200, 'QUERY_RESOLVE'],
-];
-
-function usageText(usage: number): string {
-  const names = USAGE_NAMES.filter(([bit]) => usage & bit).map(([, n]) => n);
-  return names.length > 0 ? names.join(' | ') : 'none';
-}
-
-/**
- * Whether a tensor can be bound in place (null), else why it is copied: its array must have
- * the plan buffer to itself, at offset 0, and fill whole 16-byte vectors (kernels read vec4
- * rows, so a partial last vector would fall outside a binding of exactly the tensor's bytes).
- */
-function whyCopied(plan: HostPlan, array: PlanArray, sizes: SizeEnv): string | null {
-  const shared = plan.arrays.some((a) => a.buffer === array.buffer && a.name !== array.name);
-  const spec = plan.buffers.find((b) => b.name === array.buffer);
-  const words = evalSize(array.length, sizes);
-  if (shared || spec === undefined || evalSize(array.offset, sizes) !== 0) {
-    return `this plan packs '${array.name}' with other arrays in one binding (the device has few storage bindings)`;
-  }
-  if (words % 4 !== 0 || bufferBytes(spec.size, sizes) !== words * 4) {
-    return `its ${words} words do not fill whole 16-byte vectors, which the kernels read and write`;
-  }
-  return null;
-}
-
-/** Every check that needs no device work, each error naming the tensor and both values. */
-export function checkDeviceTensors(
-  plan: HostPlan,
-  args: DeviceRunArgs,
-  sizes: SizeEnv,
-  limits: Pick<GPUSupportedLimits, 'minStorageBufferOffsetAlignment'>,
-): BoundTensor[] {
-  const wanted = new Set<string>([...plan.inputs.map((i) => i.name), 'o']);
-  for (const [key, value] of Object.entries(args)) {
-    if (value === undefined || key in { batch: 1, seqQ: 1, seqK: 1, encoder: 1 } || wanted.has(key))
-      continue;
-    throw new Error(
-      `tensor '${key}' is not an input of this attention (it takes ${[...wanted].join(', ')})`,
-    );
-  }
-  const output = plan.outputs[0];
-  if (!output) throw new Error('plan: no output');
-  const specs = [
-    ...plan.inputs.map((i) => ({
-      name: i.name as TensorName,
-      dims: i.dims,
-      shape: i.shape,
-      storage: i.storage ?? i.dtype,
-      written: false,
-      array: plan.steps.find((s) => s.kind === 'upload' && s.input === i.name),
-    })),
-    {
-      name: 'o' as TensorName,
-      dims: output.dims,
-      shape: output.shape,
-      storage: output.storage ?? output.dtype,
-      written: true,
-      array: plan.steps.find((s) => s.kind === 'read-output'),
-    },
-  ];
-  const align = limits.minStorageBufferOffsetAlignment;
-  const bound: BoundTensor[] = [];
-  for (const spec of specs) {
-    const arrayName = spec.array && 'array' in spec.array ? spec.array.array : undefined;
-    const array = plan.arrays.find((a) => a.name === arrayName);
-    if (!array) throw new Error(`plan: tensor '${spec.name}' has no array`);
-    const dims = spec.shape.map((e) => evalSize(e, sizes));
-    const elements = dims.reduce((a, b) => a * b, 1);
-    const shapeText = `[${spec.dims.join(', ')}] = [${dims.join(', ')}]`;
-    const tensor = args[spec.name];
-    if (tensor === undefined) {
-      throw new Error(`tensor '${spec.name}' is missing; expected ${spec.storage} ${shapeText}`);
-    }
-    const buffer = (tensor as { buffer?: unknown } | null)?.buffer;
-    if (
-      typeof buffer !== 'object' ||
-      buffer === null ||
-      typeof (buffer as GPUBuffer).size !== 'number' ||
-      typeof (buffer as GPUBuffer).usage !== 'number'
-    ) {
-      throw new Error(
-        `tensor '${spec.name}': expected { buffer: GPUBuffer, dtype, offset? }, got ${describe(tensor)}` +
-          (buffer === undefined ? '' : ` with buffer ${describe(buffer)}`),
-      );
-    }
-    if (tensor.dtype !== spec.storage) {
-      throw new Error(
-        `tensor '${spec.name}': dtype is ${String(tensor.dtype)}, expected ${spec.storage}` +
-          (spec.storage === 'f16'
-            ? ' (this attention has dtype: f16: pass packed halves, two per 4-byte word, low half first)'
-            : ''),
-      );
-    }
-    if (tensor.shape !== undefined) {
-      const given = tensor.shape;
-      if (given.length !== dims.length) {
-        throw new Error(
-          `tensor '${spec.name}': shape [${given.join(', ')}] has ${given.length} axes, expected ${shapeText}`,
-        );
-      }
-      dims.forEach((d, i) => {
-        if (given[i] !== d) {
-          const axis = spec.dims[i]!;
-          const meaning = SIZE_OF_AXIS[axis];
-          throw new Error(
-            `tensor '${spec.name}': axis ${axis} is ${given[i]}, expected ${d}` +
-              (meaning ? ` (${meaning}=${d})` : '') +
-              `; its shape is [${given.join(', ')}], expected ${shapeText}`,
-          );
-        }
-      });
-    }
-    const offset = tensor.offset ?? 0;
-    if (!Number.isInteger(offset) || offset < 0) {
-      throw new Error(`tensor '${spec.name}': offset ${offset} is not a non-negative integer`);
-    }
-    if (offset % align !== 0) {
-      throw new Error(
-        `tensor '${spec.name}': offset ${offset} is not a multiple of the device's ` +
-          `minStorageBufferOffsetAlignment (${align})`,
-      );
-    }
-    const bytes = evalSize(array.length, sizes) * 4;
-    const size = (buffer as GPUBuffer).size;
-    if (offset + bytes > size) {
-      throw new Error(
-        `tensor '${spec.name}': its buffer holds ${size} bytes, but ${spec.storage} ${shapeText} ` +
-          `(${elements} elements) needs ${bytes} bytes from offset ${offset}, ${offset + bytes} in all`,
-      );
-    }
-    const copied = whyCopied(plan, array, sizes);
-    const direct = copied === null;
-    const usage = (buffer as GPUBuffer).usage;
-    const need = direct
-      ? GPUBufferUsage.STORAGE
-      : spec.written
-        ? GPUBufferUsage.COPY_DST
-        : GPUBufferUsage.COPY_SRC;
-    if ((usage & need) === 0) {
-      const why = direct
-        ? `it is bound as a storage buffer`
-        : `${copied}, so it is ${spec.written ? 'copied into the buffer' : 'copied out of the buffer'} on the GPU`;
-      throw new Error(
-        `tensor '${spec.name}': its buffer's usage lacks ${usageText(need)} (it has ${usageText(usage)}); ${why}`,
-      );
-    }
-    bound.push({ name: spec.name, tensor, offset, array, bytes, direct });
-  }
-  // A kernel may not read and write one range, and o would overwrite an input mid-run.
-  const o = bound.find((b) => b.name === 'o')!;
-  for (const b of bound) {
-    if (b === o || b.tensor.buffer !== o.tensor.buffer) continue;
-    if (b.offset < o.offset + o.bytes && o.offset < b.offset + b.bytes) {
-      throw new Error(
-        `tensor 'o' (bytes ${o.offset}..${o.offset + o.bytes}) overlaps tensor '${b.name}' ` +
-          `(bytes ${b.offset}..${b.offset + b.bytes}) in the same buffer; the output needs a range of its own`,
-      );
-    }
-  }
-  return bound;
-}
-
-const SIZE_OF_AXIS: Readonly<Record<string, string>> = { B: 'batch', Nq: 'seqQ', Nk: 'seqK' };
-
-function describe(x: unknown): string {
-  if (x === undefined) return 'nothing';
-  if (x === null) return 'null';
-  if (typeof x === 'object') return (x as object).constructor?.name ?? 'object';
-  return typeof x;
-}
-
-/**
- * The host-array convenience on top of the device path: uploads the inputs into fresh
- * buffers, runs on them as device tensors, and reads `o` back.
- */
-export async function runOnHostArrays(
-  context: LoadContext,
-  runner: TensorRunner,
-  inputs: RunInputs,
-): Promise<RunOutputs> {
-  const { device, plan, name } = context;
-  await context.ready();
-  const sizes = resolveSizes(plan, inputs);
-  checkRunSizes(plan, sizes, device.limits);
-  validateInputs(plan, inputs, sizes);
-  const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
-  const output = plan.outputs[0];
-  const outArray = plan.arrays.find((a) => a.name === output?.array);
-  if (!output || !outArray) throw new Error('plan: no output array');
-  const outWords = evalSize(outArray.length, sizes);
-  const outElements = output.shape.reduce<number>((a, e) => a * evalSize(e, sizes), 1);
-  const created: GPUBuffer[] = [];
-  const known = accepted(device);
-  const make = (label: string, bytes: number, usage: number) => {
-    const buffer = device.createBuffer({
-      label: `${name}.${label}`,
-      size: Math.max(16, Math.ceil(bytes / 16) * 16),
-      usage,
-    });
-    created.push(buffer);
-    known.add(buffer);
-    return buffer;
-  };
-  try {
-    const upload = withErrorScopes(device, () => {
-      const tensors: Record<string, DeviceTensor> = {};
-      for (const spec of plan.inputs) {
-        const raw = inputs[spec.name]!;
-        const storage = spec.storage ?? spec.dtype;
-        const data =
-          storage === 'f16' && raw instanceof Float32Array ? packHalves(raw, spec.name) : raw;
-        const buffer = make(
-          spec.name,
-          data.byteLength,
-          GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-        );
-        device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
-        tensors[spec.name] = { buffer, dtype: storage };
-      }
-      const o = make(
-        'o',
-        outWords * 4,
-        GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-      );
-      tensors['o'] = { buffer: o, dtype: output.storage ?? output.dtype };
-      const staging = make(
-        'o.staging',
-        outWords * 4,
-        GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      );
-      return { tensors: tensors as unknown as DeviceTensors, o, staging };
-    });
-    const uploadError = await upload.error;
-    if (uploadError !== null) {
-      throw new DeviceError(`attention '${name}': preparing a run at ${at}: ${uploadError}`);
-    }
-    const { tensors, o, staging } = upload.value;
-    const encoder = device.createCommandEncoder({ label: name });
-    await runner.run({ ...tensors, ...sizes, encoder });
-    const submitted = withErrorScopes(device, () => {
-      encoder.copyBufferToBuffer(o, 0, staging, 0, Math.ceil(outWords / 4) * 16);
-      device.queue.submit([encoder.finish()]);
-      return staging.mapAsync(GPUMapMode.READ);
-    });
-    const mapped = submitted.value.then(
-      () => null,
-      (error: unknown) => error,
-    );
-    const [error, mapError] = await Promise.all([submitted.error, mapped]);
-    if (error !== null) {
-      if (mapError === null) staging.unmap();
-      throw new DeviceError(`attention '${name}': running at ${at}: ${error}`);
-    }
-    if (mapError !== null) {
-      // Give a loss that caused the failure the chance to be recorded first.
-      await Promise.race([device.lost, new Promise((r) => setTimeout(r, 0))]);
-      context.assertUsable();
-      throw new DeviceError(
-        `attention '${name}': reading the output back at ${at} failed: ${String(mapError)}`,
-      );
-    }
-    const bytes = staging.getMappedRange().slice(0, outWords * 4);
-    staging.unmap();
-    assertDeviceUsable(device, `attention '${name}'`);
-    const out =
-      output.storage === 'f16'
-        ? unpackHalves(new Uint32Array(bytes), outElements)
-        : new Float32Array(bytes);
-    return { o: out };
-  } finally {
-    for (const b of created) b.destroy();
-  }
 }

@@ -9,7 +9,8 @@ import { evalSize } from '../codegen/plan.js';
 import { gaussianMatrix, randomBlocks } from '../random/index.js';
 import { assertDeviceUsable, DeviceError, watchDevice, withErrorScopes } from './device-errors.js';
 import { packHalves, unpackHalves } from './f16.js';
-import { createTensorRunner, runOnHostArrays, type DeviceRunArgs } from './device-tensors.js';
+import { createTensorRunner, type DeviceRunArgs } from './device-tensors.js';
+import { runOnHostArrays } from './host-arrays.js';
 
 export interface RunInputs {
   readonly q: Float32Array;
