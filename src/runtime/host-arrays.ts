@@ -1,6 +1,8 @@
 // `run` with host arrays, built on the device-tensor path so both share one executor: the
 // inputs are validated as before (shapes, types, finite values), uploaded into fresh buffers
-// of the runtime's device, run on as device tensors in one encoder, and o is read back.
+// of the runtime's device, run on as device tensors, and o is read back. The runner submits
+// its own work: it writes uniforms and submits in one synchronous step, so concurrent runs of
+// one attention at different sizes cannot see each other's uniforms.
 
 import { evalSize } from '../codegen/plan.js';
 import { assertDeviceUsable, DeviceError, withErrorScopes } from './device-errors.js';
@@ -85,9 +87,9 @@ export async function runOnHostArrays(
       throw new DeviceError(`attention '${name}': preparing a run at ${at}: ${uploadError}`);
     }
     const { tensors, o, staging } = upload.value;
-    const encoder = device.createCommandEncoder({ label: name });
-    await runner.run({ ...tensors, ...sizes, encoder });
+    await runner.run({ ...tensors, ...sizes });
     const submitted = withErrorScopes(device, () => {
+      const encoder = device.createCommandEncoder({ label: `${name}.read-back` });
       encoder.copyBufferToBuffer(o, 0, staging, 0, Math.ceil(outWords / 4) * 16);
       device.queue.submit([encoder.finish()]);
       return staging.mapAsync(GPUMapMode.READ);

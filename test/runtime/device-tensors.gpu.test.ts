@@ -252,6 +252,26 @@ describe.skipIf(!availability.run)('runOnDevice on llvmpipe', () => {
     }
   });
 
+  it('concurrent calls at different sizes (self-submitted, and host arrays) each get their own uniforms', async () => {
+    const device = runtime.device;
+    const module = moduleOf(FAMILIES[0]![1], runtime.profile);
+    const loaded = await runtime.load(module);
+    try {
+      const all = [SIZES, { batch: 1, seqQ: 17, seqK: 33 }, { batch: 3, seqQ: 64, seqK: 64 }];
+      const inputs = all.map((sizes, seed) => randomInputs(module, { ...sizes, seed }));
+      const placed = inputs.map((i) => place(device, module, i));
+      await Promise.all(placed.map((p) => loaded.runOnDevice(p.tensors)));
+      for (const [n, p] of placed.entries()) {
+        expectReference(module, await readOutput(device, module, p.o, all[n]!), inputs[n]!);
+        for (const buffer of p.buffers) buffer.destroy();
+      }
+      const outputs = await Promise.all(inputs.map((i) => loaded.run(i)));
+      outputs.forEach(({ o }, n) => expectReference(module, o, inputs[n]!));
+    } finally {
+      loaded.destroy();
+    }
+  });
+
   it('host-array run is built on the device path and still equals the reference', async () => {
     const module = moduleOf(FAMILIES[1]![1], 'portable');
     const loaded = await runtime.load(module);
