@@ -107,7 +107,10 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
   const retired: GPUBuffer[] = [];
   const bindGroups = new Map<string, GPUBindGroup>();
   const uniformsWritten = new Map<string, Uint32Array>();
+  // Where each table was written for `tablesSizes`; at other sizes arrays move, and another
+  // array may have been written over a table's old place, so the record starts afresh.
   const tablesWritten = new Map<string, string>();
+  let tablesSizes = '';
   const encoderSizes = new WeakMap<GPUCommandEncoder, string>();
   let probe: { buffer: GPUBuffer; layout: GPUBindGroupLayout } | null = null;
   let destroyed = false;
@@ -161,6 +164,11 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       return found;
     };
     const byName = new Map(bound.map((b) => [b.name, b]));
+    const sizesKey = `${sizes.batch}/${sizes.seqQ}/${sizes.seqK}`;
+    if (sizesKey !== tablesSizes) {
+      tablesWritten.clear();
+      tablesSizes = sizesKey;
+    }
     const dispatches: { pipeline: GPUComputePipeline; group: GPUBindGroup; size: number[] }[] = [];
     let output: BoundTensor | null = null;
     for (const step of plan.steps) {
@@ -184,7 +192,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
             step.kind === 'fill-random-blocks'
               ? `random/${step.seed}/${step.count}/${step.block}/${sizes.seqK}`
               : `gaussian/${step.seed}/${step.rows}/${step.cols}`;
-          // The pool keeps its contents, so a table is written once per place it lands in.
+          // The pool keeps its contents, so at one size a table is written once per place.
           const where = `${key}@${idOf(target)}+${at}`;
           if (tablesWritten.get(step.array) === where) break;
           let table: Uint32Array | Float32Array;

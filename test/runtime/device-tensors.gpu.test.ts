@@ -50,6 +50,7 @@ const FAMILIES: readonly [string, string][] = [
 ];
 
 const SIZES: SizeEnv = { batch: 2, seqQ: 40, seqK: 48 };
+const BIG: SizeEnv = { batch: 2, seqQ: 100, seqK: 130 };
 /** Tensors sit at this offset inside larger buffers, with sentinels before and after. */
 const OFFSET = 256;
 const SENTINEL = 0x7f7f7f7f;
@@ -207,22 +208,30 @@ describe.skipIf(!availability.run)('runOnDevice on llvmpipe', () => {
     }
   }
 
-  it('grows its scratch for a larger size and still serves the smaller one', async () => {
-    const device = runtime.device;
-    const module = moduleOf(FAMILIES[0]![1], 'portable');
-    const loaded = await runtime.load(module);
-    try {
-      for (const sizes of [SIZES, { batch: 2, seqQ: 100, seqK: 130 }, SIZES]) {
-        const inputs = randomInputs(module, sizes);
-        const placed = place(device, module, inputs);
-        await loaded.runOnDevice(placed.tensors);
-        expectReference(module, await readOutput(device, module, placed.o, sizes), inputs);
-        for (const buffer of placed.buffers) buffer.destroy();
+  const regrown: readonly [string, string][] = [
+    ['random blocks', FAMILIES[0]![1]],
+    // Its scratch packs the LSH buckets before the rotation table, whose place moves with seqK.
+    ['lsh', 'attention lsh { heads: 2; head_dim: 16; mask: lsh(buckets: 4, seed: 7) }'],
+  ];
+  it.each(regrown)(
+    '%s: grows its scratch for a larger size, then alternates sizes (tables rewritten where they moved)',
+    async (_, text) => {
+      const device = runtime.device;
+      const module = moduleOf(text, 'portable');
+      const loaded = await runtime.load(module);
+      try {
+        for (const sizes of [SIZES, BIG, SIZES, BIG, { ...BIG, seqQ: 7 }]) {
+          const inputs = randomInputs(module, sizes);
+          const placed = place(device, module, inputs);
+          await loaded.runOnDevice(placed.tensors);
+          expectReference(module, await readOutput(device, module, placed.o, sizes), inputs);
+          for (const buffer of placed.buffers) buffer.destroy();
+        }
+      } finally {
+        loaded.destroy();
       }
-    } finally {
-      loaded.destroy();
-    }
-  });
+    },
+  );
 
   it('copies tensors that do not fill whole vectors (v and o here) and needs COPY_SRC / COPY_DST for them', async () => {
     const device = runtime.device;
