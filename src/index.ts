@@ -56,6 +56,12 @@ export { AdapterNotFoundError } from './runtime/adapter-not-found.js';
 export { moduleFiles, type ModuleFile } from './api/module-files.js';
 export type * from './codegen/plan.js';
 export type { LoadedAttention, RunInputs, RunOutputs } from './runtime/loaded-kernel.js';
+export type {
+  DeviceRunArgs,
+  DeviceRunOptions,
+  DeviceTensor,
+  DeviceTensors,
+} from './runtime/device-tensors.js';
 export type { AdapterChoice, DeviceKind } from './runtime/device.js';
 export {
   CORE_F16_PROFILE,

@@ -9,6 +9,8 @@ import { evalSize } from '../codegen/plan.js';
 import { gaussianMatrix, randomBlocks } from '../random/index.js';
 import { assertDeviceUsable, DeviceError, watchDevice, withErrorScopes } from './device-errors.js';
 import { packHalves, unpackHalves } from './f16.js';
+import { createTensorRunner, type DeviceRunArgs } from './device-tensors.js';
+import { runOnHostArrays } from './host-arrays.js';
 
 export interface RunInputs {
   readonly q: Float32Array;
@@ -67,18 +69,25 @@ export interface LoadedAttention {
    */
   ready(): Promise<void>;
   prepare(inputs: RunInputs): PreparedRun;
+  /** Uploads host arrays, runs on them as device tensors, reads `o` back. */
   run(inputs: RunInputs): Promise<RunOutputs>;
+  /**
+   * Runs on caller-owned GPU buffers (src/runtime/device-tensors.ts): records into
+   * `args.encoder` or submits itself; reads nothing back and, once warm for a size,
+   * allocates nothing.
+   */
+  runOnDevice(args: DeviceRunArgs): Promise<void>;
   destroy(): void;
 }
 
-interface LoadedKernel {
+export interface LoadedKernel {
   readonly kernel: PlanKernel;
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
 }
 
 /** What one loaded attention shares with every run prepared from it. */
-interface LoadContext {
+export interface LoadContext {
   readonly device: GPUDevice;
   readonly plan: HostPlan;
   readonly name: string;
@@ -183,6 +192,7 @@ export function load(
     ready,
     assertUsable,
   };
+  const runner = createTensorRunner(context);
   return {
     compiled,
     ready,
@@ -190,17 +200,11 @@ export function load(
       assertUsable();
       return prepareRun(context, inputs);
     },
-    async run(inputs) {
-      await ready();
-      const prepared = prepareRun(context, inputs);
-      try {
-        return await prepared.run();
-      } finally {
-        prepared.destroy();
-      }
-    },
+    run: (inputs) => runOnHostArrays(context, runner, inputs),
+    runOnDevice: (args) => runner.run(args),
     destroy() {
       destroyed = true;
+      runner.destroy();
       kernels.clear();
       context.randomTables.clear();
     },
@@ -518,7 +522,12 @@ function recordSteps(
 }
 
 /** Row `qb` holds the `min(count, blocks)` sorted key blocks of query block `qb` (src/random). */
-function drawRandomTable(seed: number, count: number, block: number, seqK: number): Uint32Array {
+export function drawRandomTable(
+  seed: number,
+  count: number,
+  block: number,
+  seqK: number,
+): Uint32Array {
   const keyBlocks = Math.ceil(seqK / block);
   const perBlock = Math.min(count, keyBlocks);
   const table = new Uint32Array(Math.max(1, keyBlocks * perBlock));
@@ -527,7 +536,7 @@ function drawRandomTable(seed: number, count: number, block: number, seqK: numbe
   return table;
 }
 
-function bufferBytes(expr: HostPlan['buffers'][number]['size'], sizes: SizeEnv): number {
+export function bufferBytes(expr: HostPlan['buffers'][number]['size'], sizes: SizeEnv): number {
   return Math.max(16, Math.ceil(evalSize(expr, sizes) / 16) * 16);
 }
 
@@ -554,9 +563,9 @@ function checkBufferLimits(
 }
 
 /** Gaussian matrices depend only on (seed, rows, cols): drawn once per process. */
-const gaussianTables = new Map<string, Float32Array>();
+export const gaussianTables = new Map<string, Float32Array>();
 
-function kernelOf(kernels: ReadonlyMap<string, LoadedKernel>, name: string): LoadedKernel {
+export function kernelOf(kernels: ReadonlyMap<string, LoadedKernel>, name: string): LoadedKernel {
   const kernel = kernels.get(name);
   if (!kernel) throw new Error(`plan: unknown kernel '${name}'`);
   return kernel;
@@ -570,7 +579,7 @@ function inputData(inputs: RunInputs, name: InputName): Float32Array | Uint32Arr
 }
 
 /** batch defaults to 1; seqQ and seqK default to what the lengths of q and k imply (checkRunSizes checks them). */
-function resolveSizes(plan: HostPlan, inputs: RunInputs): SizeEnv {
+export function resolveSizes(plan: HostPlan, inputs: RunInputs): SizeEnv {
   const batch = inputs.batch ?? 1;
   checkSize('batch', batch);
   const perRow = (name: 'q' | 'k', symbol: 'seqQ' | 'seqK') => {
@@ -631,7 +640,7 @@ export function checkRunSizes(
   if (limits) checkBufferLimits(plan, limits, sizes);
 }
 
-function validateInputs(plan: HostPlan, inputs: RunInputs, sizes: SizeEnv): void {
+export function validateInputs(plan: HostPlan, inputs: RunInputs, sizes: SizeEnv): void {
   for (const spec of plan.inputs) {
     const data = inputs[spec.name];
     const dims = spec.shape.map((e) => evalSize(e, sizes));

@@ -1,0 +1,413 @@
+// Running a loaded attention on device tensors: caller-owned `GPUBuffer`s (with byte offsets)
+// for q, k, v, o and every extra input, recorded into the caller's encoder or submitted here.
+// Nothing is read back and, once a size was seen, nothing is allocated: the plan's other
+// buffers (uniforms, scratch, packed inputs) live in a per-attention pool that grows by
+// doubling, bind groups are cached by the buffers they bind, and uniforms are written only
+// when the sizes change. The host-array `run` is built on top, so both
+// entry points share this one path (src/runtime/host-arrays.ts); the checks before a call are
+// in src/runtime/device-tensor-checks.ts.
+//
+// A tensor is bound in place when its plan array has a binding of its own and fills whole
+// 16-byte vectors; otherwise (codegen packed it with other arrays because the device has few
+// storage bindings, or its last vector is partial) it is copied on the GPU through the pool,
+// in the same encoder.
+
+import type { HostPlan, InputName, PlanArray, SizeEnv, TensorDType } from '../codegen/plan.js';
+import { evalSize } from '../codegen/plan.js';
+import { gaussianMatrix } from '../random/index.js';
+import { checkDeviceTensors, deviceRunSizes, type BoundTensor } from './device-tensor-checks.js';
+import { assertDeviceUsable, DeviceError, withErrorScopes } from './device-errors.js';
+import {
+  bufferBytes,
+  checkRunSizes,
+  drawRandomTable,
+  gaussianTables,
+  kernelOf,
+  type LoadContext,
+} from './loaded-kernel.js';
+
+/** A tensor that lives on the device: a region of a `GPUBuffer`, in the spec's layout. */
+export interface DeviceTensor {
+  readonly buffer: GPUBuffer;
+  /** Bytes from the start of `buffer` (default 0); a multiple of minStorageBufferOffsetAlignment. */
+  readonly offset?: number;
+  /**
+   * How the elements are stored: `f32`, `u32` (seg_q, seg_k), or `f16` for the float tensors
+   * of a `dtype: f16` attention (two halves per 4-byte word, low half first).
+   */
+  readonly dtype: TensorDType;
+  /** Optional; when given, checked axis by axis against the spec's shape at the call's sizes. */
+  readonly shape?: readonly number[];
+}
+
+export type TensorName = InputName | 'o';
+
+export type DeviceTensors = { readonly [name in 'q' | 'k' | 'v' | 'o']: DeviceTensor } & {
+  readonly [name in Exclude<InputName, 'q' | 'k' | 'v'>]?: DeviceTensor;
+};
+
+export interface DeviceRunOptions {
+  /** Default: axis B of q's shape, else 1. */
+  readonly batch?: number;
+  /** Default: axis Nq of q's shape. */
+  readonly seqQ?: number;
+  /** Default: axis Nk of k's shape. */
+  readonly seqK?: number;
+  /**
+   * Record into this encoder and do not submit (the caller submits). Without one, the run is
+   * submitted at once. Either way nothing is read back.
+   */
+  readonly encoder?: GPUCommandEncoder;
+}
+
+export type DeviceRunArgs = DeviceTensors & DeviceRunOptions;
+
+export interface TensorRunner {
+  run(args: DeviceRunArgs): Promise<void>;
+  destroy(): void;
+}
+
+/** Buffers each device has already accepted in a probe (see `checkBuffersBelong`). */
+const acceptedBuffers = new WeakMap<GPUDevice, WeakSet<GPUBuffer>>();
+
+/** Marks a buffer the runtime created on `device` itself, so it is never probed. */
+export function trustBuffer(device: GPUDevice, buffer: GPUBuffer): void {
+  accepted(device).add(buffer);
+}
+
+function accepted(device: GPUDevice): WeakSet<GPUBuffer> {
+  let set = acceptedBuffers.get(device);
+  if (!set) {
+    set = new WeakSet();
+    acceptedBuffers.set(device, set);
+  }
+  return set;
+}
+
+/** Stable small ids for buffers, so bind groups can be cached by what they bind. */
+const bufferIds = new WeakMap<GPUBuffer, number>();
+let nextBufferId = 1;
+function idOf(buffer: GPUBuffer): number {
+  let id = bufferIds.get(buffer);
+  if (id === undefined) {
+    id = nextBufferId++;
+    bufferIds.set(buffer, id);
+  }
+  return id;
+}
+
+/** Bind groups kept per attention; the oldest goes first (decode loops reuse a few). */
+const MAX_CACHED_BIND_GROUPS = 64;
+
+export function createTensorRunner(context: LoadContext): TensorRunner {
+  const { device, plan, name, kernels, randomTables } = context;
+  const pool = new Map<string, GPUBuffer>();
+  // Work recorded in a caller's encoder may still use a buffer the pool outgrew: it is kept
+  // until destroy() rather than destroyed under that work.
+  const retired: GPUBuffer[] = [];
+  const bindGroups = new Map<string, GPUBindGroup>();
+  const uniformsWritten = new Map<string, Uint32Array>();
+  // Where each table was written for `tablesSizes`; at other sizes arrays move, and another
+  // array may have been written over a table's old place, so the record starts afresh.
+  const tablesWritten = new Map<string, string>();
+  let tablesSizes = '';
+  const encoderSizes = new WeakMap<GPUCommandEncoder, string>();
+  let probe: { buffer: GPUBuffer; layout: GPUBindGroupLayout } | null = null;
+  let destroyed = false;
+
+  const limits = device.limits;
+  const poolBuffer = (spec: HostPlan['buffers'][number], bytes: number): GPUBuffer => {
+    const existing = pool.get(spec.name);
+    if (existing && existing.size >= bytes) return existing;
+    const uniform = spec.kind === 'uniform';
+    const ceiling = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
+    const size =
+      existing && !uniform ? Math.max(bytes, Math.min(existing.size * 2, ceiling)) : bytes;
+    const buffer = device.createBuffer({
+      label: `${name}.${spec.name}`,
+      size,
+      usage: uniform
+        ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST
+        : GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
+    if (existing) {
+      retired.push(existing);
+      bindGroups.clear();
+      uniformsWritten.delete(spec.name);
+    }
+    pool.set(spec.name, buffer);
+    return buffer;
+  };
+
+  /** Records the plan's steps for checked tensors: copies in, one compute pass, copy out. */
+  const record = (encoder: GPUCommandEncoder, bound: readonly BoundTensor[], sizes: SizeEnv) => {
+    const bindings = new Map<string, GPUBufferBinding>();
+    for (const b of bound) {
+      if (b.direct) {
+        bindings.set(b.array.buffer, { buffer: b.tensor.buffer, offset: b.offset, size: b.bytes });
+      }
+    }
+    for (const spec of plan.buffers) {
+      if (!bindings.has(spec.name)) {
+        bindings.set(spec.name, { buffer: poolBuffer(spec, bufferBytes(spec.size, sizes)) });
+      }
+    }
+    const bindingOf = (buffer: string): GPUBufferBinding => {
+      const binding = bindings.get(buffer);
+      if (!binding) throw new Error(`plan: unknown buffer '${buffer}'`);
+      return binding;
+    };
+    const arrays = new Map(plan.arrays.map((a) => [a.name, a]));
+    const arrayOf = (array: string): PlanArray => {
+      const found = arrays.get(array);
+      if (!found) throw new Error(`plan: unknown array '${array}'`);
+      return found;
+    };
+    const byName = new Map(bound.map((b) => [b.name, b]));
+    const sizesKey = `${sizes.batch}/${sizes.seqQ}/${sizes.seqK}`;
+    if (sizesKey !== tablesSizes) {
+      tablesWritten.clear();
+      tablesSizes = sizesKey;
+    }
+    const dispatches: { pipeline: GPUComputePipeline; group: GPUBindGroup; size: number[] }[] = [];
+    let output: BoundTensor | null = null;
+    for (const step of plan.steps) {
+      switch (step.kind) {
+        case 'upload': {
+          const b = byName.get(step.input);
+          if (!b) throw new Error(`plan: input '${step.input}' was not checked`);
+          if (!b.direct) {
+            const target = bindingOf(b.array.buffer).buffer;
+            const at = evalSize(b.array.offset, sizes) * 4;
+            encoder.copyBufferToBuffer(b.tensor.buffer, b.offset, target, at, b.bytes);
+          }
+          break;
+        }
+        case 'fill-random-blocks':
+        case 'fill-gaussian': {
+          const array = arrayOf(step.array);
+          const target = bindingOf(array.buffer).buffer;
+          const at = evalSize(array.offset, sizes) * 4;
+          const key =
+            step.kind === 'fill-random-blocks'
+              ? `random/${step.seed}/${step.count}/${step.block}/${sizes.seqK}`
+              : `gaussian/${step.seed}/${step.rows}/${step.cols}`;
+          // The pool keeps its contents, so at one size a table is written once per place.
+          const where = `${key}@${idOf(target)}+${at}`;
+          if (tablesWritten.get(step.array) === where) break;
+          let table: Uint32Array | Float32Array;
+          if (step.kind === 'fill-random-blocks') {
+            let t = randomTables.get(key);
+            if (!t) {
+              t = drawRandomTable(step.seed, step.count, step.block, sizes.seqK);
+              randomTables.set(key, t);
+            }
+            table = t;
+          } else {
+            let t = gaussianTables.get(key);
+            if (!t) {
+              t = gaussianMatrix(step.seed, step.rows, step.cols);
+              gaussianTables.set(key, t);
+            }
+            table = t;
+          }
+          device.queue.writeBuffer(target, at, table);
+          tablesWritten.set(step.array, where);
+          break;
+        }
+        case 'write-uniforms': {
+          const loaded = kernelOf(kernels, step.kernel);
+          const values = new Uint32Array(Math.ceil(loaded.kernel.uniforms.length / 4) * 4);
+          loaded.kernel.uniforms.forEach((u, i) => {
+            const value = evalSize(u.value, sizes);
+            if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+              throw new Error(
+                `kernel ${step.kernel}: uniform '${u.name}' = ${value} does not fit a u32`,
+              );
+            }
+            values[i] = value;
+          });
+          const buffer = loaded.kernel.uniformBuffer;
+          const last = uniformsWritten.get(buffer);
+          if (last && last.length === values.length && last.every((x, i) => x === values[i])) {
+            break;
+          }
+          device.queue.writeBuffer(bindingOf(buffer).buffer, 0, values);
+          uniformsWritten.set(buffer, values);
+          break;
+        }
+        case 'dispatch': {
+          const loaded = kernelOf(kernels, step.kernel);
+          const size = step.workgroups.map((w) => evalSize(w, sizes));
+          const max = limits.maxComputeWorkgroupsPerDimension;
+          if (size.some((w) => w > max)) {
+            throw new Error(
+              `kernel ${step.kernel}: dispatch ${size.join('x')} exceeds maxComputeWorkgroupsPerDimension ${max}`,
+            );
+          }
+          const entries = loaded.kernel.bindings.map((b) => ({
+            binding: b.binding,
+            resource: bindingOf(b.buffer),
+          }));
+          const key =
+            step.kernel +
+            entries
+              .map(
+                (e) =>
+                  `|${idOf(e.resource.buffer)}@${e.resource.offset ?? 0}+${e.resource.size ?? '*'}`,
+              )
+              .join('');
+          let group = bindGroups.get(key);
+          if (!group) {
+            group = device.createBindGroup({ label: step.kernel, layout: loaded.layout, entries });
+            if (bindGroups.size >= MAX_CACHED_BIND_GROUPS) {
+              bindGroups.delete(bindGroups.keys().next().value!);
+            }
+            bindGroups.set(key, group);
+          }
+          dispatches.push({ pipeline: loaded.pipeline, group, size });
+          break;
+        }
+        case 'read-output':
+          output = byName.get('o') ?? null;
+          break;
+        default: {
+          const never: never = step;
+          throw new Error(`plan: unknown step ${JSON.stringify(never)}`);
+        }
+      }
+    }
+    if (!output) throw new Error('plan: no read-output step');
+    const pass = encoder.beginComputePass({ label: name });
+    for (const d of dispatches) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.group);
+      pass.dispatchWorkgroups(d.size[0]!, d.size[1]!, d.size[2]!);
+    }
+    pass.end();
+    if (!output.direct) {
+      const source = bindingOf(output.array.buffer).buffer;
+      const at = evalSize(output.array.offset, sizes) * 4;
+      encoder.copyBufferToBuffer(source, at, output.tensor.buffer, output.offset, output.bytes);
+    }
+  };
+
+  const probeOf = () => {
+    probe ??= {
+      buffer: device.createBuffer({
+        label: `${name}.probe`,
+        size: 16,
+        usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      }),
+      layout: device.createBindGroupLayout({
+        label: `${name}.probe`,
+        entries: [
+          { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
+        ],
+      }),
+    };
+    return probe;
+  };
+
+  /**
+   * WebGPU gives a buffer no way to name its device, so each buffer not seen before is
+   * used once in work that is validated and never submitted: a bind group, or a copy in an
+   * encoder that is finished and dropped. A buffer of another device fails that validation.
+   */
+  const checkBuffersBelong = async (bound: readonly BoundTensor[]) => {
+    const known = accepted(device);
+    const fresh = new Map<GPUBuffer, BoundTensor>();
+    for (const b of bound) if (!known.has(b.tensor.buffer)) fresh.set(b.tensor.buffer, b);
+    if (fresh.size === 0) return;
+    const { buffer: scratch, layout } = probeOf();
+    const verdicts = [...fresh].map(([buffer, b]) => {
+      const scoped = withErrorScopes(device, () => {
+        if (buffer.usage & GPUBufferUsage.STORAGE) {
+          device.createBindGroup({
+            layout,
+            entries: [{ binding: 0, resource: { buffer, offset: 0, size: 4 } }],
+          });
+        } else {
+          const encoder = device.createCommandEncoder();
+          if (buffer.usage & GPUBufferUsage.COPY_SRC)
+            encoder.copyBufferToBuffer(buffer, 0, scratch, 0, 4);
+          else encoder.copyBufferToBuffer(scratch, 0, buffer, 0, 4);
+          encoder.finish();
+        }
+      });
+      return scoped.error.then((error) => ({ buffer, b, error }));
+    });
+    for (const { buffer, b, error } of await Promise.all(verdicts)) {
+      if (error === null) {
+        known.add(buffer);
+        continue;
+      }
+      const foreign = /associated with/.test(error);
+      throw new Error(
+        `tensor '${b.name}': ` +
+          (foreign
+            ? `its buffer belongs to another GPUDevice; device tensors must be buffers of the runtime's device (runtime.device, or the device given to createRuntime({ device }))`
+            : `the device refused its buffer`) +
+          ` (the device said: ${error.split('\n')[0]})`,
+      );
+    }
+  };
+
+  const assertUsable = () => {
+    context.assertUsable();
+    if (destroyed) {
+      throw new Error(
+        `attention '${name}' was destroyed (its destroy() was called); load the module again`,
+      );
+    }
+  };
+
+  return {
+    async run(args) {
+      assertUsable();
+      await context.ready();
+      const sizes = deviceRunSizes(plan, args);
+      checkRunSizes(plan, sizes, device.limits);
+      const bound = checkDeviceTensors(plan, args, sizes, device.limits);
+      await checkBuffersBelong(bound);
+      assertUsable();
+      const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
+      const encoder = args.encoder;
+      if (encoder) {
+        const earlier = encoderSizes.get(encoder);
+        if (earlier !== undefined && earlier !== at) {
+          throw new Error(
+            `attention '${name}': this encoder already holds a run of it at ${earlier}; a loaded ` +
+              `attention writes its uniforms when a run is recorded, so submit that encoder ` +
+              `before recording a run at ${at} (or load the module a second time)`,
+          );
+        }
+        encoderSizes.set(encoder, at);
+      }
+      const scoped = withErrorScopes(device, () => {
+        if (encoder) {
+          record(encoder, bound, sizes);
+          return;
+        }
+        const own = device.createCommandEncoder({ label: name });
+        record(own, bound, sizes);
+        device.queue.submit([own.finish()]);
+      });
+      const error = await scoped.error;
+      if (error !== null) {
+        throw new DeviceError(
+          `attention '${name}': ${encoder ? 'recording' : 'running'} at ${at} on device tensors: ${error}`,
+        );
+      }
+      assertDeviceUsable(device, `attention '${name}'`);
+    },
+    destroy() {
+      destroyed = true;
+      for (const b of [...pool.values(), ...retired]) b.destroy();
+      probe?.buffer.destroy();
+      pool.clear();
+      retired.length = 0;
+      bindGroups.clear();
+    },
+  };
+}

@@ -1,0 +1,125 @@
+// `run` with host arrays, built on the device-tensor path so both share one executor: the
+// inputs are validated as before (shapes, types, finite values), uploaded into fresh buffers
+// of the runtime's device, run on as device tensors, and o is read back. The runner submits
+// its own work: it writes uniforms and submits in one synchronous step, so concurrent runs of
+// one attention at different sizes cannot see each other's uniforms.
+
+import { evalSize } from '../codegen/plan.js';
+import { assertDeviceUsable, DeviceError, withErrorScopes } from './device-errors.js';
+import {
+  trustBuffer,
+  type DeviceTensor,
+  type DeviceTensors,
+  type TensorRunner,
+} from './device-tensors.js';
+import { packHalves, unpackHalves } from './f16.js';
+import {
+  checkRunSizes,
+  resolveSizes,
+  validateInputs,
+  type LoadContext,
+  type RunInputs,
+  type RunOutputs,
+} from './loaded-kernel.js';
+
+/**
+ * The host-array convenience on top of the device path: uploads the inputs into fresh
+ * buffers, runs on them as device tensors, and reads `o` back.
+ */
+export async function runOnHostArrays(
+  context: LoadContext,
+  runner: TensorRunner,
+  inputs: RunInputs,
+): Promise<RunOutputs> {
+  const { device, plan, name } = context;
+  await context.ready();
+  const sizes = resolveSizes(plan, inputs);
+  checkRunSizes(plan, sizes, device.limits);
+  validateInputs(plan, inputs, sizes);
+  const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
+  const output = plan.outputs[0];
+  const outArray = plan.arrays.find((a) => a.name === output?.array);
+  if (!output || !outArray) throw new Error('plan: no output array');
+  const outWords = evalSize(outArray.length, sizes);
+  const outElements = output.shape.reduce<number>((a, e) => a * evalSize(e, sizes), 1);
+  const created: GPUBuffer[] = [];
+  const make = (label: string, bytes: number, usage: number) => {
+    const buffer = device.createBuffer({
+      label: `${name}.${label}`,
+      size: Math.max(16, Math.ceil(bytes / 16) * 16),
+      usage,
+    });
+    created.push(buffer);
+    trustBuffer(device, buffer);
+    return buffer;
+  };
+  try {
+    const upload = withErrorScopes(device, () => {
+      const tensors: Record<string, DeviceTensor> = {};
+      for (const spec of plan.inputs) {
+        const raw = inputs[spec.name]!;
+        const storage = spec.storage ?? spec.dtype;
+        const data =
+          storage === 'f16' && raw instanceof Float32Array ? packHalves(raw, spec.name) : raw;
+        const buffer = make(
+          spec.name,
+          data.byteLength,
+          GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+        );
+        device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+        tensors[spec.name] = { buffer, dtype: storage };
+      }
+      const o = make(
+        'o',
+        outWords * 4,
+        GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      );
+      tensors['o'] = { buffer: o, dtype: output.storage ?? output.dtype };
+      const staging = make(
+        'o.staging',
+        outWords * 4,
+        GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      );
+      return { tensors: tensors as unknown as DeviceTensors, o, staging };
+    });
+    const uploadError = await upload.error;
+    if (uploadError !== null) {
+      throw new DeviceError(`attention '${name}': preparing a run at ${at}: ${uploadError}`);
+    }
+    const { tensors, o, staging } = upload.value;
+    await runner.run({ ...tensors, ...sizes });
+    const submitted = withErrorScopes(device, () => {
+      const encoder = device.createCommandEncoder({ label: `${name}.read-back` });
+      encoder.copyBufferToBuffer(o, 0, staging, 0, Math.ceil(outWords / 4) * 16);
+      device.queue.submit([encoder.finish()]);
+      return staging.mapAsync(GPUMapMode.READ);
+    });
+    const mapped = submitted.value.then(
+      () => null,
+      (error: unknown) => error,
+    );
+    const [error, mapError] = await Promise.all([submitted.error, mapped]);
+    if (error !== null) {
+      if (mapError === null) staging.unmap();
+      throw new DeviceError(`attention '${name}': running at ${at}: ${error}`);
+    }
+    if (mapError !== null) {
+      // Give a loss that caused the failure the chance to be recorded first.
+      await Promise.race([device.lost, new Promise((r) => setTimeout(r, 0))]);
+      context.assertUsable();
+      throw new DeviceError(
+        `attention '${name}': reading the output back at ${at} failed: ${String(mapError)}`,
+      );
+    }
+    const bytes = staging.getMappedRange().slice(0, outWords * 4);
+    staging.unmap();
+    assertDeviceUsable(device, `attention '${name}'`);
+    const out =
+      output.storage === 'f16'
+        ? unpackHalves(new Uint32Array(bytes), outElements)
+        : new Float32Array(bytes);
+    return { o: out };
+  } finally {
+    for (const b of created) b.destroy();
+  }
+}
