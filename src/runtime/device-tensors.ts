@@ -24,6 +24,7 @@ import {
   gaussianTables,
   kernelOf,
   type LoadContext,
+  uniformWords,
 } from './loaded-kernel.js';
 
 /** A tensor that lives on the device: a region of a `GPUBuffer`, in the spec's layout. */
@@ -217,16 +218,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
         }
         case 'write-uniforms': {
           const loaded = kernelOf(kernels, step.kernel);
-          const values = new Uint32Array(Math.ceil(loaded.kernel.uniforms.length / 4) * 4);
-          loaded.kernel.uniforms.forEach((u, i) => {
-            const value = evalSize(u.value, sizes);
-            if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-              throw new Error(
-                `kernel ${step.kernel}: uniform '${u.name}' = ${value} does not fit a u32`,
-              );
-            }
-            values[i] = value;
-          });
+          const values = uniformWords(loaded.kernel, sizes);
           const buffer = loaded.kernel.uniformBuffer;
           const last = uniformsWritten.get(buffer);
           if (last && last.length === values.length && last.every((x, i) => x === values[i])) {

@@ -5,7 +5,7 @@
 // one attention at different sizes cannot see each other's uniforms.
 
 import { evalSize } from '../codegen/plan.js';
-import { assertDeviceUsable, DeviceError, withErrorScopes } from './device-errors.js';
+import { DeviceError, withErrorScopes } from './device-errors.js';
 import {
   trustBuffer,
   type DeviceTensor,
@@ -13,6 +13,7 @@ import {
   type TensorRunner,
 } from './device-tensors.js';
 import { packHalves, unpackHalves } from './f16.js';
+import { submitAndReadBack } from './read-back.js';
 import {
   checkRunSizes,
   resolveSizes,
@@ -88,32 +89,16 @@ export async function runOnHostArrays(
     }
     const { tensors, o, staging } = upload.value;
     await runner.run({ ...tensors, ...sizes });
-    const submitted = withErrorScopes(device, () => {
-      const encoder = device.createCommandEncoder({ label: `${name}.read-back` });
-      encoder.copyBufferToBuffer(o, 0, staging, 0, Math.ceil(outWords / 4) * 16);
-      device.queue.submit([encoder.finish()]);
-      return staging.mapAsync(GPUMapMode.READ);
+    const bytes = await submitAndReadBack(device, {
+      name,
+      at,
+      record: () => {}, // the run was submitted by the runner
+      source: o,
+      sourceOffset: 0,
+      staging,
+      words: outWords,
+      assertUsable: () => context.assertUsable(),
     });
-    const mapped = submitted.value.then(
-      () => null,
-      (error: unknown) => error,
-    );
-    const [error, mapError] = await Promise.all([submitted.error, mapped]);
-    if (error !== null) {
-      if (mapError === null) staging.unmap();
-      throw new DeviceError(`attention '${name}': running at ${at}: ${error}`);
-    }
-    if (mapError !== null) {
-      // Give a loss that caused the failure the chance to be recorded first.
-      await Promise.race([device.lost, new Promise((r) => setTimeout(r, 0))]);
-      context.assertUsable();
-      throw new DeviceError(
-        `attention '${name}': reading the output back at ${at} failed: ${String(mapError)}`,
-      );
-    }
-    const bytes = staging.getMappedRange().slice(0, outWords * 4);
-    staging.unmap();
-    assertDeviceUsable(device, `attention '${name}'`);
     const out =
       output.storage === 'f16'
         ? unpackHalves(new Uint32Array(bytes), outElements)

@@ -11,6 +11,7 @@ import { assertDeviceUsable, DeviceError, watchDevice, withErrorScopes } from '.
 import { packHalves, unpackHalves } from './f16.js';
 import { createTensorRunner, type DeviceRunArgs } from './device-tensors.js';
 import { runOnHostArrays } from './host-arrays.js';
+import { submitAndReadBack } from './read-back.js';
 
 export interface RunInputs {
   readonly q: Float32Array;
@@ -313,39 +314,16 @@ function prepareRun(context: LoadContext, inputs: RunInputs): PreparedRun {
     encode,
     async run() {
       await ready();
-      const submitted = withErrorScopes(device, () => {
-        const encoder = device.createCommandEncoder({ label: name });
-        encode(encoder);
-        encoder.copyBufferToBuffer(
-          bufferOf(out.buffer),
-          evalSize(out.offset, sizes) * 4,
-          staging,
-          0,
-          Math.ceil(outWords / 4) * 16,
-        );
-        device.queue.submit([encoder.finish()]);
-        return staging.mapAsync(GPUMapMode.READ);
+      const bytes = await submitAndReadBack(device, {
+        name,
+        at,
+        record: encode,
+        source: bufferOf(out.buffer),
+        sourceOffset: evalSize(out.offset, sizes) * 4,
+        staging,
+        words: outWords,
+        assertUsable,
       });
-      const mapped = submitted.value.then(
-        () => null,
-        (error: unknown) => error,
-      );
-      const [error, mapError] = await Promise.all([submitted.error, mapped]);
-      if (error !== null) {
-        if (mapError === null) staging.unmap();
-        throw new DeviceError(`attention '${name}': running at ${at}: ${error}`);
-      }
-      if (mapError !== null) {
-        // Give a loss that caused the failure the chance to be recorded first.
-        await Promise.race([device.lost, new Promise((r) => setTimeout(r, 0))]);
-        assertUsable();
-        throw new DeviceError(
-          `attention '${name}': reading the output back at ${at} failed: ${String(mapError)}`,
-        );
-      }
-      const bytes = staging.getMappedRange().slice(0, outWords * 4);
-      staging.unmap();
-      assertDeviceUsable(device, `attention '${name}'`);
       const o = outHalves
         ? unpackHalves(new Uint32Array(bytes), outElements)
         : new Float32Array(bytes);
@@ -457,16 +435,7 @@ function recordSteps(
       }
       case 'write-uniforms': {
         const loaded = kernelOf(kernels, step.kernel);
-        const values = new Uint32Array(Math.ceil(loaded.kernel.uniforms.length / 4) * 4);
-        loaded.kernel.uniforms.forEach((u, i) => {
-          const value = evalSize(u.value, sizes);
-          if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-            throw new Error(
-              `kernel ${step.kernel}: uniform '${u.name}' = ${value} does not fit a u32`,
-            );
-          }
-          values[i] = value;
-        });
+        const values = uniformWords(loaded.kernel, sizes);
         device.queue.writeBuffer(bufferOf(loaded.kernel.uniformBuffer), 0, values);
         break;
       }
@@ -564,6 +533,19 @@ function checkBufferLimits(
 
 /** Gaussian matrices depend only on (seed, rows, cols): drawn once per process. */
 export const gaussianTables = new Map<string, Float32Array>();
+
+/** A kernel's uniform struct for these sizes, padded to whole 16-byte rows. */
+export function uniformWords(kernel: PlanKernel, sizes: SizeEnv): Uint32Array {
+  const values = new Uint32Array(Math.ceil(kernel.uniforms.length / 4) * 4);
+  kernel.uniforms.forEach((u, i) => {
+    const value = evalSize(u.value, sizes);
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+      throw new Error(`kernel ${kernel.name}: uniform '${u.name}' = ${value} does not fit a u32`);
+    }
+    values[i] = value;
+  });
+  return values;
+}
 
 export function kernelOf(kernels: ReadonlyMap<string, LoadedKernel>, name: string): LoadedKernel {
   const kernel = kernels.get(name);
