@@ -5,7 +5,7 @@ export { parseSpec, type ParseResult } from './syntax/parse.js';
 export { checkSpec } from './check/check.js';
 export type * from './check/checked.js';
 export type * from './syntax/ast.js';
-export type { Span } from './syntax/span.js';
+export type { Span } from './base/span.js';
 export {
   hasErrors,
   sortDiagnostics,

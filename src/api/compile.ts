@@ -2,8 +2,7 @@
 // passes and WGSL codegen for a target profile. Constructs that check but have no kernels
 // yet become E600 diagnostics at their spans, values past a compile limit E602, never exceptions.
 
-import type { CheckedAttention } from '../check/checked.js';
-import { compileAttention, type CompiledAttention } from '../codegen/compile.js';
+import { compileAttention, type CompiledModule } from '../codegen/compile.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { hasErrors, sortDiagnostics } from '../diagnostics/diagnostic.js';
 import type { SourceText } from '../diagnostics/source.js';
@@ -12,8 +11,7 @@ import { MAX_FILE_KERNEL_BYTES } from '../lower/compile-limits.js';
 import { lowerAttention } from '../lower/lower.js';
 import { PORTABLE_PROFILE, STATIC_PROFILES, type DeviceProfile } from '../target/profile.js';
 
-/** One compiled attention: its checked description (for the reference), IR, kernels and plan. */
-export type CompiledModule = CompiledAttention & { readonly attention: CheckedAttention };
+export type { CompiledModule } from '../codegen/compile.js';
 
 export interface CompileSourceOptions {
   readonly file?: string;

@@ -3,8 +3,8 @@
 // afterwards by the caller, which knows their types and ranges.
 
 import type { Argument, CallExpr, Expr } from '../syntax/ast.js';
-import { joinSpans } from '../syntax/span.js';
-import type { Span } from '../syntax/span.js';
+import { joinSpans } from '../base/span.js';
+import type { Span } from '../base/span.js';
 import type { DiagnosticSink } from './sink.js';
 import { didYouMean } from './suggest.js';
 import { listNames } from './values.js';

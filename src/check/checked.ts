@@ -3,7 +3,7 @@
 // every default of language.md is filled in, every name resolved, every number validated.
 // Spans are kept so later stages can still point at the spec text.
 
-import type { Span } from '../syntax/span.js';
+import type { Span } from '../base/span.js';
 
 export type Layout = 'bhnd' | 'bnhd';
 export type DType = 'f32' | 'f16';

@@ -3,7 +3,7 @@
 // fully-defaulted form. An attention without groups is one implicit group.
 
 import type { AttentionDecl, Group } from '../syntax/ast.js';
-import type { Span } from '../syntax/span.js';
+import type { Span } from '../base/span.js';
 import type { CheckedGroup } from './checked.js';
 import { collectSettings, PROPERTIES, PROPERTY_NAMES } from './properties.js';
 import type { PropertyName, Settings } from './properties.js';

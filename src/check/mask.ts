@@ -4,7 +4,7 @@
 // `causal` are in rules.ts.
 
 import type { Argument, Expr } from '../syntax/ast.js';
-import type { Span } from '../syntax/span.js';
+import type { Span } from '../base/span.js';
 import type { MaskKind, MaskNode } from './checked.js';
 import { asCallable, checkBareName, matchArgs } from './args.js';
 import type { BoundArgs, Signature } from './args.js';

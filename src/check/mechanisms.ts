@@ -4,7 +4,7 @@
 
 import type { Expr } from '../syntax/ast.js';
 import type { DiagnosticCode } from '../diagnostics/codes.js';
-import type { Span } from '../syntax/span.js';
+import type { Span } from '../base/span.js';
 import type { FeatureMap, LowRank } from './checked.js';
 import { asCallable, checkBareName, matchArgs } from './args.js';
 import type { BoundArgs, Callable, Signature } from './args.js';

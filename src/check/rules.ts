@@ -4,7 +4,7 @@
 // the same place; the sink keeps only one copy.
 
 import type { Label } from '../diagnostics/diagnostic.js';
-import type { Span } from '../syntax/span.js';
+import type { Span } from '../base/span.js';
 import type { MaskNode } from './checked.js';
 import { globalPositionSpan, maskLeaves } from './mask.js';
 import type { PropertyName, PropertyValues, Settings, Slot } from './properties.js';

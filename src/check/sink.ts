@@ -3,7 +3,7 @@
 
 import type { Diagnostic, Label, Severity } from '../diagnostics/diagnostic.js';
 import type { DiagnosticCode } from '../diagnostics/codes.js';
-import type { Span } from '../syntax/span.js';
+import type { Span } from '../base/span.js';
 
 export interface DiagnosticExtras {
   /** Text printed after the primary carets. */

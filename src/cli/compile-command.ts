@@ -10,7 +10,7 @@ import { moduleFiles } from '../api/module-files.js';
 import type { CompiledModule } from '../api/compile.js';
 import { hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { SourceText } from '../diagnostics/source.js';
-import type { Span } from '../syntax/span.js';
+import type { Span } from '../base/span.js';
 import { renderDiagnostic } from '../diagnostics/render.js';
 import { resolveColor } from './check-command.js';
 import { COLOR_OPTION, parseCommandLine, TARGET_OPTION, type CommandSpec } from './command-line.js';

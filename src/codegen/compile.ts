@@ -48,6 +48,12 @@ export interface CompiledAttention {
   readonly plan: HostPlan;
 }
 
+/**
+ * One compiled attention with its checked description, which the CPU reference and the
+ * generated TypeScript module need besides the kernels and plan (`compile()` returns these).
+ */
+export type CompiledModule = CompiledAttention & { readonly attention: CheckedAttention };
+
 export interface CompileOptions {
   /** Run the IR verifier after every pass (tests do). */
   readonly verify?: boolean;

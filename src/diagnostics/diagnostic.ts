@@ -1,7 +1,7 @@
 // Errors are values (esbuild's log): every phase returns diagnostics and keeps going.
 // A diagnostic points at spans of one source file; rendering happens elsewhere.
 
-import type { Span } from '../syntax/span.js';
+import type { Span } from '../base/span.js';
 import type { DiagnosticCode } from './codes.js';
 
 export type Severity = 'error' | 'warning';

@@ -3,7 +3,7 @@
 // the grammar and the parser stay untouched by formatting.
 
 import type { Argument, Expr, Group, Identifier, Property, SpecFile } from '../syntax/ast.js';
-import type { Span } from '../syntax/span.js';
+import type { Span } from '../base/span.js';
 import { specLexer } from '../syntax/tokens.js';
 
 /** One `# ...` or `// ...` comment, to the end of its line. */

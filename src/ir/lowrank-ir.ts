@@ -6,8 +6,8 @@
 // (split over key chunks, then summed), nystrom reduces q and k to m landmark rows, and both
 // end with every query attending over a handful of small rows.
 
-import type { Span } from '../syntax/span.js';
-import type { Mask } from './ir.js';
+import type { Span } from '../base/span.js';
+import type { Mask } from './mask-ir.js';
 
 export type LowRankMethod =
   | { readonly kind: 'linformer'; readonly rank: number }

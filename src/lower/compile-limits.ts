@@ -5,7 +5,7 @@
 // computes nothing, and its zero output could pass for tiny reference values).
 
 import type { CheckedAttention, MaskNode } from '../check/checked.js';
-import type { Span } from '../syntax/span.js';
+import type { Span } from '../base/span.js';
 
 /**
  * `head_routing` keeps four per-head private arrays in each select/scatter invocation and

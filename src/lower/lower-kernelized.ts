@@ -4,7 +4,7 @@
 
 import type { CheckedGroup, FeatureMap as CheckedFeatureMap, MaskNode } from '../check/checked.js';
 import type { FeatureMap, Group } from '../ir/ir.js';
-import type { Span } from '../syntax/span.js';
+import type { Span } from '../base/span.js';
 
 export function lowerKernelizedGroup(
   group: CheckedGroup,

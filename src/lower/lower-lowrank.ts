@@ -6,7 +6,7 @@
 import type { CheckedGroup, LowRank, MaskNode } from '../check/checked.js';
 import type { Group } from '../ir/ir.js';
 import type { LowRankMethod } from '../ir/lowrank-ir.js';
-import type { Span } from '../syntax/span.js';
+import type { Span } from '../base/span.js';
 
 export function lowerLowRankGroup(
   group: CheckedGroup,

@@ -4,7 +4,7 @@
 // (and tested) on its own. Mechanisms not implemented yet are reported, not approximated.
 
 import type { CheckedAttention, CheckedGroup, MaskNode } from '../check/checked.js';
-import type { Span } from '../syntax/span.js';
+import type { Span } from '../base/span.js';
 import type { Attention, Group, Mask } from '../ir/ir.js';
 import { checkCompileLimits, type CompileLimit } from './compile-limits.js';
 import { lowerKernelizedGroup } from './lower-kernelized.js';

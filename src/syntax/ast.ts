@@ -1,7 +1,7 @@
 // The spec's abstract syntax tree: what the text says, before any meaning is checked.
 // Every node carries the span of the text it came from, so the checker can point at it.
 
-import type { Span } from './span.js';
+import type { Span } from '../base/span.js';
 
 export interface Identifier {
   readonly name: string;

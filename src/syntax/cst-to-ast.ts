@@ -26,7 +26,7 @@ import type {
   Property,
   SpecFile,
 } from './ast.js';
-import type { Span } from './span.js';
+import type { Span } from '../base/span.js';
 
 const STRICT_NUMBER = /^-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 

@@ -2,7 +2,7 @@
 // the reference's contract is src/check/checked.ts itself).
 
 import type { CheckedAttention, CheckedGroup, MaskNode } from '../../src/check/checked.js';
-import type { Span } from '../../src/syntax/span.js';
+import type { Span } from '../../src/base/span.js';
 
 export const S: Span = { start: 0, end: 0 };
 

@@ -5,7 +5,7 @@
 // imports only `attnc/runtime`, so an app's bundle holds no compiler. Deterministic: same
 // module, same text.
 
-import type { CompiledModule } from '../../api/compile.js';
+import type { CompiledModule } from '../compile.js';
 import type { PlanInput } from '../plan.js';
 
 export interface ModuleFileOptions {
