@@ -4,7 +4,7 @@
 // `num_heads`, nor `segment` from `document`. (attnc's own names in the wrong place, such as
 // `window: 4`, are names.ts's business.)
 
-import type { PropertyName } from './properties.js';
+import type { PropertyName } from './property-values.js';
 
 export interface ForeignName {
   /** The attnc property it stands for, when there is one (so nothing is "missing" after it). */

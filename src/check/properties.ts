@@ -3,35 +3,16 @@
 // list into Settings, reporting unknown, duplicate and misplaced properties on the way.
 
 import type { Property, Expr } from '../syntax/ast.js';
-import type { DType, FeatureMap, Layout, LowRank, MaskNode } from './checked.js';
 import { checkMask } from './mask.js';
 import { readBias, readHeadRouting, readKernel, readLowRank } from './mechanisms.js';
-import type { HeadRouting } from './mechanisms.js';
+import type { PropertyName, PropertyValues } from './property-values.js';
 import { FOREIGN_PROPERTIES } from './foreign-names.js';
 import { misplacedNameNote } from './names.js';
 import type { DiagnosticSink } from './sink.js';
 import { closestName, didYouMean } from './suggest.js';
 import { INT_MAX, readBool, readChoice, readInt, readPositiveNumber } from './values.js';
 
-export interface PropertyValues {
-  heads: number;
-  kv_heads: number;
-  head_dim: number;
-  value_dim: number;
-  causal: boolean;
-  scale: number | 'auto';
-  mask: MaskNode;
-  kernel: FeatureMap;
-  lowrank: LowRank;
-  softcap: number;
-  bias: 'alibi';
-  head_routing: HeadRouting;
-  max_seq: number;
-  layout: Layout;
-  dtype: DType;
-}
-
-export type PropertyName = keyof PropertyValues;
+export type { PropertyName, PropertyValues } from './property-values.js';
 
 /**
  * `tensor` properties fix the shapes or the element type of q, k, v and o, or (head_routing)

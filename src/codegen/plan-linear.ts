@@ -16,7 +16,7 @@ import { slotWords } from './wgsl/emit-linear-common.js';
 import { emitLinearOutputKernel } from './wgsl/emit-linear-output.js';
 import { emitLinearScanKernel } from './wgsl/emit-linear-scan.js';
 import { emitLinearStatesKernel, linearSlots } from './wgsl/emit-linear-states.js';
-import type { EmittedKernel } from './wgsl/emit-softmax.js';
+import type { EmittedKernel } from './wgsl/emitted-kernel.js';
 import type { RoutedRowsArrays } from './wgsl/emit-head-routing.js';
 
 const LINEAR_BUFFER = 'linear';

@@ -19,7 +19,8 @@ import type { Attention, Group, Mask, MaskLeaf, Routing, Score } from '../../ir/
 import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import type { EmittedKernel, SoftmaxBindings } from '../wgsl/emit-softmax.js';
+import type { SoftmaxBindings } from '../wgsl/emit-softmax.js';
+import type { EmittedKernel } from '../wgsl/emitted-kernel.js';
 import {
   emitKeyUpdate,
   PACK_ROW_WGSL,

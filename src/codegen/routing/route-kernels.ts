@@ -15,7 +15,7 @@
 import type { Attention, Group, Routing, Table } from '../../ir/ir.js';
 import type { PlanInput, PlanStep, SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import type { EmittedKernel } from '../wgsl/emit-softmax.js';
+import type { EmittedKernel } from '../wgsl/emitted-kernel.js';
 import { paramsStructLines } from '../wgsl/params-struct.js';
 
 const WORKGROUP = 64;

@@ -22,7 +22,7 @@
 import type { Attention, Group } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import type { EmittedKernel } from './emit-softmax.js';
+import type { EmittedKernel } from './emitted-kernel.js';
 import { paramsStructLines } from './params-struct.js';
 
 /** Query rows per invocation of the select and scatter kernels. */

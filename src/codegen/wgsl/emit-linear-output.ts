@@ -45,7 +45,7 @@ import {
   vectorTypes,
 } from './emit-linear-common.js';
 import { linearSlots } from './emit-linear-states.js';
-import type { EmittedKernel } from './emit-softmax.js';
+import type { EmittedKernel } from './emitted-kernel.js';
 
 export const LINEAR_EPSILON = 1e-6;
 

@@ -6,7 +6,7 @@
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import type { Uniforms } from './emit-linear-common.js';
-import type { EmittedKernel } from './emit-softmax.js';
+import type { EmittedKernel } from './emitted-kernel.js';
 import { paramsStructLines } from './params-struct.js';
 
 const WORKGROUP = 64;

@@ -27,7 +27,7 @@ import {
   type Uniforms,
   vectorTypes,
 } from './emit-linear-common.js';
-import type { EmittedKernel } from './emit-softmax.js';
+import type { EmittedKernel } from './emitted-kernel.js';
 
 /** Features per task: the largest divisor of the feature block that is at most this. */
 const TASK_FEATURES = 16;

@@ -4,7 +4,7 @@
 
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import type { EmittedKernel } from './emit-softmax.js';
+import type { EmittedKernel } from './emitted-kernel.js';
 import { paramsStructLines } from './params-struct.js';
 
 const WORKGROUP = 64;

@@ -27,12 +27,8 @@ import {
   emitTensorBindings,
   softmaxKernelSetup,
 } from './softmax-kernel-setup.js';
-import {
-  type EmittedKernel,
-  type KernelTarget,
-  type SoftmaxArrays,
-  type SoftmaxBindings,
-} from './emit-softmax.js';
+import { type KernelTarget, type SoftmaxArrays, type SoftmaxBindings } from './emit-softmax.js';
+import type { EmittedKernel } from './emitted-kernel.js';
 import { visitRange } from './mask-wgsl.js';
 import { emitMaskFunctions } from './emit-mask-functions.js';
 import { rowCodec, TANH_SAFE_WGSL } from './emit-key-update.js';

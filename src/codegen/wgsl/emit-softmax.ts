@@ -8,6 +8,7 @@
 
 import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
+import type { EmittedKernel } from './emitted-kernel.js';
 import { visitRange } from './mask-wgsl.js';
 import { emitKeyUpdate, rowCodec, TANH_SAFE_WGSL } from './emit-key-update.js';
 import { f32Lit } from './f32-literal.js';
@@ -54,12 +55,6 @@ export interface SoftmaxArrays {
 export interface KernelTarget {
   /** dtype f16 rows declared as `vec4<f16>` (the profile has `shader-f16`). */
   readonly nativeF16: boolean;
-}
-
-export interface EmittedKernel {
-  readonly wgsl: string;
-  readonly workgroupSize: number;
-  readonly uniforms: readonly { readonly name: string; readonly value: SizeExpr }[];
 }
 
 export function emitSoftmaxKernel(
