@@ -55,7 +55,12 @@ export { acquireDevice, type AcquireOptions, type AcquiredDevice } from './runti
 export { AdapterNotFoundError } from './runtime/adapter-not-found.js';
 export { moduleFiles, type ModuleFile } from './api/module-files.js';
 export type * from './codegen/plan.js';
-export type { LoadedAttention, RunInputs, RunOutputs } from './runtime/loaded-kernel.js';
+export type {
+  LoadedAttention,
+  PlannedAttention,
+  RunInputs,
+  RunOutputs,
+} from './runtime/loaded-kernel.js';
 export type {
   DeviceRunArgs,
   DeviceRunOptions,

@@ -14,7 +14,12 @@ export {
   type DeviceKind,
 } from './runtime/device.js';
 export { AdapterNotFoundError } from './runtime/adapter-not-found.js';
-export type { LoadedAttention, RunInputs, RunOutputs } from './runtime/loaded-kernel.js';
+export type {
+  LoadedAttention,
+  PlannedAttention,
+  RunInputs,
+  RunOutputs,
+} from './runtime/loaded-kernel.js';
 export type * from './codegen/plan.js';
 export type { CheckedAttention, CheckedGroup } from './check/checked.js';
 export {

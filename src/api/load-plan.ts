@@ -5,7 +5,6 @@
 // a WebGPU validation error or a garbage result.
 
 import * as v from 'valibot';
-import type { CompiledAttention } from '../codegen/compile.js';
 import type { HostPlan } from '../codegen/plan.js';
 import { HostPlanSchema } from '../codegen/plan-schema.js';
 import { load, type RunInputs, type RunOutputs } from '../runtime/loaded-kernel.js';
@@ -52,9 +51,7 @@ export function loadPlan<I extends RunInputs = RunInputs, O extends RunOutputs =
   module: { readonly name: string; readonly plan: HostPlan | unknown },
 ): LoadedPlan<I, O> {
   const plan = validatePlan(module.name, module.plan);
-  // The runtime reads only the name and the plan; the IR stays with the compiler.
-  const compiled = { name: module.name, profile: plan.profile, plan } as CompiledAttention;
-  const loaded = load(device, compiled);
+  const loaded = load(device, { name: module.name, plan });
   return {
     ready: () => loaded.ready(),
     run: (inputs) => loaded.run(inputs) as Promise<O>,

@@ -22,7 +22,7 @@ export interface RuntimeOptions extends AcquireOptions {
 }
 
 /** A loaded module, with the variant fallbacks that were applied to it (usually none). */
-export interface LoadedModule extends LoadedAttention {
+export interface LoadedModule extends LoadedAttention<CompiledModule> {
   readonly fallbacks: readonly VariantFallback[];
 }
 

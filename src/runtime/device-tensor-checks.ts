@@ -6,8 +6,8 @@
 
 import type { HostPlan, PlanArray, SizeEnv } from '../codegen/plan.js';
 import { evalSize } from '../codegen/plan.js';
-import type { DeviceRunArgs, DeviceTensor, TensorName } from './device-tensors.js';
-import { bufferBytes } from './loaded-kernel.js';
+import type { DeviceRunArgs, DeviceTensor, TensorName } from './device-tensor-args.js';
+import { bufferBytes } from './run-checks.js';
 
 /** One tensor of a call, checked: where it goes and how. */
 export interface BoundTensor {

@@ -12,56 +12,28 @@
 // storage bindings, or its last vector is partial) it is copied on the GPU through the pool,
 // in the same encoder.
 
-import type { HostPlan, InputName, PlanArray, SizeEnv, TensorDType } from '../codegen/plan.js';
+import type { HostPlan, PlanArray, SizeEnv } from '../codegen/plan.js';
 import { evalSize } from '../codegen/plan.js';
 import { gaussianMatrix } from '../random/index.js';
+import type { DeviceRunArgs } from './device-tensor-args.js';
 import { checkDeviceTensors, deviceRunSizes, type BoundTensor } from './device-tensor-checks.js';
 import { assertDeviceUsable, DeviceError, withErrorScopes } from './device-errors.js';
 import {
-  bufferBytes,
-  checkRunSizes,
   drawRandomTable,
   gaussianTables,
   kernelOf,
-  type LoadContext,
   uniformWords,
-} from './loaded-kernel.js';
+  type LoadContext,
+} from './load-context.js';
+import { bufferBytes, checkRunSizes } from './run-checks.js';
 
-/** A tensor that lives on the device: a region of a `GPUBuffer`, in the spec's layout. */
-export interface DeviceTensor {
-  readonly buffer: GPUBuffer;
-  /** Bytes from the start of `buffer` (default 0); a multiple of minStorageBufferOffsetAlignment. */
-  readonly offset?: number;
-  /**
-   * How the elements are stored: `f32`, `u32` (seg_q, seg_k), or `f16` for the float tensors
-   * of a `dtype: f16` attention (two halves per 4-byte word, low half first).
-   */
-  readonly dtype: TensorDType;
-  /** Optional; when given, checked axis by axis against the spec's shape at the call's sizes. */
-  readonly shape?: readonly number[];
-}
-
-export type TensorName = InputName | 'o';
-
-export type DeviceTensors = { readonly [name in 'q' | 'k' | 'v' | 'o']: DeviceTensor } & {
-  readonly [name in Exclude<InputName, 'q' | 'k' | 'v'>]?: DeviceTensor;
-};
-
-export interface DeviceRunOptions {
-  /** Default: axis B of q's shape, else 1. */
-  readonly batch?: number;
-  /** Default: axis Nq of q's shape. */
-  readonly seqQ?: number;
-  /** Default: axis Nk of k's shape. */
-  readonly seqK?: number;
-  /**
-   * Record into this encoder and do not submit (the caller submits). Without one, the run is
-   * submitted at once. Either way nothing is read back.
-   */
-  readonly encoder?: GPUCommandEncoder;
-}
-
-export type DeviceRunArgs = DeviceTensors & DeviceRunOptions;
+export type {
+  DeviceRunArgs,
+  DeviceRunOptions,
+  DeviceTensor,
+  DeviceTensors,
+  TensorName,
+} from './device-tensor-args.js';
 
 export interface TensorRunner {
   run(args: DeviceRunArgs): Promise<void>;

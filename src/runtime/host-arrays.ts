@@ -14,14 +14,14 @@ import {
 } from './device-tensors.js';
 import { packHalves, unpackHalves } from './f16.js';
 import { submitAndReadBack } from './read-back.js';
+import type { LoadContext } from './load-context.js';
 import {
   checkRunSizes,
   resolveSizes,
   validateInputs,
-  type LoadContext,
   type RunInputs,
   type RunOutputs,
-} from './loaded-kernel.js';
+} from './run-checks.js';
 
 /**
  * The host-array convenience on top of the device path: uploads the inputs into fresh

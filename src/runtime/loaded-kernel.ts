@@ -1,42 +1,37 @@
-// The plan executor: `load(device, compiled)` builds pipelines once; each `run` validates the
-// caller's inputs against the plan's symbolic shapes, sizes the buffers for this (batch, seqQ,
-// seqK), then interprets the plan's steps in order. It builds no WGSL: kernels come from
-// the plan as text, and this module only feeds them.
+// The plan executor: `load(device, { name, plan })` builds pipelines once; each `run` validates
+// the caller's inputs against the plan's symbolic shapes, sizes the buffers for this (batch,
+// seqQ, seqK), then interprets the plan's steps in order. It builds no WGSL: kernels come from
+// the plan as text, and this module only feeds them. It takes the host plan, never the IR.
 
-import type { CompiledAttention } from '../codegen/compile.js';
 import type { HostPlan, InputName, PlanArray, PlanKernel, SizeEnv } from '../codegen/plan.js';
 import { evalSize } from '../codegen/plan.js';
-import { gaussianMatrix, randomBlocks } from '../random/index.js';
+import { gaussianMatrix } from '../random/index.js';
 import { assertDeviceUsable, DeviceError, watchDevice, withErrorScopes } from './device-errors.js';
 import { packHalves, unpackHalves } from './f16.js';
 import { createTensorRunner, type DeviceRunArgs } from './device-tensors.js';
 import { runOnHostArrays } from './host-arrays.js';
+import {
+  drawRandomTable,
+  gaussianTables,
+  kernelOf,
+  uniformWords,
+  type LoadContext,
+  type LoadedKernel,
+  type PlannedAttention,
+} from './load-context.js';
 import { submitAndReadBack } from './read-back.js';
+import {
+  bufferBytes,
+  checkRunSizes,
+  resolveSizes,
+  validateInputs,
+  type RunInputs,
+  type RunOutputs,
+} from './run-checks.js';
 
-export interface RunInputs {
-  readonly q: Float32Array;
-  readonly k: Float32Array;
-  readonly v: Float32Array;
-  /** Default 1. */
-  readonly batch?: number;
-  /** Default: from the length of `q`. */
-  readonly seqQ?: number;
-  /** Default: from the length of `k`. */
-  readonly seqK?: number;
-  readonly seg_q?: Uint32Array;
-  readonly seg_k?: Uint32Array;
-  /** linformer projections `[Hkv, r, max_seq]`. */
-  readonly E?: Float32Array;
-  readonly F?: Float32Array;
-  /** cluster centroids `[Hkv, c, D]`. */
-  readonly centroids?: Float32Array;
-  /** mixture-of-heads router logits `[B, Nq, H]`. */
-  readonly router?: Float32Array;
-}
-
-export interface RunOutputs {
-  readonly o: Float32Array;
-}
+// What callers of the executor import with it (the public API re-exports these from here).
+export type { PlannedAttention } from './load-context.js';
+export { checkRunSizes, type RunInputs, type RunOutputs } from './run-checks.js';
 
 /** One sized execution: buffers allocated and inputs uploaded, ready to encode (benchmarks reuse it). */
 export interface PreparedRun {
@@ -61,8 +56,9 @@ export interface PreparedRun {
   destroy(): void;
 }
 
-export interface LoadedAttention {
-  readonly compiled: CompiledAttention;
+export interface LoadedAttention<M extends PlannedAttention = PlannedAttention> {
+  /** What was loaded, as given to `load` (a compiled module, or a generated module's plan). */
+  readonly compiled: M;
   /**
    * Resolves once the device has accepted every kernel (WGSL compiled, pipeline valid);
    * rejects with a DeviceError naming the attention, the kernel, the WGSL line and the
@@ -81,24 +77,6 @@ export interface LoadedAttention {
   destroy(): void;
 }
 
-export interface LoadedKernel {
-  readonly kernel: PlanKernel;
-  readonly pipeline: GPUComputePipeline;
-  readonly layout: GPUBindGroupLayout;
-}
-
-/** What one loaded attention shares with every run prepared from it. */
-export interface LoadContext {
-  readonly device: GPUDevice;
-  readonly plan: HostPlan;
-  readonly name: string;
-  readonly kernels: ReadonlyMap<string, LoadedKernel>;
-  readonly randomTables: Map<string, Uint32Array>;
-  readonly ready: () => Promise<void>;
-  /** Throws when the attention, its device or one of its kernels cannot be used. */
-  readonly assertUsable: () => void;
-}
-
 /** Who loaded the attention (a runtime): its own state is checked before the device's. */
 export interface LoadOwner {
   /** Throws, naming `what`, once the owner can no longer be used (e.g. it was destroyed). */
@@ -109,11 +87,11 @@ export interface LoadOwner {
  * Builds the attention's pipelines (synchronously, so generated modules stay synchronous)
  * and starts checking them: see `ready`. `loadChecked` waits for the check.
  */
-export function load(
+export function load<M extends PlannedAttention>(
   device: GPUDevice,
-  compiled: CompiledAttention,
+  compiled: M,
   owner?: LoadOwner,
-): LoadedAttention {
+): LoadedAttention<M> {
   const plan = compiled.plan;
   const name = compiled.name;
   watchDevice(device);
@@ -213,11 +191,11 @@ export function load(
 }
 
 /** `load`, then waits until the device has accepted every kernel (and destroys it if not). */
-export async function loadChecked(
+export async function loadChecked<M extends PlannedAttention>(
   device: GPUDevice,
-  compiled: CompiledAttention,
+  compiled: M,
   owner?: LoadOwner,
-): Promise<LoadedAttention> {
+): Promise<LoadedAttention<M>> {
   const loaded = load(device, compiled, owner);
   try {
     await loaded.ready();
@@ -490,173 +468,9 @@ function recordSteps(
   return { dispatches, out, outWords, outElements, outHalves, staging, bufferOf };
 }
 
-/** Row `qb` holds the `min(count, blocks)` sorted key blocks of query block `qb` (src/random). */
-export function drawRandomTable(
-  seed: number,
-  count: number,
-  block: number,
-  seqK: number,
-): Uint32Array {
-  const keyBlocks = Math.ceil(seqK / block);
-  const perBlock = Math.min(count, keyBlocks);
-  const table = new Uint32Array(Math.max(1, keyBlocks * perBlock));
-  for (let qb = 0; qb < keyBlocks; qb++)
-    table.set(randomBlocks(seed, qb, count, keyBlocks), qb * perBlock);
-  return table;
-}
-
-export function bufferBytes(expr: HostPlan['buffers'][number]['size'], sizes: SizeEnv): number {
-  return Math.max(16, Math.ceil(evalSize(expr, sizes) / 16) * 16);
-}
-
-/** Every buffer against the device's limits, before anything is allocated or validated. */
-function checkBufferLimits(
-  plan: HostPlan,
-  limits: Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize'>,
-  sizes: SizeEnv,
-): void {
-  const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
-  for (const spec of plan.buffers) {
-    const bytes = bufferBytes(spec.size, sizes);
-    if (bytes > limits.maxBufferSize) {
-      throw new Error(
-        `buffer '${spec.name}' needs ${bytes} bytes at ${at}; the device's maxBufferSize is ${limits.maxBufferSize}`,
-      );
-    }
-    if (spec.kind === 'storage' && bytes > limits.maxStorageBufferBindingSize) {
-      throw new Error(
-        `buffer '${spec.name}' needs ${bytes} bytes at ${at}; the device's maxStorageBufferBindingSize is ${limits.maxStorageBufferBindingSize}`,
-      );
-    }
-  }
-}
-
-/** Gaussian matrices depend only on (seed, rows, cols): drawn once per process. */
-export const gaussianTables = new Map<string, Float32Array>();
-
-/** A kernel's uniform struct for these sizes, padded to whole 16-byte rows. */
-export function uniformWords(kernel: PlanKernel, sizes: SizeEnv): Uint32Array {
-  const values = new Uint32Array(Math.ceil(kernel.uniforms.length / 4) * 4);
-  kernel.uniforms.forEach((u, i) => {
-    const value = evalSize(u.value, sizes);
-    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-      throw new Error(`kernel ${kernel.name}: uniform '${u.name}' = ${value} does not fit a u32`);
-    }
-    values[i] = value;
-  });
-  return values;
-}
-
-export function kernelOf(kernels: ReadonlyMap<string, LoadedKernel>, name: string): LoadedKernel {
-  const kernel = kernels.get(name);
-  if (!kernel) throw new Error(`plan: unknown kernel '${name}'`);
-  return kernel;
-}
-
 function inputData(inputs: RunInputs, name: InputName): Float32Array | Uint32Array {
   const data = inputs[name];
   if (data === undefined)
     throw new Error(`input '${name}' is required by this attention but was not given`);
   return data;
-}
-
-/** batch defaults to 1; seqQ and seqK default to what the lengths of q and k imply (checkRunSizes checks them). */
-export function resolveSizes(plan: HostPlan, inputs: RunInputs): SizeEnv {
-  const batch = inputs.batch ?? 1;
-  checkSize('batch', batch);
-  const perRow = (name: 'q' | 'k', symbol: 'seqQ' | 'seqK') => {
-    const spec = plan.inputs.find((i) => i.name === name)!;
-    const env = { batch, seqQ: 1, seqK: 1 };
-    const rowElements = spec.shape.reduce<number>(
-      (acc, e) => acc * (e === symbol ? 1 : evalSize(e, env)),
-      1,
-    );
-    const data = inputs[name];
-    if (!(data instanceof Float32Array))
-      throw new Error(`input '${name}': expected a Float32Array, got ${describe(data)}`);
-    if (data.length % rowElements !== 0 || data.length === 0) {
-      throw new Error(
-        `input '${name}': length ${data.length} is not a positive multiple of ${rowElements} ` +
-          `(batch x ${spec.dims.filter((d) => d !== 'B' && d !== (symbol === 'seqQ' ? 'Nq' : 'Nk')).join(' x ')})`,
-      );
-    }
-    return data.length / rowElements;
-  };
-  return {
-    batch,
-    seqQ: inputs.seqQ ?? perRow('q', 'seqQ'),
-    seqK: inputs.seqK ?? perRow('k', 'seqK'),
-  };
-}
-
-/**
- * The checks on (batch, seqQ, seqK) alone, no input data needed: positive integers, seqQ <=
- * seqK, the plan's min and max sequence lengths, and, given the device's limits, every buffer
- * of the plan at these sizes. `attnc run` calls it before it generates inputs.
- */
-export function checkRunSizes(
-  plan: HostPlan,
-  sizes: SizeEnv,
-  limits?: Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize'>,
-): void {
-  const { batch, seqQ, seqK } = sizes;
-  checkSize('batch', batch);
-  checkSize('seqQ', seqQ);
-  checkSize('seqK', seqK);
-  if (seqQ > seqK) {
-    throw new Error(
-      `seqQ (${seqQ}) must not exceed seqK (${seqK}): queries are aligned bottom-right to the keys`,
-    );
-  }
-  const minSeq = plan.constraints.minSeq;
-  if (minSeq !== undefined && Math.min(seqQ, seqK) < minSeq) {
-    throw new Error(
-      `seqQ (${seqQ}) and seqK (${seqK}) must be at least ${minSeq}: this attention's nystrom landmarks average one segment of rows each`,
-    );
-  }
-  if (plan.constraints.maxSeqK !== null && seqK > plan.constraints.maxSeqK) {
-    throw new Error(
-      `seqK (${seqK}) exceeds max_seq (${plan.constraints.maxSeqK}) of this attention`,
-    );
-  }
-  if (limits) checkBufferLimits(plan, limits, sizes);
-}
-
-export function validateInputs(plan: HostPlan, inputs: RunInputs, sizes: SizeEnv): void {
-  for (const spec of plan.inputs) {
-    const data = inputs[spec.name];
-    const dims = spec.shape.map((e) => evalSize(e, sizes));
-    const expected = dims.reduce((a, b) => a * b, 1);
-    const shapeText = `[${spec.dims.join(', ')}] = [${dims.join(', ')}] (${expected} elements)`;
-    if (data === undefined)
-      throw new Error(`input '${spec.name}' is missing; expected ${spec.dtype} ${shapeText}`);
-    const wanted = spec.dtype === 'f32' ? Float32Array : Uint32Array;
-    if (!(data instanceof wanted)) {
-      throw new Error(`input '${spec.name}': expected a ${wanted.name}, got ${describe(data)}`);
-    }
-    if (data.length !== expected) {
-      throw new Error(`input '${spec.name}': expected ${shapeText}, got ${data.length} elements`);
-    }
-    if (data instanceof Float32Array) {
-      for (let x = 0; x < data.length; x++) {
-        const value = data[x]!;
-        // NaN and ±Infinity turn every output they reach into NaN; the reference rejects them too.
-        if (!Number.isFinite(value))
-          throw new Error(`input '${spec.name}': element ${x} is ${value}; inputs must be finite`);
-      }
-    }
-  }
-}
-
-function checkSize(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1 || value > 0x7fffffff) {
-    throw new Error(`${name}: expected an integer from 1 to ${0x7fffffff}, got ${value}`);
-  }
-}
-
-function describe(x: unknown): string {
-  if (x === undefined) return 'nothing';
-  if (x === null) return 'null';
-  if (typeof x === 'object') return (x as object).constructor?.name ?? 'object';
-  return typeof x;
 }
