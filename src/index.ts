@@ -54,6 +54,8 @@ export { loadPlan, PlanValidationError, validatePlan, type LoadedPlan } from './
 export { acquireDevice, type AcquireOptions, type AcquiredDevice } from './runtime/device.js';
 export { AdapterNotFoundError } from './runtime/adapter-not-found.js';
 export { moduleFiles, type ModuleFile } from './api/module-files.js';
+export { explainModule, EXPLAIN_STAGES, type ExplainOptions } from './explain/explain.js';
+export { specPicture, type PictureOptions } from './picture/mask-picture.js';
 export type * from './codegen/plan.js';
 export type {
   LoadedAttention,

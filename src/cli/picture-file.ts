@@ -2,8 +2,6 @@
 // format follows the file's extension; a file that cannot be written is a one-line error.
 
 import { writeFileSync } from 'node:fs';
-import type { CompiledModule } from '../api/compile.js';
-import { specPicture } from '../picture/mask-picture.js';
 import { svgToPng } from '../picture/png.js';
 import type { CliIo } from './io.js';
 
@@ -27,13 +25,4 @@ export function writeSvgOrPng(
   // Quiet under --json, whose stdout is one JSON object.
   if (!options.quiet) io.stdout(`wrote ${file}\n`);
   return 0;
-}
-
-export function writePicture(
-  file: string,
-  modules: readonly CompiledModule[],
-  seq: number,
-  io: CliIo,
-): number {
-  return writeSvgOrPng(file, specPicture(modules, { seq }), io);
 }

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/api/compile.js';
 import { randomInputs } from '../../src/api/random-inputs.js';
-import { summarizeMask, type SegmentIds } from '../../src/cli/explain-mask.js';
+import { summarizeMask, type SegmentIds } from '../../src/explain/mask-summary.js';
 import type { Group, Mask } from '../../src/ir/ir.js';
 import { maskLeaves } from '../../src/ir/ir.js';
 import { maskAllows } from '../../src/ir/mask.js';
