@@ -92,7 +92,7 @@ export async function explainCommand(argv: readonly string[], cliIo: CliIo): Pro
       // compile() accepted the target, so it resolves.
       target: values.string('target')!,
       onGroup: (group) =>
-        progress.step(`${module.name}: group ${group.name}: density and tiles at N = ${seq}`),
+        progress.step(`${module.name}: group ${group}: density and tiles at N = ${seq}`),
     });
     io.stdout(text);
   }

@@ -36,13 +36,19 @@ export interface ExplainOptions {
   readonly picture: number;
   /** The profile the module was compiled for, as `compile` takes it (default portable); the passes rerun for it under `after`. */
   readonly target?: string | DeviceProfile;
-  /** Called before each group is summarized (that takes a while at large N). */
-  readonly onGroup?: (group: Group) => void;
+  /** Called with each head group's name before it is summarized (that takes a while at large N). */
+  readonly onGroup?: (group: string) => void;
 }
 
 /** The text `attnc explain` prints for one compiled attention. */
 export function explainModule(module: CompiledModule, options: ExplainOptions): string {
-  const { after, seq } = options;
+  const { after, seq, picture } = options;
+  if (!Number.isInteger(seq) || seq < 1) {
+    throw new RangeError(`explainModule: seq must be a positive integer, got ${seq}`);
+  }
+  if (!Number.isInteger(picture) || picture < 0) {
+    throw new RangeError(`explainModule: picture must be an integer >= 0, got ${picture}`);
+  }
   const last = EXPLAIN_STAGES[EXPLAIN_STAGES.length - 1]!;
   const parts = [
     `== ${module.name}: IR after ${after ?? last}\n`,
@@ -50,8 +56,8 @@ export function explainModule(module: CompiledModule, options: ExplainOptions): 
   ];
   const segments = needsSegments(module.ir) ? sampleSegments(module, seq) : undefined;
   for (const group of module.ir.groups) {
-    options.onGroup?.(group);
-    parts.push(describeGroup(module.ir, group, seq, options.picture, segments));
+    options.onGroup?.(group.name);
+    parts.push(describeGroup(module.ir, group, seq, picture, segments));
   }
   return parts.join('');
 }

@@ -31,6 +31,7 @@ export interface RunOutputs {
   readonly o: Float32Array;
 }
 
+/** A plan buffer's bytes at these sizes: a whole number of 16-byte rows, at least one. */
 export function bufferBytes(expr: HostPlan['buffers'][number]['size'], sizes: SizeEnv): number {
   return Math.max(16, Math.ceil(evalSize(expr, sizes) / 16) * 16);
 }

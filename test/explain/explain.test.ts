@@ -26,7 +26,7 @@ describe('explainModule', () => {
     const text = explainModule(module, {
       seq: 64,
       picture: 0,
-      onGroup: (g) => groups.push(g.name),
+      onGroup: (name) => groups.push(name),
     });
     expect(text.startsWith(`== two_groups: IR after ${EXPLAIN_STAGES.at(-1)}\n`)).toBe(true);
     expect(groups).toEqual(['local', 'wide']);
@@ -56,6 +56,12 @@ describe('explainModule', () => {
     expect(() =>
       explainModule(module, { after: 'lower', seq: 8, picture: 0, target: 'tpu' }),
     ).toThrow(/unknown target `tpu`/);
+  });
+
+  it('rejects a sequence length or picture size that is not a count', () => {
+    const module = moduleOf(SPEC);
+    expect(() => explainModule(module, { seq: 0, picture: 0 })).toThrow(/seq must be a positive/);
+    expect(() => explainModule(module, { seq: 8, picture: 1.5 })).toThrow(/picture must be/);
   });
 
   it('lists lower and then every pass as its stages', () => {
