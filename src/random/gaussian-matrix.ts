@@ -11,7 +11,11 @@ export const GAUSSIAN_STREAM = 0x47415553;
  * A row-major `rows x cols` float32 matrix whose element (r, c) is
  * `randomGaussian(seed, GAUSSIAN_STREAM, r * cols + c)`.
  */
-export function gaussianMatrix(seed: number, rows: number, cols: number): Float32Array {
+export function gaussianMatrix(
+  seed: number,
+  rows: number,
+  cols: number,
+): Float32Array<ArrayBuffer> {
   if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(cols) || cols < 0) {
     throw new Error(
       `gaussianMatrix: rows and cols must be non-negative integers, got ${rows} x ${cols}`,

@@ -79,7 +79,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
   // until destroy() rather than destroyed under that work.
   const retired: GPUBuffer[] = [];
   const bindGroups = new Map<string, GPUBindGroup>();
-  const uniformsWritten = new Map<string, Uint32Array>();
+  const uniformsWritten = new Map<string, Uint32Array<ArrayBuffer>>();
   // Where each table was written for `tablesSizes`; at other sizes arrays move, and another
   // array may have been written over a table's old place, so the record starts afresh.
   const tablesWritten = new Map<string, string>();
@@ -168,7 +168,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
           // The pool keeps its contents, so at one size a table is written once per place.
           const where = `${key}@${idOf(target)}+${at}`;
           if (tablesWritten.get(step.array) === where) break;
-          let table: Uint32Array | Float32Array;
+          let table: Uint32Array<ArrayBuffer> | Float32Array<ArrayBuffer>;
           if (step.kind === 'fill-random-blocks') {
             let t = randomTables.get(key);
             if (!t) {

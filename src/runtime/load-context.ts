@@ -26,7 +26,7 @@ export interface LoadContext {
   readonly plan: HostPlan;
   readonly name: string;
   readonly kernels: ReadonlyMap<string, LoadedKernel>;
-  readonly randomTables: Map<string, Uint32Array>;
+  readonly randomTables: Map<string, Uint32Array<ArrayBuffer>>;
   readonly ready: () => Promise<void>;
   /** Throws when the attention, its device or one of its kernels cannot be used. */
   readonly assertUsable: () => void;
@@ -38,7 +38,7 @@ export function drawRandomTable(
   count: number,
   block: number,
   seqK: number,
-): Uint32Array {
+): Uint32Array<ArrayBuffer> {
   const keyBlocks = Math.ceil(seqK / block);
   const perBlock = Math.min(count, keyBlocks);
   const table = new Uint32Array(Math.max(1, keyBlocks * perBlock));
@@ -48,10 +48,10 @@ export function drawRandomTable(
 }
 
 /** Gaussian matrices depend only on (seed, rows, cols): drawn once per process. */
-export const gaussianTables = new Map<string, Float32Array>();
+export const gaussianTables = new Map<string, Float32Array<ArrayBuffer>>();
 
 /** A kernel's uniform struct for these sizes, padded to whole 16-byte rows. */
-export function uniformWords(kernel: PlanKernel, sizes: SizeEnv): Uint32Array {
+export function uniformWords(kernel: PlanKernel, sizes: SizeEnv): Uint32Array<ArrayBuffer> {
   const values = new Uint32Array(Math.ceil(kernel.uniforms.length / 4) * 4);
   kernel.uniforms.forEach((u, i) => {
     const value = evalSize(u.value, sizes);

@@ -337,7 +337,7 @@ function recordSteps(
   device: GPUDevice,
   plan: HostPlan,
   kernels: ReadonlyMap<string, LoadedKernel>,
-  randomTables: Map<string, Uint32Array>,
+  randomTables: Map<string, Uint32Array<ArrayBuffer>>,
   inputs: RunInputs,
   sizes: SizeEnv,
   created: GPUBuffer[],
