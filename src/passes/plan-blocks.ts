@@ -62,25 +62,14 @@ function chooseBlockPlan(
   groupName: string,
   override: Partial<Schedule> | undefined,
 ): BlockPlan {
-  const chosen: KernelVariant = profile.cpuLike
-    ? 'rowwise'
-    : subgroupTileShape(attention, profile, leaves) !== null
-      ? 'subgroup'
-      : 'tiled';
-  const variant = override?.variant ?? chosen;
-  const vectorWidth =
-    override?.vectorWidth ?? (attention.headDim % 4 === 0 && attention.valueDim % 4 === 0 ? 4 : 1);
-  // A variant the profile would not choose still gets its own default shape.
-  const shape = defaultShape(
-    variant,
-    attention,
-    profile,
-    variant === 'subgroup' ? subgroupTileShape(attention, profile, leaves, true) : null,
-  );
-  const queryTile = override?.rowsPerWorkgroup ?? shape.queryTile;
-  const keyTile = override?.keyTile ?? shape.keyTile;
+  const base = defaultSchedule(attention, profile, leaves, override?.variant);
+  const schedule: Schedule = {
+    variant: base.variant,
+    rowsPerWorkgroup: override?.rowsPerWorkgroup ?? base.rowsPerWorkgroup,
+    keyTile: override?.keyTile ?? base.keyTile,
+    vectorWidth: override?.vectorWidth ?? base.vectorWidth,
+  };
   if (override !== undefined) {
-    const schedule: Schedule = { variant, rowsPerWorkgroup: queryTile, keyTile, vectorWidth };
     const problem = scheduleProblem(schedule, attention, profile, leaves);
     if (problem !== null) {
       throw new ScheduleError(
@@ -88,6 +77,7 @@ function chooseBlockPlan(
       );
     }
   }
+  const { variant, rowsPerWorkgroup: queryTile, keyTile, vectorWidth } = schedule;
   let randomIndex = 0;
   let routedIndex = 0;
   const rules = leaves.map((leaf): TileRule => {
@@ -114,24 +104,40 @@ function chooseBlockPlan(
   return { variant, queryTile, keyTile, vectorWidth, rules };
 }
 
-/** planBlocks' tile shape for `variant` (`subgroupShape`: subgroupTileShape's answer). */
-function defaultShape(
-  variant: KernelVariant,
+/**
+ * The schedule planBlocks gives a group with mask `leaves` on `profile`: its variant (rowwise
+ * on CPU-like adapters, subgroup where the profile and mask allow, else tiled), or `variant`
+ * with the shape planBlocks would give it.
+ */
+export function defaultSchedule(
   attention: Attention,
   profile: DeviceProfile,
-  subgroupShape: { queryTile: number; keyTile: number } | null,
-): { queryTile: number; keyTile: number } {
+  leaves: readonly MaskLeaf[],
+  variant?: KernelVariant,
+): Schedule {
+  const vectorWidth = attention.headDim % 4 === 0 && attention.valueDim % 4 === 0 ? 4 : 1;
+  const chosen =
+    variant ??
+    (profile.cpuLike
+      ? 'rowwise'
+      : subgroupTileShape(attention, profile, leaves) !== null
+        ? 'subgroup'
+        : 'tiled');
   const maxRows = Math.min(
     profile.limits.maxComputeInvocationsPerWorkgroup,
     profile.limits.maxComputeWorkgroupSizeX,
   );
-  if (variant === 'rowwise') {
-    return {
-      queryTile: floorPow2(Math.min(ROWWISE_QUERY_TILE, maxRows)),
-      keyTile: ROWWISE_KEY_TILE,
-    };
+  if (chosen === 'rowwise') {
+    const rowsPerWorkgroup = floorPow2(Math.min(ROWWISE_QUERY_TILE, maxRows));
+    return { variant: chosen, rowsPerWorkgroup, keyTile: ROWWISE_KEY_TILE, vectorWidth };
   }
-  if (variant === 'subgroup' && subgroupShape !== null) return subgroupShape;
+  // A variant the profile would not choose (subgroup on a CPU-like adapter) keeps its shape.
+  const subgroupShape =
+    chosen === 'subgroup' ? subgroupTileShape(attention, profile, leaves, true) : null;
+  if (subgroupShape !== null) {
+    const { queryTile: rowsPerWorkgroup, keyTile } = subgroupShape;
+    return { variant: chosen, rowsPerWorkgroup, keyTile, vectorWidth };
+  }
   // K and V tiles of f32 rows must fit the workgroup storage, beside the kernel's four
   // u32 tile-level variables (TILED_SCALARS_BYTES).
   const rowBytes = (attention.headDim + attention.valueDim) * 4;
@@ -141,10 +147,8 @@ function defaultShape(
       Math.floor((profile.limits.maxComputeWorkgroupStorageSize - TILED_SCALARS_BYTES) / rowBytes),
     ),
   );
-  return {
-    queryTile: floorPow2(Math.min(TILED_QUERY_TILE, maxRows)),
-    keyTile: Math.max(1, keyTile),
-  };
+  const rowsPerWorkgroup = floorPow2(Math.min(TILED_QUERY_TILE, maxRows));
+  return { variant: chosen, rowsPerWorkgroup, keyTile: Math.max(1, keyTile), vectorWidth };
 }
 
 /** Throws when `schedules` names a group that is not a softmax group of `attention`. */
