@@ -173,7 +173,7 @@ export async function tuneCommand(argv: readonly string[], cliIo: CliIo): Promis
 }
 
 const COLUMNS: readonly [string, number][] = [
-  ['candidate', 26],
+  ['candidate', 30],
   ['verdict', 8],
   ['median ms', 11],
   ['chosen', 7],

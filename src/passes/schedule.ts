@@ -123,6 +123,14 @@ export function scheduleProblem(
     return `vectorWidth 4 needs head_dim and value_dim multiples of 4 (they are ${attention.headDim} and ${attention.valueDim})`;
   if (vectorWidth === 1 && attention.dtype === 'f16')
     return 'dtype f16 rows are read four halves at a time: vectorWidth must be 4';
+  if (variant === 'subgroup') {
+    if (!profile.features.subgroups)
+      return `variant 'subgroup' needs the 'subgroups' feature, which profile '${profile.name}' lacks`;
+    if (attention.headRouting !== undefined)
+      return "variant 'subgroup' does not support head routing";
+    const unsupported = leaves.find((leaf) => !SUBGROUP_LEAVES.has(leaf.kind));
+    if (unsupported) return `variant 'subgroup' does not support '${unsupported.kind}' mask leaves`;
+  }
   const limits = profile.limits;
   const invocations = workgroupSizeOf(schedule);
   const maxInvocations = Math.min(
@@ -134,14 +142,6 @@ export function scheduleProblem(
   const bytes = workgroupBytesOf(attention, schedule);
   if (bytes > limits.maxComputeWorkgroupStorageSize)
     return `${bytes} bytes of workgroup memory exceed the ${limits.maxComputeWorkgroupStorageSize} that profile '${profile.name}' allows`;
-  if (variant === 'subgroup') {
-    if (!profile.features.subgroups)
-      return `variant 'subgroup' needs the 'subgroups' feature, which profile '${profile.name}' lacks`;
-    if (attention.headRouting !== undefined)
-      return "variant 'subgroup' does not support head routing";
-    const unsupported = leaves.find((leaf) => !SUBGROUP_LEAVES.has(leaf.kind));
-    if (unsupported) return `variant 'subgroup' does not support '${unsupported.kind}' mask leaves`;
-  }
   return null;
 }
 
