@@ -16,6 +16,7 @@ import {
   type TuneKey,
 } from '../../src/api/tune-cache.js';
 import { readTuneFile } from '../../src/api/tune-cache-file.js';
+import { createRuntime as createCoreRuntime } from '../../src/api/runtime-core.js';
 import { DeviceError } from '../../src/runtime/device-errors.js';
 import { describeSchedule, type Schedule } from '../../src/passes/schedule.js';
 import { LLVMPIPE_PROFILE } from '../../src/target/profile.js';
@@ -187,6 +188,12 @@ describe('tuner', () => {
     const before = bench.timed.length;
     await tuner.tune(compiled(), { seqK: 1000, refresh: true });
     expect(bench.timed.length).toBeGreaterThan(before);
+  });
+
+  it('is refused by the compiler-free runtime, before any device is opened', async () => {
+    await expect(createCoreRuntime({ tune: true })).rejects.toThrow(
+      "tuning compiles candidate kernels, which attnc/runtime cannot: use createRuntime from 'attnc'",
+    );
   });
 
   it('checks its options', async () => {
