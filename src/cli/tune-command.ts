@@ -29,7 +29,6 @@ import {
   JSON_OPTION,
   outputFormat,
   parseCommandLine,
-  REPS_OPTION,
   SEQ_OPTION,
   type CommandSpec,
 } from './command-line.js';
@@ -51,11 +50,11 @@ Options:
   --budget-ms M       time per softmax group; candidates left when it is spent are skipped
                       (default ${DEFAULT_TUNE_BUDGET_MS}; a run already started finishes)
   --batch B           batch size (default 1)
-  --reps R            timed runs per candidate at most, after one warm-up (default ${DEFAULT_TUNE_REPS})
   --adapter A         ${ADAPTER_CHOICES.join(', ')} (default auto: a GPU, then llvmpipe, then SwiftShader)
   --cache-file FILE   the tune cache to update (default above)
   --no-cache          neither read nor write a tune cache file
-  --format text|json  output format (default text; json: one JSON object on stdout)
+  --format text|json  output format (default text; json: one JSON object on stdout, for scripts,
+                      editors and CI)
   --json              same as --format json
   --color auto|always|never
   -h, --help          show this help
@@ -68,7 +67,6 @@ const TUNE_COMMAND: CommandSpec = {
     SEQ_OPTION,
     { flags: '--budget-ms <M>' },
     BATCH_OPTION,
-    REPS_OPTION,
     ADAPTER_OPTION,
     { flags: '--cache-file <FILE>' },
     { flags: '--no-cache' },
@@ -97,7 +95,7 @@ export async function tuneCommand(argv: readonly string[], cliIo: CliIo): Promis
   const seqK = integer('seq', values.string('seq'), DEFAULT_TUNE_SEQ, 1);
   const budgetMs = integer('budget-ms', values.string('budget-ms'), DEFAULT_TUNE_BUDGET_MS, 0);
   const batch = integer('batch', values.string('batch'), 1, 1);
-  const reps = integer('reps', values.string('reps'), DEFAULT_TUNE_REPS, 1);
+  const reps = DEFAULT_TUNE_REPS;
   const noCache = values.flag('no-cache');
   const cacheFileText = values.string('cache-file');
   if (noCache && cacheFileText !== undefined)
@@ -118,7 +116,7 @@ export async function tuneCommand(argv: readonly string[], cliIo: CliIo): Promis
         io.stdout(`device: ${runtime.adapterName} (${runtime.kind})\n`);
         io.stdout(
           `size class: N = ${sizeClass} (for --seq ${seqK}), batch ${batch}; ` +
-            `budget ${budgetMs} ms per group; warm-up 1, reps up to ${reps}\n`,
+            `budget ${budgetMs} ms per group; warm-up 1, timed runs up to ${reps}\n`,
         );
       }
       const tuner = new Tuner(

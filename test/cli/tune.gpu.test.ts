@@ -27,7 +27,6 @@ describe('attnc tune usage', () => {
   it.each([
     [['tune', spec, '--seq', '0'], '--seq must be an integer >= 1, found `0`'],
     [['tune', spec, '--budget-ms', '-1'], '--budget-ms must be an integer >= 0, found `-1`'],
-    [['tune', spec, '--reps', '0'], '--reps must be an integer >= 1'],
     [['tune', spec, '--adapter', 'cuda'], 'unknown adapter `cuda`'],
     [['tune', spec, '--no-cache', '--cache-file', 'x.json'], '--no-cache contradicts --cache-file'],
     [['tune', spec, '--budget', '5'], "unknown option '--budget'"],
@@ -65,7 +64,7 @@ describe.runIf(llvmpipe.run)('attnc tune on llvmpipe', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^device: .*llvmpipe/);
     expect(lines[1]).toBe(
-      'size class: N = 64 (for --seq 16), batch 1; budget 0 ms per group; warm-up 1, reps up to 3',
+      'size class: N = 64 (for --seq 16), batch 1; budget 0 ms per group; warm-up 1, timed runs up to 3',
     );
     expect(lines[3]).toMatch(/^longformer, group longformer \(N = 64, [\d.]+ s\)$/);
     expect(lines[4]).toMatch(/^candidate\s+verdict\s+median ms\s+chosen$/);
@@ -84,8 +83,6 @@ describe.runIf(llvmpipe.run)('attnc tune on llvmpipe', () => {
       '64',
       '--budget-ms',
       '60000',
-      '--reps',
-      '1',
       '--adapter',
       'llvmpipe',
       '--cache-file',
