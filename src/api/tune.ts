@@ -361,6 +361,11 @@ export class Tuner {
 
   private async cachePath(cacheFile: boolean | string | undefined): Promise<string | undefined> {
     if (cacheFile === undefined || cacheFile === false) return undefined;
+    if (typeof process === 'undefined' || process.versions?.node === undefined) {
+      throw new Error(
+        'tune: cacheFile needs Node (a file system); in a browser the choices are kept in memory only',
+      );
+    }
     if (typeof cacheFile === 'string') return cacheFile;
     const { defaultTuneCacheFile } = await import('./tune-cache-file.js');
     return defaultTuneCacheFile();
