@@ -1,11 +1,13 @@
 // The tuner: picks each softmax group's schedule by measuring on the device. For a module it
 // recompiles the spec for the device's profile once per candidate schedule (a few, see
 // passes/schedule-candidates.ts), self-checks each candidate against the CPU reference at a
-// small size (variant-check.ts's machinery), times it at the size class's length, and keeps
-// the fastest; the choice is cached per adapter, kernel and size class (tune-cache.ts), in
-// memory and optionally on disk. Time is bounded: each group has a budget; once it is spent
-// the remaining candidates are skipped and reported as such, and a run already started
-// finishes (the default candidate always runs, so there is always a measured baseline).
+// small size (variant-check.ts's machinery), times them at the size class's length in
+// rounds (every candidate once per round, so a change in the machine's load falls on all
+// alike), and keeps the fastest if it beats the default by a margin; the choice is cached per
+// adapter, kernel and size class (tune-cache.ts), in memory and optionally on disk. Time is
+// bounded: each group has a budget; once it is spent no further candidate is started (the
+// rest are reported as skipped) and no further round, but the default always runs, and one
+// round always completes, so there is always a measured baseline.
 //
 // The device side is a `TuneBench`, so tests can put a fake timer in its place. This lives in
 // the API layer because it needs both the compiler and the runtime.
@@ -36,8 +38,16 @@ export interface TuneOptions {
   readonly batch?: number;
   /** Milliseconds per softmax group, after which the remaining candidates are skipped. Default 2000. */
   readonly budgetMs?: number;
-  /** Timed runs per candidate at most (after one untimed warm-up); the median counts. Default 3. */
+  /**
+   * Rounds of timed runs at most (after one untimed warm-up each): each round times every
+   * candidate once, so load changes fall on all alike; the median counts. Default 3.
+   */
   readonly reps?: number;
+  /**
+   * How much faster than the default a candidate must be to replace it, as a fraction of the
+   * default's time (so noise does not swap schedules). Default 0.05.
+   */
+  readonly minGain?: number;
   /** Candidates per group at most (the default schedule is always one). Default 8. */
   readonly maxCandidates?: number;
   /**
@@ -129,6 +139,7 @@ export interface TuneBench {
 export const DEFAULT_TUNE_SEQ = 1024;
 export const DEFAULT_TUNE_BUDGET_MS = 2000;
 export const DEFAULT_TUNE_REPS = 3;
+export const DEFAULT_TUNE_MIN_GAIN = 0.05;
 
 /**
  * The self-check size: crosses a 128-row tile and ends in a partial key tile, so every
@@ -199,6 +210,9 @@ export class Tuner {
     const budgetMs = options.budgetMs ?? DEFAULT_TUNE_BUDGET_MS;
     const reps = options.reps ?? DEFAULT_TUNE_REPS;
     const maxCandidates = options.maxCandidates ?? DEFAULT_MAX_CANDIDATES;
+    const minGain = options.minGain ?? DEFAULT_TUNE_MIN_GAIN;
+    if (!(minGain >= 0 && minGain < 1))
+      throw new Error(`tune: minGain must be a fraction in [0, 1), got ${minGain}`);
     for (const [name, value, min] of [
       ['batch', batch, 1],
       ['budgetMs', budgetMs, 0],
@@ -221,6 +235,8 @@ export class Tuner {
       const leaves = maskLeaves(group.mechanism.mask);
       const candidates = scheduleCandidates(base.ir, group.name, profile, maxCandidates);
       const defaultSchedule = candidates[0]!;
+      // One candidate (a routed mask's fixed kernel): nothing to choose, nothing to measure.
+      if (candidates.length === 1) continue;
       const key: TuneKey = { adapter: this.adapter, kernel, group: group.name, sizeClass };
       const cached = options.refresh ? undefined : this.cache.get(key);
       if (cached && scheduleProblem(cached.schedule, base.ir, profile, leaves) === null) {
@@ -241,6 +257,7 @@ export class Tuner {
         sizeClass,
         budgetMs,
         reps,
+        minGain,
         onProgress: options.onProgress,
       });
       chosen[group.name] = tuning.chosen;
@@ -275,6 +292,7 @@ export class Tuner {
       sizeClass: number;
       budgetMs: number;
       reps: number;
+      minGain: number;
       onProgress: ((step: TuneStep) => void) | undefined;
     },
   ): Promise<GroupTuning> {
@@ -282,79 +300,106 @@ export class Tuner {
     const start = bench.now();
     const spent = () => bench.now() - start >= run.budgetMs;
     const sizes = { batch: run.batch, seqQ: run.sizeClass, seqK: run.sizeClass };
-    const results: Omit<CandidateResult, 'chosen'>[] = [];
-    for (const [n, schedule] of candidates.entries()) {
-      const isDefault = n === 0;
-      const step = (phase: TuneStep['phase'], rep?: number) =>
-        run.onProgress?.({
-          group,
-          index: n + 1,
-          of: candidates.length,
-          schedule,
-          phase,
-          ...(rep !== undefined ? { rep } : {}),
-        });
-      if (!isDefault && spent()) {
-        const reason = `the budget of ${run.budgetMs} ms was spent`;
-        results.push({ schedule, verdict: 'skipped', reason, timesMs: [], isDefault });
-        continue;
-      }
-      const compiled: CompiledModule = {
-        ...compileAttention(module.attention, this.profile, {
-          schedules: { ...earlier, [group]: schedule },
-        }),
-        attention: module.attention,
-      };
-      const timesMs: number[] = [];
-      try {
-        step('check');
-        const wrong = await bench.check(compiled);
-        if (wrong !== null) {
-          results.push({ schedule, verdict: 'wrong', reason: wrong, timesMs, isDefault });
+    type Row = { -readonly [K in keyof CandidateResult]: CandidateResult[K] } & {
+      timesMs: number[];
+      prepared?: TimedRun;
+    };
+    const rows: Row[] = candidates.map((schedule, n) => ({
+      schedule,
+      verdict: 'skipped',
+      timesMs: [],
+      isDefault: n === 0,
+      chosen: false,
+    }));
+    const step = (n: number, phase: TuneStep['phase'], rep?: number) =>
+      run.onProgress?.({
+        group,
+        index: n + 1,
+        of: candidates.length,
+        schedule: candidates[n]!,
+        phase,
+        ...(rep !== undefined ? { rep } : {}),
+      });
+    // A lost device, or an error of someone else's work, says nothing about the candidate.
+    const fail = (row: Row, error: unknown) => {
+      if (!(error instanceof DeviceError) || error.origin === 'device') throw error;
+      row.verdict = 'failed';
+      row.reason = error.message;
+      row.prepared?.destroy();
+      delete row.prepared;
+    };
+    try {
+      // Check, build and warm up each candidate in turn (the first run waits for the driver
+      // to compile the kernels, so it is not timed), while the budget lasts.
+      for (const [n, row] of rows.entries()) {
+        if (!row.isDefault && spent()) {
+          row.reason = `the budget of ${run.budgetMs} ms was spent`;
           continue;
         }
-        const prepared = await bench.prepare(compiled, sizes);
+        const compiled: CompiledModule = {
+          ...compileAttention(module.attention, this.profile, {
+            schedules: { ...earlier, [group]: row.schedule },
+          }),
+          attention: module.attention,
+        };
         try {
-          // The first run waits for the driver to compile the kernels: not timed.
-          step('warmup');
-          await prepared.run();
-          for (let rep = 1; rep <= run.reps; rep++) {
-            if (rep > 1 && spent()) break;
-            step('rep', rep);
-            timesMs.push(await prepared.run());
+          step(n, 'check');
+          const wrong = await bench.check(compiled);
+          if (wrong !== null) {
+            row.verdict = 'wrong';
+            row.reason = wrong;
+            continue;
           }
-        } finally {
-          prepared.destroy();
+          row.prepared = await bench.prepare(compiled, sizes);
+          step(n, 'warmup');
+          await row.prepared.run();
+          row.verdict = 'ok';
+        } catch (error) {
+          fail(row, error);
         }
-      } catch (error) {
-        // A lost device, or an error of someone else's work, says nothing about the candidate.
-        if (!(error instanceof DeviceError) || error.origin === 'device') throw error;
-        results.push({
-          schedule,
-          verdict: 'failed',
-          reason: error.message,
-          timesMs,
-          isDefault,
-        });
-        continue;
       }
-      const { medianMs } = summarize(timesMs);
-      results.push({ schedule, verdict: 'ok', medianMs, timesMs, isDefault });
+      // Timed runs in rounds over every candidate, so a change in the machine's load falls
+      // on all of them alike; one round at least, more while the budget lasts.
+      for (let round = 1; round <= run.reps; round++) {
+        if (round > 1 && spent()) break;
+        for (const [n, row] of rows.entries()) {
+          if (row.prepared === undefined) continue;
+          try {
+            step(n, 'rep', round);
+            row.timesMs.push(await row.prepared.run());
+          } catch (error) {
+            fail(row, error);
+          }
+        }
+      }
+    } finally {
+      for (const row of rows) row.prepared?.destroy();
     }
-    let best: Omit<CandidateResult, 'chosen'> | undefined;
-    for (const r of results) {
-      if (r.medianMs !== undefined && (best?.medianMs === undefined || r.medianMs < best.medianMs))
-        best = r;
+    for (const row of rows) {
+      delete row.prepared;
+      if (row.verdict === 'ok') row.medianMs = summarize(row.timesMs).medianMs;
     }
-    // No candidate passed: the default stays (the variant self-check deals with it at load).
-    const winner = best ?? results[0]!;
+    const measured = rows.filter((r) => r.medianMs !== undefined);
+    const fastest = measured.reduce<Row | undefined>(
+      (best, r) => (best === undefined || r.medianMs! < best.medianMs! ? r : best),
+      undefined,
+    );
+    // The default keeps its place unless a candidate beats it by minGain: timing noise must
+    // not swap schedules. No candidate passed: the default stays (the self-check sees to it).
+    const base = rows[0]!;
+    const winner =
+      fastest === undefined ||
+      (base.medianMs !== undefined && fastest.medianMs! > base.medianMs * (1 - run.minGain))
+        ? base
+        : fastest;
+    winner.chosen = true;
     return {
       group,
       sizeClass: run.sizeClass,
       defaultSchedule: candidates[0]!,
       chosen: winner.schedule,
       fromCache: false,
-      candidates: results.map((r) => ({ ...r, chosen: r === winner })),
+      candidates: rows,
       spentMs: bench.now() - start,
     };
   }

@@ -59,7 +59,7 @@ interface FakeBench extends TuneBench {
 }
 
 /**
- * Each run takes `ms[schedule]` (default 10) of fake time; `wrong` candidates fail the
+ * Each run takes `ms[schedule]` (else `ms['*']`, else 10) of fake time; `wrong` candidates fail the
  * reference check, `failing` ones throw the given error when prepared.
  */
 function fakeBench(
@@ -88,7 +88,7 @@ function fakeBench(
       sizes.push(size);
       return {
         async run() {
-          const t = ms[name] ?? 10;
+          const t = ms[name] ?? ms['*'] ?? 10;
           clock += t;
           timed.push(name);
           return t;
@@ -113,8 +113,10 @@ describe('tuner', () => {
     expect(group!.candidates).toHaveLength(8);
     expect(bench.checked).toHaveLength(8);
     expect(group!.candidates.every((c) => c.verdict === 'ok')).toBe(true);
-    // One warm-up and three timed runs each.
+    // One warm-up each in turn, then three rounds of one timed run each.
     expect(bench.timed).toHaveLength(8 * 4);
+    const names = group!.candidates.map((c) => describeSchedule(c.schedule));
+    expect(bench.timed).toEqual([...names, ...names, ...names, ...names]);
     expect(bench.sizes[0]).toEqual({ batch: 1, seqQ: 1024, seqK: 1024 });
     expect(group!.sizeClass).toBe(1024);
     expect(describeSchedule(group!.defaultSchedule)).toBe('rowwise 64x64 vec4');
@@ -132,11 +134,23 @@ describe('tuner', () => {
     expect(result.module.plan).toEqual(compiled().plan);
   });
 
+  it('keeps the default unless a candidate beats it by minGain', async () => {
+    const close = { '*': 200, 'rowwise 64x64 vec4': 100, 'tiled 64x32 vec4': 96 };
+    const kept = await tune(fakeBench(close));
+    expect(describeSchedule(kept.groups[0]!.chosen)).toBe('rowwise 64x64 vec4');
+    expect(kept.groups[0]!.candidates[0]).toMatchObject({ chosen: true, medianMs: 100 });
+    const taken = await tune(fakeBench(close), { minGain: 0.03 });
+    expect(describeSchedule(taken.groups[0]!.chosen)).toBe('tiled 64x32 vec4');
+    await expect(tune(fakeBench(close), { minGain: 1 })).rejects.toThrow(
+      'tune: minGain must be a fraction in [0, 1), got 1',
+    );
+  });
+
   it('stops when the budget is spent, reports what it skipped, always measures the default', async () => {
     const bench = fakeBench({ 'rowwise 64x64 vec4': 30 });
     const result = await tune(bench, { budgetMs: 25, reps: 5 });
     const candidates = result.groups[0]!.candidates;
-    // The default: check, warm-up, one timed run (the budget is then spent), nothing else.
+    // The default: check, warm-up, one round (the budget is then spent), nothing else.
     expect(candidates[0]).toMatchObject({ verdict: 'ok', timesMs: [30], chosen: true });
     expect(candidates.slice(1).map((c) => c.verdict)).toEqual(Array(7).fill('skipped'));
     expect(candidates[1]!.reason).toBe('the budget of 25 ms was spent');
@@ -194,6 +208,18 @@ describe('tuner', () => {
     await expect(createCoreRuntime({ tune: true })).rejects.toThrow(
       "tuning compiles candidate kernels, which attnc/runtime cannot: use createRuntime from 'attnc'",
     );
+  });
+
+  it('measures nothing for a group with a single candidate (a routed mask)', async () => {
+    const bench = fakeBench({});
+    const result = await tune(
+      bench,
+      {},
+      ADAPTER,
+      'attention r { heads: 2; head_dim: 16; mask: cluster(4) }',
+    );
+    expect(result.groups).toEqual([]);
+    expect(bench.checked).toEqual([]);
   });
 
   it('checks its options', async () => {
