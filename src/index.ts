@@ -35,9 +35,31 @@ export {
 export {
   createRuntime,
   type LoadedModule,
+  type LoadOptions,
   type Runtime,
   type RuntimeOptions,
 } from './api/runtime.js';
+export {
+  adapterIdentity,
+  deviceTuneBench,
+  Tuner,
+  type CandidateResult,
+  type CandidateVerdict,
+  type GroupTuning,
+  type TimedRun,
+  type TuneBench,
+  type TuneOptions,
+  type TuneResult,
+  type TuneStep,
+} from './api/tune.js';
+export { sizeClassOf, type AdapterIdentity } from './api/tune-cache.js';
+export {
+  describeSchedule,
+  ScheduleError,
+  type Schedule,
+  type ScheduleOverrides,
+} from './passes/schedule.js';
+export { scheduleCandidates } from './passes/schedule-candidates.js';
 export type { SelfCheckOptions, VariantFallback, VariantName } from './api/variant-check.js';
 export { compareOutput, type OutputComparison } from './api/compare-output.js';
 export { DeviceError } from './runtime/device-errors.js';

@@ -110,20 +110,7 @@ export async function benchmark(
       prepared.push(run);
       await run.ready();
     }
-    const once = async (run: PreparedRun): Promise<number> => {
-      const submitted = withErrorScopes(runtime.device, () => {
-        const encoder = runtime.device.createCommandEncoder();
-        run.encode(encoder);
-        const start = performance.now();
-        runtime.device.queue.submit([encoder.finish()]);
-        return start;
-      });
-      await runtime.device.queue.onSubmittedWorkDone();
-      const elapsed = performance.now() - submitted.value;
-      const error = await submitted.error;
-      if (error !== null) throw new DeviceError(`benchmark '${module.name}': ${error}`);
-      return elapsed;
-    };
+    const once = (run: PreparedRun) => timeRun(runtime.device, run, `benchmark '${module.name}'`);
     const step = options.onProgress ?? (() => {});
     for (let i = 0; i < prepared.length; i++) {
       for (let w = 0; w < warmup; w++) {
@@ -154,7 +141,26 @@ export async function benchmark(
   }
 }
 
-function summarize(times: readonly number[]): Timing {
+/**
+ * One run of `run` on `device`: milliseconds from submitting its dispatches to the queue
+ * being done (no read-back). A device error during it is thrown, named by `what`.
+ */
+export async function timeRun(device: GPUDevice, run: PreparedRun, what: string): Promise<number> {
+  const submitted = withErrorScopes(device, () => {
+    const encoder = device.createCommandEncoder();
+    run.encode(encoder);
+    const start = performance.now();
+    device.queue.submit([encoder.finish()]);
+    return start;
+  });
+  await device.queue.onSubmittedWorkDone();
+  const elapsed = performance.now() - submitted.value;
+  const error = await submitted.error;
+  if (error !== null) throw new DeviceError(`${what}: ${error}`);
+  return elapsed;
+}
+
+export function summarize(times: readonly number[]): Timing {
   const sorted = [...times].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const medianMs = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;

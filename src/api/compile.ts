@@ -9,6 +9,7 @@ import type { SourceText } from '../diagnostics/source.js';
 import { checkSource } from '../frontend.js';
 import { MAX_FILE_KERNEL_BYTES } from '../lower/compile-limits.js';
 import { lowerAttention } from '../lower/lower.js';
+import type { ScheduleOverrides } from '../passes/schedule.js';
 import { PORTABLE_PROFILE, STATIC_PROFILES, type DeviceProfile } from '../target/profile.js';
 
 export type { CompiledModule } from '../codegen/compile.js';
@@ -19,6 +20,12 @@ export interface CompileSourceOptions {
   readonly target?: string | DeviceProfile;
   /** Run the IR verifier after every pass. */
   readonly verify?: boolean;
+  /**
+   * Softmax schedules (variant, rows per workgroup, key tile, vector width) by group name, or
+   * `'*'` for every softmax group, instead of the target profile's choice (docs/runtime.md,
+   * tuning). One the target cannot run throws a ScheduleError naming the group and why.
+   */
+  readonly schedules?: ScheduleOverrides;
 }
 
 export interface CompileResult {
@@ -80,7 +87,10 @@ export function compile(text: string, options: CompileSourceOptions = {}): Compi
         }
         continue;
       }
-      const compiled = compileAttention(attention, profile, { verify: options.verify ?? false });
+      const compiled = compileAttention(attention, profile, {
+        verify: options.verify ?? false,
+        ...(options.schedules ? { schedules: options.schedules } : {}),
+      });
       modules.push({ ...compiled, attention });
       kernelBytes += compiled.plan.kernels.reduce((n, k) => n + k.wgsl.length, 0);
       if (kernelBytes > MAX_FILE_KERNEL_BYTES) {

@@ -154,28 +154,39 @@ export async function checkVariant(
     );
   }
   const probe = options.probe ? options.probe(variant, built) : built;
-  const inputs = randomInputs(probe, PROBE_SIZES);
+  const reason = await checkAgainstReference(device, probe, PROBE_SIZES, f16);
+  return reason === null ? { variant, ok: true } : { variant, ok: false, reason };
+}
+
+/**
+ * Runs `module` on `device` at `sizes` on random inputs and compares it with the CPU
+ * reference: null when it agrees within the self-check's tolerance (f16 storage gets a looser
+ * one), else why not (the relative error, or the error the device raised for the kernel).
+ * A lost device, or an error of someone else's work, is thrown: it says nothing of the module.
+ */
+export async function checkAgainstReference(
+  device: GPUDevice,
+  module: CompiledModule,
+  sizes: { batch: number; seqQ: number; seqK: number; seed: number },
+  f16 = module.attention.dtype === 'f16',
+): Promise<string | null> {
+  const inputs = randomInputs(module, sizes);
   let output: Float32Array;
   try {
-    const loaded = await loadChecked(device, probe);
+    const loaded = await loadChecked(device, module);
     try {
       output = (await loaded.run(inputs)).o;
     } finally {
       loaded.destroy();
     }
   } catch (error) {
-    // A lost device, or an error of someone else's work, says nothing about the variant.
     if (error instanceof DeviceError && error.origin === 'device') throw error;
-    return { variant, ok: false, reason: (error as Error).message };
+    return (error as Error).message;
   }
-  const { relativeError } = compareOutput(output, reference(probe, inputs).o);
+  const { relativeError } = compareOutput(output, reference(module, inputs).o);
   const tolerance = f16 ? PROBE_TOLERANCE_F16 : PROBE_TOLERANCE;
-  if (relativeError <= tolerance) return { variant, ok: true };
-  return {
-    variant,
-    ok: false,
-    reason: `its output differs from the CPU reference by ${relativeError.toExponential(2)} (relative; tolerance ${tolerance})`,
-  };
+  if (relativeError <= tolerance) return null;
+  return `its output differs from the CPU reference by ${relativeError.toExponential(2)} (relative; tolerance ${tolerance})`;
 }
 
 /**

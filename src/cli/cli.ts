@@ -9,6 +9,7 @@ import { explainCommand } from './explain-command.js';
 import { fmtCommand } from './fmt-command.js';
 import { lspCommand } from './lsp-command.js';
 import { runCommand } from './run-command.js';
+import { tuneCommand } from './tune-command.js';
 import { Command, CommanderError } from 'commander';
 import { commanderMessage } from './command-line.js';
 import { UsageError, type CliIo } from './io.js';
@@ -28,6 +29,10 @@ const COMMANDS: Record<string, { summary: string; run: CommandFn }> = {
   bench: {
     summary: 'time every attention of a spec on a device, next to dense attention of its shape',
     run: benchCommand,
+  },
+  tune: {
+    summary: 'choose kernel schedules for a spec by measuring candidates on a device',
+    run: tuneCommand,
   },
   explain: {
     summary: 'print the IR after a pass, the block plan density and a picture of the mask',

@@ -7,6 +7,7 @@ import type { Attention, Group } from '../ir/ir.js';
 import { maskLeaves } from '../ir/ir.js';
 import { lowerAttention, UnsupportedFeatureError } from '../lower/lower.js';
 import { runPipeline } from '../passes/pipeline.js';
+import type { ScheduleOverrides } from '../passes/schedule.js';
 import type { DeviceProfile } from '../target/profile.js';
 import type {
   TensorDType,
@@ -57,6 +58,11 @@ export type CompiledModule = CompiledAttention & { readonly attention: CheckedAt
 export interface CompileOptions {
   /** Run the IR verifier after every pass (tests do). */
   readonly verify?: boolean;
+  /**
+   * Softmax schedules by group name (or `'*'`) instead of the profile's choice; one the
+   * profile cannot run throws a ScheduleError (passes/schedule.ts).
+   */
+  readonly schedules?: ScheduleOverrides;
 }
 
 export function compileAttention(
@@ -66,7 +72,8 @@ export function compileAttention(
 ): CompiledAttention {
   const lowered = lowerAttention(checked);
   if (!lowered.ok) throw new UnsupportedFeatureError(lowered.unsupported);
-  const ir = runPipeline(lowered.attention, { profile }, { verify: options.verify ?? false });
+  const context = options.schedules ? { profile, schedules: options.schedules } : { profile };
+  const ir = runPipeline(lowered.attention, context, { verify: options.verify ?? false });
   return { name: ir.name, profile: profile.name, ir, plan: buildHostPlan(ir, profile) };
 }
 

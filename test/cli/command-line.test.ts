@@ -17,7 +17,7 @@ async function cli(...argv: string[]) {
 }
 
 const spec = fileURLToPath(new URL('../../examples/sliding_window_causal.attn', import.meta.url));
-const COMMANDS = ['check', 'compile', 'run', 'bench', 'explain', 'fmt', 'lsp'];
+const COMMANDS = ['check', 'compile', 'run', 'bench', 'tune', 'explain', 'fmt', 'lsp'];
 
 describe('did you mean', () => {
   it('suggests the flag a misspelt one is close to', async () => {
