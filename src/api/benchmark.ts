@@ -9,11 +9,11 @@
 // falls on both alike.
 
 import type { CheckedAttention } from '../check/checked.js';
-import { DeviceError, withErrorScopes } from '../runtime/device-errors.js';
 import { checkRunSizes, type LoadedAttention, type PreparedRun } from '../runtime/loaded-kernel.js';
 import { compile, type CompiledModule } from './compile.js';
 import { randomInputs } from './random-inputs.js';
-import type { Runtime } from './runtime.js';
+import { summarize, timeRun, type Timing } from './timing.js';
+import type { Runtime } from './runtime-core.js';
 
 export interface BenchmarkOptions {
   readonly batch?: number;
@@ -39,11 +39,7 @@ export interface BenchmarkStep {
   readonly dense: boolean;
 }
 
-export interface Timing {
-  readonly medianMs: number;
-  readonly minMs: number;
-  readonly timesMs: readonly number[];
-}
+export type { Timing } from './timing.js';
 
 export interface BenchmarkResult {
   readonly name: string;
@@ -139,30 +135,4 @@ export async function benchmark(
     for (const run of prepared) run.destroy();
     for (const kernel of loaded) kernel.destroy();
   }
-}
-
-/**
- * One run of `run` on `device`: milliseconds from submitting its dispatches to the queue
- * being done (no read-back). A device error during it is thrown, named by `what`.
- */
-export async function timeRun(device: GPUDevice, run: PreparedRun, what: string): Promise<number> {
-  const submitted = withErrorScopes(device, () => {
-    const encoder = device.createCommandEncoder();
-    run.encode(encoder);
-    const start = performance.now();
-    device.queue.submit([encoder.finish()]);
-    return start;
-  });
-  await device.queue.onSubmittedWorkDone();
-  const elapsed = performance.now() - submitted.value;
-  const error = await submitted.error;
-  if (error !== null) throw new DeviceError(`${what}: ${error}`);
-  return elapsed;
-}
-
-export function summarize(times: readonly number[]): Timing {
-  const sorted = [...times].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const medianMs = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { medianMs, minMs: sorted[0]!, timesMs: times };
 }

@@ -19,7 +19,7 @@ import { maskLeaves } from '../ir/ir.js';
 import { scheduleCandidates, DEFAULT_MAX_CANDIDATES } from '../passes/schedule-candidates.js';
 import { scheduleProblem, type Schedule, type ScheduleOverrides } from '../passes/schedule.js';
 import type { DeviceProfile } from '../target/profile.js';
-import { summarize, timeRun } from './benchmark.js';
+import { summarize, timeRun } from './timing.js';
 import type { CompiledModule } from './compile.js';
 import { randomInputs } from './random-inputs.js';
 import {

@@ -18,7 +18,7 @@ import {
   type TuneResult,
 } from '../api/tune.js';
 import { sizeClassOf } from '../api/tune-cache.js';
-import { describeSchedule } from '../passes/schedule.js';
+import { describeSchedule } from '../index.js';
 import { ADAPTER_CHOICES } from '../runtime/device.js';
 import { resolveColor } from './check-command.js';
 import {

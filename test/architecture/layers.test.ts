@@ -34,14 +34,16 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   codegen: ['check', 'ir', 'lower', 'passes', 'kernel', 'target', 'plan'],
   runtime: ['plan', 'random', 'target'],
   api: [
-    ...['diagnostics', 'frontend', 'check', 'reference', 'ir', 'lower', 'codegen', 'plan'],
+    ...['diagnostics', 'frontend', 'check', 'reference', 'ir', 'lower', 'passes', 'codegen'],
+    'plan',
     ...['runtime', 'random', 'target'],
   ],
   explain: ['api', 'ir', 'lower', 'passes', 'random', 'target'],
   picture: ['api', 'ir', 'random'],
   bundler: ['api', 'codegen', 'diagnostics'],
   index: [
-    ...['base', 'diagnostics', 'syntax', 'check', 'frontend', 'plan', 'target', 'runtime'],
+    ...['base', 'diagnostics', 'syntax', 'check', 'frontend', 'passes', 'plan', 'target'],
+    'runtime',
     ...['api', 'explain', 'picture'],
   ],
   'runtime-entry': ['api', 'check', 'plan', 'runtime', 'target'],
