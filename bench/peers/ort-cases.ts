@@ -55,6 +55,9 @@ function attentionModel(n: number, d: number, causal: boolean): Uint8Array {
   );
 }
 
+/** The progress line about ORT's first compile is printed once per process. */
+let firstRunSaid = false;
+
 function ortFactory(ort: Ort, name: string, causal: boolean): CaseFactory {
   return {
     name,
@@ -119,10 +122,13 @@ function ortFactory(ort: Ort, name: string, causal: boolean): CaseFactory {
           for (const buffer of buffers) buffer.destroy();
         },
       };
-      console.log(
-        `${name} N=${n}: first run and check (on a machine whose Mesa cache lacks ORT's ` +
-          'FlashAttention shader, compiling it takes about 95 s of CPU on llvmpipe)',
-      );
+      if (!firstRunSaid) {
+        firstRunSaid = true;
+        console.log(
+          `${name}: first run and check; on a machine whose Mesa cache lacks ORT's ` +
+            'FlashAttention shader, compiling it takes about 95 s of CPU on llvmpipe',
+        );
+      }
       await verifyBeforeTiming(device, benchCase);
       return benchCase;
     },

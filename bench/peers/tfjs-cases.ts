@@ -11,8 +11,36 @@ import { causalDensity } from '../attnc-cases.js';
 import { checkRows, keyRange } from '../reference-rows.js';
 import { verifyBeforeTiming } from './peer-check.js';
 
-type Tf = typeof import('@tensorflow/tfjs-core');
-type Tensor = import('@tensorflow/tfjs-core').Tensor;
+/**
+ * The parts of tfjs used here, typed locally: tfjs-core's own declarations pull in an older
+ * @webgpu/types (0.1.38, nested in its node_modules) whose GPUFeatureName lacks 'subgroups',
+ * and would replace the project's WebGPU types wherever they load first.
+ */
+interface Tensor {
+  dispose(): void;
+  data(): Promise<Float32Array | Int32Array | Uint8Array>;
+}
+export interface Tf {
+  tensor2d(values: Float32Array, shape: [number, number]): Tensor;
+  matMul(a: Tensor, b: Tensor, transposeA?: boolean, transposeB?: boolean): Tensor;
+  mul(a: Tensor, b: number): Tensor;
+  add(a: Tensor, b: Tensor): Tensor;
+  softmax(logits: Tensor): Tensor;
+  tidy(fn: () => Tensor): Tensor;
+  dispose(tensors: Tensor[]): void;
+  backend(): unknown;
+  removeBackend(name: string): void;
+  registerBackend(name: string, factory: () => unknown): boolean;
+  setBackend(name: string): Promise<boolean>;
+  ready(): Promise<void>;
+}
+interface TfjsWebGpu {
+  WebGPUBackend: new (device: GPUDevice, adapterInfo?: GPUAdapterInfo) => unknown;
+}
+
+// Through variables, so TypeScript does not load the packages' declarations (see Tf).
+const TFJS_CORE = '@tensorflow/tfjs-core';
+const TFJS_WEBGPU = '@tensorflow/tfjs-backend-webgpu';
 
 /**
  * Loads tfjs-core and its WebGPU backend and makes the backend run on `device` (the
@@ -21,8 +49,8 @@ type Tensor = import('@tensorflow/tfjs-core').Tensor;
  * installed first: the backend checks for it when it loads.
  */
 export async function loadTfjs(device: GPUDevice): Promise<Tf> {
-  const tf = await import('@tensorflow/tfjs-core');
-  const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+  const tf = (await import(TFJS_CORE)) as Tf;
+  const { WebGPUBackend } = (await import(TFJS_WEBGPU)) as TfjsWebGpu;
   tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => new WebGPUBackend(device, device.adapterInfo));
   if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not start its WebGPU backend');
