@@ -30,8 +30,11 @@ export interface BenchCase {
   readonly n: number;
   readonly d: number;
   readonly heads: number;
-  /** Encodes and submits one complete execution. */
-  run(ctx: RunContext): void;
+  /**
+   * Encodes and submits one complete execution. A peer library's case may return a promise
+   * (ORT's session.run is async); the harness awaits it, then onSubmittedWorkDone().
+   */
+  run(ctx: RunContext): void | Promise<void>;
   /** Compares (part of) the output with a CPU reference; called after warmup. */
   check?(): Promise<CaseCheck>;
   destroy(): void;
@@ -43,7 +46,11 @@ export class CaseNotApplicable extends Error {}
 
 export interface CaseFactory {
   readonly name: string;
-  create(device: GPUDevice, shape: { readonly n: number; readonly d: number }): BenchCase;
+  /** Async for peers, which load a library's session and check their output first. */
+  create(
+    device: GPUDevice,
+    shape: { readonly n: number; readonly d: number },
+  ): BenchCase | Promise<BenchCase>;
 }
 
 export interface TimingOptions {
@@ -99,7 +106,7 @@ export async function timeCase(
     };
     for (let i = 0; i < options.warmup; i++) {
       timestamps?.reset();
-      benchCase.run(ctx);
+      await benchCase.run(ctx);
       await device.queue.onSubmittedWorkDone();
     }
     const wall: number[] = [];
@@ -107,7 +114,7 @@ export async function timeCase(
     for (let i = 0; i < options.reps; i++) {
       timestamps?.reset();
       const t0 = performance.now();
-      benchCase.run(ctx);
+      await benchCase.run(ctx);
       await device.queue.onSubmittedWorkDone();
       wall.push(performance.now() - t0);
       if (timestamps) gpu.push(await timestamps.readMs());
@@ -216,7 +223,7 @@ export async function timeCasesInterleaved(
     const once = async (benchCase: BenchCase): Promise<{ wall: number; gpu?: number }> => {
       timestamps?.reset();
       const t0 = performance.now();
-      benchCase.run(ctx);
+      await benchCase.run(ctx);
       await device.queue.onSubmittedWorkDone();
       const wall = performance.now() - t0;
       return timestamps ? { wall, gpu: await timestamps.readMs() } : { wall };

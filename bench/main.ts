@@ -4,13 +4,24 @@
 //
 // Prints, per case and sequence length, the median time, GFLOP/s counting only allowed
 // (query, key) pairs (4·D FLOPs each), and the speed of every case relative to the first
-// one (the baseline) measured in the same run.
+// one (the baseline) measured in the same run. `--peers` adds tfjs-webgpu and
+// onnxruntime-web (bench/peers/) and compares attnc with the faster of them.
 
 import { parseArgs } from 'node:util';
 import { acquireDevice, isAdapterChoice, type AdapterChoice } from '../src/runtime/device.js';
+import { PeerCheckFailed } from './peers/peer-check.js';
+import { formatPeerRatios } from './peers/peer-report.js';
+import { acquirePeerDevice, loadPeers, PEER_DEFAULT_CASES, type Peers } from './peers/peers.js';
 import { benchFactories } from './cases.js';
 import { coldStart, exampleFiles, formatColdStarts, type ColdStart } from './cold.js';
-import { CaseNotApplicable, timeCase, timeCasesInterleaved, type CaseResult } from './harness.js';
+import {
+  CaseNotApplicable,
+  timeCase,
+  timeCasesInterleaved,
+  type BenchCase,
+  type CaseFactory,
+  type CaseResult,
+} from './harness.js';
 import { formatGrowth, formatRatios, formatResultsTable } from './report.js';
 
 const USAGE = `usage: npm run bench -- [options]
@@ -23,6 +34,10 @@ const USAGE = `usage: npm run bench -- [options]
   --timer auto|wall|timestamp   (auto: GPU timestamps when the device has them)
   --interleave           alternate the reps of all cases of one N (fairer ratios on a noisy machine)
   --json                 also print the results as one JSON line
+  --peers                also time tfjs-webgpu and onnxruntime-web (dense, causal; wall clock),
+                         each checked against the reference first; without --case: attnc-dense,
+                         attnc-causal and the peers. ORT's first run on a machine compiles its
+                         FlashAttention shader: about 95 s of CPU on llvmpipe
   --cold                 instead: each example's first run with Mesa's shader cache disabled
                          (attnc run FILE --seq N, N the first --seq; --case filters examples)
   --cold-limit 600       seconds before a cold run counts as a timeout`;
@@ -48,6 +63,7 @@ async function main(): Promise<number> {
       timer: { type: 'string', default: 'auto' },
       json: { type: 'boolean', default: false },
       interleave: { type: 'boolean', default: false },
+      peers: { type: 'boolean', default: false },
       cold: { type: 'boolean', default: false },
       'cold-limit': { type: 'string', default: '600' },
       help: { type: 'boolean', default: false },
@@ -69,14 +85,21 @@ async function main(): Promise<number> {
 
   if (values.cold) return coldStarts(adapter, seqs[0]!, values.case, values['cold-limit']);
 
-  const acquired = await acquireDevice({ adapter });
+  const acquired = values.peers
+    ? await acquirePeerDevice(adapter)
+    : await acquireDevice({ adapter });
+  let peers: Peers | undefined;
   try {
     const { device, profile } = acquired;
     const hasTimestamps = profile.features.timestampQuery;
-    if (values.timer === 'timestamp' && !hasTimestamps) {
-      throw new Error(`${acquired.adapterName} has no timestamp-query; use --timer wall`);
+    if (values.timer === 'timestamp' && (!hasTimestamps || values.peers)) {
+      throw new Error(
+        values.peers
+          ? 'peers submit their own passes, which GPU timestamps cannot see; use --timer wall'
+          : `${acquired.adapterName} has no timestamp-query; use --timer wall`,
+      );
     }
-    const useTimestamps = values.timer !== 'wall' && hasTimestamps;
+    const useTimestamps = values.timer !== 'wall' && hasTimestamps && !values.peers;
     console.log(
       `adapter: ${acquired.kind}: ${acquired.adapterName} ` +
         `(${profile.mode}${profile.cpuLike ? ', CPU-like' : ''})`,
@@ -85,48 +108,45 @@ async function main(): Promise<number> {
       `timer: ${useTimestamps ? 'GPU timestamps per pass (wall also shown)' : 'wall clock, submit to onSubmittedWorkDone'}; ` +
         `warmup ${warmup}, reps ${reps}, median reported`,
     );
-    const factories = benchFactories({ baselineWorkgroupSizes: parseList(values.wg, 'wg') });
-    const wanted = values.case?.split(',');
+    const factories: CaseFactory[] = benchFactories({
+      baselineWorkgroupSizes: parseList(values.wg, 'wg'),
+    });
+    if (values.peers) {
+      peers = await loadPeers(device);
+      for (const line of peers.skipped) console.log(`peer skipped: ${line}`);
+      factories.push(...peers.factories);
+    }
+    const wanted = values.case?.split(',') ?? (values.peers ? PEER_DEFAULT_CASES : undefined);
     const matches = (name: string, w: string) =>
       w.startsWith('=') ? name === w.slice(1) : name.includes(w);
     const chosen = factories.filter((f) => !wanted || wanted.some((w) => matches(f.name, w)));
     if (chosen.length === 0) throw new Error(`no case matches --case ${values.case}`);
 
     const results: CaseResult[] = [];
+    const failures: string[] = [];
     for (const n of seqs) {
       if (values.interleave) {
         // Every case of this N is alive at once; reps alternate between them.
-        const runnable = chosen.filter((factory) => {
-          try {
-            factory.create(device, { n: 1, d: d! }).destroy();
-            return true;
-          } catch (error) {
-            if (!(error instanceof CaseNotApplicable)) throw error;
-            console.log(`skipped: ${error.message}`);
-            return false;
-          }
-        });
-        const cases = runnable.map((factory) => factory.create(device, { n, d: d! }));
+        const created: { name: string; benchCase: BenchCase }[] = [];
         try {
+          for (const factory of chosen) {
+            const benchCase = await createCase(factory, device, { n, d: d! }, failures);
+            if (benchCase) created.push({ name: factory.name, benchCase });
+          }
+          const cases = created.map((c) => c.benchCase);
           const timed = await timeCasesInterleaved(device, cases, { warmup, reps, useTimestamps });
           timed.forEach((result, c) => {
-            results.push({ ...result, name: runnable[c]!.name });
+            results.push({ ...result, name: created[c]!.name });
             console.log(formatResultsTable([results.at(-1)!], results.length === 1));
           });
         } finally {
-          for (const benchCase of cases) benchCase.destroy();
+          for (const { benchCase } of created) benchCase.destroy();
         }
         continue;
       }
       for (const factory of chosen) {
-        let benchCase;
-        try {
-          benchCase = factory.create(device, { n, d: d! });
-        } catch (error) {
-          if (!(error instanceof CaseNotApplicable)) throw error;
-          console.log(`skipped: ${error.message}`);
-          continue;
-        }
+        const benchCase = await createCase(factory, device, { n, d: d! }, failures);
+        if (benchCase === undefined) continue;
         try {
           const result = await timeCase(device, benchCase, { warmup, reps, useTimestamps });
           results.push({ ...result, name: factory.name });
@@ -140,14 +160,42 @@ async function main(): Promise<number> {
     if (ratios !== '') console.log(`\n${ratios}`);
     const growth = formatGrowth(results);
     if (growth !== '') console.log(`\n${growth}`);
+    const peerRatios = formatPeerRatios(results);
+    if (peerRatios !== '') console.log(`\n${peerRatios}`);
     if (values.json) {
       console.log(JSON.stringify({ adapter: acquired.adapterName, kind: acquired.kind, results }));
     }
     const bad = results.filter((r) => r.check !== undefined && !(r.check.maxAbsError < 1e-3));
     for (const r of bad) console.error(`CHECK FAILED: ${r.name} N=${r.n}: ${r.check?.maxAbsError}`);
-    return bad.length > 0 ? 1 : 0;
+    for (const line of failures) console.error(`CHECK FAILED: ${line}`);
+    return bad.length > 0 || failures.length > 0 ? 1 : 0;
   } finally {
+    peers?.close();
     acquired.destroy();
+  }
+}
+
+/**
+ * The factory's case at this shape, or undefined when it does not apply to the device
+ * (said on stdout) or is a peer whose output was wrong (added to `failures`, not timed).
+ */
+async function createCase(
+  factory: CaseFactory,
+  device: GPUDevice,
+  shape: { readonly n: number; readonly d: number },
+  failures: string[],
+): Promise<BenchCase | undefined> {
+  try {
+    return await factory.create(device, shape);
+  } catch (error) {
+    if (error instanceof PeerCheckFailed) {
+      console.log(`not timed: ${error.message}`);
+      failures.push(error.message);
+      return undefined;
+    }
+    if (!(error instanceof CaseNotApplicable)) throw error;
+    console.log(`skipped: ${error.message}`);
+    return undefined;
   }
 }
 

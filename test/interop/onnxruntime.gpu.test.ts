@@ -5,103 +5,38 @@
 // as an input (`ort.Tensor.fromGpuBuffer`) and projects it. Compared with the CPU reference
 // (attention) and a host matmul (the projection).
 //
-// Setup facts (shared/notes/peers.md): Node resolves 'onnxruntime-web' to a build without
-// WebGPU, so the WebGPU bundle is imported by path; `--liftoff-only` keeps V8 from tiering
-// ORT's 26 MB wasm up on background threads (no WebGPU promise resolves until that ends);
-// ORT's heap is a SharedArrayBuffer, which dawn.node's writeBuffer rejects, so writeBuffer
-// copies such views first. MatMul shaders compile in about a second on llvmpipe; ORT's own
+// ORT's Node setup (WebGPU bundle by path, --liftoff-only, writeBuffer of shared memory) is
+// bench/peers/ort.ts, shared with the bench's ORT peer. MatMul shaders compile in about a second on llvmpipe; ORT's own
 // attention ops (not used here) take about 95 s of CPU the first time.
 
-import { setFlagsFromString } from 'node:v8';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allAdapterLimits, installNavigatorGpu } from '../../bench/peers/navigator-gpu.js';
+import { matMulModel } from '../../bench/peers/onnx-model.js';
+import { loadOrt, type LoadedOrt, type Ort } from '../../bench/peers/ort.js';
 import { compareOutput } from '../../src/api/compare-output.js';
 import { compile } from '../../src/api/compile.js';
 import { reference } from '../../src/api/reference.js';
 import { createRuntime, type Runtime } from '../../src/api/runtime.js';
 import { adapterAvailability } from '../runtime/gpu-availability.js';
 import { matMul, wave } from './host-math.js';
-import { installNavigatorGpu } from './navigator-gpu.js';
-import { matMulModel } from './onnx-model.js';
 
 const availability = await adapterAvailability('llvmpipe');
 
-const ORT_DIST = fileURLToPath(
-  new URL('../../node_modules/onnxruntime-web/dist/', import.meta.url),
-);
-
-/** The parts of onnxruntime-web's API this test uses (the bundle has no types of its own). */
-interface OrtTensor {
-  readonly location: string;
-  readonly gpuBuffer: GPUBuffer;
-  readonly dims: readonly number[];
-  getData(): Promise<Float32Array>;
-  dispose(): void;
-}
-interface OrtSession {
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
-  release(): Promise<void>;
-}
-interface Ort {
-  env: { wasm: { wasmPaths: string; numThreads: number } };
-  Tensor: {
-    new (type: 'float32', data: Float32Array, dims: readonly number[]): OrtTensor;
-    fromGpuBuffer(
-      buffer: GPUBuffer,
-      options: { dataType: 'float32'; dims: readonly number[] },
-    ): OrtTensor;
-  };
-  InferenceSession: {
-    create(model: Uint8Array, options: object): Promise<OrtSession>;
-  };
-}
-
-type WriteBuffer = GPUQueue['writeBuffer'];
-type WriteData = Parameters<WriteBuffer>[2];
-
-/**
- * The same data outside a SharedArrayBuffer: a typed array's `slice()` copies into a new
- * ArrayBuffer of the same element type, so dataOffset and size (in elements) still apply.
- */
-function unshared(data: WriteData): WriteData {
-  if (data instanceof SharedArrayBuffer) return new Uint8Array(data).slice().buffer;
-  if (ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer) {
-    if (data instanceof DataView) {
-      return new DataView(
-        new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice().buffer,
-      );
-    }
-    return (data as unknown as { slice(): WriteData }).slice();
-  }
-  return data;
-}
-
 describe.skipIf(!availability.run)('onnxruntime-web (WebGPU EP) and attnc share a device', () => {
   let ort: Ort;
+  let loaded: LoadedOrt | undefined;
   let device: GPUDevice;
   let runtime: Runtime;
-  let writeBuffer: WriteBuffer;
   beforeAll(async () => {
-    setFlagsFromString('--liftoff-only');
     const adapter = await installNavigatorGpu();
     // ORT asks for the adapter's limits; the device is requested with all of them.
-    const requiredLimits: Record<string, number> = {};
-    for (const name in adapter.limits) {
-      const value = (adapter.limits as unknown as Record<string, unknown>)[name];
-      if (typeof value === 'number') requiredLimits[name] = value;
-    }
-    device = await adapter.requestDevice({ requiredLimits });
-    writeBuffer = GPUQueue.prototype.writeBuffer;
-    GPUQueue.prototype.writeBuffer = function (this: GPUQueue, buffer, offset, data, ...rest) {
-      return writeBuffer.call(this, buffer, offset, unshared(data), ...rest);
-    } as WriteBuffer;
-    ort = (await import(pathToFileURL(`${ORT_DIST}ort.webgpu.bundle.min.mjs`).href)) as Ort;
-    ort.env.wasm.wasmPaths = pathToFileURL(ORT_DIST).href;
-    ort.env.wasm.numThreads = 1;
+    device = await adapter.requestDevice({ requiredLimits: allAdapterLimits(adapter) });
+    loaded = await loadOrt();
+    ort = loaded.ort;
     runtime = await createRuntime({ device });
   }, 300_000);
   afterAll(() => {
-    if (writeBuffer) GPUQueue.prototype.writeBuffer = writeBuffer;
+    loaded?.restore();
     runtime?.destroy();
   });
 

@@ -6,13 +6,13 @@
 // reference (attention) and a host matmul (the projection after it).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installNavigatorGpu } from '../../bench/peers/navigator-gpu.js';
 import { compareOutput } from '../../src/api/compare-output.js';
 import { compile } from '../../src/api/compile.js';
 import { reference } from '../../src/api/reference.js';
 import { createRuntime, type Runtime } from '../../src/api/runtime.js';
 import { adapterAvailability } from '../runtime/gpu-availability.js';
 import { matMul, wave } from './host-math.js';
-import { installNavigatorGpu } from './navigator-gpu.js';
 
 const availability = await adapterAvailability('llvmpipe');
 
