@@ -1,6 +1,7 @@
 // `attnc explain FILE [--after PASS] [--seq N]`: what the compiler made of a spec. Prints the IR
 // after a pass, how much of the score matrix the mask allows and how its tiles classify at N
-// (empty tiles are never visited, full ones skip the mask), and a picture of the mask.
+// (empty tiles are never visited, full ones skip the mask), and a picture of the mask; with
+// `--kernels`, the kernel IR of every kernel instead.
 
 import { compile, resolveTarget, TARGET_NAMES } from '../api/compile.js';
 import { randomInputs } from '../api/random-inputs.js';
@@ -11,6 +12,7 @@ import type { Attention, Group } from '../ir/ir.js';
 import { maskLeaves, unreachable } from '../ir/ir.js';
 import { printLowRankMechanism } from '../ir/lowrank-ir.js';
 import { printAttention } from '../ir/print.js';
+import { printKernel } from '../kernel/print.js';
 import { lowerAttention } from '../lower/lower.js';
 import { PASS_NAMES, runPipeline } from '../passes/pipeline.js';
 import { resolveColor } from './check-command.js';
@@ -33,6 +35,7 @@ export const EXPLAIN_HELP = `Usage: attnc explain FILE [options]
 
 Options:
   --after PASS        print the IR after this pass: lower, ${PASS_NAMES.join(', ')} (default: the last)
+  --kernels           print the kernel IR of every kernel instead (see docs/compiler.md)
   --seq N             sequence length for the density, tiles and picture (default 1024)
   --picture N         cells per side of the mask picture, each about N/cells positions
                       (default 48; 0 for none)
@@ -50,6 +53,7 @@ const EXPLAIN_COMMAND: CommandSpec = {
   help: EXPLAIN_HELP,
   options: [
     { flags: '--after <PASS>' },
+    { flags: '--kernels' },
     { flags: '--seq <N>', default: '1024' },
     { flags: '--picture <N|FILE>', default: '48' },
     TARGET_OPTION,
@@ -93,6 +97,11 @@ export async function explainCommand(argv: readonly string[], cliIo: CliIo): Pro
     return written;
   }
 
+  if (values.flag('kernels')) {
+    for (const module of result.modules) io.stdout(printModuleKernels(module));
+    return 0;
+  }
+
   // compile() accepted the target, so it resolves.
   const profile = resolveTarget(values.string('target')!)!;
   for (const module of result.modules) {
@@ -109,6 +118,16 @@ export async function explainCommand(argv: readonly string[], cliIo: CliIo): Pro
   }
   progress.clear();
   return 0;
+}
+
+/** The kernel IR of each kernel; one line for kernels still written from a WGSL template. */
+function printModuleKernels(module: CompiledModule): string {
+  const parts = module.kernels.map((kernel) =>
+    kernel.ir
+      ? printKernel(kernel.name, kernel.ir)
+      : `kernel ${kernel.name}: not on the kernel IR yet (written from a WGSL template)\n`,
+  );
+  return `== ${module.name}: kernels\n${parts.join('\n')}\n`;
 }
 
 function needsSegments(ir: Attention): boolean {
