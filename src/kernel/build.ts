@@ -95,6 +95,7 @@ export const call = (fn: string, ...args: Operand[]): Expr & { kind: 'call' } =>
   args: args.map(expr),
 });
 export const min = (a: Operand, b: Operand) => call('min', a, b);
+export const abs = (x: Operand) => call('abs', x);
 export const max = (a: Operand, b: Operand) => call('max', a, b);
 /** WGSL's `select(ifFalse, ifTrue, cond)`. */
 export const select = (ifFalse: Operand, ifTrue: Operand, cond: Operand) =>

@@ -6,17 +6,13 @@
 
 import { f32Lit } from '../codegen/wgsl/f32-literal.js';
 import { gridStatements } from './blocks/grid.js';
-import { kernelFeatures } from './features.js';
+import { kernelFeatures, type KernelFeature } from './features.js';
 import type { BinaryOp, Expr, HelperFunction, Kernel, Stmt, Type } from './ir.js';
 import { MAIN_INPUTS, unreachableKernelNode } from './ir.js';
 
 export function renderKernel(kernel: Kernel): string {
-  const features = kernelFeatures(kernel);
   const sections: string[][] = [
-    [
-      ...(features.includes('shader-f16') ? ['enable f16;'] : []),
-      ...(features.includes('subgroups') ? ['enable subgroups;'] : []),
-    ],
+    enableDirectives(kernelFeatures(kernel)),
     [
       ...kernel.header.map((line) => `// ${line}`),
       ...kernel.consts.flatMap((c) => [
@@ -47,11 +43,19 @@ export function renderKernel(kernel: Kernel): string {
   );
 }
 
+/** The `enable` directives of the features a kernel uses. */
+export function enableDirectives(features: readonly KernelFeature[]): string[] {
+  return [
+    ...(features.includes('shader-f16') ? ['enable f16;'] : []),
+    ...(features.includes('subgroups') ? ['enable subgroups;'] : []),
+  ];
+}
+
 function docLines(doc: readonly string[] | undefined): string[] {
   return (doc ?? []).map((line) => `// ${line}`);
 }
 
-function renderFunction(fn: HelperFunction): string[] {
+export function renderFunction(fn: HelperFunction): string[] {
   const params = fn.params.map((p) => `${p.name}: ${renderType(p.type)}`).join(', ');
   const returns = fn.returns ? ` -> ${renderType(fn.returns)}` : '';
   return [
