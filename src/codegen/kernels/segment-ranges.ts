@@ -4,7 +4,7 @@
 
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import { arrayView } from '../../kernel/blocks/array-view.js';
+import { arrayView, type ArrayView } from '../../kernel/blocks/array-view.js';
 import {
   add,
   div,
@@ -20,7 +20,7 @@ import {
   u32,
   type BlockBuilder,
 } from '../../kernel/build.js';
-import type { Kernel } from '../../kernel/ir.js';
+import type { Expr, Kernel } from '../../kernel/ir.js';
 
 const WORKGROUP = 64;
 
@@ -56,11 +56,11 @@ export function segmentRangesKernel(
   /** Folds the ids of one tile (`t` of `tiles`, `tile` long, in rows of `seq`) into lo, hi. */
   const foldTile = (
     b: BlockBuilder,
-    local: typeof x,
-    tiles: typeof x,
-    tile: typeof x,
-    seq: typeof x,
-    view: typeof segQ,
+    local: Expr,
+    tiles: Expr,
+    tile: Expr,
+    seq: Expr,
+    view: ArrayView,
     i: string,
   ) => {
     const batch = b.let('b', div(local, tiles));
