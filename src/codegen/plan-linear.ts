@@ -11,11 +11,11 @@ import type { DeviceProfile } from '../target/profile.js';
 import type { PlanBinding, PlanStep, SizeExpr } from './plan.js';
 import { size } from './plan.js';
 import type { PlanLayout, TensorPlace } from './plan-lowrank.js';
-import type { LinearBinding, LinearShape } from './wgsl/emit-linear-common.js';
-import { slotWords } from './wgsl/emit-linear-common.js';
+import type { LinearBinding, LinearShape } from './linear-shape.js';
+import { linearSlots, slotWords } from './linear-shape.js';
 import { emitLinearOutputKernel } from './wgsl/emit-linear-output.js';
 import { linearScanKernel } from './kernels/linear-scan.js';
-import { emitLinearStatesKernel, linearSlots } from './wgsl/emit-linear-states.js';
+import { linearStatesKernel } from './kernels/linear-states.js';
 import type { KernelSource } from './kernel-source.js';
 import type { RoutedRowsArrays } from './wgsl/emit-head-routing.js';
 
@@ -152,7 +152,7 @@ export function buildLinearGroup(context: LinearPlanContext): void {
           [tensors.v.buffer, 'read-only-storage'],
           [LINEAR_BUFFER, 'storage'],
         ]);
-        const emitted = emitLinearStatesKernel(
+        const emitted = linearStatesKernel(
           shape,
           { k: b.of(tensors.k.buffer), v: b.of(tensors.v.buffer), lin: b.of(LINEAR_BUFFER) },
           {

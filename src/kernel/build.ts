@@ -165,20 +165,23 @@ export class BlockBuilder {
     });
   }
 
-  /** `for (var name = start; cond(name); name++) { body(name) }`. */
+  /** `for (var name = start; cond(name); name++) { body(name) }`; `step`: `name += step`. */
   for(
     name: string,
     start: Operand,
     cond: (i: Expr) => Expr,
     body: (b: BlockBuilder, i: Expr) => void,
-    options: { oneLine?: boolean } = {},
+    options: { oneLine?: boolean; step?: Operand } = {},
   ): void {
     const i = ref(name);
     this.stmts.push({
       kind: 'for',
       init: varStmt(name, start),
       cond: cond(i),
-      update: { kind: 'increment', target: i, op: '++' },
+      update:
+        options.step === undefined
+          ? { kind: 'increment', target: i, op: '++' }
+          : { kind: 'compound', target: i, op: '+=', value: expr(options.step) },
       body: block((b) => body(b, i)),
       ...(options.oneLine ? { oneLine: true } : {}),
     });
@@ -248,7 +251,7 @@ export function block(body: Body): readonly Stmt[] {
 /** Builds one `Kernel`: declarations in the order they are made, then `main`. */
 export class KernelBuilder {
   private readonly headerLines: string[] = [];
-  private readonly consts: KernelConst[] = [];
+  private readonly constDecls: KernelConst[] = [];
   private readonly uniforms: KernelUniform[] = [];
   private readonly bindings: KernelBinding[] = [];
   private readonly workgroupVars: WorkgroupVar[] = [];
@@ -263,9 +266,15 @@ export class KernelBuilder {
     return this;
   }
 
+  /** Module-scope constants built elsewhere (a family's shared constants). */
+  consts(list: readonly KernelConst[]): this {
+    this.constDecls.push(...list);
+    return this;
+  }
+
   /** A module-scope constant; returns a reference to it. */
   const(name: string, type: Type, value: Operand, doc?: readonly string[]): Expr {
-    this.consts.push({ name, type, value: expr(value), ...(doc ? { doc } : {}) });
+    this.constDecls.push({ name, type, value: expr(value), ...(doc ? { doc } : {}) });
     return ref(name);
   }
 
@@ -307,7 +316,7 @@ export class KernelBuilder {
     return {
       kind: 'kernel',
       header: this.headerLines,
-      consts: this.consts,
+      consts: this.constDecls,
       uniforms: this.uniforms,
       bindings: this.bindings,
       workgroupVars: this.workgroupVars,

@@ -159,6 +159,8 @@ export interface HelperFunction {
   readonly returns: Type | null;
   readonly body: readonly Stmt[];
   readonly doc?: readonly string[];
+  /** `fn f(...) -> T { s; }` on one line (a one-statement accessor). */
+  readonly oneLine?: boolean;
 }
 
 /**

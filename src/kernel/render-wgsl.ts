@@ -7,19 +7,13 @@
 import { f32Lit } from '../codegen/wgsl/f32-literal.js';
 import { gridStatements } from './blocks/grid.js';
 import { kernelFeatures, type KernelFeature } from './features.js';
-import type { BinaryOp, Expr, HelperFunction, Kernel, Stmt, Type } from './ir.js';
+import type { BinaryOp, Expr, HelperFunction, Kernel, KernelConst, Stmt, Type } from './ir.js';
 import { MAIN_INPUTS, unreachableKernelNode } from './ir.js';
 
 export function renderKernel(kernel: Kernel): string {
   const sections: string[][] = [
     enableDirectives(kernelFeatures(kernel)),
-    [
-      ...kernel.header.map((line) => `// ${line}`),
-      ...kernel.consts.flatMap((c) => [
-        ...docLines(c.doc),
-        `const ${c.name}: ${renderType(c.type)} = ${renderExpr(c.value)};`,
-      ]),
-    ],
+    [...kernel.header.map((line) => `// ${line}`), ...renderConsts(kernel.consts)],
     ['struct Params {', ...kernel.uniforms.map((u) => `  ${u.name}: u32,`), '}'],
     [
       '@group(0) @binding(0) var<uniform> P: Params;',
@@ -51,6 +45,14 @@ export function enableDirectives(features: readonly KernelFeature[]): string[] {
   ];
 }
 
+/** Module-scope constants, each after its doc comment lines. */
+export function renderConsts(consts: readonly KernelConst[]): string[] {
+  return consts.flatMap((c) => [
+    ...docLines(c.doc),
+    `const ${c.name}: ${renderType(c.type)} = ${renderExpr(c.value)};`,
+  ]);
+}
+
 function docLines(doc: readonly string[] | undefined): string[] {
   return (doc ?? []).map((line) => `// ${line}`);
 }
@@ -58,6 +60,11 @@ function docLines(doc: readonly string[] | undefined): string[] {
 export function renderFunction(fn: HelperFunction): string[] {
   const params = fn.params.map((p) => `${p.name}: ${renderType(p.type)}`).join(', ');
   const returns = fn.returns ? ` -> ${renderType(fn.returns)}` : '';
+  if (fn.oneLine)
+    return [
+      ...docLines(fn.doc),
+      ...renderBlock(`fn ${fn.name}(${params})${returns}`, fn.body, 0, true),
+    ];
   return [
     ...docLines(fn.doc),
     `fn ${fn.name}(${params})${returns} {`,

@@ -167,6 +167,38 @@ fn main(
     ]);
   });
 
+  it('renders stepped loops and one-line helper functions', () => {
+    const stmts = block((b) =>
+      b.for(
+        'j',
+        'j0',
+        (j) => lt(j, 'j1'),
+        (body, j) => body.compound('s', '+=', j),
+        {
+          step: 'C',
+        },
+      ),
+    );
+    expect(renderStatements(stmts, 0)).toEqual([
+      'for (var j = j0; j < j1; j += C) {',
+      '  s += j;',
+      '}',
+    ]);
+    const k = new KernelBuilder(64);
+    k.storage(1, 'buf', 'read', T.f32);
+    k.function({
+      name: 'ld',
+      params: [{ name: 'e', type: T.u32 }],
+      returns: T.f32,
+      oneLine: true,
+      body: block((b) => b.return(index('buf', 'e'))),
+    });
+    k.gridIndex('invocation', 'x', null);
+    expect(renderKernel(k.main(() => {}).build())).toContain(
+      '\nfn ld(e: u32) -> f32 { return buf[e]; }\n',
+    );
+  });
+
   it('derives features from the IR: f16 types and literals, subgroup builtins', () => {
     const k = (body: Parameters<KernelBuilder['main']>[0]) => {
       const b = new KernelBuilder(64);
