@@ -77,6 +77,7 @@ export { acquireDevice, type AcquireOptions, type AcquiredDevice } from './runti
 export { AdapterNotFoundError } from './runtime/adapter-not-found.js';
 export { moduleFiles, type ModuleFile } from './api/module-files.js';
 export { explainModule, EXPLAIN_STAGES, type ExplainOptions } from './explain/explain.js';
+export { explainKernels } from './explain/kernels.js';
 export { specPicture, type PictureOptions } from './picture/mask-picture.js';
 export type * from './codegen/plan.js';
 export type {

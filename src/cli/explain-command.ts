@@ -2,11 +2,13 @@
 // after a pass, how much of the score matrix the mask allows and how its tiles classify at N
 // (empty tiles are never visited, full ones skip the mask), and a picture of the mask. All of
 // it comes from the public API (src/index.ts: compile, explainModule, specPicture); this
-// module only reads flags and writes.
+// module only reads flags and writes. With `--kernels` it prints the kernel IR of every
+// kernel instead.
 
 import {
   compile,
   EXPLAIN_STAGES,
+  explainKernels,
   explainModule,
   hasErrors,
   renderDiagnostic,
@@ -24,6 +26,7 @@ export const EXPLAIN_HELP = `Usage: attnc explain FILE [options]
 
 Options:
   --after PASS        print the IR after this pass: ${EXPLAIN_STAGES.join(', ')} (default: the last)
+  --kernels           print the kernel IR of every kernel instead (see docs/compiler.md)
   --seq N             sequence length for the density, tiles and picture (default 1024)
   --picture N         cells per side of the mask picture, each about N/cells positions
                       (default 48; 0 for none)
@@ -41,6 +44,7 @@ const EXPLAIN_COMMAND: CommandSpec = {
   help: EXPLAIN_HELP,
   options: [
     { flags: '--after <PASS>' },
+    { flags: '--kernels' },
     { flags: '--seq <N>', default: '1024' },
     { flags: '--picture <N|FILE>', default: '48' },
     TARGET_OPTION,
@@ -84,6 +88,10 @@ export async function explainCommand(argv: readonly string[], cliIo: CliIo): Pro
     return written;
   }
 
+  if (values.flag('kernels')) {
+    for (const module of result.modules) io.stdout(explainKernels(module));
+    return 0;
+  }
   for (const module of result.modules) {
     const text = explainModule(module, {
       after,

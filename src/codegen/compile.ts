@@ -23,7 +23,8 @@ import type {
 import { size } from './plan.js';
 import { buildLinearGroup, isLinearTable, linearStorageBindings } from './plan-linear.js';
 import { buildLowRankGroup, lowRankConstraints, lowRankInputs } from './plan-lowrank.js';
-import { emitSegmentRangesKernel } from './wgsl/emit-segment-ranges.js';
+import { segmentRangesKernel } from './kernels/segment-ranges.js';
+import { readyKernel, type CompiledKernel, type KernelSource } from './kernel-source.js';
 import {
   emitHeadRoutingKernels,
   layoutHeadRouting,
@@ -47,6 +48,8 @@ export interface CompiledAttention {
   /** The optimized IR the kernels came from (for `attnc explain`). */
   readonly ir: Attention;
   readonly plan: HostPlan;
+  /** Every kernel of the plan, in plan order, with its kernel IR where it has one. */
+  readonly kernels: readonly CompiledKernel[];
 }
 
 /**
@@ -74,7 +77,8 @@ export function compileAttention(
   if (!lowered.ok) throw new UnsupportedFeatureError(lowered.unsupported);
   const context = options.schedules ? { profile, schedules: options.schedules } : { profile };
   const ir = runPipeline(lowered.attention, context, { verify: options.verify ?? false });
-  return { name: ir.name, profile: profile.name, ir, plan: buildHostPlan(ir, profile) };
+  const { plan, kernels } = buildHostPlan(ir, profile);
+  return { name: ir.name, profile: profile.name, ir, plan, kernels };
 }
 
 /** One array's place in the layout: regions appended to buffers, 16-byte aligned. */
@@ -107,7 +111,10 @@ class Layout {
   }
 }
 
-export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
+export function buildHostPlan(
+  ir: Attention,
+  profile: DeviceProfile,
+): { plan: HostPlan; kernels: CompiledKernel[] } {
   const bhnd = ir.layout === 'bhnd';
   const H = ir.heads;
   const Hkv = ir.kvHeads;
@@ -193,6 +200,8 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
   const steps: PlanStep[] = [];
   for (const input of inputs) steps.push({ kind: 'upload', input: input.name, array: input.name });
   const kernels: PlanKernel[] = [];
+  const compiledKernels: CompiledKernel[] = [];
+  const features = new Set<'subgroups' | 'shader-f16'>();
   const uniformBuffers: PlanBuffer[] = [];
   const routeAux = { name: 'aux', binding: 1 };
   const routeO = { name: 'obuf', binding: 2 };
@@ -302,7 +311,7 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
           if (table?.kind !== 'segment-ranges')
             throw new Error('internal error: segment table missing');
           const name = `${group.name}.segment_ranges`;
-          const emitted = emitSegmentRangesKernel(
+          const emitted = segmentRangesKernel(
             table.queryTile,
             table.keyTile,
             { name: 'aux', binding: 1 },
@@ -421,11 +430,10 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
   }
   steps.push({ kind: 'read-output', output: 'o', array: 'o' });
 
-  function pushKernel(
-    name: string,
-    emitted: ReturnType<typeof emitSoftmaxKernel>,
-    bindings: PlanBinding[],
-  ) {
+  function pushKernel(name: string, source: KernelSource, bindings: PlanBinding[]) {
+    const emitted = readyKernel(name, source, profile.limits);
+    emitted.features.forEach((f) => features.add(f));
+    compiledKernels.push({ name, ir: emitted.ir });
     const uniformBuffer = `params.${name}`;
     uniformBuffers.push({
       name: uniformBuffer,
@@ -443,7 +451,7 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
     });
   }
 
-  return {
+  const plan: HostPlan = {
     version: 1,
     inputs,
     outputs: [
@@ -462,18 +470,9 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
     steps,
     constraints: { maxSeqK: ir.maxSeq, ...lowRankConstraints(ir) },
     profile: profile.name,
-    ...planFeatures(kernels),
+    ...(features.size > 0 ? { features: [...features].sort() } : {}),
   };
-}
-
-/** The optional features the emitted kernels enable, read from their `enable` directives. */
-function planFeatures(kernels: readonly PlanKernel[]): Pick<HostPlan, 'features'> {
-  const features = new Set<'subgroups' | 'shader-f16'>();
-  for (const kernel of kernels) {
-    if (/^enable subgroups;/m.test(kernel.wgsl)) features.add('subgroups');
-    if (/^enable f16;/m.test(kernel.wgsl)) features.add('shader-f16');
-  }
-  return features.size > 0 ? { features: [...features].sort() } : {};
+  return { plan, kernels: compiledKernels };
 }
 
 /** Workgroup counts folded into 2D when one dimension would pass the device limit. */

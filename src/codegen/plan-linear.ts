@@ -11,12 +11,12 @@ import type { DeviceProfile } from '../target/profile.js';
 import type { PlanBinding, PlanStep, SizeExpr } from './plan.js';
 import { size } from './plan.js';
 import type { PlanLayout, TensorPlace } from './plan-lowrank.js';
-import type { LinearBinding, LinearShape } from './wgsl/emit-linear-common.js';
-import { slotWords } from './wgsl/emit-linear-common.js';
+import type { LinearBinding, LinearShape } from './linear-shape.js';
+import { linearSlots, slotWords } from './linear-shape.js';
 import { emitLinearOutputKernel } from './wgsl/emit-linear-output.js';
-import { emitLinearScanKernel } from './wgsl/emit-linear-scan.js';
-import { emitLinearStatesKernel, linearSlots } from './wgsl/emit-linear-states.js';
-import type { EmittedKernel } from './wgsl/emitted-kernel.js';
+import { linearScanKernel } from './kernels/linear-scan.js';
+import { linearStatesKernel } from './kernels/linear-states.js';
+import type { KernelSource } from './kernel-source.js';
 import type { RoutedRowsArrays } from './wgsl/emit-head-routing.js';
 
 const LINEAR_BUFFER = 'linear';
@@ -34,7 +34,7 @@ export interface LinearPlanContext {
     readonly o: TensorPlace;
   };
   readonly steps: PlanStep[];
-  readonly pushKernel: (name: string, emitted: EmittedKernel, bindings: PlanBinding[]) => void;
+  readonly pushKernel: (name: string, emitted: KernelSource, bindings: PlanBinding[]) => void;
   /** Head routing: the kept-row lists in `aux` the output kernel walks (null: every row). */
   readonly headRouting: RoutedRowsArrays | null;
   /** Workgroup counts folded into two dimensions (compile.ts's `fold`). */
@@ -118,7 +118,7 @@ export function buildLinearGroup(context: LinearPlanContext): void {
   /** `total` counts workgroups (states, output) or invocations (scan). */
   const dispatch = (
     name: string,
-    emitted: EmittedKernel,
+    emitted: KernelSource,
     bindings: PlanBinding[],
     totalCounts: 'workgroups' | 'invocations',
   ) => {
@@ -152,7 +152,7 @@ export function buildLinearGroup(context: LinearPlanContext): void {
           [tensors.v.buffer, 'read-only-storage'],
           [LINEAR_BUFFER, 'storage'],
         ]);
-        const emitted = emitLinearStatesKernel(
+        const emitted = linearStatesKernel(
           shape,
           { k: b.of(tensors.k.buffer), v: b.of(tensors.v.buffer), lin: b.of(LINEAR_BUFFER) },
           {
@@ -167,7 +167,7 @@ export function buildLinearGroup(context: LinearPlanContext): void {
       }
       case 'linear-scan': {
         const b = bind([[LINEAR_BUFFER, 'storage']]);
-        const emitted = emitLinearScanKernel(
+        const emitted = linearScanKernel(
           `attention ${ir.name}, group ${group.name}`,
           step.causal,
           group.kvHeads,

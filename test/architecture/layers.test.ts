@@ -38,7 +38,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
     'plan',
     ...['runtime', 'random', 'target'],
   ],
-  explain: ['api', 'ir', 'lower', 'passes', 'random', 'target'],
+  explain: ['api', 'ir', 'kernel', 'lower', 'passes', 'random', 'target'],
   picture: ['api', 'ir', 'random'],
   bundler: ['api', 'codegen', 'diagnostics'],
   index: [

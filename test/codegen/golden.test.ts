@@ -9,6 +9,7 @@ import type { CheckedAttention } from '../../src/check/checked.js';
 import { compileAttention } from '../../src/codegen/compile.js';
 import { lowerAttention } from '../../src/lower/lower.js';
 import { printAttention } from '../../src/ir/print.js';
+import { printKernel } from '../../src/kernel/print.js';
 import {
   LLVMPIPE_PROFILE,
   PORTABLE_PROFILE,
@@ -73,6 +74,8 @@ describe('golden outputs', () => {
       compiled.plan.kernels.forEach((kernel) =>
         golden(`${name}.${kernel.name.replace(/\W+/g, '_')}.wgsl`, kernel.wgsl),
       );
+      const onIr = compiled.kernels.flatMap((k) => (k.ir ? [printKernel(k.name, k.ir)] : []));
+      if (onIr.length > 0) golden(`${name}.kernels.txt`, onIr.join('\n'));
       const { kernels, ...rest } = compiled.plan;
       const planJson = JSON.stringify(
         {

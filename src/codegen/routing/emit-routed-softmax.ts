@@ -26,7 +26,7 @@ import {
   PACK_ROW_WGSL,
   TANH_SAFE_WGSL,
   UNPACK_ROW_WGSL,
-} from '../wgsl/emit-key-update.js';
+} from '../wgsl/kernel-ir-pieces.js';
 import { f32Lit } from '../wgsl/f32-literal.js';
 import { emitParamsStruct, emitTensorBindings } from '../wgsl/softmax-kernel-setup.js';
 import { emitRandomHas } from '../wgsl/emit-mask-functions.js';

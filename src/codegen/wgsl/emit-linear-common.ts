@@ -1,37 +1,20 @@
-// What the three linear-attention kernels share: constants of the group, storage declarations,
-// loads of q/k/v in units of the plan's vector width W (f32, or f16 halves packed two per u32),
-// row addressing for both layouts, and the feature map phi emitted inline on W features at a
-// time. phi is only ever computed into registers or workgroup memory, never into a storage
-// buffer. States are addressed in W-element units too: S row t is DV / W vectors, z follows.
+// What the linear-attention output kernel's template still writes as text: the Params struct,
+// storage declarations and the opening of `main`; and the linear IR blocks
+// (codegen/kernels/linear-blocks.ts: constants, loads, row addressing, phi) rendered to WGSL
+// lines by the one renderer. The states kernel builds IR directly; this module goes away when
+// the output kernel does too.
 
-import type { Attention, FeatureMap, Group, LinearPlan } from '../../ir/ir.js';
-import { featureDim } from '../../ir/ir.js';
-import type { SizeExpr } from '../plan.js';
-import { size } from '../plan.js';
-import { f32Lit } from './f32-literal.js';
+import { block, raw, T } from '../../kernel/build.js';
+import {
+  renderConsts,
+  renderExpr,
+  renderFunction,
+  renderStatements,
+} from '../../kernel/render-wgsl.js';
+import type { LinearPlan } from '../../ir/ir.js';
+import * as blocks from '../kernels/linear-blocks.js';
+import type { LinearBinding, LinearShape, Uniforms } from '../linear-shape.js';
 import { paramsStructLines } from './params-struct.js';
-
-/** A storage binding: WGSL variable name and binding number (q/k/v may share one). */
-export interface LinearBinding {
-  readonly name: string;
-  readonly binding: number;
-}
-
-/** The shapes every linear kernel of a group is specialized for. */
-export interface LinearShape {
-  readonly attention: Attention;
-  readonly group: Group;
-  readonly map: FeatureMap;
-  readonly plan: LinearPlan;
-  readonly causal: boolean;
-}
-
-export type Uniforms = { name: string; value: SizeExpr }[];
-
-/** Words of one state slot: S (features x value_dim) then z (features). */
-export function slotWords(features: number, valueDim: number): number {
-  return features * (valueDim + 1);
-}
 
 /** The vector type of the plan, its zero, and a dot product that also works on scalars. */
 export function vectorTypes(plan: LinearPlan): {
@@ -44,45 +27,8 @@ export function vectorTypes(plan: LinearPlan): {
     : { vec: 'f32', zero: '0.0', dot: (a, b) => `(${a} * ${b})` };
 }
 
-/** A word offset (multiple of 4) in units of the plan's vectors, for f32 arrays. */
-export function inVectors(words: SizeExpr, plan: LinearPlan): SizeExpr {
-  return plan.vectorWidth === 1 ? words : size.ceilDiv(words, plan.vectorWidth);
-}
-
 export function linearConstants(shape: LinearShape): string[] {
-  const { attention, group, plan, map } = shape;
-  const features = featureDim(map, attention.headDim);
-  const W = plan.vectorWidth;
-  const lines = [
-    `const W: u32 = ${W}u;`,
-    `const D: u32 = ${attention.headDim}u;`,
-    `const DV: u32 = ${attention.valueDim}u;`,
-    `const DPHI: u32 = ${features}u;`,
-    `const DW: u32 = ${attention.headDim / W}u;`,
-    `const DVW: u32 = ${attention.valueDim / W}u;`,
-    `const DPHIW: u32 = ${features / W}u;`,
-    `// One state slot in vectors: S (DPHI rows of DVW) then z (DPHIW).`,
-    `const SLOT: u32 = ${slotWords(features, attention.valueDim) / W}u;`,
-    `const ZOFF: u32 = ${(features * attention.valueDim) / W}u;`,
-    `const C: u32 = ${plan.chunk}u;`,
-    `const F: u32 = ${plan.featureBlock}u;`,
-    `const FW: u32 = ${plan.featureBlock / W}u;`,
-    `const HEADS: u32 = ${group.heads}u;`,
-    `const KV_HEADS: u32 = ${group.kvHeads}u;`,
-    `const GROUP_SIZE: u32 = ${group.heads / group.kvHeads}u;`,
-    `const HEAD_OFFSET: u32 = ${group.headOffset}u;`,
-    `const KV_HEAD_OFFSET: u32 = ${group.kvHeadOffset}u;`,
-    `const TOTAL_HEADS: u32 = ${attention.heads}u;`,
-    `const TOTAL_KV_HEADS: u32 = ${attention.kvHeads}u;`,
-  ];
-  if (map.kind === 'favor') {
-    lines.push(
-      `// FAVOR+: x' = x D^(-1/4); phi(x)_t = exp(W_t·x' - |x'|^2/2) / sqrt(m) (no stabilizer, as the reference).`,
-      `const IN_SCALE: f32 = ${f32Lit(Math.pow(attention.headDim, -0.25))};`,
-      `const OUT_SCALE: f32 = ${f32Lit(1 / Math.sqrt(map.features))};`,
-    );
-  }
-  return lines;
+  return renderConsts(blocks.linearConstants(shape));
 }
 
 export function paramsStruct(uniforms: Uniforms): string[] {
@@ -117,45 +63,17 @@ export function declareBindings(
   return lines;
 }
 
-/**
- * `fn NAME(e: u32) -> VEC`: vector `e` (in units of W elements) of a tensor whose offset is the
- * uniform `base` (vectors under f32, words under f16, where a vector is one or two words of
- * packed halves).
- */
+/** `loadFunction` of linear-blocks.ts as WGSL text. */
 export function loadFunction(
   shape: LinearShape,
   name: string,
   buffer: string,
   base: string,
 ): string {
-  const { vec } = vectorTypes(shape.plan);
-  if (shape.attention.dtype !== 'f16')
-    return `fn ${name}(e: u32) -> ${vec} { return ${buffer}[P.${base} + e]; }`;
-  if (shape.plan.vectorWidth === 4) {
-    return (
-      `fn ${name}(e: u32) -> vec4<f32> {\n` +
-      `  let a = P.${base} + 2u * e;\n` +
-      `  return vec4<f32>(unpack2x16float(${buffer}[a]), unpack2x16float(${buffer}[a + 1u]));\n` +
-      `}`
-    );
-  }
-  return (
-    `fn ${name}(e: u32) -> f32 {\n` +
-    `  let w = unpack2x16float(${buffer}[P.${base} + (e >> 1u)]);\n` +
-    `  return select(w.x, w.y, (e & 1u) == 1u);\n` +
-    `}`
-  );
+  return renderFunction(blocks.loadFunction(shape, name, buffer, base)).join('\n');
 }
 
-/** Offset uniform of a tensor: vectors under f32, words under f16. */
-export function tensorBase(shape: LinearShape, words: SizeExpr): SizeExpr {
-  return shape.attention.dtype === 'f16' ? words : inVectors(words, shape.plan);
-}
-
-/**
- * Index (in vectors) of row (b, head, position) of a `[B, H, N, W]` (bhnd) or `[B, N, H, W]`
- * tensor whose rows are `width` vectors.
- */
+/** WGSL text of `rowIndex` over names and expressions given as text. */
 export function rowIndex(
   bhnd: boolean,
   heads: string,
@@ -165,28 +83,13 @@ export function rowIndex(
   head: string,
   pos: string,
 ): string {
-  return bhnd
-    ? `((${b} * ${heads} + ${head}) * ${seq} + ${pos}) * ${width}`
-    : `((${b} * ${seq} + ${pos}) * ${heads} + ${head}) * ${width}`;
+  const text = (x: string) => raw(T.u32, x);
+  return renderExpr(
+    blocks.rowIndex(bhnd, text(heads), text(seq), text(width), text(b), text(head), text(pos)),
+  );
 }
 
-/**
- * FW again, as a run-time uniform, for the feature loops (phi blocks and the state rows).
- * Mesa fully unrolls a loop with a constant bound, and the unrolled feature loops of a
- * linear output kernel kept llvmpipe's LLVM compiling for over ten minutes (cold cache);
- * with this bound each kernel compiles in seconds. The loops inside stay unrolled.
- */
-export function featureRowsUniform(plan: LinearShape['plan']): { name: string; value: number } {
-  return { name: 'featureRows', value: plan.featureBlock / plan.vectorWidth };
-}
-
-/**
- * Inline code computing the phi vectors `t0w + fw` (fw < FW, in units of W features) of a row
- * and handing each to `store`. Elementwise maps read vector `t` of the row through `load`;
- * FAVOR+ needs the row in the private array `x<tag>` (DW vectors) and its `halfNorm<tag>` (see
- * `favorRowPrelude`), and reads W from `lin` at `P.wBase`. Vectors past DPHIW (a partial last
- * block) are 0, so they add nothing.
- */
+/** `phiBlock` as lines at `indent`; `target(fw)` is the WGSL of where vector fw goes. */
 export function phiBlock(
   shape: LinearShape,
   options: {
@@ -195,56 +98,23 @@ export function phiBlock(
     readonly row: string;
     readonly load: string;
     readonly tag: string;
-    readonly store: (fw: string, value: string) => string;
+    readonly target: (fw: string) => string;
   },
 ): string[] {
-  const { map, plan, attention } = shape;
-  const features = featureDim(map, attention.headDim);
-  const partial = features % plan.featureBlock !== 0;
-  const { vec, zero } = vectorTypes(plan);
-  const { indent, t0w, row, load, tag, store } = options;
-  const guard = (value: string) => (partial ? `select(${zero}, ${value}, t < DPHIW)` : value);
-  const clamped = partial ? 'min(t, DPHIW - 1u)' : 't';
-  const lines: string[] = [];
-  const e = (line: string) => lines.push(indent + line);
-  e('for (var fw = 0u; fw < P.featureRows; fw++) {');
-  e(`  let t = ${t0w} + fw;`);
-  switch (map.kind) {
-    case 'elu1':
-      e(`  let x = ${load}(${row} + ${clamped});`);
-      e(`  ${store('fw', guard(`select(exp(x), x + 1.0, x > ${zero})`))}`);
-      break;
-    case 'relu':
-      e(`  let x = ${load}(${row} + ${clamped});`);
-      e(`  ${store('fw', guard(`max(x, ${zero})`))}`);
-      break;
-    case 'favor': {
-      e(`  let w0 = P.wBase + ${clamped} * W * DW;`);
-      e(`  var s = ${zero};`);
-      if (plan.vectorWidth === 4) {
-        e('  for (var x = 0u; x < DW; x++) {');
-        e(`    let xv = x${tag}[x];`);
-        e(
-          '    s += vec4<f32>(dot(lin[w0 + x], xv), dot(lin[w0 + DW + x], xv), ' +
-            'dot(lin[w0 + 2u * DW + x], xv), dot(lin[w0 + 3u * DW + x], xv));',
-        );
-        e('  }');
-      } else {
-        e(`  for (var x = 0u; x < DW; x++) { s += lin[w0 + x] * x${tag}[x]; }`);
-      }
-      e(`  ${store('fw', guard(`exp(s * IN_SCALE - ${vec}(halfNorm${tag})) * OUT_SCALE`))}`);
-      break;
-    }
-    default: {
-      const never: never = map;
-      throw new Error(`internal error: feature map ${JSON.stringify(never)}`);
-    }
-  }
-  e('}');
-  return lines;
+  const { vec } = blocks.linearVector(shape);
+  const stmts = block((b) =>
+    blocks.phiBlock(b, shape, {
+      t0w: raw(T.u32, options.t0w),
+      row: raw(T.u32, options.row),
+      load: options.load,
+      tag: options.tag,
+      target: (fw) => raw(vec, options.target(renderExpr(fw))),
+    }),
+  );
+  return renderStatements(stmts, options.indent.length / 2);
 }
 
-/** FAVOR+ only: the row into `x<tag>` (DW vectors) and `halfNorm<tag> = |x'|^2 / 2`. */
+/** `favorRowPrelude` as lines at `indent`. */
 export function favorRowPrelude(
   shape: LinearShape,
   indent: string,
@@ -252,13 +122,8 @@ export function favorRowPrelude(
   load: string,
   tag: string,
 ): string[] {
-  const { vec, dot } = vectorTypes(shape.plan);
-  return [
-    `${indent}var x${tag}: array<${vec}, DW>;`,
-    `${indent}var norm${tag} = 0.0;`,
-    `${indent}for (var d = 0u; d < DW; d++) { let x = ${load}(${row} + d); x${tag}[d] = x; norm${tag} += ${dot('x', 'x')}; }`,
-    `${indent}let halfNorm${tag} = norm${tag} * IN_SCALE * IN_SCALE * 0.5;`,
-  ];
+  const stmts = block((b) => blocks.favorRowPrelude(b, shape, raw(T.u32, row), load, tag));
+  return renderStatements(stmts, indent.length / 2);
 }
 
 /** Dispatches fold (batch, head, tile) into up to two dimensions. */

@@ -29,22 +29,24 @@ import {
 import {
   declareBindings,
   favorRowPrelude,
-  inVectors,
   LINEAR_INDEX,
   linearConstants,
-  type LinearBinding,
-  type LinearShape,
   loadFunction,
   MAIN_BUILTINS,
   paramsStruct,
   phiBlock,
-  featureRowsUniform,
   rowIndex,
-  tensorBase,
-  type Uniforms,
   vectorTypes,
 } from './emit-linear-common.js';
-import { linearSlots } from './emit-linear-states.js';
+import {
+  featureRowsUniform,
+  inVectors,
+  type LinearBinding,
+  type LinearShape,
+  linearSlots,
+  tensorBase,
+  type Uniforms,
+} from '../linear-shape.js';
 import type { EmittedKernel } from './emitted-kernel.js';
 
 export const LINEAR_EPSILON = 1e-6;
@@ -244,7 +246,7 @@ export function emitLinearOutputKernel(
       row: 'qrow',
       load: 'ldQ',
       tag: 'Q',
-      store: (fw, value) => `qf[${fw}] = ${value};`,
+      target: (fw) => `qf[${fw}]`,
     }),
   );
   if (causal && routing === null) {
@@ -256,7 +258,7 @@ export function emitLinearOutputKernel(
         row: 'krow',
         load: 'ldK',
         tag: 'K',
-        store: (fw, value) => `kf[lid * FW + ${fw}] = ${value};`,
+        target: (fw) => `kf[lid * FW + ${fw}]`,
       }),
       '    }',
       '    workgroupBarrier();',
@@ -329,7 +331,7 @@ export function emitLinearOutputKernel(
         row: 'krow',
         load: 'ldK',
         tag: 'K',
-        store: (fw, value) => `kf[lid * FW + ${fw}] = ${value};`,
+        target: (fw) => `kf[lid * FW + ${fw}]`,
       }),
       '      }',
       '      workgroupBarrier();',

@@ -18,7 +18,7 @@ import {
   type RoutedRowsArrays,
   routedTileBound,
 } from './emit-head-routing.js';
-import { PACK_ROW_WGSL, UNPACK_ROW_WGSL } from './emit-key-update.js';
+import { PACK_ROW_WGSL, UNPACK_ROW_WGSL } from './kernel-ir-pieces.js';
 import { f32Lit } from './f32-literal.js';
 import { paramsStructLines } from './params-struct.js';
 

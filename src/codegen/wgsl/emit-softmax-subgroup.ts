@@ -31,7 +31,7 @@ import { type KernelTarget, type SoftmaxArrays, type SoftmaxBindings } from './e
 import type { EmittedKernel } from './emitted-kernel.js';
 import { visitRange } from './mask-wgsl.js';
 import { emitMaskFunctions } from './emit-mask-functions.js';
-import { rowCodec, TANH_SAFE_WGSL } from './emit-key-update.js';
+import { rowCodec, TANH_SAFE_WGSL } from './kernel-ir-pieces.js';
 
 const LOG2E = Math.LOG2E;
 

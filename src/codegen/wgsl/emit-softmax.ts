@@ -10,7 +10,7 @@ import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import type { EmittedKernel } from './emitted-kernel.js';
 import { visitRange } from './mask-wgsl.js';
-import { emitKeyUpdate, rowCodec, TANH_SAFE_WGSL } from './emit-key-update.js';
+import { emitKeyUpdate, rowCodec, TANH_SAFE_WGSL } from './kernel-ir-pieces.js';
 import { f32Lit } from './f32-literal.js';
 import {
   emitParamsStruct,

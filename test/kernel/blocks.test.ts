@@ -1,0 +1,71 @@
+// Shared building blocks: the grid decoding, the row codecs (only the native one needs f16)
+// and the per-key online-softmax update, rendered as the softmax kernels use them.
+
+import { describe, expect, it } from 'vitest';
+import { block, call, index, KernelBuilder, raw, T } from '../../src/kernel/build.js';
+import { gridStatements } from '../../src/kernel/blocks/grid.js';
+import { keyUpdate } from '../../src/kernel/blocks/online-softmax.js';
+import { rowCodec } from '../../src/kernel/blocks/row-codec.js';
+import { kernelFeatures } from '../../src/kernel/features.js';
+import { renderExpr, renderStatements, renderType } from '../../src/kernel/render-wgsl.js';
+
+describe('kernel building blocks', () => {
+  it('decodes the grid with the 2D dispatch fold', () => {
+    const invocation = gridStatements({ kind: 'invocation', index: 'x', bound: 'total' }, 128);
+    expect(renderStatements(invocation, 0)).toEqual([
+      'let x = (wid.x + wid.y * nwg.x) * 128u + lid;',
+      'if (x >= P.total) { return; }',
+    ]);
+    const workgroup = gridStatements({ kind: 'workgroup', index: 'linear', bound: null }, 64);
+    expect(renderStatements(workgroup, 0)).toEqual(['let linear = wid.x + wid.y * nwg.x;']);
+  });
+
+  it('stores rows as f32, packed f16 or native f16; only native needs shader-f16', () => {
+    const element = raw(T.vec(4, 'f32'), 'k[i]');
+    const cases = [
+      [rowCodec('f32', 4, false), 'vec4<f32>', 'k[i]', []],
+      [rowCodec('f32', 1, false), 'f32', 'k[i]', []],
+      [rowCodec('f16', 4, false), 'vec2<u32>', 'unpackRow(k[i])', []],
+      [rowCodec('f16', 4, true), 'vec4<f16>', 'vec4<f32>(k[i])', ['shader-f16']],
+    ] as const;
+    for (const [codec, stored, load, features] of cases) {
+      const k = new KernelBuilder(64);
+      k.storage(1, 'k', 'read', codec.stored);
+      codec.helpers.forEach((fn) => k.function(fn));
+      k.gridIndex('invocation', 'i', null);
+      expect(renderExpr(codec.load(element))).toBe(load);
+      expect(kernelFeatures(k.main(() => {}).build())).toEqual(features);
+      expect(renderType(codec.stored)).toBe(stored);
+    }
+    expect(() => rowCodec('f16', 1, false)).toThrow(/f16 needs vector width 4/);
+  });
+
+  it('updates the online softmax with softcap and alibi in base 2', () => {
+    const stmts = block((b) =>
+      keyUpdate(b, {
+        score: { scale: 0.125, softcap: 30, bias: 'alibi' },
+        modified: true,
+        kAt: index('kTile', 'd'),
+        vAt: index('vTile', 'd'),
+        dot: (a, c) => call('dot', a, c),
+      }),
+    );
+    expect(renderStatements(stmts, 0)).toEqual([
+      'var s = 0.0;',
+      'for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kTile[d]); }',
+      's = 3e+1 * tanhSafe(s * 0.033333335);',
+      's -= slope * f32(abs(i32(p) - i32(j)));',
+      's *= 1.442695;',
+      '// Lazy rescale: only when the running max grows.',
+      'if (s > m) {',
+      '  let c = exp2(m - s);',
+      '  l *= c;',
+      '  for (var d = 0u; d < DVW; d++) { acc[d] *= c; }',
+      '  m = s;',
+      '}',
+      'let w = exp2(s - m);',
+      'l += w;',
+      'for (var d = 0u; d < DVW; d++) { acc[d] += w * vTile[d]; }',
+    ]);
+  });
+});
