@@ -15,13 +15,13 @@ import {
   emitSmallAttention,
   type GroupShape,
   type KernelBuffer,
-  type LowRankKernel,
   tensorElement,
   tensorRow,
   tensorUnitWords,
 } from './wgsl/emit-lowrank-attend.js';
 import type { RoutedRowsArrays } from './wgsl/emit-head-routing.js';
-import { emitLinformerProject, emitLinformerReduce } from './wgsl/emit-linformer.js';
+import { linformerProjectKernel, linformerReduceKernel } from './kernels/linformer.js';
+import type { KernelSource } from './kernel-source.js';
 import { emitNystromLandmarks, emitNystromPinv, pinvWorkWords } from './wgsl/emit-nystrom.js';
 
 /** The part of compile.ts's layout this module uses. */
@@ -48,7 +48,7 @@ export interface LowRankPlanContext {
     readonly o: TensorPlace;
   };
   readonly steps: PlanStep[];
-  readonly pushKernel: (name: string, emitted: LowRankKernel, bindings: PlanBinding[]) => void;
+  readonly pushKernel: (name: string, emitted: KernelSource, bindings: PlanBinding[]) => void;
   /** Head routing: the kept-row lists in `aux` the attend kernel walks (null: every row). */
   readonly headRouting: RoutedRowsArrays | null;
 }
@@ -143,7 +143,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
   /** Adds a kernel and its uniforms; `dispatchKernel` then runs it (once or repeatedly). */
   const declare = (
     op: LowRankOp,
-    emitted: LowRankKernel,
+    emitted: KernelSource,
     bindings: PlanBinding[],
     part?: string,
   ): string => {
@@ -152,7 +152,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
     ctx.steps.push({ kind: 'write-uniforms', kernel: name });
     return name;
   };
-  const dispatchKernel = (name: string, emitted: LowRankKernel) => {
+  const dispatchKernel = (name: string, emitted: KernelSource) => {
     const total = emitted.uniforms.find((u) => u.name === 'total')!.value;
     const max = ctx.profile.limits.maxComputeWorkgroupsPerDimension;
     ctx.steps.push({
@@ -161,12 +161,8 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
       workgroups: [size.min(total, max), size.ceilDiv(total, max), 1],
     });
   };
-  const dispatch = (
-    op: LowRankOp,
-    emitted: LowRankKernel,
-    bindings: PlanBinding[],
-    part?: string,
-  ) => dispatchKernel(declare(op, emitted, bindings, part), emitted);
+  const dispatch = (op: LowRankOp, emitted: KernelSource, bindings: PlanBinding[], part?: string) =>
+    dispatchKernel(declare(op, emitted, bindings, part), emitted);
 
   const ops = group.program.flatMap((s) => (s.kind === 'lowrank' ? [s.op] : []));
   const { q, k, v, o } = ctx.tensors;
@@ -216,7 +212,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
             { buffer: EF, write: false, element: 'f32' },
             { buffer: SCRATCH, write: true, element: vec },
           ]);
-          const emitted = emitLinformerProject(shape, bhnd, rank, chunk, maxSeq, b.declared, {
+          const emitted = linformerProjectKernel(shape, bhnd, rank, chunk, maxSeq, b.declared, {
             k: { buffer: b.nameOf(k.buffer), base: k.offset },
             v: { buffer: b.nameOf(v.buffer), base: v.offset },
             e: { buffer: b.nameOf(EF), base: eOff },
@@ -228,7 +224,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
         }
         case 'linformer-reduce': {
           const b = bind([{ buffer: SCRATCH, write: true, element: vec }]);
-          const emitted = emitLinformerReduce(
+          const emitted = linformerReduceKernel(
             shape,
             rank,
             chunk,

@@ -300,8 +300,8 @@ export class KernelBuilder {
   }
 
   /** How `main` numbers its work (see `Grid`); returns a reference to the index. */
-  gridIndex(kind: Grid['kind'], index: string, bound: string | null): Expr {
-    this.grid = { kind, index, bound };
+  gridIndex(kind: Grid['kind'], index: string, bound: string | null, comment?: string): Expr {
+    this.grid = { kind, index, bound, ...(comment === undefined ? {} : { comment }) };
     return ref(index);
   }
 

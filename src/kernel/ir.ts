@@ -125,12 +125,16 @@ export type Stmt =
 export type IfStmt = Stmt & { readonly kind: 'if' };
 export type VarStmt = Stmt & { readonly kind: 'var' };
 
-/** A module-scope `const`; `doc` lines are comments written above it. */
+/**
+ * A module-scope `const`; `doc` lines are comments written above it. `beforeMain`: written
+ * after the declarations and helpers, next to `main` (constants only `main` reads).
+ */
 export interface KernelConst {
   readonly name: string;
   readonly type: Type;
   readonly value: Expr;
   readonly doc?: readonly string[];
+  readonly beforeMain?: boolean;
 }
 
 /** One field of the Params uniform: its name in WGSL and the host's run-time value. */
@@ -173,6 +177,8 @@ export interface Grid {
   readonly kind: 'invocation' | 'workgroup';
   readonly index: string;
   readonly bound: string | null;
+  /** A comment line above the decoding. */
+  readonly comment?: string;
 }
 
 export interface Kernel {

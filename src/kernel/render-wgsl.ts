@@ -13,7 +13,10 @@ import { MAIN_INPUTS, unreachableKernelNode } from './ir.js';
 export function renderKernel(kernel: Kernel): string {
   const sections: string[][] = [
     enableDirectives(kernelFeatures(kernel)),
-    [...kernel.header.map((line) => `// ${line}`), ...renderConsts(kernel.consts)],
+    [
+      ...kernel.header.map((line) => `// ${line}`),
+      ...renderConsts(kernel.consts.filter((c) => !c.beforeMain)),
+    ],
     ['struct Params {', ...kernel.uniforms.map((u) => `  ${u.name}: u32,`), '}'],
     [
       '@group(0) @binding(0) var<uniform> P: Params;',
@@ -27,6 +30,7 @@ export function renderKernel(kernel: Kernel): string {
       `var<workgroup> ${w.name}: ${renderType(w.type)};`,
     ]),
     kernel.functions.flatMap(renderFunction),
+    renderConsts(kernel.consts.filter((c) => c.beforeMain)),
     renderMain(kernel),
   ];
   return (

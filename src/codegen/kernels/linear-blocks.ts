@@ -138,26 +138,6 @@ export function loadFunction(
   };
 }
 
-/**
- * Index (in vectors) of row (b, head, position) of a `[B, H, N, W]` (bhnd) or `[B, N, H, W]`
- * tensor whose rows are `width` vectors; the position may be a sum of terms.
- */
-export function rowIndex(
-  bhnd: boolean,
-  heads: Operand,
-  seq: Operand,
-  width: Operand,
-  b: Operand,
-  head: Operand,
-  ...position: Operand[]
-): Expr {
-  const [first, ...rest] = position;
-  if (first === undefined) throw new Error('internal error: a row without a position');
-  return bhnd
-    ? mul(add(mul(add(mul(b, heads), head), seq), first, ...rest), width)
-    : mul(add(mul(add(mul(b, seq), first, ...rest), heads), head), width);
-}
-
 export interface PhiBlock {
   readonly t0w: Operand;
   readonly row: Operand;

@@ -46,8 +46,8 @@ import {
   linearVector,
   loadFunction,
   phiBlock,
-  rowIndex,
 } from './linear-blocks.js';
+import { rowIndex } from '../../kernel/blocks/layout.js';
 
 /** Features per task: the largest divisor of the feature block that is at most this. */
 const TASK_FEATURES = 16;
@@ -169,10 +169,10 @@ function featureBlock(
         u32(0),
         (r) => lt(r, n),
         (key, r) => {
-          const bhnd = shape.attention.layout === 'bhnd';
+          const layout = shape.attention.layout;
           const vrow = key.let(
             'vrow',
-            rowIndex(bhnd, 'TOTAL_KV_HEADS', uniform('seqK'), 'DVW', 'b', 'hk', ja, r),
+            rowIndex(layout, 'TOTAL_KV_HEADS', uniform('seqK'), 'DVW', 'b', 'hk', ja, r),
           );
           key.for(
             'u',
@@ -198,8 +198,8 @@ function stageKey(
   j: Expr,
   target: (fw: Expr) => Expr,
 ): void {
-  const bhnd = shape.attention.layout === 'bhnd';
-  const row = b.let('row', rowIndex(bhnd, 'TOTAL_KV_HEADS', uniform('seqK'), 'DW', 'b', 'hk', j));
+  const layout = shape.attention.layout;
+  const row = b.let('row', rowIndex(layout, 'TOTAL_KV_HEADS', uniform('seqK'), 'DW', 'b', 'hk', j));
   if (shape.map.kind === 'favor') favorRowPrelude(b, shape, row, 'ldK', 'K');
   phiBlock(b, shape, { t0w, row, load: 'ldK', tag: 'K', target });
 }

@@ -12,6 +12,7 @@ import {
   renderStatements,
 } from '../../kernel/render-wgsl.js';
 import type { LinearPlan } from '../../ir/ir.js';
+import { rowIndex as layoutRowIndex } from '../../kernel/blocks/layout.js';
 import * as blocks from '../kernels/linear-blocks.js';
 import type { LinearBinding, LinearShape, Uniforms } from '../linear-shape.js';
 import { paramsStructLines } from './params-struct.js';
@@ -85,7 +86,15 @@ export function rowIndex(
 ): string {
   const text = (x: string) => raw(T.u32, x);
   return renderExpr(
-    blocks.rowIndex(bhnd, text(heads), text(seq), text(width), text(b), text(head), text(pos)),
+    layoutRowIndex(
+      bhnd ? 'bhnd' : 'bnhd',
+      text(heads),
+      text(seq),
+      text(width),
+      text(b),
+      text(head),
+      text(pos),
+    ),
   );
 }
 

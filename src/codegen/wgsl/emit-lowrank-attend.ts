@@ -18,46 +18,27 @@ import {
   type RoutedRowsArrays,
   routedTileBound,
 } from './emit-head-routing.js';
+import { raw, T } from '../../kernel/build.js';
+import { renderConsts, renderExpr } from '../../kernel/render-wgsl.js';
+import {
+  type GroupShape,
+  type KernelBuffer,
+  lowRankConstants,
+  tensorRow as tensorRowExpr,
+  WORKGROUP,
+} from '../kernels/lowrank-blocks.js';
 import { PACK_ROW_WGSL, UNPACK_ROW_WGSL } from './kernel-ir-pieces.js';
 import { f32Lit } from './f32-literal.js';
 import { paramsStructLines } from './params-struct.js';
+
+// The shapes moved to kernels/lowrank-blocks.ts; the nystrom emitter and the plan read them here.
+export type { GroupShape, KernelBuffer };
+export { tensorUnitWords, WORKGROUP } from '../kernels/lowrank-blocks.js';
 
 export interface LowRankKernel {
   readonly wgsl: string;
   readonly workgroupSize: number;
   readonly uniforms: readonly { readonly name: string; readonly value: SizeExpr }[];
-}
-
-/** A storage buffer as one kernel declares it. */
-export interface KernelBuffer {
-  readonly name: string;
-  readonly binding: number;
-  readonly access: 'read' | 'read_write';
-  /** `vec2<u32>`: four packed halves (a q/k/v/o tensor under dtype f16). */
-  readonly element: 'f32' | 'vec4<f32>' | 'vec2<u32>';
-}
-
-/** Shapes shared by every low-rank kernel of a group. */
-export interface GroupShape {
-  readonly attention: string;
-  readonly group: string;
-  /** Vector width of every row access: 4 when head_dim and value_dim allow, else 1. */
-  readonly width: 1 | 4;
-  readonly headDim: number;
-  readonly valueDim: number;
-  readonly heads: number;
-  readonly kvHeads: number;
-  readonly headOffset: number;
-  readonly kvHeadOffset: number;
-  readonly totalHeads: number;
-  readonly totalKvHeads: number;
-  /** Storage type of q, k, v and o (E, F and scratch are always f32). */
-  readonly dtype: 'f32' | 'f16';
-}
-
-/** Words of one row vector of q/k/v/o: four halves in two words under f16. */
-export function tensorUnitWords(shape: GroupShape): number {
-  return shape.dtype === 'f16' ? 2 : shape.width;
 }
 
 /** The WGSL type of q/k/v/o rows in storage. */
@@ -92,8 +73,6 @@ function bufferNamed(buffers: readonly KernelBuffer[], name: string): KernelBuff
   return found;
 }
 
-export const WORKGROUP = 64;
-
 /** Constants, Params and buffer declarations every low-rank kernel opens with. */
 export function kernelPrelude(
   title: string,
@@ -101,19 +80,9 @@ export function kernelPrelude(
   uniforms: readonly { readonly name: string }[],
   buffers: readonly KernelBuffer[],
 ): string[] {
-  const W = shape.width;
   const L = [
     `// attnc low-rank: ${title}; attention ${shape.attention}, group ${shape.group}`,
-    `const DW: u32 = ${shape.headDim / W}u;`,
-    `const DVW: u32 = ${shape.valueDim / W}u;`,
-    `const HEADS: u32 = ${shape.heads}u;`,
-    `const KV_HEADS: u32 = ${shape.kvHeads}u;`,
-    `const GROUP_SIZE: u32 = ${shape.heads / shape.kvHeads}u;`,
-    `const HEAD_OFFSET: u32 = ${shape.headOffset}u;`,
-    `const KV_HEAD_OFFSET: u32 = ${shape.kvHeadOffset}u;`,
-    `const TOTAL_HEADS: u32 = ${shape.totalHeads}u;`,
-    `const TOTAL_KV_HEADS: u32 = ${shape.totalKvHeads}u;`,
-    `const WG: u32 = ${WORKGROUP}u;`,
+    ...renderConsts(lowRankConstants(shape)),
     '',
     ...paramsStructLines(uniforms),
     '',
@@ -268,7 +237,7 @@ export function totalOf(heads: number, rows: SizeExpr): SizeExpr {
   return { op: 'mul', args: ['batch', heads, { op: 'ceilDiv', args: [rows, WORKGROUP] }] };
 }
 
-/** Index of row `row` of head `head` in a q/k/v/o tensor, in row-vector units (plus base). */
+/** lowrank-blocks.ts's `tensorRow` over names and expressions given as WGSL text. */
 export function tensorRow(
   layout: 'bhnd' | 'bnhd',
   base: string,
@@ -278,7 +247,16 @@ export function tensorRow(
   row: string,
   width: string,
 ): string {
-  return layout === 'bhnd'
-    ? `${base} + ((b * ${totalHeads} + ${head}) * ${seq} + ${row}) * ${width}`
-    : `${base} + ((b * ${seq} + ${row}) * ${totalHeads} + ${head}) * ${width}`;
+  const text = (x: string) => raw(T.u32, x);
+  return renderExpr(
+    tensorRowExpr(
+      layout,
+      text(base),
+      text(head),
+      text(totalHeads),
+      text(seq),
+      text(row),
+      text(width),
+    ),
+  );
 }
