@@ -4,7 +4,7 @@
 // decoding (blocks/grid.ts). Two-space indents, one statement a line, parentheses only where
 // precedence needs them or the IR asks for them (`paren`).
 
-import { f32Lit } from '../codegen/wgsl/f32-literal.js';
+import { f32Lit } from './f32-literal.js';
 import { gridStatements } from './blocks/grid.js';
 import { kernelFeatures, type KernelFeature } from './features.js';
 import type { BinaryOp, Expr, HelperFunction, Kernel, KernelConst, Stmt, Type } from './ir.js';

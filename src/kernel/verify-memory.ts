@@ -3,7 +3,7 @@
 // literals and module constants, evaluated here.
 
 import type { Expr, Kernel, Type } from './ir.js';
-import type { KernelProblem } from './verify.js';
+import type { KernelProblem } from './problem.js';
 
 export function workgroupBytes(kernel: Kernel, most: number): KernelProblem[] {
   const consts = new Map(kernel.consts.map((c) => [c.name, c.value]));

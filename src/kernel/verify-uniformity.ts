@@ -7,7 +7,7 @@
 
 import { gridStatements } from './blocks/grid.js';
 import type { Expr, Kernel, Stmt } from './ir.js';
-import type { KernelProblem } from './verify.js';
+import type { KernelProblem } from './problem.js';
 import { exprChildren, stmtBodies } from './walk.js';
 
 export function checkUniformity(kernel: Kernel): KernelProblem[] {

@@ -15,20 +15,9 @@ import { MAIN_INPUTS } from './ir.js';
 import { checkUniformity } from './verify-uniformity.js';
 import { workgroupBytes } from './verify-memory.js';
 import { exprChildren, stmtBodies, stmtExprs } from './walk.js';
+import type { KernelProblem } from './problem.js';
 
-export type KernelRule =
-  | 'undefined-reference'
-  | 'duplicate-binding'
-  | 'too-many-storage-buffers'
-  | 'store-to-read-only'
-  | 'workgroup-memory'
-  | 'workgroup-size'
-  | 'nonuniform-barrier';
-
-export interface KernelProblem {
-  readonly rule: KernelRule;
-  readonly message: string;
-}
+export type { KernelProblem, KernelRule } from './problem.js';
 
 export type VerifyLimits = Pick<
   KernelLimits,

@@ -27,7 +27,7 @@ import {
   TANH_SAFE_WGSL,
   UNPACK_ROW_WGSL,
 } from '../wgsl/kernel-ir-pieces.js';
-import { f32Lit } from '../wgsl/f32-literal.js';
+import { f32Lit } from '../../kernel/f32-literal.js';
 import { emitParamsStruct, emitTensorBindings } from '../wgsl/softmax-kernel-setup.js';
 import { emitRandomHas } from '../wgsl/emit-mask-functions.js';
 import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';

@@ -28,7 +28,7 @@ import {
   WORKGROUP,
 } from '../kernels/lowrank-blocks.js';
 import { PACK_ROW_WGSL, UNPACK_ROW_WGSL } from './kernel-ir-pieces.js';
-import { f32Lit } from './f32-literal.js';
+import { f32Lit } from '../../kernel/f32-literal.js';
 import { paramsStructLines } from './params-struct.js';
 
 // The shapes moved to kernels/lowrank-blocks.ts; the nystrom emitter and the plan read them here.

@@ -21,7 +21,7 @@ import {
   totalOf,
   WORKGROUP,
 } from './emit-lowrank-attend.js';
-import { f32Lit } from './f32-literal.js';
+import { f32Lit } from '../../kernel/f32-literal.js';
 
 export interface LandmarkArrays {
   readonly q: { readonly buffer: string; readonly base: SizeExpr };

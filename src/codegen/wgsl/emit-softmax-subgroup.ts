@@ -21,7 +21,7 @@
 
 import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
 import { SUBGROUP_WORKGROUP_SIZE } from '../../passes/plan-blocks.js';
-import { f32Lit } from './f32-literal.js';
+import { f32Lit } from '../../kernel/f32-literal.js';
 import {
   emitParamsStruct,
   emitTensorBindings,

@@ -11,7 +11,7 @@ import type { SizeExpr } from '../plan.js';
 import type { EmittedKernel } from './emitted-kernel.js';
 import { visitRange } from './mask-wgsl.js';
 import { emitKeyUpdate, rowCodec, TANH_SAFE_WGSL } from './kernel-ir-pieces.js';
-import { f32Lit } from './f32-literal.js';
+import { f32Lit } from '../../kernel/f32-literal.js';
 import {
   emitParamsStruct,
   emitTensorBindings,
