@@ -28,7 +28,8 @@ import type {
 } from './ast.js';
 import type { Span } from './span.js';
 
-const STRICT_NUMBER = /^-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+/** What a number literal must look like (the lexer takes more, see tokens.ts). */
+export const STRICT_NUMBER = /^-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 
 export class AstBuilder {
   readonly diagnostics: Diagnostic[] = [];

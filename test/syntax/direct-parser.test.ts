@@ -1,0 +1,138 @@
+// The direct parser must be invisible: on any text, parsing with it gives the same AST and the
+// same diagnostics, in the same order, as parsing every declaration with chevrotain. And it
+// must actually take the well-formed declarations (else the first test could not fail).
+
+import { readdirSync, readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseWellFormed } from '../../src/syntax/direct-parser.js';
+import { parseSpecWith } from '../../src/syntax/parse.js';
+import { scan } from '../../src/syntax/scan.js';
+
+const examples = new URL('../../examples/', import.meta.url);
+const exampleTexts = readdirSync(examples)
+  .filter((f) => f.endsWith('.attn'))
+  .sort()
+  .map((f) => readFileSync(new URL(f, examples), 'utf8'));
+
+function sameBothWays(text: string): void {
+  const direct = parseSpecWith(text, { direct: true });
+  const viaCst = parseSpecWith(text, { direct: false });
+  // JSON, so that key order (which golden files and `--format json` show) counts too.
+  expect(JSON.stringify(direct)).toBe(JSON.stringify(viaCst));
+}
+
+function takenDirectly(text: string): boolean {
+  const { tokens } = scan(text);
+  return parseWellFormed(tokens, 0, tokens.count) !== undefined;
+}
+
+const name = fc.constantFrom('a', 'heads', 'head_dim', 'mask', 'x_1', 'groupx', 'attention2');
+const number = fc.constantFrom('0', '64', '-3', '2.5', '1e-6', '1E+3', '2147483647');
+const badNumber = fc.constantFrom('.5', '7x', '1e', '1.', '0x1F');
+const separator = fc.constantFrom('; ', '\n', ';\n', '  # c\n', ' // c\n', ';;', '\n;\n');
+/** Separators that the grammar accepts but language.md does not (E101 from the AST builder). */
+const looseSeparator = fc.constantFrom(' ', '\t', ' /* ');
+
+const { expression } = fc.letrec<{ expression: string; atom: string; argument: string }>((tie) => ({
+  expression: fc
+    .tuple(
+      fc.array(tie('atom'), { minLength: 1, maxLength: 3 }),
+      fc.constantFrom(' | ', ' & ', '|', '&'),
+    )
+    .map(([atoms, op]) => atoms.join(op)),
+  atom: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    name,
+    number,
+    fc.constantFrom('true', 'false'),
+    fc
+      .tuple(name, fc.array(tie('argument'), { maxLength: 3 }))
+      .map(([callee, args]) => `${callee}(${args.join(', ')})`),
+    fc.array(tie('expression'), { maxLength: 3 }).map((items) => `[${items.join(', ')}]`),
+    tie('expression').map((inner) => `(${inner})`),
+  ),
+  argument: fc.oneof(
+    tie('expression'),
+    fc.tuple(name, tie('expression')).map(([n, value]) => `${n}: ${value}`),
+  ),
+}));
+
+const property = fc.tuple(name, expression).map(([n, value]) => `${n}: ${value}`);
+const block = (item: fc.Arbitrary<string>, sep: fc.Arbitrary<string>) =>
+  fc
+    .array(fc.tuple(item, sep), { maxLength: 5 })
+    .map((pairs) =>
+      pairs.map(([text, s], i) => (i === pairs.length - 1 ? text : text + s)).join(''),
+    );
+const spec = (sep: fc.Arbitrary<string>) => {
+  const group = fc.tuple(name, block(property, sep)).map(([n, body]) => `group ${n} { ${body} }`);
+  const attention = fc
+    .tuple(name, block(fc.oneof(property, group), sep))
+    .map(([n, body]) => `attention ${n} {\n${body}\n}`);
+  return fc
+    .array(attention, { maxLength: 4 })
+    .chain((decls) => fc.constantFrom(decls.join('\n'), decls.join(' ')));
+};
+
+describe('the direct parser', () => {
+  it.each(exampleTexts.map((text, i) => [i, text]))(
+    'takes example %i, as chevrotain reads it',
+    (_, text) => {
+      expect(takenDirectly(text)).toBe(true);
+      sameBothWays(text);
+    },
+  );
+
+  it('takes generated well-formed specs, as chevrotain reads them', () => {
+    fc.assert(
+      fc.property(spec(separator), (text) => {
+        expect(takenDirectly(text)).toBe(true);
+        sameBothWays(text);
+      }),
+      { numRuns: 400, seed: 8 },
+    );
+  });
+
+  it('reports properties on one line as chevrotain does', () => {
+    fc.assert(fc.property(spec(fc.oneof(separator, looseSeparator)), sameBothWays), {
+      numRuns: 1500,
+      seed: 9,
+    });
+  });
+
+  it('leaves malformed numbers, lexical errors and syntax errors to chevrotain', () => {
+    const broken = fc
+      .tuple(
+        spec(separator),
+        fc.nat(),
+        fc.oneof(
+          badNumber,
+          fc.constantFrom('@', '"', '{', '}', '(', ')', ',', ':', '|', ';', 'attention', 'group'),
+          fc.constantFrom('((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((x'),
+        ),
+      )
+      .map(([text, at, insert]) => {
+        const i = at % (text.length + 1);
+        return text.slice(0, i) + insert + text.slice(i);
+      });
+    fc.assert(fc.property(broken, sameBothWays), { numRuns: 400, seed: 10 });
+  });
+
+  it('gives up on the first error it meets', () => {
+    expect(takenDirectly('attention a { heads: 4 }')).toBe(true);
+    for (const text of [
+      'attention a { heads: 4',
+      'attention a { heads: 7x }',
+      'attention a { heads 4 }',
+      'attention a { f(a,) }',
+      'attention a { m: f(a b) }',
+      'attention a { group: 2 }',
+      'heads: 4',
+      'attention a { heads: 4 } }',
+    ]) {
+      expect(takenDirectly(text), text).toBe(false);
+      sameBothWays(text);
+    }
+  });
+});
