@@ -1,6 +1,8 @@
 // The spec grammar of language.md section 1 as a chevrotain CST parser. The class holds
 // rules only (no actions); cst-to-ast.ts turns its output into the AST. Error recovery is
 // on, so one parse reports every syntax error in a file rather than stopping at the first.
+// It parses only the declarations that have errors: direct-parser.ts parses the well-formed
+// ones, so a change to the grammar goes in both (test/syntax/direct-parser.test.ts compares).
 
 import {
   CstParser,
