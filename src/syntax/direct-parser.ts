@@ -3,15 +3,18 @@
 // real (or a large generated) spec is well formed, and building chevrotain's CST of a million
 // tokens, then the AST from it, was most of the time of checking a 4 MiB spec.
 //
-// It accepts only text the grammar of parser.ts accepts with no error, builds the AST that
-// cst-to-ast.ts builds from that text's CST, and reports what cst-to-ast.ts reports (E101 for
-// properties on one line). On anything else (a syntax error, a malformed number) it gives up,
-// and parse.ts parses the declaration with chevrotain, whose recovery and messages are the
-// reference. test/syntax/direct-parser.test.ts checks that both give the same result.
+// It accepts only tokens the grammar of parser.ts accepts with no error, builds the AST that
+// cst-to-ast.ts builds from their CST, and reports what cst-to-ast.ts reports: E103 for a
+// malformed number (whose property is then dropped and its block `recovered`), E101 for
+// properties on one line, and `recovered` on a block with a lexical error or a nesting cut.
+// On a syntax error it gives up, and parse.ts parses the declaration with chevrotain, whose
+// recovery and messages are the reference. test/syntax/direct-parser.test.ts checks that both
+// give the same result.
 
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import type { Span } from './span.js';
 import type { Argument, AttentionDecl, Expr, Group, Identifier, Property } from './ast.js';
-import { STRICT_NUMBER } from './cst-to-ast.js';
+import { malformedNumber, STRICT_NUMBER } from './cst-to-ast.js';
 import { Kind, type TokenStream } from './scan.js';
 
 export interface DirectParse {
@@ -21,14 +24,16 @@ export interface DirectParse {
 
 /**
  * The declarations in tokens [from, to), or undefined when they are not well formed.
- * `to` is the end of the range: a token after it is never looked at.
+ * `to` is the end of the range: a token after it is never looked at. `errorOffsets` (sorted)
+ * are where lexical errors and nesting cuts are: a block that spans one is `recovered`.
  */
 export function parseWellFormed(
   tokens: TokenStream,
   from: number,
   to: number,
+  errorOffsets: readonly number[] = [],
 ): DirectParse | undefined {
-  const descent = new Descent(tokens, from, to);
+  const descent = new Descent(tokens, from, to, errorOffsets);
   try {
     const attentions: AttentionDecl[] = [];
     while (descent.position < to) attentions.push(descent.attention());
@@ -52,10 +57,14 @@ class Descent {
   private readonly ends: Int32Array;
   private readonly text: string;
 
+  /** Where E103 goes: cst-to-ast.ts reports a block's numbers before its separators. */
+  private numberErrors: Diagnostic[] = this.diagnostics;
+
   constructor(
     tokens: TokenStream,
     public position: number,
     private readonly to: number,
+    private readonly errorOffsets: readonly number[],
   ) {
     this.kinds = tokens.kinds;
     this.starts = tokens.starts;
@@ -68,22 +77,32 @@ class Descent {
     const name = this.identifier();
     this.expect(Kind.LBrace);
     const items: (Property | Group)[] = [];
-    // Reported after the groups' own, as cst-to-ast.ts does.
+    // cst-to-ast.ts reports the groups' diagnostics, then the numbers of the attention's own
+    // properties, then its separators.
+    const numberErrors: Diagnostic[] = [];
     const separatorErrors: Diagnostic[] = [];
     let semicolonSince = false;
+    let incomplete = false;
     for (;;) {
       const kind = this.peek();
-      let item: Property | Group;
+      let item: Property | Group | undefined;
       if (kind === Kind.Semicolon) {
         this.position++;
         semicolonSince = true;
         continue;
       } else if (kind === Kind.Group) {
+        this.numberErrors = this.diagnostics;
         item = this.group();
       } else if (kind === Kind.Name) {
+        this.numberErrors = numberErrors;
         item = this.property();
       } else {
         break;
+      }
+      // A property dropped for a malformed number is not there to be separated from.
+      if (item === undefined) {
+        incomplete = true;
+        continue;
       }
       const previous = items[items.length - 1];
       if (previous) this.checkSeparator(previous, item, semicolonSince, separatorErrors);
@@ -91,8 +110,15 @@ class Descent {
       semicolonSince = false;
     }
     const end = this.ends[this.expect(Kind.RBrace)]!;
-    this.diagnostics.push(...separatorErrors);
-    return { kind: 'attention', name, items, span: { start, end } };
+    this.diagnostics.push(...numberErrors, ...separatorErrors);
+    const span = { start, end };
+    return {
+      kind: 'attention',
+      name,
+      items,
+      span,
+      ...(incomplete || this.hasErrorIn(span) ? { recovered: true } : {}),
+    };
   }
 
   private group(): Group {
@@ -100,7 +126,9 @@ class Descent {
     const name = this.identifier();
     this.expect(Kind.LBrace);
     const properties: Property[] = [];
+    const separatorErrors: Diagnostic[] = [];
     let semicolonSince = false;
+    let incomplete = false;
     for (;;) {
       const kind = this.peek();
       if (kind === Kind.Semicolon) {
@@ -110,19 +138,33 @@ class Descent {
       }
       if (kind !== Kind.Name) break;
       const property = this.property();
+      if (property === undefined) {
+        incomplete = true;
+        continue;
+      }
       const previous = properties[properties.length - 1];
-      if (previous) this.checkSeparator(previous, property, semicolonSince, this.diagnostics);
+      if (previous) this.checkSeparator(previous, property, semicolonSince, separatorErrors);
       properties.push(property);
       semicolonSince = false;
     }
     const end = this.ends[this.expect(Kind.RBrace)]!;
-    return { kind: 'group', name, properties, span: { start, end } };
+    this.diagnostics.push(...separatorErrors);
+    const span = { start, end };
+    return {
+      kind: 'group',
+      name,
+      properties,
+      span,
+      ...(incomplete || this.hasErrorIn(span) ? { recovered: true } : {}),
+    };
   }
 
-  private property(): Property {
+  /** Undefined (like every node below) when a malformed number in it was reported. */
+  private property(): Property | undefined {
     const name = this.identifier();
     this.expect(Kind.Colon);
     const value = this.expression();
+    if (value === undefined) return undefined;
     return { kind: 'property', name, value, span: { start: name.span.start, end: value.span.end } };
   }
 
@@ -137,6 +179,7 @@ class Descent {
     for (let i = previous.span.end; i < next.span.start; i++) {
       if (this.text.charCodeAt(i) === 0x0a) return;
     }
+    if (this.hasErrorIn({ start: previous.span.start, end: next.span.end })) return;
     into.push({
       code: 'E101',
       severity: 'error',
@@ -147,7 +190,7 @@ class Descent {
   }
 
   /** `a | b`: union; binds looser than `&`. */
-  private expression(): Expr {
+  private expression(): Expr | undefined {
     const first = this.intersection();
     if (this.peek() !== Kind.Pipe) return first;
     const terms = [first];
@@ -155,11 +198,10 @@ class Descent {
       this.position++;
       terms.push(this.intersection());
     }
-    const span = { start: first.span.start, end: terms[terms.length - 1]!.span.end };
-    return { kind: 'union', terms, span };
+    return nary('union', terms);
   }
 
-  private intersection(): Expr {
+  private intersection(): Expr | undefined {
     const first = this.atom();
     if (this.peek() !== Kind.Amp) return first;
     const terms = [first];
@@ -167,11 +209,10 @@ class Descent {
       this.position++;
       terms.push(this.atom());
     }
-    const span = { start: first.span.start, end: terms[terms.length - 1]!.span.end };
-    return { kind: 'intersect', terms, span };
+    return nary('intersect', terms);
   }
 
-  private atom(): Expr {
+  private atom(): Expr | undefined {
     const i = this.position;
     switch (this.peek()) {
       case Kind.Name:
@@ -200,11 +241,11 @@ class Descent {
     }
   }
 
-  private callOrName(): Expr {
+  private callOrName(): Expr | undefined {
     const callee = this.identifier();
     if (this.peek() !== Kind.LParen) return { kind: 'name', name: callee.name, span: callee.span };
     this.position++;
-    const args: Argument[] = [];
+    const args: (Argument | undefined)[] = [];
     if (this.startsExpression()) {
       args.push(this.argument());
       while (this.peek() === Kind.Comma) {
@@ -213,24 +254,28 @@ class Descent {
       }
     }
     const end = this.ends[this.expect(Kind.RParen)]!;
-    return { kind: 'call', callee, args, span: { start: callee.span.start, end } };
+    if (args.includes(undefined)) return undefined;
+    const present = args as Argument[];
+    return { kind: 'call', callee, args: present, span: { start: callee.span.start, end } };
   }
 
   /** `name: value` or `value`; the checker enforces positional-before-named. */
-  private argument(): Argument {
+  private argument(): Argument | undefined {
     if (this.peek() === Kind.Name && this.peek(1) === Kind.Colon) {
       const name = this.identifier();
       this.position++;
       const value = this.expression();
+      if (value === undefined) return undefined;
       return { name, value, span: { start: name.span.start, end: value.span.end } };
     }
     const value = this.expression();
+    if (value === undefined) return undefined;
     return { value, span: { start: value.span.start, end: value.span.end } };
   }
 
-  private list(): Expr {
+  private list(): Expr | undefined {
     const start = this.starts[this.expect(Kind.LBracket)]!;
-    const items: Expr[] = [];
+    const items: (Expr | undefined)[] = [];
     if (this.startsExpression()) {
       items.push(this.expression());
       while (this.peek() === Kind.Comma) {
@@ -239,20 +284,32 @@ class Descent {
       }
     }
     const end = this.ends[this.expect(Kind.RBracket)]!;
-    return { kind: 'list', items, span: { start, end } };
+    if (items.includes(undefined)) return undefined;
+    return { kind: 'list', items: items as Expr[], span: { start, end } };
   }
 
-  private number(): Expr {
+  private number(): Expr | undefined {
     const i = this.position++;
     const text = this.text.slice(this.starts[i]!, this.ends[i]!);
-    // A malformed number is E103, whose recovery cst-to-ast.ts owns.
-    if (!STRICT_NUMBER.test(text)) throw NOT_WELL_FORMED;
-    return {
-      kind: 'number',
-      value: Number(text),
-      text,
-      span: { start: this.starts[i]!, end: this.ends[i]! },
-    };
+    const span = { start: this.starts[i]!, end: this.ends[i]! };
+    if (!STRICT_NUMBER.test(text)) {
+      this.numberErrors.push(malformedNumber(text, span));
+      return undefined;
+    }
+    return { kind: 'number', value: Number(text), text, span };
+  }
+
+  /** cst-to-ast.ts's hasErrorIn, over lexical errors and nesting cuts only. */
+  private hasErrorIn(span: Span): boolean {
+    const offsets = this.errorOffsets;
+    let low = 0;
+    let high = offsets.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (offsets[middle]! < span.start) low = middle + 1;
+      else high = middle;
+    }
+    return low < offsets.length && offsets[low]! <= span.end;
   }
 
   private identifier(): Identifier {
@@ -286,4 +343,11 @@ class Descent {
     if (this.peek() !== kind) throw NOT_WELL_FORMED;
     return this.position++;
   }
+}
+
+function nary(kind: 'union' | 'intersect', terms: (Expr | undefined)[]): Expr | undefined {
+  if (terms.includes(undefined)) return undefined;
+  const present = terms as Expr[];
+  const span = { start: present[0]!.span.start, end: present[present.length - 1]!.span.end };
+  return { kind, terms: present, span };
 }

@@ -33,8 +33,9 @@ export function parseSpec(text: string): ParseResult {
 }
 
 /**
- * `direct: false` parses every declaration with chevrotain, for tests that check that the
- * direct parser gives the same result.
+ * `direct: false` parses every declaration with chevrotain (and skips none after
+ * MAX_RECOVERED_DECLARATIONS), for tests that check that the direct parser gives the same
+ * result.
  */
 export function parseSpecWith(text: string, options: { direct: boolean }): ParseResult {
   const diagnostics: Diagnostic[] = [];
@@ -73,6 +74,7 @@ export function parseSpecWith(text: string, options: { direct: boolean }): Parse
   // Each declaration is parsed on its own, so only one declaration's CST is alive at a time.
   const attentions: AttentionDecl[] = [];
   const parseErrors: LocatedError[] = [];
+  let recovered = 0;
   const chunks = declarationChunks(tokens);
   for (const [index, chunk] of chunks.entries()) {
     const count = chunk.end - chunk.start;
@@ -88,17 +90,19 @@ export function parseSpecWith(text: string, options: { direct: boolean }): Parse
       });
       continue;
     }
-    // Without an error in its text, the direct parser can take the declaration: then the CST
-    // parser would report nothing, and nothing in it would be `recovered`.
-    const direct =
-      options.direct && !hasErrorIn(knownErrors, tokens, chunk)
-        ? parseWellFormed(tokens, chunk.start, chunk.end)
-        : undefined;
+    const direct = options.direct
+      ? parseWellFormed(tokens, chunk.start, chunk.end, knownErrors)
+      : undefined;
     if (direct) {
       attentions.push(...direct.attentions);
       diagnostics.push(...direct.diagnostics);
       continue;
     }
+    // A declaration with a syntax error. Recovering costs chevrotain about as much as parsing
+    // a thousand well-formed tokens, so a 4 MiB file of broken declarations took seconds;
+    // past the first ones (whose errors are all a file reports anyway) they are skipped.
+    if (options.direct && recovered >= MAX_RECOVERED_DECLARATIONS) continue;
+    recovered++;
     const chunkTokens: IToken[] = [];
     for (let i = chunk.start; i < chunk.end; i++) chunkTokens.push(tokenObject(tokens, i));
     specParser.input = chunkTokens;
@@ -149,6 +153,12 @@ export function parseSpecWith(text: string, options: { direct: boolean }): Parse
   return { ast, diagnostics };
 }
 
+/**
+ * Declarations with syntax errors parsed with chevrotain's error recovery; later ones are
+ * skipped (not checked). As many as the syntax errors a file reports.
+ */
+export const MAX_RECOVERED_DECLARATIONS = MAX_SYNTAX_ERRORS;
+
 /** Tokens of one declaration; longer ones are E107, so no CST is ever larger than this. */
 export const MAX_DECLARATION_TOKENS = 200_000;
 
@@ -179,16 +189,6 @@ function declarationChunks(tokens: TokenStream): Chunk[] {
 interface Chunk {
   readonly start: number;
   readonly end: number;
-}
-
-/**
- * Whether a lexical error or a nesting cut lies in the chunk's text, from its first token's
- * start to just past its last token (where cst-to-ast.ts looks for errors in a declaration).
- */
-function hasErrorIn(sortedErrors: readonly number[], tokens: TokenStream, chunk: Chunk): boolean {
-  if (chunk.end === chunk.start) return false;
-  const first = sortedIndex(sortedErrors, tokens.starts[chunk.start]!);
-  return first < sortedErrors.length && sortedErrors[first]! <= tokens.ends[chunk.end - 1]!;
 }
 
 /** The union of two sorted lists, sorted. */

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseWellFormed } from '../../src/syntax/direct-parser.js';
-import { parseSpecWith } from '../../src/syntax/parse.js';
+import { MAX_RECOVERED_DECLARATIONS, parseSpec, parseSpecWith } from '../../src/syntax/parse.js';
 import { scan } from '../../src/syntax/scan.js';
 
 const examples = new URL('../../examples/', import.meta.url);
@@ -94,6 +94,17 @@ describe('the direct parser', () => {
     );
   });
 
+  it('drops properties with malformed numbers as chevrotain does', () => {
+    fc.assert(
+      fc.property(spec(fc.oneof(separator, fc.constant(' '))), (text) => {
+        const malformed = text.replace(/\b64\b/g, '64px').replace(/2\.5/g, '2.5.1');
+        expect(takenDirectly(malformed)).toBe(true);
+        sameBothWays(malformed);
+      }),
+      { numRuns: 300, seed: 11 },
+    );
+  });
+
   it('reports properties on one line as chevrotain does', () => {
     fc.assert(fc.property(spec(fc.oneof(separator, looseSeparator)), sameBothWays), {
       numRuns: 1500,
@@ -101,7 +112,7 @@ describe('the direct parser', () => {
     });
   });
 
-  it('leaves malformed numbers, lexical errors and syntax errors to chevrotain', () => {
+  it('matches chevrotain on malformed numbers, lexical errors, nesting cuts and syntax errors', () => {
     const broken = fc
       .tuple(
         spec(separator),
@@ -119,11 +130,22 @@ describe('the direct parser', () => {
     fc.assert(fc.property(broken, sameBothWays), { numRuns: 400, seed: 10 });
   });
 
-  it('gives up on the first error it meets', () => {
-    expect(takenDirectly('attention a { heads: 4 }')).toBe(true);
+  it('takes malformed numbers and lexical errors, which need no error recovery', () => {
+    for (const text of [
+      'attention a { heads: 4 }',
+      'attention a { heads: 7x; mask: window(1x) | global([2, 3y]) }',
+      'attention a { group g { heads: 1e; x: 1 y: 2 } z: 3 w: .5 }',
+      'attention a {\n  heads: 4 @\n  head_dim: 8\n}',
+      'attention a { group g { heads: 4 } @ }',
+    ]) {
+      expect(takenDirectly(text), text).toBe(true);
+      sameBothWays(text);
+    }
+  });
+
+  it('gives up on the first syntax error it meets', () => {
     for (const text of [
       'attention a { heads: 4',
-      'attention a { heads: 7x }',
       'attention a { heads 4 }',
       'attention a { f(a,) }',
       'attention a { m: f(a b) }',
@@ -134,5 +156,21 @@ describe('the direct parser', () => {
       expect(takenDirectly(text), text).toBe(false);
       sameBothWays(text);
     }
+  });
+
+  it('recovers the first declarations with syntax errors and skips the later ones', () => {
+    const broken = (i: number) => `attention b${i} { heads 4; haeds: 1 }\n`;
+    const text =
+      Array.from({ length: MAX_RECOVERED_DECLARATIONS + 50 }, (_, i) => broken(i)).join('') +
+      'attention last { heads: 4; head_dim: 8; haeds: 1 }\n';
+    const { ast, diagnostics } = parseSpec(text);
+    expect(ast.attentions.map((a) => a.name.name)).toEqual([
+      ...Array.from({ length: MAX_RECOVERED_DECLARATIONS }, (_, i) => `b${i}`),
+      'last',
+    ]);
+    expect(diagnostics.filter((d) => d.code === 'E101')).toHaveLength(MAX_RECOVERED_DECLARATIONS);
+    expect(
+      ast.attentions.every((a, i) => (a.recovered === true) === i < MAX_RECOVERED_DECLARATIONS),
+    ).toBe(true);
   });
 });
