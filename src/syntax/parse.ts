@@ -13,7 +13,7 @@ import type { AttentionDecl, SpecFile } from './ast.js';
 import { AstBuilder } from './cst-to-ast.js';
 import { parseWellFormed } from './direct-parser.js';
 import { limitNesting } from './nesting.js';
-import { specParser } from './parser.js';
+import { specParser, TOO_MANY_ERRORS } from './parser.js';
 import { Kind, scan, tokenObject, type ScanResult, type TokenStream } from './scan.js';
 import { Comma } from './tokens.js';
 
@@ -75,6 +75,9 @@ export function parseSpecWith(text: string, options: { direct: boolean }): Parse
   const attentions: AttentionDecl[] = [];
   const parseErrors: LocatedError[] = [];
   let recovered = 0;
+  let recoveredTokens = 0;
+  let gaveUp = false;
+  const skipped: Chunk[] = [];
   const chunks = declarationChunks(tokens);
   for (const [index, chunk] of chunks.entries()) {
     const count = chunk.end - chunk.start;
@@ -98,15 +101,26 @@ export function parseSpecWith(text: string, options: { direct: boolean }): Parse
       diagnostics.push(...direct.diagnostics);
       continue;
     }
-    // A declaration with a syntax error. Recovering costs chevrotain about as much as parsing
-    // a thousand well-formed tokens, so a 4 MiB file of broken declarations took seconds;
-    // past the first ones (whose errors are all a file reports anyway) they are skipped.
-    if (options.direct && recovered >= MAX_RECOVERED_DECLARATIONS) continue;
+    // A declaration with a syntax error. chevrotain recovers from one at the cost of parsing
+    // a thousand well-formed tokens, and parses at about a tenth of the direct parser's speed,
+    // so a 4 MiB file of broken declarations took seconds. Past a budget (which holds all the
+    // errors a file reports) broken declarations are skipped, with one diagnostic.
+    if (
+      options.direct &&
+      (gaveUp ||
+        recovered >= MAX_RECOVERED_DECLARATIONS ||
+        recoveredTokens + count > MAX_RECOVERED_TOKENS)
+    ) {
+      skipped.push(chunk);
+      continue;
+    }
     recovered++;
+    recoveredTokens += count;
     const chunkTokens: IToken[] = [];
     for (let i = chunk.start; i < chunk.end; i++) chunkTokens.push(tokenObject(tokens, i));
     specParser.input = chunkTokens;
     const cst = parseWithoutStacks();
+    if (cst === undefined) gaveUp = true;
     const last = index === chunks.length - 1;
     const next = last ? undefined : tokenObject(tokens, chunk.end);
     const errors = uniqueByOffset(specParser.errors)
@@ -119,7 +133,7 @@ export function parseSpecWith(text: string, options: { direct: boolean }): Parse
       knownErrors,
       errors.map((e) => e.within),
     );
-    attentions.push(...builder.file(cst).attentions);
+    if (cst !== undefined) attentions.push(...builder.file(cst).attentions);
     diagnostics.push(...builder.diagnostics);
   }
   for (const error of parseErrors.slice(0, MAX_SYNTAX_ERRORS)) {
@@ -149,6 +163,21 @@ export function parseSpecWith(text: string, options: { direct: boolean }): Parse
     });
   }
 
+  const firstSkipped = skipped[0];
+  if (firstSkipped !== undefined) {
+    const start = tokens.starts[firstSkipped.start]!;
+    const others = skipped.length - 1;
+    diagnostics.push({
+      code: 'E101',
+      severity: 'error',
+      message: 'this declaration does not parse; it is not checked, nor are its errors reported',
+      primary: { span: { start, end: tokens.ends[firstSkipped.start]! } },
+      notes: [
+        `the file has too many syntax errors before it${others > 0 ? `, and ${others} more declaration${others === 1 ? '' : 's'} that do not parse follow${others === 1 ? 's' : ''}` : ''}`,
+        'fix the errors reported above, then check again',
+      ],
+    });
+  }
   const ast: SpecFile = { kind: 'file', attentions, span: { start: 0, end: text.length } };
   return { ast, diagnostics };
 }
@@ -158,6 +187,8 @@ export function parseSpecWith(text: string, options: { direct: boolean }): Parse
  * skipped (not checked). As many as the syntax errors a file reports.
  */
 export const MAX_RECOVERED_DECLARATIONS = MAX_SYNTAX_ERRORS;
+/** Tokens of the declarations parsed with error recovery, together: one of MAX_DECLARATION_TOKENS. */
+export const MAX_RECOVERED_TOKENS = 200_000;
 
 /** Tokens of one declaration; longer ones are E107, so no CST is ever larger than this. */
 export const MAX_DECLARATION_TOKENS = 200_000;
@@ -300,11 +331,15 @@ function quoteCharacters(text: string): string {
  * each one's stack trace was most of the time of checking a file full of syntax errors (one
  * of 18 KB took 0.8 s). Those exceptions are control flow, so they are made without stacks.
  */
-function parseWithoutStacks(): FileCstNode {
+function parseWithoutStacks(): FileCstNode | undefined {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
     return specParser.file() as FileCstNode;
+  } catch (error) {
+    // The parser gave up after MAX_ERRORS_PER_INPUT errors: they are reported, the tree lost.
+    if (error === TOO_MANY_ERRORS) return undefined;
+    throw error;
   } finally {
     Error.stackTraceLimit = limit;
   }

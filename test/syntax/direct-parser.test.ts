@@ -6,7 +6,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseWellFormed } from '../../src/syntax/direct-parser.js';
-import { MAX_RECOVERED_DECLARATIONS, parseSpec, parseSpecWith } from '../../src/syntax/parse.js';
+import {
+  MAX_RECOVERED_DECLARATIONS,
+  MAX_RECOVERED_TOKENS,
+  parseSpec,
+  parseSpecWith,
+} from '../../src/syntax/parse.js';
+import { MAX_ERRORS_PER_INPUT } from '../../src/syntax/parser.js';
 import { scan } from '../../src/syntax/scan.js';
 
 const examples = new URL('../../examples/', import.meta.url);
@@ -168,9 +174,46 @@ describe('the direct parser', () => {
       ...Array.from({ length: MAX_RECOVERED_DECLARATIONS }, (_, i) => `b${i}`),
       'last',
     ]);
-    expect(diagnostics.filter((d) => d.code === 'E101')).toHaveLength(MAX_RECOVERED_DECLARATIONS);
+    const errors = diagnostics.filter((d) => d.code === 'E101').map((d) => d.message);
+    expect(errors.filter((m) => m === 'expected `:`, found `4`')).toHaveLength(
+      MAX_RECOVERED_DECLARATIONS,
+    );
+    const skipped = diagnostics.find((d) =>
+      d.message.startsWith('this declaration does not parse'),
+    );
+    expect(skipped?.primary.span.start).toBe(
+      text.indexOf(`attention b${MAX_RECOVERED_DECLARATIONS} `),
+    );
+    expect(skipped?.notes?.[0]).toBe(
+      'the file has too many syntax errors before it, and 49 more declarations that do not parse follow',
+    );
     expect(
       ast.attentions.every((a, i) => (a.recovered === true) === i < MAX_RECOVERED_DECLARATIONS),
     ).toBe(true);
+  });
+
+  it('gives up on a declaration after MAX_ERRORS_PER_INPUT syntax errors', () => {
+    const text = `attention a {\n${'  x 1\n'.repeat(MAX_ERRORS_PER_INPUT + 20)}}\nattention b { heads 2 }\n`;
+    const { ast, diagnostics } = parseSpec(text);
+    expect(ast.attentions).toEqual([]);
+    expect(diagnostics.filter((d) => d.message === 'expected `:`, found `1`')).toHaveLength(
+      MAX_ERRORS_PER_INPUT,
+    );
+    const skipped = diagnostics.find((d) =>
+      d.message.startsWith('this declaration does not parse'),
+    );
+    expect(skipped?.primary.span.start).toBe(text.indexOf('attention b'));
+    sameBothWays(text.slice(0, text.indexOf('attention b')));
+  });
+
+  it('parses at most MAX_RECOVERED_TOKENS tokens with error recovery', () => {
+    const big = (name: string) =>
+      `attention ${name} { heads 1${'; causal: true'.repeat(MAX_RECOVERED_TOKENS / 8)} }\n`;
+    const { ast, diagnostics } = parseSpec(big('a') + big('b'));
+    expect(ast.attentions.map((a) => a.name.name)).toEqual(['a']);
+    expect(diagnostics.filter((d) => d.code === 'E101').map((d) => d.message)).toEqual([
+      'expected `:`, found `1`',
+      'this declaration does not parse; it is not checked, nor are its errors reported',
+    ]);
   });
 });
