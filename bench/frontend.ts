@@ -85,6 +85,9 @@ function hostileCases(): [string, string][] {
     ['deep parentheses', fill(`${open}  mask: `, () => '(', '\n}\n')],
     ['long unknown name', fill(`${open}  `, () => 'x', ': 1\n}\n')],
     ['unexpected characters', fill(open, () => '@ ', '}\n')],
+    // Every declaration broken: past the first hundred they are skipped, not recovered.
+    ['broken declarations', fill('', (i) => `attention a${i} { heads 4; head_dim: 8 }\n`, '')],
+    ['malformed numbers', fill('', (i) => `attention a${i} { heads: 4x; head_dim: 8 }\n`, '')],
   ];
 }
 
