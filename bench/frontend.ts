@@ -85,6 +85,9 @@ function hostileCases(): [string, string][] {
     ['deep parentheses', fill(`${open}  mask: `, () => '(', '\n}\n')],
     ['long unknown name', fill(`${open}  `, () => 'x', ': 1\n}\n')],
     ['unexpected characters', fill(open, () => '@ ', '}\n')],
+    // Every declaration broken: past the first hundred they are skipped, not recovered.
+    ['broken declarations', fill('', (i) => `attention a${i} { heads 4; head_dim: 8 }\n`, '')],
+    ['malformed numbers', fill('', (i) => `attention a${i} { heads: 4x; head_dim: 8 }\n`, '')],
   ];
 }
 
@@ -93,13 +96,15 @@ if (values.hostile !== 'false') {
   for (const [name, text] of hostileCases()) {
     const heapBefore = process.memoryUsage().heapUsed;
     const start = performance.now();
+    const cpuBefore = process.cpuUsage();
     const result = checkSource(text, 'hostile.attn');
     const elapsed = performance.now() - start;
+    const cpu = process.cpuUsage(cpuBefore);
     const heap = (process.memoryUsage().heapUsed - heapBefore) / (1024 * 1024);
     const lines = text.split('\n').length;
     console.log(
       `  ${name.padEnd(22)} ${(text.length / (1024 * 1024)).toFixed(2)} MiB, ${String(lines).padStart(7)} lines: ` +
-        `${elapsed.toFixed(0).padStart(6)} ms, heap +${heap.toFixed(0)} MiB, ${result.diagnostics.length} diagnostics`,
+        `${elapsed.toFixed(0).padStart(6)} ms (CPU ${((cpu.user + cpu.system) / 1000).toFixed(0).padStart(5)} ms), heap +${heap.toFixed(0)} MiB, ${result.diagnostics.length} diagnostics`,
     );
   }
 }

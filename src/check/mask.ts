@@ -176,13 +176,6 @@ function buildPrimitive(
   bound: BoundArgs,
   sink: DiagnosticSink,
 ): MaskNode | undefined {
-  const arg = (param: string, range: IntRange): number | undefined | null => {
-    const a = bound.named.get(param);
-    if (a === undefined) return null;
-    return readInt(a.value, `argument \`${param}\` of \`${name}\``, range, sink);
-  };
-  const ok = (...values: (number | undefined | null)[]) =>
-    bound.ok && values.every((v) => v !== undefined);
   switch (name) {
     case 'full':
     case 'causal':
@@ -192,15 +185,15 @@ function buildPrimitive(
       return buildWindow(
         span,
         bound,
-        arg('width', DISTANCE),
-        arg('left', DISTANCE),
-        arg('right', DISTANCE),
+        readArg(bound, name, 'width', DISTANCE, sink),
+        readArg(bound, name, 'left', DISTANCE, sink),
+        readArg(bound, name, 'right', DISTANCE, sink),
         sink,
       );
     case 'dilated': {
-      const width = arg('width', DISTANCE);
-      const dilation = arg('dilation', SIZE);
-      if (!ok(width, dilation) || width == null || dilation == null) return undefined;
+      const width = readArg(bound, name, 'width', DISTANCE, sink);
+      const dilation = readArg(bound, name, 'dilation', SIZE, sink);
+      if (!allRead(bound, [width, dilation]) || width == null || dilation == null) return undefined;
       if (width * dilation > INT_MAX) {
         sink.error(
           'E400',
@@ -212,24 +205,24 @@ function buildPrimitive(
       return { kind: 'dilated', width, dilation, span };
     }
     case 'stride': {
-      const step = arg('step', SIZE);
-      return ok(step) && step != null ? { kind: 'stride', step, span } : undefined;
+      const step = readArg(bound, name, 'step', SIZE, sink);
+      return allRead(bound, [step]) && step != null ? { kind: 'stride', step, span } : undefined;
     }
     case 'global':
-      return buildGlobal(span, bound, arg('first', SIZE), sink);
+      return buildGlobal(span, bound, readArg(bound, name, 'first', SIZE, sink), sink);
     case 'sink': {
-      const count = arg('count', SIZE);
-      return ok(count) && count != null ? { kind: 'sink', count, span } : undefined;
+      const count = readArg(bound, name, 'count', SIZE, sink);
+      return allRead(bound, [count]) && count != null ? { kind: 'sink', count, span } : undefined;
     }
     case 'blocks': {
-      const size = arg('size', SIZE);
-      return ok(size) && size != null ? { kind: 'blocks', size, span } : undefined;
+      const size = readArg(bound, name, 'size', SIZE, sink);
+      return allRead(bound, [size]) && size != null ? { kind: 'blocks', size, span } : undefined;
     }
     case 'random': {
-      const count = arg('count', SIZE);
-      const block = arg('block', SIZE);
-      const seed = arg('seed', SEED);
-      if (!ok(count, block, seed) || count == null) return undefined;
+      const count = readArg(bound, name, 'count', SIZE, sink);
+      const block = readArg(bound, name, 'block', SIZE, sink);
+      const seed = readArg(bound, name, 'seed', SEED, sink);
+      if (!allRead(bound, [count, block, seed]) || count == null) return undefined;
       return {
         kind: 'random',
         count,
@@ -239,14 +232,14 @@ function buildPrimitive(
       };
     }
     case 'topk': {
-      const k = arg('k', SIZE);
-      const block = arg('block', SIZE);
-      if (!ok(k, block) || k == null) return undefined;
+      const k = readArg(bound, name, 'k', SIZE, sink);
+      const block = readArg(bound, name, 'block', SIZE, sink);
+      if (!allRead(bound, [k, block]) || k == null) return undefined;
       return { kind: 'topk', k, block: block ?? MASK_DEFAULTS.topkBlock, span };
     }
     case 'cluster': {
-      const count = arg('count', SIZE);
-      if (!ok(count) || count == null) return undefined;
+      const count = readArg(bound, name, 'count', SIZE, sink);
+      if (!allRead(bound, [count]) || count == null) return undefined;
       if (count === 1) {
         sink.warning(
           'W107',
@@ -260,9 +253,9 @@ function buildPrimitive(
       return { kind: 'cluster', count, span };
     }
     case 'lsh': {
-      const buckets = arg('buckets', { min: 2, max: INT_MAX });
-      const seed = arg('seed', SEED);
-      if (!ok(buckets, seed) || buckets == null) return undefined;
+      const buckets = readArg(bound, name, 'buckets', { min: 2, max: INT_MAX }, sink);
+      const seed = readArg(bound, name, 'seed', SEED, sink);
+      if (!allRead(bound, [buckets, seed]) || buckets == null) return undefined;
       if (buckets % 2 !== 0) {
         const value = bound.named.get('buckets')?.value.span ?? span;
         sink.error('E401', `\`lsh\` needs an even number of buckets, found ${buckets}`, value, {
@@ -278,6 +271,23 @@ function buildPrimitive(
     default:
       return assertNever(name);
   }
+}
+
+/** The argument bound to `param` (null when not given; undefined when reported as bad). */
+function readArg(
+  bound: BoundArgs,
+  name: PrimitiveName,
+  param: string,
+  range: IntRange,
+  sink: DiagnosticSink,
+): number | undefined | null {
+  const a = bound.named.get(param);
+  if (a === undefined) return null;
+  return readInt(a.value, `argument \`${param}\` of \`${name}\``, range, sink);
+}
+
+function allRead(bound: BoundArgs, values: readonly (number | undefined | null)[]): boolean {
+  return bound.ok && values.every((v) => v !== undefined);
 }
 
 /** `window(w)` is symmetric; `window(left: a, right: b)` defaults a missing side to 0. */

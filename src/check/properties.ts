@@ -9,7 +9,7 @@ import type { PropertyName, PropertyValues } from './property-values.js';
 import { FOREIGN_PROPERTIES } from './foreign-names.js';
 import { misplacedNameNote } from './names.js';
 import type { DiagnosticSink } from './sink.js';
-import { closestName, didYouMean } from './suggest.js';
+import { closestName, didYouMeanNote } from './suggest.js';
 import { INT_MAX, readBool, readChoice, readInt, readPositiveNumber } from './values.js';
 
 export type { PropertyName, PropertyValues } from './property-values.js';
@@ -146,13 +146,14 @@ export function collectSettings(
 function reportUnknownProperty(prop: Property, settings: Settings, sink: DiagnosticSink): void {
   const name = prop.name.name;
   const foreign = FOREIGN_PROPERTIES.get(name);
-  const suggestion = foreign ? foreign.property : closestName(name, PROPERTY_NAMES);
+  const closest = closestName(name, PROPERTY_NAMES);
+  const suggestion = foreign ? foreign.property : closest;
   // Probably set, just under another name: its absence is not reported as well.
   if (suggestion !== undefined) settings.misspelt.add(suggestion);
   sink.error('E200', `unknown property \`${name}\``, prop.name.span, {
     notes: [
       foreign?.note ??
-        didYouMean(name, PROPERTY_NAMES) ??
+        didYouMeanNote(closest) ??
         misplacedNameNote(name) ??
         `the properties are ${PROPERTY_NAMES.map((n) => `\`${n}\``).join(', ')}`,
     ],

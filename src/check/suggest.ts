@@ -18,21 +18,28 @@ export const MAX_SUGGESTED_NAME = 64;
 export function editDistance(a: string, b: string, bound = Infinity): number {
   if (Math.abs(a.length - b.length) > bound) return bound + 1;
   const cols = b.length + 1;
-  // Three rows: the transposition looks two rows back.
-  let before = new Array<number>(cols).fill(0);
-  let previous = Array.from({ length: cols }, (_, j) => j);
-  let current = new Array<number>(cols).fill(0);
+  // Three rows (the transposition looks two rows back), reused across calls: an unknown
+  // name is compared with every known one, and a file can hold a hundred thousand of them.
+  if (rows.length < 3 * cols) rows = new Int32Array(3 * cols);
+  let before = 0;
+  let previous = cols;
+  let current = 2 * cols;
+  for (let j = 0; j < cols; j++) rows[previous + j] = j;
   let previousMin = 0;
   for (let i = 1; i <= a.length; i++) {
-    current[0] = i;
+    rows[current] = i;
     let rowMin = i;
     for (let j = 1; j < cols; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      let best = Math.min(
+        rows[previous + j]! + 1,
+        rows[current + j - 1]! + 1,
+        rows[previous + j - 1]! + cost,
+      );
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        best = Math.min(best, before[j - 2]! + 1);
+        best = Math.min(best, rows[before + j - 2]! + 1);
       }
-      current[j] = best;
+      rows[current + j] = best;
       rowMin = Math.min(rowMin, best);
     }
     // Costs never shrink along an alignment, and every alignment passes through one of any
@@ -41,8 +48,11 @@ export function editDistance(a: string, b: string, bound = Infinity): number {
     previousMin = rowMin;
     [before, previous, current] = [previous, current, before];
   }
-  return Math.min(previous[b.length]!, bound + 1);
+  return Math.min(rows[previous + b.length]!, bound + 1);
 }
+
+/** editDistance's rows, one after another. */
+let rows = new Int32Array(3 * 16);
 
 /** The candidate closest to `name`, or undefined when none is within a third of its length. */
 export function closestName<T extends string>(
@@ -68,6 +78,10 @@ export function closestName<T extends string>(
 
 /** A ready-made note, or undefined (the sink drops undefined notes). */
 export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
-  const best = closestName(name, candidates);
+  return didYouMeanNote(closestName(name, candidates));
+}
+
+/** didYouMean's note for a candidate already found. */
+export function didYouMeanNote(best: string | undefined): string | undefined {
   return best === undefined ? undefined : `did you mean \`${best}\`?`;
 }

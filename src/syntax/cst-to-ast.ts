@@ -28,7 +28,8 @@ import type {
 } from './ast.js';
 import type { Span } from '../base/span.js';
 
-const STRICT_NUMBER = /^-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+/** What a number literal must look like (the lexer takes more, see tokens.ts). */
+export const STRICT_NUMBER = /^-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 
 export class AstBuilder {
   readonly diagnostics: Diagnostic[] = [];
@@ -180,13 +181,7 @@ export class AstBuilder {
   private number(token: IToken): Expr | undefined {
     const span = this.tokenSpan(token);
     if (!STRICT_NUMBER.test(token.image)) {
-      this.diagnostics.push({
-        code: 'E103',
-        severity: 'error',
-        message: `malformed number \`${token.image}\``,
-        primary: { span },
-        notes: ['numbers are written like `64`, `0.5` or `1e-6`, with no unit or suffix'],
-      });
+      this.diagnostics.push(malformedNumber(token.image, span));
       return undefined;
     }
     return { kind: 'number', value: Number(token.image), text: token.image, span };
@@ -255,6 +250,17 @@ export class AstBuilder {
       end: end === undefined || Number.isNaN(end) ? this.text.length : end + 1,
     };
   }
+}
+
+/** E103: the lexer takes `256px` as one token so that it is one error, this one. */
+export function malformedNumber(text: string, span: Span): Diagnostic {
+  return {
+    code: 'E103',
+    severity: 'error',
+    message: `malformed number \`${text}\``,
+    primary: { span },
+    notes: ['numbers are written like `64`, `0.5` or `1e-6`, with no unit or suffix'],
+  };
 }
 
 /** Tokens inserted by chevrotain's single-token-insertion recovery have no position. */

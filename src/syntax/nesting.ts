@@ -6,9 +6,8 @@
 // out, with one diagnostic per cut, and the parser sees a shallow (if broken) text whose
 // errors are echoes of the cut.
 
-import type { IToken, TokenType } from 'chevrotain';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
-import { LBrace, LBracket, LParen, RBrace, RBracket, RParen } from './tokens.js';
+import { Kind, type TokenStream } from './scan.js';
 
 /** Deeper than any real spec; far below what overflows the stack (a few hundred levels). */
 export const MAX_NESTING = 64;
@@ -16,8 +15,8 @@ export const MAX_NESTING = 64;
 export const MAX_BRACE_NESTING = 8;
 
 export interface NestingResult {
-  /** The tokens to parse: every token within the nesting limits. */
-  readonly tokens: IToken[];
+  /** The tokens to parse: every token within the nesting limits (the input when none is cut). */
+  readonly tokens: TokenStream;
   readonly diagnostics: Diagnostic[];
   /** Offsets of the first token after each cut: its parse error only repeats the cut's. */
   readonly echoOffsets: number[];
@@ -29,27 +28,30 @@ export interface NestingResult {
 
 type Bracket = 'expression' | 'brace';
 
-function opener(type: TokenType): Bracket | null {
-  if (type === LParen || type === LBracket) return 'expression';
-  return type === LBrace ? 'brace' : null;
+function opener(kind: number): Bracket | null {
+  if (kind === Kind.LParen || kind === Kind.LBracket) return 'expression';
+  return kind === Kind.LBrace ? 'brace' : null;
 }
 
-function closer(type: TokenType): Bracket | null {
-  if (type === RParen || type === RBracket) return 'expression';
-  return type === RBrace ? 'brace' : null;
+function closer(kind: number): Bracket | null {
+  if (kind === Kind.RParen || kind === Kind.RBracket) return 'expression';
+  return kind === Kind.RBrace ? 'brace' : null;
 }
 
-export function limitNesting(tokens: readonly IToken[]): NestingResult {
-  const kept: IToken[] = [];
+export function limitNesting(tokens: TokenStream): NestingResult {
+  const { kinds, starts, ends } = tokens;
+  // Kept tokens are compacted in place in copies of the arrays, made at the first cut.
+  let kept: { kinds: Uint8Array; starts: Int32Array; ends: Int32Array } | undefined;
+  let keptCount = 0;
   const diagnostics: Diagnostic[] = [];
   const echoOffsets: number[] = [];
   const cutOffsets: number[] = [];
   const depth = { expression: 0, brace: 0 };
   // Inside a cut: how many of the cut's openers are still open (every kind counts).
   let cutDepth = 0;
-  for (const token of tokens) {
-    const opens = opener(token.tokenType);
-    const closes = closer(token.tokenType);
+  for (let i = 0; i < tokens.count; i++) {
+    const opens = opener(kinds[i]!);
+    const closes = closer(kinds[i]!);
     if (cutDepth > 0) {
       if (opens) cutDepth++;
       if (closes) cutDepth--;
@@ -59,31 +61,52 @@ export function limitNesting(tokens: readonly IToken[]): NestingResult {
     }
     if (opens && depth[opens] + 1 > limitOf(opens)) {
       cutDepth = 1;
-      cutOffsets.push(token.startOffset);
-      diagnostics.push(tooDeep(token, opens));
+      cutOffsets.push(starts[i]!);
+      diagnostics.push(tooDeep(starts[i]!, ends[i]!, opens));
+      kept ??= { kinds: kinds.slice(), starts: starts.slice(), ends: ends.slice() };
       continue;
     }
-    if (cutOffsets.length > 0 && kept.length > 0 && isFirstAfterCut(kept, cutOffsets)) {
-      echoOffsets.push(token.startOffset);
+    if (cutOffsets.length > 0 && keptCount > 0 && isFirstAfterCut(keptCount, cutOffsets)) {
+      echoOffsets.push(starts[i]!);
     }
     if (opens) depth[opens]++;
     if (closes) depth[closes] = Math.max(0, depth[closes] - 1);
-    kept.push(token);
+    if (kept) {
+      kept.kinds[keptCount] = kinds[i]!;
+      kept.starts[keptCount] = starts[i]!;
+      kept.ends[keptCount] = ends[i]!;
+    }
+    keptCount++;
   }
-  return { tokens: kept, diagnostics, echoOffsets, cutOffsets, endsInCut: cutDepth > 0 };
+  const parsed: TokenStream = kept
+    ? {
+        text: tokens.text,
+        count: keptCount,
+        kinds: kept.kinds.subarray(0, keptCount),
+        starts: kept.starts.subarray(0, keptCount),
+        ends: kept.ends.subarray(0, keptCount),
+      }
+    : tokens;
+  return { tokens: parsed, diagnostics, echoOffsets, cutOffsets, endsInCut: cutDepth > 0 };
+
+  /** True when the last kept token precedes the latest cut (nothing kept since). */
+  function isFirstAfterCut(count: number, cuts: readonly number[]): boolean {
+    const lastStarts = kept ? kept.starts : starts;
+    return lastStarts[count - 1]! < cuts[cuts.length - 1]!;
+  }
 }
 
 function limitOf(bracket: Bracket): number {
   return bracket === 'brace' ? MAX_BRACE_NESTING : MAX_NESTING;
 }
 
-function tooDeep(token: IToken, bracket: Bracket): Diagnostic {
+function tooDeep(start: number, end: number, bracket: Bracket): Diagnostic {
   const limit = limitOf(bracket);
   return {
     code: 'E106',
     severity: 'error',
     message: `nested more than ${limit} deep`,
-    primary: { span: { start: token.startOffset, end: token.endOffset! + 1 } },
+    primary: { span: { start, end } },
     notes: [
       bracket === 'brace'
         ? `braces may nest at most ${limit} levels (an attention holds groups, groups hold properties)`
@@ -91,9 +114,4 @@ function tooDeep(token: IToken, bracket: Bracket): Diagnostic {
           'write the expression with fewer levels',
     ],
   };
-}
-
-/** True when the last kept token precedes the latest cut (nothing kept since). */
-function isFirstAfterCut(kept: readonly IToken[], cutOffsets: readonly number[]): boolean {
-  return kept[kept.length - 1]!.startOffset < cutOffsets[cutOffsets.length - 1]!;
 }

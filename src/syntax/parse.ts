@@ -1,14 +1,21 @@
 // The syntax layer's entry point: spec text -> AST plus every lexical and syntax error.
 // Never throws on any input; a file with errors still yields the AST of what parsed.
+//
+// The text is scanned once into a compact token stream (scan.ts) and cut into declarations.
+// A well-formed declaration is parsed directly into its AST (direct-parser.ts); any other is
+// parsed by chevrotain's parser with error recovery (parser.ts, then cst-to-ast.ts), which
+// owns every syntax error's message and recovery.
 
-import { EOF, type ILexingError, type IRecognitionException, type IToken } from 'chevrotain';
+import { EOF, type IRecognitionException, type IToken } from 'chevrotain';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { FileCstNode } from '../../grammar/cst.js';
 import type { AttentionDecl, SpecFile } from './ast.js';
 import { AstBuilder } from './cst-to-ast.js';
+import { parseWellFormed } from './direct-parser.js';
 import { limitNesting } from './nesting.js';
-import { specParser } from './parser.js';
-import { Attention, Comma, LBrace, RBrace, specLexer } from './tokens.js';
+import { specParser, TOO_MANY_ERRORS } from './parser.js';
+import { Kind, scan, tokenObject, type ScanResult, type TokenStream } from './scan.js';
+import { Comma } from './tokens.js';
 
 /**
  * Past this many, further syntax errors are almost always echoes of the first ones (the lexer's
@@ -22,12 +29,24 @@ export interface ParseResult {
 }
 
 export function parseSpec(text: string): ParseResult {
+  return parseSpecWith(text, { direct: true });
+}
+
+/**
+ * `direct: false` parses every declaration with chevrotain (and skips none after
+ * MAX_RECOVERED_DECLARATIONS), for tests that check that the direct parser gives the same
+ * result.
+ */
+export function parseSpecWith(text: string, options: { direct: boolean }): ParseResult {
   const diagnostics: Diagnostic[] = [];
-  const lexed = specLexer.tokenize(text);
-  for (const error of lexed.errors.slice(0, MAX_SYNTAX_ERRORS)) {
-    const bad = text.slice(error.offset, error.offset + error.length);
+  const scanned = scan(text);
+  const lexErrors = Math.min(scanned.errorCount, MAX_SYNTAX_ERRORS);
+  for (let e = 0; e < lexErrors; e++) {
+    const offset = scanned.errorStarts[e]!;
+    const end = offset + scanned.errorLengths[e]!;
+    const bad = text.slice(offset, end);
     const shown = diagnostics.length + 1;
-    const unreported = shown === MAX_SYNTAX_ERRORS ? lexed.errors.length - shown : 0;
+    const unreported = shown === MAX_SYNTAX_ERRORS ? scanned.errorCount - shown : 0;
     const notes = [
       ...(bad.includes('"') || bad.includes("'")
         ? ['the spec language has no strings: names are written without quotes']
@@ -40,55 +59,83 @@ export function parseSpec(text: string): ParseResult {
       code: 'E100',
       severity: 'error',
       message: `unexpected character${bad.length > 1 ? 's' : ''} ${quoteCharacters(bad)}`,
-      primary: { span: { start: error.offset, end: error.offset + error.length } },
+      primary: { span: { start: offset, end } },
       ...(notes.length > 0 ? { notes } : {}),
     });
   }
 
-  const nesting = limitNesting(lexed.tokens);
+  const nesting = limitNesting(scanned.tokens);
   diagnostics.push(...nesting.diagnostics);
-  const echoes = tokensAfterLexErrors(lexed.errors, nesting.tokens);
+  const tokens = nesting.tokens;
+  const echoes = tokensAfterLexErrors(scanned, tokens);
   for (const offset of nesting.echoOffsets) echoes.add(offset);
-  const knownErrors = [...nesting.cutOffsets, ...lexed.errors.map((e) => e.offset)].sort(
-    (a, b) => a - b,
-  );
+  const knownErrors = mergeSorted(nesting.cutOffsets, scanned.errorStarts);
 
   // Each declaration is parsed on its own, so only one declaration's CST is alive at a time.
   const attentions: AttentionDecl[] = [];
   const parseErrors: LocatedError[] = [];
-  const chunks = declarationChunks(nesting.tokens);
+  let recovered = 0;
+  let recoveredTokens = 0;
+  let gaveUp = false;
+  const skipped: Chunk[] = [];
+  const chunks = declarationChunks(tokens);
   for (const [index, chunk] of chunks.entries()) {
-    const tokens = nesting.tokens.slice(chunk.start, chunk.end);
-    if (tokens.length > MAX_DECLARATION_TOKENS) {
-      const first = tokens[0]!;
-      knownErrors.splice(sortedIndex(knownErrors, first.startOffset), 0, first.startOffset);
+    const count = chunk.end - chunk.start;
+    if (count > MAX_DECLARATION_TOKENS) {
+      const start = tokens.starts[chunk.start]!;
+      knownErrors.splice(sortedIndex(knownErrors, start), 0, start);
       diagnostics.push({
         code: 'E107',
         severity: 'error',
-        message: `declaration too long: ${tokens.length} tokens, more than ${MAX_DECLARATION_TOKENS}`,
-        primary: { span: { start: first.startOffset, end: first.endOffset! + 1 } },
+        message: `declaration too long: ${count} tokens, more than ${MAX_DECLARATION_TOKENS}`,
+        primary: { span: { start, end: tokens.ends[chunk.start]! } },
         notes: ['a declaration is parsed whole; split it, or shorten its longest expression'],
       });
       continue;
     }
-    specParser.input = tokens;
+    const direct = options.direct
+      ? parseWellFormed(tokens, chunk.start, chunk.end, knownErrors)
+      : undefined;
+    if (direct) {
+      attentions.push(...direct.attentions);
+      diagnostics.push(...direct.diagnostics);
+      continue;
+    }
+    // A declaration with a syntax error. chevrotain parses several times slower than the
+    // direct parser, and each recovery walks the grammar (tens of microseconds), so a 4 MiB
+    // file of broken declarations took 6 s of CPU. Past a budget (which holds all the errors a
+    // file reports) broken declarations are skipped, with one diagnostic.
+    if (
+      options.direct &&
+      (gaveUp ||
+        recovered >= MAX_RECOVERED_DECLARATIONS ||
+        recoveredTokens + count > MAX_RECOVERED_TOKENS)
+    ) {
+      skipped.push(chunk);
+      continue;
+    }
+    recovered++;
+    recoveredTokens += count;
+    const chunkTokens: IToken[] = [];
+    for (let i = chunk.start; i < chunk.end; i++) chunkTokens.push(tokenObject(tokens, i));
+    specParser.input = chunkTokens;
     const cst = parseWithoutStacks();
+    if (cst === undefined) gaveUp = true;
     const last = index === chunks.length - 1;
-    const next = nesting.tokens[chunk.end];
+    const next = last ? undefined : tokenObject(tokens, chunk.end);
     const errors = uniqueByOffset(specParser.errors)
       .filter((error) => !echoes.has(error.token.startOffset))
       .filter((error) => !(last && nesting.endsInCut && isAtEnd(error.token)))
-      .map((error) => locateError(error, text, last ? undefined : next, tokens));
+      .map((error) => locateError(error, text, next, chunkTokens));
     parseErrors.push(...errors);
     const builder = new AstBuilder(
       text,
       knownErrors,
       errors.map((e) => e.within),
     );
-    attentions.push(...builder.file(cst).attentions);
+    if (cst !== undefined) attentions.push(...builder.file(cst).attentions);
     diagnostics.push(...builder.diagnostics);
   }
-
   for (const error of parseErrors.slice(0, MAX_SYNTAX_ERRORS)) {
     const span = { start: error.start, end: error.end };
     if (error.commaBetweenItems) {
@@ -116,9 +163,32 @@ export function parseSpec(text: string): ParseResult {
     });
   }
 
+  const firstSkipped = skipped[0];
+  if (firstSkipped !== undefined) {
+    const start = tokens.starts[firstSkipped.start]!;
+    const others = skipped.length - 1;
+    diagnostics.push({
+      code: 'E101',
+      severity: 'error',
+      message: 'this declaration does not parse; it is not checked, nor are its errors reported',
+      primary: { span: { start, end: tokens.ends[firstSkipped.start]! } },
+      notes: [
+        `the file has too many syntax errors before it${others > 0 ? `, and ${others} more declaration${others === 1 ? '' : 's'} that do not parse follow${others === 1 ? 's' : ''}` : ''}`,
+        'fix the errors reported above, then check again',
+      ],
+    });
+  }
   const ast: SpecFile = { kind: 'file', attentions, span: { start: 0, end: text.length } };
   return { ast, diagnostics };
 }
+
+/**
+ * Declarations with syntax errors parsed with chevrotain's error recovery; later ones are
+ * skipped (not checked). As many as the syntax errors a file reports.
+ */
+export const MAX_RECOVERED_DECLARATIONS = MAX_SYNTAX_ERRORS;
+/** Tokens of the declarations parsed with error recovery, together: one of MAX_DECLARATION_TOKENS. */
+export const MAX_RECOVERED_TOKENS = 200_000;
 
 /** Tokens of one declaration; longer ones are E107, so no CST is ever larger than this. */
 export const MAX_DECLARATION_TOKENS = 200_000;
@@ -128,21 +198,40 @@ export const MAX_DECLARATION_TOKENS = 200_000;
  * also holds whatever precedes the first one). A `}` missing before the next `attention`
  * keeps both in one range, which the parser then recovers from as it would in a whole file.
  */
-function declarationChunks(tokens: readonly IToken[]): { start: number; end: number }[] {
-  const chunks: { start: number; end: number }[] = [];
+function declarationChunks(tokens: TokenStream): Chunk[] {
+  const chunks: Chunk[] = [];
+  const kinds = tokens.kinds;
   let start = 0;
   let depth = 0;
-  for (let i = 0; i < tokens.length; i++) {
-    const type = tokens[i]!.tokenType;
-    if (type === Attention && depth === 0 && i > start) {
+  for (let i = 0; i < tokens.count; i++) {
+    const kind = kinds[i];
+    if (kind === Kind.Attention && depth === 0 && i > start) {
       chunks.push({ start, end: i });
       start = i;
     }
-    if (type === LBrace) depth++;
-    else if (type === RBrace) depth = Math.max(0, depth - 1);
+    if (kind === Kind.LBrace) depth++;
+    else if (kind === Kind.RBrace) depth = Math.max(0, depth - 1);
   }
-  if (tokens.length > 0 || chunks.length === 0) chunks.push({ start, end: tokens.length });
+  if (tokens.count > 0 || chunks.length === 0) chunks.push({ start, end: tokens.count });
   return chunks;
+}
+
+/** Tokens [start, end) of the stream. */
+interface Chunk {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The union of two sorted lists, sorted. */
+function mergeSorted(a: readonly number[], b: ArrayLike<number>): number[] {
+  const merged: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]! <= b[j]!)) merged.push(a[i++]!);
+    else merged.push(b[j++]!);
+  }
+  return merged;
 }
 
 interface LocatedError {
@@ -206,16 +295,13 @@ function isAtEnd(token: IToken): boolean {
  * The token right after a bad character usually fails to parse only because the character
  * was dropped (`heads: 4 @ 2`); its parse error would repeat the lexer's, so it is skipped.
  */
-function tokensAfterLexErrors(
-  errors: readonly ILexingError[],
-  tokens: readonly IToken[],
-): Set<number> {
+function tokensAfterLexErrors(scanned: ScanResult, tokens: TokenStream): Set<number> {
   const offsets = new Set<number>();
   let t = 0;
-  for (const error of errors) {
-    const end = error.offset + error.length;
-    while (t < tokens.length && tokens[t]!.startOffset < end) t++;
-    if (t < tokens.length) offsets.add(tokens[t]!.startOffset);
+  for (let e = 0; e < scanned.errorCount; e++) {
+    const end = scanned.errorStarts[e]! + scanned.errorLengths[e]!;
+    while (t < tokens.count && tokens.starts[t]! < end) t++;
+    if (t < tokens.count) offsets.add(tokens.starts[t]!);
   }
   return offsets;
 }
@@ -245,11 +331,15 @@ function quoteCharacters(text: string): string {
  * each one's stack trace was most of the time of checking a file full of syntax errors (one
  * of 18 KB took 0.8 s). Those exceptions are control flow, so they are made without stacks.
  */
-function parseWithoutStacks(): FileCstNode {
+function parseWithoutStacks(): FileCstNode | undefined {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
     return specParser.file() as FileCstNode;
+  } catch (error) {
+    // The parser gave up after MAX_ERRORS_PER_INPUT errors: they are reported, the tree lost.
+    if (error === TOO_MANY_ERRORS) return undefined;
+    throw error;
   } finally {
     Error.stackTraceLimit = limit;
   }

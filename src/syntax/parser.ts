@@ -1,6 +1,8 @@
 // The spec grammar of language.md section 1 as a chevrotain CST parser. The class holds
 // rules only (no actions); cst-to-ast.ts turns its output into the AST. Error recovery is
 // on, so one parse reports every syntax error in a file rather than stopping at the first.
+// It parses only the declarations that have errors: direct-parser.ts parses the well-formed
+// ones, so a change to the grammar goes in both (test/syntax/direct-parser.test.ts compares).
 
 import {
   CstParser,
@@ -83,8 +85,22 @@ const messages: IParserErrorMessageProvider = {
 /** Far more than the syntax errors a file reports (100), far fewer than overflow the stack. */
 export const MAX_REPETITION_RECOVERIES = 200;
 
+/**
+ * Syntax errors in one input past which the parser gives up on it (a file reports 100 in all):
+ * recovering from each costs chevrotain a walk of the grammar, so one declaration of 100,000
+ * properties without their colons took 6 s of CPU.
+ */
+export const MAX_ERRORS_PER_INPUT = 100;
+
+/** Thrown through chevrotain's recovery (it is not a recognition exception) to give up. */
+export const TOO_MANY_ERRORS = { name: 'TooManySyntaxErrors' };
+
 interface RepetitionRecovery {
   shouldInRepetitionRecoveryBeTried(this: unknown, ...args: unknown[]): boolean;
+}
+
+interface ErrorHandler {
+  SAVE_ERROR(this: unknown, error: unknown): unknown;
 }
 
 export class SpecParser extends CstParser {
@@ -105,9 +121,20 @@ export class SpecParser extends CstParser {
    */
   private repetitionRecoveries = 0;
 
+  private savedErrors = 0;
+
   override reset(): void {
     super.reset();
     this.repetitionRecoveries = 0;
+    this.savedErrors = 0;
+  }
+
+  /** Every syntax error passes here; the one past MAX_ERRORS_PER_INPUT ends the parse. */
+  SAVE_ERROR(error: unknown): unknown {
+    const inherited = (CstParser.prototype as unknown as ErrorHandler).SAVE_ERROR;
+    const saved = inherited.call(this, error);
+    if (++this.savedErrors > MAX_ERRORS_PER_INPUT) throw TOO_MANY_ERRORS;
+    return saved;
   }
 
   shouldInRepetitionRecoveryBeTried(...args: unknown[]): boolean {

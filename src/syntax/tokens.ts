@@ -1,6 +1,8 @@
 // The spec language's tokens (language.md section 1). One lexer instance is reused.
 // Numbers are lexed loosely (`256px`, `1e`) and validated when the AST is built, so a
 // typo in a number gets one precise diagnostic instead of a cascade of token errors.
+// The parser's input comes from scan.ts, which recognises these same tokens without making
+// an object per token; a change here goes there too (test/syntax/scan.test.ts compares).
 
 import { createToken, Lexer, type TokenType } from 'chevrotain';
 
