@@ -1,6 +1,7 @@
 // `attnc explain FILE [--after PASS] [--seq N]`: what the compiler made of a spec. Prints the IR
 // after a pass, how much of the score matrix the mask allows and how its tiles classify at N
 // (empty tiles are never visited, full ones skip the mask), and a picture of the mask.
+// `--cache [--capacity N]` prints the KV cache plan instead (explain-cache.ts).
 
 import { compile, resolveTarget, TARGET_NAMES } from '../api/compile.js';
 import { randomInputs } from '../api/random-inputs.js';
@@ -11,9 +12,11 @@ import type { Attention, Group } from '../ir/ir.js';
 import { maskLeaves, unreachable } from '../ir/ir.js';
 import { printLowRankMechanism } from '../ir/lowrank-ir.js';
 import { printAttention } from '../ir/print.js';
+import { planKvCache } from '../ir/cache-plan.js';
 import { lowerAttention } from '../lower/lower.js';
 import { PASS_NAMES, runPipeline } from '../passes/pipeline.js';
 import { resolveColor } from './check-command.js';
+import { describeCachePlan } from './explain-cache.js';
 import { describeLinearGroup } from './explain-linear.js';
 import {
   summarizeMask,
@@ -41,6 +44,10 @@ Options:
                       instead (legend, density, tile counts; see README "Pictures")
   --target NAME       device profile: ${TARGET_NAMES.join(', ')} (default portable: runs on
                       every WebGPU device, compatibility-mode limits, no optional features)
+  --cache             instead: the KV cache each head group needs for decoding (ring, contiguous,
+                      recurrent state, ...) and its memory per kv head, or the construct that
+                      cannot be decoded incrementally (exit 1)
+  --capacity N        positions the cache must be able to hold, for --cache (default 65536)
   --color auto|always|never
   -h, --help          show this help
 `;
@@ -52,6 +59,8 @@ const EXPLAIN_COMMAND: CommandSpec = {
     { flags: '--after <PASS>' },
     { flags: '--seq <N>', default: '1024' },
     { flags: '--picture <N|FILE>', default: '48' },
+    { flags: '--cache' },
+    { flags: '--capacity <N>', default: '65536' },
     TARGET_OPTION,
     COLOR_OPTION,
   ],
@@ -76,6 +85,10 @@ export async function explainCommand(argv: readonly string[], cliIo: CliIo): Pro
   if (!Number.isInteger(picture) || picture < 0)
     throw new UsageError('--picture must be an integer >= 0');
 
+  const capacity = Number(values.string('capacity'));
+  if (!Number.isInteger(capacity) || capacity < 1)
+    throw new UsageError('--capacity must be a positive integer');
+
   const file = positionals[0]!;
   const read = readSpecFile(file);
   if (!read.ok) {
@@ -86,6 +99,15 @@ export async function explainCommand(argv: readonly string[], cliIo: CliIo): Pro
   for (const d of result.diagnostics)
     io.stderr(renderDiagnostic(d, result.source, { color }) + '\n\n');
   if (hasErrors(result.diagnostics)) return 1;
+  if (values.flag('cache')) {
+    let decodable = true;
+    for (const module of result.modules) {
+      const plan = planKvCache(module.ir);
+      io.stdout(describeCachePlan(plan, result.source, capacity));
+      decodable &&= plan.groups.every((g) => g.ok);
+    }
+    return decodable ? 0 : 1;
+  }
   if (pictureFile !== null) {
     progress.step(`drawing the mask and block plan at N = ${seq}`);
     const written = writePicture(pictureFile, result.modules, seq, io);
