@@ -50,6 +50,19 @@ export {
   type BenchmarkResult,
   type Timing,
 } from './api/benchmark.js';
+export {
+  cacheBytesPerKvHead,
+  cachePositions,
+  formatCacheMemory,
+  planKvCache,
+  type CacheMemory,
+  type CachePlan,
+  type CacheProblem,
+  type CacheSideTable,
+  type CacheStore,
+  type GroupCachePlan,
+  type GroupCacheResult,
+} from './ir/cache-plan.js';
 export { loadPlan, PlanValidationError, validatePlan, type LoadedPlan } from './api/load-plan.js';
 export { acquireDevice, type AcquireOptions, type AcquiredDevice } from './runtime/device.js';
 export { AdapterNotFoundError } from './runtime/adapter-not-found.js';
