@@ -21,6 +21,11 @@ export interface CompileSourceOptions {
   readonly target?: string | DeviceProfile;
   /** Run the IR verifier after every pass. */
   readonly verify?: boolean;
+  /**
+   * Also output each query row's log-sum-exp (`lse`, `[B, H, Nq]` f32): see
+   * docs/runtime.md. Throws for kernelized, low-rank or head-routed attentions.
+   */
+  readonly lse?: boolean;
 }
 
 export interface CompileResult {
@@ -82,7 +87,10 @@ export function compile(text: string, options: CompileSourceOptions = {}): Compi
         }
         continue;
       }
-      const compiled = compileAttention(attention, profile, { verify: options.verify ?? false });
+      const compiled = compileAttention(attention, profile, {
+        verify: options.verify ?? false,
+        lse: options.lse ?? false,
+      });
       modules.push({ ...compiled, attention });
       kernelBytes += compiled.plan.kernels.reduce((n, k) => n + k.wgsl.length, 0);
       if (kernelBytes > MAX_FILE_KERNEL_BYTES) {

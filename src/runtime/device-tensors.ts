@@ -41,10 +41,16 @@ export interface DeviceTensor {
   readonly shape?: readonly number[];
 }
 
-export type TensorName = InputName | 'o';
+export type TensorName = InputName | 'o' | 'lse';
 
 export type DeviceTensors = { readonly [name in 'q' | 'k' | 'v' | 'o']: DeviceTensor } & {
   readonly [name in Exclude<InputName, 'q' | 'k' | 'v'>]?: DeviceTensor;
+} & {
+  /**
+   * The log-sum-exp of every query row, `[B, H, Nq]` f32, of a module compiled with
+   * `{ lse: true }`. Optional there (without it the rows' LSE goes to scratch).
+   */
+  readonly lse?: DeviceTensor;
 };
 
 export interface DeviceRunOptions {
@@ -171,7 +177,8 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       tablesSizes = sizesKey;
     }
     const dispatches: { pipeline: GPUComputePipeline; group: GPUBindGroup; size: number[] }[] = [];
-    let output: BoundTensor | null = null;
+    const outputs: BoundTensor[] = [];
+    let readsOutput = false;
     for (const step of plan.steps) {
       switch (step.kind) {
         case 'upload': {
@@ -260,16 +267,19 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
           dispatches.push({ pipeline: loaded.pipeline, group, size });
           break;
         }
-        case 'read-output':
-          output = byName.get('o') ?? null;
+        case 'read-output': {
+          readsOutput ||= step.output === 'o';
+          const tensor = byName.get(step.output);
+          if (tensor) outputs.push(tensor);
           break;
+        }
         default: {
           const never: never = step;
           throw new Error(`plan: unknown step ${JSON.stringify(never)}`);
         }
       }
     }
-    if (!output) throw new Error('plan: no read-output step');
+    if (!readsOutput) throw new Error('plan: no read-output step');
     const pass = encoder.beginComputePass({ label: name });
     for (const d of dispatches) {
       pass.setPipeline(d.pipeline);
@@ -277,7 +287,8 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       pass.dispatchWorkgroups(d.size[0]!, d.size[1]!, d.size[2]!);
     }
     pass.end();
-    if (!output.direct) {
+    for (const output of outputs) {
+      if (output.direct) continue;
       const source = bindingOf(output.array.buffer).buffer;
       const at = evalSize(output.array.offset, sizes) * 4;
       encoder.copyBufferToBuffer(source, at, output.tensor.buffer, output.offset, output.bytes);

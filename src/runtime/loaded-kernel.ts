@@ -36,6 +36,11 @@ export interface RunInputs {
 
 export interface RunOutputs {
   readonly o: Float32Array;
+  /**
+   * The log-sum-exp of every query row, `[B, H, Nq]` (natural log, -Infinity for a row with no
+   * allowed key): `run` returns it for a module compiled with `{ lse: true }`.
+   */
+  readonly lse?: Float32Array;
 }
 
 /** One sized execution: buffers allocated and inputs uploaded, ready to encode (benchmarks reuse it). */
@@ -464,7 +469,8 @@ function recordSteps(
         break;
       }
       case 'read-output':
-        output = arrayOf(step.array);
+        // A prepared run reads o back; an LSE output stays in its scratch buffer.
+        if (step.output === 'o') output = arrayOf(step.array);
         break;
       default: {
         const never: never = step;
