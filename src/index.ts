@@ -43,6 +43,7 @@ export { compareOutput, type OutputComparison } from './api/compare-output.js';
 export { DeviceError } from './runtime/device-errors.js';
 export { checkRunSizes } from './runtime/loaded-kernel.js';
 export { reference, type ReferenceCallInputs } from './api/reference.js';
+export { mergeByLse, type AttentionPartial, type PartialShape } from './reference/log-sum-exp.js';
 export {
   benchmark,
   denseEquivalentSpec,

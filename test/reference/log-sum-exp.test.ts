@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/api/compile.js';
 import { randomInputs } from '../../src/api/random-inputs.js';
+import { reference } from '../../src/api/reference.js';
 import {
   mergeByLse,
   referenceAttention,
@@ -144,6 +145,16 @@ describe('reference log-sum-exp', () => {
     expect(() => mergeByLse(shape, [{ o: new Float32Array(3), lse: new Float32Array(2) }])).toThrow(
       'mergeByLse: part 0 has 3 output elements and 2 LSE values; [B, H, Nq, Dv] = [1, 1, 2, 2] needs 4 and 2',
     );
+  });
+
+  it('is what reference() returns next to o for a module compiled with { lse: true }', () => {
+    const text = 'attention r { heads: 2; head_dim: 8; causal: true }';
+    const withLse = compile(text, { lse: true }).modules[0]!;
+    const inputs = randomInputs(withLse, { batch: 1, seqQ: 5, seqK: 7 });
+    expect(reference(withLse, inputs)).toEqual(
+      referenceAttentionWithLse(withLse.attention, inputs),
+    );
+    expect(reference(attentionOf(text), inputs).lse).toBeUndefined();
   });
 
   it('is refused for kernelized and low-rank groups, naming the group', () => {
