@@ -179,6 +179,51 @@ describe.skipIf(!llvmpipe.run)('LSE output on llvmpipe', () => {
     }
   });
 
+  it('runOnDevice without an lse tensor writes o alone; a too small lse buffer is refused by name', async () => {
+    const device = runtime.device;
+    const module = lseModule(
+      `attention w { ${SHAPE}; causal: true; mask: window(left: 5) }`,
+      runtime.profile,
+    );
+    const loaded = await runtime.load(module);
+    const sizes = { batch: 1, seqQ: 9, seqK: 12 };
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const inputs = randomInputs(module, sizes);
+    const buffers: GPUBuffer[] = [];
+    const tensor = (data: Float32Array) => {
+      const buffer = device.createBuffer({ size: Math.ceil(data.byteLength / 16) * 16, usage });
+      device.queue.writeBuffer(buffer, 0, data);
+      buffers.push(buffer);
+      return { buffer, dtype: 'f32' as const };
+    };
+    try {
+      const o = tensor(new Float32Array(4 * 9 * 16));
+      const tensors = { q: tensor(inputs.q), k: tensor(inputs.k), v: tensor(inputs.v), o };
+      await loaded.runOnDevice({ ...tensors, ...sizes });
+      const staging = device.createBuffer({
+        size: o.buffer.size,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      buffers.push(staging);
+      const encoder = device.createCommandEncoder();
+      encoder.copyBufferToBuffer(o.buffer, 0, staging, 0, o.buffer.size);
+      device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const out = new Float32Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      const expected = referenceAttentionWithLse(module.attention, inputs);
+      expect(compareOutput(out, expected.o).relativeError).toBeLessThan(1e-5);
+      await expect(
+        loaded.runOnDevice({ ...tensors, lse: tensor(new Float32Array(4)), ...sizes }),
+      ).rejects.toThrow(
+        "tensor 'lse': its buffer holds 16 bytes, but f32 [B, H, Nq] = [1, 4, 9] (36 elements) needs 144 bytes from offset 0, 144 in all",
+      );
+    } finally {
+      for (const b of buffers) b.destroy();
+      loaded.destroy();
+    }
+  });
+
   it('an LSE tensor for a module compiled without it is a clear error', async () => {
     const module = compile(`attention p { ${SHAPE} }`, { target: runtime.profile }).modules[0]!;
     const loaded = await runtime.load(module);
