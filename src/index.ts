@@ -42,8 +42,13 @@ export type { SelfCheckOptions, VariantFallback, VariantName } from './api/varia
 export { compareOutput, type OutputComparison } from './api/compare-output.js';
 export { DeviceError } from './runtime/device-errors.js';
 export { checkRunSizes } from './runtime/loaded-kernel.js';
-export { reference, type ReferenceCallInputs } from './api/reference.js';
-export { mergeByLse, type AttentionPartial, type PartialShape } from './reference/log-sum-exp.js';
+export {
+  mergeByLse,
+  reference,
+  type AttentionPartial,
+  type PartialShape,
+  type ReferenceCallInputs,
+} from './api/reference.js';
 export {
   benchmark,
   denseEquivalentSpec,
@@ -63,7 +68,7 @@ export {
   type CacheStore,
   type GroupCachePlan,
   type GroupCacheResult,
-} from './ir/cache-plan.js';
+} from './api/kv-cache.js';
 export { loadPlan, PlanValidationError, validatePlan, type LoadedPlan } from './api/load-plan.js';
 export { acquireDevice, type AcquireOptions, type AcquiredDevice } from './runtime/device.js';
 export { AdapterNotFoundError } from './runtime/adapter-not-found.js';

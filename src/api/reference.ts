@@ -7,6 +7,8 @@ import {
   referenceAttentionWithLse,
   type ReferenceInputs,
 } from '../reference/index.js';
+
+export { mergeByLse, type AttentionPartial, type PartialShape } from '../reference/index.js';
 import type { CompiledModule } from './compile.js';
 
 export interface ReferenceCallInputs extends Omit<ReferenceInputs, 'batch' | 'seqQ' | 'seqK'> {

@@ -12,8 +12,7 @@ import {
   type CacheSideTable,
   type CacheStore,
   type GroupCachePlan,
-} from '../ir/cache-plan.js';
-import { unreachable } from '../ir/ir.js';
+} from '../api/kv-cache.js';
 
 export function describeCachePlan(plan: CachePlan, source: SourceText, capacity: number): string {
   const lines = [
@@ -85,7 +84,7 @@ function describeStore(store: CacheStore): string {
     case 'projected':
       return `projected rows, no keys: E K and F V (${store.rank} rows each), f32, summed as keys arrive`;
     default:
-      return unreachable(store);
+      return unknownKind(store);
   }
 }
 
@@ -96,13 +95,17 @@ function describeSide(table: CacheSideTable): string {
     case 'bucket-ids':
       return `${table.routing}: each cached key's bucket (of ${table.buckets}), u32`;
     default:
-      return unreachable(table);
+      return unknownKind(table);
   }
 }
 
 function positionsText(g: GroupCachePlan, capacity: number): string {
   if (g.store.kind === 'recurrent' || g.store.kind === 'projected') return '';
   return `${grouped(cachePositions(g.memory, capacity))} positions, `;
+}
+
+function unknownKind(value: never): never {
+  throw new Error(`internal error: unknown cache plan node ${JSON.stringify(value)}`);
 }
 
 function grouped(n: number): string {

@@ -12,7 +12,7 @@ import type { Attention, Group } from '../ir/ir.js';
 import { maskLeaves, unreachable } from '../ir/ir.js';
 import { printLowRankMechanism } from '../ir/lowrank-ir.js';
 import { printAttention } from '../ir/print.js';
-import { planKvCache } from '../ir/cache-plan.js';
+import { planKvCache } from '../api/kv-cache.js';
 import { lowerAttention } from '../lower/lower.js';
 import { PASS_NAMES, runPipeline } from '../passes/pipeline.js';
 import { resolveColor } from './check-command.js';
@@ -102,7 +102,7 @@ export async function explainCommand(argv: readonly string[], cliIo: CliIo): Pro
   if (values.flag('cache')) {
     let decodable = true;
     for (const module of result.modules) {
-      const plan = planKvCache(module.ir);
+      const plan = planKvCache(module);
       io.stdout(describeCachePlan(plan, result.source, capacity));
       decodable &&= plan.groups.every((g) => g.ok);
     }

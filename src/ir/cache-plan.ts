@@ -14,9 +14,11 @@
 // rows. Masks that read future keys, and nystrom (landmarks are means over every query and key),
 // cannot be decoded incrementally: a problem naming the construct, per group.
 
-import type { Span } from '../syntax/span.js';
 import { featureDim, unreachable, type Attention, type Group, type Mask } from './ir.js';
 import { printMask } from './print.js';
+
+/** Source offsets, as every IR node carries them. */
+type Span = Mask['span'];
 
 /** How far back a mask reads from query position p (see the module comment). */
 export interface Reach {
