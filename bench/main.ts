@@ -8,11 +8,27 @@
 // onnxruntime-web (bench/peers/) and compares attnc with the faster of them.
 
 import { parseArgs } from 'node:util';
-import { acquireDevice, isAdapterChoice, type AdapterChoice } from '../src/runtime/device.js';
+import { createProgress } from '../src/cli/progress.js';
+import {
+  acquireDevice,
+  isAdapterChoice,
+  type AcquiredDevice,
+  type AdapterChoice,
+} from '../src/runtime/device.js';
 import { PeerCheckFailed } from './peers/peer-check.js';
 import { formatPeerRatios } from './peers/peer-report.js';
 import { acquirePeerDevice, loadPeers, PEER_DEFAULT_CASES, type Peers } from './peers/peers.js';
 import { benchFactories } from './cases.js';
+import {
+  DECODE_CASES,
+  DECODE_HEADER,
+  DECODE_SHAPE,
+  DEFAULT_DECODE_CONTEXTS,
+  DEFAULT_PREFILL,
+  formatDecodeSummary,
+  runDecodeBench,
+  type DecodeOptions,
+} from './decode.js';
 import { coldStart, exampleFiles, formatColdStarts, type ColdStart } from './cold.js';
 import {
   CaseNotApplicable,
@@ -40,7 +56,13 @@ const USAGE = `usage: npm run bench -- [options]
                          FlashAttention shader: about 95 s of CPU on llvmpipe
   --cold                 instead: each example's first run with Mesa's shader cache disabled
                          (attnc run FILE --seq N, N the first --seq; --case filters examples)
-  --cold-limit 600       seconds before a cold run counts as a timeout`;
+  --cold-limit 600       seconds before a cold run counts as a timeout
+  --decode               instead: ms per decoded token (Nq = 1 against --seq keys, default
+                         1024,4096,16384,65536; 8 heads, 2 kv heads, D = 64) for dense causal,
+                         window(left: 1024) | sink(4), causal elu1 and topk, on device tensors,
+                         next to a --prefill x --prefill run (default 2048) of the same spec;
+                         --reps defaults to 3, each step checked against the CPU reference
+                         unless --skip-check`;
 
 function parseList(text: string, what: string): number[] {
   const values = text.split(',').map((s) => Number(s.trim()));
@@ -54,18 +76,21 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       adapter: { type: 'string', default: 'auto' },
-      seq: { type: 'string', default: '1024,4096' },
+      seq: { type: 'string' },
       d: { type: 'string', default: '64' },
       wg: { type: 'string', default: '64' },
       case: { type: 'string' },
       warmup: { type: 'string', default: '1' },
-      reps: { type: 'string', default: '5' },
+      reps: { type: 'string' },
       timer: { type: 'string', default: 'auto' },
       json: { type: 'boolean', default: false },
       interleave: { type: 'boolean', default: false },
       peers: { type: 'boolean', default: false },
       cold: { type: 'boolean', default: false },
       'cold-limit': { type: 'string', default: '600' },
+      decode: { type: 'boolean', default: false },
+      prefill: { type: 'string', default: String(DEFAULT_PREFILL) },
+      'skip-check': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -75,10 +100,14 @@ async function main(): Promise<number> {
   }
   if (!isAdapterChoice(values.adapter)) throw new Error(`--adapter ${values.adapter}?\n${USAGE}`);
   const adapter: AdapterChoice = values.adapter;
-  const seqs = parseList(values.seq, 'seq');
+  const seqs = values.seq
+    ? parseList(values.seq, 'seq')
+    : values.decode
+      ? DEFAULT_DECODE_CONTEXTS
+      : [1024, 4096];
   const [d] = parseList(values.d, 'd');
   const warmup = Number(values.warmup);
-  const reps = parseList(values.reps, 'reps')[0]!;
+  const reps = parseList(values.reps ?? (values.decode ? '3' : '5'), 'reps')[0]!;
   if (!['auto', 'wall', 'timestamp'].includes(values.timer)) {
     throw new Error(`--timer ${values.timer}?\n${USAGE}`);
   }
@@ -108,6 +137,17 @@ async function main(): Promise<number> {
       `timer: ${useTimestamps ? 'GPU timestamps per pass (wall also shown)' : 'wall clock, submit to onSubmittedWorkDone'}; ` +
         `warmup ${warmup}, reps ${reps}, median reported`,
     );
+    if (values.decode) {
+      return await decodeBench(acquired, {
+        contexts: seqs,
+        prefill: parseList(values.prefill, 'prefill')[0]!,
+        warmup,
+        reps,
+        check: !values['skip-check'],
+        filter: values.case,
+        json: values.json,
+      });
+    }
     const factories: CaseFactory[] = benchFactories({
       baselineWorkgroupSizes: parseList(values.wg, 'wg'),
     });
@@ -197,6 +237,48 @@ async function createCase(
     console.log(`skipped: ${error.message}`);
     return undefined;
   }
+}
+
+async function decodeBench(
+  acquired: AcquiredDevice,
+  options: Omit<DecodeOptions, 'progress' | 'print'> & {
+    readonly filter: string | undefined;
+    readonly json: boolean;
+  },
+): Promise<number> {
+  const wanted = options.filter?.split(',');
+  const cases = DECODE_CASES.filter((c) => !wanted || wanted.some((w) => c.name.includes(w)));
+  if (cases.length === 0) {
+    throw new Error(
+      `no decode case matches --case ${options.filter} (cases: ${DECODE_CASES.map((c) => c.name).join(', ')})`,
+    );
+  }
+  console.log(`decode: one query row against each context, ${DECODE_SHAPE}, batch 1, f32, bhnd`);
+  console.log(DECODE_HEADER);
+  const progress = createProgress({
+    stream: process.stderr,
+    isTTY: process.stderr.isTTY === true,
+    enabled: !options.json,
+  });
+  const report = await runDecodeBench(acquired.device, acquired.profile, cases, {
+    ...options,
+    progress,
+    print: (line) => console.log(line),
+  });
+  const summary = formatDecodeSummary(report);
+  if (summary !== '') console.log(`\n${summary}`);
+  if (options.json) {
+    console.log(JSON.stringify({ adapter: acquired.adapterName, kind: acquired.kind, ...report }));
+  }
+  const bad = report.measurements.filter(
+    (m) => m.relativeError !== undefined && !(m.relativeError < 1e-3),
+  );
+  for (const m of bad) {
+    console.error(
+      `CHECK FAILED: ${m.case} at context ${m.seqK}: relative error ${m.relativeError}`,
+    );
+  }
+  return bad.length > 0 ? 1 : 0;
 }
 
 async function coldStarts(

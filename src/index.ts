@@ -64,7 +64,13 @@ export type { SelfCheckOptions, VariantFallback, VariantName } from './api/varia
 export { compareOutput, type OutputComparison } from './api/compare-output.js';
 export { DeviceError } from './runtime/device-errors.js';
 export { checkRunSizes } from './runtime/loaded-kernel.js';
-export { reference, type ReferenceCallInputs } from './api/reference.js';
+export {
+  mergeByLse,
+  reference,
+  type AttentionPartial,
+  type PartialShape,
+  type ReferenceCallInputs,
+} from './api/reference.js';
 export {
   benchmark,
   denseEquivalentSpec,
@@ -72,6 +78,19 @@ export {
   type BenchmarkResult,
   type Timing,
 } from './api/benchmark.js';
+export {
+  cacheBytesPerKvHead,
+  cachePositions,
+  formatCacheMemory,
+  planKvCache,
+  type CacheMemory,
+  type CachePlan,
+  type CacheProblem,
+  type CacheSideTable,
+  type CacheStore,
+  type GroupCachePlan,
+  type GroupCacheResult,
+} from './api/kv-cache.js';
 export { loadPlan, PlanValidationError, validatePlan, type LoadedPlan } from './api/load-plan.js';
 export { acquireDevice, type AcquireOptions, type AcquiredDevice } from './runtime/device.js';
 export { AdapterNotFoundError } from './runtime/adapter-not-found.js';

@@ -26,6 +26,11 @@ export interface CompileSourceOptions {
    * tuning). One the target cannot run throws a ScheduleError naming the group and why.
    */
   readonly schedules?: ScheduleOverrides;
+  /**
+   * Also output each query row's log-sum-exp (`lse`, `[B, H, Nq]` f32): see
+   * docs/runtime.md. Throws for kernelized, low-rank or head-routed attentions.
+   */
+  readonly lse?: boolean;
 }
 
 export interface CompileResult {
@@ -90,6 +95,7 @@ export function compile(text: string, options: CompileSourceOptions = {}): Compi
       const compiled = compileAttention(attention, profile, {
         verify: options.verify ?? false,
         ...(options.schedules ? { schedules: options.schedules } : {}),
+        lse: options.lse ?? false,
       });
       modules.push({ ...compiled, attention });
       kernelBytes += compiled.plan.kernels.reduce((n, k) => n + k.wgsl.length, 0);

@@ -3,7 +3,7 @@
 // (empty tiles are never visited, full ones skip the mask), and a picture of the mask. All of
 // it comes from the public API (src/index.ts: compile, explainModule, specPicture); this
 // module only reads flags and writes. With `--kernels` it prints the kernel IR of every
-// kernel instead.
+// kernel instead; with `--cache [--capacity N]`, the KV cache plan (explain-cache.ts).
 
 import {
   compile,
@@ -11,11 +11,13 @@ import {
   explainKernels,
   explainModule,
   hasErrors,
+  planKvCache,
   renderDiagnostic,
   specPicture,
   TARGET_NAMES,
 } from '../index.js';
 import { resolveColor } from './check-command.js';
+import { describeCachePlan } from './explain-cache.js';
 import { COLOR_OPTION, parseCommandLine, TARGET_OPTION, type CommandSpec } from './command-line.js';
 import { UsageError, type CliIo } from './io.js';
 import { isPictureFile, writeSvgOrPng } from './picture-file.js';
@@ -27,6 +29,10 @@ export const EXPLAIN_HELP = `Usage: attnc explain FILE [options]
 Options:
   --after PASS        print the IR after this pass: ${EXPLAIN_STAGES.join(', ')} (default: the last)
   --kernels           print the kernel IR of every kernel instead (see docs/compiler.md)
+  --cache             instead: the KV cache each head group needs for decoding (ring, contiguous,
+                      recurrent state, ...) and its memory per kv head, or the construct that
+                      cannot be decoded incrementally (exit 1)
+  --capacity N        positions the cache must be able to hold, for --cache (default 65536)
   --seq N             sequence length for the density, tiles and picture (default 1024)
   --picture N         cells per side of the mask picture, each about N/cells positions
                       (default 48; 0 for none)
@@ -45,6 +51,8 @@ const EXPLAIN_COMMAND: CommandSpec = {
   options: [
     { flags: '--after <PASS>' },
     { flags: '--kernels' },
+    { flags: '--cache' },
+    { flags: '--capacity <N>', default: '65536' },
     { flags: '--seq <N>', default: '1024' },
     { flags: '--picture <N|FILE>', default: '48' },
     TARGET_OPTION,
@@ -71,6 +79,10 @@ export async function explainCommand(argv: readonly string[], cliIo: CliIo): Pro
   if (!Number.isInteger(picture) || picture < 0)
     throw new UsageError('--picture must be an integer >= 0');
 
+  const capacity = Number(values.string('capacity'));
+  if (!Number.isInteger(capacity) || capacity < 1)
+    throw new UsageError('--capacity must be a positive integer');
+
   const file = positionals[0]!;
   const read = readSpecFile(file);
   if (!read.ok) {
@@ -88,6 +100,15 @@ export async function explainCommand(argv: readonly string[], cliIo: CliIo): Pro
     return written;
   }
 
+  if (values.flag('cache')) {
+    let decodable = true;
+    for (const module of result.modules) {
+      const plan = planKvCache(module);
+      io.stdout(describeCachePlan(plan, result.source, capacity));
+      decodable &&= plan.groups.every((g) => g.ok);
+    }
+    return decodable ? 0 : 1;
+  }
   if (values.flag('kernels')) {
     for (const module of result.modules) io.stdout(explainKernels(module));
     return 0;

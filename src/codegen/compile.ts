@@ -66,6 +66,12 @@ export interface CompileOptions {
    * profile cannot run throws a ScheduleError (passes/schedule.ts).
    */
   readonly schedules?: ScheduleOverrides;
+  /**
+   * Also output the log-sum-exp of every query row (`lse`, `[B, H, Nq]` f32), so results over
+   * disjoint key ranges can be merged. Softmax groups only; without it the kernels are the
+   * same text as ever.
+   */
+  readonly lse?: boolean;
 }
 
 export function compileAttention(
@@ -77,7 +83,7 @@ export function compileAttention(
   if (!lowered.ok) throw new UnsupportedFeatureError(lowered.unsupported);
   const context = options.schedules ? { profile, schedules: options.schedules } : { profile };
   const ir = runPipeline(lowered.attention, context, { verify: options.verify ?? false });
-  const { plan, kernels } = buildHostPlan(ir, profile);
+  const { plan, kernels } = buildHostPlan(ir, profile, { lse: options.lse ?? false });
   return { name: ir.name, profile: profile.name, ir, plan, kernels };
 }
 
@@ -111,10 +117,33 @@ class Layout {
   }
 }
 
+/** Throws, naming the group, where the LSE output has no meaning or no kernels yet. */
+function checkLseOutput(ir: Attention): void {
+  for (const group of ir.groups) {
+    const m = group.mechanism;
+    if (m.kind === 'softmax') continue;
+    const what =
+      m.kind === 'linear' ? `kernelized (${m.featureMap.kind})` : `low-rank (${m.method.kind})`;
+    throw new Error(
+      `compile option lse: group '${group.name}' of '${ir.name}' is ${what}; the log-sum-exp is ` +
+        'defined only for softmax groups, whose rows are normalized by a sum over the keys',
+    );
+  }
+  if (ir.headRouting) {
+    throw new Error(
+      `compile option lse: '${ir.name}' has head_routing, whose kernels walk compacted rows; ` +
+        'the LSE output does not support it yet',
+    );
+  }
+}
+
 export function buildHostPlan(
   ir: Attention,
   profile: DeviceProfile,
+  options: { readonly lse?: boolean } = {},
 ): { plan: HostPlan; kernels: CompiledKernel[] } {
+  const withLse = options.lse === true;
+  if (withLse) checkLseOutput(ir);
   const bhnd = ir.layout === 'bhnd';
   const H = ir.heads;
   const Hkv = ir.kvHeads;
@@ -163,7 +192,10 @@ export function buildHostPlan(
   // Storage bindings of the softmax kernel: q, k, v, o (+ aux). Past the device's limit, q, k
   // and v share one buffer (compatibility mode has 4 per stage).
   // Linear groups' widest kernel binds q, k, v, o and their own buffer (codegen/plan-linear.ts).
-  const storageNeeded = Math.max(4 + (usesAux ? 1 : 0), linearStorageBindings(ir));
+  const storageNeeded = Math.max(
+    4 + (usesAux ? 1 : 0) + (withLse ? 1 : 0),
+    linearStorageBindings(ir),
+  );
   const packed = storageNeeded > profile.limits.maxStorageBuffersPerShaderStage;
   const layout = new Layout();
   const qBuf = packed ? 'qkv' : 'q';
@@ -175,6 +207,8 @@ export function buildHostPlan(
   const kOff = layout.add('k', kBuf, product(kShape), ir.dtype);
   const vOff = layout.add('v', vBuf, product(vShape), ir.dtype);
   const oOff = layout.add('o', 'o', product(oShape), ir.dtype);
+  if (withLse) layout.buffer('lse');
+  const lseOff = withLse ? layout.add('lse', 'lse', size.mul('batch', H, 'seqQ'), 'f32') : null;
   let segQOff: SizeExpr | null = null;
   let segKOff: SizeExpr | null = null;
   if (usesAux) layout.buffer('aux');
@@ -354,7 +388,14 @@ export function buildHostPlan(
         case 'fused-softmax': {
           const name = `${group.name}.softmax`;
           const needsAux = group.tables.length > 0 || routing !== null;
-          const order = [qBuf, kBuf, vBuf, 'o', ...(needsAux ? ['aux'] : [])];
+          const order = [
+            qBuf,
+            kBuf,
+            vBuf,
+            'o',
+            ...(needsAux ? ['aux'] : []),
+            ...(lseOff !== null ? ['lse'] : []),
+          ];
           const slots = bindingFor(order);
           const slot = (buffer: string) => ({
             name: buffer === 'o' ? 'obuf' : `${buffer}buf`,
@@ -366,6 +407,7 @@ export function buildHostPlan(
             v: slot(vBuf),
             o: slot('o'),
             aux: needsAux ? slot('aux') : null,
+            lse: lseOff !== null ? { binding: slot('lse'), offset: lseOff } : null,
           };
           const randomTables = maskLeaves(step.mask).flatMap((_, i) => {
             const rule = step.plan.rules[i];
@@ -415,7 +457,7 @@ export function buildHostPlan(
           const planBindings: PlanBinding[] = [...slots].map(([buffer, binding]) => ({
             binding,
             buffer,
-            type: buffer === 'o' ? 'storage' : 'read-only-storage',
+            type: buffer === 'o' || buffer === 'lse' ? 'storage' : 'read-only-storage',
           }));
           pushKernel(name, emitted, planBindings);
           const total = emitted.uniforms.find((u) => u.name === 'total')!.value;
@@ -429,6 +471,7 @@ export function buildHostPlan(
     }
   }
   steps.push({ kind: 'read-output', output: 'o', array: 'o' });
+  if (withLse) steps.push({ kind: 'read-output', output: 'lse', array: 'lse' });
 
   function pushKernel(name: string, source: KernelSource, bindings: PlanBinding[]) {
     const emitted = readyKernel(name, source, profile.limits);
@@ -463,6 +506,18 @@ export function buildHostPlan(
         shape: oShape,
         array: 'o',
       },
+      ...(withLse
+        ? [
+            {
+              name: 'lse' as const,
+              dtype: 'f32' as const,
+              storage: 'f32' as const,
+              dims: ['B', 'H', 'Nq'],
+              shape: ['batch', H, 'seqQ'] as SizeExpr[],
+              array: 'lse',
+            },
+          ]
+        : []),
     ],
     buffers: [...layout.finish(), ...uniformBuffers],
     arrays: layout.arrays,

@@ -31,7 +31,7 @@ const PlanInputSchema = v.strictObject({
 });
 
 const PlanOutputSchema = v.strictObject({
-  name: v.literal('o'),
+  name: v.picklist(['o', 'lse']),
   dtype: v.literal('f32'),
   storage: v.optional(v.picklist(['f32', 'f16'])),
   dims: v.array(v.string()),
@@ -91,7 +91,11 @@ const PlanStepSchema = v.variant('kind', [
     kernel: v.string(),
     workgroups: v.strictTuple([SizeExprSchema, SizeExprSchema, SizeExprSchema]),
   }),
-  v.strictObject({ kind: v.literal('read-output'), output: v.literal('o'), array: v.string() }),
+  v.strictObject({
+    kind: v.literal('read-output'),
+    output: v.picklist(['o', 'lse']),
+    array: v.string(),
+  }),
 ]);
 
 export const HostPlanSchema = v.strictObject({

@@ -76,8 +76,14 @@ export interface PlanInput {
   readonly shape: readonly SizeExpr[];
 }
 
+/**
+ * `o`, and with the compile option `lse` the log-sum-exp of every query row: `lse` `[B, H, Nq]`
+ * f32, natural log, -Infinity for a row with no allowed key (docs/runtime.md).
+ */
+export type OutputName = 'o' | 'lse';
+
 export interface PlanOutput {
-  readonly name: 'o';
+  readonly name: OutputName;
   /** Returned as a Float32Array. */
   readonly dtype: 'f32';
   /** Absent means `f32`. */
@@ -150,7 +156,7 @@ export type PlanStep =
       readonly kernel: string;
       readonly workgroups: readonly [SizeExpr, SizeExpr, SizeExpr];
     }
-  | { readonly kind: 'read-output'; readonly output: 'o'; readonly array: string };
+  | { readonly kind: 'read-output'; readonly output: OutputName; readonly array: string };
 
 export interface HostPlan {
   readonly version: 1;

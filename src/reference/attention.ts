@@ -12,7 +12,7 @@ import { kernelizedAttention } from './kernelized.js';
 import { readHeadRows, type TensorShape, writeHeadRows } from './layout.js';
 import type { Matrix } from './linalg.js';
 import { lowRankAttention } from './lowrank.js';
-import { softmaxAttention } from './softmax-attention.js';
+import { softmaxAttention, softmaxAttentionWithLse } from './softmax-attention.js';
 
 /**
  * The output `o` (`[B, H, Nq, Dv]`, or `[B, Nq, H, Dv]` under `bnhd`) of `attention` on
@@ -23,6 +23,29 @@ export function referenceAttention(
   attention: CheckedAttention,
   inputs: ReferenceInputs,
 ): Float32Array {
+  return evaluate(attention, inputs, false).o;
+}
+
+/**
+ * `referenceAttention`'s output and the log-sum-exp of every query row's allowed scores,
+ * `lse[b][h][i] = log sum_{j in A(p)} exp(s_pj)` (`[B, H, Nq]` whatever the layout, natural
+ * log, f32; -Infinity for a row with no allowed key). It is each head's own softmax
+ * normalizer: head routing scales o, not the LSE, and weighted partials merge the same way.
+ * Throws for a kernelized or low-rank group, which has no softmax normalizer.
+ */
+export function referenceAttentionWithLse(
+  attention: CheckedAttention,
+  inputs: ReferenceInputs,
+): { o: Float32Array; lse: Float32Array } {
+  const { o, lse } = evaluate(attention, inputs, true);
+  return { o, lse: lse! };
+}
+
+function evaluate(
+  attention: CheckedAttention,
+  inputs: ReferenceInputs,
+  withLse: boolean,
+): { o: Float32Array; lse: Float32Array | null } {
   validateInputs(attention, inputs);
   checkGroups(attention);
   const { batch, seqQ, seqK } = inputs;
@@ -48,6 +71,23 @@ export function referenceAttention(
     inputs.E !== undefined && inputs.F !== undefined && attention.maxSeq !== undefined
       ? { E: inputs.E, F: inputs.F, maxSeq: attention.maxSeq }
       : undefined;
+
+  if (withLse) {
+    for (const group of attention.groups) {
+      const mechanism = group.kernel
+        ? `kernel: ${group.kernel.kind}`
+        : group.lowrank
+          ? `lowrank: ${group.lowrank.kind}`
+          : null;
+      if (mechanism !== null) {
+        throw new Error(
+          `reference: the log-sum-exp is not defined for group '${group.name}' (${mechanism}): ` +
+            'it has no softmax over the keys, so its rows cannot be merged by LSE',
+        );
+      }
+    }
+  }
+  const lse = withLse ? new Float32Array(batch * attention.heads * seqQ) : null;
 
   // heads[b][h]: the output rows [Nq][Dv] of head h in batch b, still in float64.
   const heads: Float64Array[][][] = [];
@@ -86,7 +126,13 @@ export function referenceAttention(
             ? linformerRows(linformer.F, attention.kvHeads, kvHead, linformer.maxSeq, seqK)
             : undefined,
         };
-        outputs[h] = evaluateHead(group, head);
+        if (lse) {
+          const result = softmaxAttentionWithLse(group, head);
+          outputs[h] = result.rows;
+          lse.set(result.lse, (b * attention.heads + h) * seqQ);
+        } else {
+          outputs[h] = evaluateHead(group, head);
+        }
       }
     }
     heads.push(outputs);
@@ -100,7 +146,7 @@ export function referenceAttention(
   heads.forEach((outputs, b) =>
     outputs.forEach((rows, h) => writeHeadRows(out, oShape, b, h, rows)),
   );
-  return f16 ? out.map(roundToF16) : out;
+  return { o: f16 ? out.map(roundToF16) : out, lse };
 }
 
 /** Section 8: scales row i of every head by its routing weight (0 for a dropped head), in place. */

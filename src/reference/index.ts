@@ -1,7 +1,8 @@
 // The CPU reference: an independent, plain evaluator of language.md, the spec's executable
 // form. Tests compare every kernel with it and `attnc run --verify` calls it.
 
-export { referenceAttention } from './attention.js';
+export { referenceAttention, referenceAttentionWithLse } from './attention.js';
+export { mergeByLse, type AttentionPartial, type PartialShape } from './log-sum-exp.js';
 export { type ReferenceInputs, validateInputs, maskPrimitives } from './inputs.js';
 export {
   allowedPositional,
@@ -12,7 +13,7 @@ export {
   type PositionalMask,
 } from './mask.js';
 export { clusterOf, keyBlockMeans, lshBucket, lshProjection, topkBlocks } from './data-masks.js';
-export { alibiSlope, softmaxAttention } from './softmax-attention.js';
+export { alibiSlope, softmaxAttention, softmaxAttentionWithLse } from './softmax-attention.js';
 export {
   featureFunction,
   kernelizedAttention,

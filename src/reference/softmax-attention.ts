@@ -23,14 +23,39 @@ export function score(group: CheckedGroup, head: HeadInputs, i: number, j: numbe
 }
 
 export function softmaxAttention(group: CheckedGroup, head: HeadInputs): Float64Array[] {
+  return softmaxAttentionWithLse(group, head).rows;
+}
+
+/**
+ * The output rows and, per row, the log-sum-exp of its allowed scores
+ * `lse_p = log sum_{j in A(p)} exp(s_pj)` (natural log; -Infinity for a row with no allowed
+ * key), which lets outputs over disjoint key sets be merged (src/reference/log-sum-exp.ts).
+ */
+export function softmaxAttentionWithLse(
+  group: CheckedGroup,
+  head: HeadInputs,
+): { rows: Float64Array[]; lse: Float64Array } {
   const evaluator = new MaskEvaluator(head.mask);
-  const out: Float64Array[] = [];
+  const rows: Float64Array[] = [];
+  const lse = new Float64Array(head.seqQ);
   for (let i = 0; i < head.seqQ; i++) {
     const allowed = evaluator.row(group.mask, group.causal, i);
     const scores = Float64Array.from(allowed, (_, j) =>
       allowed[j] === true ? score(group, head, i, j) : 0,
     );
-    out.push(weightedSum(maskedSoftmax(scores, allowed), head.v, head.valueDim));
+    rows.push(weightedSum(maskedSoftmax(scores, allowed), head.v, head.valueDim));
+    lse[i] = logSumExp(scores, allowed);
   }
-  return out;
+  return { rows, lse };
+}
+
+/** `log sum exp` over the allowed scores, max-subtracted; -Infinity when none is allowed. */
+function logSumExp(scores: Float64Array, allowed: readonly boolean[]): number {
+  let max = -Infinity;
+  for (let j = 0; j < scores.length; j++) if (allowed[j] === true) max = Math.max(max, scores[j]!);
+  if (max === -Infinity) return -Infinity;
+  let sum = 0;
+  for (let j = 0; j < scores.length; j++)
+    if (allowed[j] === true) sum += Math.exp(scores[j]! - max);
+  return max + Math.log(sum);
 }

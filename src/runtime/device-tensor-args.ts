@@ -18,10 +18,16 @@ export interface DeviceTensor {
   readonly shape?: readonly number[];
 }
 
-export type TensorName = InputName | 'o';
+export type TensorName = InputName | 'o' | 'lse';
 
 export type DeviceTensors = { readonly [name in 'q' | 'k' | 'v' | 'o']: DeviceTensor } & {
   readonly [name in Exclude<InputName, 'q' | 'k' | 'v'>]?: DeviceTensor;
+} & {
+  /**
+   * The log-sum-exp of every query row, `[B, H, Nq]` f32, of a module compiled with
+   * `{ lse: true }`. Optional there (without it the rows' LSE goes to scratch).
+   */
+  readonly lse?: DeviceTensor;
 };
 
 export interface DeviceRunOptions {

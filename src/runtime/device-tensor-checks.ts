@@ -85,15 +85,26 @@ export function checkDeviceTensors(
   sizes: SizeEnv,
   limits: Pick<GPUSupportedLimits, 'minStorageBufferOffsetAlignment'>,
 ): BoundTensor[] {
-  const wanted = new Set<string>([...plan.inputs.map((i) => i.name), 'o']);
+  const lseOutput = plan.outputs.find((o) => o.name === 'lse');
+  const wanted = new Set<string>([
+    ...plan.inputs.map((i) => i.name),
+    'o',
+    ...(lseOutput ? ['lse'] : []),
+  ]);
   for (const [key, value] of Object.entries(args)) {
     if (value === undefined || key in { batch: 1, seqQ: 1, seqK: 1, encoder: 1 } || wanted.has(key))
       continue;
+    if (key === 'lse') {
+      throw new Error(
+        `tensor 'lse': this attention was compiled without the LSE output; compile it with ` +
+          `{ lse: true } to get the log-sum-exp of each row`,
+      );
+    }
     throw new Error(
       `tensor '${key}' is not an input of this attention (it takes ${[...wanted].join(', ')})`,
     );
   }
-  const output = plan.outputs[0];
+  const output = plan.outputs.find((o) => o.name === 'o');
   if (!output) throw new Error('plan: no output');
   const specs = [
     ...plan.inputs.map((i) => ({
@@ -110,8 +121,20 @@ export function checkDeviceTensors(
       shape: output.shape,
       storage: output.storage ?? output.dtype,
       written: true,
-      array: plan.steps.find((s) => s.kind === 'read-output'),
+      array: plan.steps.find((s) => s.kind === 'read-output' && s.output === 'o'),
     },
+    ...(lseOutput && args.lse !== undefined
+      ? [
+          {
+            name: 'lse' as TensorName,
+            dims: lseOutput.dims,
+            shape: lseOutput.shape,
+            storage: lseOutput.storage ?? lseOutput.dtype,
+            written: true,
+            array: plan.steps.find((s) => s.kind === 'read-output' && s.output === 'lse'),
+          },
+        ]
+      : []),
   ];
   const align = limits.minStorageBufferOffsetAlignment;
   const bound: BoundTensor[] = [];
@@ -201,15 +224,16 @@ export function checkDeviceTensors(
     }
     bound.push({ name: spec.name, tensor, offset, array, bytes, direct });
   }
-  // A kernel may not read and write one range, and o would overwrite an input mid-run.
-  const o = bound.find((b) => b.name === 'o')!;
-  for (const b of bound) {
-    if (b === o || b.tensor.buffer !== o.tensor.buffer) continue;
-    if (b.offset < o.offset + o.bytes && o.offset < b.offset + b.bytes) {
-      throw new Error(
-        `tensor 'o' (bytes ${o.offset}..${o.offset + o.bytes}) overlaps tensor '${b.name}' ` +
-          `(bytes ${b.offset}..${b.offset + b.bytes}) in the same buffer; the output needs a range of its own`,
-      );
+  // A kernel may not read and write one range, and an output would overwrite an input mid-run.
+  for (const o of bound.filter((b) => b.name === 'o' || b.name === 'lse')) {
+    for (const b of bound) {
+      if (b === o || b.tensor.buffer !== o.tensor.buffer) continue;
+      if (b.offset < o.offset + o.bytes && o.offset < b.offset + b.bytes) {
+        throw new Error(
+          `tensor '${o.name}' (bytes ${o.offset}..${o.offset + o.bytes}) overlaps tensor '${b.name}' ` +
+            `(bytes ${b.offset}..${b.offset + b.bytes}) in the same buffer; the output needs a range of its own`,
+        );
+      }
     }
   }
   return bound;

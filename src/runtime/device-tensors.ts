@@ -143,7 +143,8 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       tablesSizes = sizesKey;
     }
     const dispatches: { pipeline: GPUComputePipeline; group: GPUBindGroup; size: number[] }[] = [];
-    let output: BoundTensor | null = null;
+    const outputs: BoundTensor[] = [];
+    let readsOutput = false;
     for (const step of plan.steps) {
       switch (step.kind) {
         case 'upload': {
@@ -232,16 +233,19 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
           dispatches.push({ pipeline: loaded.pipeline, group, size });
           break;
         }
-        case 'read-output':
-          output = byName.get('o') ?? null;
+        case 'read-output': {
+          readsOutput ||= step.output === 'o';
+          const tensor = byName.get(step.output);
+          if (tensor) outputs.push(tensor);
           break;
+        }
         default: {
           const never: never = step;
           throw new Error(`plan: unknown step ${JSON.stringify(never)}`);
         }
       }
     }
-    if (!output) throw new Error('plan: no read-output step');
+    if (!readsOutput) throw new Error('plan: no read-output step');
     const pass = encoder.beginComputePass({ label: name });
     for (const d of dispatches) {
       pass.setPipeline(d.pipeline);
@@ -249,7 +253,8 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       pass.dispatchWorkgroups(d.size[0]!, d.size[1]!, d.size[2]!);
     }
     pass.end();
-    if (!output.direct) {
+    for (const output of outputs) {
+      if (output.direct) continue;
       const source = bindingOf(output.array.buffer).buffer;
       const at = evalSize(output.array.offset, sizes) * 4;
       encoder.copyBufferToBuffer(source, at, output.tensor.buffer, output.offset, output.bytes);

@@ -38,7 +38,10 @@ export async function runOnHostArrays(
   checkRunSizes(plan, sizes, device.limits);
   validateInputs(plan, inputs, sizes);
   const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
-  const output = plan.outputs[0];
+  const output = plan.outputs.find((o) => o.name === 'o');
+  const lseOutput = plan.outputs.find((o) => o.name === 'lse');
+  const lseArray = plan.arrays.find((a) => a.name === lseOutput?.array);
+  const lseWords = lseArray ? evalSize(lseArray.length, sizes) : 0;
   const outArray = plan.arrays.find((a) => a.name === output?.array);
   if (!output || !outArray) throw new Error('plan: no output array');
   const outWords = evalSize(outArray.length, sizes);
@@ -81,13 +84,28 @@ export async function runOnHostArrays(
         outWords * 4,
         GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
       );
-      return { tensors: tensors as unknown as DeviceTensors, o, staging };
+      let lse: { buffer: GPUBuffer; staging: GPUBuffer } | null = null;
+      if (lseOutput) {
+        const buffer = make(
+          'lse',
+          lseWords * 4,
+          GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        );
+        tensors['lse'] = { buffer, dtype: 'f32' };
+        const staging = make(
+          'lse.staging',
+          lseWords * 4,
+          GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        );
+        lse = { buffer, staging };
+      }
+      return { tensors: tensors as unknown as DeviceTensors, o, staging, lse };
     });
     const uploadError = await upload.error;
     if (uploadError !== null) {
       throw new DeviceError(`attention '${name}': preparing a run at ${at}: ${uploadError}`);
     }
-    const { tensors, o, staging } = upload.value;
+    const { tensors, o, staging, lse } = upload.value;
     await runner.run({ ...tensors, ...sizes });
     const bytes = await submitAndReadBack(device, {
       name,
@@ -103,7 +121,18 @@ export async function runOnHostArrays(
       output.storage === 'f16'
         ? unpackHalves(new Uint32Array(bytes), outElements)
         : new Float32Array(bytes);
-    return { o: out };
+    if (!lse) return { o: out };
+    const lseBytes = await submitAndReadBack(device, {
+      name,
+      at,
+      record: () => {},
+      source: lse.buffer,
+      sourceOffset: 0,
+      staging: lse.staging,
+      words: lseWords,
+      assertUsable: () => context.assertUsable(),
+    });
+    return { o: out, lse: new Float32Array(lseBytes) };
   } finally {
     for (const b of created) b.destroy();
   }

@@ -442,7 +442,8 @@ function recordSteps(
         break;
       }
       case 'read-output':
-        output = arrayOf(step.array);
+        // A prepared run reads o back; an LSE output stays in its scratch buffer.
+        if (step.output === 'o') output = arrayOf(step.array);
         break;
       default: {
         const never: never = step;

@@ -29,6 +29,11 @@ export interface RunInputs {
 
 export interface RunOutputs {
   readonly o: Float32Array;
+  /**
+   * The log-sum-exp of every query row, `[B, H, Nq]` (natural log, -Infinity for a row with no
+   * allowed key): `run` returns it for a module compiled with `{ lse: true }`.
+   */
+  readonly lse?: Float32Array;
 }
 
 /** A plan buffer's bytes at these sizes: a whole number of 16-byte rows, at least one. */

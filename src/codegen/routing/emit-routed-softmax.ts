@@ -28,7 +28,13 @@ import {
   UNPACK_ROW_WGSL,
 } from '../wgsl/kernel-ir-pieces.js';
 import { f32Lit } from '../../kernel/f32-literal.js';
-import { emitParamsStruct, emitTensorBindings } from '../wgsl/softmax-kernel-setup.js';
+import {
+  emitLseBinding,
+  emitParamsStruct,
+  emitTensorBindings,
+  lseStore,
+  lseUniforms,
+} from '../wgsl/softmax-kernel-setup.js';
 import { emitRandomHas } from '../wgsl/emit-mask-functions.js';
 import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
 import { bucketOfRow, bucketTableOffsets, centroidCount } from './route-kernels.js';
@@ -203,6 +209,9 @@ export function emitRoutedSoftmaxKernel(
     uniforms[at] = { name: 'total', value: routedTileBound(headRouting, group.heads, TQ) };
     uniforms.push(...keptRowUniforms(headRouting));
   }
+  const lse = bindings.lse ?? null;
+  if (lse && headRouting) throw new Error('internal error: the LSE output with head routing');
+  uniforms.push(...lseUniforms(lse));
 
   const L: string[] = [];
   const emit = (line = '') => L.push(line);
@@ -230,6 +239,7 @@ export function emitRoutedSoftmaxKernel(
   const declare = emitTensorBindings(emit, bindings, stored);
   // aux as vec4 words (every array is 16-byte aligned): topk reads block means four at a time.
   declare(bindings.aux, 'read', 'vec4<u32>');
+  if (lse) emitLseBinding(emit, lse);
   emit(`fn auxAt(i: u32) -> u32 { return ${aux}[i >> 2u][i & 3u]; }`);
   emit();
   if (headRouting) keptRowDeclarations((i) => `auxAt(${i})`, false).forEach((l) => emit(l));
@@ -500,6 +510,7 @@ export function emitRoutedSoftmaxKernel(
   emit(
     `  for (var d = 0u; d < DVW; d++) { ${bindings.o.name}[oRow + d] = ${store('acc[d] * inv')}; }`,
   );
+  if (lse) emit(`  ${lseStore(lse, 'i', 'm', 'l')}`);
   emit('}');
   return { wgsl: L.join('\n') + '\n', workgroupSize: TQ, uniforms };
 }

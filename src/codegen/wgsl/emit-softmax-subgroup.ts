@@ -24,7 +24,10 @@ import { SUBGROUP_WORKGROUP_SIZE } from '../../passes/plan-blocks.js';
 import { f32Lit } from '../../kernel/f32-literal.js';
 import {
   emitParamsStruct,
+  emitLseBinding,
   emitTensorBindings,
+  lseStore,
+  lseUniforms,
   softmaxKernelSetup,
 } from './softmax-kernel-setup.js';
 import { type KernelTarget, type SoftmaxArrays, type SoftmaxBindings } from './emit-softmax.js';
@@ -62,6 +65,8 @@ export function emitSubgroupSoftmaxKernel(
   if (leaves.some((leaf) => leaf.kind === 'routed'))
     throw new Error('internal error: routed leaf in subgroup kernel');
   uniforms.push(...setup.randomUniforms);
+  const lse = bindings.lse ?? null;
+  uniforms.push(...lseUniforms(lse));
 
   const L: string[] = [];
   const emit = (line = '') => L.push(line);
@@ -91,6 +96,7 @@ export function emitSubgroupSoftmaxKernel(
   emit();
   const declare = emitTensorBindings(emit, bindings, stored);
   if (bindings.aux) declare(bindings.aux, 'read', 'u32');
+  if (lse) emitLseBinding(emit, lse);
   emit();
   emit('// q rows (pre-scaled) and accumulators of the query tile; lanes own strided columns.');
   emit('var<workgroup> qTile: array<f32, TQ * D>;');
@@ -346,6 +352,7 @@ export function emitSubgroupSoftmaxKernel(
   emit('    if (i < P.seqQ) {');
   emit('      let l = rowSum[r];');
   emit('      let inv = select(0.0, 1.0 / l, l > 0.0);');
+  if (lse) emit(`      if (x % DVU == 0u) { ${lseStore(lse, 'i', 'rowMax[r]', 'l')} }`);
   const accUnit =
     U === 4
       ? 'vec4<f32>(accTile[x * 4u], accTile[x * 4u + 1u], accTile[x * 4u + 2u], accTile[x * 4u + 3u])'

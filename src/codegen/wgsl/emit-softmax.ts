@@ -13,9 +13,13 @@ import { visitRange } from './mask-wgsl.js';
 import { emitKeyUpdate, rowCodec, TANH_SAFE_WGSL } from './kernel-ir-pieces.js';
 import { f32Lit } from '../../kernel/f32-literal.js';
 import {
+  emitLseBinding,
   emitParamsStruct,
   emitTensorBindings,
+  lseStore,
+  lseUniforms,
   softmaxKernelSetup,
+  type LseOutput,
 } from './softmax-kernel-setup.js';
 import { emitMaskFunctions } from './emit-mask-functions.js';
 import {
@@ -34,6 +38,8 @@ export interface SoftmaxBindings {
   readonly v: { readonly name: string; readonly binding: number };
   readonly o: { readonly name: string; readonly binding: number };
   readonly aux: { readonly name: string; readonly binding: number } | null;
+  /** The LSE output (compile option `lse`), else absent. */
+  readonly lse?: LseOutput | null;
 }
 
 /** Word offsets of each array the kernel reads (from the plan's layout). */
@@ -86,6 +92,9 @@ export function emitSoftmaxKernel(
     uniforms.push(...routedRowsUniforms(routed));
   }
   uniforms.push(...setup.randomUniforms);
+  const lse = bindings.lse ?? null;
+  if (lse && routed) throw new Error('internal error: the LSE output with head routing');
+  uniforms.push(...lseUniforms(lse));
 
   const L: string[] = [];
   const emit = (line = '') => L.push(line);
@@ -112,6 +121,7 @@ export function emitSoftmaxKernel(
   emit();
   const declare = emitTensorBindings(emit, bindings, stored);
   if (bindings.aux) declare(bindings.aux, 'read', 'u32');
+  if (lse) emitLseBinding(emit, lse);
   emit();
   if (plan.variant === 'tiled') {
     emit(`var<workgroup> kTile: array<${vec}, ${plan.keyTile * (D / W)}>;`);
@@ -338,6 +348,7 @@ export function emitSoftmaxKernel(
   emit(
     `  for (var d = 0u; d < DVW; d++) { ${bindings.o.name}[oRow + d] = ${store('acc[d] * inv')}; }`,
   );
+  if (lse) emit(`  ${lseStore(lse, 'i', 'm', 'l')}`);
   emit('}');
   return { wgsl: L.join('\n') + '\n', workgroupSize: plan.queryTile, uniforms };
 }

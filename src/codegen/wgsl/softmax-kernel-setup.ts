@@ -129,3 +129,44 @@ function need(x: SizeExpr | null | undefined): SizeExpr {
     throw new Error('internal error: table array missing from layout');
   return x;
 }
+
+/**
+ * The optional log-sum-exp output (compile option `lse`): where each softmax kernel writes
+ * `log sum exp(s)` of its rows, so outputs over disjoint key ranges can be merged.
+ */
+export interface LseOutput {
+  readonly binding: Binding;
+  /** Word offset of the `[B, H, Nq]` f32 array in its buffer. */
+  readonly offset: SizeExpr;
+}
+
+/** The LSE store's uniforms, declared last so kernels without it keep their exact text. */
+export function lseUniforms(lse: LseOutput | null | undefined): Uniform[] {
+  if (!lse) return [];
+  return [
+    { name: 'lseBase', value: lse.offset },
+    // The bits of -Infinity, for rows with no allowed key: a WGSL constant may not be
+    // infinite, a value read from a uniform may.
+    { name: 'lseEmpty', value: 0xff800000 },
+  ];
+}
+
+export function emitLseBinding(emit: (line?: string) => void, lse: LseOutput): void {
+  emit(
+    `@group(0) @binding(${lse.binding.binding}) var<storage, read_write> ${lse.binding.name}: array<f32>;`,
+  );
+}
+
+/**
+ * The store of one row's LSE from the running max `m` and sum `l`, both in base 2 (scores are
+ * multiplied by log2(e) before the online softmax): `ln sum exp(s) = (m + log2(l)) ln 2`.
+ * Expects `b`, `h` (the head among all heads) and `P.seqQ` in scope.
+ */
+export function lseStore(lse: LseOutput, row: string, m: string, l: string): string {
+  return (
+    `${lse.binding.name}[P.lseBase + (b * TOTAL_HEADS + h) * P.seqQ + ${row}] = ` +
+    `select(bitcast<f32>(P.lseEmpty), (${m} + log2(${l})) * ${LN2_LITERAL}, ${l} > 0.0);`
+  );
+}
+
+const LN2_LITERAL = '0.6931471805599453';
