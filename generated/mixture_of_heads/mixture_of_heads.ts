@@ -2850,7 +2850,52 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.mixture_of_heads.softmax"
+      "uniformBuffer": "params.mixture_of_heads.softmax",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              16
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  16
+                ]
+              },
+              12
+            ]
+          },
+          {
+            "op": "min",
+            "args": [
+              "seqK",
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqK",
+                      16
+                    ]
+                  },
+                  16
+                ]
+              }
+            ]
+          },
+          66
+        ]
+      }
     }
   ],
   "steps": [

@@ -427,6 +427,7 @@ export function buildHostPlan(ir: Attention, profile: DeviceProfile): HostPlan {
       bindings: [{ binding: 0, buffer: uniformBuffer, type: 'uniform' }, ...bindings],
       uniforms: emitted.uniforms,
       uniformBuffer,
+      ...(emitted.loopIterations === undefined ? {} : { loopIterations: emitted.loopIterations }),
     });
   }
 

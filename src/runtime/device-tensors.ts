@@ -12,6 +12,7 @@
 // storage bindings, or its last vector is partial) it is copied on the GPU through the pool,
 // in the same encoder.
 
+import { deviceLoopBudget } from './loop-budget.js';
 import type { HostPlan, InputName, PlanArray, SizeEnv, TensorDType } from '../codegen/plan.js';
 import { evalSize } from '../codegen/plan.js';
 import { gaussianMatrix } from '../random/index.js';
@@ -359,7 +360,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       assertUsable();
       await context.ready();
       const sizes = deviceRunSizes(plan, args);
-      checkRunSizes(plan, sizes, device.limits);
+      checkRunSizes(plan, sizes, device.limits, deviceLoopBudget(device));
       const bound = checkDeviceTensors(plan, args, sizes, device.limits);
       await checkBuffersBelong(bound);
       assertUsable();

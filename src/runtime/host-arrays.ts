@@ -4,6 +4,7 @@
 // its own work: it writes uniforms and submits in one synchronous step, so concurrent runs of
 // one attention at different sizes cannot see each other's uniforms.
 
+import { deviceLoopBudget } from './loop-budget.js';
 import { evalSize } from '../codegen/plan.js';
 import { DeviceError, withErrorScopes } from './device-errors.js';
 import {
@@ -35,7 +36,7 @@ export async function runOnHostArrays(
   const { device, plan, name } = context;
   await context.ready();
   const sizes = resolveSizes(plan, inputs);
-  checkRunSizes(plan, sizes, device.limits);
+  checkRunSizes(plan, sizes, device.limits, deviceLoopBudget(device));
   validateInputs(plan, inputs, sizes);
   const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
   const output = plan.outputs[0];

@@ -12,6 +12,7 @@ import { packHalves, unpackHalves } from './f16.js';
 import { createTensorRunner, type DeviceRunArgs } from './device-tensors.js';
 import { runOnHostArrays } from './host-arrays.js';
 import { submitAndReadBack } from './read-back.js';
+import { checkLoopBudget, deviceLoopBudget } from './loop-budget.js';
 
 export interface RunInputs {
   readonly q: Float32Array;
@@ -255,7 +256,7 @@ function describeKernelFailure(
 function prepareRun(context: LoadContext, inputs: RunInputs): PreparedRun {
   const { device, plan, kernels, randomTables, name } = context;
   const sizes = resolveSizes(plan, inputs);
-  checkRunSizes(plan, sizes, device.limits);
+  checkRunSizes(plan, sizes, device.limits, deviceLoopBudget(device));
   validateInputs(plan, inputs, sizes);
   const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
 
@@ -598,6 +599,7 @@ export function checkRunSizes(
   plan: HostPlan,
   sizes: SizeEnv,
   limits?: Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize'>,
+  loopBudget: number | null = null,
 ): void {
   const { batch, seqQ, seqK } = sizes;
   checkSize('batch', batch);
@@ -620,6 +622,7 @@ export function checkRunSizes(
     );
   }
   if (limits) checkBufferLimits(plan, limits, sizes);
+  if (loopBudget !== null) checkLoopBudget(plan, sizes, loopBudget);
 }
 
 export function validateInputs(plan: HostPlan, inputs: RunInputs, sizes: SizeEnv): void {

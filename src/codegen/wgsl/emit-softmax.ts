@@ -17,6 +17,7 @@ import {
   softmaxKernelSetup,
 } from './softmax-kernel-setup.js';
 import { emitMaskFunctions } from './emit-mask-functions.js';
+import { softmaxLoopIterations } from './loop-budget.js';
 import {
   type RoutedRowsArrays,
   routedRowDeclarations,
@@ -60,6 +61,8 @@ export interface EmittedKernel {
   readonly wgsl: string;
   readonly workgroupSize: number;
   readonly uniforms: readonly { readonly name: string; readonly value: SizeExpr }[];
+  /** An upper bound of the loop iterations one invocation runs (loop-budget.ts), if known. */
+  readonly loopIterations?: SizeExpr;
 }
 
 export function emitSoftmaxKernel(
@@ -344,5 +347,12 @@ export function emitSoftmaxKernel(
     `  for (var d = 0u; d < DVW; d++) { ${bindings.o.name}[oRow + d] = ${store('acc[d] * inv')}; }`,
   );
   emit('}');
-  return { wgsl: L.join('\n') + '\n', workgroupSize: plan.queryTile, uniforms };
+  const loopIterations = softmaxLoopIterations({
+    mask,
+    plan,
+    headDim: D,
+    valueDim: DV,
+    headRouting: routed !== null,
+  });
+  return { wgsl: L.join('\n') + '\n', workgroupSize: plan.queryTile, uniforms, loopIterations };
 }
