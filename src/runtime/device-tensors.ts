@@ -12,7 +12,6 @@
 // storage bindings, or its last vector is partial) it is copied on the GPU through the pool,
 // in the same encoder.
 
-import { deviceLoopBudget } from './loop-budget.js';
 import type { HostPlan, InputName, PlanArray, SizeEnv, TensorDType } from '../codegen/plan.js';
 import { evalSize } from '../codegen/plan.js';
 import { gaussianMatrix } from '../random/index.js';
@@ -27,6 +26,7 @@ import {
   type LoadContext,
   uniformWords,
 } from './loaded-kernel.js';
+import { deviceLoopBudget } from './loop-budget.js';
 
 /** A tensor that lives on the device: a region of a `GPUBuffer`, in the spec's layout. */
 export interface DeviceTensor {

@@ -4,7 +4,6 @@
 // its own work: it writes uniforms and submits in one synchronous step, so concurrent runs of
 // one attention at different sizes cannot see each other's uniforms.
 
-import { deviceLoopBudget } from './loop-budget.js';
 import { evalSize } from '../codegen/plan.js';
 import { DeviceError, withErrorScopes } from './device-errors.js';
 import {
@@ -23,6 +22,7 @@ import {
   type RunInputs,
   type RunOutputs,
 } from './loaded-kernel.js';
+import { deviceLoopBudget } from './loop-budget.js';
 
 /**
  * The host-array convenience on top of the device path: uploads the inputs into fresh
