@@ -1,5 +1,6 @@
 // llvmpipe's loop budget (65,535 iterations per invocation, every loop together; see
-// test/runtime/llvmpipe-loop-budget.gpu.test.ts) against the fused softmax kernels: up to the
+// test/runtime/llvmpipe-loop-budget.gpu.test.ts) against the fused softmax kernels and the
+// cluster/lsh bucket lists: up to the
 // bound the plan carries they match the CPU reference; past it the run is refused with an
 // error naming the limit. Without the check (the bound stripped from the plan) the same run
 // returns a wrong answer and no error: that is what the check is for.
@@ -22,6 +23,7 @@ const DENSE = 'attention dense { heads: 1; head_dim: 64; causal: true }';
 const WIDE = 'attention wide { heads: 1; head_dim: 256; causal: true }';
 const RANDOM =
   'attention random { heads: 1; head_dim: 64; mask: window(64) | random(3, block: 64) }';
+const CLUSTER = 'attention cluster { heads: 1; head_dim: 16; mask: cluster(2) }';
 const WINDOW =
   'attention window { heads: 1; head_dim: 64; causal: true; mask: window(left: 1024) | sink(4) }';
 
@@ -31,14 +33,14 @@ function compiled(text: string, target: DeviceProfile | string): CompiledModule 
   return result.modules[0]!;
 }
 
-/** The largest seqK whose bound fits the budget at one query row. */
+/** The largest seqK at which every kernel's bound fits the budget at one query row. */
 function largestFitting(module: CompiledModule): number {
-  const bound = module.plan.kernels[0]!.loopIterations!;
+  const bounds = module.plan.kernels.flatMap((k) => (k.loopIterations ? [k.loopIterations] : []));
+  expect(bounds.length).toBeGreaterThan(0);
+  const fitsAt = (seqK: number) =>
+    bounds.every((b) => evalSize(b, { batch: 1, seqQ: 1, seqK }) <= LLVMPIPE_LOOP_BUDGET);
   let fits = 1;
-  for (let step = 1 << 24; step >= 1; step >>= 1) {
-    if (evalSize(bound, { batch: 1, seqQ: 1, seqK: fits + step }) <= LLVMPIPE_LOOP_BUDGET)
-      fits += step;
-  }
+  for (let step = 1 << 24; step >= 1; step >>= 1) if (fitsAt(fits + step)) fits += step;
   return fits;
 }
 
@@ -73,7 +75,7 @@ describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget'
     try {
       await expect(kernel.run(inputs)).rejects.toThrow(
         new RegExp(
-          `kernel '${module.plan.kernels[0]!.name.replace('.', '\\.')}' would run up to \\d+ loop ` +
+          `kernel '[^']+' would run up to \\d+ loop ` +
             `iterations per invocation at batch=1, seqQ=1, seqK=${seqK}; this device \\(llvmpipe\\) ` +
             `ends every loop of an invocation after 65535 in all, with no error, so the output ` +
             `would be wrong \\(at most seqK = ${fits} fits at this seqQ`,
@@ -117,6 +119,15 @@ describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget'
     expect(fits).toBeGreaterThan(12_000);
     expect(await decodeError(module, fits)).toBeLessThan(1e-4);
     await expectRefused(module, 70_000, fits);
+  });
+
+  it('cluster(2): the bucket lists pass over all keys twice per invocation, so 32,766 keys', async () => {
+    const module = compiled(CLUSTER, acquired.profile);
+    const fits = largestFitting(module);
+    expect(fits).toBe(32_766);
+    expect(await decodeError(module, fits)).toBeLessThan(1e-4);
+    await expectRefused(module, 40_000, fits);
+    expect(await decodeError(withoutBound(module), 40_000)).toBeGreaterThan(1e-3);
   });
 
   it('window | sink walks a band, not the range: 70,000 keys run and match the reference', async () => {
