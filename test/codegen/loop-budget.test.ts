@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/api/compile.js';
 import type { Mask } from '../../src/ir/ir.js';
 import { evalSize } from '../../src/codegen/plan.js';
+import { routeChunk } from '../../src/codegen/wgsl/emit-head-routing.js';
 import {
   busyTilesBound,
   constantLoopCost,
@@ -23,7 +24,7 @@ const intersect = (...terms: Mask[]): Mask => ({ kind: 'intersect', terms, span 
 function bound(text: string, target = 'llvmpipe') {
   const result = compile(text, { target });
   expect(result.diagnostics).toEqual([]);
-  const kernel = result.modules[0]!.plan.kernels.find((k) => k.loopIterations !== undefined)!;
+  const kernel = result.modules[0]!.plan.kernels.find((k) => k.name.endsWith('softmax'))!;
   return (seqK: number, seqQ = 1) => evalSize(kernel.loopIterations!, { batch: 1, seqQ, seqK });
 }
 
@@ -92,5 +93,21 @@ describe('the bound of a compiled kernel', () => {
       'attention a { heads: 4; head_dim: 64; mask: window(8); head_routing: top(2) }',
     );
     expect(of(64_000)).toBeGreaterThan(64_000);
+  });
+
+  it('head routing select and scatter take fewer rows per invocation when many heads are kept', () => {
+    expect(routeChunk(8, 2, 64)).toBe(64);
+    // 64 heads, top(32): a row of select runs 32 rounds over 64 heads (2,276 iterations).
+    expect(routeChunk(64, 32, 16)).toBe(16);
+    // The largest spec still fits one row per invocation.
+    expect(routeChunk(128, 128, 256)).toBe(1);
+    const plan = compile('attention a { heads: 64; head_dim: 16; head_routing: top(32) }', {
+      target: 'llvmpipe',
+    }).modules[0]!.plan;
+    const select = plan.kernels.find((k) => k.name === 'head_routing.select')!;
+    expect(select.wgsl).toContain('const CHUNK: u32 = 16u;');
+    expect(evalSize(select.loopIterations!, { batch: 1, seqQ: 1, seqK: 1 })).toBeLessThanOrEqual(
+      65_535,
+    );
   });
 });

@@ -24,6 +24,7 @@ const WIDE = 'attention wide { heads: 1; head_dim: 256; causal: true }';
 const RANDOM =
   'attention random { heads: 1; head_dim: 64; mask: window(64) | random(3, block: 64) }';
 const CLUSTER = 'attention cluster { heads: 1; head_dim: 16; mask: cluster(2) }';
+const ROUTED_HEADS = 'attention routed { heads: 64; head_dim: 16; head_routing: top(32) }';
 const WINDOW =
   'attention window { heads: 1; head_dim: 64; causal: true; mask: window(left: 1024) | sink(4) }';
 
@@ -128,6 +129,21 @@ describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget'
     expect(await decodeError(module, fits)).toBeLessThan(1e-4);
     await expectRefused(module, 40_000, fits);
     expect(await decodeError(withoutBound(module), 40_000)).toBeGreaterThan(1e-3);
+  });
+
+  it('head routing over 64 heads, top(32): select takes 16 rows per invocation, not 64', async () => {
+    // With 64 rows an invocation of select needed ~145,000 iterations: wrong output, no error.
+    const module = compiled(ROUTED_HEADS, acquired.profile);
+    const select = module.plan.kernels.find((k) => k.name === 'head_routing.select')!;
+    expect(select.wgsl).toContain('const CHUNK: u32 = 16u;');
+    const inputs = randomInputs(module, { batch: 1, seqQ: 64, seqK: 64, seed: 3 });
+    const kernel = await loadChecked(acquired.device, module);
+    try {
+      const { o } = await kernel.run(inputs);
+      expect(compareOutput(o, reference(module, inputs).o).relativeError).toBeLessThan(1e-4);
+    } finally {
+      kernel.destroy();
+    }
   });
 
   it('window | sink walks a band, not the range: 70,000 keys run and match the reference', async () => {
