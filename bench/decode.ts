@@ -10,6 +10,7 @@
 // the range counted (the mask's density is not), so decode and prefill of one spec compare
 // like with like. T(max) / T(min) says how a step grows with the context.
 
+import { deviceLoopBudget } from '../src/runtime/loop-budget.js';
 import { compareOutput } from '../src/api/compare-output.js';
 import { compile, type CompiledModule } from '../src/api/compile.js';
 import { randomInputs, type RandomInputs } from '../src/api/random-inputs.js';
@@ -145,7 +146,7 @@ async function measure(
   options: DecodeOptions & { readonly label: string },
 ): Promise<Omit<DecodeMeasurement, 'case' | 'kind'>> {
   try {
-    checkRunSizes(module.plan, sizes, device.limits);
+    checkRunSizes(module.plan, sizes, device.limits, deviceLoopBudget(device));
   } catch (error) {
     throw new SizeBeyondDevice(error instanceof Error ? error.message : String(error));
   }

@@ -397,7 +397,52 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.alibi_softcap.softmax"
+      "uniformBuffer": "params.alibi_softcap.softmax",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              16
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  16
+                ]
+              },
+              12
+            ]
+          },
+          {
+            "op": "min",
+            "args": [
+              "seqK",
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqK",
+                      16
+                    ]
+                  },
+                  16
+                ]
+              }
+            ]
+          },
+          2
+        ]
+      }
     }
   ],
   "steps": [

@@ -612,7 +612,64 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.bigbird.softmax"
+      "uniformBuffer": "params.bigbird.softmax",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  16
+                ]
+              },
+              10
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  16
+                ]
+              },
+              12
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "min",
+                "args": [
+                  "seqK",
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          "seqK",
+                          16
+                        ]
+                      },
+                      16
+                    ]
+                  }
+                ]
+              },
+              5
+            ]
+          },
+          2
+        ]
+      }
     }
   ],
   "steps": [

@@ -397,7 +397,82 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.dilated_window.softmax"
+      "uniformBuffer": "params.dilated_window.softmax",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "min",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  16
+                ]
+              },
+              38
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "min",
+                "args": [
+                  {
+                    "op": "min",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          "seqK",
+                          16
+                        ]
+                      },
+                      38
+                    ]
+                  },
+                  37
+                ]
+              },
+              12
+            ]
+          },
+          {
+            "op": "min",
+            "args": [
+              "seqK",
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "min",
+                    "args": [
+                      {
+                        "op": "min",
+                        "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              "seqK",
+                              16
+                            ]
+                          },
+                          38
+                        ]
+                      },
+                      37
+                    ]
+                  },
+                  16
+                ]
+              }
+            ]
+          },
+          2
+        ]
+      }
     }
   ],
   "steps": [

@@ -397,7 +397,52 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.gqa.softmax"
+      "uniformBuffer": "params.gqa.softmax",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              8
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  8
+                ]
+              },
+              12
+            ]
+          },
+          {
+            "op": "min",
+            "args": [
+              "seqK",
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqK",
+                      8
+                    ]
+                  },
+                  8
+                ]
+              }
+            ]
+          },
+          2
+        ]
+      }
     }
   ],
   "steps": [

@@ -582,7 +582,82 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.local.softmax"
+      "uniformBuffer": "params.local.softmax",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "min",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  16
+                ]
+              },
+              14
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "min",
+                "args": [
+                  {
+                    "op": "min",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          "seqK",
+                          16
+                        ]
+                      },
+                      14
+                    ]
+                  },
+                  13
+                ]
+              },
+              12
+            ]
+          },
+          {
+            "op": "min",
+            "args": [
+              "seqK",
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "min",
+                    "args": [
+                      {
+                        "op": "min",
+                        "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              "seqK",
+                              16
+                            ]
+                          },
+                          14
+                        ]
+                      },
+                      13
+                    ]
+                  },
+                  16
+                ]
+              }
+            ]
+          },
+          2
+        ]
+      }
     },
     {
       "name": "linear.linear_states",

@@ -1409,7 +1409,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.head_routing.select"
+      "uniformBuffer": "params.head_routing.select",
+      "loopIterations": 38099
     },
     {
       "name": "head_routing.scan",
@@ -1853,7 +1854,62 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.head_routing.scan"
+      "uniformBuffer": "params.head_routing.scan",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "add",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "mul",
+                        "args": [
+                          "batch",
+                          8
+                        ]
+                      },
+                      64
+                    ]
+                  },
+                  1
+                ]
+              },
+              {
+                "op": "add",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqQ",
+                      64
+                    ]
+                  },
+                  2
+                ]
+              }
+            ]
+          },
+          {
+            "op": "add",
+            "args": [
+              {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  9
+                ]
+              },
+              1
+            ]
+          }
+        ]
+      }
     },
     {
       "name": "head_routing.scatter",
@@ -2301,7 +2357,8 @@ export const plan: HostPlan = {
           "value": 0
         }
       ],
-      "uniformBuffer": "params.head_routing.scatter"
+      "uniformBuffer": "params.head_routing.scatter",
+      "loopIterations": 38099
     },
     {
       "name": "mixture_of_heads.softmax",
@@ -2850,7 +2907,52 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.mixture_of_heads.softmax"
+      "uniformBuffer": "params.mixture_of_heads.softmax",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              16
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  16
+                ]
+              },
+              12
+            ]
+          },
+          {
+            "op": "min",
+            "args": [
+              "seqK",
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqK",
+                      16
+                    ]
+                  },
+                  16
+                ]
+              }
+            ]
+          },
+          66
+        ]
+      }
     }
   ],
   "steps": [

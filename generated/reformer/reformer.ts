@@ -693,7 +693,20 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.reformer.lsh0.bucket_lists"
+      "uniformBuffer": "params.reformer.lsh0.bucket_lists",
+      "loopIterations": {
+        "op": "mul",
+        "args": [
+          {
+            "op": "add",
+            "args": [
+              "seqK",
+              1
+            ]
+          },
+          2
+        ]
+      }
     },
     {
       "name": "reformer.softmax",

@@ -741,7 +741,20 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.routing_transformer.cluster0.bucket_lists"
+      "uniformBuffer": "params.routing_transformer.cluster0.bucket_lists",
+      "loopIterations": {
+        "op": "mul",
+        "args": [
+          {
+            "op": "add",
+            "args": [
+              "seqK",
+              1
+            ]
+          },
+          2
+        ]
+      }
     },
     {
       "name": "routing_transformer.softmax",

@@ -397,7 +397,82 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.mistral_swa.softmax"
+      "uniformBuffer": "params.mistral_swa.softmax",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "min",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  8
+                ]
+              },
+              522
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "min",
+                "args": [
+                  {
+                    "op": "min",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          "seqK",
+                          8
+                        ]
+                      },
+                      522
+                    ]
+                  },
+                  521
+                ]
+              },
+              12
+            ]
+          },
+          {
+            "op": "min",
+            "args": [
+              "seqK",
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "min",
+                    "args": [
+                      {
+                        "op": "min",
+                        "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              "seqK",
+                              8
+                            ]
+                          },
+                          522
+                        ]
+                      },
+                      521
+                    ]
+                  },
+                  8
+                ]
+              }
+            ]
+          },
+          2
+        ]
+      }
     }
   ],
   "steps": [

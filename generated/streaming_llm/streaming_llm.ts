@@ -397,7 +397,64 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.streaming_llm.softmax"
+      "uniformBuffer": "params.streaming_llm.softmax",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              8
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "min",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqK",
+                      8
+                    ]
+                  },
+                  138
+                ]
+              },
+              12
+            ]
+          },
+          {
+            "op": "min",
+            "args": [
+              "seqK",
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "min",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          "seqK",
+                          8
+                        ]
+                      },
+                      138
+                    ]
+                  },
+                  8
+                ]
+              }
+            ]
+          },
+          2
+        ]
+      }
     }
   ],
   "steps": [

@@ -10,6 +10,7 @@
 
 import type { CheckedAttention } from '../check/checked.js';
 import { checkRunSizes, type LoadedAttention, type PreparedRun } from '../runtime/loaded-kernel.js';
+import { deviceLoopBudget } from '../runtime/loop-budget.js';
 import { compile, type CompiledModule } from './compile.js';
 import { randomInputs } from './random-inputs.js';
 import { summarize, timeRun, type Timing } from './timing.js';
@@ -96,7 +97,8 @@ export async function benchmark(
     modules.push(denseModule);
   }
   // Sizes against the device before any input is generated (a huge N fails here, not in malloc).
-  for (const m of modules) checkRunSizes(m.plan, shape, runtime.device.limits);
+  for (const m of modules)
+    checkRunSizes(m.plan, shape, runtime.device.limits, deviceLoopBudget(runtime.device));
   const loaded: LoadedAttention[] = [];
   const prepared: PreparedRun[] = [];
   try {

@@ -226,7 +226,7 @@ export function buildHostPlan(
     : null;
   // Mixture of heads: the router and the kept-row lists live in aux (emit-head-routing.ts).
   const routing = ir.headRouting
-    ? layoutHeadRouting(H, (name, elements, element) => layout.add(name, 'aux', elements, element))
+    ? layoutHeadRouting(ir, (name, elements, element) => layout.add(name, 'aux', elements, element))
     : null;
   // What every group's per-query kernel walks instead of all rows under head routing.
   const keptRows: RoutedRowsArrays | null = routing && { k: ir.headRouting!.k, ...routing };
@@ -491,6 +491,7 @@ export function buildHostPlan(
       bindings: [{ binding: 0, buffer: uniformBuffer, type: 'uniform' }, ...bindings],
       uniforms: emitted.uniforms,
       uniformBuffer,
+      ...(emitted.loopIterations === undefined ? {} : { loopIterations: emitted.loopIterations }),
     });
   }
 

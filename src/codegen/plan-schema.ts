@@ -67,6 +67,7 @@ const PlanKernelSchema = v.strictObject({
   ),
   uniforms: v.array(v.strictObject({ name: v.string(), value: SizeExprSchema })),
   uniformBuffer: v.string(),
+  loopIterations: v.optional(SizeExprSchema),
 });
 
 const PlanStepSchema = v.variant('kind', [

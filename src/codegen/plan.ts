@@ -125,6 +125,12 @@ export interface PlanKernel {
   readonly uniforms: readonly { readonly name: string; readonly value: SizeExpr }[];
   /** Buffer that holds the uniform values. */
   readonly uniformBuffer: string;
+  /**
+   * An upper bound of the loop iterations one invocation runs at the run-time sizes. A device
+   * that ends loops after a fixed budget (llvmpipe: 65,535 per invocation) refuses a run over
+   * it instead of computing a wrong answer. Absent: not known, not checked.
+   */
+  readonly loopIterations?: SizeExpr;
 }
 
 export type PlanStep =

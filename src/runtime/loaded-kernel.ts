@@ -28,6 +28,7 @@ import {
   type RunInputs,
   type RunOutputs,
 } from './run-checks.js';
+import { deviceLoopBudget } from './loop-budget.js';
 
 // What callers of the executor import with it (the public API re-exports these from here).
 export type { PlannedAttention } from './load-context.js';
@@ -233,7 +234,7 @@ function describeKernelFailure(
 function prepareRun(context: LoadContext, inputs: RunInputs): PreparedRun {
   const { device, plan, kernels, randomTables, name } = context;
   const sizes = resolveSizes(plan, inputs);
-  checkRunSizes(plan, sizes, device.limits);
+  checkRunSizes(plan, sizes, device.limits, deviceLoopBudget(device));
   validateInputs(plan, inputs, sizes);
   const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
 

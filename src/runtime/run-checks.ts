@@ -4,6 +4,7 @@
 // device-tensor paths use them; each error names the input or size and what was expected.
 
 import type { HostPlan, SizeEnv } from '../codegen/plan.js';
+import { checkLoopBudget } from './loop-budget.js';
 import { evalSize } from '../codegen/plan.js';
 
 export interface RunInputs {
@@ -101,6 +102,7 @@ export function checkRunSizes(
   plan: HostPlan,
   sizes: SizeEnv,
   limits?: Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize'>,
+  loopBudget: number | null = null,
 ): void {
   const { batch, seqQ, seqK } = sizes;
   checkSize('batch', batch);
@@ -123,6 +125,7 @@ export function checkRunSizes(
     );
   }
   if (limits) checkBufferLimits(plan, limits, sizes);
+  if (loopBudget !== null) checkLoopBudget(plan, sizes, loopBudget);
 }
 
 export function validateInputs(plan: HostPlan, inputs: RunInputs, sizes: SizeEnv): void {

@@ -361,7 +361,9 @@ ${MAIN_OPEN}
   aux[P.rangeBase + x * 2u + 1u] = count;
 }
 `;
-  return { wgsl, workgroupSize: WORKGROUP, uniforms };
+  // Two passes over the keys per invocation (loop-budget.ts: llvmpipe refuses past 65,535).
+  const loopIterations = size.mul(size.add('seqK', 1), 2);
+  return { wgsl, workgroupSize: WORKGROUP, uniforms, loopIterations };
 }
 
 function need(x: SizeExpr | null): SizeExpr {

@@ -24,10 +24,39 @@ import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import type { EmittedKernel } from './emitted-kernel.js';
 import { paramsStructLines } from './params-struct.js';
+import { loopCost } from './loop-budget.js';
 
-/** Query rows per invocation of the select and scatter kernels. */
+/** llvmpipe's loop iterations per invocation (src/runtime/loop-budget.ts has the same). */
+const LLVMPIPE_LOOP_BUDGET = 65_535;
+
+/** Query rows per invocation of the select and scatter kernels, at most. */
 export const ROUTE_CHUNK = 64;
 const WORKGROUP = 64;
+
+/**
+ * Query rows per invocation of the select and scatter kernels for `heads` heads, top(k) and
+ * value rows of `valueWords` u32 words: ROUTE_CHUNK, halved until one invocation's loops fit
+ * llvmpipe's 65,535 iterations (loop-budget.ts), counting every loop as a loop even where
+ * Mesa unrolls it. Per row, select runs k rounds over the heads; scatter zeroes the output
+ * row of each dropped head. 1 always fits: heads <= 128 and value_dim <= 256.
+ */
+export function routeChunk(heads: number, k: number, valueWords: number): number {
+  const perRow = routeRowLoops(heads, k, valueWords);
+  let chunk = ROUTE_CHUNK;
+  while (chunk > 1 && 2 * loopCost(heads) + 1 + chunk * perRow > LLVMPIPE_LOOP_BUDGET) chunk /= 2;
+  return chunk;
+}
+
+/** Loop iterations per row of select (k rounds over the heads) or scatter, the larger. */
+function routeRowLoops(heads: number, k: number, valueWords: number): number {
+  const select = loopCost(heads) + k * (loopCost(heads) + 1) + loopCost(k) + loopCost(heads) + 1;
+  const scatter = loopCost(heads) * (loopCost(valueWords) + 1) + 1;
+  return Math.max(select, scatter);
+}
+
+function valueWordsOf(attention: Attention): number {
+  return attention.dtype === 'f16' ? attention.valueDim / 2 : attention.valueDim;
+}
 
 /** Word offsets (in `aux`) of the head-routing tables. */
 export interface HeadRoutingArrays {
@@ -47,10 +76,16 @@ export interface HeadRoutingArrays {
 
 /** Adds the routing tables to `aux` (element counts symbolic in batch/seqQ). */
 export function layoutHeadRouting(
-  heads: number,
+  attention: Attention,
   add: (name: string, elements: SizeExpr, element: 'f32' | 'u32') => SizeExpr,
 ): HeadRoutingArrays {
-  const chunks = size.ceilDiv('seqQ', ROUTE_CHUNK);
+  const heads = attention.heads;
+  const chunk = routeChunk(
+    heads,
+    Math.min(attention.headRouting?.k ?? heads, heads),
+    valueWordsOf(attention),
+  );
+  const chunks = size.ceilDiv('seqQ', chunk);
   return {
     router: add('router', size.mul('batch', 'seqQ', heads), 'f32'),
     weights: add('head_routing.weights', size.mul('batch', 'seqQ', heads), 'f32'),
@@ -87,7 +122,8 @@ export function emitHeadRoutingKernels(
   if (!routing) throw new Error('internal error: no head_routing');
   const H = attention.heads;
   const K = Math.min(routing.k, H);
-  const chunks = size.ceilDiv('seqQ', ROUTE_CHUNK);
+  const chunk = routeChunk(H, K, valueWordsOf(attention));
+  const chunks = size.ceilDiv('seqQ', chunk);
   const common = [
     { name: 'batch', value: 'batch' as SizeExpr },
     { name: 'seqQ', value: 'seqQ' as SizeExpr },
@@ -105,7 +141,7 @@ export function emitHeadRoutingKernels(
       `// attnc head routing (${title}): attention ${attention.name}, top(${K}) of ${H} heads`,
       `const H: u32 = ${H}u;`,
       `const K: u32 = ${K}u;`,
-      `const CHUNK: u32 = ${ROUTE_CHUNK}u;`,
+      `const CHUNK: u32 = ${chunk}u;`,
       '',
       ...paramsStructLines(uniforms),
       '',
@@ -207,7 +243,7 @@ ${groupTotals}
 `;
 
   const bhnd = attention.layout === 'bhnd';
-  const rowWords = attention.dtype === 'f16' ? attention.valueDim / 2 : attention.valueDim;
+  const rowWords = valueWordsOf(attention);
   const scatterUniforms = [...common, { name: 'oBase', value: oBase }];
   const oRow = bhnd ? '((b * H + h) * P.seqQ + i)' : '((b * P.seqQ + i) * H + h)';
   const scatter = `${header('scatter', scatterUniforms)}
@@ -235,20 +271,43 @@ ${chunkHead}
 `;
 
   const perChunk = size.mul('batch', chunks);
+  // Loop iterations per invocation (loop-budget.ts). select and scatter: fixed by the chunk;
+  // scan: per (b, h) pair of the invocation a pass over the chunks, then the group totals.
+  const chunkLoops = 2 * loopCost(H) + 1 + chunk * routeRowLoops(H, K, rowWords);
+  const pairsPerInvocation = size.ceilDiv(size.mul('batch', H), WORKGROUP);
+  const scanLoops = size.add(
+    size.mul(size.add(pairsPerInvocation, 1), size.add(chunks, 2)),
+    ...attention.groups.map((g) => size.add(size.mul('batch', loopCost(g.heads)), 1)),
+  );
   return [
     {
       name: 'head_routing.select',
-      emitted: { wgsl: select, workgroupSize: WORKGROUP, uniforms: common },
+      emitted: {
+        wgsl: select,
+        workgroupSize: WORKGROUP,
+        uniforms: common,
+        loopIterations: chunkLoops,
+      },
       invocations: perChunk,
     },
     {
       name: 'head_routing.scan',
-      emitted: { wgsl: scan, workgroupSize: WORKGROUP, uniforms: common },
+      emitted: {
+        wgsl: scan,
+        workgroupSize: WORKGROUP,
+        uniforms: common,
+        loopIterations: scanLoops,
+      },
       invocations: 1,
     },
     {
       name: 'head_routing.scatter',
-      emitted: { wgsl: scatter, workgroupSize: WORKGROUP, uniforms: scatterUniforms },
+      emitted: {
+        wgsl: scatter,
+        workgroupSize: WORKGROUP,
+        uniforms: scatterUniforms,
+        loopIterations: chunkLoops,
+      },
       invocations: perChunk,
     },
   ];

@@ -22,6 +22,7 @@ import {
   type LseOutput,
 } from './softmax-kernel-setup.js';
 import { emitMaskFunctions } from './emit-mask-functions.js';
+import { softmaxLoopIterations } from './loop-budget.js';
 import {
   type RoutedRowsArrays,
   routedRowDeclarations,
@@ -350,5 +351,12 @@ export function emitSoftmaxKernel(
   );
   if (lse) emit(`  ${lseStore(lse, 'i', 'm', 'l')}`);
   emit('}');
-  return { wgsl: L.join('\n') + '\n', workgroupSize: plan.queryTile, uniforms };
+  const loopIterations = softmaxLoopIterations({
+    mask,
+    plan,
+    headDim: D,
+    valueDim: DV,
+    headRouting: routed !== null,
+  });
+  return { wgsl: L.join('\n') + '\n', workgroupSize: plan.queryTile, uniforms, loopIterations };
 }

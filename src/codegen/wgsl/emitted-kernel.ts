@@ -9,4 +9,6 @@ export interface EmittedKernel {
   readonly wgsl: string;
   readonly workgroupSize: number;
   readonly uniforms: readonly { readonly name: string; readonly value: SizeExpr }[];
+  /** An upper bound of the loop iterations one invocation runs (loop-budget.ts), if known. */
+  readonly loopIterations?: SizeExpr;
 }

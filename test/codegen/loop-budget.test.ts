@@ -1,0 +1,113 @@
+// The loop-iteration bound of the fused softmax kernels (src/codegen/wgsl/loop-budget.ts):
+// what each part of a mask contributes, and the bound of whole compiled kernels at sizes
+// where it can be counted by hand. test/kernels/loop-budget.gpu.test.ts checks the bound
+// against llvmpipe itself.
+
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/api/compile.js';
+import type { Mask } from '../../src/ir/ir.js';
+import { evalSize } from '../../src/codegen/plan.js';
+import { routeChunk } from '../../src/codegen/wgsl/emit-head-routing.js';
+import {
+  busyTilesBound,
+  constantLoopCost,
+  visitedKeysBound,
+} from '../../src/codegen/wgsl/loop-budget.js';
+
+const span = { start: 0, end: 0 };
+const band = (lo: number | null, hi: number | null): Mask => ({ kind: 'band', lo, hi, span });
+const sink = (count: number): Mask => ({ kind: 'sink', count, span });
+const all: Mask = { kind: 'all', span };
+const union = (...terms: Mask[]): Mask => ({ kind: 'union', terms, span });
+const intersect = (...terms: Mask[]): Mask => ({ kind: 'intersect', terms, span });
+
+function bound(text: string, target = 'llvmpipe') {
+  const result = compile(text, { target });
+  expect(result.diagnostics).toEqual([]);
+  const kernel = result.modules[0]!.plan.kernels.find((k) => k.name.endsWith('softmax'))!;
+  return (seqK: number, seqQ = 1) => evalSize(kernel.loopIterations!, { batch: 1, seqQ, seqK });
+}
+
+describe('loop costs', () => {
+  it('a constant loop of up to 32 trips is unrolled; a longer one costs trips + 1', () => {
+    expect(constantLoopCost(16)).toBe(0);
+    expect(constantLoopCost(32)).toBe(0);
+    expect(constantLoopCost(33)).toBe(34);
+    expect(constantLoopCost(64)).toBe(65);
+  });
+});
+
+describe('what a query tile of 64 rows visits', () => {
+  it('a two-sided band: its width plus the rows; one-sided (causal) or all: everything', () => {
+    expect(visitedKeysBound(band(-1024, 0), 64)).toBe(1088);
+    expect(visitedKeysBound(band(null, 0), 64)).toBeNull();
+    expect(visitedKeysBound(all, 64)).toBeNull();
+    expect(busyTilesBound(band(-1024, 0), 64, 64)).toBe(18);
+  });
+
+  it('a union takes the largest prefix and the hull of its bands, as visitRange does', () => {
+    // Two narrow bands far apart: the hull [-1000, 1000] is visited, not 2 x 11 keys.
+    expect(visitedKeysBound(union(band(-1000, -990), band(990, 1000)), 64)).toBe(2064);
+    expect(visitedKeysBound(union(band(-10, 0), sink(4)), 64)).toBe(4 + 74);
+    // Busy tiles are counted per term: a tile is non-empty where some term is.
+    expect(busyTilesBound(union(band(-1000, -990), band(990, 1000)), 64, 64)).toBe(6);
+  });
+
+  it('an intersection is no wider than its narrowest term whose hull is bounded', () => {
+    expect(visitedKeysBound(intersect(band(null, 0), band(-100, 100)), 64)).toBe(264);
+    // sink | window has the hull [0, p + hi]: it bounds the busy tiles, not the visit.
+    const windowSink = union(band(-1024, 0), sink(4));
+    expect(visitedKeysBound(intersect(band(null, 0), windowSink), 64)).toBeNull();
+    expect(busyTilesBound(intersect(band(null, 0), windowSink), 64, 64)).toBe(19);
+  });
+});
+
+describe('the bound of a compiled kernel', () => {
+  it('dense causal, rowwise, D 64: a step per key and per 64-key tile, plus 2', () => {
+    const of = bound('attention a { heads: 1; head_dim: 64; causal: true }');
+    expect(of(64_000)).toBe(64_000 + 1000 + 2);
+    expect(of(100)).toBe(100 + 2 + 2);
+  });
+
+  it('D 256: the score loop and the two value loops (64 trips) are paid per key', () => {
+    const of = bound('attention a { heads: 1; head_dim: 256; causal: true }');
+    expect(of(640)).toBe(10 + 640 * (1 + 3 * 65) + 3 * 65 + 2);
+  });
+
+  it('window | sink stops growing with seqK once past the band: only tile steps remain', () => {
+    const of = bound(
+      'attention a { heads: 1; head_dim: 64; causal: true; mask: window(left: 1024) | sink(4) }',
+    );
+    expect(of(1_000_000) - of(500_000)).toBe(15_625 - 7_813);
+    expect(of(1_000_000)).toBeLessThan(65_535);
+  });
+
+  it('tiled (portable): per busy tile the K and V staging loops too', () => {
+    const of = bound('attention a { heads: 1; head_dim: 64; causal: true }', 'portable');
+    // TQ 64, TK 16, DW = DVW = 16: per tile 1 + (4 + 1) + (4 + 1) + 2, per key 1.
+    expect(of(1600)).toBe(100 * 13 + 1600 + 2);
+  });
+
+  it('head routing: rows of any query tile share a workgroup, so no band applies', () => {
+    const of = bound(
+      'attention a { heads: 4; head_dim: 64; mask: window(8); head_routing: top(2) }',
+    );
+    expect(of(64_000)).toBeGreaterThan(64_000);
+  });
+
+  it('head routing select and scatter take fewer rows per invocation when many heads are kept', () => {
+    expect(routeChunk(8, 2, 64)).toBe(64);
+    // 64 heads, top(32): a row of select runs 32 rounds over 64 heads (2,276 iterations).
+    expect(routeChunk(64, 32, 16)).toBe(16);
+    // The largest spec still fits one row per invocation.
+    expect(routeChunk(128, 128, 256)).toBe(1);
+    const plan = compile('attention a { heads: 64; head_dim: 16; head_routing: top(32) }', {
+      target: 'llvmpipe',
+    }).modules[0]!.plan;
+    const select = plan.kernels.find((k) => k.name === 'head_routing.select')!;
+    expect(select.wgsl).toContain('const CHUNK: u32 = 16u;');
+    expect(evalSize(select.loopIterations!, { batch: 1, seqQ: 1, seqK: 1 })).toBeLessThanOrEqual(
+      65_535,
+    );
+  });
+});

@@ -1,0 +1,154 @@
+// llvmpipe's loop budget (65,535 iterations per invocation, every loop together; see
+// test/runtime/llvmpipe-loop-budget.gpu.test.ts) against the fused softmax kernels and the
+// cluster/lsh bucket lists: up to the
+// bound the plan carries they match the CPU reference; past it the run is refused with an
+// error naming the limit. Without the check (the bound stripped from the plan) the same run
+// returns a wrong answer and no error: that is what the check is for.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compile, type CompiledModule } from '../../src/api/compile.js';
+import { compareOutput } from '../../src/api/compare-output.js';
+import { randomInputs } from '../../src/api/random-inputs.js';
+import { reference } from '../../src/api/reference.js';
+import { evalSize } from '../../src/codegen/plan.js';
+import { acquireDevice, type AcquiredDevice } from '../../src/runtime/device.js';
+import { loadChecked } from '../../src/runtime/loaded-kernel.js';
+import { LLVMPIPE_LOOP_BUDGET } from '../../src/runtime/loop-budget.js';
+import type { DeviceProfile } from '../../src/target/profile.js';
+import { adapterAvailability } from '../runtime/gpu-availability.js';
+
+const llvmpipe = await adapterAvailability('llvmpipe');
+
+const DENSE = 'attention dense { heads: 1; head_dim: 64; causal: true }';
+const WIDE = 'attention wide { heads: 1; head_dim: 256; causal: true }';
+const RANDOM =
+  'attention random { heads: 1; head_dim: 64; mask: window(64) | random(3, block: 64) }';
+const CLUSTER = 'attention cluster { heads: 1; head_dim: 16; mask: cluster(2) }';
+const ROUTED_HEADS = 'attention routed { heads: 64; head_dim: 16; head_routing: top(32) }';
+const WINDOW =
+  'attention window { heads: 1; head_dim: 64; causal: true; mask: window(left: 1024) | sink(4) }';
+
+function compiled(text: string, target: DeviceProfile | string): CompiledModule {
+  const result = compile(text, { target });
+  expect(result.diagnostics).toEqual([]);
+  return result.modules[0]!;
+}
+
+/** The largest seqK at which every kernel's bound fits the budget at one query row. */
+function largestFitting(module: CompiledModule): number {
+  const bounds = module.plan.kernels.flatMap((k) => (k.loopIterations ? [k.loopIterations] : []));
+  expect(bounds.length).toBeGreaterThan(0);
+  const fitsAt = (seqK: number) =>
+    bounds.every((b) => evalSize(b, { batch: 1, seqQ: 1, seqK }) <= LLVMPIPE_LOOP_BUDGET);
+  let fits = 1;
+  for (let step = 1 << 24; step >= 1; step >>= 1) if (fitsAt(fits + step)) fits += step;
+  return fits;
+}
+
+/** The module as compiled before the bound existed: nothing for the runtime to check. */
+function withoutBound(module: CompiledModule): CompiledModule {
+  const kernels = module.plan.kernels.map(({ loopIterations: _, ...kernel }) => kernel);
+  return { ...module, plan: { ...module.plan, kernels } };
+}
+
+describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget', () => {
+  let acquired: AcquiredDevice;
+  beforeAll(async () => {
+    acquired = await acquireDevice({ adapter: 'llvmpipe' });
+  });
+  afterAll(() => acquired?.destroy());
+
+  /** The relative error of one decode row (seqQ = 1) against the reference. */
+  async function decodeError(module: CompiledModule, seqK: number): Promise<number> {
+    const inputs = randomInputs(module, { batch: 1, seqQ: 1, seqK, seed: 3 });
+    const kernel = await loadChecked(acquired.device, module);
+    try {
+      const { o } = await kernel.run(inputs);
+      return compareOutput(o, reference(module, inputs).o).relativeError;
+    } finally {
+      kernel.destroy();
+    }
+  }
+
+  async function expectRefused(module: CompiledModule, seqK: number, fits: number) {
+    const inputs = randomInputs(module, { batch: 1, seqQ: 1, seqK, seed: 3 });
+    const kernel = await loadChecked(acquired.device, module);
+    try {
+      await expect(kernel.run(inputs)).rejects.toThrow(
+        new RegExp(
+          `kernel '[^']+' would run up to \\d+ loop ` +
+            `iterations per invocation at batch=1, seqQ=1, seqK=${seqK}; this device \\(llvmpipe\\) ` +
+            `ends every loop of an invocation after 65535 in all, with no error, so the output ` +
+            `would be wrong \\(at most seqK = ${fits} fits at this seqQ`,
+        ),
+      );
+    } finally {
+      kernel.destroy();
+    }
+  }
+
+  it('dense causal, head_dim 64 (rowwise): right up to the bound, refused past it, wrong unchecked', async () => {
+    const module = compiled(DENSE, acquired.profile);
+    expect(module.plan.kernels[0]!.wgsl).toContain('variant rowwise');
+    const fits = largestFitting(module);
+    expect(fits).toBeGreaterThan(64_000);
+    expect(await decodeError(module, fits)).toBeLessThan(1e-4);
+    await expectRefused(module, 70_000, fits);
+    expect(await decodeError(withoutBound(module), 70_000)).toBeGreaterThan(1e-3);
+  });
+
+  it('dense causal, head_dim 256: its score and value loops are not unrolled, so ~330 keys', async () => {
+    const module = compiled(WIDE, acquired.profile);
+    const fits = largestFitting(module);
+    expect(fits).toBeGreaterThan(300);
+    expect(await decodeError(module, fits)).toBeLessThan(1e-4);
+    await expectRefused(module, 2_048, fits);
+    expect(await decodeError(withoutBound(module), 2_048)).toBeGreaterThan(1e-3);
+  });
+
+  it('the tiled variant (portable target) on llvmpipe: right up to its bound, refused past it', async () => {
+    const module = compiled(DENSE, 'portable');
+    expect(module.plan.kernels[0]!.wgsl).toContain('variant tiled');
+    const fits = largestFitting(module);
+    expect(await decodeError(module, fits)).toBeLessThan(1e-4);
+    await expectRefused(module, 70_000, fits);
+  });
+
+  it('window | random: each key and tile scans the drawn blocks, so ~12,700 keys', async () => {
+    const module = compiled(RANDOM, acquired.profile);
+    const fits = largestFitting(module);
+    expect(fits).toBeGreaterThan(12_000);
+    expect(await decodeError(module, fits)).toBeLessThan(1e-4);
+    await expectRefused(module, 70_000, fits);
+  });
+
+  it('cluster(2): the bucket lists pass over all keys twice per invocation, so 32,766 keys', async () => {
+    const module = compiled(CLUSTER, acquired.profile);
+    const fits = largestFitting(module);
+    expect(fits).toBe(32_766);
+    expect(await decodeError(module, fits)).toBeLessThan(1e-4);
+    await expectRefused(module, 40_000, fits);
+    expect(await decodeError(withoutBound(module), 40_000)).toBeGreaterThan(1e-3);
+  });
+
+  it('head routing over 64 heads, top(32): select takes 16 rows per invocation, not 64', async () => {
+    // With 64 rows an invocation of select needed ~145,000 iterations: wrong output, no error.
+    const module = compiled(ROUTED_HEADS, acquired.profile);
+    const select = module.plan.kernels.find((k) => k.name === 'head_routing.select')!;
+    expect(select.wgsl).toContain('const CHUNK: u32 = 16u;');
+    const inputs = randomInputs(module, { batch: 1, seqQ: 64, seqK: 64, seed: 3 });
+    const kernel = await loadChecked(acquired.device, module);
+    try {
+      const { o } = await kernel.run(inputs);
+      expect(compareOutput(o, reference(module, inputs).o).relativeError).toBeLessThan(1e-4);
+    } finally {
+      kernel.destroy();
+    }
+  });
+
+  it('window | sink walks a band, not the range: 70,000 keys run and match the reference', async () => {
+    const module = compiled(WINDOW, acquired.profile);
+    expect(largestFitting(module)).toBeGreaterThan(1_000_000);
+    expect(await decodeError(module, 70_000)).toBeLessThan(1e-4);
+  });
+});
