@@ -69,9 +69,16 @@ describe('the bound of a compiled kernel', () => {
     expect(of(100)).toBe(100 + 2 + 2);
   });
 
-  it('D 256: the score loop and the two value loops (64 trips) are paid per key', () => {
+  it('D 256: the per-key loops over 64 vectors are two unrolled loops of 32, paid per row only', () => {
+    const module = compile('attention a { heads: 1; head_dim: 256; causal: true }', {
+      target: 'llvmpipe',
+    }).modules[0]!;
+    const wgsl = module.plan.kernels[0]!.wgsl;
+    expect(wgsl).toContain('for (var d = 32u; d < DW; d++) { s += ');
+    expect(wgsl).not.toMatch(/for \(var d = 0u; d < DW; d\+\+\) \{ s \+= /);
     const of = bound('attention a { heads: 1; head_dim: 256; causal: true }');
-    expect(of(640)).toBe(10 + 640 * (1 + 3 * 65) + 3 * 65 + 2);
+    // Per tile 1, per key 1; per row the q load, acc init and store (64 trips each) and 2.
+    expect(of(640)).toBe(10 + 640 + 3 * 65 + 2);
   });
 
   it('window | sink stops growing with seqK once past the band: only tile steps remain', () => {

@@ -436,6 +436,8 @@ export function emitRoutedSoftmaxKernel(
       kAt: load(`${bindings.k.name}[kRow + d]`),
       vAt: load(`${bindings.v.name}[vRow + d]`),
       dot,
+      vectors: D / W,
+      valueVectors: DV / W,
     });
   };
   sources.forEach((source, index) => {
