@@ -864,7 +864,20 @@ export const plan: HostPlan = {
           "value": 0
         }
       ],
-      "uniformBuffer": "params.linear.linear_scan"
+      "uniformBuffer": "params.linear.linear_scan",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              64
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "linear.linear_output",

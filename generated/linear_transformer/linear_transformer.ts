@@ -603,7 +603,20 @@ export const plan: HostPlan = {
           "value": 0
         }
       ],
-      "uniformBuffer": "params.linear_transformer.linear_scan"
+      "uniformBuffer": "params.linear_transformer.linear_scan",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              64
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "linear_transformer.linear_output",

@@ -629,7 +629,32 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.performer.linear_scan"
+      "uniformBuffer": "params.performer.linear_scan",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              {
+                "op": "max",
+                "args": [
+                  64,
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqK",
+                      64
+                    ]
+                  }
+                ]
+              }
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "performer.linear_output",

@@ -118,3 +118,42 @@ describe('the bound of a compiled kernel', () => {
     );
   });
 });
+
+describe('the bound of the routed softmax kernel (one query row per invocation)', () => {
+  const routedBound = (text: string) => bound(text);
+
+  it('topk(2, block: 16): per candidate block a step and the sorted insertion; 48 keys walked', () => {
+    const of = routedBound('attention a { heads: 1; head_dim: 16; mask: topk(2, block: 16) }');
+    // Row 4; init 3; 101 candidates x (1 + 2 x 3); the 3 blocks' loop 2 x 4 and 48 keys.
+    expect(of(1600)).toBe(4 + 3 + 101 * 7 + 8 + 48);
+  });
+
+  it('topk(100) finds a threshold: 34 passes over the candidate blocks, then every key', () => {
+    const of = routedBound('attention a { heads: 1; head_dim: 16; mask: topk(100, block: 16) }');
+    // Row 4; 34 x 101 + 33; 101 blocks x 2 and 1600 keys.
+    expect(of(1600)).toBe(4 + 34 * 101 + 33 + 101 * 2 + 1600);
+  });
+
+  it('lsh: the bucket of the row (2 projection columns), then its sorted key list', () => {
+    const of = routedBound(
+      'attention a { heads: 1; head_dim: 16; mask: lsh(buckets: 4, seed: 1) }',
+    );
+    expect(of(1000)).toBe(4 + 3 + 1 + 1000);
+  });
+
+  it('stride | random | topk: the range, the drawn blocks, and per key the table scans', () => {
+    const of = routedBound(
+      'attention a { heads: 1; head_dim: 16; mask: stride(4) | random(2, block: 16) | topk(1, block: 16) }',
+    );
+    // Per key 1 + 2 x 3 (randomHas in `allowed` and in `seen`).
+    expect(of(2000) - of(1000)).toBe(1000 * 7 + (Math.ceil(2000 / 16) - Math.ceil(1000 / 16)) * 5);
+  });
+
+  it('a window term walks its band, not every key', () => {
+    const of = routedBound(
+      'attention a { heads: 1; head_dim: 16; mask: window(8) | topk(1, block: 16) }',
+    );
+    // Only the candidate blocks of topk grow with seqK.
+    expect(of(2000) - of(1000)).toBe((Math.ceil(2000 / 16) - Math.ceil(1000 / 16)) * 5);
+  });
+});
