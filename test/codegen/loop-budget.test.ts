@@ -8,6 +8,7 @@ import { compile } from '../../src/api/compile.js';
 import type { Mask } from '../../src/ir/ir.js';
 import { evalSize } from '../../src/codegen/plan.js';
 import { routeChunk } from '../../src/codegen/wgsl/emit-head-routing.js';
+import { checkLoopBudget, LLVMPIPE_LOOP_BUDGET } from '../../src/runtime/loop-budget.js';
 import {
   busyTilesBound,
   constantLoopCost,
@@ -155,5 +156,48 @@ describe('the bound of the routed softmax kernel (one query row per invocation)'
     );
     // Only the candidate blocks of topk grow with seqK.
     expect(of(2000) - of(1000)).toBe((Math.ceil(2000 / 16) - Math.ceil(1000 / 16)) * 5);
+  });
+});
+
+describe('the bounds of the linear scan and the linformer kernels', () => {
+  const planOf = (text: string) => {
+    const result = compile(text, { target: 'llvmpipe' });
+    expect(result.diagnostics).toEqual([]);
+    return result.modules[0]!.plan;
+  };
+  const at = (seqK: number) => ({ batch: 1, seqQ: 1, seqK });
+
+  it('causal linear: the scan walks one slot per chunk of keys, refused past 65,534 slots', () => {
+    const plan = planOf('attention a { heads: 1; head_dim: 16; causal: true; kernel: elu1 }');
+    const scan = plan.kernels.find((k) => k.name.endsWith('linear_scan'))!;
+    const chunk = Number(
+      /const C: u32 = (\d+)u;/.exec(
+        plan.kernels.find((k) => k.name.endsWith('linear_states'))!.wgsl,
+      )?.[1] ?? NaN,
+    );
+    expect(chunk).toBeGreaterThan(0);
+    const slots = LLVMPIPE_LOOP_BUDGET - 1;
+    expect(evalSize(scan.loopIterations!, at(slots * chunk))).toBe(LLVMPIPE_LOOP_BUDGET);
+    expect(() => checkLoopBudget(plan, at(slots * chunk), LLVMPIPE_LOOP_BUDGET)).not.toThrow();
+    expect(() => checkLoopBudget(plan, at(slots * chunk + 1), LLVMPIPE_LOOP_BUDGET)).toThrow(
+      new RegExp(
+        `kernel '\\S+linear_scan' would run up to 65536 loop iterations .*at most seqK = ${slots * chunk} fits`,
+      ),
+    );
+  });
+
+  it('linformer: the projection walks one chunk of keys, the sum one step per chunk', () => {
+    const plan = planOf(
+      'attention a { heads: 1; head_dim: 256; max_seq: 4096; lowrank: linformer(8) }',
+    );
+    const project = plan.kernels.find((k) => k.name.endsWith('linformer-project'))!;
+    const reduce = plan.kernels.find((k) => k.name.endsWith('linformer-reduce'))!;
+    // head_dim 256: the per-key row loops are two loops of 32 vectors each, unrolled.
+    expect(project.wgsl).toContain('for (var d = 32u; d < DW; d++)');
+    const chunk = Number(/const CHUNK: u32 = (\d+)u;/.exec(project.wgsl)?.[1] ?? NaN);
+    expect(chunk).toBeGreaterThan(0);
+    // A chunk of keys and the exit; the accumulators' init and store (64 vectors, 65 each).
+    expect(project.loopIterations).toBe(chunk + 1 + 4 * 65);
+    expect(evalSize(reduce.loopIterations!, at(4096))).toBe(Math.ceil(4096 / chunk) + 1);
   });
 });

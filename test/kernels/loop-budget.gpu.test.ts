@@ -173,4 +173,22 @@ describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget'
     expect(await decodeError(module, fits)).toBeLessThan(1e-4);
     await expectRefused(module, fits + 1, fits);
   }, 120_000);
+
+  it('linformer, head_dim 256: per-key row loops split into loops of 32, matching at max_seq', async () => {
+    const module = compiled(
+      'attention lf { heads: 1; head_dim: 256; max_seq: 4096; lowrank: linformer(8) }',
+      acquired.profile,
+    );
+    expect(largestFitting(module)).toBeGreaterThan(4096);
+    expect(await decodeError(module, 4096)).toBeLessThan(1e-4);
+  }, 120_000);
+
+  it('causal linear: the scan, bounded by its slots, matches the reference', async () => {
+    const module = compiled(
+      'attention lin { heads: 1; head_dim: 16; causal: true; kernel: elu1 }',
+      acquired.profile,
+    );
+    expect(largestFitting(module)).toBeGreaterThan(1_000_000);
+    expect(await decodeError(module, 5_000)).toBeLessThan(1e-4);
+  });
 });
