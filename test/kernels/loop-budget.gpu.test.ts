@@ -191,4 +191,15 @@ describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget'
     expect(largestFitting(module)).toBeGreaterThan(1_000_000);
     expect(await decodeError(module, 5_000)).toBeLessThan(1e-4);
   });
+
+  it('non-causal linear: a slot of the states kernel holds seqK / slots keys, ~512,000 keys', async () => {
+    const module = compiled(
+      'attention lin { heads: 1; head_dim: 16; kernel: elu1 }',
+      acquired.profile,
+    );
+    const fits = largestFitting(module);
+    expect(fits).toBeGreaterThan(500_000);
+    expect(await decodeError(module, fits)).toBeLessThan(1e-4);
+    await expectRefused(module, fits + 1, fits);
+  }, 180_000);
 });
