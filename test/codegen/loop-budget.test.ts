@@ -200,4 +200,14 @@ describe('the bounds of the linear scan and the linformer kernels', () => {
     expect(project.loopIterations).toBe(chunk + 1 + 4 * 65);
     expect(evalSize(reduce.loopIterations!, at(4096))).toBe(Math.ceil(4096 / chunk) + 1);
   });
+
+  it('linear states: a slot grows with seqK without causal, one chunk of keys with it', () => {
+    const statesOf = (text: string) =>
+      planOf(text).kernels.find((k) => k.name.endsWith('linear_states'))!.loopIterations!;
+    const open = statesOf('attention a { heads: 1; head_dim: 16; kernel: elu1 }');
+    const causal = statesOf('attention a { heads: 1; head_dim: 16; causal: true; kernel: elu1 }');
+    expect(evalSize(open, at(1_000_000))).toBeGreaterThan(LLVMPIPE_LOOP_BUDGET);
+    expect(evalSize(open, at(100_000))).toBeLessThan(LLVMPIPE_LOOP_BUDGET);
+    expect(evalSize(causal, at(1_000_000))).toBe(evalSize(causal, at(1_000)));
+  });
 });
