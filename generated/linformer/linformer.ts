@@ -904,7 +904,14 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.linformer.attend-small"
+      "uniformBuffer": "params.linformer.attend-small",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          256,
+          1
+        ]
+      }
     }
   ],
   "steps": [

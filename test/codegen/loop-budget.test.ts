@@ -210,4 +210,22 @@ describe('the bounds of the linear scan and the linformer kernels', () => {
     expect(evalSize(open, at(100_000))).toBeLessThan(LLVMPIPE_LOOP_BUDGET);
     expect(evalSize(causal, at(1_000_000))).toBe(evalSize(causal, at(1_000)));
   });
+
+  it('low-rank attend: linformer walks its r rows, nystrom landmark values walk every key', () => {
+    const linformer = planOf(
+      'attention a { heads: 1; head_dim: 256; max_seq: 8192; lowrank: linformer(4096) }',
+    );
+    const attend = linformer.kernels.find((k) => k.name.endsWith('attend-small'))!;
+    // head_dim 256: the per-key loops are loops of 32 vectors, unrolled; per row 3 x 65 + 1.
+    expect(attend.wgsl).toContain('for (var d = 32u; d < DW; d++) { s += ');
+    expect(attend.wgsl).toContain('      for (var d = 32u; d < DVW; d++) { acc[d] *= c; }');
+    expect(evalSize(attend.loopIterations!, at(8192))).toBe(4096 + 3 * 65 + 1);
+    const nystrom = planOf('attention a { heads: 1; head_dim: 16; lowrank: nystrom(8, iters: 2) }');
+    const values = nystrom.kernels.find((k) => k.name.endsWith('nystrom-landmark-values'))!;
+    expect(evalSize(values.loopIterations!, at(1000))).toBe(1000 + 1);
+    expect(() => checkLoopBudget(nystrom, at(65_534), LLVMPIPE_LOOP_BUDGET)).not.toThrow();
+    expect(() => checkLoopBudget(nystrom, at(65_535), LLVMPIPE_LOOP_BUDGET)).toThrow(
+      /nystrom-landmark-values' would run up to 65536 loop iterations/,
+    );
+  });
 });

@@ -205,4 +205,15 @@ describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget'
     expect(await decodeError(module, fits)).toBeLessThan(1e-4);
     await expectRefused(module, fits + 1, fits);
   }, 180_000);
+
+  it('nystrom: the landmark values walk every key, so 65,534 keys', async () => {
+    const module = compiled(
+      'attention ny { heads: 1; head_dim: 16; lowrank: nystrom(8, iters: 2) }',
+      acquired.profile,
+    );
+    const fits = largestFitting(module);
+    expect(fits).toBe(65_534);
+    expect(await decodeError(module, fits)).toBeLessThan(1e-3);
+    await expectRefused(module, fits + 1, fits);
+  }, 120_000);
 });
