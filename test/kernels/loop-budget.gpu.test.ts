@@ -1,7 +1,7 @@
 // llvmpipe's loop budget (65,535 iterations per invocation, every loop together; see
 // test/runtime/llvmpipe-loop-budget.gpu.test.ts) against the kernels that carry a bound (the
 // fused and routed softmax, the cluster/lsh bucket lists, head routing, the linear states and
-// scan, linformer): up to the bound the plan carries they match the CPU reference; past it the
+// scan, linformer, the low-rank attend): up to the bound the plan carries they match the CPU reference; past it the
 // run is refused with an error naming the limit. Without the check (the bound stripped from
 // the plan) the same run returns a wrong answer and no error: that is what the check is for.
 
@@ -213,7 +213,18 @@ describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget'
     );
     const fits = largestFitting(module);
     expect(fits).toBe(65_534);
-    expect(await decodeError(module, fits)).toBeLessThan(1e-3);
-    await expectRefused(module, fits + 1, fits);
+    // Nyström needs at least m = 8 query rows (one segment per landmark).
+    const kernel = await loadChecked(acquired.device, module);
+    try {
+      const inputs = randomInputs(module, { batch: 1, seqQ: 8, seqK: fits, seed: 3 });
+      const { o } = await kernel.run(inputs);
+      expect(compareOutput(o, reference(module, inputs).o).relativeError).toBeLessThan(1e-3);
+      const over = randomInputs(module, { batch: 1, seqQ: 8, seqK: fits + 1, seed: 3 });
+      await expect(kernel.run(over)).rejects.toThrow(
+        /kernel '\S+nystrom-landmark-values' would run up to 65536 loop iterations .*at most seqK = 65534 fits/,
+      );
+    } finally {
+      kernel.destroy();
+    }
   }, 120_000);
 });
