@@ -1,9 +1,10 @@
 // llvmpipe's loop budget (65,535 iterations per invocation, every loop together; see
 // test/runtime/llvmpipe-loop-budget.gpu.test.ts) against the kernels that carry a bound (the
 // fused and routed softmax, the cluster/lsh bucket lists, head routing, the linear states and
-// scan, linformer, the low-rank attend): up to the bound the plan carries they match the CPU reference; past it the
-// run is refused with an error naming the limit. Without the check (the bound stripped from
-// the plan) the same run returns a wrong answer and no error: that is what the check is for.
+// scan, linformer, the low-rank attend): up to the bound the plan carries they match the CPU
+// reference; past it the run is refused with an error naming the limit. Without the check (the
+// bound stripped from the plan) the same run returns a wrong answer and no error: that is what
+// the check is for.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type CompiledModule } from '../../src/api/compile.js';
