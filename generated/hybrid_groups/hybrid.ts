@@ -818,7 +818,44 @@ export const plan: HostPlan = {
           "value": 8
         }
       ],
-      "uniformBuffer": "params.linear.linear_states"
+      "uniformBuffer": "params.linear.linear_states",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              2,
+              {
+                "op": "add",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "add",
+                        "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              64,
+                              64
+                            ]
+                          },
+                          1
+                        ]
+                      },
+                      523
+                    ]
+                  },
+                  20
+                ]
+              }
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "linear.linear_scan",
@@ -864,7 +901,20 @@ export const plan: HostPlan = {
           "value": 0
         }
       ],
-      "uniformBuffer": "params.linear.linear_scan"
+      "uniformBuffer": "params.linear.linear_scan",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              64
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "linear.linear_output",

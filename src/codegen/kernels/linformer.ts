@@ -5,6 +5,9 @@
 // (every invocation of it loads the same key row) and E, F once in all. A second kernel sums
 // the chunk partials in chunk order (deterministic, no atomics) into `[B, Hkv, r, D + Dv]`.
 // Under dtype f16 only K and V are halves (unpacked on load); E, F and the partials are f32.
+// Both carry their loop-iteration bound for llvmpipe's budget (docs/runtime.md): the
+// projection walks one chunk of keys (its per-key row loops in short loops that Mesa unrolls),
+// the sum walks the chunks.
 
 import type { TensorLayout } from '../../kernel/blocks/layout.js';
 import {
@@ -24,8 +27,12 @@ import {
   uniform,
   type BlockBuilder,
 } from '../../kernel/build.js';
-import type { Expr, Kernel, KernelConst } from '../../kernel/ir.js';
+import { forShortLoops } from '../../kernel/blocks/short-loops.js';
+import type { Expr, KernelConst } from '../../kernel/ir.js';
+import type { BoundedKernel } from '../kernel-source.js';
 import type { SizeExpr } from '../plan.js';
+import { size } from '../plan.js';
+import { constantLoopCost, loopCost } from '../wgsl/loop-budget.js';
 import {
   type GroupShape,
   type KernelBuffer,
@@ -63,7 +70,7 @@ export function linformerProjectKernel(
   maxSeq: number,
   buffers: readonly KernelBuffer[],
   arrays: ProjectionArrays,
-): Kernel {
+): BoundedKernel {
   const W = shape.width;
   const chunks: SizeExpr = { op: 'ceilDiv', args: ['seqK', chunk] };
   const rowTiles = Math.ceil(rank / WORKGROUP);
@@ -118,14 +125,14 @@ export function linformerProjectKernel(
           tensorRow(layout, uniform(base), hk, 'TOTAL_KV_HEADS', uniform('seqK'), n, width);
         const kRow = key.let('kRow', row('kBase', 'DW'));
         const vRow = key.let('vRow', row('vBase', 'DVW'));
-        overRow(key, 'DW', (body, d) =>
+        forShortLoops(key, 'DW', shape.headDim / W, (body, d) =>
           body.compound(
             index('accK', d),
             '+=',
             mul(e, loadElement(buffer(arrays.k.buffer), add(kRow, d))),
           ),
         );
-        overRow(key, 'DVW', (body, d) =>
+        forShortLoops(key, 'DVW', shape.valueDim / W, (body, d) =>
           body.compound(
             index('accV', d),
             '+=',
@@ -144,7 +151,9 @@ export function linformerProjectKernel(
     overRow(b, 'DW', (body, d) => body.store(partial, add(out, d), index('accK', d)));
     overRow(b, 'DVW', (body, d) => body.store(partial, add(out, 'DW', d), index('accV', d)));
   });
-  return k.build();
+  // A chunk of keys, a step each (their row loops unrolled); the accumulators' init and store.
+  const rows = constantLoopCost(shape.headDim / W) + constantLoopCost(shape.valueDim / W);
+  return { ...k.build(), loopIterations: loopCost(chunk) + 2 * rows };
 }
 
 /** `for (var d = 0u; d < count; d++) { ... }` on one line. */
@@ -159,7 +168,7 @@ export function linformerReduceKernel(
   buffer: KernelBuffer,
   partialBase: SizeExpr,
   projectedBase: SizeExpr,
-): Kernel {
+): BoundedKernel {
   const W = shape.width;
   const rowWords = (shape.headDim + shape.valueDim) / W;
   const elements: SizeExpr = { op: 'mul', args: ['batch', shape.kvHeads, rank, rowWords] };
@@ -195,5 +204,6 @@ export function linformerReduceKernel(
     );
     b.store(s, add(uniform('projectedBase'), x), sum);
   });
-  return k.build();
+  // One step per chunk of keys and the loop's exit.
+  return { ...k.build(), loopIterations: size.add(size.ceilDiv('seqK', chunk), 1) };
 }

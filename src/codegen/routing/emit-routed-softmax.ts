@@ -37,6 +37,7 @@ import {
 } from '../wgsl/softmax-kernel-setup.js';
 import { emitRandomHas } from '../wgsl/emit-mask-functions.js';
 import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
+import { routedLoopIterations } from './routed-loop-budget.js';
 import { bucketOfRow, bucketTableOffsets, centroidCount } from './route-kernels.js';
 import {
   keptRowDeclarations,
@@ -436,6 +437,8 @@ export function emitRoutedSoftmaxKernel(
       kAt: load(`${bindings.k.name}[kRow + d]`),
       vAt: load(`${bindings.v.name}[vRow + d]`),
       dot,
+      vectors: D / W,
+      valueVectors: DV / W,
     });
   };
   sources.forEach((source, index) => {
@@ -512,7 +515,16 @@ export function emitRoutedSoftmaxKernel(
   );
   if (lse) emit(`  ${lseStore(lse, 'i', 'm', 'l')}`);
   emit('}');
-  return { wgsl: L.join('\n') + '\n', workgroupSize: TQ, uniforms };
+  const loopIterations = routedLoopIterations({
+    mask,
+    sources,
+    topkSortedMax: TOPK_SORTED_MAX,
+    headDim: D,
+    valueDim: DV,
+    vectorWidth: W,
+    headRouting: headRouting !== null,
+  });
+  return { wgsl: L.join('\n') + '\n', workgroupSize: TQ, uniforms, loopIterations };
 }
 
 /**

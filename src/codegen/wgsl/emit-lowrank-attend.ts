@@ -11,6 +11,9 @@
 // index expressions stay in row-vector units either way and all arithmetic stays f32.
 
 import type { SizeExpr } from '../plan.js';
+import { size } from '../plan.js';
+import { UNROLLED_TRIPS } from '../../kernel/blocks/short-loops.js';
+import { constantLoopCost } from './loop-budget.js';
 import {
   keptRowDeclarations,
   keptRowSelection,
@@ -39,6 +42,8 @@ export interface LowRankKernel {
   readonly wgsl: string;
   readonly workgroupSize: number;
   readonly uniforms: readonly { readonly name: string; readonly value: SizeExpr }[];
+  /** An upper bound of one invocation's loop iterations (docs/runtime.md, "llvmpipe's loop budget"). */
+  readonly loopIterations?: SizeExpr;
 }
 
 /** The WGSL type of q/k/v/o rows in storage. */
@@ -131,6 +136,8 @@ export interface SmallAttentionSpec {
   readonly constants: readonly string[];
   /** WGSL expression: the number of key rows each query walks. */
   readonly keys: string;
+  /** The same count as a size expression, for the loop-iteration bound. */
+  readonly keyCount: SizeExpr;
   /**
    * WGSL expressions (in units of the row vector) over `b`, `hl`, `h`, `hkl`, `hk`, `row`
    * and, for keys and values, `j`.
@@ -155,6 +162,8 @@ export interface SmallAttentionSpec {
 
 export function emitSmallAttention(spec: SmallAttentionSpec): LowRankKernel {
   const W = spec.shape.width;
+  const DW = spec.shape.headDim / W;
+  const DVW = spec.shape.valueDim / W;
   const vec = W === 4 ? 'vec4<f32>' : 'f32';
   const zero = W === 4 ? 'vec4<f32>(0.0)' : '0.0';
   const dot = (a: string, b: string) => (W === 4 ? `dot(${a}, ${b})` : `${a} * ${b}`);
@@ -212,24 +221,42 @@ export function emitSmallAttention(spec: SmallAttentionSpec): LowRankKernel {
     `    let kRow = ${spec.keyRow};`,
     `    let vRow = ${spec.valueRow};`,
     '    var s = 0.0;',
-    `    for (var d = 0u; d < DW; d++) { s += ${dot('qv[d]', load(spec.keyBuffer, 'kRow + d'))}; }`,
+    ...shortLoops('DW', DW, (d) => `s += ${dot(`qv[${d}]`, load(spec.keyBuffer, `kRow + ${d}`))};`),
     '    // Lazy rescale: only when the running max grows (the first key rescales 0 by 0).',
     '    // (Two or four keys per step were 20-40% slower on llvmpipe.)',
     '    if (s > m) {',
     '      let c = exp2(m - s);',
     '      l *= c;',
-    '      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }',
+    ...shortLoops('DVW', DVW, (d) => `acc[${d}] *= c;`).map((line) => `  ${line}`),
     '      m = s;',
     '    }',
     '    let w = exp2(s - m);',
     '    l += w;',
-    `    for (var d = 0u; d < DVW; d++) { acc[d] += w * ${load(spec.valueBuffer, 'vRow + d')}; }`,
+    ...shortLoops('DVW', DVW, (d) => `acc[${d}] += w * ${load(spec.valueBuffer, `vRow + ${d}`)};`),
     '  }',
     `  let inv = select(0.0, 1.0 / l, l > 0.0)${routing ? ' * routeWeight' : ''};`,
     `  for (var d = 0u; d < DVW; d++) { ${storeTo(spec.buffers, spec.outputBuffer, 'oRow + d', 'acc[d] * inv')} }`,
     '}',
   );
-  return { wgsl: L.join('\n') + '\n', workgroupSize: WORKGROUP, uniforms };
+  // Per key a step (its row loops unrolled); per row the q, acc and output loops, the key
+  // loop's exit and, with head routing, the kept-row search.
+  const perRow = constantLoopCost(DW) + 2 * constantLoopCost(DVW) + 1 + (routing ? 64 : 0);
+  const loopIterations = size.add(spec.keyCount, perRow);
+  return { wgsl: L.join('\n') + '\n', workgroupSize: WORKGROUP, uniforms, loopIterations };
+}
+
+/**
+ * `for (var d = 0u; d < count; d++) { body }` (4 spaces in) as loops of at most
+ * UNROLLED_TRIPS constant trips, which Mesa unrolls: the text form of
+ * src/kernel/blocks/short-loops.ts for this template.
+ */
+function shortLoops(count: string, trips: number, body: (d: string) => string): string[] {
+  const lines: string[] = [];
+  for (let start = 0; start < trips || start === 0; start += UNROLLED_TRIPS) {
+    const end = start + UNROLLED_TRIPS >= trips ? count : `${start + UNROLLED_TRIPS}u`;
+    lines.push(`    for (var d = ${start}u; d < ${end}; d++) { ${body('d')} }`);
+  }
+  return lines;
 }
 
 /** Workgroups of a (batch, heads, ceil(rows / WORKGROUP)) grid. */

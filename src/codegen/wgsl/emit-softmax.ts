@@ -271,7 +271,7 @@ export function emitSoftmaxKernel(
       e(`let kRow = kBase0 + j * ${kStride};`);
       e(`let vRow = vBase0 + j * ${vStride};`);
     }
-    emitKeyUpdate(e, { score, modified, kAt, vAt, dot });
+    emitKeyUpdate(e, { score, modified, kAt, vAt, dot, vectors: D / W, valueVectors: DV / W });
   };
   if (tiled) emitTiledKeyLoop();
   else emitFlatKeyLoop();

@@ -2,7 +2,8 @@
 // (scale already folded into q), softcap through an overflow-safe tanh, alibi, then the
 // online-softmax update of (m, l, acc) in base 2, rescaling lazily: only when the running
 // max grows. Expects `qrow`, `acc`, `m`, `l`, `p`, `j` and (alibi) `slope` in scope, and the
-// constants DW and DVW (vectors per key and value row).
+// constants DW and DVW (vectors per key and value row). Its loops over a row run per key, so
+// rows longer than llvmpipe unrolls are split into short loops (short-loops.ts).
 
 import type { Score } from '../../ir/ir.js';
 import {
@@ -14,16 +15,15 @@ import {
   f32,
   gt,
   index,
-  lt,
   mul,
   neg,
   sub,
   T,
-  u32,
   add,
   type BlockBuilder,
 } from '../build.js';
 import type { Expr, HelperFunction } from '../ir.js';
+import { forShortLoops } from './short-loops.js';
 
 export interface KeyUpdate {
   readonly score: Score;
@@ -32,6 +32,9 @@ export interface KeyUpdate {
   /** Element `d` of the key and value rows as f32 vectors (`d` is the loop's counter). */
   readonly kAt: Expr;
   readonly vAt: Expr;
+  /** The values of DW and DVW: the row loops' trip counts. */
+  readonly vectors: number;
+  readonly valueVectors: number;
   /** The product of a query vector and a key vector (`dot` for vec4, `*` for scalars). */
   readonly dot: (a: Expr, b: Expr) => Expr;
 }
@@ -51,10 +54,9 @@ export const TANH_SAFE: HelperFunction = {
 export function keyUpdate(b: BlockBuilder, k: KeyUpdate): void {
   const { softcap, bias } = k.score;
   const s = b.var('s', f32(0));
-  const oneLine = { oneLine: true };
-  const overVectors = (count: string, body: (b: BlockBuilder, d: Expr) => void) =>
-    b.for('d', u32(0), (d) => lt(d, count), body, oneLine);
-  overVectors('DW', (body, d) => body.compound(s, '+=', k.dot(index('qrow', d), k.kAt)));
+  forShortLoops(b, 'DW', k.vectors, (body, d) =>
+    body.compound(s, '+=', k.dot(index('qrow', d), k.kAt)),
+  );
   if (softcap !== null)
     b.assign(s, mul(f32(softcap), call(TANH_SAFE.name, mul(s, f32(1 / softcap)))));
   if (bias === 'alibi')
@@ -68,16 +70,14 @@ export function keyUpdate(b: BlockBuilder, k: KeyUpdate): void {
   b.if(gt(s, 'm'), (grow) => {
     const c = grow.let('c', call('exp2', sub('m', s)));
     grow.compound('l', '*=', c);
-    grow.for(
-      'd',
-      u32(0),
-      (d) => lt(d, 'DVW'),
-      (body, d) => body.compound(index('acc', d), '*=', c),
-      oneLine,
+    forShortLoops(grow, 'DVW', k.valueVectors, (body, d) =>
+      body.compound(index('acc', d), '*=', c),
     );
     grow.assign('m', s);
   });
   const w = b.let('w', call('exp2', sub(s, 'm')));
   b.compound('l', '+=', w);
-  overVectors('DVW', (body, d) => body.compound(index('acc', d), '+=', mul(w, k.vAt)));
+  forShortLoops(b, 'DVW', k.valueVectors, (body, d) =>
+    body.compound(index('acc', d), '+=', mul(w, k.vAt)),
+  );
 }
