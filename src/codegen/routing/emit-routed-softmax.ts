@@ -37,6 +37,7 @@ import {
 } from '../wgsl/softmax-kernel-setup.js';
 import { emitRandomHas } from '../wgsl/emit-mask-functions.js';
 import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
+import type { Source } from './key-source.js';
 import { routedLoopIterations } from './routed-loop-budget.js';
 import { bucketOfRow, bucketTableOffsets, centroidCount } from './route-kernels.js';
 import {
@@ -87,11 +88,7 @@ export function hasRoutedLeaf(mask: Mask): boolean {
   return maskLeaves(mask).some((l) => l.kind === 'routed');
 }
 
-/** Where candidate keys come from, in visiting order. */
-export type Source =
-  | { readonly kind: 'range'; readonly mask: Mask }
-  | { readonly kind: 'routed'; readonly leaf: RoutedLeaf }
-  | { readonly kind: 'random'; readonly leaf: RandomLeaf };
+export type { Source } from './key-source.js';
 
 /**
  * Sources whose keys cover every key `mask` allows. Union: the sources of every term, static

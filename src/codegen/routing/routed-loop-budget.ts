@@ -10,7 +10,7 @@ import type { Mask, MaskLeaf } from '../../ir/ir.js';
 import { maskLeaves } from '../../ir/ir.js';
 import { size, type SizeExpr } from '../plan.js';
 import { constantLoopCost, loopCost, visitedKeysBound } from '../wgsl/loop-budget.js';
-import type { Source } from './emit-routed-softmax.js';
+import type { Source } from './key-source.js';
 
 export interface RoutedLoopShape {
   readonly mask: Mask;
