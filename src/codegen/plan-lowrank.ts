@@ -22,7 +22,8 @@ import {
 } from './wgsl/emit-lowrank-attend.js';
 import type { RoutedRowsArrays } from './wgsl/emit-head-routing.js';
 import { emitLinformerProject, emitLinformerReduce } from './wgsl/emit-linformer.js';
-import { emitNystromLandmarks, emitNystromPinv, pinvWorkWords } from './wgsl/emit-nystrom.js';
+import { nystromLandmarksKernel, nystromPinvChain, pinvWorkWords } from './kernels/nystrom.js';
+import type { KernelSource } from './kernel-source.js';
 
 /** The part of compile.ts's layout this module uses. */
 export interface PlanLayout {
@@ -48,7 +49,7 @@ export interface LowRankPlanContext {
     readonly o: TensorPlace;
   };
   readonly steps: PlanStep[];
-  readonly pushKernel: (name: string, emitted: LowRankKernel, bindings: PlanBinding[]) => void;
+  readonly pushKernel: (name: string, emitted: KernelSource, bindings: PlanBinding[]) => void;
   /** Head routing: the kept-row lists in `aux` the attend kernel walks (null: every row). */
   readonly headRouting: RoutedRowsArrays | null;
 }
@@ -143,7 +144,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
   /** Adds a kernel and its uniforms; `dispatchKernel` then runs it (once or repeatedly). */
   const declare = (
     op: LowRankOp,
-    emitted: LowRankKernel,
+    emitted: KernelSource,
     bindings: PlanBinding[],
     part?: string,
   ): string => {
@@ -152,7 +153,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
     ctx.steps.push({ kind: 'write-uniforms', kernel: name });
     return name;
   };
-  const dispatchKernel = (name: string, emitted: LowRankKernel) => {
+  const dispatchKernel = (name: string, emitted: KernelSource) => {
     const total = emitted.uniforms.find((u) => u.name === 'total')!.value;
     const max = ctx.profile.limits.maxComputeWorkgroupsPerDimension;
     ctx.steps.push({
@@ -161,12 +162,8 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
       workgroups: [size.min(total, max), size.ceilDiv(total, max), 1],
     });
   };
-  const dispatch = (
-    op: LowRankOp,
-    emitted: LowRankKernel,
-    bindings: PlanBinding[],
-    part?: string,
-  ) => dispatchKernel(declare(op, emitted, bindings, part), emitted);
+  const dispatch = (op: LowRankOp, emitted: KernelSource, bindings: PlanBinding[], part?: string) =>
+    dispatchKernel(declare(op, emitted, bindings, part), emitted);
 
   const ops = group.program.flatMap((s) => (s.kind === 'lowrank' ? [s.op] : []));
   const { q, k, v, o } = ctx.tensors;
@@ -295,7 +292,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
           { buffer: k.buffer, write: false, element: tensorVec },
           { buffer: SCRATCH, write: true, element: vec },
         ]);
-        const emitted = emitNystromLandmarks(shape, bhnd, m, b.declared, {
+        const emitted = nystromLandmarksKernel(shape, bhnd, m, b.declared, {
           q: { buffer: b.nameOf(q.buffer), base: q.offset },
           k: { buffer: b.nameOf(k.buffer), base: k.offset },
           landmarks: { buffer: b.nameOf(SCRATCH), base: landmarks },
@@ -338,7 +335,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
       }
       case 'nystrom-pinv': {
         const b = bind([{ buffer: SCRATCH, write: true, element: 'f32' }]);
-        const chain = emitNystromPinv(shape, scale, m, iters, b.declared[0]!, {
+        const chain = nystromPinvChain(shape, scale, m, iters, b.declared[0]!, {
           landmarks,
           landmarkValues,
           work,

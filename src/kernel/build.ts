@@ -95,6 +95,7 @@ export const call = (fn: string, ...args: Operand[]): Expr & { kind: 'call' } =>
   args: args.map(expr),
 });
 export const min = (a: Operand, b: Operand) => call('min', a, b);
+export const abs = (x: Operand) => call('abs', x);
 export const max = (a: Operand, b: Operand) => call('max', a, b);
 /** WGSL's `select(ifFalse, ifTrue, cond)`. */
 export const select = (ifFalse: Operand, ifTrue: Operand, cond: Operand) =>
@@ -268,6 +269,12 @@ export class KernelBuilder {
     return ref(name);
   }
 
+  /** A module-scope constant written after the bindings and helpers (`KernelConst.late`). */
+  lateConst(name: string, type: Type, value: Operand): Expr {
+    this.consts.push({ name, type, value: expr(value), late: true });
+    return ref(name);
+  }
+
   /** A field of the Params uniform with its host value; returns the load `P.name`. */
   uniform(name: string, value: SizeExpr): Expr {
     this.uniforms.push({ name, value });
@@ -290,8 +297,8 @@ export class KernelBuilder {
   }
 
   /** How `main` numbers its work (see `Grid`); returns a reference to the index. */
-  gridIndex(kind: Grid['kind'], index: string, bound: string | null): Expr {
-    this.grid = { kind, index, bound };
+  gridIndex(kind: Grid['kind'], index: string, bound: string | null, comment?: string): Expr {
+    this.grid = { kind, index, bound, ...(comment === undefined ? {} : { comment }) };
     return ref(index);
   }
 

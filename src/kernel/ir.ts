@@ -125,12 +125,17 @@ export type Stmt =
 export type IfStmt = Stmt & { readonly kind: 'if' };
 export type VarStmt = Stmt & { readonly kind: 'var' };
 
-/** A module-scope `const`; `doc` lines are comments written above it. */
+/**
+ * A module-scope `const`; `doc` lines are comments written above it. `late`: written after the
+ * bindings and helpers instead of under the header (kernel-specific constants that way read
+ * apart from the family's shared ones).
+ */
 export interface KernelConst {
   readonly name: string;
   readonly type: Type;
   readonly value: Expr;
   readonly doc?: readonly string[];
+  readonly late?: boolean;
 }
 
 /** One field of the Params uniform: its name in WGSL and the host's run-time value. */
@@ -171,6 +176,8 @@ export interface Grid {
   readonly kind: 'invocation' | 'workgroup';
   readonly index: string;
   readonly bound: string | null;
+  /** A comment line written above the decoding. */
+  readonly comment?: string;
 }
 
 export interface Kernel {

@@ -19,10 +19,7 @@ export function renderKernel(kernel: Kernel): string {
     ],
     [
       ...kernel.header.map((line) => `// ${line}`),
-      ...kernel.consts.flatMap((c) => [
-        ...docLines(c.doc),
-        `const ${c.name}: ${renderType(c.type)} = ${renderExpr(c.value)};`,
-      ]),
+      ...constLines(kernel.consts.filter((c) => !c.late)),
     ],
     ['struct Params {', ...kernel.uniforms.map((u) => `  ${u.name}: u32,`), '}'],
     [
@@ -37,6 +34,7 @@ export function renderKernel(kernel: Kernel): string {
       `var<workgroup> ${w.name}: ${renderType(w.type)};`,
     ]),
     kernel.functions.flatMap(renderFunction),
+    constLines(kernel.consts.filter((c) => c.late)),
     renderMain(kernel),
   ];
   return (
@@ -45,6 +43,13 @@ export function renderKernel(kernel: Kernel): string {
       .map((s) => s.join('\n'))
       .join('\n\n') + '\n'
   );
+}
+
+function constLines(consts: Kernel['consts']): string[] {
+  return consts.flatMap((c) => [
+    ...docLines(c.doc),
+    `const ${c.name}: ${renderType(c.type)} = ${renderExpr(c.value)};`,
+  ]);
 }
 
 function docLines(doc: readonly string[] | undefined): string[] {

@@ -8,6 +8,7 @@ import type { Grid, Stmt } from '../ir.js';
 
 export function gridStatements(grid: Grid, workgroupSize: number): readonly Stmt[] {
   return block((b: BlockBuilder) => {
+    if (grid.comment !== undefined) b.comment(grid.comment);
     const workgroup = add(member('wid', 'x'), mul(member('wid', 'y'), member('nwg', 'x')));
     const index =
       grid.kind === 'invocation'

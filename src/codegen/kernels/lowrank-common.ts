@@ -1,0 +1,122 @@
+// What every low-rank kernel shares (linformer and nystrom, ir/lowrank-ir.ts): the group's
+// shape, the constants each kernel opens with, the (batch, head, tile) grid they are all
+// dispatched over, and how their buffers are declared and read (q/k/v/o through the row codec
+// of the attention's dtype, the low-rank scratch always as f32).
+
+import type { SizeExpr } from '../plan.js';
+import { size } from '../plan.js';
+import { div, KernelBuilder, mod, raw, T, u32, type BlockBuilder } from '../../kernel/build.js';
+import { rowCodec, type RowCodec } from '../../kernel/blocks/row-codec.js';
+import type { Expr, Type } from '../../kernel/ir.js';
+
+/** Shapes shared by every low-rank kernel of a group. */
+export interface GroupShape {
+  readonly attention: string;
+  readonly group: string;
+  /** Vector width of every row access: 4 when head_dim and value_dim allow, else 1. */
+  readonly width: 1 | 4;
+  readonly headDim: number;
+  readonly valueDim: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly headOffset: number;
+  readonly kvHeadOffset: number;
+  readonly totalHeads: number;
+  readonly totalKvHeads: number;
+  /** Storage type of q, k, v and o (E, F and scratch are always f32). */
+  readonly dtype: 'f32' | 'f16';
+}
+
+/** A storage buffer as one kernel declares it. */
+export interface KernelBuffer {
+  readonly name: string;
+  readonly binding: number;
+  readonly access: 'read' | 'read_write';
+  /** `vec2<u32>`: four packed halves (a q/k/v/o tensor under dtype f16). */
+  readonly element: 'f32' | 'vec4<f32>' | 'vec2<u32>';
+}
+
+export const LOWRANK_WORKGROUP = 64;
+
+/**
+ * The lowest running max of a softmax, spelled as the low-rank kernels always have (f32Lit
+ * would write `-3e+38`; the IR has no spelling hint for f32 literals).
+ */
+export const LOWEST_SCORE: Expr = raw(T.f32, '-3.0e38', { uniform: true });
+
+/** Workgroups of a (batch, heads, ceil(rows / LOWRANK_WORKGROUP)) grid. */
+export function totalOf(heads: number, rows: SizeExpr): SizeExpr {
+  return size.mul('batch', heads, size.ceilDiv(rows, LOWRANK_WORKGROUP));
+}
+
+/** q/k/v/o rows: f32, or four halves packed in a `vec2<u32>` under dtype f16. */
+export function tensorCodec(shape: GroupShape): RowCodec {
+  return rowCodec(shape.dtype, shape.width, false);
+}
+
+/** Words of one row vector of q/k/v/o: four halves in two words under f16. */
+export function tensorUnitWords(shape: GroupShape): number {
+  return tensorCodec(shape).unitWords;
+}
+
+const ELEMENT_TYPES: Readonly<Record<KernelBuffer['element'], Type>> = {
+  f32: T.f32,
+  'vec4<f32>': T.vec(4, 'f32'),
+  'vec2<u32>': T.vec(2, 'u32'),
+};
+
+/** The kernel's storage bindings, in order. */
+export function declareBuffers(k: KernelBuilder, buffers: readonly KernelBuffer[]): void {
+  for (const b of buffers) k.storage(b.binding, b.name, b.access, ELEMENT_TYPES[b.element]);
+}
+
+/** The codec a declared buffer's elements are read and written with. */
+export function bufferCodec(buffers: readonly KernelBuffer[], name: string): RowCodec {
+  const found = buffers.find((b) => b.name === name);
+  if (!found) throw new Error(`internal error: buffer ${name} is not declared`);
+  const width = found.element === 'f32' ? 1 : 4;
+  return rowCodec(found.element === 'vec2<u32>' ? 'f16' : 'f32', width, false);
+}
+
+/**
+ * A kernel opened with the group's constants, the Params fields `total` (workgroups) and
+ * `tiles` (workgroups per (batch, head)), and the folded workgroup grid; `main` then gets
+ * `tile` and `bh`, the workgroup's tile and (batch, local head).
+ */
+export function lowRankKernel(
+  title: string,
+  shape: GroupShape,
+  total: SizeExpr,
+  tiles: { readonly name: string; readonly value: SizeExpr },
+): { readonly k: KernelBuilder; readonly main: (body: (b: BlockBuilder) => void) => void } {
+  const k = new KernelBuilder(LOWRANK_WORKGROUP);
+  k.header(`attnc low-rank: ${title}; attention ${shape.attention}, group ${shape.group}`);
+  const constants: [string, number][] = [
+    ['DW', shape.headDim / shape.width],
+    ['DVW', shape.valueDim / shape.width],
+    ['HEADS', shape.heads],
+    ['KV_HEADS', shape.kvHeads],
+    ['GROUP_SIZE', shape.heads / shape.kvHeads],
+    ['HEAD_OFFSET', shape.headOffset],
+    ['KV_HEAD_OFFSET', shape.kvHeadOffset],
+    ['TOTAL_HEADS', shape.totalHeads],
+    ['TOTAL_KV_HEADS', shape.totalKvHeads],
+    ['WG', LOWRANK_WORKGROUP],
+  ];
+  for (const [name, value] of constants) k.const(name, T.u32, u32(value));
+  k.uniform('total', total);
+  const perHead = k.uniform(tiles.name, tiles.value);
+  const linear = k.gridIndex(
+    'workgroup',
+    'linear',
+    'total',
+    'Dispatches fold (batch, head, tile) into up to two dimensions.',
+  );
+  const main = (body: (b: BlockBuilder) => void) =>
+    k.main((b) => {
+      b.let('tile', mod(linear, perHead));
+      b.let('bh', div(linear, perHead));
+      body(b);
+    });
+  return { k, main };
+}

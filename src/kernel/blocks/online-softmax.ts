@@ -1,0 +1,88 @@
+// The per-key step every softmax-family kernel shares: the score of key j from the query row
+// (scale already folded into q), softcap through an overflow-safe tanh, alibi, then the
+// online-softmax update of (m, l, acc) in base 2, rescaling lazily: only when the running
+// max grows. Expects the query row (`qrow` unless named), `acc`, `m`, `l`, `p`, `j` and
+// (alibi) `slope` in scope, and the constants DW and DVW (vectors per key and value row).
+
+import type { Score } from '../../ir/ir.js';
+import {
+  abs,
+  block,
+  call,
+  construct,
+  div,
+  f32,
+  gt,
+  index,
+  lt,
+  mul,
+  neg,
+  sub,
+  T,
+  u32,
+  add,
+  type BlockBuilder,
+} from '../build.js';
+import type { Expr, HelperFunction } from '../ir.js';
+
+export interface KeyUpdate {
+  readonly score: Score;
+  /** softcap or alibi present: q was pre-scaled by `scale` only, log2(e) comes after them. */
+  readonly modified: boolean;
+  /** Element `d` of the key and value rows as f32 vectors (`d` is the loop's counter). */
+  readonly kAt: Expr;
+  readonly vAt: Expr;
+  /** The product of a query vector and a key vector (`dot` for vec4, `*` for scalars). */
+  readonly dot: (a: Expr, b: Expr) => Expr;
+  /** The query row's name, if not `qrow`. */
+  readonly query?: string;
+  /** The comment above the rescale, if not the default line. */
+  readonly rescaleComment?: readonly string[];
+}
+
+/** tanh from one exp of a non-positive argument: no overflow for |x| ~ 1e4. */
+export const TANH_SAFE: HelperFunction = {
+  name: 'tanhSafe',
+  params: [{ name: 'x', type: T.f32 }],
+  returns: T.f32,
+  doc: ['tanh from one exp of a non-positive argument: no overflow for |x| ~ 1e4.'],
+  body: block((b) => {
+    const e = b.let('e', call('exp', mul(neg(f32(2)), abs('x'))));
+    b.return(div(mul(call('sign', 'x'), sub(f32(1), e)), add(f32(1), e)));
+  }),
+};
+
+export function keyUpdate(b: BlockBuilder, k: KeyUpdate): void {
+  const { softcap, bias } = k.score;
+  const s = b.var('s', f32(0));
+  const oneLine = { oneLine: true };
+  const overVectors = (count: string, body: (b: BlockBuilder, d: Expr) => void) =>
+    b.for('d', u32(0), (d) => lt(d, count), body, oneLine);
+  overVectors('DW', (body, d) => body.compound(s, '+=', k.dot(index(k.query ?? 'qrow', d), k.kAt)));
+  if (softcap !== null)
+    b.assign(s, mul(f32(softcap), call(TANH_SAFE.name, mul(s, f32(1 / softcap)))));
+  if (bias === 'alibi')
+    b.compound(
+      s,
+      '-=',
+      mul('slope', construct(T.f32, abs(sub(construct(T.i32, 'p'), construct(T.i32, 'j'))))),
+    );
+  if (k.modified) b.compound(s, '*=', f32(Math.LOG2E));
+  for (const line of k.rescaleComment ?? ['Lazy rescale: only when the running max grows.'])
+    b.comment(line);
+  b.if(gt(s, 'm'), (grow) => {
+    const c = grow.let('c', call('exp2', sub('m', s)));
+    grow.compound('l', '*=', c);
+    grow.for(
+      'd',
+      u32(0),
+      (d) => lt(d, 'DVW'),
+      (body, d) => body.compound(index('acc', d), '*=', c),
+      oneLine,
+    );
+    grow.assign('m', s);
+  });
+  const w = b.let('w', call('exp2', sub(s, 'm')));
+  b.compound('l', '+=', w);
+  overVectors('DVW', (body, d) => body.compound(index('acc', d), '+=', mul(w, k.vAt)));
+}

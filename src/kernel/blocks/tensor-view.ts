@@ -1,0 +1,71 @@
+// A tensor as a kernel sees it: a storage binding read and written through a row codec (f32
+// vectors or scalars, or packed halves), and, for q/k/v/o, the place of one head's row under
+// the attention's layout (`bhnd`: [B, H, N, D]; `bnhd`: [B, N, H, D]) in units of the stored
+// row vector. Kernels address rows only through these, so no kernel spells a layout or a
+// codec itself.
+
+import { add, index, mul, type BlockBuilder, type Operand } from '../build.js';
+import type { Expr, HelperFunction, Kernel } from '../ir.js';
+import { walkKernel } from '../walk.js';
+import type { RowCodec } from './row-codec.js';
+
+export type TensorLayout = 'bhnd' | 'bnhd';
+
+/** Where one row of one head lies: batch, head (of `heads`), row (of `seq`). */
+export interface RowPlace {
+  readonly batch: Operand;
+  readonly head: Operand;
+  readonly heads: Operand;
+  readonly seq: Operand;
+  readonly row: Operand;
+}
+
+/** The row's index among the tensor's rows: `(b H + h) N + n` or `(b N + n) H + h`. */
+export function rowNumber(layout: TensorLayout, p: RowPlace): Expr {
+  return layout === 'bhnd'
+    ? add(mul(add(mul(p.batch, p.heads), p.head), p.seq), p.row)
+    : add(mul(add(mul(p.batch, p.seq), p.row), p.heads), p.head);
+}
+
+/** The first element of a row `width` elements long, from the array's base: `base + row * width`. */
+export function rowStart(
+  layout: TensorLayout,
+  base: Operand,
+  place: RowPlace,
+  width: Operand,
+): Expr {
+  return add(base, mul(rowNumber(layout, place), width));
+}
+
+export interface TensorView {
+  readonly binding: string;
+  /** Element `at` as f32 values. */
+  readonly load: (at: Operand) => Expr;
+  /** `binding[at] = value` from f32 values. */
+  readonly store: (b: BlockBuilder, at: Operand, value: Expr) => void;
+}
+
+export function tensorView(binding: string, codec: RowCodec): TensorView {
+  return {
+    binding,
+    load: (at) => codec.load(index(binding, at)),
+    store: (b, at, value) => b.store(binding, at, codec.store(value)),
+  };
+}
+
+/**
+ * The kernel with those of `offered` helpers its code calls, in `offered` order: blocks offer
+ * their helpers (the packed codec's unpackRow and packRow) and a kernel declares only the
+ * ones it uses (one that only reads halves carries no packRow).
+ */
+export function withCalledHelpers(kernel: Kernel, offered: readonly HelperFunction[]): Kernel {
+  const called = new Set<string>();
+  walkKernel(kernel, { expr: (e) => e.kind === 'call' && called.add(e.fn) });
+  const declared = new Set(kernel.functions.map((fn) => fn.name));
+  const added = offered.filter((fn) => {
+    if (!called.has(fn.name) || declared.has(fn.name)) return false;
+    declared.add(fn.name);
+    return true;
+  });
+  return added.length === 0 ? kernel : { ...kernel, functions: [...kernel.functions, ...added] };
+}
