@@ -12,14 +12,15 @@ import type { DeviceProfile } from '../target/profile.js';
 import type { PlanArray, PlanBinding, PlanInput, PlanStep, SizeExpr, TensorDType } from './plan.js';
 import { size } from './plan.js';
 import {
-  emitSmallAttention,
   type GroupShape,
   type KernelBuffer,
   type LowRankKernel,
   tensorElement,
-  tensorRow,
   tensorUnitWords,
 } from './wgsl/emit-lowrank-attend.js';
+import { smallAttentionKernel } from './kernels/lowrank-attend.js';
+import { rowStart, type RowPlace } from '../kernel/blocks/tensor-view.js';
+import { add, mul, u32, uniform } from '../kernel/build.js';
 import type { RoutedRowsArrays } from './wgsl/emit-head-routing.js';
 import { emitLinformerProject, emitLinformerReduce } from './wgsl/emit-linformer.js';
 import { nystromLandmarksKernel, nystromPinvChain, pinvWorkWords } from './kernels/nystrom.js';
@@ -118,6 +119,25 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
   const D = ir.headDim;
   const DV = ir.valueDim;
   const bhnd = ir.layout;
+  // Rows the attend kernels address, over the names they define (lowrank-attend.ts).
+  const seqQ = uniform('seqQ');
+  const seqK = uniform('seqK');
+  const queryPlace: RowPlace = {
+    batch: 'b',
+    head: 'h',
+    heads: 'TOTAL_HEADS',
+    seq: seqQ,
+    row: 'row',
+  };
+  const keyPlace: RowPlace = {
+    batch: 'b',
+    head: 'hk',
+    heads: 'TOTAL_KV_HEADS',
+    seq: seqK,
+    row: 'j',
+  };
+  /** Landmark `row` of this (batch, local head): `(b * HEADS + hl) * M + row`. */
+  const landmarkRow = (row: string) => add(mul(add(mul('b', 'HEADS'), 'hl'), 'M'), row);
 
   /** Declares the plan buffers a kernel touches (deduplicated: q/k/v may share `qkv`). */
   const bind = (uses: readonly { buffer: string; write: boolean; element: string }[]) => {
@@ -242,8 +262,11 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
             { buffer: SCRATCH, write: false, element: vec },
             { buffer: o.buffer, write: true, element: tensorVec },
           ]);
-          const rowOf = '((b * KV_HEADS + hkl) * ROWS + j) * (DW + DVW)';
-          const emitted = emitSmallAttention({
+          const projectedRow = add(
+            uniform('projectedBase'),
+            mul(add(mul(add(mul('b', 'KV_HEADS'), 'hkl'), 'ROWS'), 'j'), add('DW', 'DVW')),
+          );
+          const emitted = smallAttentionKernel({
             title: `linformer attention over ${rank} projected rows`,
             shape,
             scale,
@@ -256,11 +279,11 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
             ],
             rows: 'seqQ',
             keys: 'ROWS',
-            constants: [`const ROWS: u32 = ${rank}u;`],
-            queryRow: tensorRow(bhnd, 'P.qBase', 'h', 'TOTAL_HEADS', 'P.seqQ', 'row', 'DW'),
-            outputRow: tensorRow(bhnd, 'P.oBase', 'h', 'TOTAL_HEADS', 'P.seqQ', 'row', 'DVW'),
-            keyRow: `P.projectedBase + ${rowOf}`,
-            valueRow: `P.projectedBase + ${rowOf} + DW`,
+            constants: [{ name: 'ROWS', value: rank }],
+            queryRow: rowStart(bhnd, uniform('qBase'), queryPlace, 'DW'),
+            outputRow: rowStart(bhnd, uniform('oBase'), queryPlace, 'DVW'),
+            keyRow: projectedRow,
+            valueRow: add(projectedRow, 'DW'),
             queryBuffer: b.nameOf(q.buffer),
             keyBuffer: b.nameOf(SCRATCH),
             valueBuffer: b.nameOf(SCRATCH),
@@ -306,7 +329,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
           { buffer: v.buffer, write: false, element: tensorVec },
           { buffer: SCRATCH, write: true, element: vec },
         ]);
-        const emitted = emitSmallAttention({
+        const emitted = smallAttentionKernel({
           title: `nystrom landmark values: ${m} query landmarks over every key`,
           shape,
           scale,
@@ -319,12 +342,12 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
             { name: 'valuesBase', value: words(landmarkValues) },
           ],
           rows: m,
-          keys: 'P.seqK',
-          constants: [`const M: u32 = ${m}u;`],
-          queryRow: 'P.landmarksBase + ((b * HEADS + hl) * M + row) * 2u * DW',
-          outputRow: 'P.valuesBase + ((b * HEADS + hl) * M + row) * DVW',
-          keyRow: tensorRow(bhnd, 'P.kBase', 'hk', 'TOTAL_KV_HEADS', 'P.seqK', 'j', 'DW'),
-          valueRow: tensorRow(bhnd, 'P.vBase', 'hk', 'TOTAL_KV_HEADS', 'P.seqK', 'j', 'DVW'),
+          keys: uniform('seqK'),
+          constants: [{ name: 'M', value: m }],
+          queryRow: add(uniform('landmarksBase'), mul(landmarkRow('row'), u32(2), 'DW')),
+          outputRow: add(uniform('valuesBase'), mul(landmarkRow('row'), 'DVW')),
+          keyRow: rowStart(bhnd, uniform('kBase'), keyPlace, 'DW'),
+          valueRow: rowStart(bhnd, uniform('vBase'), keyPlace, 'DVW'),
           queryBuffer: b.nameOf(SCRATCH),
           keyBuffer: b.nameOf(k.buffer),
           valueBuffer: b.nameOf(v.buffer),
@@ -360,7 +383,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
           { buffer: SCRATCH, write: false, element: vec },
           { buffer: o.buffer, write: true, element: tensorVec },
         ]);
-        const emitted = emitSmallAttention({
+        const emitted = smallAttentionKernel({
           title: `nystrom attention over ${m} landmarks`,
           shape,
           scale,
@@ -374,11 +397,11 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
           ],
           rows: 'seqQ',
           keys: 'M',
-          constants: [`const M: u32 = ${m}u;`],
-          queryRow: tensorRow(bhnd, 'P.qBase', 'h', 'TOTAL_HEADS', 'P.seqQ', 'row', 'DW'),
-          outputRow: tensorRow(bhnd, 'P.oBase', 'h', 'TOTAL_HEADS', 'P.seqQ', 'row', 'DVW'),
-          keyRow: 'P.landmarksBase + ((b * HEADS + hl) * M + j) * 2u * DW + DW',
-          valueRow: 'P.mixedBase + ((b * HEADS + hl) * M + j) * DVW',
+          constants: [{ name: 'M', value: m }],
+          queryRow: rowStart(bhnd, uniform('qBase'), queryPlace, 'DW'),
+          outputRow: rowStart(bhnd, uniform('oBase'), queryPlace, 'DVW'),
+          keyRow: add(uniform('landmarksBase'), mul(landmarkRow('j'), u32(2), 'DW'), 'DW'),
+          valueRow: add(uniform('mixedBase'), mul(landmarkRow('j'), 'DVW')),
           queryBuffer: b.nameOf(q.buffer),
           keyBuffer: b.nameOf(SCRATCH),
           valueBuffer: b.nameOf(SCRATCH),
