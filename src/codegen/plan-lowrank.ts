@@ -14,7 +14,6 @@ import { size } from './plan.js';
 import {
   type GroupShape,
   type KernelBuffer,
-  type LowRankKernel,
   tensorElement,
   tensorUnitWords,
 } from './wgsl/emit-lowrank-attend.js';

@@ -235,25 +235,54 @@ export function nystromPinvChain(
   arrays: PinvArrays,
 ): PinvChain {
   const c: PinvContext = { shape, landmarks, buffer, arrays };
-  const s = buffer.name;
-  const m = landmarks;
-  /** Element (i, j) of an m x m matrix in this head's scratch. */
-  const at = (matrix: string, i: Operand, j: Operand) =>
-    index(s, add('work', matrix, mul(paren(i), 'M'), j));
-  const setAt = (b: BlockBuilder, matrix: string, i: Operand, j: Operand, value: Operand) =>
-    b.store(s, add('work', matrix, mul(paren(i), 'M'), j), value);
+  const parities = (['even', 'odd'] as const).slice(0, Math.min(iters, 2));
   const kernels: PinvKernel[] = [
+    ...pinvStart(c, scale),
+    ...parities.flatMap((parity) => pinvIteration(c, parity)),
+    pinvMix(c, iters % 2 === 0 ? 'Z0' : 'Z1'),
+  ];
+  const iteration = (parity: string) => ['az', 't', 'u', 'z'].map((p) => `${parity}.${p}`);
+  const dispatches = [
+    'kernel2',
+    'colsum',
+    'z0',
+    ...Array.from({ length: iters }, (_, step) =>
+      iteration(step % 2 === 0 ? 'even' : 'odd'),
+    ).flat(),
+    'mix',
+  ];
+  return { kernels, dispatches };
+}
+
+/** Element (i, j) of an m x m matrix in this head's scratch: `s[work + matrix + (i) * M + j]`. */
+function matrixAt(c: PinvContext) {
+  const at = (matrix: string, i: Operand, j: Operand) => add('work', matrix, mul(paren(i), 'M'), j);
+  return {
+    load: (matrix: string, i: Operand, j: Operand) => index(c.buffer.name, at(matrix, i, j)),
+    store: (b: BlockBuilder, matrix: string, i: Operand, j: Operand, value: Operand) =>
+      b.store(c.buffer.name, at(matrix, i, j), value),
+  };
+}
+
+type MatrixAt = ReturnType<typeof matrixAt>;
+
+/** A = softmax(scale Ql Kl^T) with its row and column sums of |A|, then Z0 from them. */
+function pinvStart(c: PinvContext, scale: number): PinvKernel[] {
+  const s = c.buffer.name;
+  const m = c.landmarks;
+  const A = matrixAt(c);
+  return [
     {
       name: 'kernel2',
       kernel: pinvKernel(c, 'A = softmax(scale Ql Kl^T), row sums', m, (b, x) =>
-        softmaxRows(b, x, s, scale, at, setAt),
+        softmaxRows(b, x, s, scale, A),
       ),
     },
     {
       name: 'colsum',
       kernel: pinvKernel(c, 'column sums of |A|', m, (b, x) => {
         const sum = b.var('c', f32(0));
-        overRange(b, 'i', 'M', (body, i) => body.compound(sum, '+=', abs(at('A', i, x))));
+        overRange(b, 'i', 'M', (body, i) => body.compound(sum, '+=', abs(A.load('A', i, x))));
         b.store(s, add('work', 'colSum', x), sum);
       }),
     },
@@ -271,136 +300,118 @@ export function nystromPinvChain(
             body.assign(maxCol, max(maxCol, index(s, add('work', 'colSum', i))));
           },
         );
-        const transposed = at('A', mod(x, 'M'), div(x, 'M'));
+        const transposed = A.load('A', mod(x, 'M'), div(x, 'M'));
         b.store(s, add('work', 'Z0', x), div(transposed, mul(maxRow, maxCol)));
       }),
     },
   ];
-  /** `result = factor * left (diag I - right)` (`diag` null: `left right`), element x. */
-  const matmul = (name: string, title: string, product: Product) =>
-    kernels.push({
-      name,
-      kernel: pinvKernel(c, title, m * m, (b, x) => {
-        const i = b.let('i', div(x, 'M'));
-        const j = b.let('j', mod(x, 'M'));
-        const acc = b.var('acc', f32(0));
-        overRange(b, 'k', 'M', (body, kk) => {
-          const right = at(product.right, kk, j);
-          const term =
-            product.diag === null
-              ? right
-              : sub(select(f32(0), f32(product.diag), eq(kk, j)), right);
-          body.compound(acc, '+=', mul(at(product.left, i, kk), paren(term)));
-        });
-        const value = product.factor === 1 ? acc : mul(f32(product.factor), acc);
-        b.store(s, add('work', product.result, x), value);
-      }),
-    });
-  const parities = (['even', 'odd'] as const).slice(0, Math.min(iters, 2));
-  for (const parity of parities) {
-    const z = parity === 'even' ? 'Z0' : 'Z1';
-    const next = parity === 'even' ? 'Z1' : 'Z0';
-    const which = `${parity} iterations`;
-    const product = (result: string, left: string, right: string, diag: number | null) => ({
-      result,
-      left,
-      right,
-      diag,
-      factor: 1,
-    });
-    matmul(`${parity}.az`, `${which}: AZ = A Z`, product('AZ', 'A', z, null));
-    matmul(`${parity}.t`, `${which}: T = AZ (7 I - AZ)`, product('T', 'AZ', 'AZ', 7));
-    matmul(`${parity}.u`, `${which}: U = AZ (15 I - T)`, product('U', 'AZ', 'T', 15));
-    matmul(`${parity}.z`, `${which}: Z' = 0.25 Z (13 I - U)`, {
-      ...product(next, z, 'U', 13),
-      factor: 0.25,
-    });
-  }
-  const z = iters % 2 === 0 ? 'Z0' : 'Z1';
-  kernels.push({
-    name: 'mix',
-    kernel: pinvKernel(c, 'mixed = Z (landmark values)', m * shape.valueDim, (b, x) => {
-      const i = b.let('i', div(x, 'DV'));
-      const col = b.let('c', mod(x, 'DV'));
-      const values = b.let('values', add(uniform('valuesBase'), mul('bh', 'M', 'DV')));
-      const acc = b.var('acc', f32(0));
-      overRange(b, 'k', 'M', (body, kk) =>
-        body.compound(acc, '+=', mul(at(z, i, kk), index(s, add(values, mul(kk, 'DV'), col)))),
-      );
-      b.store(s, add(uniform('mixedBase'), mul('bh', 'M', 'DV'), x), acc);
-    }),
-  });
-  const iteration = (parity: string) => ['az', 't', 'u', 'z'].map((p) => `${parity}.${p}`);
-  const dispatches = [
-    'kernel2',
-    'colsum',
-    'z0',
-    ...Array.from({ length: iters }, (_, step) =>
-      iteration(step % 2 === 0 ? 'even' : 'odd'),
-    ).flat(),
-    'mix',
-  ];
-  return { kernels, dispatches };
 }
 
+/** `result = factor * left (diag I - right)` (`diag` null: `left right`). */
 interface Product {
   readonly result: string;
   readonly left: string;
   readonly right: string;
   readonly diag: number | null;
-  readonly factor: number;
+  readonly factor?: number;
+}
+
+/** One iteration of the pseudo-inverse on Z0 (even) or Z1 (odd), into the other. */
+function pinvIteration(c: PinvContext, parity: 'even' | 'odd'): PinvKernel[] {
+  const z = parity === 'even' ? 'Z0' : 'Z1';
+  const next = parity === 'even' ? 'Z1' : 'Z0';
+  const which = `${parity} iterations`;
+  const step = (part: string, title: string, product: Product): PinvKernel => ({
+    name: `${parity}.${part}`,
+    kernel: pinvKernel(c, `${which}: ${title}`, c.landmarks * c.landmarks, (b, x) =>
+      matmulElement(b, x, c, product),
+    ),
+  });
+  return [
+    step('az', 'AZ = A Z', { result: 'AZ', left: 'A', right: z, diag: null }),
+    step('t', 'T = AZ (7 I - AZ)', { result: 'T', left: 'AZ', right: 'AZ', diag: 7 }),
+    step('u', 'U = AZ (15 I - T)', { result: 'U', left: 'AZ', right: 'T', diag: 15 }),
+    step('z', "Z' = 0.25 Z (13 I - U)", {
+      result: next,
+      left: z,
+      right: 'U',
+      diag: 13,
+      factor: 0.25,
+    }),
+  ];
+}
+
+/** Element x of a product (row x / M, column x % M). */
+function matmulElement(b: BlockBuilder, x: Expr, c: PinvContext, product: Product): void {
+  const M = matrixAt(c);
+  const i = b.let('i', div(x, 'M'));
+  const j = b.let('j', mod(x, 'M'));
+  const acc = b.var('acc', f32(0));
+  overRange(b, 'k', 'M', (body, k) => {
+    const right = M.load(product.right, k, j);
+    const term =
+      product.diag === null ? right : sub(select(f32(0), f32(product.diag), eq(k, j)), right);
+    body.compound(acc, '+=', mul(M.load(product.left, i, k), paren(term)));
+  });
+  const factor = product.factor ?? 1;
+  b.store(
+    c.buffer.name,
+    add('work', product.result, x),
+    factor === 1 ? acc : mul(f32(factor), acc),
+  );
+}
+
+/** mixed = Z (landmark values), element x. */
+function pinvMix(c: PinvContext, z: string): PinvKernel {
+  const s = c.buffer.name;
+  const M = matrixAt(c);
+  const items = c.landmarks * c.shape.valueDim;
+  return {
+    name: 'mix',
+    kernel: pinvKernel(c, 'mixed = Z (landmark values)', items, (b, x) => {
+      const i = b.let('i', div(x, 'DV'));
+      const col = b.let('c', mod(x, 'DV'));
+      const values = b.let('values', add(uniform('valuesBase'), mul('bh', 'M', 'DV')));
+      const acc = b.var('acc', f32(0));
+      overRange(b, 'k', 'M', (body, k) =>
+        body.compound(acc, '+=', mul(M.load(z, i, k), index(s, add(values, mul(k, 'DV'), col)))),
+      );
+      b.store(s, add(uniform('mixedBase'), mul('bh', 'M', 'DV'), x), acc);
+    }),
+  };
 }
 
 /** Row x of `A = softmax(scale Ql Kl^T)` into A, and the row's sum of |A| into rowSum. */
-function softmaxRows(
-  b: BlockBuilder,
-  x: Expr,
-  s: string,
-  scale: number,
-  at: (matrix: string, i: Operand, j: Operand) => Expr,
-  setAt: (b: BlockBuilder, matrix: string, i: Operand, j: Operand, value: Operand) => void,
-): void {
+function softmaxRows(b: BlockBuilder, x: Expr, s: string, scale: number, A: MatrixAt): void {
   const i = b.let('i', x);
   const landmark = (row: Operand) =>
     add(uniform('landmarksBase'), mul(add(mul('bh', 'M'), row), u32(2), 'D'));
+  /** `for (var j = 0u; j < M; j++) { ... }` over the row. */
+  const overRow = (body: (b: BlockBuilder, j: Expr) => void) =>
+    b.for('j', u32(0), (j) => lt(j, 'M'), body);
   const ql = b.let('ql', landmark(i));
   const mx = b.var('mx', LOWEST_SCORE);
-  b.for(
-    'j',
-    u32(0),
-    (j) => lt(j, 'M'),
-    (body, j) => {
-      const kl = body.let('kl', add(landmark(j), 'D'));
-      const acc = body.var('acc', f32(0));
-      overRange(body, 'd', 'D', (inner, d) =>
-        inner.compound(acc, '+=', mul(index(s, add(ql, d)), index(s, add(kl, d)))),
-      );
-      const sc = body.let('sc', mul(acc, f32(scale)));
-      setAt(body, 'A', i, j, sc);
-      body.assign(mx, max(mx, sc));
-    },
-  );
+  overRow((body, j) => {
+    const kl = body.let('kl', add(landmark(j), 'D'));
+    const acc = body.var('acc', f32(0));
+    overRange(body, 'd', 'D', (inner, d) =>
+      inner.compound(acc, '+=', mul(index(s, add(ql, d)), index(s, add(kl, d)))),
+    );
+    const sc = body.let('sc', mul(acc, f32(scale)));
+    A.store(body, 'A', i, j, sc);
+    body.assign(mx, max(mx, sc));
+  });
   const total = b.var('total', f32(0));
-  b.for(
-    'j',
-    u32(0),
-    (j) => lt(j, 'M'),
-    (body, j) => {
-      const p = body.let('p', call('exp', sub(at('A', i, j), mx)));
-      setAt(body, 'A', i, j, p);
-      body.compound(total, '+=', p);
-    },
-  );
+  overRow((body, j) => {
+    const p = body.let('p', call('exp', sub(A.load('A', i, j), mx)));
+    A.store(body, 'A', i, j, p);
+    body.compound(total, '+=', p);
+  });
   const sumAbs = b.var('sumAbs', f32(0));
-  b.for(
-    'j',
-    u32(0),
-    (j) => lt(j, 'M'),
-    (body, j) => {
-      const p = body.let('p', div(at('A', i, j), total));
-      setAt(body, 'A', i, j, p);
-      body.compound(sumAbs, '+=', abs(p));
-    },
-  );
+  overRow((body, j) => {
+    const p = body.let('p', div(A.load('A', i, j), total));
+    A.store(body, 'A', i, j, p);
+    body.compound(sumAbs, '+=', abs(p));
+  });
   b.store(s, add('work', 'rowSum', i), sumAbs);
 }
