@@ -184,6 +184,21 @@ export class BlockBuilder {
     });
   }
 
+  /** `for (var name = 0u; name < end; name++) { body(name) }`: the common counted loop. */
+  range(
+    name: string,
+    end: Operand,
+    body: (b: BlockBuilder, i: Expr) => void,
+    options: { oneLine?: boolean } = {},
+  ): void {
+    this.for(name, u32(0), (i) => lt(i, end), body, options);
+  }
+
+  /** `if (cond) { return; }`: a guard on one line. */
+  returnIf(cond: Operand): void {
+    this.if(cond, (b) => b.return(), undefined, { oneLine: true });
+  }
+
   while(cond: Operand, body: Body): void {
     this.stmts.push({ kind: 'while', cond: expr(cond), body: block(body) });
   }

@@ -1,6 +1,6 @@
 // Where declarations render: late constants after the bindings and helpers (kernel-specific
-// constants apart from a family's shared ones), the grid's comment above its decoding, and a
-// one-line `if` with a one-line `else`.
+// constants apart from a family's shared ones), the grid's comment above its decoding, a
+// one-line `if` with a one-line `else`, and the builder's counted loop and return guard.
 
 import { describe, expect, it } from 'vitest';
 import { block, f32, KernelBuilder, T, u32 } from '../../src/kernel/build.js';
@@ -58,6 +58,21 @@ describe('declaration order', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('writes a counted loop and a return guard', () => {
+    const stmts = block((b) => {
+      b.returnIf('done');
+      b.range('d', 'DW', (body, d) => body.compound('s', '+=', d), { oneLine: true });
+      b.range('j', 'M', (body) => body.break());
+    });
+    expect(renderStatements(stmts, 0)).toEqual([
+      'if (done) { return; }',
+      'for (var d = 0u; d < DW; d++) { s += d; }',
+      'for (var j = 0u; j < M; j++) {',
+      '  break;',
+      '}',
+    ]);
   });
 
   it('writes a one-line if with a one-line else', () => {

@@ -21,7 +21,6 @@ import {
   ge,
   gt,
   index,
-  lt,
   mod,
   mul,
   select,
@@ -119,7 +118,7 @@ export function smallAttentionKernel(spec: SmallAttentionSpec): Kernel {
       b.let('hkl', div(hl, 'GROUP_SIZE'));
       b.let('hk', add('KV_HEAD_OFFSET', 'hkl'));
       const row = b.let('row', add(mul('tile', 'WG'), 'lid'));
-      b.if(ge(row, rows), (t) => t.return(), undefined, oneLine);
+      b.returnIf(ge(row, rows));
     }
     attendRow(b, spec, routing !== undefined);
   });
@@ -141,7 +140,7 @@ function attendRow(b: BlockBuilder, spec: SmallAttentionSpec, weighted: boolean)
   const qv = b.var('qv', undefined, T.array(vec, 'DW'));
   const acc = b.var('acc', undefined, T.array(vec, 'DVW'));
   const overVectors = (count: string, body: (b: BlockBuilder, d: Expr) => void) =>
-    b.for('d', u32(0), (d) => lt(d, count), body, oneLine);
+    b.range('d', count, body, oneLine);
   overVectors('DW', (body, d) =>
     body.assign(index(qv, d), mul(q.load(add(qRow, d)), f32(spec.scale * Math.LOG2E))),
   );
@@ -151,27 +150,22 @@ function attendRow(b: BlockBuilder, spec: SmallAttentionSpec, weighted: boolean)
   b.var('m', LOWEST_SCORE);
   const l = b.var('l', f32(0));
   const keys = b.let('keys', spec.keys);
-  b.for(
-    'j',
-    u32(0),
-    (j) => lt(j, keys),
-    (body) => {
-      const kRow = body.let('kRow', spec.keyRow);
-      const vRow = body.let('vRow', spec.valueRow);
-      keyUpdate(body, {
-        score: { scale: spec.scale, softcap: null, bias: null },
-        modified: false,
-        kAt: key.load(add(kRow, 'd')),
-        vAt: value.load(add(vRow, 'd')),
-        dot: (a, c) => (W === 4 ? call('dot', a, c) : mul(a, c)),
-        query: 'qv',
-        rescaleComment: [
-          'Lazy rescale: only when the running max grows (the first key rescales 0 by 0).',
-          '(Two or four keys per step were 20-40% slower on llvmpipe.)',
-        ],
-      });
-    },
-  );
+  b.range('j', keys, (body) => {
+    const kRow = body.let('kRow', spec.keyRow);
+    const vRow = body.let('vRow', spec.valueRow);
+    keyUpdate(body, {
+      score: { scale: spec.scale, softcap: null, bias: null },
+      modified: false,
+      kAt: key.load(add(kRow, 'd')),
+      vAt: value.load(add(vRow, 'd')),
+      dot: (a, c) => (W === 4 ? call('dot', a, c) : mul(a, c)),
+      query: 'qv',
+      rescaleComment: [
+        'Lazy rescale: only when the running max grows (the first key rescales 0 by 0).',
+        '(Two or four keys per step were 20-40% slower on llvmpipe.)',
+      ],
+    });
+  });
   const normalize = select(f32(0), div(f32(1), l), gt(l, f32(0)));
   const inv = b.let('inv', weighted ? mul(normalize, 'routeWeight') : normalize);
   overVectors('DVW', (body, d) => out.store(body, add(oRow, d), mul(index(acc, d), inv)));

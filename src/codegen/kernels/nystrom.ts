@@ -56,14 +56,6 @@ export interface LandmarkArrays {
 
 const oneLine = { oneLine: true };
 
-/** `for (var name = start; name < end; name++) { body }`, on one line. */
-const overRange = (
-  b: BlockBuilder,
-  name: string,
-  end: Operand,
-  body: (b: BlockBuilder, i: Expr) => void,
-) => b.for(name, u32(0), (i) => lt(i, end), body, oneLine);
-
 export function nystromLandmarksKernel(
   shape: GroupShape,
   layout: 'bhnd' | 'bnhd',
@@ -102,7 +94,7 @@ export function nystromLandmarksKernel(
     offset: Operand | null,
   ) => {
     const source = view(from.view);
-    overRange(b, 'd', 'DW', (body, d) => body.assign(index('sum', d), zero));
+    b.range('d', 'DW', (body, d) => body.assign(index('sum', d), zero), oneLine);
     const first = b.let(ends[0], div(mul('t', from.seq), M));
     const last = b.let(ends[1], div(mul(add('t', u32(1)), from.seq), M));
     b.for(
@@ -112,15 +104,17 @@ export function nystromLandmarksKernel(
       (body, n) => {
         const place = { batch: 'b', head: from.head, heads: from.heads, seq: from.seq, row: n };
         const r = body.let('r', rowStart(layout, from.base, place, 'DW'));
-        overRange(body, 'd', 'DW', (inner, d) =>
-          inner.compound(index('sum', d), '+=', source.load(add(r, d))),
+        body.range(
+          'd',
+          'DW',
+          (inner, d) => inner.compound(index('sum', d), '+=', source.load(add(r, d))),
+          oneLine,
         );
       },
     );
     const at = (d: Expr) => (offset === null ? add('out', d) : add('out', offset, d));
-    overRange(b, 'd', 'DW', (body, d) =>
-      out.store(body, at(d), div(index('sum', d), construct(T.f32, sub(last, first)))),
-    );
+    const mean = (d: Expr) => div(index('sum', d), construct(T.f32, sub(last, first)));
+    b.range('d', 'DW', (body, d) => out.store(body, at(d), mean(d)), oneLine);
   };
 
   main((b) => {
@@ -129,7 +123,7 @@ export function nystromLandmarksKernel(
     b.let('h', add('HEAD_OFFSET', hl));
     b.let('hk', add('KV_HEAD_OFFSET', div(hl, 'GROUP_SIZE')));
     const t = b.let('t', add(mul('tile', 'WG'), 'lid'));
-    b.if(ge(t, M), (then) => then.return(), undefined, oneLine);
+    b.returnIf(ge(t, M));
     b.var('sum', undefined, T.array(vec, 'DW'));
     b.let('out', add(outBase, mul(add(mul(add(mul('b', 'HEADS'), hl), M), t), u32(2), 'DW')));
     b.comment(
@@ -219,7 +213,7 @@ function pinvKernel(
   for (const [name, value] of constants) k.lateConst(name, T.u32, u32(value));
   main((b) => {
     const x = b.let('x', add(mul('tile', 'WG'), 'lid'));
-    b.if(ge(x, u32(items)), (then) => then.return(), undefined, oneLine);
+    b.returnIf(ge(x, u32(items)));
     b.let('work', add(workBase, mul('bh', u32(pinvWorkWords(m)))));
     body(b, x);
   });
@@ -282,7 +276,7 @@ function pinvStart(c: PinvContext, scale: number): PinvKernel[] {
       name: 'colsum',
       kernel: pinvKernel(c, 'column sums of |A|', m, (b, x) => {
         const sum = b.var('c', f32(0));
-        overRange(b, 'i', 'M', (body, i) => body.compound(sum, '+=', abs(A.load('A', i, x))));
+        b.range('i', 'M', (body, i) => body.compound(sum, '+=', abs(A.load('A', i, x))), oneLine);
         b.store(s, add('work', 'colSum', x), sum);
       }),
     },
@@ -291,15 +285,10 @@ function pinvStart(c: PinvContext, scale: number): PinvKernel[] {
       kernel: pinvKernel(c, 'Z0 = A^T / (max column sum * max row sum)', m * m, (b, x) => {
         const maxRow = b.var('maxRow', f32(0));
         const maxCol = b.var('maxCol', f32(0));
-        b.for(
-          'i',
-          u32(0),
-          (i) => lt(i, 'M'),
-          (body, i) => {
-            body.assign(maxRow, max(maxRow, index(s, add('work', 'rowSum', i))));
-            body.assign(maxCol, max(maxCol, index(s, add('work', 'colSum', i))));
-          },
-        );
+        b.range('i', 'M', (body, i) => {
+          body.assign(maxRow, max(maxRow, index(s, add('work', 'rowSum', i))));
+          body.assign(maxCol, max(maxCol, index(s, add('work', 'colSum', i))));
+        });
         const transposed = A.load('A', mod(x, 'M'), div(x, 'M'));
         b.store(s, add('work', 'Z0', x), div(transposed, mul(maxRow, maxCol)));
       }),
@@ -347,12 +336,12 @@ function matmulElement(b: BlockBuilder, x: Expr, c: PinvContext, product: Produc
   const i = b.let('i', div(x, 'M'));
   const j = b.let('j', mod(x, 'M'));
   const acc = b.var('acc', f32(0));
-  overRange(b, 'k', 'M', (body, k) => {
-    const right = M.load(product.right, k, j);
-    const term =
-      product.diag === null ? right : sub(select(f32(0), f32(product.diag), eq(k, j)), right);
-    body.compound(acc, '+=', mul(M.load(product.left, i, k), paren(term)));
-  });
+  const right = (k: Expr) => M.load(product.right, k, j);
+  const term = (k: Expr) =>
+    product.diag === null ? right(k) : sub(select(f32(0), f32(product.diag), eq(k, j)), right(k));
+  const step = (b: BlockBuilder, k: Expr) =>
+    b.compound(acc, '+=', mul(M.load(product.left, i, k), paren(term(k))));
+  b.range('k', 'M', step, oneLine);
   const factor = product.factor ?? 1;
   b.store(
     c.buffer.name,
@@ -373,9 +362,10 @@ function pinvMix(c: PinvContext, z: string): PinvKernel {
       const col = b.let('c', mod(x, 'DV'));
       const values = b.let('values', add(uniform('valuesBase'), mul('bh', 'M', 'DV')));
       const acc = b.var('acc', f32(0));
-      overRange(b, 'k', 'M', (body, k) =>
-        body.compound(acc, '+=', mul(M.load(z, i, k), index(s, add(values, mul(k, 'DV'), col)))),
-      );
+      const value = (k: Expr) => index(s, add(values, mul(k, 'DV'), col));
+      const step = (body: BlockBuilder, k: Expr) =>
+        body.compound(acc, '+=', mul(M.load(z, i, k), value(k)));
+      b.range('k', 'M', step, oneLine);
       b.store(s, add(uniform('mixedBase'), mul('bh', 'M', 'DV'), x), acc);
     }),
   };
@@ -386,17 +376,14 @@ function softmaxRows(b: BlockBuilder, x: Expr, s: string, scale: number, A: Matr
   const i = b.let('i', x);
   const landmark = (row: Operand) =>
     add(uniform('landmarksBase'), mul(add(mul('bh', 'M'), row), u32(2), 'D'));
-  /** `for (var j = 0u; j < M; j++) { ... }` over the row. */
-  const overRow = (body: (b: BlockBuilder, j: Expr) => void) =>
-    b.for('j', u32(0), (j) => lt(j, 'M'), body);
+  const overRow = (body: (b: BlockBuilder, j: Expr) => void) => b.range('j', 'M', body);
   const ql = b.let('ql', landmark(i));
   const mx = b.var('mx', LOWEST_SCORE);
   overRow((body, j) => {
     const kl = body.let('kl', add(landmark(j), 'D'));
     const acc = body.var('acc', f32(0));
-    overRange(body, 'd', 'D', (inner, d) =>
-      inner.compound(acc, '+=', mul(index(s, add(ql, d)), index(s, add(kl, d)))),
-    );
+    const product = (d: Expr) => mul(index(s, add(ql, d)), index(s, add(kl, d)));
+    body.range('d', 'D', (inner, d) => inner.compound(acc, '+=', product(d)), oneLine);
     const sc = body.let('sc', mul(acc, f32(scale)));
     A.store(body, 'A', i, j, sc);
     body.assign(mx, max(mx, sc));

@@ -66,7 +66,7 @@ export function selectKeptRow(b: BlockBuilder, read: AuxRead, tile: number): voi
   const routeSeqQ = uniform('routeSeqQ');
   b.comment('Head routing: this workgroup walks one tile of a kept-row list (b, local head).');
   const list = b.let('routeList', call('findKeptList', 'linear'));
-  b.if(ge(list, mul(routeBatch, 'HEADS')), (t) => t.return(), undefined, { oneLine: true });
+  b.returnIf(ge(list, mul(routeBatch, 'HEADS')));
   const hl = b.let('hl', mod(list, 'HEADS'));
   const batch = b.let('b', div(list, 'HEADS'));
   const h = b.let('h', add('HEAD_OFFSET', hl));
@@ -84,7 +84,7 @@ export function selectKeptRow(b: BlockBuilder, read: AuxRead, tile: number): voi
   const first = b.let('routeFirst', mul(sub('linear', start), u32(tile)));
   const slot = b.let('routeSlot', add(first, 'lid'));
   b.comment('No barriers in this kernel: an invocation past the list returns.');
-  b.if(ge(slot, kept), (t) => t.return(), undefined, { oneLine: true });
+  b.returnIf(ge(slot, kept));
   const row = b.let('routeRow', read(add(rows, slot)));
   const weightAt = add(
     uniform('routeWeightsBase'),
