@@ -77,6 +77,17 @@ describe('low-rank host plan', () => {
     }
   });
 
+  it('builds every kernel but linformer projection on the kernel IR, verified', () => {
+    for (const spec of SPECS) {
+      // compileAttention verifies each IR kernel against the profile (it throws otherwise).
+      const { kernels } = compileAttention(spec, PORTABLE_PROFILE);
+      for (const kernel of kernels) {
+        const template = /\.linformer-(project|reduce)$/.test(kernel.name);
+        expect(kernel.ir === null, kernel.name).toBe(template);
+      }
+    }
+  });
+
   it('binds a shared qkv buffer once when the profile packs q, k and v', () => {
     const base = attention({
       headDim: 16,
