@@ -77,14 +77,11 @@ describe('low-rank host plan', () => {
     }
   });
 
-  it('builds every kernel but linformer projection on the kernel IR, verified', () => {
+  it('builds every low-rank kernel on the kernel IR, verified', () => {
     for (const spec of SPECS) {
       // compileAttention verifies each IR kernel against the profile (it throws otherwise).
       const { kernels } = compileAttention(spec, PORTABLE_PROFILE);
-      for (const kernel of kernels) {
-        const template = /\.linformer-(project|reduce)$/.test(kernel.name);
-        expect(kernel.ir === null, kernel.name).toBe(template);
-      }
+      for (const kernel of kernels) expect(kernel.ir, kernel.name).not.toBeNull();
     }
   });
 
