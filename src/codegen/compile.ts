@@ -31,7 +31,7 @@ import {
   type RoutedRowsArrays,
   type RoutingKernel,
 } from './wgsl/emit-head-routing.js';
-import { WORKGROUP as LOWRANK_WORKGROUP } from './wgsl/emit-lowrank-attend.js';
+import { LOWRANK_WORKGROUP } from './kernels/lowrank-blocks.js';
 import { emitSoftmaxKernel, type SoftmaxBindings } from './wgsl/emit-softmax.js';
 import { emitSubgroupSoftmaxKernel } from './wgsl/emit-softmax-subgroup.js';
 import {

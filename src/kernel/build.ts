@@ -187,6 +187,21 @@ export class BlockBuilder {
     });
   }
 
+  /** `for (var name = 0u; name < end; name++) { body(name) }`: the common counted loop. */
+  range(
+    name: string,
+    end: Operand,
+    body: (b: BlockBuilder, i: Expr) => void,
+    options: { oneLine?: boolean } = {},
+  ): void {
+    this.for(name, u32(0), (i) => lt(i, end), body, options);
+  }
+
+  /** `if (cond) { return; }`: a guard on one line. */
+  returnIf(cond: Operand): void {
+    this.if(cond, (b) => b.return(), undefined, { oneLine: true });
+  }
+
   while(cond: Operand, body: Body): void {
     this.stmts.push({ kind: 'while', cond: expr(cond), body: block(body) });
   }
@@ -275,6 +290,12 @@ export class KernelBuilder {
   /** A module-scope constant; returns a reference to it. */
   const(name: string, type: Type, value: Operand, doc?: readonly string[]): Expr {
     this.constDecls.push({ name, type, value: expr(value), ...(doc ? { doc } : {}) });
+    return ref(name);
+  }
+
+  /** A module-scope constant written next to `main` (`KernelConst.beforeMain`). */
+  constBeforeMain(name: string, type: Type, value: Operand): Expr {
+    this.constDecls.push({ name, type, value: expr(value), beforeMain: true });
     return ref(name);
   }
 

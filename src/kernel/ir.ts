@@ -87,7 +87,10 @@ export type Stmt =
       readonly value: Expr;
     }
   | { readonly kind: 'increment'; readonly target: Expr; readonly op: '++' | '--' }
-  /** `else` an `if` statement renders as `} else if`. `oneLine`: `if (c) { s; }`. */
+  /**
+   * `else` an `if` statement renders as `} else if`. `oneLine`: `if (c) { s; }`, or with a
+   * block `else`, `if (c) { s; } else { t; }`.
+   */
   | {
       readonly kind: 'if';
       readonly cond: Expr;

@@ -141,6 +141,10 @@ function renderIf(s: Stmt & { kind: 'if' }, depth: number): string[] {
   const pad = indentOf(depth);
   if (s.oneLine && s.else === null)
     return renderBlock(`${pad}if (${renderExpr(s.cond)})`, s.then, depth, true);
+  if (s.oneLine && Array.isArray(s.else)) {
+    const [then] = renderBlock(`${pad}if (${renderExpr(s.cond)})`, s.then, depth, true);
+    return [`${then}${renderBlock(' else', s.else as readonly Stmt[], depth, true)[0]}`];
+  }
   const lines = [`${pad}if (${renderExpr(s.cond)}) {`, ...renderStatements(s.then, depth + 1)];
   let rest = s.else;
   while (rest !== null && !Array.isArray(rest)) {

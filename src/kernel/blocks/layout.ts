@@ -23,3 +23,25 @@ export function rowIndex(
     ? mul(add(mul(add(mul(b, heads), head), seq), first, ...rest), width)
     : mul(add(mul(add(mul(b, seq), first, ...rest), heads), head), width);
 }
+
+/** Where one row of one head lies: batch, head (of `heads`), row (of `seq`). */
+export interface RowPlace {
+  readonly batch: Operand;
+  readonly head: Operand;
+  readonly heads: Operand;
+  readonly seq: Operand;
+  readonly row: Operand;
+}
+
+/** The first unit of a row `width` units long, from the array's base: `base + row * width`. */
+export function rowStart(
+  layout: TensorLayout,
+  base: Operand,
+  place: RowPlace,
+  width: Operand,
+): Expr {
+  return add(
+    base,
+    rowIndex(layout, place.heads, place.seq, width, place.batch, place.head, place.row),
+  );
+}

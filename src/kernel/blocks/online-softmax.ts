@@ -1,9 +1,10 @@
 // The per-key step every softmax-family kernel shares: the score of key j from the query row
 // (scale already folded into q), softcap through an overflow-safe tanh, alibi, then the
 // online-softmax update of (m, l, acc) in base 2, rescaling lazily: only when the running
-// max grows. Expects `qrow`, `acc`, `m`, `l`, `p`, `j` and (alibi) `slope` in scope, and the
-// constants DW and DVW (vectors per key and value row). Its loops over a row run per key, so
-// rows longer than llvmpipe unrolls are split into short loops (short-loops.ts).
+// max grows. Expects the query row (`qrow` unless named), `acc`, `m`, `l`, `p`, `j` and
+// (alibi) `slope` in scope, and the constants DW and DVW (vectors per key and value row). Its
+// loops over a row run per key, so rows longer than llvmpipe unrolls are split into short
+// loops (short-loops.ts).
 
 import type { Score } from '../../ir/ir.js';
 import {
@@ -37,6 +38,10 @@ export interface KeyUpdate {
   readonly valueVectors: number;
   /** The product of a query vector and a key vector (`dot` for vec4, `*` for scalars). */
   readonly dot: (a: Expr, b: Expr) => Expr;
+  /** The query row's name, if not `qrow`. */
+  readonly query?: string;
+  /** The comment above the rescale, if not the default line. */
+  readonly rescaleComment?: readonly string[];
 }
 
 /** tanh from one exp of a non-positive argument: no overflow for |x| ~ 1e4. */
@@ -55,7 +60,7 @@ export function keyUpdate(b: BlockBuilder, k: KeyUpdate): void {
   const { softcap, bias } = k.score;
   const s = b.var('s', f32(0));
   forShortLoops(b, 'DW', k.vectors, (body, d) =>
-    body.compound(s, '+=', k.dot(index('qrow', d), k.kAt)),
+    body.compound(s, '+=', k.dot(index(k.query ?? 'qrow', d), k.kAt)),
   );
   if (softcap !== null)
     b.assign(s, mul(f32(softcap), call(TANH_SAFE.name, mul(s, f32(1 / softcap)))));
@@ -66,7 +71,8 @@ export function keyUpdate(b: BlockBuilder, k: KeyUpdate): void {
       mul('slope', construct(T.f32, abs(sub(construct(T.i32, 'p'), construct(T.i32, 'j'))))),
     );
   if (k.modified) b.compound(s, '*=', f32(Math.LOG2E));
-  b.comment('Lazy rescale: only when the running max grows.');
+  for (const line of k.rescaleComment ?? ['Lazy rescale: only when the running max grows.'])
+    b.comment(line);
   b.if(gt(s, 'm'), (grow) => {
     const c = grow.let('c', call('exp2', sub('m', s)));
     grow.compound('l', '*=', c);
