@@ -194,6 +194,13 @@ export interface Kernel {
   readonly workgroupSize: number;
   readonly grid: Grid;
   readonly body: readonly Stmt[];
+  /** An upper bound of the loop iterations one invocation runs (loop-budget.ts), if known. */
+  readonly loopIterations?: SizeExpr;
+  /**
+   * Formatting hint: constants, storage bindings, then Params and `P`, with no blank lines
+   * between (the route kernels' layout), instead of one section each.
+   */
+  readonly compactDeclarations?: boolean;
 }
 
 /** Builtin inputs of `main`, always declared (the grid decoding reads them). */

@@ -11,20 +11,22 @@ import type { BinaryOp, Expr, HelperFunction, Kernel, KernelConst, Stmt, Type } 
 import { MAIN_INPUTS, unreachableKernelNode } from './ir.js';
 
 export function renderKernel(kernel: Kernel): string {
+  const top = [
+    ...kernel.header.map((line) => `// ${line}`),
+    ...renderConsts(kernel.consts.filter((c) => !c.beforeMain)),
+  ];
+  const params = ['struct Params {', ...kernel.uniforms.map((u) => `  ${u.name}: u32,`), '}'];
+  const uniform = '@group(0) @binding(0) var<uniform> P: Params;';
+  const storage = kernel.bindings.map(
+    (b) =>
+      `@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${b.name}: ${renderType({ kind: 'array', element: b.element, length: null })};`,
+  );
+  const declarations = kernel.compactDeclarations
+    ? [[...top, ...storage, ...params, uniform]]
+    : [top, params, [uniform, ...storage]];
   const sections: string[][] = [
     enableDirectives(kernelFeatures(kernel)),
-    [
-      ...kernel.header.map((line) => `// ${line}`),
-      ...renderConsts(kernel.consts.filter((c) => !c.beforeMain)),
-    ],
-    ['struct Params {', ...kernel.uniforms.map((u) => `  ${u.name}: u32,`), '}'],
-    [
-      '@group(0) @binding(0) var<uniform> P: Params;',
-      ...kernel.bindings.map(
-        (b) =>
-          `@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${b.name}: ${renderType({ kind: 'array', element: b.element, length: null })};`,
-      ),
-    ],
+    ...declarations,
     kernel.workgroupVars.flatMap((w) => [
       ...docLines(w.doc),
       `var<workgroup> ${w.name}: ${renderType(w.type)};`,

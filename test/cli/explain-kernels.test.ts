@@ -19,7 +19,13 @@ async function explainKernels(example: string) {
 }
 
 describe('attnc explain --kernels', () => {
-  for (const example of ['document_mask', 'linear_transformer', 'linformer']) {
+  for (const example of [
+    'document_mask',
+    'linear_transformer',
+    'linformer',
+    'routing_transformer',
+    'moba',
+  ]) {
     it(example, async () => {
       const r = await explainKernels(example);
       expect(r.stderr).toBe('');
