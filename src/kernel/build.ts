@@ -319,6 +319,12 @@ export class KernelBuilder {
     return this;
   }
 
+  /** One workgroup, dispatched once: no grid decoding, `main` reads only `lid`. */
+  singleWorkgroup(): this {
+    this.grid = { kind: 'single-workgroup', index: 'lid', bound: null };
+    return this;
+  }
+
   main(body: Body): this {
     this.body = block(body);
     return this;

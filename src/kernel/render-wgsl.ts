@@ -8,7 +8,7 @@ import { f32Lit } from './f32-literal.js';
 import { gridStatements } from './blocks/grid.js';
 import { kernelFeatures, type KernelFeature } from './features.js';
 import type { BinaryOp, Expr, HelperFunction, Kernel, KernelConst, Stmt, Type } from './ir.js';
-import { MAIN_INPUTS, unreachableKernelNode } from './ir.js';
+import { mainInputs, unreachableKernelNode } from './ir.js';
 
 export function renderKernel(kernel: Kernel): string {
   const top = [
@@ -80,11 +80,14 @@ export function renderFunction(fn: HelperFunction): string[] {
 }
 
 function renderMain(kernel: Kernel): string[] {
+  const inputs = mainInputs(kernel.grid);
+  const input = (i: (typeof inputs)[number]) =>
+    `@builtin(${i.builtin}) ${i.name}: ${renderType(i.type)}`;
   return [
     `@compute @workgroup_size(${kernel.workgroupSize})`,
-    'fn main(',
-    ...MAIN_INPUTS.map((i) => `  @builtin(${i.builtin}) ${i.name}: ${renderType(i.type)},`),
-    ') {',
+    ...(inputs.length === 1
+      ? [`fn main(${input(inputs[0]!)}) {`]
+      : ['fn main(', ...inputs.map((i) => `  ${input(i)},`), ') {']),
     ...renderStatements(gridStatements(kernel.grid, kernel.workgroupSize), 1),
     ...renderStatements(kernel.body, 1),
     '}',
