@@ -25,6 +25,7 @@ describe('attnc explain --kernels', () => {
     'linformer',
     'routing_transformer',
     'moba',
+    'mixture_of_heads',
   ]) {
     it(example, async () => {
       const r = await explainKernels(example);
