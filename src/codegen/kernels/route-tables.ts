@@ -38,6 +38,9 @@ import {
 import type { Expr, Kernel } from '../../kernel/ir.js';
 
 const WORKGROUP = 64;
+/** Bindings of k (its own buffer, or q/k/v packed in one) and of `aux`. */
+export const ROUTE_K_BINDING = 1;
+export const ROUTE_AUX_BINDING = 2;
 
 /** What every route kernel needs to know about k and the group's kv heads. */
 export interface RouteShape {
@@ -48,10 +51,6 @@ export interface RouteShape {
   readonly totalKvHeads: number;
   readonly groupKvHeads: number;
   readonly kvHeadOffset: number;
-  /** Where k lives: its own binding, or inside `aux` (then binding is aux's). */
-  readonly kInAux: boolean;
-  readonly kBinding: number;
-  readonly auxBinding: number;
 }
 
 /** Word offsets (uniform values) of k and of the route tables in `aux`. */
@@ -81,24 +80,21 @@ function routeKernel(shape: RouteShape, header: string, readsK: boolean, first?:
   k.const('HKVG', T.u32, u32(shape.groupKvHeads));
   k.const('KV_HEAD_OFFSET', T.u32, u32(shape.kvHeadOffset));
   k.const('TOTAL_KV_HEADS', T.u32, u32(shape.totalKvHeads));
-  if (readsK && !shape.kInAux)
-    k.storage(shape.kBinding, 'kbuf', 'read', shape.dtype === 'f16' ? T.u32 : T.f32);
-  k.storage(shape.auxBinding, 'aux', 'read_write', T.u32);
+  if (readsK) k.storage(ROUTE_K_BINDING, 'kbuf', 'read', shape.dtype === 'f16' ? T.u32 : T.f32);
+  k.storage(ROUTE_AUX_BINDING, 'aux', 'read_write', T.u32);
   return k;
 }
 
 /** Element `d` of key `j` of kv head `hk` in batch `b`, as f32. */
 function keyElement(shape: RouteShape, b: Expr, hk: Expr, j: Expr, d: Expr): Expr {
   const row = rowIndex(shape.layout, 'TOTAL_KV_HEADS', uniform('seqK'), 'D', b, hk, j);
-  const words = shape.kInAux ? 'aux' : 'kbuf';
   if (shape.dtype === 'f16') {
     // Element e is half e % 2 of word e / 2.
     const element = paren(add(row, d));
-    const word = index(words, add(uniform('kBase'), div(element, u32(2))));
+    const word = index('kbuf', add(uniform('kBase'), div(element, u32(2))));
     return index(call('unpack2x16float', word), binary('&', element, u32(1)));
   }
-  const at = arrayView(words, 'kBase').at(row, d);
-  return shape.kInAux ? bitsAsF32(at) : at;
+  return arrayView('kbuf', 'kBase').at(row, d);
 }
 
 /** `b` and `hk` (the absolute kv head) of the flat (batch, group kv head) index `bh`. */

@@ -21,6 +21,8 @@ import {
   blockMeansKernel,
   bucketListsKernel,
   keyBucketsKernel,
+  ROUTE_AUX_BINDING,
+  ROUTE_K_BINDING,
   type RouteArrays,
   type RouteShape,
 } from '../kernels/route-tables.js';
@@ -93,7 +95,7 @@ export interface RouteContext {
   readonly ir: Attention;
   readonly group: Group;
   readonly table: Extract<Table, { kind: 'routing' }>;
-  /** Buffer name and word offset of k (and centroids/R/table offsets in aux). */
+  /** Buffer name (k, or qkv when packed) and word offset of k; centroids/R/table offsets in aux. */
   readonly kBuffer: string;
   readonly kOffset: SizeExpr;
   readonly tableOffset: SizeExpr;
@@ -112,7 +114,6 @@ export function routeSteps(context: RouteContext): PlanStep[] {
   const { table, group, ir } = context;
   const r = table.routing;
   const steps: PlanStep[] = [];
-  const kInAux = context.kBuffer === 'aux';
   const shape: RouteShape = {
     layout: ir.layout,
     dtype: ir.dtype,
@@ -120,15 +121,10 @@ export function routeSteps(context: RouteContext): PlanStep[] {
     totalKvHeads: ir.kvHeads,
     groupKvHeads: group.kvHeads,
     kvHeadOffset: group.kvHeadOffset,
-    kInAux,
-    kBinding: 1,
-    auxBinding: kInAux ? 1 : 2,
   };
   const bindings = [
-    ...(kInAux
-      ? []
-      : [{ binding: shape.kBinding, buffer: context.kBuffer, type: 'read-only-storage' as const }]),
-    { binding: shape.auxBinding, buffer: 'aux', type: 'storage' as const },
+    { binding: ROUTE_K_BINDING, buffer: context.kBuffer, type: 'read-only-storage' as const },
+    { binding: ROUTE_AUX_BINDING, buffer: 'aux', type: 'storage' as const },
   ];
   const dispatch = (name: string, kernel: Kernel, readsK = true) => {
     context.pushKernel(
