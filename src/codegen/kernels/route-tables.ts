@@ -9,9 +9,9 @@ import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { arrayView } from '../../kernel/blocks/array-view.js';
 import { rowIndex, type TensorLayout } from '../../kernel/blocks/layout.js';
+import { packedHalfAt } from '../../kernel/blocks/row-codec.js';
 import {
   add,
-  binary,
   call,
   construct,
   div,
@@ -27,7 +27,6 @@ import {
   mul,
   neg,
   or,
-  paren,
   select,
   sub,
   T,
@@ -88,12 +87,7 @@ function routeKernel(shape: RouteShape, header: string, readsK: boolean, first?:
 /** Element `d` of key `j` of kv head `hk` in batch `b`, as f32. */
 function keyElement(shape: RouteShape, b: Expr, hk: Expr, j: Expr, d: Expr): Expr {
   const row = rowIndex(shape.layout, 'TOTAL_KV_HEADS', uniform('seqK'), 'D', b, hk, j);
-  if (shape.dtype === 'f16') {
-    // Element e is half e % 2 of word e / 2.
-    const element = paren(add(row, d));
-    const word = index('kbuf', add(uniform('kBase'), div(element, u32(2))));
-    return index(call('unpack2x16float', word), binary('&', element, u32(1)));
-  }
+  if (shape.dtype === 'f16') return packedHalfAt('kbuf', uniform('kBase'), add(row, d));
   return arrayView('kbuf', 'kBase').at(row, d);
 }
 
