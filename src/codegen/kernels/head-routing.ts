@@ -82,10 +82,12 @@ function overChunkRows(
 
 type RowLoop = (b: BlockBuilder, body: (inner: BlockBuilder, i: Expr) => void) => void;
 
-/** `for (var h = 0u; h < H; h++) { body }` on one line. */
-function overHeadsOneLine(b: BlockBuilder, body: (inner: BlockBuilder, h: Expr) => void) {
-  b.for('h', u32(0), (h) => lt(h, 'H'), body, { oneLine: true });
+/** `for (var h = 0u; h < H; h++) { body }`, on one line or as a block. */
+function overHeads(b: BlockBuilder, body: (inner: BlockBuilder, h: Expr) => void, oneLine = false) {
+  b.for('h', u32(0), (h) => lt(h, 'H'), body, { oneLine });
 }
+const overHeadsOneLine = (b: BlockBuilder, body: (inner: BlockBuilder, h: Expr) => void) =>
+  overHeads(b, body, true);
 
 /** Word `h` of chunk `chunk`'s row of the `[B, chunks, H]` chunk counts. */
 const chunkCountTerms = (batch: Expr, chunk: Expr, h: Expr) => [
@@ -105,21 +107,16 @@ export function headRoutingSelectKernel(shape: HeadRoutingShape, loopIterations:
     rows(b, (row, i) => {
       const at = row.let('at', mul(add(mul(batch, uniform('seqQ')), i), 'H'));
       const w = chooseTopK(row, at, arrayView(A, 'routerBase'));
-      row.for(
-        'h',
-        u32(0),
-        (h) => lt(h, 'H'),
-        (body, h) => {
-          const weight = body.let('weight', div(index(w, h), 'sum'));
-          arrayView(A, 'weightsBase').store(body, [at, h], bitsOf(weight));
-          body.if(
-            gt(weight, f32(0)),
-            (then) => then.compound(index(kept, h), '+=', u32(1)),
-            undefined,
-            { oneLine: true },
-          );
-        },
-      );
+      overHeads(row, (body, h) => {
+        const weight = body.let('weight', div(index(w, h), 'sum'));
+        arrayView(A, 'weightsBase').store(body, [at, h], bitsOf(weight));
+        body.if(
+          gt(weight, f32(0)),
+          (then) => then.compound(index(kept, h), '+=', u32(1)),
+          undefined,
+          { oneLine: true },
+        );
+      });
     });
     overHeadsOneLine(b, (body, h) =>
       arrayView(A, 'chunkCountsBase').store(body, chunkCountTerms(batch, chunk, h), index(kept, h)),
@@ -150,18 +147,13 @@ function chooseTopK(b: BlockBuilder, at: Expr, router: ArrayView): Expr {
     (round, r) => {
       const best = round.var('best', 'H');
       const bestLogit = round.var('bestLogit', f32(0));
-      round.for(
-        'h',
-        u32(0),
-        (h) => lt(h, 'H'),
-        (body, h) => {
-          const logit = body.let('logit', bitsAsF32(router.at(at, h)));
-          body.if(and(not(index(taken, h)), or(eq(best, 'H'), gt(logit, bestLogit))), (then) => {
-            then.assign(best, h);
-            then.assign(bestLogit, logit);
-          });
-        },
-      );
+      overHeads(round, (body, h) => {
+        const logit = body.let('logit', bitsAsF32(router.at(at, h)));
+        body.if(and(not(index(taken, h)), or(eq(best, 'H'), gt(logit, bestLogit))), (then) => {
+          then.assign(best, h);
+          then.assign(bestLogit, logit);
+        });
+      });
       round.assign(index(taken, best), bool(true));
       round.if(eq(r, u32(0)), (then) => then.assign(top, bestLogit), undefined, {
         oneLine: true,
@@ -274,38 +266,33 @@ export function headRoutingScatterKernel(
       body.assign(index(next, h), chunkCountAt(arrayView(A, 'chunkCountsBase'), batch, chunk, h)),
     );
     rows(b, (row, i) =>
-      row.for(
-        'h',
-        u32(0),
-        (h) => lt(h, 'H'),
-        (body, h) => {
-          const at = mul(add(mul(batch, uniform('seqQ')), i), 'H');
-          const weight = body.let('weight', bitsAsF32(arrayView(A, 'weightsBase').at(at, h)));
-          body.if(
-            gt(weight, f32(0)),
-            (kept) => {
-              const slot = mul(add(mul(batch, 'H'), h), uniform('seqQ'));
-              arrayView(A, 'rowsBase').store(kept, [slot, index(next, h)], i);
-              kept.compound(index(next, h), '+=', u32(1));
-            },
-            (dropped) => {
-              dropped.comment('A dropped (row, head) pair is never computed: its output is 0.');
-              const layout = shape.attention.layout;
-              const oRow = dropped.let(
-                'oRow',
-                add(uniform('oBase'), rowIndex(layout, 'H', uniform('seqQ'), 'OW', batch, h, i)),
-              );
-              dropped.for(
-                'd',
-                u32(0),
-                (d) => lt(d, 'OW'),
-                (zero, d) => zero.store(o.name, add(oRow, d), u32(0)),
-                { oneLine: true },
-              );
-            },
-          );
-        },
-      ),
+      overHeads(row, (body, h) => {
+        const at = mul(add(mul(batch, uniform('seqQ')), i), 'H');
+        const weight = body.let('weight', bitsAsF32(arrayView(A, 'weightsBase').at(at, h)));
+        body.if(
+          gt(weight, f32(0)),
+          (kept) => {
+            const slot = mul(add(mul(batch, 'H'), h), uniform('seqQ'));
+            arrayView(A, 'rowsBase').store(kept, [slot, index(next, h)], i);
+            kept.compound(index(next, h), '+=', u32(1));
+          },
+          (dropped) => {
+            dropped.comment('A dropped (row, head) pair is never computed: its output is 0.');
+            const layout = shape.attention.layout;
+            const oRow = dropped.let(
+              'oRow',
+              add(uniform('oBase'), rowIndex(layout, 'H', uniform('seqQ'), 'OW', batch, h, i)),
+            );
+            dropped.for(
+              'd',
+              u32(0),
+              (d) => lt(d, 'OW'),
+              (zero, d) => zero.store(o.name, add(oRow, d), u32(0)),
+              { oneLine: true },
+            );
+          },
+        );
+      }),
     );
   });
   return k.loopIterations(loopIterations).build();
