@@ -240,11 +240,11 @@ export function buildHostPlan(
   const routeAux = { name: 'aux', binding: 1 };
   const routeO = { name: 'obuf', binding: 2 };
   const dispatchRoutingKernel = (kernel: RoutingKernel) => {
-    pushKernel(kernel.name, kernel.emitted, [
+    pushKernel(kernel.name, kernel.kernel, [
       { binding: 1, buffer: 'aux', type: 'storage' },
       { binding: 2, buffer: 'o', type: 'storage' },
     ]);
-    const workgroups = size.ceilDiv(kernel.invocations, kernel.emitted.workgroupSize);
+    const workgroups = size.ceilDiv(kernel.invocations, kernel.kernel.workgroupSize);
     steps.push(
       { kind: 'write-uniforms', kernel: kernel.name },
       { kind: 'dispatch', kernel: kernel.name, workgroups: fold(workgroups, profile) },

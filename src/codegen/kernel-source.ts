@@ -6,16 +6,14 @@ import type { KernelFeature } from '../kernel/features.js';
 import type { Kernel } from '../kernel/ir.js';
 import { prepareKernel } from '../kernel/prepare.js';
 import type { KernelLimits } from '../target/profile.js';
-import type { SizeExpr } from './plan.js';
 import type { EmittedKernel } from './wgsl/emitted-kernel.js';
 
 /**
- * An IR kernel whose loops grow with run-time sizes carries their bound per invocation, as
- * template kernels do (`EmittedKernel.loopIterations`; src/runtime/loop-budget.ts).
+ * An IR kernel whose loops grow with run-time sizes carries their bound per invocation
+ * (`Kernel.loopIterations`), as template kernels do (`EmittedKernel.loopIterations`;
+ * src/runtime/loop-budget.ts).
  */
-export type BoundedKernel = Kernel & { readonly loopIterations?: SizeExpr };
-
-export type KernelSource = BoundedKernel | EmittedKernel;
+export type KernelSource = Kernel | EmittedKernel;
 
 /** One kernel of a compiled attention, with its IR when it was built on the kernel IR. */
 export interface CompiledKernel {
@@ -30,12 +28,7 @@ export interface ReadyKernel extends EmittedKernel {
 
 export function readyKernel(name: string, source: KernelSource, limits: KernelLimits): ReadyKernel {
   if ('kind' in source) {
-    const { loopIterations, ...ir } = source;
-    return {
-      ...prepareKernel(name, ir, limits),
-      ir,
-      ...(loopIterations === undefined ? {} : { loopIterations }),
-    };
+    return { ...prepareKernel(name, source, limits), ir: source };
   }
   return { ...source, ir: null, features: templateFeatures(source.wgsl) };
 }

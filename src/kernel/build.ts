@@ -273,6 +273,8 @@ export class KernelBuilder {
   private readonly functions: HelperFunction[] = [];
   private grid: Grid | null = null;
   private body: readonly Stmt[] | null = null;
+  private loopBound: SizeExpr | null = null;
+  private compact = false;
 
   constructor(readonly workgroupSize: number) {}
 
@@ -326,6 +328,24 @@ export class KernelBuilder {
     return ref(index);
   }
 
+  /** The most loop iterations one invocation runs, recorded in the host plan (loop-budget.ts). */
+  loopIterations(bound: SizeExpr): this {
+    this.loopBound = bound;
+    return this;
+  }
+
+  /** Declarations without blank lines, storage before Params (see `Kernel`). */
+  compactDeclarations(): this {
+    this.compact = true;
+    return this;
+  }
+
+  /** One workgroup, dispatched once: no grid decoding, `main` reads only `lid`. */
+  singleWorkgroup(): this {
+    this.grid = { kind: 'single-workgroup', index: 'lid', bound: null };
+    return this;
+  }
+
   main(body: Body): this {
     this.body = block(body);
     return this;
@@ -345,6 +365,8 @@ export class KernelBuilder {
       workgroupSize: this.workgroupSize,
       grid: this.grid,
       body: this.body,
+      ...(this.loopBound === null ? {} : { loopIterations: this.loopBound }),
+      ...(this.compact ? { compactDeclarations: true } : {}),
     };
   }
 }

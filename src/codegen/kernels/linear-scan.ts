@@ -4,6 +4,7 @@
 // O(slots) per word, O(N / C * features * value_dim) in all. Its one loop walks the slots,
 // so the kernel carries that bound for llvmpipe's loop budget (docs/runtime.md).
 
+import type { Kernel } from '../../kernel/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import {
@@ -19,7 +20,6 @@ import {
   T,
   u32,
 } from '../../kernel/build.js';
-import type { BoundedKernel } from '../kernel-source.js';
 
 const WORKGROUP = 64;
 
@@ -30,7 +30,7 @@ export function linearScanKernel(
   slotWords: number,
   lin: { readonly name: string; readonly binding: number },
   arrays: { readonly states: SizeExpr; readonly slots: SizeExpr },
-): BoundedKernel {
+): Kernel {
   const k = new KernelBuilder(WORKGROUP);
   k.header(
     `attnc linear scan: ${label}, ${causal ? 'exclusive prefix over chunks' : 'sum of the slots into slot 0'}`,

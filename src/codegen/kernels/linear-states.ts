@@ -30,8 +30,7 @@ import {
   uniform,
   type BlockBuilder,
 } from '../../kernel/build.js';
-import type { Expr } from '../../kernel/ir.js';
-import type { BoundedKernel } from '../kernel-source.js';
+import type { Expr, Kernel } from '../../kernel/ir.js';
 import { loopCost } from '../wgsl/loop-budget.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
@@ -74,7 +73,7 @@ export function linearStatesKernel(
   shape: LinearShape,
   bindings: LinearStatesBindings,
   arrays: LinearStatesArrays,
-): BoundedKernel {
+): Kernel {
   const { attention, group, map, plan } = shape;
   const W = plan.vectorWidth;
   const { slots, keysPerSlot } = linearSlots(shape);

@@ -29,7 +29,6 @@ import {
 } from '../../kernel/build.js';
 import { forShortLoops } from '../../kernel/blocks/short-loops.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
-import type { BoundedKernel } from '../kernel-source.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { constantLoopCost, loopCost } from '../wgsl/loop-budget.js';
@@ -63,7 +62,7 @@ export function linformerProjectKernel(
   maxSeq: number,
   buffers: readonly KernelBuffer[],
   arrays: ProjectionArrays,
-): BoundedKernel {
+): Kernel {
   const W = shape.width;
   const chunks: SizeExpr = { op: 'ceilDiv', args: ['seqK', chunk] };
   const rowTiles = Math.ceil(rank / LOWRANK_WORKGROUP);
@@ -162,7 +161,7 @@ export function linformerReduceKernel(
   buffer: KernelBuffer,
   partialBase: SizeExpr,
   projectedBase: SizeExpr,
-): BoundedKernel {
+): Kernel {
   const W = shape.width;
   const rowWords = (shape.headDim + shape.valueDim) / W;
   const elements: SizeExpr = { op: 'mul', args: ['batch', shape.kvHeads, rank, rowWords] };

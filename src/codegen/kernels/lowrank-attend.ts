@@ -11,7 +11,6 @@
 // `vec2<u32>`), so the row expressions stay in row-vector units and all arithmetic is f32.
 
 import type { SizeExpr } from '../plan.js';
-import type { BoundedKernel } from '../kernel-source.js';
 import { constantLoopCost } from '../wgsl/loop-budget.js';
 import { size } from '../plan.js';
 import {
@@ -89,7 +88,7 @@ export interface SmallAttentionSpec {
 
 const oneLine = { oneLine: true };
 
-export function smallAttentionKernel(spec: SmallAttentionSpec): BoundedKernel {
+export function smallAttentionKernel(spec: SmallAttentionSpec): Kernel {
   const routing = spec.headRouting;
   const total = routing
     ? routedTileBound(routing.arrays, spec.shape.heads, LOWRANK_WORKGROUP)

@@ -39,7 +39,10 @@ import { emitRandomHas } from '../wgsl/emit-mask-functions.js';
 import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
 import type { Source } from './key-source.js';
 import { routedLoopIterations } from './routed-loop-budget.js';
-import { bucketOfRow, bucketTableOffsets, centroidCount } from './route-kernels.js';
+import { bucketTableOffsets, centroidCount } from './route-kernels.js';
+import { bucketOfRow } from '../kernels/route-tables.js';
+import { block, call, raw, T, uniform } from '../../kernel/build.js';
+import { renderExpr, renderStatements } from '../../kernel/render-wgsl.js';
 import {
   keptRowDeclarations,
   keptRowSelection,
@@ -378,14 +381,18 @@ export function emitRoutedSoftmaxKernel(
     } else {
       emit(`  var qb${n}: u32;`);
       emit('  {');
-      const body = bucketOfRow(
-        r,
-        qScalar,
-        (t) => `P.r${n}Mu + (hk * ${cTotal}u + ${t}) * D`,
-        `P.r${n}R`,
-        '    ',
-      ).replace(/\baux\[([^\]]+)\]/g, 'auxAt($1)');
-      emit(body);
+      // The key kernels' bucket choice (kernels/route-tables.ts), rendered for this template.
+      const choice = block((b) =>
+        bucketOfRow(
+          b,
+          r,
+          (d) => raw(T.f32, qScalar(renderExpr(d))),
+          (t) => raw(T.u32, `P.r${n}Mu + (hk * ${cTotal}u + ${renderExpr(t)}) * D`),
+          uniform(`r${n}R`),
+          (at) => call('auxAt', at),
+        ),
+      );
+      renderStatements(choice, 2).forEach((line) => emit(line));
       emit(`    qb${n} = bucket;`);
       emit('  }');
       emit(`  let kb${n} = P.r${n}Buckets + (b * HKVG + hkl) * P.seqK;`);
