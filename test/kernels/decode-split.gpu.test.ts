@@ -1,7 +1,8 @@
 // The split-K decode kernels (emit-decode-split.ts) on llvmpipe against the CPU reference: a
 // step of 1 or 4 query rows over 1 to 70,000 keys (past the old single-invocation limit of
 // ~64.5K keys set by llvmpipe's loop budget), for dense causal, window | sink, a segment mask
-// and f16 storage, all GQA (8 heads, 2 kv heads); with the LSE output; and at 17 rows the plan
+// and f16 storage, all GQA (8 heads, 2 kv heads); the other static masks, layouts, modifiers
+// and the packed portable target at small sizes; with the LSE output; and at 17 rows the plan
 // takes the fused kernel again.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +105,33 @@ describe.skipIf(!llvmpipe.run)('split-K decode on llvmpipe', () => {
         }
       }, 120_000);
     }
+  }
+
+  const SMALL = 'heads: 4; kv_heads: 2; head_dim: 16';
+  const masks: readonly [string, string, string | null][] = [
+    ['dilated', 'causal: true; mask: dilated(4, 3)', null],
+    ['stride', 'mask: stride(5)', null],
+    ['global', 'mask: window(3) | global(first: 2) | global(60, 299)', null],
+    ['blocks & stride | sink', 'mask: (blocks(16) & stride(3)) | sink(2)', null],
+    ['random | window (bigbird)', 'mask: window(4) | random(2, block: 8, seed: 1)', null],
+    ['rows with no allowed key', 'causal: true; mask: sink(2) & window(left: 1)', null],
+    ['window & segment, bnhd', 'layout: bnhd; mask: window(20) & segment', null],
+    ['softcap and alibi', 'causal: true; softcap: 5; bias: alibi; mask: window(left: 9)', null],
+    [
+      'packed q/k/v (portable, tiled)',
+      'causal: true; mask: window(left: 30) | sink(4)',
+      'portable',
+    ],
+  ];
+  for (const [name, body, target] of masks) {
+    it(`${name}: seqQ 1 and 4 over 63 and 300 keys equal the reference`, async () => {
+      const module = moduleOf(`attention t { ${SMALL}; ${body} }`, target ?? runtime.profile);
+      for (const seqQ of [1, 4])
+        for (const seqK of [63, 300]) {
+          expect(dispatched(module, seqQ, seqK)).toContain('t.decode_partial');
+          await expectStep(module, seqQ, seqK);
+        }
+    }, 60_000);
   }
 
   it('writes the LSE of each row, and 17 rows take the fused kernel with the same result', async () => {
