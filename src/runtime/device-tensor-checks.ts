@@ -84,6 +84,8 @@ export function checkDeviceTensors(
   args: DeviceRunArgs,
   sizes: SizeEnv,
   limits: Pick<GPUSupportedLimits, 'minStorageBufferOffsetAlignment'>,
+  /** Tensors bound by the caller itself (a KV cache's stores), neither wanted nor checked here. */
+  prebound: ReadonlySet<TensorName> = new Set(),
 ): BoundTensor[] {
   const lseOutput = plan.outputs.find((o) => o.name === 'lse');
   const wanted = new Set<string>([
@@ -94,6 +96,7 @@ export function checkDeviceTensors(
   for (const [key, value] of Object.entries(args)) {
     if (value === undefined || key in { batch: 1, seqQ: 1, seqK: 1, encoder: 1 } || wanted.has(key))
       continue;
+    if (prebound.has(key as TensorName)) continue;
     if (key === 'lse') {
       throw new Error(
         `tensor 'lse': this attention was compiled without the LSE output; compile it with ` +
@@ -139,6 +142,7 @@ export function checkDeviceTensors(
   const align = limits.minStorageBufferOffsetAlignment;
   const bound: BoundTensor[] = [];
   for (const spec of specs) {
+    if (prebound.has(spec.name)) continue;
     const arrayName = spec.array && 'array' in spec.array ? spec.array.array : undefined;
     const array = plan.arrays.find((a) => a.name === arrayName);
     if (!array) throw new Error(`plan: tensor '${spec.name}' has no array`);
