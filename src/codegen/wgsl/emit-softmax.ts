@@ -20,6 +20,8 @@ import {
   lseUniforms,
   softmaxKernelSetup,
   type LseOutput,
+  KEY_SLOT_UNIFORMS,
+  KEY_SLOT_WGSL,
 } from './softmax-kernel-setup.js';
 import { emitMaskFunctions } from './emit-mask-functions.js';
 import { softmaxLoopIterations } from './loop-budget.js';
@@ -96,6 +98,7 @@ export function emitSoftmaxKernel(
   const lse = bindings.lse ?? null;
   if (lse && routed) throw new Error('internal error: the LSE output with head routing');
   uniforms.push(...lseUniforms(lse));
+  uniforms.push(...KEY_SLOT_UNIFORMS);
 
   const L: string[] = [];
   const emit = (line = '') => L.push(line);
@@ -123,6 +126,8 @@ export function emitSoftmaxKernel(
   const declare = emitTensorBindings(emit, bindings, stored);
   if (bindings.aux) declare(bindings.aux, 'read', 'u32');
   if (lse) emitLseBinding(emit, lse);
+  emit();
+  KEY_SLOT_WGSL.forEach((line) => emit(line));
   emit();
   if (plan.variant === 'tiled') {
     emit(`var<workgroup> kTile: array<${vec}, ${plan.keyTile * (D / W)}>;`);
@@ -219,13 +224,13 @@ export function emitSoftmaxKernel(
   if (bhnd) {
     emit('  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;');
     emit('  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DVW;');
-    emit('  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;');
-    emit('  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;');
+    emit('  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;');
+    emit('  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;');
   } else {
     emit('  let qRow = P.qBase + ((b * P.seqQ + row) * TOTAL_HEADS + h) * DW;');
     emit('  let oRow = P.oBase + ((b * P.seqQ + row) * TOTAL_HEADS + h) * DVW;');
-    emit('  let kBase0 = P.kBase + (b * P.seqK * TOTAL_KV_HEADS + hk) * DW;');
-    emit('  let vBase0 = P.vBase + (b * P.seqK * TOTAL_KV_HEADS + hk) * DVW;');
+    emit('  let kBase0 = P.kBase + (b * P.kvRows * TOTAL_KV_HEADS + hk) * DW;');
+    emit('  let vBase0 = P.vBase + (b * P.kvRows * TOTAL_KV_HEADS + hk) * DVW;');
   }
   emit(`  var qrow: array<${vec}, DW>;`);
   emit(`  var acc: array<${vec}, DVW>;`);
@@ -268,8 +273,9 @@ export function emitSoftmaxKernel(
       e('let kRow = (j - ja) * DW;');
       e('let vRow = (j - ja) * DVW;');
     } else {
-      e(`let kRow = kBase0 + j * ${kStride};`);
-      e(`let vRow = vBase0 + j * ${vStride};`);
+      e('let slot = keySlot(j);');
+      e(`let kRow = kBase0 + slot * ${kStride};`);
+      e(`let vRow = vBase0 + slot * ${vStride};`);
     }
     emitKeyUpdate(e, { score, modified, kAt, vAt, dot, vectors: D / W, valueVectors: DV / W });
   };
@@ -290,12 +296,12 @@ export function emitSoftmaxKernel(
     emit('    // Stage the K/V tile once for all the rows of the workgroup.');
     emit('    for (var x = lid; x < (j1 - ja) * DW; x += TQ) {');
     emit(
-      `      kTile[x] = ${load(`${bindings.k.name}[kBase0 + (ja + x / DW) * ${kStride} + x % DW]`)};`,
+      `      kTile[x] = ${load(`${bindings.k.name}[kBase0 + keySlot(ja + x / DW) * ${kStride} + x % DW]`)};`,
     );
     emit('    }');
     emit('    for (var x = lid; x < (j1 - ja) * DVW; x += TQ) {');
     emit(
-      `      vTile[x] = ${load(`${bindings.v.name}[vBase0 + (ja + x / DVW) * ${vStride} + x % DVW]`)};`,
+      `      vTile[x] = ${load(`${bindings.v.name}[vBase0 + keySlot(ja + x / DVW) * ${vStride} + x % DVW]`)};`,
     );
     emit('    }');
     emit('    workgroupBarrier();');

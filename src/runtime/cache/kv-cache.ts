@@ -72,6 +72,15 @@ export interface KvCache {
   readonly bytes: number;
   /** Rows kept per (batch, kv head), and whether they form a ring. */
   readonly slots: SlotLayout;
+  /**
+   * The stores, in the spec's layout with `slots.rows` positions per (batch, kv head):
+   * position p at row `slotOf(slots, p)`. For reading (debugging, tests); the cache writes them.
+   */
+  readonly buffers: {
+    readonly k: GPUBuffer;
+    readonly v: GPUBuffer;
+    readonly seg_k: GPUBuffer | null;
+  };
   append(inputs: CacheAppendInputs, options?: CacheAppendOptions): Promise<void>;
   attend(args: CacheAttendArgs): Promise<{ o?: Float32Array }>;
   /** Starts over at position 0 (the stores keep their memory). */
@@ -218,6 +227,13 @@ export function createKvCache(
   );
   checkKernelsAddressCache(name, plan, slots.kind === 'ring');
   const shape = storeShapeOf(plan, batch);
+  if (shape.segments && slots.kind === 'ring') {
+    // The kernels read seg_k by absolute position from one [B, seqK] array; a ring would need
+    // its own addressing there too.
+    throw new Error(
+      `attention '${name}': a KV cache ring with a segment mask (seg_k kept per slot) is not supported yet`,
+    );
+  }
   const unit = shape.element === 2 ? 'f16' : 'f32';
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   const kRowBytes = batch * shape.kvHeads * shape.headDim * shape.element;
@@ -348,7 +364,7 @@ export function createKvCache(
     const size = x.buffer.size;
     if (offset + bytes > size) {
       throw new Error(
-        `append: tensor '${tensor}': its buffer holds ${size} bytes, but ${storage} ${dims.replace('T', String(positions))} ` +
+        `append: tensor '${tensor}': its buffer holds ${size} bytes, but ${storage} ${dims.replace(/T(?=[,\]][^=]*$)/, String(positions))} ` +
           `needs ${bytes} bytes from offset ${offset}, ${offset + bytes} in all`,
       );
     }
@@ -391,6 +407,7 @@ export function createKvCache(
     batch,
     bytes: store.bytes + (segStage?.size ?? 0),
     slots,
+    buffers: { k: store.k, v: store.v, seg_k: store.segK },
 
     async append(inputs, appendOptions = {}) {
       assertUsable();
