@@ -240,7 +240,7 @@ export function createKvCache(
   if (kRowBytes * slots.rows > limit) {
     throw new Error(
       `attention '${name}': a cache of ${slots.rows} positions at batch ${batch} needs ` +
-        `${kRowBytes * slots.rows} bytes for k, over the device's buffer limit (${limit}); use a smaller capacity`,
+        `${kRowBytes * slots.rows} bytes for k, over the device's maxStorageBufferBindingSize / maxBufferSize (${limit}); use a smaller capacity`,
     );
   }
   const store: KvStore = createKvStore(device, `${name}.cache`, shape, slots);
