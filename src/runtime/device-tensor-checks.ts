@@ -55,7 +55,8 @@ const USAGE_NAMES: readonly [number, string][] = [
   [0x0200, 'QUERY_RESOLVE'],
 ];
 
-function usageText(usage: number): string {
+/** A buffer's usage flags by name: `STORAGE | COPY_SRC`. */
+export function usageText(usage: number): string {
   const names = USAGE_NAMES.filter(([bit]) => usage & bit).map(([, n]) => n);
   return names.length > 0 ? names.join(' | ') : 'none';
 }

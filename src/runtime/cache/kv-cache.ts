@@ -13,7 +13,7 @@
 import type { HostPlan, PlanCacheGroup, PlanInput, SizeEnv } from '../../codegen/plan.js';
 import { evalSize } from '../../codegen/plan.js';
 import type { DeviceRunArgs, DeviceTensor } from '../device-tensor-args.js';
-import type { BoundTensor } from '../device-tensor-checks.js';
+import { usageText, type BoundTensor } from '../device-tensor-checks.js';
 import { assertDeviceUsable, DeviceError, withErrorScopes } from '../device-errors.js';
 import type { CachedKeys, TensorRunner } from '../device-tensors.js';
 import { packHalves, unpackHalves } from '../f16.js';
@@ -370,7 +370,7 @@ export function createKvCache(
     }
     if ((x.buffer.usage & GPUBufferUsage.COPY_SRC) === 0) {
       throw new Error(
-        `append: tensor '${tensor}': its buffer's usage lacks COPY_SRC; the cache copies its rows into the store on the GPU`,
+        `append: tensor '${tensor}': its buffer's usage lacks COPY_SRC (it has ${usageText(x.buffer.usage)}); the cache copies its rows into the store on the GPU`,
       );
     }
     return { kind: 'device', buffer: x.buffer, offset };

@@ -97,7 +97,15 @@ async function decodeLoop(
     expect(cache.length).toBe(end);
     const q = positions(inputs.q, a.layout, dims(a.heads, a.headDim), length, end);
     const segQ = inputs.seg_k && columns(inputs.seg_k, batch, total, length, end);
-    const { o } = await cache.attend({ q, ...(segQ ? { seg_q: segQ } : {}) });
+    // Router logits [B, Nq, H]: the rows of this chunk's queries.
+    const router =
+      inputs.router &&
+      positions(inputs.router, 'bnhd', { batch, heads: a.heads, n: total, width: 1 }, length, end);
+    const { o } = await cache.attend({
+      q,
+      ...(segQ ? { seg_q: segQ } : {}),
+      ...(router ? { router } : {}),
+    });
     const expected = reference(module, {
       batch,
       seqQ: t,
@@ -106,6 +114,7 @@ async function decodeLoop(
       k: positions(inputs.k, a.layout, dims(a.kvHeads, a.headDim), 0, end),
       v: positions(inputs.v, a.layout, dims(a.kvHeads, a.valueDim), 0, end),
       ...(segQ ? { seg_q: segQ, seg_k: columns(inputs.seg_k!, batch, total, 0, end) } : {}),
+      ...(router ? { router } : {}),
     } as unknown as RandomInputs).o;
     const { relativeError } = compareOutput(o!, expected);
     expect(relativeError, `chunk of ${t} at length ${end}`).toBeLessThan(
@@ -194,6 +203,64 @@ describe.skipIf(!availability.run)('KV cache on llvmpipe', () => {
       'attention docs { heads: 2; head_dim: 16; causal: true; mask: segment }',
     );
     (await decodeLoop(module, loaded, { chunks: [5, 1, 1, 6, 1, 2], batch: 2 })).destroy();
+    loaded.destroy();
+  });
+
+  it('head routing: heads chosen per step from its router logits', async () => {
+    const { module, loaded } = await load(
+      'attention moh { heads: 4; kv_heads: 2; head_dim: 16; causal: true; mask: window(left: 6) | sink(1); head_routing: top(2) }',
+    );
+    (
+      await decodeLoop(module, loaded, {
+        chunks: [3, 1, 1, 2, 1, 3, 1, 1, 2],
+        capacity: 1000,
+        maxChunk: 3,
+      })
+    ).destroy();
+    loaded.destroy();
+  });
+
+  it('the log-sum-exp of each row, on a ring, into device tensors', async () => {
+    const text =
+      'attention ring { heads: 2; kv_heads: 1; head_dim: 16; causal: true; mask: window(left: 3) | sink(1) }';
+    const module = compile(text, { target: runtime.profile, lse: true }).modules[0]!;
+    const loaded = await runtime.load(module);
+    const device = runtime.device;
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const o = device.createBuffer({ size: 2 * 16 * 4, usage });
+    const lse = device.createBuffer({ size: 16, usage });
+    const total = 12;
+    const inputs = randomInputs(module, { batch: 1, seqQ: total, seqK: total, seed: 3 });
+    const cache = loaded.createCache({ batch: 1, capacity: 1000, maxChunk: 1 });
+    const dims = (heads: number) => ({ batch: 1, heads, n: total, width: 16 });
+    for (let p = 0; p < total; p++) {
+      await cache.append({
+        k: positions(inputs.k, 'bhnd', dims(1), p, p + 1),
+        v: positions(inputs.v, 'bhnd', dims(1), p, p + 1),
+      });
+      const q = positions(inputs.q, 'bhnd', dims(2), p, p + 1);
+      expect(
+        await cache.attend({
+          q,
+          o: { buffer: o, dtype: 'f32' },
+          lse: { buffer: lse, dtype: 'f32' },
+        }),
+      ).toEqual({});
+      const expected = reference(module, {
+        batch: 1,
+        seqQ: 1,
+        seqK: p + 1,
+        q,
+        k: positions(inputs.k, 'bhnd', dims(1), 0, p + 1),
+        v: positions(inputs.v, 'bhnd', dims(1), 0, p + 1),
+      } as unknown as RandomInputs);
+      expect(
+        compareOutput((await readBack(device, o)).subarray(0, 32), expected.o).relativeError,
+      ).toBeLessThan(1e-4);
+      const got = (await readBack(device, lse)).subarray(0, 2);
+      expected.lse!.forEach((x, i) => expect(got[i]).toBeCloseTo(x, 4));
+    }
+    cache.destroy();
     loaded.destroy();
   });
 
@@ -348,7 +415,9 @@ describe.skipIf(!availability.run)('KV cache on llvmpipe', () => {
     const storageOnly = device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE });
     await expect(
       cache.append({ k: { buffer: storageOnly, dtype: 'f32', shape: [1, 1, 1, 16] }, v: row(1) }),
-    ).rejects.toThrow("append: tensor 'k': its buffer's usage lacks COPY_SRC");
+    ).rejects.toThrow(
+      "append: tensor 'k': its buffer's usage lacks COPY_SRC (it has STORAGE); the cache copies its rows into the store on the GPU",
+    );
     const other = await acquireDevice({ adapter: 'llvmpipe' });
     try {
       const foreign = other.device.createBuffer({ size: 64, usage });
