@@ -306,18 +306,31 @@ async function measureCached(
       buffers.push(buffer);
       return buffer;
     };
-    const tokens = Array.from({ length: steps }, (_, s) => ({
+    // One k and one v buffer, rewritten before each step, as a model's projection writes them.
+    const token = {
       k: {
-        buffer: upload(positionsOf(inputs.k, Hkv, context, D, fill + s, fill + s + 1)),
+        buffer: upload(new Float32Array(Hkv * D)),
         dtype: 'f32' as const,
         shape: [1, Hkv, 1, D],
       },
       v: {
-        buffer: upload(positionsOf(inputs.v, Hkv, context, Dv, fill + s, fill + s + 1)),
+        buffer: upload(new Float32Array(Hkv * Dv)),
         dtype: 'f32' as const,
         shape: [1, Hkv, 1, Dv],
       },
-    }));
+    };
+    const writeToken = (s: number) => {
+      device.queue.writeBuffer(
+        token.k.buffer,
+        0,
+        positionsOf(inputs.k, Hkv, context, D, fill + s, fill + s + 1),
+      );
+      device.queue.writeBuffer(
+        token.v.buffer,
+        0,
+        positionsOf(inputs.v, Hkv, context, Dv, fill + s, fill + s + 1),
+      );
+    };
     const q = { buffer: upload(inputs.q), dtype: 'f32' as const, shape: [1, H, 1, D] };
     const oBytes = H * Dv * 4;
     const oBuffer = device.createBuffer({ size: Math.max(16, oBytes), usage });
@@ -337,8 +350,9 @@ async function measureCached(
       options.progress.step(
         `${options.label}: ${warm ? `warm-up ${s + 1}/${options.warmup}` : `step ${s - options.warmup + 1}/${options.reps}`}`,
       );
+      writeToken(s);
       const t = await timeOf(async (encoder) => {
-        await cache.append(tokens[s]!, { encoder });
+        await cache.append(token, { encoder });
         await cache.attend({ q, o, encoder });
       });
       if (!warm) stepTimes.push(t);
