@@ -32,7 +32,8 @@ import {
   type RoutingKernel,
 } from './wgsl/emit-head-routing.js';
 import { WORKGROUP as LOWRANK_WORKGROUP } from './wgsl/emit-lowrank-attend.js';
-import { emitSoftmaxKernel, type SoftmaxBindings } from './wgsl/emit-softmax.js';
+import { softmaxKernel } from './kernels/softmax.js';
+import type { SoftmaxBindings } from './wgsl/softmax-kernel-setup.js';
 import { emitSubgroupSoftmaxKernel } from './wgsl/emit-softmax-subgroup.js';
 import {
   emitRoutedSoftmaxKernel,
@@ -436,7 +437,7 @@ export function buildHostPlan(
                     : [],
                 ),
               })
-            : (step.plan.variant === 'subgroup' ? emitSubgroupSoftmaxKernel : emitSoftmaxKernel)(
+            : (step.plan.variant === 'subgroup' ? emitSubgroupSoftmaxKernel : softmaxKernel)(
                 ir,
                 group,
                 step,

@@ -2,6 +2,7 @@
 // problem is a compiler bug, reported with every rule it breaks), rendered to WGSL, with the
 // features the kernel uses. compile.ts calls this for every kernel built on the IR.
 
+import type { SizeExpr } from '../codegen/plan.js';
 import type { KernelLimits } from '../target/profile.js';
 import { kernelFeatures, type KernelFeature } from './features.js';
 import type { Kernel, KernelUniform } from './ir.js';
@@ -13,6 +14,7 @@ export interface PreparedKernel {
   readonly workgroupSize: number;
   readonly uniforms: readonly KernelUniform[];
   readonly features: readonly KernelFeature[];
+  readonly loopIterations?: SizeExpr;
 }
 
 export function prepareKernel(name: string, kernel: Kernel, limits: KernelLimits): PreparedKernel {
@@ -27,5 +29,6 @@ export function prepareKernel(name: string, kernel: Kernel, limits: KernelLimits
     workgroupSize: kernel.workgroupSize,
     uniforms: kernel.uniforms,
     features: kernelFeatures(kernel),
+    ...(kernel.loopIterations === undefined ? {} : { loopIterations: kernel.loopIterations }),
   };
 }

@@ -19,7 +19,7 @@ import type { Attention, Group, Mask, MaskLeaf, Routing, Score } from '../../ir/
 import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import type { SoftmaxBindings } from '../wgsl/emit-softmax.js';
+import type { SoftmaxBindings } from '../wgsl/softmax-kernel-setup.js';
 import type { EmittedKernel } from '../wgsl/emitted-kernel.js';
 import {
   emitKeyUpdate,
@@ -405,9 +405,7 @@ export function emitRoutedSoftmaxKernel(
   if (hasSegment) emit('  let segRow = auxAt(P.segQBase + b * P.seqQ + i);');
 
   const allowed = allowedExpr(mask, { rules: [], randomOf, routedOf })
-    .replace(/routedHas(\d+)\(j\)/g, (_, n: string) => hasExpr.get(Number(n))!)
-    .replace(/randomHas(\d+)\(j\)/g, 'randomHas$1(p, j)')
-    .replace(/segKey\(j\)/g, 'segKey(b, j)');
+    .replace(/routedHas(\d+)\(j\)/g, (_, n: string) => hasExpr.get(Number(n))!);
   // Hull of the whole mask (routed leaves count as everything): clips every source.
   const hull = visitRange(mask);
   emit('  // Hull of the mask: every source is clipped to [clipLo, clipHi).');

@@ -30,7 +30,7 @@ import {
   lseUniforms,
   softmaxKernelSetup,
 } from './softmax-kernel-setup.js';
-import { type KernelTarget, type SoftmaxArrays, type SoftmaxBindings } from './emit-softmax.js';
+import type { KernelTarget, SoftmaxArrays, SoftmaxBindings } from './softmax-kernel-setup.js';
 import type { EmittedKernel } from './emitted-kernel.js';
 import { visitRange } from './mask-wgsl.js';
 import { emitMaskFunctions } from './emit-mask-functions.js';
