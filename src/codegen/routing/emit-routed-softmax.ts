@@ -35,7 +35,9 @@ import {
   lseStore,
   lseUniforms,
 } from '../wgsl/softmax-kernel-setup.js';
-import { emitRandomHas } from '../wgsl/emit-mask-functions.js';
+import { randomHasFunction } from '../kernels/softmax-mask.js';
+import { call } from '../../kernel/build.js';
+import { renderFunction } from '../../kernel/render-wgsl.js';
 import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
 import { bucketOfRow, bucketTableOffsets, centroidCount } from './route-kernels.js';
 import {
@@ -247,7 +249,11 @@ export function emitRoutedSoftmaxKernel(
     [...UNPACK_ROW_WGSL, ...PACK_ROW_WGSL].forEach((line) => emit(line));
     emit();
   }
-  randomLeaves.forEach((leaf, n) => emitRandomHas(emit, n, leaf.block, (i) => `auxAt(${i})`));
+  randomLeaves.forEach((leaf, n) =>
+    renderFunction(randomHasFunction(n, leaf.block, (i) => call('auxAt', i))).forEach((line) =>
+      emit(line),
+    ),
+  );
   if (hasSegment)
     emit('fn segKey(b: u32, j: u32) -> u32 { return auxAt(P.segKBase + b * P.seqK + j); }');
   if (randomLeaves.length > 0 || hasSegment) emit();
@@ -404,8 +410,10 @@ export function emitRoutedSoftmaxKernel(
   if (score.bias === 'alibi') emit('  let slope = exp2(-8.0 * f32(hl + 1u) / f32(HEADS));');
   if (hasSegment) emit('  let segRow = auxAt(P.segQBase + b * P.seqQ + i);');
 
-  const allowed = allowedExpr(mask, { rules: [], randomOf, routedOf })
-    .replace(/routedHas(\d+)\(j\)/g, (_, n: string) => hasExpr.get(Number(n))!);
+  const allowed = allowedExpr(mask, { rules: [], randomOf, routedOf }).replace(
+    /routedHas(\d+)\(j\)/g,
+    (_, n: string) => hasExpr.get(Number(n))!,
+  );
   // Hull of the whole mask (routed leaves count as everything): clips every source.
   const hull = visitRange(mask);
   emit('  // Hull of the mask: every source is clipped to [clipLo, clipHi).');
