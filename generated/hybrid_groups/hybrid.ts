@@ -196,6 +196,75 @@ export const plan: HostPlan = {
       }
     },
     {
+      "name": "part",
+      "kind": "storage",
+      "size": {
+        "op": "mul",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      "batch",
+                      4,
+                      "seqQ",
+                      {
+                        "op": "min",
+                        "args": [
+                          1,
+                          {
+                            "op": "max",
+                            "args": [
+                              0,
+                              {
+                                "op": "sub",
+                                "args": [
+                                  17,
+                                  "seqQ"
+                                ]
+                              }
+                            ]
+                          }
+                        ]
+                      },
+                      {
+                        "op": "max",
+                        "args": [
+                          1,
+                          {
+                            "op": "min",
+                            "args": [
+                              256,
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  "seqK",
+                                  256
+                                ]
+                              }
+                            ]
+                          }
+                        ]
+                      },
+                      68
+                    ]
+                  },
+                  4
+                ]
+              },
+              4
+            ]
+          },
+          4
+        ]
+      }
+    },
+    {
       "name": "linear",
       "kind": "storage",
       "size": {
@@ -236,6 +305,16 @@ export const plan: HostPlan = {
       "name": "params.local.softmax",
       "kind": "uniform",
       "size": 48
+    },
+    {
+      "name": "params.local.decode_partial",
+      "kind": "uniform",
+      "size": 64
+    },
+    {
+      "name": "params.local.decode_merge",
+      "kind": "uniform",
+      "size": 32
     },
     {
       "name": "params.linear.linear_states",
@@ -376,6 +455,59 @@ export const plan: HostPlan = {
           8,
           "seqQ",
           64
+        ]
+      },
+      "element": "f32"
+    },
+    {
+      "name": "local.part",
+      "buffer": "part",
+      "offset": 0,
+      "length": {
+        "op": "mul",
+        "args": [
+          "batch",
+          4,
+          "seqQ",
+          {
+            "op": "min",
+            "args": [
+              1,
+              {
+                "op": "max",
+                "args": [
+                  0,
+                  {
+                    "op": "sub",
+                    "args": [
+                      17,
+                      "seqQ"
+                    ]
+                  }
+                ]
+              }
+            ]
+          },
+          {
+            "op": "max",
+            "args": [
+              1,
+              {
+                "op": "min",
+                "args": [
+                  256,
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqK",
+                      256
+                    ]
+                  }
+                ]
+              }
+            ]
+          },
+          68
         ]
       },
       "element": "f32"
@@ -660,6 +792,497 @@ export const plan: HostPlan = {
       }
     },
     {
+      "name": "local.decode_partial",
+      "entryPoint": "main",
+      "wgsl": "// attnc split-K decode, partial: attention hybrid, group local\n// mask leaves: band\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 4u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst TQ: u32 = 64u;\nconst TK: u32 = 16u;\nconst REC: u32 = 17u;\nconst NEG_BIG: f32 = -3.0e38;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  kTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  splits: u32,\n  tilesPerSplit: u32,\n  partBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> partbuf: array<vec4<f32>>;\n\n// 0: empty (skip), 1: partial (mask per element), 2: full (no mask).\nfn classify(kt: u32, ja: u32, jb: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {\n  let NK = i32(P.seqK);\n  return select(select(1u, 2u, i32(ja) - i32(pb) >= -128i && i32(jb) - i32(pa) <= 0i), 0u, i32(jb) - i32(pa) < -128i || i32(ja) - i32(pb) > 0i);\n}\n\nfn allowed(p: u32, j: u32, b: u32, segRow: u32) -> bool {\n  return (i32(j) - i32(p) >= -128i && i32(j) - i32(p) <= 0i);\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = ((b * HEADS + hl) * seqQ + row) * splits + split\n  let split = x % P.splits;\n  let r = x / P.splits;\n  let row = r % P.seqQ;\n  let bh = r / P.seqQ;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;\n  let p = row + P.seqK - P.seqQ;\n  // The mask functions see a query tile of this one row (exact, never wider).\n  let pa = p;\n  let pb = p;\n  let qt = row / TQ;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d] * 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  let segRow = 0u;\n  // The row visits the key tiles of [0, prefix) and [lo, hi), as in the fused kernel;\n  // this invocation only those of its split, [splitFirst, splitEnd).\n  let NK = i32(P.seqK);\n  let prefixEnd = min(0u, P.seqK);\n  let lo = u32(clamp(i32(pa) - 128i, 0i, NK));\n  let hi = u32(clamp(i32(min(pb + 1u, u32(NK))), 0i, NK));\n  let prefixTiles = (prefixEnd + TK - 1u) / TK;\n  let bandFirst = max(prefixTiles, lo / TK);\n  let bandEnd = max(bandFirst, (hi + TK - 1u) / TK);\n  let splitFirst = split * P.tilesPerSplit;\n  let splitEnd = min(splitFirst + P.tilesPerSplit, P.kTiles);\n  let aEnd = max(splitFirst, min(prefixTiles, splitEnd));\n  let bFirst = max(bandFirst, splitFirst);\n  let bEnd = max(bFirst, min(bandEnd, splitEnd));\n  let aTiles = aEnd - splitFirst;\n  let visits = aTiles + bEnd - bFirst;\n  var n = 0u;\n  var j = 0u;\n  var tileEnd = 0u;\n  var masked = false;\n  loop {\n    if (j >= tileEnd) {\n      if (n >= visits) { break; }\n      let kt = select(bFirst + n - aTiles, splitFirst + n, n < aTiles);\n      n++;\n      j = kt * TK;\n      let j1 = min(j + TK, P.seqK);\n      let c = classify(kt, j, j1 - 1u, pa, pb, b, qt);\n      // An empty tile ends where it starts, so the next pass steps on.\n      tileEnd = select(j1, j, c == 0u);\n      masked = c == 1u;\n      continue;\n    }\n    if (masked) {\n      if (!allowed(p, j, b, segRow)) { j++; continue; }\n    }\n    let kRow = kBase0 + j * DW;\n    let vRow = vBase0 + j * DVW;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n    // Lazy rescale: only when the running max grows.\n    if (s > m) {\n      let c = exp2(m - s);\n      l *= c;\n      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n      m = s;\n    }\n    let w = exp2(s - m);\n    l += w;\n    for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n    j++;\n  }\n  // The record: acc (DV floats), then the running max and sum (base 2).\n  let rec = P.partBase + x * REC;\n  for (var d = 0u; d < DVW; d++) { partbuf[rec + d] = acc[d]; }\n  partbuf[rec + DVW] = vec4<f32>(m, l, 0.0, 0.0);\n}\n",
+      "workgroupSize": 64,
+      "bindings": [
+        {
+          "binding": 0,
+          "buffer": "params.local.decode_partial",
+          "type": "uniform"
+        },
+        {
+          "binding": 1,
+          "buffer": "qkv",
+          "type": "read-only-storage"
+        },
+        {
+          "binding": 2,
+          "buffer": "part",
+          "type": "storage"
+        }
+      ],
+      "uniforms": [
+        {
+          "name": "batch",
+          "value": "batch"
+        },
+        {
+          "name": "seqQ",
+          "value": "seqQ"
+        },
+        {
+          "name": "seqK",
+          "value": "seqK"
+        },
+        {
+          "name": "qTiles",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              "seqQ",
+              64
+            ]
+          }
+        },
+        {
+          "name": "kTiles",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              16
+            ]
+          }
+        },
+        {
+          "name": "total",
+          "value": {
+            "op": "mul",
+            "args": [
+              "batch",
+              4,
+              "seqQ",
+              {
+                "op": "max",
+                "args": [
+                  1,
+                  {
+                    "op": "min",
+                    "args": [
+                      256,
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          "seqK",
+                          256
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "qBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        },
+        {
+          "name": "kBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "mul",
+                        "args": [
+                          "batch",
+                          8,
+                          "seqQ",
+                          64
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  4
+                ]
+              },
+              4
+            ]
+          }
+        },
+        {
+          "name": "vBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              {
+                "op": "add",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              8,
+                              "seqQ",
+                              64
+                            ]
+                          },
+                          4
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              8,
+                              "seqK",
+                              64
+                            ]
+                          },
+                          4
+                        ]
+                      },
+                      4
+                    ]
+                  }
+                ]
+              },
+              4
+            ]
+          }
+        },
+        {
+          "name": "oBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        },
+        {
+          "name": "splits",
+          "value": {
+            "op": "max",
+            "args": [
+              1,
+              {
+                "op": "min",
+                "args": [
+                  256,
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqK",
+                      256
+                    ]
+                  }
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "tilesPerSplit",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  16
+                ]
+              },
+              {
+                "op": "max",
+                "args": [
+                  1,
+                  {
+                    "op": "min",
+                    "args": [
+                      256,
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          "seqK",
+                          256
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "partBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        }
+      ],
+      "uniformBuffer": "params.local.decode_partial",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqK",
+                      16
+                    ]
+                  },
+                  {
+                    "op": "max",
+                    "args": [
+                      1,
+                      {
+                        "op": "min",
+                        "args": [
+                          256,
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              "seqK",
+                              256
+                            ]
+                          }
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              },
+              1
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "min",
+                "args": [
+                  "seqK",
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              "seqK",
+                              16
+                            ]
+                          },
+                          {
+                            "op": "max",
+                            "args": [
+                              1,
+                              {
+                                "op": "min",
+                                "args": [
+                                  256,
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      "seqK",
+                                      256
+                                    ]
+                                  }
+                                ]
+                              }
+                            ]
+                          }
+                        ]
+                      },
+                      16
+                    ]
+                  }
+                ]
+              },
+              1
+            ]
+          },
+          2
+        ]
+      }
+    },
+    {
+      "name": "local.decode_merge",
+      "entryPoint": "main",
+      "wgsl": "// attnc split-K decode, merge: attention hybrid, group local\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 4u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst TQ: u32 = 64u;\nconst TK: u32 = 16u;\nconst REC: u32 = 17u;\nconst NEG_BIG: f32 = -3.0e38;\n\nstruct Params {\n  seqQ: u32,\n  total: u32,\n  splits: u32,\n  partBase: u32,\n  oBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> partbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = (b * HEADS + hl) * seqQ + row, whose records are x * splits + split.\n  let row = x % P.seqQ;\n  let bh = x / P.seqQ;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DVW;\n  let first = P.partBase + x * P.splits * REC;\n  var m = NEG_BIG;\n  for (var s = 0u; s < P.splits; s++) { m = max(m, partbuf[first + s * REC + DVW].x); }\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var l = 0.0;\n  for (var s = 0u; s < P.splits; s++) {\n    let rec = first + s * REC;\n    // A split with no allowed key has l = 0 and acc = 0: it adds nothing.\n    let c = exp2(partbuf[rec + DVW].x - m);\n    l += c * partbuf[rec + DVW].y;\n    for (var d = 0u; d < DVW; d++) { acc[d] += c * partbuf[rec + d]; }\n  }\n  // A row with no allowed key gets 0, never 0/0.\n  let inv = select(0.0, 1.0 / l, l > 0.0);\n  for (var d = 0u; d < DVW; d++) { obuf[oRow + d] = acc[d] * inv; }\n}\n",
+      "workgroupSize": 64,
+      "bindings": [
+        {
+          "binding": 0,
+          "buffer": "params.local.decode_merge",
+          "type": "uniform"
+        },
+        {
+          "binding": 1,
+          "buffer": "part",
+          "type": "read-only-storage"
+        },
+        {
+          "binding": 2,
+          "buffer": "o",
+          "type": "storage"
+        }
+      ],
+      "uniforms": [
+        {
+          "name": "seqQ",
+          "value": "seqQ"
+        },
+        {
+          "name": "total",
+          "value": {
+            "op": "mul",
+            "args": [
+              "batch",
+              4,
+              "seqQ"
+            ]
+          }
+        },
+        {
+          "name": "splits",
+          "value": {
+            "op": "max",
+            "args": [
+              1,
+              {
+                "op": "min",
+                "args": [
+                  256,
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqK",
+                      256
+                    ]
+                  }
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "partBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        },
+        {
+          "name": "oBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        }
+      ],
+      "uniformBuffer": "params.local.decode_merge",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              2,
+              {
+                "op": "max",
+                "args": [
+                  1,
+                  {
+                    "op": "min",
+                    "args": [
+                      256,
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          "seqK",
+                          256
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "max",
+                "args": [
+                  1,
+                  {
+                    "op": "min",
+                    "args": [
+                      256,
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          "seqK",
+                          256
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              },
+              0
+            ]
+          },
+          4
+        ]
+      }
+    },
+    {
       "name": "linear.linear_states",
       "entryPoint": "main",
       "wgsl": "// attnc linear states: attention hybrid, group linear, phi elu1, causal (one slot per chunk)\nconst W: u32 = 4u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DPHI: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst DPHIW: u32 = 16u;\n// One state slot in vectors: S (DPHI rows of DVW) then z (DPHIW).\nconst SLOT: u32 = 1040u;\nconst ZOFF: u32 = 1024u;\nconst C: u32 = 64u;\nconst F: u32 = 32u;\nconst FW: u32 = 8u;\nconst HEADS: u32 = 4u;\nconst KV_HEADS: u32 = 4u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 4u;\nconst KV_HEAD_OFFSET: u32 = 4u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\n// A task: value vector cq = task % DVW, features fg * FG .. fg * FG + FG of the block.\nconst FG: u32 = 16u;\nconst TASKS: u32 = 32u;\nconst TPL: u32 = 1u;\n\nstruct Params {\n  seqK: u32,\n  slots: u32,\n  keysPerSlot: u32,\n  total: u32,\n  kBase: u32,\n  vBase: u32,\n  stBase: u32,\n  featureRows: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> lin: array<vec4<f32>>;\n\n// phi(k) of the C staged keys, F features each: kf[r * FW + fw].\nvar<workgroup> kf: array<vec4<f32>, C * FW>;\n\nfn ldK(e: u32) -> vec4<f32> { return qkvbuf[P.kBase + e]; }\nfn ldV(e: u32) -> vec4<f32> { return qkvbuf[P.vBase + e]; }\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let slot = linear % P.slots;\n  let bk = linear / P.slots;\n  let hk = KV_HEAD_OFFSET + bk % KV_HEADS;\n  let b = bk / KV_HEADS;\n  let j0 = slot * P.keysPerSlot;\n  let j1 = min(j0 + P.keysPerSlot, P.seqK);\n  // Slots of one (batch, kv head) are contiguous: linear = (b * KV_HEADS + local kv head) * slots + slot.\n  let out = P.stBase + linear * SLOT;\n  for (var t0w = 0u; t0w < DPHIW; t0w += FW) {\n    // Explicitly zeroed: a declaration inside a loop must reset it on every block.\n    var acc = array<vec4<f32>, TPL * FG>();\n    var zacc = vec4<f32>(0.0);\n    for (var ja = j0; ja < j1; ja += C) {\n      let j = ja + lid;\n      if (j < j1) {\n        let row = ((b * TOTAL_KV_HEADS + hk) * P.seqK + j) * DW;\n        for (var fw = 0u; fw < P.featureRows; fw++) {\n          let t = t0w + fw;\n          let x = ldK(row + t);\n          kf[lid * FW + fw] = select(exp(x), x + 1.0, x > vec4<f32>(0.0));\n        }\n      } else {\n        for (var fw = 0u; fw < FW; fw++) { kf[lid * FW + fw] = vec4<f32>(0.0); }\n      }\n      workgroupBarrier();\n      let n = min(C, j1 - ja);\n      for (var r = 0u; r < n; r++) {\n        let vrow = ((b * TOTAL_KV_HEADS + hk) * P.seqK + ja + r) * DVW;\n        for (var u = 0u; u < TPL; u++) {\n          let task = min(lid + u * C, TASKS - 1u);\n          let vq = ldV(vrow + task % DVW);\n          let fb = (task / DVW) * FG;\n          for (var g = 0u; g < FG / 4u; g++) {\n            let k4 = kf[r * FW + fb / 4u + g];\n            let a = u * FG + 4u * g;\n            acc[a] += k4.x * vq;\n            acc[a + 1u] += k4.y * vq;\n            acc[a + 2u] += k4.z * vq;\n            acc[a + 3u] += k4.w * vq;\n          }\n        }\n        zacc += kf[r * FW + min(lid, FW - 1u)];\n      }\n      workgroupBarrier();\n    }\n    for (var u = 0u; u < TPL; u++) {\n      let task = lid + u * C;\n      if (task >= TASKS) { break; }\n      let cq = task % DVW;\n      let fb = t0w * W + (task / DVW) * FG;\n      for (var f = 0u; f < FG; f++) {\n        lin[out + (fb + f) * DVW + cq] = acc[u * FG + f];\n      }\n    }\n    if (lid < FW) { lin[out + ZOFF + t0w + lid] = zacc; }\n  }\n}\n",
@@ -818,7 +1441,44 @@ export const plan: HostPlan = {
           "value": 8
         }
       ],
-      "uniformBuffer": "params.linear.linear_states"
+      "uniformBuffer": "params.linear.linear_states",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              2,
+              {
+                "op": "add",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "add",
+                        "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              64,
+                              64
+                            ]
+                          },
+                          1
+                        ]
+                      },
+                      523
+                    ]
+                  },
+                  20
+                ]
+              }
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "linear.linear_scan",
@@ -864,7 +1524,20 @@ export const plan: HostPlan = {
           "value": 0
         }
       ],
-      "uniformBuffer": "params.linear.linear_scan"
+      "uniformBuffer": "params.linear.linear_scan",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              64
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "linear.linear_output",
@@ -1141,7 +1814,11 @@ export const plan: HostPlan = {
     },
     {
       "kind": "write-uniforms",
-      "kernel": "local.softmax"
+      "kernel": "local.softmax",
+      "when": {
+        "size": "seqQ",
+        "min": 17
+      }
     },
     {
       "kind": "dispatch",
@@ -1188,7 +1865,167 @@ export const plan: HostPlan = {
           ]
         },
         1
-      ]
+      ],
+      "when": {
+        "size": "seqQ",
+        "min": 17
+      }
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "local.decode_partial",
+      "when": {
+        "size": "seqQ",
+        "max": 16
+      }
+    },
+    {
+      "kind": "dispatch",
+      "kernel": "local.decode_partial",
+      "workgroups": [
+        {
+          "op": "min",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    4,
+                    "seqQ",
+                    {
+                      "op": "max",
+                      "args": [
+                        1,
+                        {
+                          "op": "min",
+                          "args": [
+                            256,
+                            {
+                              "op": "ceilDiv",
+                              "args": [
+                                "seqK",
+                                256
+                              ]
+                            }
+                          ]
+                        }
+                      ]
+                    }
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        {
+          "op": "ceilDiv",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    4,
+                    "seqQ",
+                    {
+                      "op": "max",
+                      "args": [
+                        1,
+                        {
+                          "op": "min",
+                          "args": [
+                            256,
+                            {
+                              "op": "ceilDiv",
+                              "args": [
+                                "seqK",
+                                256
+                              ]
+                            }
+                          ]
+                        }
+                      ]
+                    }
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        1
+      ],
+      "when": {
+        "size": "seqQ",
+        "max": 16
+      }
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "local.decode_merge",
+      "when": {
+        "size": "seqQ",
+        "max": 16
+      }
+    },
+    {
+      "kind": "dispatch",
+      "kernel": "local.decode_merge",
+      "workgroups": [
+        {
+          "op": "min",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    4,
+                    "seqQ"
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        {
+          "op": "ceilDiv",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    4,
+                    "seqQ"
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        1
+      ],
+      "when": {
+        "size": "seqQ",
+        "max": 16
+      }
     },
     {
       "kind": "write-uniforms",

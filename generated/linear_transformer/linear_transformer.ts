@@ -557,7 +557,44 @@ export const plan: HostPlan = {
           "value": 8
         }
       ],
-      "uniformBuffer": "params.linear_transformer.linear_states"
+      "uniformBuffer": "params.linear_transformer.linear_states",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              2,
+              {
+                "op": "add",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "add",
+                        "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              64,
+                              64
+                            ]
+                          },
+                          1
+                        ]
+                      },
+                      523
+                    ]
+                  },
+                  20
+                ]
+              }
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "linear_transformer.linear_scan",
@@ -603,7 +640,20 @@ export const plan: HostPlan = {
           "value": 0
         }
       ],
-      "uniformBuffer": "params.linear_transformer.linear_scan"
+      "uniformBuffer": "params.linear_transformer.linear_scan",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              64
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "linear_transformer.linear_output",

@@ -641,7 +641,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.linformer.linformer-project"
+      "uniformBuffer": "params.linformer.linformer-project",
+      "loopIterations": 257
     },
     {
       "name": "linformer.linformer-reduce",
@@ -767,7 +768,20 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.linformer.linformer-reduce"
+      "uniformBuffer": "params.linformer.linformer-reduce",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              256
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "linformer.attend-small",
@@ -890,7 +904,14 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.linformer.attend-small"
+      "uniformBuffer": "params.linformer.attend-small",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          256,
+          1
+        ]
+      }
     }
   ],
   "steps": [

@@ -677,7 +677,45 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.moba.softmax"
+      "uniformBuffer": "params.moba.softmax",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          14,
+          {
+            "op": "add",
+            "args": [
+              4,
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "add",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          "seqK",
+                          512
+                        ]
+                      },
+                      1
+                    ]
+                  },
+                  9
+                ]
+              }
+            ]
+          },
+          {
+            "op": "min",
+            "args": [
+              "seqK",
+              2048
+            ]
+          }
+        ]
+      }
     }
   ],
   "steps": [

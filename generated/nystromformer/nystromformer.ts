@@ -850,7 +850,14 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-landmark-values"
+      "uniformBuffer": "params.nystromformer.nystrom-landmark-values",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          "seqK",
+          1
+        ]
+      }
     },
     {
       "name": "nystromformer.nystrom-pinv.kernel2",
@@ -3305,7 +3312,14 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.attend-small"
+      "uniformBuffer": "params.nystromformer.attend-small",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          64,
+          1
+        ]
+      }
     }
   ],
   "steps": [

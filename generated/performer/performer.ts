@@ -559,7 +559,56 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.performer.linear_states"
+      "uniformBuffer": "params.performer.linear_states",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              8,
+              {
+                "op": "add",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "add",
+                        "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "max",
+                                "args": [
+                                  64,
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      "seqK",
+                                      64
+                                    ]
+                                  }
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          1
+                        ]
+                      },
+                      676
+                    ]
+                  },
+                  20
+                ]
+              }
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "performer.linear_scan",
@@ -629,7 +678,32 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.performer.linear_scan"
+      "uniformBuffer": "params.performer.linear_scan",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              {
+                "op": "max",
+                "args": [
+                  64,
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqK",
+                      64
+                    ]
+                  }
+                ]
+              }
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "performer.linear_output",

@@ -958,7 +958,14 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.reformer.softmax"
+      "uniformBuffer": "params.reformer.softmax",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          1127,
+          "seqK"
+        ]
+      }
     }
   ],
   "steps": [

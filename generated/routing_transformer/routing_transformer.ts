@@ -1006,7 +1006,21 @@ export const plan: HostPlan = {
           "value": 0
         }
       ],
-      "uniformBuffer": "params.routing_transformer.softmax"
+      "uniformBuffer": "params.routing_transformer.softmax",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          1132,
+          {
+            "op": "min",
+            "args": [
+              "seqK",
+              257
+            ]
+          },
+          "seqK"
+        ]
+      }
     }
   ],
   "steps": [

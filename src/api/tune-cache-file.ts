@@ -6,15 +6,27 @@
 // between, and writes a temporary file renamed over the old one, so a reader never sees half.
 // Imported only when a cache file is asked for, so browsers never load `node:fs`.
 
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { parseTuneEntry, type TuneEntry } from './tune-cache.js';
 
 export const TUNE_FILE_VERSION = 1;
 
+/**
+ * Node's file modules, loaded on first use: a static import would be hoisted to the top of a
+ * browser bundle (esbuild keeps external imports of lazily loaded modules at the top) and stop
+ * the whole page from loading.
+ */
+async function nodeModules() {
+  const [fs, os, path] = await Promise.all([
+    import('node:fs/promises'),
+    import('node:os'),
+    import('node:path'),
+  ]);
+  return { ...fs, ...os, ...path };
+}
+
 /** Where the cache lives by default. */
-export function defaultTuneCacheFile(): string {
+export async function defaultTuneCacheFile(): Promise<string> {
+  const { homedir, join } = await nodeModules();
   const xdg = process.env['XDG_CACHE_HOME'];
   const root = xdg !== undefined && xdg !== '' ? xdg : join(homedir(), '.cache');
   return join(root, 'attnc', 'tune.json');
@@ -27,6 +39,7 @@ export interface TuneFileContents {
 }
 
 export async function readTuneFile(path: string): Promise<TuneFileContents> {
+  const { readFile } = await nodeModules();
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -66,6 +79,7 @@ export async function saveTuneFile(
   path: string,
   entries: readonly [string, TuneEntry][],
 ): Promise<void> {
+  const { dirname, mkdir, rename, writeFile } = await nodeModules();
   const current = await readTuneFile(path);
   const merged: Record<string, TuneEntry> = Object.fromEntries(current.entries);
   for (const [key, entry] of entries) merged[key] = entry;

@@ -31,9 +31,15 @@ import {
   type RoutedRowsArrays,
   type RoutingKernel,
 } from './wgsl/emit-head-routing.js';
-import { WORKGROUP as LOWRANK_WORKGROUP } from './wgsl/emit-lowrank-attend.js';
+import { LOWRANK_WORKGROUP } from './kernels/lowrank-blocks.js';
 import { softmaxKernel } from './kernels/softmax.js';
 import type { SoftmaxBindings } from './wgsl/softmax-kernel-setup.js';
+import {
+  emitDecodeMergeKernel,
+  emitDecodePartialKernel,
+  type DecodeBindings,
+} from './wgsl/emit-decode-split.js';
+import { DECODE_MAX_ROWS, partialScratchWords } from './wgsl/decode-splits.js';
 import { emitSubgroupSoftmaxKernel } from './wgsl/emit-softmax-subgroup.js';
 import {
   emitRoutedSoftmaxKernel,
@@ -241,11 +247,11 @@ export function buildHostPlan(
   const routeAux = { name: 'aux', binding: 1 };
   const routeO = { name: 'obuf', binding: 2 };
   const dispatchRoutingKernel = (kernel: RoutingKernel) => {
-    pushKernel(kernel.name, kernel.emitted, [
+    pushKernel(kernel.name, kernel.kernel, [
       { binding: 1, buffer: 'aux', type: 'storage' },
       { binding: 2, buffer: 'o', type: 'storage' },
     ]);
-    const workgroups = size.ceilDiv(kernel.invocations, kernel.emitted.workgroupSize);
+    const workgroups = size.ceilDiv(kernel.invocations, kernel.kernel.workgroupSize);
     steps.push(
       { kind: 'write-uniforms', kernel: kernel.name },
       { kind: 'dispatch', kernel: kernel.name, workgroups: fold(workgroups, profile) },
@@ -462,10 +468,104 @@ export function buildHostPlan(
           }));
           pushKernel(name, emitted, planBindings);
           const total = emitted.uniforms.find((u) => u.name === 'total')!.value;
+          // Few query rows take the split-K decode kernels instead (routed masks and head
+          // routing always take the fused kernel).
+          const decode = !hasRoutedLeaf(step.mask) && routing === null;
+          const fusedWhen = decode
+            ? { when: { size: 'seqQ' as const, min: DECODE_MAX_ROWS + 1 } }
+            : {};
           steps.push(
-            { kind: 'write-uniforms', kernel: name },
-            { kind: 'dispatch', kernel: name, workgroups: fold(total, profile) },
+            { kind: 'write-uniforms', kernel: name, ...fusedWhen },
+            { kind: 'dispatch', kernel: name, workgroups: fold(total, profile), ...fusedWhen },
           );
+          if (decode) {
+            layout.buffer('part');
+            const partOff = layout.add(
+              `${group.name}.part`,
+              'part',
+              partialScratchWords(
+                group.heads,
+                ir.valueDim,
+                step.plan.vectorWidth,
+                step.plan.keyTile,
+              ),
+              'f32',
+            );
+            const when = { size: 'seqQ' as const, max: DECODE_MAX_ROWS };
+            const target = { nativeF16: profile.features.shaderF16 };
+            const partialOrder = [qBuf, kBuf, vBuf, 'part', ...(needsAux ? ['aux'] : [])];
+            const partialSlots = bindingFor(partialOrder);
+            const named = (slots: Map<string, number>, buffer: string) => ({
+              name: buffer === 'o' ? 'obuf' : `${buffer}buf`,
+              binding: slots.get(buffer)!,
+            });
+            const mergeSlots = bindingFor(['part', 'o', ...(lseOff !== null ? ['lse'] : [])]);
+            const decodeBindings = (slots: Map<string, number>): DecodeBindings => ({
+              q: named(slots, qBuf),
+              k: named(slots, kBuf),
+              v: named(slots, vBuf),
+              aux: needsAux && slots.has('aux') ? named(slots, 'aux') : null,
+              part: named(slots, 'part'),
+              o: named(slots, 'o'),
+              lse:
+                lseOff !== null && slots.has('lse')
+                  ? { binding: named(slots, 'lse'), offset: lseOff }
+                  : null,
+            });
+            const partial = emitDecodePartialKernel(
+              ir,
+              group,
+              step,
+              decodeBindings(partialSlots),
+              {
+                q: qOff,
+                k: kOff,
+                v: vOff,
+                o: oOff,
+                segQ: segQOff,
+                segK: segKOff,
+                segRanges: segTable ? need(tableOffsets.get(segTable.name)) : null,
+                random: randomTables,
+                part: partOff,
+              },
+              target,
+            );
+            const merge = emitDecodeMergeKernel(
+              ir,
+              group,
+              step.plan,
+              decodeBindings(mergeSlots),
+              { part: partOff, o: oOff },
+              target,
+            );
+            for (const [kernelName, kernel, slots, written] of [
+              [`${group.name}.decode_partial`, partial, partialSlots, 'part'],
+              [`${group.name}.decode_merge`, merge, mergeSlots, null],
+            ] as const) {
+              pushKernel(
+                kernelName,
+                kernel,
+                [...slots].map(([buffer, binding]) => ({
+                  binding,
+                  buffer,
+                  type:
+                    buffer === written || (written === null && buffer !== 'part')
+                      ? 'storage'
+                      : 'read-only-storage',
+                })),
+              );
+              const invocations = kernel.uniforms.find((u) => u.name === 'total')!.value;
+              steps.push(
+                { kind: 'write-uniforms', kernel: kernelName, when },
+                {
+                  kind: 'dispatch',
+                  kernel: kernelName,
+                  workgroups: fold(size.ceilDiv(invocations, kernel.workgroupSize), profile),
+                  when,
+                },
+              );
+            }
+          }
           break;
         }
       }

@@ -8,6 +8,11 @@ import { prepareKernel } from '../kernel/prepare.js';
 import type { KernelLimits } from '../target/profile.js';
 import type { EmittedKernel } from './wgsl/emitted-kernel.js';
 
+/**
+ * An IR kernel whose loops grow with run-time sizes carries their bound per invocation
+ * (`Kernel.loopIterations`), as template kernels do (`EmittedKernel.loopIterations`;
+ * src/runtime/loop-budget.ts).
+ */
 export type KernelSource = Kernel | EmittedKernel;
 
 /** One kernel of a compiled attention, with its IR when it was built on the kernel IR. */
@@ -22,7 +27,9 @@ export interface ReadyKernel extends EmittedKernel {
 }
 
 export function readyKernel(name: string, source: KernelSource, limits: KernelLimits): ReadyKernel {
-  if ('kind' in source) return { ...prepareKernel(name, source, limits), ir: source };
+  if ('kind' in source) {
+    return { ...prepareKernel(name, source, limits), ir: source };
+  }
   return { ...source, ir: null, features: templateFeatures(source.wgsl) };
 }
 

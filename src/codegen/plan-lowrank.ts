@@ -12,17 +12,18 @@ import type { DeviceProfile } from '../target/profile.js';
 import type { PlanArray, PlanBinding, PlanInput, PlanStep, SizeExpr, TensorDType } from './plan.js';
 import { size } from './plan.js';
 import {
-  emitSmallAttention,
   type GroupShape,
   type KernelBuffer,
   tensorElement,
-  tensorRow,
   tensorUnitWords,
-} from './wgsl/emit-lowrank-attend.js';
+} from './kernels/lowrank-blocks.js';
+import { smallAttentionKernel, type SmallAttentionSpec } from './kernels/lowrank-attend.js';
+import { rowStart, type RowPlace } from '../kernel/blocks/layout.js';
+import { add, mul, u32, uniform } from '../kernel/build.js';
 import type { RoutedRowsArrays } from './wgsl/emit-head-routing.js';
 import { linformerProjectKernel, linformerReduceKernel } from './kernels/linformer.js';
+import { nystromLandmarksKernel, nystromPinvChain, pinvWorkWords } from './kernels/nystrom.js';
 import type { KernelSource } from './kernel-source.js';
-import { emitNystromLandmarks, emitNystromPinv, pinvWorkWords } from './wgsl/emit-nystrom.js';
 
 /** The part of compile.ts's layout this module uses. */
 export interface PlanLayout {
@@ -117,6 +118,25 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
   const D = ir.headDim;
   const DV = ir.valueDim;
   const bhnd = ir.layout;
+  // Rows the attend kernels address, over the names they define (lowrank-attend.ts).
+  const seqQ = uniform('seqQ');
+  const seqK = uniform('seqK');
+  const queryPlace: RowPlace = {
+    batch: 'b',
+    head: 'h',
+    heads: 'TOTAL_HEADS',
+    seq: seqQ,
+    row: 'row',
+  };
+  const keyPlace: RowPlace = {
+    batch: 'b',
+    head: 'hk',
+    heads: 'TOTAL_KV_HEADS',
+    seq: seqK,
+    row: 'j',
+  };
+  /** Landmark `row` of this (batch, local head): `(b * HEADS + hl) * M + row`. */
+  const landmarkRow = (row: string) => add(mul(add(mul('b', 'HEADS'), 'hl'), 'M'), row);
 
   /** Declares the plan buffers a kernel touches (deduplicated: q/k/v may share `qkv`). */
   const bind = (uses: readonly { buffer: string; write: boolean; element: string }[]) => {
@@ -182,6 +202,45 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
       ? [...bindings, { binding: bindings.length + 1, buffer: 'aux', type: 'read-only-storage' }]
       : bindings;
 
+  /**
+   * The attend kernel both programs end with: every query row of q (head routing: the kept
+   * ones) over `keys` rows of scratch, written to o.
+   */
+  const attendQueries = (
+    op: LowRankOp,
+    over: Pick<
+      SmallAttentionSpec,
+      'title' | 'uniforms' | 'keys' | 'keyCount' | 'constants' | 'keyRow' | 'valueRow'
+    >,
+  ) => {
+    const b = bind([
+      { buffer: q.buffer, write: false, element: tensorVec },
+      { buffer: SCRATCH, write: false, element: vec },
+      { buffer: o.buffer, write: true, element: tensorVec },
+    ]);
+    const emitted = smallAttentionKernel({
+      ...over,
+      shape,
+      scale,
+      buffers: b.declared,
+      uniforms: [
+        { name: 'seqQ', value: 'seqQ' },
+        { name: 'qBase', value: tensorWords(q.offset) },
+        { name: 'oBase', value: tensorWords(o.offset) },
+        ...over.uniforms,
+      ],
+      rows: 'seqQ',
+      queryRow: rowStart(bhnd, uniform('qBase'), queryPlace, 'DW'),
+      outputRow: rowStart(bhnd, uniform('oBase'), queryPlace, 'DVW'),
+      queryBuffer: b.nameOf(q.buffer),
+      keyBuffer: b.nameOf(SCRATCH),
+      valueBuffer: b.nameOf(SCRATCH),
+      outputBuffer: b.nameOf(o.buffer),
+      ...keptRows(b.declared),
+    });
+    dispatch(op, emitted, withAux(b.planBindings));
+  };
+
   if (mechanism.method.kind === 'linformer') {
     const project = ops.find((op) => op.kind === 'linformer-project');
     if (project?.kind !== 'linformer-project') throw new Error('internal error: no projection');
@@ -236,37 +295,19 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
           break;
         }
         case 'attend-small': {
-          const b = bind([
-            { buffer: q.buffer, write: false, element: tensorVec },
-            { buffer: SCRATCH, write: false, element: vec },
-            { buffer: o.buffer, write: true, element: tensorVec },
-          ]);
-          const rowOf = '((b * KV_HEADS + hkl) * ROWS + j) * (DW + DVW)';
-          const emitted = emitSmallAttention({
+          const projectedRow = add(
+            uniform('projectedBase'),
+            mul(add(mul(add(mul('b', 'KV_HEADS'), 'hkl'), 'ROWS'), 'j'), add('DW', 'DVW')),
+          );
+          attendQueries(op, {
             title: `linformer attention over ${rank} projected rows`,
-            shape,
-            scale,
-            buffers: b.declared,
-            uniforms: [
-              { name: 'seqQ', value: 'seqQ' },
-              { name: 'qBase', value: tensorWords(q.offset) },
-              { name: 'oBase', value: tensorWords(o.offset) },
-              { name: 'projectedBase', value: words(projected) },
-            ],
-            rows: 'seqQ',
+            uniforms: [{ name: 'projectedBase', value: words(projected) }],
             keys: 'ROWS',
-            constants: [`const ROWS: u32 = ${rank}u;`],
-            queryRow: tensorRow(bhnd, 'P.qBase', 'h', 'TOTAL_HEADS', 'P.seqQ', 'row', 'DW'),
-            outputRow: tensorRow(bhnd, 'P.oBase', 'h', 'TOTAL_HEADS', 'P.seqQ', 'row', 'DVW'),
-            keyRow: `P.projectedBase + ${rowOf}`,
-            valueRow: `P.projectedBase + ${rowOf} + DW`,
-            queryBuffer: b.nameOf(q.buffer),
-            keyBuffer: b.nameOf(SCRATCH),
-            valueBuffer: b.nameOf(SCRATCH),
-            outputBuffer: b.nameOf(o.buffer),
-            ...keptRows(b.declared),
+            keyCount: rank,
+            constants: [{ name: 'ROWS', value: rank }],
+            keyRow: projectedRow,
+            valueRow: add(projectedRow, 'DW'),
           });
-          dispatch(op, emitted, withAux(b.planBindings));
           break;
         }
         default:
@@ -291,7 +332,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
           { buffer: k.buffer, write: false, element: tensorVec },
           { buffer: SCRATCH, write: true, element: vec },
         ]);
-        const emitted = emitNystromLandmarks(shape, bhnd, m, b.declared, {
+        const emitted = nystromLandmarksKernel(shape, bhnd, m, b.declared, {
           q: { buffer: b.nameOf(q.buffer), base: q.offset },
           k: { buffer: b.nameOf(k.buffer), base: k.offset },
           landmarks: { buffer: b.nameOf(SCRATCH), base: landmarks },
@@ -305,7 +346,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
           { buffer: v.buffer, write: false, element: tensorVec },
           { buffer: SCRATCH, write: true, element: vec },
         ]);
-        const emitted = emitSmallAttention({
+        const emitted = smallAttentionKernel({
           title: `nystrom landmark values: ${m} query landmarks over every key`,
           shape,
           scale,
@@ -318,12 +359,13 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
             { name: 'valuesBase', value: words(landmarkValues) },
           ],
           rows: m,
-          keys: 'P.seqK',
-          constants: [`const M: u32 = ${m}u;`],
-          queryRow: 'P.landmarksBase + ((b * HEADS + hl) * M + row) * 2u * DW',
-          outputRow: 'P.valuesBase + ((b * HEADS + hl) * M + row) * DVW',
-          keyRow: tensorRow(bhnd, 'P.kBase', 'hk', 'TOTAL_KV_HEADS', 'P.seqK', 'j', 'DW'),
-          valueRow: tensorRow(bhnd, 'P.vBase', 'hk', 'TOTAL_KV_HEADS', 'P.seqK', 'j', 'DVW'),
+          keys: uniform('seqK'),
+          keyCount: 'seqK',
+          constants: [{ name: 'M', value: m }],
+          queryRow: add(uniform('landmarksBase'), mul(landmarkRow('row'), u32(2), 'DW')),
+          outputRow: add(uniform('valuesBase'), mul(landmarkRow('row'), 'DVW')),
+          keyRow: rowStart(bhnd, uniform('kBase'), keyPlace, 'DW'),
+          valueRow: rowStart(bhnd, uniform('vBase'), keyPlace, 'DVW'),
           queryBuffer: b.nameOf(SCRATCH),
           keyBuffer: b.nameOf(k.buffer),
           valueBuffer: b.nameOf(v.buffer),
@@ -334,7 +376,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
       }
       case 'nystrom-pinv': {
         const b = bind([{ buffer: SCRATCH, write: true, element: 'f32' }]);
-        const chain = emitNystromPinv(shape, scale, m, iters, b.declared[0]!, {
+        const chain = nystromPinvChain(shape, scale, m, iters, b.declared[0]!, {
           landmarks,
           landmarkValues,
           work,
@@ -353,40 +395,20 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
         }
         break;
       }
-      case 'attend-small': {
-        const b = bind([
-          { buffer: q.buffer, write: false, element: tensorVec },
-          { buffer: SCRATCH, write: false, element: vec },
-          { buffer: o.buffer, write: true, element: tensorVec },
-        ]);
-        const emitted = emitSmallAttention({
+      case 'attend-small':
+        attendQueries(op, {
           title: `nystrom attention over ${m} landmarks`,
-          shape,
-          scale,
-          buffers: b.declared,
           uniforms: [
-            { name: 'seqQ', value: 'seqQ' },
-            { name: 'qBase', value: tensorWords(q.offset) },
-            { name: 'oBase', value: tensorWords(o.offset) },
             { name: 'landmarksBase', value: words(landmarks) },
             { name: 'mixedBase', value: words(mixed) },
           ],
-          rows: 'seqQ',
           keys: 'M',
-          constants: [`const M: u32 = ${m}u;`],
-          queryRow: tensorRow(bhnd, 'P.qBase', 'h', 'TOTAL_HEADS', 'P.seqQ', 'row', 'DW'),
-          outputRow: tensorRow(bhnd, 'P.oBase', 'h', 'TOTAL_HEADS', 'P.seqQ', 'row', 'DVW'),
-          keyRow: 'P.landmarksBase + ((b * HEADS + hl) * M + j) * 2u * DW + DW',
-          valueRow: 'P.mixedBase + ((b * HEADS + hl) * M + j) * DVW',
-          queryBuffer: b.nameOf(q.buffer),
-          keyBuffer: b.nameOf(SCRATCH),
-          valueBuffer: b.nameOf(SCRATCH),
-          outputBuffer: b.nameOf(o.buffer),
-          ...keptRows(b.declared),
+          keyCount: m,
+          constants: [{ name: 'M', value: m }],
+          keyRow: add(uniform('landmarksBase'), mul(landmarkRow('j'), u32(2), 'DW'), 'DW'),
+          valueRow: add(uniform('mixedBase'), mul(landmarkRow('j'), 'DVW')),
         });
-        dispatch(op, emitted, withAux(b.planBindings));
         break;
-      }
       default:
         throw new Error(`internal error: ${op.kind} in a nystrom program`);
     }

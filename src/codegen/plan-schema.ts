@@ -70,6 +70,12 @@ const PlanKernelSchema = v.strictObject({
   loopIterations: v.optional(SizeExprSchema),
 });
 
+const PlanConditionSchema = v.strictObject({
+  size: SizeExprSchema,
+  min: v.optional(count),
+  max: v.optional(count),
+});
+
 const PlanStepSchema = v.variant('kind', [
   v.strictObject({ kind: v.literal('upload'), input: inputName, array: v.string() }),
   v.strictObject({
@@ -86,11 +92,16 @@ const PlanStepSchema = v.variant('kind', [
     rows: count,
     cols: count,
   }),
-  v.strictObject({ kind: v.literal('write-uniforms'), kernel: v.string() }),
+  v.strictObject({
+    kind: v.literal('write-uniforms'),
+    kernel: v.string(),
+    when: v.optional(PlanConditionSchema),
+  }),
   v.strictObject({
     kind: v.literal('dispatch'),
     kernel: v.string(),
     workgroups: v.strictTuple([SizeExprSchema, SizeExprSchema, SizeExprSchema]),
+    when: v.optional(PlanConditionSchema),
   }),
   v.strictObject({
     kind: v.literal('read-output'),

@@ -133,6 +133,26 @@ export interface PlanKernel {
   readonly loopIterations?: SizeExpr;
 }
 
+/**
+ * A condition on the run-time sizes: `size` within [`min`, `max`] (either may be absent). A
+ * step with a `when` runs only where it holds, so one plan carries alternative paths (the
+ * fused softmax for many query rows, the split-K decode kernels for few: compile.ts).
+ */
+export interface PlanCondition {
+  readonly size: SizeExpr;
+  readonly min?: number;
+  readonly max?: number;
+}
+
+export function holds(condition: PlanCondition | undefined, env: SizeEnv): boolean {
+  if (condition === undefined) return true;
+  const value = evalSize(condition.size, env);
+  return (
+    (condition.min === undefined || value >= condition.min) &&
+    (condition.max === undefined || value <= condition.max)
+  );
+}
+
 export type PlanStep =
   /** Copy a caller's input into its array. */
   | { readonly kind: 'upload'; readonly input: InputName; readonly array: string }
@@ -156,11 +176,13 @@ export type PlanStep =
       readonly cols: number;
     }
   /** Evaluate a kernel's uniform fields and write them. */
-  | { readonly kind: 'write-uniforms'; readonly kernel: string }
+  | { readonly kind: 'write-uniforms'; readonly kernel: string; readonly when?: PlanCondition }
   | {
       readonly kind: 'dispatch';
       readonly kernel: string;
       readonly workgroups: readonly [SizeExpr, SizeExpr, SizeExpr];
+      /** Runs only where it holds; absent: always. */
+      readonly when?: PlanCondition;
     }
   | { readonly kind: 'read-output'; readonly output: OutputName; readonly array: string };
 

@@ -209,6 +209,21 @@ export class BlockBuilder {
     });
   }
 
+  /** `for (var name = 0u; name < end; name++) { body(name) }`: the common counted loop. */
+  range(
+    name: string,
+    end: Operand,
+    body: (b: BlockBuilder, i: Expr) => void,
+    options: { oneLine?: boolean } = {},
+  ): void {
+    this.for(name, u32(0), (i) => lt(i, end), body, options);
+  }
+
+  /** `if (cond) { return; }`: a guard on one line. */
+  returnIf(cond: Operand): void {
+    this.if(cond, (b) => b.return(), undefined, { oneLine: true });
+  }
+
   while(cond: Operand, body: Body): void {
     this.stmts.push({ kind: 'while', cond: expr(cond), body: block(body) });
   }
@@ -281,6 +296,7 @@ export class KernelBuilder {
   private grid: Grid | null = null;
   private body: readonly Stmt[] | null = null;
   private loopBound: SizeExpr | null = null;
+  private compact = false;
 
   constructor(readonly workgroupSize: number) {}
 
@@ -298,6 +314,12 @@ export class KernelBuilder {
   /** A module-scope constant; returns a reference to it. */
   const(name: string, type: Type, value: Operand, doc?: readonly string[]): Expr {
     this.constDecls.push({ name, type, value: expr(value), ...(doc ? { doc } : {}) });
+    return ref(name);
+  }
+
+  /** A module-scope constant written next to `main` (`KernelConst.beforeMain`). */
+  constBeforeMain(name: string, type: Type, value: Operand): Expr {
+    this.constDecls.push({ name, type, value: expr(value), beforeMain: true });
     return ref(name);
   }
 
@@ -333,14 +355,26 @@ export class KernelBuilder {
     return ref(index);
   }
 
-  main(body: Body): this {
-    this.body = block(body);
+  /** The most loop iterations one invocation runs, recorded in the host plan (loop-budget.ts). */
+  loopIterations(bound: SizeExpr): this {
+    this.loopBound = bound;
     return this;
   }
 
-  /** The loop iterations one invocation runs at most (llvmpipe's loop budget). */
-  loopIterations(bound: SizeExpr): this {
-    this.loopBound = bound;
+  /** Declarations without blank lines, storage before Params (see `Kernel`). */
+  compactDeclarations(): this {
+    this.compact = true;
+    return this;
+  }
+
+  /** One workgroup, dispatched once: no grid decoding, `main` reads only `lid`. */
+  singleWorkgroup(): this {
+    this.grid = { kind: 'single-workgroup', index: 'lid', bound: null };
+    return this;
+  }
+
+  main(body: Body): this {
+    this.body = block(body);
     return this;
   }
 
@@ -359,6 +393,7 @@ export class KernelBuilder {
       grid: this.grid,
       body: this.body,
       ...(this.loopBound === null ? {} : { loopIterations: this.loopBound }),
+      ...(this.compact ? { compactDeclarations: true } : {}),
     };
   }
 }

@@ -207,7 +207,8 @@ export interface HelperFunction {
  * past it `main` returns at once.
  */
 export interface Grid {
-  readonly kind: 'invocation' | 'workgroup';
+  /** `single-workgroup`: one workgroup, dispatched once; `main` takes only `lid`. */
+  readonly kind: 'invocation' | 'workgroup' | 'single-workgroup';
   readonly index: string;
   readonly bound: string | null;
   /** A comment line above the decoding. */
@@ -229,6 +230,11 @@ export interface Kernel {
   readonly body: readonly Stmt[];
   /** An upper bound of the loop iterations one invocation runs (loop-budget.ts), if known. */
   readonly loopIterations?: SizeExpr;
+  /**
+   * Formatting hint: constants, storage bindings, then Params and `P`, with no blank lines
+   * between (the route kernels' layout), instead of one section each.
+   */
+  readonly compactDeclarations?: boolean;
 }
 
 /** Builtin inputs of `main`, always declared (the grid decoding reads them). */
@@ -241,6 +247,13 @@ export const MAIN_INPUTS: readonly {
   { name: 'nwg', builtin: 'num_workgroups', type: { kind: 'vec', size: 3, scalar: 'u32' } },
   { name: 'lid', builtin: 'local_invocation_index', type: { kind: 'scalar', scalar: 'u32' } },
 ];
+
+/** The builtin inputs `main` declares: a single workgroup needs only its invocation index. */
+export function mainInputs(grid: Grid): typeof MAIN_INPUTS {
+  return grid.kind === 'single-workgroup'
+    ? MAIN_INPUTS.filter((i) => i.name === 'lid')
+    : MAIN_INPUTS;
+}
 
 export function unreachableKernelNode(x: never): never {
   throw new Error(`internal error: unhandled kernel IR node ${JSON.stringify(x)}`);

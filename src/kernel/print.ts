@@ -25,7 +25,10 @@ export function printKernel(name: string, kernel: Kernel): string {
       ...printStatements(fn.body, 2),
     ]),
     `  main workgroup_size ${kernel.workgroupSize}, ${grid.kind} ${grid.index}` +
-      (grid.bound ? ` < P.${grid.bound}` : ''),
+      (grid.bound ? ` < P.${grid.bound}` : '') +
+      (kernel.loopIterations === undefined
+        ? ''
+        : `, loop iterations <= ${printSize(kernel.loopIterations)}`),
     ...printStatements(kernel.body, 2),
   ];
   return lines.join('\n') + '\n';

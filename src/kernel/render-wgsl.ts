@@ -8,23 +8,25 @@ import { f32Lit } from './f32-literal.js';
 import { gridStatements } from './blocks/grid.js';
 import { kernelFeatures, type KernelFeature } from './features.js';
 import type { BinaryOp, Expr, HelperFunction, Kernel, KernelConst, Stmt, Type } from './ir.js';
-import { MAIN_INPUTS, unreachableKernelNode } from './ir.js';
+import { mainInputs, unreachableKernelNode } from './ir.js';
 
 export function renderKernel(kernel: Kernel): string {
+  const top = [
+    ...kernel.header.map((line) => `// ${line}`),
+    ...renderConsts(kernel.consts.filter((c) => !c.beforeMain)),
+  ];
+  const params = ['struct Params {', ...kernel.uniforms.map((u) => `  ${u.name}: u32,`), '}'];
+  const uniform = '@group(0) @binding(0) var<uniform> P: Params;';
+  const storage = kernel.bindings.map(
+    (b) =>
+      `@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${b.name}: ${renderType({ kind: 'array', element: b.element, length: null })};`,
+  );
+  const declarations = kernel.compactDeclarations
+    ? [[...top, ...storage, ...params, uniform]]
+    : [top, params, [uniform, ...storage]];
   const sections: string[][] = [
     enableDirectives(kernelFeatures(kernel)),
-    [
-      ...kernel.header.map((line) => `// ${line}`),
-      ...renderConsts(kernel.consts.filter((c) => !c.beforeMain)),
-    ],
-    ['struct Params {', ...kernel.uniforms.map((u) => `  ${u.name}: u32,`), '}'],
-    [
-      '@group(0) @binding(0) var<uniform> P: Params;',
-      ...kernel.bindings.map(
-        (b) =>
-          `@group(0) @binding(${b.binding}) var<storage, ${b.access}> ${b.name}: ${renderType({ kind: 'array', element: b.element, length: null })};`,
-      ),
-    ],
+    ...declarations,
     kernel.workgroupVars.flatMap((w) => [
       ...blankLines(w.blankBefore),
       ...docLines(w.doc),
@@ -83,11 +85,14 @@ export function renderFunction(fn: HelperFunction): string[] {
 }
 
 function renderMain(kernel: Kernel): string[] {
+  const inputs = mainInputs(kernel.grid);
+  const input = (i: (typeof inputs)[number]) =>
+    `@builtin(${i.builtin}) ${i.name}: ${renderType(i.type)}`;
   return [
     `@compute @workgroup_size(${kernel.workgroupSize})`,
-    'fn main(',
-    ...MAIN_INPUTS.map((i) => `  @builtin(${i.builtin}) ${i.name}: ${renderType(i.type)},`),
-    ') {',
+    ...(inputs.length === 1
+      ? [`fn main(${input(inputs[0]!)}) {`]
+      : ['fn main(', ...inputs.map((i) => `  ${input(i)},`), ') {']),
     ...renderStatements(gridStatements(kernel.grid, kernel.workgroupSize), 1),
     ...renderStatements(kernel.body, 1),
     '}',

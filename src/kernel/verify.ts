@@ -11,7 +11,7 @@
 import type { KernelLimits } from '../target/profile.js';
 import { gridStatements } from './blocks/grid.js';
 import type { Expr, Kernel, Stmt } from './ir.js';
-import { MAIN_INPUTS } from './ir.js';
+import { mainInputs } from './ir.js';
 import { checkUniformity } from './verify-uniformity.js';
 import { workgroupBytes } from './verify-memory.js';
 import { exprChildren, stmtBodies, stmtExprs } from './walk.js';
@@ -144,7 +144,7 @@ function checkReferences(kernel: Kernel): KernelProblem[] {
   }
   where.name = 'main';
   const main = module.child();
-  MAIN_INPUTS.forEach((i) => main.define(i.name));
+  mainInputs(kernel.grid).forEach((i) => main.define(i.name));
   stmts([...gridStatements(kernel.grid, kernel.workgroupSize), ...kernel.body], main);
   return problems;
 }

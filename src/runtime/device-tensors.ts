@@ -13,7 +13,7 @@
 // in the same encoder.
 
 import type { HostPlan, PlanArray, SizeEnv } from '../codegen/plan.js';
-import { evalSize } from '../codegen/plan.js';
+import { evalSize, holds } from '../codegen/plan.js';
 import { gaussianMatrix } from '../random/index.js';
 import type { DeviceRunArgs } from './device-tensor-args.js';
 import { checkDeviceTensors, deviceRunSizes, type BoundTensor } from './device-tensor-checks.js';
@@ -147,6 +147,9 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
     const outputs: BoundTensor[] = [];
     let readsOutput = false;
     for (const step of plan.steps) {
+      // A step of the path these sizes do not take (compile.ts: fused or split-K decode).
+      if ((step.kind === 'dispatch' || step.kind === 'write-uniforms') && !holds(step.when, sizes))
+        continue;
       switch (step.kind) {
         case 'upload': {
           const b = byName.get(step.input);

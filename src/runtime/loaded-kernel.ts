@@ -4,7 +4,7 @@
 // the plan as text, and this module only feeds them. It takes the host plan, never the IR.
 
 import type { HostPlan, InputName, PlanArray, PlanKernel, SizeEnv } from '../codegen/plan.js';
-import { evalSize } from '../codegen/plan.js';
+import { evalSize, holds } from '../codegen/plan.js';
 import { gaussianMatrix } from '../random/index.js';
 import { assertDeviceUsable, DeviceError, watchDevice, withErrorScopes } from './device-errors.js';
 import { packHalves, unpackHalves } from './f16.js';
@@ -374,6 +374,9 @@ function recordSteps(
   }[] = [];
   let output: PlanArray | null = null;
   for (const step of plan.steps) {
+    // A step of the path these sizes do not take (compile.ts: fused or split-K decode).
+    if ((step.kind === 'dispatch' || step.kind === 'write-uniforms') && !holds(step.when, sizes))
+      continue;
     switch (step.kind) {
       case 'upload': {
         const array = arrayOf(step.array);

@@ -6,7 +6,7 @@
 // before anything is uploaded. SwiftShader and hardware GPUs have no such budget.
 
 import type { HostPlan, SizeEnv } from '../codegen/plan.js';
-import { evalSize } from '../codegen/plan.js';
+import { evalSize, holds } from '../codegen/plan.js';
 import { classifyAdapter } from './adapter-kind.js';
 
 export const LLVMPIPE_LOOP_BUDGET = 65_535;
@@ -22,6 +22,9 @@ export function checkLoopBudget(plan: HostPlan, sizes: SizeEnv, budget: number):
   for (const kernel of plan.kernels) {
     const bound = kernel.loopIterations;
     if (bound === undefined) continue;
+    // A kernel of the path these sizes do not take (fused or split-K decode) never runs.
+    const dispatch = plan.steps.find((s) => s.kind === 'dispatch' && s.kernel === kernel.name);
+    if (dispatch?.kind === 'dispatch' && !holds(dispatch.when, sizes)) continue;
     const needed = evalSize(bound, sizes);
     if (needed <= budget) continue;
     // The bound grows with seqK: the largest seqK (>= seqQ) at these batch and seqQ that fits.

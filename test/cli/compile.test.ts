@@ -31,6 +31,8 @@ describe('attnc compile', () => {
     expect((await cli('compile', spec, '-o', b)).code).toBe(0);
     const files = readdirSync(a).sort();
     expect(files).toEqual([
+      'document_mask.decode_merge.wgsl',
+      'document_mask.decode_partial.wgsl',
       'document_mask.plan.json',
       'document_mask.segment_ranges.wgsl',
       'document_mask.softmax.wgsl',

@@ -19,7 +19,15 @@ async function explainKernels(example: string) {
 }
 
 describe('attnc explain --kernels', () => {
-  for (const example of ['document_mask', 'linear_transformer', 'linformer']) {
+  for (const example of [
+    'document_mask',
+    'linear_transformer',
+    'linformer',
+    'nystromformer',
+    'routing_transformer',
+    'moba',
+    'mixture_of_heads',
+  ]) {
     it(example, async () => {
       const r = await explainKernels(example);
       expect(r.stderr).toBe('');

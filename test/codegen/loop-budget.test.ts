@@ -8,6 +8,7 @@ import { compile } from '../../src/api/compile.js';
 import type { Mask } from '../../src/ir/ir.js';
 import { evalSize } from '../../src/codegen/plan.js';
 import { routeChunk } from '../../src/codegen/wgsl/emit-head-routing.js';
+import { checkLoopBudget, LLVMPIPE_LOOP_BUDGET } from '../../src/runtime/loop-budget.js';
 import {
   busyTilesBound,
   constantLoopCost,
@@ -69,9 +70,16 @@ describe('the bound of a compiled kernel', () => {
     expect(of(100)).toBe(100 + 2 + 2);
   });
 
-  it('D 256: the score loop and the two value loops (64 trips) are paid per key', () => {
+  it('D 256: the per-key loops over 64 vectors are two unrolled loops of 32, paid per row only', () => {
+    const module = compile('attention a { heads: 1; head_dim: 256; causal: true }', {
+      target: 'llvmpipe',
+    }).modules[0]!;
+    const wgsl = module.plan.kernels[0]!.wgsl;
+    expect(wgsl).toContain('for (var d = 32u; d < DW; d++) { s += ');
+    expect(wgsl).not.toMatch(/for \(var d = 0u; d < DW; d\+\+\) \{ s \+= /);
     const of = bound('attention a { heads: 1; head_dim: 256; causal: true }');
-    expect(of(640)).toBe(10 + 640 * (1 + 3 * 65) + 3 * 65 + 2);
+    // Per tile 1, per key 1; per row the q load, acc init and store (64 trips each) and 2.
+    expect(of(640)).toBe(10 + 640 + 3 * 65 + 2);
   });
 
   it('window | sink stops growing with seqK once past the band: only tile steps remain', () => {
@@ -108,6 +116,116 @@ describe('the bound of a compiled kernel', () => {
     expect(select.wgsl).toContain('const CHUNK: u32 = 16u;');
     expect(evalSize(select.loopIterations!, { batch: 1, seqQ: 1, seqK: 1 })).toBeLessThanOrEqual(
       65_535,
+    );
+  });
+});
+
+describe('the bound of the routed softmax kernel (one query row per invocation)', () => {
+  const routedBound = (text: string) => bound(text);
+
+  it('topk(2, block: 16): per candidate block a step and the sorted insertion; 48 keys walked', () => {
+    const of = routedBound('attention a { heads: 1; head_dim: 16; mask: topk(2, block: 16) }');
+    // Row 4; init 3; 101 candidates x (1 + 2 x 3); the 3 blocks' loop 2 x 4 and 48 keys.
+    expect(of(1600)).toBe(4 + 3 + 101 * 7 + 8 + 48);
+  });
+
+  it('topk(100) finds a threshold: 34 passes over the candidate blocks, then every key', () => {
+    const of = routedBound('attention a { heads: 1; head_dim: 16; mask: topk(100, block: 16) }');
+    // Row 4; 34 x 101 + 33; 101 blocks x 2 and 1600 keys.
+    expect(of(1600)).toBe(4 + 34 * 101 + 33 + 101 * 2 + 1600);
+  });
+
+  it('lsh: the bucket of the row (2 projection columns), then its sorted key list', () => {
+    const of = routedBound(
+      'attention a { heads: 1; head_dim: 16; mask: lsh(buckets: 4, seed: 1) }',
+    );
+    expect(of(1000)).toBe(4 + 3 + 1 + 1000);
+  });
+
+  it('stride | random | topk: the range, the drawn blocks, and per key the table scans', () => {
+    const of = routedBound(
+      'attention a { heads: 1; head_dim: 16; mask: stride(4) | random(2, block: 16) | topk(1, block: 16) }',
+    );
+    // Per key 1 + 2 x 3 (randomHas in `allowed` and in `seen`).
+    expect(of(2000) - of(1000)).toBe(1000 * 7 + (Math.ceil(2000 / 16) - Math.ceil(1000 / 16)) * 5);
+  });
+
+  it('a window term walks its band, not every key', () => {
+    const of = routedBound(
+      'attention a { heads: 1; head_dim: 16; mask: window(8) | topk(1, block: 16) }',
+    );
+    // Only the candidate blocks of topk grow with seqK.
+    expect(of(2000) - of(1000)).toBe((Math.ceil(2000 / 16) - Math.ceil(1000 / 16)) * 5);
+  });
+});
+
+describe('the bounds of the linear scan and the linformer kernels', () => {
+  const planOf = (text: string) => {
+    const result = compile(text, { target: 'llvmpipe' });
+    expect(result.diagnostics).toEqual([]);
+    return result.modules[0]!.plan;
+  };
+  const at = (seqK: number) => ({ batch: 1, seqQ: 1, seqK });
+
+  it('causal linear: the scan walks one slot per chunk of keys, refused past 65,534 slots', () => {
+    const plan = planOf('attention a { heads: 1; head_dim: 16; causal: true; kernel: elu1 }');
+    const scan = plan.kernels.find((k) => k.name.endsWith('linear_scan'))!;
+    const chunk = Number(
+      /const C: u32 = (\d+)u;/.exec(
+        plan.kernels.find((k) => k.name.endsWith('linear_states'))!.wgsl,
+      )?.[1] ?? NaN,
+    );
+    expect(chunk).toBeGreaterThan(0);
+    const slots = LLVMPIPE_LOOP_BUDGET - 1;
+    expect(evalSize(scan.loopIterations!, at(slots * chunk))).toBe(LLVMPIPE_LOOP_BUDGET);
+    expect(() => checkLoopBudget(plan, at(slots * chunk), LLVMPIPE_LOOP_BUDGET)).not.toThrow();
+    expect(() => checkLoopBudget(plan, at(slots * chunk + 1), LLVMPIPE_LOOP_BUDGET)).toThrow(
+      new RegExp(
+        `kernel '\\S+linear_scan' would run up to 65536 loop iterations .*at most seqK = ${slots * chunk} fits`,
+      ),
+    );
+  });
+
+  it('linformer: the projection walks one chunk of keys, the sum one step per chunk', () => {
+    const plan = planOf(
+      'attention a { heads: 1; head_dim: 256; max_seq: 4096; lowrank: linformer(8) }',
+    );
+    const project = plan.kernels.find((k) => k.name.endsWith('linformer-project'))!;
+    const reduce = plan.kernels.find((k) => k.name.endsWith('linformer-reduce'))!;
+    // head_dim 256: the per-key row loops are two loops of 32 vectors each, unrolled.
+    expect(project.wgsl).toContain('for (var d = 32u; d < DW; d++)');
+    const chunk = Number(/const CHUNK: u32 = (\d+)u;/.exec(project.wgsl)?.[1] ?? NaN);
+    expect(chunk).toBeGreaterThan(0);
+    // A chunk of keys and the exit; the accumulators' init and store (64 vectors, 65 each).
+    expect(project.loopIterations).toBe(chunk + 1 + 4 * 65);
+    expect(evalSize(reduce.loopIterations!, at(4096))).toBe(Math.ceil(4096 / chunk) + 1);
+  });
+
+  it('linear states: a slot grows with seqK without causal, one chunk of keys with it', () => {
+    const statesOf = (text: string) =>
+      planOf(text).kernels.find((k) => k.name.endsWith('linear_states'))!.loopIterations!;
+    const open = statesOf('attention a { heads: 1; head_dim: 16; kernel: elu1 }');
+    const causal = statesOf('attention a { heads: 1; head_dim: 16; causal: true; kernel: elu1 }');
+    expect(evalSize(open, at(1_000_000))).toBeGreaterThan(LLVMPIPE_LOOP_BUDGET);
+    expect(evalSize(open, at(100_000))).toBeLessThan(LLVMPIPE_LOOP_BUDGET);
+    expect(evalSize(causal, at(1_000_000))).toBe(evalSize(causal, at(1_000)));
+  });
+
+  it('low-rank attend: linformer walks its r rows, nystrom landmark values walk every key', () => {
+    const linformer = planOf(
+      'attention a { heads: 1; head_dim: 256; max_seq: 8192; lowrank: linformer(4096) }',
+    );
+    const attend = linformer.kernels.find((k) => k.name.endsWith('attend-small'))!;
+    // head_dim 256: the per-key loops are loops of 32 vectors, unrolled; per row 3 x 65 + 1.
+    expect(attend.wgsl).toContain('for (var d = 32u; d < DW; d++) { s += ');
+    expect(attend.wgsl).toContain('      for (var d = 32u; d < DVW; d++) { acc[d] *= c; }');
+    expect(evalSize(attend.loopIterations!, at(8192))).toBe(4096 + 3 * 65 + 1);
+    const nystrom = planOf('attention a { heads: 1; head_dim: 16; lowrank: nystrom(8, iters: 2) }');
+    const values = nystrom.kernels.find((k) => k.name.endsWith('nystrom-landmark-values'))!;
+    expect(evalSize(values.loopIterations!, at(1000))).toBe(1000 + 1);
+    expect(() => checkLoopBudget(nystrom, at(65_534), LLVMPIPE_LOOP_BUDGET)).not.toThrow();
+    expect(() => checkLoopBudget(nystrom, at(65_535), LLVMPIPE_LOOP_BUDGET)).toThrow(
+      /nystrom-landmark-values' would run up to 65536 loop iterations/,
     );
   });
 });

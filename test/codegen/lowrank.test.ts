@@ -77,6 +77,14 @@ describe('low-rank host plan', () => {
     }
   });
 
+  it('builds every low-rank kernel on the kernel IR, verified', () => {
+    for (const spec of SPECS) {
+      // compileAttention verifies each IR kernel against the profile (it throws otherwise).
+      const { kernels } = compileAttention(spec, PORTABLE_PROFILE);
+      for (const kernel of kernels) expect(kernel.ir, kernel.name).not.toBeNull();
+    }
+  });
+
   it('binds a shared qkv buffer once when the profile packs q, k and v', () => {
     const base = attention({
       headDim: 16,

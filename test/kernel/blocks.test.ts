@@ -48,6 +48,8 @@ describe('kernel building blocks', () => {
         kAt: index('kTile', 'd'),
         vAt: index('vTile', 'd'),
         dot: (a, c) => call('dot', a, c),
+        vectors: 16,
+        valueVectors: 32,
       }),
     );
     expect(renderStatements(stmts, 0)).toEqual([
@@ -67,5 +69,31 @@ describe('kernel building blocks', () => {
       'l += w;',
       'for (var d = 0u; d < DVW; d++) { acc[d] += w * vTile[d]; }',
     ]);
+  });
+
+  it('splits row loops longer than llvmpipe unrolls into constant loops of 32 per key', () => {
+    // head_dim 192, value_dim 256 (vec4): 48 and 64 vectors, 2 loops each.
+    const stmts = block((b) =>
+      keyUpdate(b, {
+        score: { scale: 0.125, softcap: null, bias: null },
+        modified: false,
+        kAt: index('kTile', 'd'),
+        vAt: index('vTile', 'd'),
+        dot: (a, c) => call('dot', a, c),
+        vectors: 48,
+        valueVectors: 64,
+      }),
+    );
+    const lines = renderStatements(stmts, 0);
+    expect(lines.slice(0, 3)).toEqual([
+      'var s = 0.0;',
+      'for (var d = 0u; d < 32u; d++) { s += dot(qrow[d], kTile[d]); }',
+      'for (var d = 32u; d < DW; d++) { s += dot(qrow[d], kTile[d]); }',
+    ]);
+    expect(lines.slice(-2)).toEqual([
+      'for (var d = 0u; d < 32u; d++) { acc[d] += w * vTile[d]; }',
+      'for (var d = 32u; d < DVW; d++) { acc[d] += w * vTile[d]; }',
+    ]);
+    expect(lines.filter((line) => line.includes('{ acc[d] *= c; }'))).toHaveLength(2);
   });
 });

@@ -1,16 +1,17 @@
 // llvmpipe's loop budget (65,535 iterations per invocation, every loop together; see
-// test/runtime/llvmpipe-loop-budget.gpu.test.ts) against the fused softmax kernels and the
-// cluster/lsh bucket lists: up to the
-// bound the plan carries they match the CPU reference; past it the run is refused with an
-// error naming the limit. Without the check (the bound stripped from the plan) the same run
-// returns a wrong answer and no error: that is what the check is for.
+// test/runtime/llvmpipe-loop-budget.gpu.test.ts) against the kernels that carry a bound (the
+// fused and routed softmax, the cluster/lsh bucket lists, head routing, the linear states and
+// scan, linformer, the low-rank attend): up to the bound the plan carries they match the CPU
+// reference; past it the run is refused with an error naming the limit. Without the check (the
+// bound stripped from the plan) the same run returns a wrong answer and no error: that is what
+// the check is for.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type CompiledModule } from '../../src/api/compile.js';
 import { compareOutput } from '../../src/api/compare-output.js';
 import { randomInputs } from '../../src/api/random-inputs.js';
 import { reference } from '../../src/api/reference.js';
-import { evalSize } from '../../src/codegen/plan.js';
+import { evalSize, type PlanStep } from '../../src/codegen/plan.js';
 import { acquireDevice, type AcquiredDevice } from '../../src/runtime/device.js';
 import { loadChecked } from '../../src/runtime/loaded-kernel.js';
 import { LLVMPIPE_LOOP_BUDGET } from '../../src/runtime/loop-budget.js';
@@ -25,6 +26,8 @@ const RANDOM =
   'attention random { heads: 1; head_dim: 64; mask: window(64) | random(3, block: 64) }';
 const CLUSTER = 'attention cluster { heads: 1; head_dim: 16; mask: cluster(2) }';
 const ROUTED_HEADS = 'attention routed { heads: 64; head_dim: 16; head_routing: top(32) }';
+const TOPK_SORTED = 'attention topk { heads: 1; head_dim: 16; mask: topk(2, block: 16) }';
+const TOPK_THRESHOLD = 'attention topk { heads: 1; head_dim: 16; mask: topk(100, block: 16) }';
 const WINDOW =
   'attention window { heads: 1; head_dim: 64; causal: true; mask: window(left: 1024) | sink(4) }';
 
@@ -49,6 +52,23 @@ function largestFitting(module: CompiledModule): number {
 function withoutBound(module: CompiledModule): CompiledModule {
   const kernels = module.plan.kernels.map(({ loopIterations: _, ...kernel }) => kernel);
   return { ...module, plan: { ...module.plan, kernels } };
+}
+
+/**
+ * The module with only its fused path: seqQ <= 16 takes the split-K decode kernels (which
+ * stay far under the budget), so these one-row runs test the fused kernel through this.
+ */
+function fusedOnly(module: CompiledModule): CompiledModule {
+  const decode = (name: string) => /\.decode_(partial|merge)$/.test(name);
+  const kernels = module.plan.kernels.filter((k) => !decode(k.name));
+  expect(kernels.length).toBeLessThan(module.plan.kernels.length);
+  const steps = module.plan.steps.flatMap((step): PlanStep[] => {
+    if (step.kind !== 'dispatch' && step.kind !== 'write-uniforms') return [step];
+    if (decode(step.kernel)) return [];
+    const { when: _, ...always } = step;
+    return [always];
+  });
+  return { ...module, plan: { ...module.plan, kernels, steps } };
 }
 
 describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget', () => {
@@ -88,7 +108,7 @@ describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget'
   }
 
   it('dense causal, head_dim 64 (rowwise): right up to the bound, refused past it, wrong unchecked', async () => {
-    const module = compiled(DENSE, acquired.profile);
+    const module = fusedOnly(compiled(DENSE, acquired.profile));
     expect(module.plan.kernels[0]!.wgsl).toContain('variant rowwise');
     const fits = largestFitting(module);
     expect(fits).toBeGreaterThan(64_000);
@@ -97,17 +117,22 @@ describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget'
     expect(await decodeError(withoutBound(module), 70_000)).toBeGreaterThan(1e-3);
   });
 
-  it('dense causal, head_dim 256: its score and value loops are not unrolled, so ~330 keys', async () => {
-    const module = compiled(WIDE, acquired.profile);
+  it('dense causal, head_dim 256: its per-key loops are unrolled in loops of 32, so ~64,300 keys', async () => {
+    // Before the per-key loops were split, 64-trip loops were paid per key: ~330 keys fitted
+    // and 2,048 keys came out wrong. Had any per-key loop still cost one iteration, the
+    // largest fitting size would be twice over the budget. One invocation walks 64K keys of
+    // 256 dims: about 30 s on llvmpipe, plus up to ~100 s for LLVM's first (uncached) compile
+    // of the unrolled loops.
+    const module = fusedOnly(compiled(WIDE, acquired.profile));
     const fits = largestFitting(module);
-    expect(fits).toBeGreaterThan(300);
+    expect(fits).toBeGreaterThan(64_000);
+    expect(await decodeError(module, 2_048)).toBeLessThan(1e-4);
     expect(await decodeError(module, fits)).toBeLessThan(1e-4);
-    await expectRefused(module, 2_048, fits);
-    expect(await decodeError(withoutBound(module), 2_048)).toBeGreaterThan(1e-3);
-  });
+    await expectRefused(module, fits + 1, fits);
+  }, 300_000);
 
   it('the tiled variant (portable target) on llvmpipe: right up to its bound, refused past it', async () => {
-    const module = compiled(DENSE, 'portable');
+    const module = fusedOnly(compiled(DENSE, 'portable'));
     expect(module.plan.kernels[0]!.wgsl).toContain('variant tiled');
     const fits = largestFitting(module);
     expect(await decodeError(module, fits)).toBeLessThan(1e-4);
@@ -115,7 +140,7 @@ describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget'
   });
 
   it('window | random: each key and tile scans the drawn blocks, so ~12,700 keys', async () => {
-    const module = compiled(RANDOM, acquired.profile);
+    const module = fusedOnly(compiled(RANDOM, acquired.profile));
     const fits = largestFitting(module);
     expect(fits).toBeGreaterThan(12_000);
     expect(await decodeError(module, fits)).toBeLessThan(1e-4);
@@ -151,4 +176,73 @@ describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget'
     expect(largestFitting(module)).toBeGreaterThan(1_000_000);
     expect(await decodeError(module, 70_000)).toBeLessThan(1e-4);
   });
+
+  it('routed topk(2): a pass over the candidate blocks per row, so ~149,000 keys', async () => {
+    const module = compiled(TOPK_SORTED, acquired.profile);
+    const fits = largestFitting(module);
+    expect(fits).toBeGreaterThan(140_000);
+    expect(await decodeError(module, fits)).toBeLessThan(1e-4);
+    await expectRefused(module, fits + 1, fits);
+  }, 120_000);
+
+  it('routed topk(100) finds a threshold in 34 passes over the blocks, so ~20,000 keys', async () => {
+    const module = compiled(TOPK_THRESHOLD, acquired.profile);
+    const fits = largestFitting(module);
+    expect(fits).toBeGreaterThan(20_000);
+    expect(await decodeError(module, fits)).toBeLessThan(1e-4);
+    await expectRefused(module, fits + 1, fits);
+  }, 120_000);
+
+  it('linformer, head_dim 256: per-key row loops split into loops of 32, matching at max_seq', async () => {
+    // Before, a chunk of 2,048 keys paid 131 iterations a key: relative error 1 at 4,096 keys.
+    // The first (uncached) compile of the unrolled loops takes up to ~140 s on llvmpipe.
+    const module = compiled(
+      'attention lf { heads: 1; head_dim: 256; max_seq: 4096; lowrank: linformer(8) }',
+      acquired.profile,
+    );
+    expect(largestFitting(module)).toBeGreaterThan(4096);
+    expect(await decodeError(module, 4096)).toBeLessThan(1e-4);
+  }, 300_000);
+
+  it('causal linear: the scan, bounded by its slots, matches the reference', async () => {
+    const module = compiled(
+      'attention lin { heads: 1; head_dim: 16; causal: true; kernel: elu1 }',
+      acquired.profile,
+    );
+    expect(largestFitting(module)).toBeGreaterThan(1_000_000);
+    expect(await decodeError(module, 5_000)).toBeLessThan(1e-4);
+  });
+
+  it('non-causal linear: a slot of the states kernel holds seqK / slots keys, ~512,000 keys', async () => {
+    const module = compiled(
+      'attention lin { heads: 1; head_dim: 16; kernel: elu1 }',
+      acquired.profile,
+    );
+    const fits = largestFitting(module);
+    expect(fits).toBeGreaterThan(500_000);
+    expect(await decodeError(module, fits)).toBeLessThan(1e-4);
+    await expectRefused(module, fits + 1, fits);
+  }, 180_000);
+
+  it('nystrom: the landmark values walk every key, so 65,534 keys', async () => {
+    const module = compiled(
+      'attention ny { heads: 1; head_dim: 16; lowrank: nystrom(8, iters: 2) }',
+      acquired.profile,
+    );
+    const fits = largestFitting(module);
+    expect(fits).toBe(65_534);
+    // Nyström needs at least m = 8 query rows (one segment per landmark).
+    const kernel = await loadChecked(acquired.device, module);
+    try {
+      const inputs = randomInputs(module, { batch: 1, seqQ: 8, seqK: fits, seed: 3 });
+      const { o } = await kernel.run(inputs);
+      expect(compareOutput(o, reference(module, inputs).o).relativeError).toBeLessThan(1e-3);
+      const over = randomInputs(module, { batch: 1, seqQ: 8, seqK: fits + 1, seed: 3 });
+      await expect(kernel.run(over)).rejects.toThrow(
+        /kernel '\S+nystrom-landmark-values' would run up to 65536 loop iterations .*at most seqK = 65534 fits/,
+      );
+    } finally {
+      kernel.destroy();
+    }
+  }, 120_000);
 });

@@ -80,6 +80,8 @@ describe('lowering kernelized groups', () => {
     const kernels = result.modules[0]!.plan.kernels.map((k) => k.name);
     expect(kernels).toEqual([
       'local.softmax',
+      'local.decode_partial',
+      'local.decode_merge',
       'linear.linear_states',
       'linear.linear_scan',
       'linear.linear_output',

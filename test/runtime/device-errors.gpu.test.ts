@@ -16,7 +16,9 @@ import { adapterAvailability } from './gpu-availability.js';
 const llvmpipe = await adapterAvailability('llvmpipe');
 
 const SPEC = 'attention probe { heads: 2; kv_heads: 1; head_dim: 8; causal: true }';
-const SIZES = { batch: 1, seqQ: 9, seqK: 9 };
+// 17 query rows: the fused softmax kernel (kernels[0]) runs; up to 16 rows run the split-K
+// decode kernels instead.
+const SIZES = { batch: 1, seqQ: 17, seqK: 17 };
 
 function compiled(profile: DeviceProfile | string, text = SPEC): CompiledModule {
   const result = compile(text, { target: profile });
@@ -111,7 +113,7 @@ describe.runIf(llvmpipe.run)('device errors on llvmpipe', () => {
     const loaded = await loadChecked(acquired.device, aliased);
     const prepared = loaded.prepare(randomInputs(aliased, SIZES));
     await expect(prepared.run()).rejects.toThrow(
-      /attention 'probe': (preparing a run|running) at batch=1, seqQ=9, seqK=9: validation error: /,
+      /attention 'probe': (preparing a run|running) at batch=1, seqQ=17, seqK=17: validation error: /,
     );
     prepared.destroy();
     loaded.destroy();
@@ -148,7 +150,7 @@ describe.runIf(llvmpipe.run)('device errors on llvmpipe', () => {
     const loaded = await loadChecked(liar, huge);
     const prepared = loaded.prepare(randomInputs(huge, SIZES));
     await expect(prepared.run()).rejects.toThrow(
-      /^attention 'probe': preparing a run at batch=1, seqQ=9, seqK=9: validation error: Buffer size \(274877906944\) exceeds the max buffer size limit \(2147483648\)/,
+      /^attention 'probe': preparing a run at batch=1, seqQ=17, seqK=17: validation error: Buffer size \(274877906944\) exceeds the max buffer size limit \(2147483648\)/,
     );
     prepared.destroy();
   });
@@ -192,7 +194,7 @@ describe.runIf(llvmpipe.run)('device errors on llvmpipe', () => {
     const prepared = loaded.prepare(randomInputs(module, SIZES));
     prepared.destroy();
     await expect(prepared.run()).rejects.toThrow(
-      "this prepared run of attention 'probe' (batch=1, seqQ=9, seqK=9) was destroyed (its destroy() was called); prepare it again",
+      "this prepared run of attention 'probe' (batch=1, seqQ=17, seqK=17) was destroyed (its destroy() was called); prepare it again",
     );
     loaded.destroy();
     await expect(loaded.run(randomInputs(module, SIZES))).rejects.toThrow(

@@ -30,17 +30,18 @@ describe('loop budget', () => {
   });
 
   it('a run over the budget is refused, naming the kernel, the sizes and what fits', () => {
-    // Dense causal, rowwise: seqK + ceil(seqK / 64) + 2 iterations; 64,524 keys fit.
+    // Dense causal, rowwise: seqK + ceil(seqK / 64) + 2 iterations; 64,524 keys fit. seqQ 17:
+    // the fused kernel (up to 16 rows run the split-K decode kernels, whose rows are short).
     expect(() =>
-      checkLoopBudget(dense, { batch: 1, seqQ: 1, seqK: 70_000 }, LLVMPIPE_LOOP_BUDGET),
+      checkLoopBudget(dense, { batch: 1, seqQ: 17, seqK: 70_000 }, LLVMPIPE_LOOP_BUDGET),
     ).toThrow(
       "kernel 'dense.softmax' would run up to 71096 loop iterations per invocation at " +
-        'batch=1, seqQ=1, seqK=70000; this device (llvmpipe) ends every loop of an invocation ' +
+        'batch=1, seqQ=17, seqK=70000; this device (llvmpipe) ends every loop of an invocation ' +
         'after 65535 in all, with no error, so the output would be wrong (at most seqK = 64524 ' +
         'fits at this seqQ; SwiftShader or a hardware GPU has no such limit)',
     );
     expect(() =>
-      checkLoopBudget(dense, { batch: 1, seqQ: 1, seqK: 64_524 }, LLVMPIPE_LOOP_BUDGET),
+      checkLoopBudget(dense, { batch: 1, seqQ: 17, seqK: 64_524 }, LLVMPIPE_LOOP_BUDGET),
     ).not.toThrow();
     expect(() =>
       checkLoopBudget(dense, { batch: 1, seqQ: 70_000, seqK: 70_000 }, LLVMPIPE_LOOP_BUDGET),
@@ -48,7 +49,7 @@ describe('loop budget', () => {
   });
 
   it('checkRunSizes checks it only when given a budget; a kernel without a bound is not checked', () => {
-    const sizes = { batch: 1, seqQ: 1, seqK: 70_000 };
+    const sizes = { batch: 1, seqQ: 17, seqK: 70_000 };
     expect(() => checkRunSizes(dense, sizes)).not.toThrow();
     expect(() => checkRunSizes(dense, sizes, undefined, LLVMPIPE_LOOP_BUDGET)).toThrow(
       /loop iterations/,

@@ -1,8 +1,10 @@
 // The scan kernel of a linear group: one invocation per (batch, kv head, state word) walks
 // the slots in order. Causal: an exclusive prefix in place, so slot c then holds the state of
 // every key before chunk c. Otherwise: the sum of the slots, written to slot 0.
-// O(slots) per word, O(N / C * features * value_dim) in all.
+// O(slots) per word, O(N / C * features * value_dim) in all. Its one loop walks the slots,
+// so the kernel carries that bound for llvmpipe's loop budget (docs/runtime.md).
 
+import type { Kernel } from '../../kernel/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import {
@@ -18,7 +20,6 @@ import {
   T,
   u32,
 } from '../../kernel/build.js';
-import type { Kernel } from '../../kernel/ir.js';
 
 const WORKGROUP = 64;
 
@@ -71,5 +72,6 @@ export function linearScanKernel(
       b.store(states, base, sum);
     }
   });
-  return k.build();
+  // One step per slot and the loop's exit.
+  return { ...k.build(), loopIterations: size.add(arrays.slots, 1) };
 }

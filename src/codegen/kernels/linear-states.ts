@@ -5,6 +5,8 @@
 // features (a "task"), accumulated in registers, and invocations below F / W sum z. The per-key
 // work is a rank-1 update, FG vector FMAs per key per task, with every loop short and constant
 // so llvmpipe keeps the accumulators in registers. phi(K) never reaches a storage buffer.
+// Without causal a slot's keys grow with seqK, so the kernel carries its loop-iteration bound
+// for llvmpipe's budget (docs/runtime.md, `statesLoopIterations`).
 
 import { featureDim } from '../../ir/ir.js';
 import {
@@ -29,6 +31,7 @@ import {
   type BlockBuilder,
 } from '../../kernel/build.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
+import { loopCost } from '../wgsl/loop-budget.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import {
@@ -127,7 +130,35 @@ export function linearStatesKernel(
       },
     );
   });
-  return k.build();
+  const loopIterations = statesLoopIterations(shape, keysPerSlot, taskFeatures, tasks);
+  return { ...k.build(), loopIterations };
+}
+
+/**
+ * An upper bound of one invocation's loop iterations, every loop counted as paid (Mesa may
+ * unroll the short constant ones): per feature block, per step of C keys the staging of one
+ * key's phi (or the padding) and C rank-one updates, then the block's write.
+ */
+function statesLoopIterations(
+  shape: LinearShape,
+  keysPerSlot: SizeExpr,
+  taskFeatures: number,
+  tasks: number,
+): SizeExpr {
+  const { attention, map, plan } = shape;
+  const W = plan.vectorWidth;
+  const C = plan.chunk;
+  const DW = attention.headDim / W;
+  const FW = plan.featureBlock / W;
+  const TPL = Math.ceil(tasks / C);
+  const blocks = Math.ceil(featureDim(map, attention.headDim) / W / FW);
+  const favor = map.kind === 'favor';
+  const phi = loopCost(FW) + (favor ? loopCost(DW) + FW * loopCost(DW) : 0);
+  const perKey = 1 + loopCost(TPL) + TPL * loopCost(W === 4 ? taskFeatures / 4 : taskFeatures);
+  const perStep = 1 + Math.max(phi, loopCost(FW)) + 1 + C * perKey;
+  const steps = size.add(size.ceilDiv(keysPerSlot, C), 1);
+  const write = loopCost(TPL) + TPL * loopCost(taskFeatures);
+  return size.add(size.mul(blocks, size.add(size.mul(steps, perStep), 1 + write)), 1);
 }
 
 /** One block of FW phi vectors: accumulate over the slot's keys, then write S and z rows. */

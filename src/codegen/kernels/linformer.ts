@@ -5,8 +5,11 @@
 // (every invocation of it loads the same key row) and E, F once in all. A second kernel sums
 // the chunk partials in chunk order (deterministic, no atomics) into `[B, Hkv, r, D + Dv]`.
 // Under dtype f16 only K and V are halves (unpacked on load); E, F and the partials are f32.
+// Both carry their loop-iteration bound for llvmpipe's budget (docs/runtime.md): the
+// projection walks one chunk of keys (its per-key row loops in short loops that Mesa unrolls),
+// the sum walks the chunks.
 
-import type { TensorLayout } from '../../kernel/blocks/layout.js';
+import { rowStart, type TensorLayout } from '../../kernel/blocks/layout.js';
 import {
   add,
   construct,
@@ -24,33 +27,29 @@ import {
   uniform,
   type BlockBuilder,
 } from '../../kernel/build.js';
-import type { Expr, Kernel, KernelConst } from '../../kernel/ir.js';
+import { forShortLoops } from '../../kernel/blocks/short-loops.js';
+import type { Expr, Kernel } from '../../kernel/ir.js';
 import type { SizeExpr } from '../plan.js';
+import { size } from '../plan.js';
+import { constantLoopCost, loopCost } from '../wgsl/loop-budget.js';
 import {
+  type ArrayPlace,
+  bufferView,
+  declareBuffers,
   type GroupShape,
   type KernelBuffer,
-  loadElement,
   lowRankKernel,
-  splitTile,
-  tensorRow,
+  LOWRANK_WORKGROUP,
   tensorUnitWords,
-  WORKGROUP,
 } from './lowrank-blocks.js';
 
 export interface ProjectionArrays {
-  /** Buffer variables (WGSL names) and word offsets. */
-  readonly k: { readonly buffer: string; readonly base: SizeExpr };
-  readonly v: { readonly buffer: string; readonly base: SizeExpr };
-  readonly e: { readonly buffer: string; readonly base: SizeExpr };
-  readonly f: { readonly buffer: string; readonly base: SizeExpr };
-  readonly partial: { readonly buffer: string; readonly base: SizeExpr };
+  readonly k: ArrayPlace;
+  readonly v: ArrayPlace;
+  readonly e: ArrayPlace;
+  readonly f: ArrayPlace;
+  readonly partial: ArrayPlace;
 }
-
-const constant = (name: string, value: number): KernelConst => ({
-  name,
-  type: T.u32,
-  value: u32(value),
-});
 
 const zeroOf = (shape: GroupShape): Expr =>
   shape.width === 4 ? construct(T.vec(4, 'f32'), f32(0)) : f32(0);
@@ -66,36 +65,39 @@ export function linformerProjectKernel(
 ): Kernel {
   const W = shape.width;
   const chunks: SizeExpr = { op: 'ceilDiv', args: ['seqK', chunk] };
-  const rowTiles = Math.ceil(rank / WORKGROUP);
+  const rowTiles = Math.ceil(rank / LOWRANK_WORKGROUP);
   const tensorUnit = tensorUnitWords(shape);
-  const uniforms: { name: string; value: SizeExpr }[] = [
-    { name: 'total', value: { op: 'mul', args: ['batch', shape.kvHeads, chunks, rowTiles] } },
+  const { k, main, build } = lowRankKernel(
+    'linformer projection, one key chunk',
+    shape,
+    { op: 'mul', args: ['batch', shape.kvHeads, chunks, rowTiles] },
     { name: 'tiles', value: { op: 'mul', args: [chunks, rowTiles] } },
-    { name: 'chunks', value: chunks },
-    { name: 'seqK', value: 'seqK' },
-    { name: 'kBase', value: { op: 'ceilDiv', args: [arrays.k.base, tensorUnit] } },
-    { name: 'vBase', value: { op: 'ceilDiv', args: [arrays.v.base, tensorUnit] } },
-    { name: 'eBase', value: arrays.e.base },
-    { name: 'fBase', value: arrays.f.base },
-    { name: 'partialBase', value: { op: 'ceilDiv', args: [arrays.partial.base, W] } },
-  ];
-  const late = [
-    constant('RANK', rank),
-    constant('CHUNK', chunk),
-    constant('MAX_SEQ', maxSeq),
-    constant('ROW_TILES', rowTiles),
-  ];
-  const k = lowRankKernel('linformer projection, one key chunk', shape, uniforms, buffers, late);
-  const buffer = (name: string) => buffers.find((b) => b.name === name)!;
+  );
+  k.uniform('chunks', chunks);
+  k.uniform('seqK', 'seqK');
+  k.uniform('kBase', { op: 'ceilDiv', args: [arrays.k.base, tensorUnit] });
+  k.uniform('vBase', { op: 'ceilDiv', args: [arrays.v.base, tensorUnit] });
+  k.uniform('eBase', arrays.e.base);
+  k.uniform('fBase', arrays.f.base);
+  k.uniform('partialBase', { op: 'ceilDiv', args: [arrays.partial.base, W] });
+  declareBuffers(k, buffers);
+  for (const [name, value] of [
+    ['RANK', rank],
+    ['CHUNK', chunk],
+    ['MAX_SEQ', maxSeq],
+    ['ROW_TILES', rowTiles],
+  ] as const)
+    k.constBeforeMain(name, T.u32, u32(value));
+  const kView = bufferView(buffers, arrays.k.buffer);
+  const vView = bufferView(buffers, arrays.v.buffer);
   const vec = W === 4 ? T.vec(4, 'f32') : T.f32;
-  k.main((b) => {
-    const { tile, bh } = splitTile(b, 'tiles');
+  main((b, { tile, bh }) => {
     const hkl = b.let('hkl', mod(bh, 'KV_HEADS'));
     b.let('b', div(bh, 'KV_HEADS'));
     const hk = b.let('hk', add('KV_HEAD_OFFSET', hkl));
     const c = b.let('c', div(tile, 'ROW_TILES'));
     const t = b.let('t', add(mul(paren(mod(tile, 'ROW_TILES')), 'WG'), 'lid'));
-    b.if(ge(t, 'RANK'), (r) => r.return(), undefined, { oneLine: true });
+    b.returnIf(ge(t, 'RANK'));
     b.var('accK', undefined, T.array(vec, 'DW'));
     b.var('accV', undefined, T.array(vec, 'DVW'));
     overRow(b, 'DW', (body, d) => body.assign(index('accK', d), zeroOf(shape)));
@@ -114,23 +116,21 @@ export function linformerProjectKernel(
       (key, n) => {
         const e = key.let('e', index(arrays.e.buffer, add(eRow, n)));
         const f = key.let('f', index(arrays.f.buffer, add(fRow, n)));
-        const row = (base: string, width: string) =>
-          tensorRow(layout, uniform(base), hk, 'TOTAL_KV_HEADS', uniform('seqK'), n, width);
+        const place = {
+          batch: 'b',
+          head: hk,
+          heads: 'TOTAL_KV_HEADS',
+          seq: uniform('seqK'),
+          row: n,
+        };
+        const row = (base: string, width: string) => rowStart(layout, uniform(base), place, width);
         const kRow = key.let('kRow', row('kBase', 'DW'));
         const vRow = key.let('vRow', row('vBase', 'DVW'));
-        overRow(key, 'DW', (body, d) =>
-          body.compound(
-            index('accK', d),
-            '+=',
-            mul(e, loadElement(buffer(arrays.k.buffer), add(kRow, d))),
-          ),
+        forShortLoops(key, 'DW', shape.headDim / W, (body, d) =>
+          body.compound(index('accK', d), '+=', mul(e, kView.load(add(kRow, d)))),
         );
-        overRow(key, 'DVW', (body, d) =>
-          body.compound(
-            index('accV', d),
-            '+=',
-            mul(f, loadElement(buffer(arrays.v.buffer), add(vRow, d))),
-          ),
+        forShortLoops(key, 'DVW', shape.valueDim / W, (body, d) =>
+          body.compound(index('accV', d), '+=', mul(f, vView.load(add(vRow, d)))),
         );
       },
     );
@@ -144,12 +144,14 @@ export function linformerProjectKernel(
     overRow(b, 'DW', (body, d) => body.store(partial, add(out, d), index('accK', d)));
     overRow(b, 'DVW', (body, d) => body.store(partial, add(out, 'DW', d), index('accV', d)));
   });
-  return k.build();
+  // A chunk of keys, a step each (their row loops unrolled); the accumulators' init and store.
+  const rows = constantLoopCost(shape.headDim / W) + constantLoopCost(shape.valueDim / W);
+  return { ...build(), loopIterations: loopCost(chunk) + 2 * rows };
 }
 
 /** `for (var d = 0u; d < count; d++) { ... }` on one line. */
 function overRow(b: BlockBuilder, count: string, body: (b: BlockBuilder, d: Expr) => void): void {
-  b.for('d', u32(0), (d) => lt(d, count), body, { oneLine: true });
+  b.range('d', count, body, { oneLine: true });
 }
 
 export function linformerReduceKernel(
@@ -163,21 +165,27 @@ export function linformerReduceKernel(
   const W = shape.width;
   const rowWords = (shape.headDim + shape.valueDim) / W;
   const elements: SizeExpr = { op: 'mul', args: ['batch', shape.kvHeads, rank, rowWords] };
-  const uniforms: { name: string; value: SizeExpr }[] = [
-    { name: 'total', value: { op: 'ceilDiv', args: [elements, WORKGROUP] } },
-    { name: 'tiles', value: { op: 'ceilDiv', args: [elements, WORKGROUP] } },
-    { name: 'elements', value: elements },
-    { name: 'chunks', value: { op: 'ceilDiv', args: ['seqK', chunk] } },
-    { name: 'partialBase', value: { op: 'ceilDiv', args: [partialBase, W] } },
-    { name: 'projectedBase', value: { op: 'ceilDiv', args: [projectedBase, W] } },
-  ];
-  const late = [constant('RANK', rank), constant('ROW', rowWords)];
-  const k = lowRankKernel('linformer projection, sum of chunks', shape, uniforms, [buffer], late);
+  const workgroups: SizeExpr = { op: 'ceilDiv', args: [elements, LOWRANK_WORKGROUP] };
+  const { k, main, build } = lowRankKernel(
+    'linformer projection, sum of chunks',
+    shape,
+    workgroups,
+    {
+      name: 'tiles',
+      value: workgroups,
+    },
+  );
+  k.uniform('elements', elements);
+  k.uniform('chunks', { op: 'ceilDiv', args: ['seqK', chunk] });
+  k.uniform('partialBase', { op: 'ceilDiv', args: [partialBase, W] });
+  k.uniform('projectedBase', { op: 'ceilDiv', args: [projectedBase, W] });
+  declareBuffers(k, [buffer]);
+  k.constBeforeMain('RANK', T.u32, u32(rank));
+  k.constBeforeMain('ROW', T.u32, u32(rowWords));
   const s = buffer.name;
-  k.main((b) => {
-    splitTile(b, 'tiles');
+  main((b) => {
     const x = b.let('x', add(mul('linear', 'WG'), 'lid'));
-    b.if(ge(x, uniform('elements')), (r) => r.return(), undefined, { oneLine: true });
+    b.returnIf(ge(x, uniform('elements')));
     b.comment('x indexes [B, KV_HEADS, RANK, ROW]; its chunk partials are RANK * ROW apart.');
     const head = b.let('head', div(x, mul('RANK', 'ROW')));
     const inHead = b.let('inHead', mod(x, mul('RANK', 'ROW')));
@@ -186,14 +194,14 @@ export function linformerReduceKernel(
       add(uniform('partialBase'), mul(head, uniform('chunks'), 'RANK', 'ROW'), inHead),
     );
     const sum = b.var('sum', zeroOf(shape));
-    b.for(
+    b.range(
       'c',
-      u32(0),
-      (c) => lt(c, uniform('chunks')),
+      uniform('chunks'),
       (body, c) => body.compound(sum, '+=', index(s, add(first, mul(c, 'RANK', 'ROW')))),
       { oneLine: true },
     );
     b.store(s, add(uniform('projectedBase'), x), sum);
   });
-  return k.build();
+  // One step per chunk of keys and the loop's exit.
+  return { ...build(), loopIterations: size.add(size.ceilDiv('seqK', chunk), 1) };
 }

@@ -1,38 +1,19 @@
-// Kernel IR blocks of the low-rank kernels: every one opens with the group's constants, its
-// Params and storage buffers (f16 q/k/v rows as packed halves, with the unpack/pack helpers
-// they need), and a `main` that splits the folded dispatch into (batch and head, tile). The
-// linformer kernels build on these directly; the attend and nystrom templates render the
-// constants and row addressing through emit-lowrank-attend.ts until they build IR themselves.
+// What every low-rank kernel shares (linformer and nystrom, ir/lowrank-ir.ts): the group's
+// shape, the constants each kernel opens with, the (batch, head, tile) grid they are all
+// dispatched over, and how their buffers are declared and read (q/k/v/o through the row codec
+// of the attention's dtype, the low-rank scratch always as f32). Rows are addressed through
+// kernel/blocks/layout.ts and read through kernel/blocks/tensor-view.ts; nothing here spells
+// a layout or a codec.
 
-import {
-  add,
-  call,
-  index,
-  type Operand,
-  div,
-  KernelBuilder,
-  mod,
-  T,
-  u32,
-  uniform,
-  type BlockBuilder,
-} from '../../kernel/build.js';
-import { rowIndex, type TensorLayout } from '../../kernel/blocks/layout.js';
-import { PACK_ROW, UNPACK_ROW } from '../../kernel/blocks/row-codec.js';
-import type { Expr, KernelConst, Type } from '../../kernel/ir.js';
 import type { SizeExpr } from '../plan.js';
+import { size } from '../plan.js';
+import { div, KernelBuilder, mod, raw, T, u32, type BlockBuilder } from '../../kernel/build.js';
+import { PACK_ROW, rowCodec, UNPACK_ROW, type RowCodec } from '../../kernel/blocks/row-codec.js';
+import { tensorView, withCalledHelpers, type TensorView } from '../../kernel/blocks/tensor-view.js';
+import type { Expr, Kernel, Type } from '../../kernel/ir.js';
 
 /** Invocations per workgroup of every low-rank kernel. */
-export const WORKGROUP = 64;
-
-/** A storage buffer as one kernel declares it. */
-export interface KernelBuffer {
-  readonly name: string;
-  readonly binding: number;
-  readonly access: 'read' | 'read_write';
-  /** `vec2<u32>`: four packed halves (a q/k/v/o tensor under dtype f16). */
-  readonly element: 'f32' | 'vec4<f32>' | 'vec2<u32>';
-}
+export const LOWRANK_WORKGROUP = 64;
 
 /** Shapes shared by every low-rank kernel of a group. */
 export interface GroupShape {
@@ -52,89 +33,132 @@ export interface GroupShape {
   readonly dtype: 'f32' | 'f16';
 }
 
+/** A storage buffer as one kernel declares it. */
+export interface KernelBuffer {
+  readonly name: string;
+  readonly binding: number;
+  readonly access: 'read' | 'read_write';
+  /** `vec2<u32>`: four packed halves (a q/k/v/o tensor under dtype f16). */
+  readonly element: 'f32' | 'vec4<f32>' | 'vec2<u32>';
+}
+
+/** An array a kernel reads or writes: the buffer's WGSL name and the array's word offset. */
+export interface ArrayPlace {
+  readonly buffer: string;
+  readonly base: SizeExpr;
+}
+
+/**
+ * The lowest running max of a softmax, spelled as the low-rank kernels always have (f32Lit
+ * would write `-3e+38`; the IR has no spelling hint for f32 literals).
+ */
+export const LOWEST_SCORE: Expr = raw(T.f32, '-3.0e38', { uniform: true });
+
+/** Workgroups of a (batch, heads, ceil(rows / LOWRANK_WORKGROUP)) grid. */
+export function totalOf(heads: number, rows: SizeExpr): SizeExpr {
+  return size.mul('batch', heads, size.ceilDiv(rows, LOWRANK_WORKGROUP));
+}
+
+/** q/k/v/o rows: f32, or four halves packed in a `vec2<u32>` under dtype f16. */
+export function tensorCodec(shape: GroupShape): RowCodec {
+  return rowCodec(shape.dtype, shape.width, false);
+}
+
+/** The element q/k/v/o buffers are declared with (the plan binds them so). */
+export function tensorElement(shape: GroupShape): KernelBuffer['element'] {
+  if (shape.dtype === 'f16') {
+    if (shape.width !== 4) throw new Error('internal error: f16 needs vector width 4');
+    return 'vec2<u32>';
+  }
+  return shape.width === 4 ? 'vec4<f32>' : 'f32';
+}
+
 /** Words of one row vector of q/k/v/o: four halves in two words under f16. */
 export function tensorUnitWords(shape: GroupShape): number {
-  return shape.dtype === 'f16' ? 2 : shape.width;
+  return tensorCodec(shape).unitWords;
 }
 
-export function lowRankConstants(shape: GroupShape): KernelConst[] {
-  const W = shape.width;
-  const int = (name: string, value: number): KernelConst => ({
-    name,
-    type: T.u32,
-    value: u32(value),
-  });
-  return [
-    int('DW', shape.headDim / W),
-    int('DVW', shape.valueDim / W),
-    int('HEADS', shape.heads),
-    int('KV_HEADS', shape.kvHeads),
-    int('GROUP_SIZE', shape.heads / shape.kvHeads),
-    int('HEAD_OFFSET', shape.headOffset),
-    int('KV_HEAD_OFFSET', shape.kvHeadOffset),
-    int('TOTAL_HEADS', shape.totalHeads),
-    int('TOTAL_KV_HEADS', shape.totalKvHeads),
-    int('WG', WORKGROUP),
-  ];
-}
-
-const ELEMENT_TYPES: Record<KernelBuffer['element'], Type> = {
+const ELEMENT_TYPES: Readonly<Record<KernelBuffer['element'], Type>> = {
   f32: T.f32,
   'vec4<f32>': T.vec(4, 'f32'),
   'vec2<u32>': T.vec(2, 'u32'),
 };
 
-/** Element `at` of a declared buffer as f32 values (unpacking halves). */
-export function loadElement(buffer: KernelBuffer, at: Operand): Expr {
-  const e = index(buffer.name, at);
-  return buffer.element === 'vec2<u32>' ? call(UNPACK_ROW.name, e) : e;
+/** The kernel's storage bindings, in order. */
+export function declareBuffers(k: KernelBuilder, buffers: readonly KernelBuffer[]): void {
+  for (const b of buffers) k.storage(b.binding, b.name, b.access, ELEMENT_TYPES[b.element]);
 }
 
-/** First unit of row `row` of a q/k/v/o tensor at uniform offset `base` (b in scope). */
-export function tensorRow(
-  layout: TensorLayout,
-  base: Operand,
-  head: Operand,
-  totalHeads: Operand,
-  seq: Operand,
-  row: Operand,
-  width: Operand,
-): Expr {
-  return add(base, rowIndex(layout, totalHeads, seq, width, 'b', head, row));
+/** The codec a declared buffer's elements are read and written with. */
+export function bufferCodec(buffers: readonly KernelBuffer[], name: string): RowCodec {
+  const found = buffers.find((b) => b.name === name);
+  if (!found) throw new Error(`internal error: buffer ${name} is not declared`);
+  const width = found.element === 'f32' ? 1 : 4;
+  return rowCodec(found.element === 'vec2<u32>' ? 'f16' : 'f32', width, false);
+}
+
+/** A declared buffer as a tensor view (loads and stores in f32 through its codec). */
+export function bufferView(buffers: readonly KernelBuffer[], name: string): TensorView {
+  return tensorView(name, bufferCodec(buffers, name));
+}
+
+/** The workgroup's tile and (batch, local head), split from the folded grid index. */
+export interface TileSplit {
+  readonly tile: Expr;
+  readonly bh: Expr;
+}
+
+/** A low-rank kernel under construction (see `lowRankKernel`). */
+export interface LowRankKernel {
+  readonly k: KernelBuilder;
+  /** `main`, opened with `let tile` and `let bh`. */
+  readonly main: (body: (b: BlockBuilder, split: TileSplit) => void) => void;
+  /** The kernel, declaring the row codec helpers its code calls (packRow only if it stores). */
+  readonly build: () => Kernel;
 }
 
 /**
- * A low-rank kernel's declarations: header, constants (`late` ones next to `main`), Params,
- * buffers and the row helpers halves need. Returns the builder for `main`.
+ * A kernel opened with the group's constants, the Params fields `total` (workgroups) and
+ * `tiles` (workgroups per (batch, head)), and the folded workgroup grid. The caller adds its
+ * own uniforms, buffers (`declareBuffers`) and constants before `main`.
  */
 export function lowRankKernel(
   title: string,
   shape: GroupShape,
-  uniforms: readonly { readonly name: string; readonly value: SizeExpr }[],
-  buffers: readonly KernelBuffer[],
-  late: readonly KernelConst[],
-): KernelBuilder {
-  const k = new KernelBuilder(WORKGROUP);
+  total: SizeExpr,
+  tiles: { readonly name: string; readonly value: SizeExpr },
+): LowRankKernel {
+  const k = new KernelBuilder(LOWRANK_WORKGROUP);
   k.header(`attnc low-rank: ${title}; attention ${shape.attention}, group ${shape.group}`);
-  k.consts(lowRankConstants(shape));
-  for (const u of uniforms) k.uniform(u.name, u.value);
-  for (const b of buffers) k.storage(b.binding, b.name, b.access, ELEMENT_TYPES[b.element]);
-  const halves = buffers.filter((b) => b.element === 'vec2<u32>');
-  if (halves.length > 0) k.function(UNPACK_ROW);
-  if (halves.some((b) => b.access === 'read_write')) k.function(PACK_ROW);
-  k.consts(late.map((c) => ({ ...c, beforeMain: true })));
-  k.gridIndex(
+  const constants: [string, number][] = [
+    ['DW', shape.headDim / shape.width],
+    ['DVW', shape.valueDim / shape.width],
+    ['HEADS', shape.heads],
+    ['KV_HEADS', shape.kvHeads],
+    ['GROUP_SIZE', shape.heads / shape.kvHeads],
+    ['HEAD_OFFSET', shape.headOffset],
+    ['KV_HEAD_OFFSET', shape.kvHeadOffset],
+    ['TOTAL_HEADS', shape.totalHeads],
+    ['TOTAL_KV_HEADS', shape.totalKvHeads],
+    ['WG', LOWRANK_WORKGROUP],
+  ];
+  for (const [name, value] of constants) k.const(name, T.u32, u32(value));
+  k.uniform('total', total);
+  const perHead = k.uniform(tiles.name, tiles.value);
+  const linear = k.gridIndex(
     'workgroup',
     'linear',
     'total',
     'Dispatches fold (batch, head, tile) into up to two dimensions.',
   );
-  return k;
-}
-
-/** `tile` and `bh` (batch and local head) of this workgroup, from the folded index. */
-export function splitTile(b: BlockBuilder, tilesUniform: string): { tile: Expr; bh: Expr } {
-  const tile = b.let('tile', mod('linear', uniform(tilesUniform)));
-  const bh = b.let('bh', div('linear', uniform(tilesUniform)));
-  return { tile, bh };
+  return {
+    k,
+    main: (body) =>
+      k.main((b) => {
+        const tile = b.let('tile', mod(linear, perHead));
+        const bh = b.let('bh', div(linear, perHead));
+        body(b, { tile, bh });
+      }),
+    build: () => withCalledHelpers(k.build(), [UNPACK_ROW, PACK_ROW]),
+  };
 }

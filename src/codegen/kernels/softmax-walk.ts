@@ -51,6 +51,9 @@ export interface KeyWalk {
   readonly bindings: SoftmaxBindings;
   readonly layout: TensorLayout;
   readonly width: 1 | 4;
+  /** DW and DVW: the score and value loops' trip counts (short-loops.ts). */
+  readonly vectors: number;
+  readonly valueVectors: number;
 }
 
 const ceilTiles = (x: Expr) => div(paren(sub(add(x, 'TK'), u32(1))), 'TK');
@@ -116,7 +119,8 @@ function keyBody(b: BlockBuilder, w: KeyWalk): void {
 
 function update(w: KeyWalk, kAt: Expr, vAt: Expr) {
   const dot = (a: Expr, c: Expr) => (w.width === 4 ? call('dot', a, c) : mul(a, c));
-  return { score: w.score, modified: w.modified, kAt, vAt, dot };
+  const { score, modified, vectors, valueVectors } = w;
+  return { score, modified, kAt, vAt, dot, vectors, valueVectors };
 }
 
 /** GPU-shaped: per visited tile, stage K/V once for the workgroup, then its keys. */

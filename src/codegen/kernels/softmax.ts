@@ -104,6 +104,8 @@ export function softmaxKernel(
       bindings,
       layout: attention.layout,
       width: plan.vectorWidth,
+      vectors: attention.headDim / plan.vectorWidth,
+      valueVectors: attention.valueDim / plan.vectorWidth,
     });
     b.if(ge('i', uniform('seqQ')), (t) => t.return(), undefined, { oneLine: true });
     b.comment('A row with no allowed key gets 0, never 0/0.');

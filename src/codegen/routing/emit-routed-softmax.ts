@@ -36,10 +36,13 @@ import {
   lseUniforms,
 } from '../wgsl/softmax-kernel-setup.js';
 import { randomHasFunction } from '../kernels/softmax-mask.js';
-import { call } from '../../kernel/build.js';
-import { renderFunction } from '../../kernel/render-wgsl.js';
 import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
-import { bucketOfRow, bucketTableOffsets, centroidCount } from './route-kernels.js';
+import type { Source } from './key-source.js';
+import { routedLoopIterations } from './routed-loop-budget.js';
+import { bucketTableOffsets, centroidCount } from './route-kernels.js';
+import { bucketOfRow } from '../kernels/route-tables.js';
+import { block, call, raw, T, uniform } from '../../kernel/build.js';
+import { renderExpr, renderFunction, renderStatements } from '../../kernel/render-wgsl.js';
 import {
   keptRowDeclarations,
   keptRowSelection,
@@ -88,11 +91,7 @@ export function hasRoutedLeaf(mask: Mask): boolean {
   return maskLeaves(mask).some((l) => l.kind === 'routed');
 }
 
-/** Where candidate keys come from, in visiting order. */
-export type Source =
-  | { readonly kind: 'range'; readonly mask: Mask }
-  | { readonly kind: 'routed'; readonly leaf: RoutedLeaf }
-  | { readonly kind: 'random'; readonly leaf: RandomLeaf };
+export type { Source } from './key-source.js';
 
 /**
  * Sources whose keys cover every key `mask` allows. Union: the sources of every term, static
@@ -386,14 +385,18 @@ export function emitRoutedSoftmaxKernel(
     } else {
       emit(`  var qb${n}: u32;`);
       emit('  {');
-      const body = bucketOfRow(
-        r,
-        qScalar,
-        (t) => `P.r${n}Mu + (hk * ${cTotal}u + ${t}) * D`,
-        `P.r${n}R`,
-        '    ',
-      ).replace(/\baux\[([^\]]+)\]/g, 'auxAt($1)');
-      emit(body);
+      // The key kernels' bucket choice (kernels/route-tables.ts), rendered for this template.
+      const choice = block((b) =>
+        bucketOfRow(
+          b,
+          r,
+          (d) => raw(T.f32, qScalar(renderExpr(d))),
+          (t) => raw(T.u32, `P.r${n}Mu + (hk * ${cTotal}u + ${renderExpr(t)}) * D`),
+          uniform(`r${n}R`),
+          (at) => call('auxAt', at),
+        ),
+      );
+      renderStatements(choice, 2).forEach((line) => emit(line));
       emit(`    qb${n} = bucket;`);
       emit('  }');
       emit(`  let kb${n} = P.r${n}Buckets + (b * HKVG + hkl) * P.seqK;`);
@@ -442,6 +445,8 @@ export function emitRoutedSoftmaxKernel(
       kAt: load(`${bindings.k.name}[kRow + d]`),
       vAt: load(`${bindings.v.name}[vRow + d]`),
       dot,
+      vectors: D / W,
+      valueVectors: DV / W,
     });
   };
   sources.forEach((source, index) => {
@@ -518,7 +523,16 @@ export function emitRoutedSoftmaxKernel(
   );
   if (lse) emit(`  ${lseStore(lse, 'i', 'm', 'l')}`);
   emit('}');
-  return { wgsl: L.join('\n') + '\n', workgroupSize: TQ, uniforms };
+  const loopIterations = routedLoopIterations({
+    mask,
+    sources,
+    topkSortedMax: TOPK_SORTED_MAX,
+    headDim: D,
+    valueDim: DV,
+    vectorWidth: W,
+    headRouting: headRouting !== null,
+  });
+  return { wgsl: L.join('\n') + '\n', workgroupSize: TQ, uniforms, loopIterations };
 }
 
 /**

@@ -22,8 +22,14 @@
 import type { Attention, Group } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import type { EmittedKernel } from './emitted-kernel.js';
-import { paramsStructLines } from './params-struct.js';
+import type { Kernel } from '../../kernel/ir.js';
+import {
+  HEAD_ROUTING_WORKGROUP,
+  headRoutingScanKernel,
+  headRoutingScatterKernel,
+  headRoutingSelectKernel,
+  type HeadRoutingShape,
+} from '../kernels/head-routing.js';
 import { loopCost } from './loop-budget.js';
 
 /** llvmpipe's loop iterations per invocation (src/runtime/loop-budget.ts has the same). */
@@ -31,7 +37,6 @@ const LLVMPIPE_LOOP_BUDGET = 65_535;
 
 /** Query rows per invocation of the select and scatter kernels, at most. */
 export const ROUTE_CHUNK = 64;
-const WORKGROUP = 64;
 
 /**
  * Query rows per invocation of the select and scatter kernels for `heads` heads, top(k) and
@@ -98,7 +103,7 @@ export function layoutHeadRouting(
 
 export interface RoutingKernel {
   readonly name: string;
-  readonly emitted: EmittedKernel;
+  readonly kernel: Kernel;
   /** Invocations (threads) the dispatch must cover. */
   readonly invocations: SizeExpr;
 }
@@ -106,8 +111,8 @@ export interface RoutingKernel {
 type Binding = { readonly name: string; readonly binding: number };
 
 /**
- * The select, scan and scatter kernels, in dispatch order. `o` is bound as u32 words; `oBase`
- * is the word offset of `o` in its buffer.
+ * The select, scan and scatter kernels (kernels/head-routing.ts), in dispatch order. `o` is
+ * bound as u32 words; `oBase` is the word offset of `o` in its buffer.
  */
 export function emitHeadRoutingKernels(
   attention: Attention,
@@ -122,9 +127,10 @@ export function emitHeadRoutingKernels(
   if (!routing) throw new Error('internal error: no head_routing');
   const H = attention.heads;
   const K = Math.min(routing.k, H);
-  const chunk = routeChunk(H, K, valueWordsOf(attention));
+  const rowWords = valueWordsOf(attention);
+  const chunk = routeChunk(H, K, rowWords);
   const chunks = size.ceilDiv('seqQ', chunk);
-  const common = [
+  const uniforms = [
     { name: 'batch', value: 'batch' as SizeExpr },
     { name: 'seqQ', value: 'seqQ' as SizeExpr },
     { name: 'chunks', value: chunks },
@@ -136,145 +142,12 @@ export function emitHeadRoutingKernels(
     { name: 'tileEndBase', value: arrays.tileEnd },
     { name: 'rowsBase', value: arrays.rows },
   ];
-  const header = (title: string, uniforms: { name: string }[]) =>
-    [
-      `// attnc head routing (${title}): attention ${attention.name}, top(${K}) of ${H} heads`,
-      `const H: u32 = ${H}u;`,
-      `const K: u32 = ${K}u;`,
-      `const CHUNK: u32 = ${chunk}u;`,
-      '',
-      ...paramsStructLines(uniforms),
-      '',
-      '@group(0) @binding(0) var<uniform> P: Params;',
-      `@group(0) @binding(${aux.binding}) var<storage, read_write> ${aux.name}: array<u32>;`,
-    ].join('\n');
-  const A = aux.name;
-  const chunkHead = `@compute @workgroup_size(${WORKGROUP})
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let x = (wid.x + wid.y * nwg.x) * ${WORKGROUP}u + lid;
-  if (x >= P.total) { return; }
-  let b = x / P.chunks;
-  let c = x % P.chunks;
-  let rowEnd = min(c * CHUNK + CHUNK, P.seqQ);`;
-
-  const select = `${header('select', common)}
-
-${chunkHead}
-  var kept: array<u32, H>;
-  for (var h = 0u; h < H; h++) { kept[h] = 0u; }
-  for (var i = c * CHUNK; i < rowEnd; i++) {
-    let at = (b * P.seqQ + i) * H;
-    var taken: array<bool, H>;
-    var w: array<f32, H>;
-    for (var h = 0u; h < H; h++) { taken[h] = false; w[h] = 0.0; }
-    var top = 0.0;
-    var sum = 0.0;
-    // k rounds of "highest logit not taken yet"; strict > keeps ties on the lower head.
-    for (var r = 0u; r < K; r++) {
-      var best = H;
-      var bestLogit = 0.0;
-      for (var h = 0u; h < H; h++) {
-        let logit = bitcast<f32>(${A}[P.routerBase + at + h]);
-        if (!taken[h] && (best == H || logit > bestLogit)) {
-          best = h;
-          bestLogit = logit;
-        }
-      }
-      taken[best] = true;
-      if (r == 0u) { top = bestLogit; }
-      let e = exp(bestLogit - top);
-      w[best] = e;
-      sum += e;
-    }
-    for (var h = 0u; h < H; h++) {
-      let weight = w[h] / sum;
-      ${A}[P.weightsBase + at + h] = bitcast<u32>(weight);
-      if (weight > 0.0) { kept[h] += 1u; }
-    }
-  }
-  for (var h = 0u; h < H; h++) { ${A}[P.chunkCountsBase + (b * P.chunks + c) * H + h] = kept[h]; }
-}
-`;
-
-  // Scan: (b, h) pairs spread over one workgroup, then one invocation totals the tiles of
-  // each group's lists in (b, local head) order, the order the per-query kernels search.
-  const groupTotals = attention.groups
-    .flatMap((g) => {
-      const tq = queryTile(g);
-      return [
-        `    // group ${g.name}: heads [${g.headOffset}, ${g.headOffset + g.heads}), query tile ${tq}`,
-        '    tiles = 0u;',
-        '    for (var b = 0u; b < P.batch; b++) {',
-        `      for (var hl = 0u; hl < ${g.heads}u; hl++) {`,
-        `        let kept = ${A}[P.countsBase + b * H + ${g.headOffset}u + hl];`,
-        `        tiles += (kept + ${tq}u - 1u) / ${tq}u;`,
-        `        ${A}[P.tileEndBase + P.batch * ${g.headOffset}u + b * ${g.heads}u + hl] = tiles;`,
-        '      }',
-        '    }',
-      ].join('\n');
-    })
-    .join('\n');
-  const scan = `${header('scan', common)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(local_invocation_index) lid: u32) {
-  for (var e = lid; e < P.batch * H; e += ${WORKGROUP}u) {
-    let b = e / H;
-    let h = e % H;
-    var running = 0u;
-    for (var c = 0u; c < P.chunks; c++) {
-      let at = P.chunkCountsBase + (b * P.chunks + c) * H + h;
-      let n = ${A}[at];
-      ${A}[at] = running;
-      running += n;
-    }
-    ${A}[P.countsBase + e] = running;
-  }
-  storageBarrier();
-  if (lid == 0u) {
-    var tiles = 0u;
-${groupTotals}
-  }
-}
-`;
-
-  const bhnd = attention.layout === 'bhnd';
-  const rowWords = valueWordsOf(attention);
-  const scatterUniforms = [...common, { name: 'oBase', value: oBase }];
-  const oRow = bhnd ? '((b * H + h) * P.seqQ + i)' : '((b * P.seqQ + i) * H + h)';
-  const scatter = `${header('scatter', scatterUniforms)}
-@group(0) @binding(${o.binding}) var<storage, read_write> ${o.name}: array<u32>;
-
-const OW: u32 = ${rowWords}u;
-
-${chunkHead}
-  var next: array<u32, H>;
-  for (var h = 0u; h < H; h++) { next[h] = ${A}[P.chunkCountsBase + (b * P.chunks + c) * H + h]; }
-  for (var i = c * CHUNK; i < rowEnd; i++) {
-    for (var h = 0u; h < H; h++) {
-      let weight = bitcast<f32>(${A}[P.weightsBase + (b * P.seqQ + i) * H + h]);
-      if (weight > 0.0) {
-        ${A}[P.rowsBase + (b * H + h) * P.seqQ + next[h]] = i;
-        next[h] += 1u;
-      } else {
-        // A dropped (row, head) pair is never computed: its output is 0.
-        let oRow = P.oBase + ${oRow} * OW;
-        for (var d = 0u; d < OW; d++) { ${o.name}[oRow + d] = 0u; }
-      }
-    }
-  }
-}
-`;
-
+  const shape: HeadRoutingShape = { attention, k: K, chunk, uniforms, aux };
   const perChunk = size.mul('batch', chunks);
   // Loop iterations per invocation (loop-budget.ts). select and scatter: fixed by the chunk;
   // scan: per (b, h) pair of the invocation a pass over the chunks, then the group totals.
   const chunkLoops = 2 * loopCost(H) + 1 + chunk * routeRowLoops(H, K, rowWords);
-  const pairsPerInvocation = size.ceilDiv(size.mul('batch', H), WORKGROUP);
+  const pairsPerInvocation = size.ceilDiv(size.mul('batch', H), HEAD_ROUTING_WORKGROUP);
   const scanLoops = size.add(
     size.mul(size.add(pairsPerInvocation, 1), size.add(chunks, 2)),
     ...attention.groups.map((g) => size.add(size.mul('batch', loopCost(g.heads)), 1)),
@@ -282,32 +155,17 @@ ${chunkHead}
   return [
     {
       name: 'head_routing.select',
-      emitted: {
-        wgsl: select,
-        workgroupSize: WORKGROUP,
-        uniforms: common,
-        loopIterations: chunkLoops,
-      },
+      kernel: headRoutingSelectKernel(shape, chunkLoops),
       invocations: perChunk,
     },
     {
       name: 'head_routing.scan',
-      emitted: {
-        wgsl: scan,
-        workgroupSize: WORKGROUP,
-        uniforms: common,
-        loopIterations: scanLoops,
-      },
+      kernel: headRoutingScanKernel(shape, queryTile, scanLoops),
       invocations: 1,
     },
     {
       name: 'head_routing.scatter',
-      emitted: {
-        wgsl: scatter,
-        workgroupSize: WORKGROUP,
-        uniforms: scatterUniforms,
-        loopIterations: chunkLoops,
-      },
+      kernel: headRoutingScatterKernel(shape, o, oBase, rowWords, chunkLoops),
       invocations: perChunk,
     },
   ];

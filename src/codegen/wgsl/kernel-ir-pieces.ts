@@ -1,5 +1,5 @@
 // The kernel IR's shared blocks as WGSL lines, for the softmax-family emitters that still
-// write text (subgroup, routed, low-rank attend): the row codecs, tanhSafe and the
+// write text (subgroup, routed, split-K decode): the row codecs, tanhSafe and the
 // per-key online-softmax update are built once in src/kernel/blocks and rendered here by the
 // one renderer, so template kernels and IR kernels cannot drift apart. This adapter goes away
 // when those emitters build kernel IR themselves.
@@ -29,6 +29,9 @@ export interface KeyUpdate {
   readonly kAt: string;
   readonly vAt: string;
   readonly dot: (a: string, b: string) => string;
+  /** The values of DW and DVW: the row loops' trip counts. */
+  readonly vectors: number;
+  readonly valueVectors: number;
 }
 
 /** The per-key update of src/kernel/blocks/online-softmax.ts, one line at a time into `e`. */
@@ -41,6 +44,8 @@ export function emitKeyUpdate(e: (line: string) => void, k: KeyUpdate): void {
       kAt: raw(vec4f, k.kAt),
       vAt: raw(vec4f, k.vAt),
       dot: (a, c) => raw(T.f32, k.dot(renderExpr(a), renderExpr(c))),
+      vectors: k.vectors,
+      valueVectors: k.valueVectors,
     }),
   );
   renderStatements(stmts, 0).forEach((line) => e(line));

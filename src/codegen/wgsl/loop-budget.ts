@@ -1,4 +1,4 @@
-// How many loop iterations one invocation of a fused softmax kernel (emit-softmax.ts, rowwise
+// How many loop iterations one invocation of a fused softmax kernel (kernels/softmax.ts, rowwise
 // and tiled) may run at given sizes, as a size expression the plan carries
 // (`PlanKernel.loopIterations`). Mesa's llvmpipe gives each invocation one budget of 65,535
 // loop iterations shared by all its loops and, once it is spent, ends every loop early with
@@ -9,13 +9,10 @@
 
 import type { BlockPlan, Mask } from '../../ir/ir.js';
 import { maskLeaves } from '../../ir/ir.js';
+import { UNROLLED_TRIPS } from '../../kernel/blocks/short-loops.js';
 import { size, type SizeExpr } from '../plan.js';
 
-/**
- * Mesa unrolls a loop with a constant trip count of at most this many iterations, so it
- * costs nothing; a longer one is a loop (measured: 16 and 32 free, 50 and 64 not).
- */
-export const UNROLLED_TRIPS = 32;
+export { UNROLLED_TRIPS } from '../../kernel/blocks/short-loops.js';
 
 /** A loop that runs `trips` times spends trips + 1 (its last test of the condition too). */
 export function loopCost(trips: number): number {
@@ -205,9 +202,10 @@ export function softmaxLoopIterations(shape: SoftmaxLoopShape): SizeExpr {
       ? loopCost(Math.ceil((TK * DW) / TQ)) + loopCost(Math.ceil((TK * DVW) / TQ)) + 2
       : 0;
   const perTile = 1 + randomPerTile;
-  // The key step, the score's dot product, the lazy rescale (worst case every key) and the
-  // value product; masked tiles also run `allowed`.
-  const perKey = 1 + constantLoopCost(DW) + 2 * constantLoopCost(DVW) + randomPerKey;
+  // The key step; the score's dot product, the lazy rescale and the value product are loops
+  // of at most 32 constant trips (kernel/blocks/short-loops.ts) that Mesa unrolls, so they
+  // cost nothing at any head_dim; masked tiles also run `allowed`.
+  const perKey = 1 + randomPerKey;
   // q load, acc init and output store, the key loop's exit, and the kept-row binary search.
   const perRow =
     constantLoopCost(DW) + 2 * constantLoopCost(DVW) + 2 + (shape.headRouting ? 64 : 0);

@@ -7,6 +7,7 @@ import { add, BlockBuilder, block, ge, member, mul, paren, u32, uniform } from '
 import type { Grid, Stmt } from '../ir.js';
 
 export function gridStatements(grid: Grid, workgroupSize: number): readonly Stmt[] {
+  if (grid.kind === 'single-workgroup') return [];
   return block((b: BlockBuilder) => {
     if (grid.comment !== undefined) b.comment(grid.comment);
     const workgroup = add(member('wid', 'x'), mul(member('wid', 'y'), member('nwg', 'x')));

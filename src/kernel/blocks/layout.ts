@@ -43,3 +43,25 @@ export function rowWalk(
         at: (f, n) => add(f, mul(n, heads, width)),
       };
 }
+
+/** Where one row of one head lies: batch, head (of `heads`), row (of `seq`). */
+export interface RowPlace {
+  readonly batch: Operand;
+  readonly head: Operand;
+  readonly heads: Operand;
+  readonly seq: Operand;
+  readonly row: Operand;
+}
+
+/** The first unit of a row `width` units long, from the array's base: `base + row * width`. */
+export function rowStart(
+  layout: TensorLayout,
+  base: Operand,
+  place: RowPlace,
+  width: Operand,
+): Expr {
+  return add(
+    base,
+    rowIndex(layout, place.heads, place.seq, width, place.batch, place.head, place.row),
+  );
+}

@@ -1,8 +1,10 @@
 // The per-key step every softmax-family kernel shares: the score of key j from the query row
 // (scale already folded into q), softcap through an overflow-safe tanh, alibi, then the
 // online-softmax update of (m, l, acc) in base 2, rescaling lazily: only when the running
-// max grows. Expects `qrow`, `acc`, `m`, `l`, `p`, `j` and (alibi) `slope` in scope, and the
-// constants DW and DVW (vectors per key and value row).
+// max grows. Expects the query row (`qrow` unless named), `acc`, `m`, `l`, `p`, `j` and
+// (alibi) `slope` in scope, and the constants DW and DVW (vectors per key and value row). Its
+// loops over a row run per key, so rows longer than llvmpipe unrolls are split into short
+// loops (short-loops.ts).
 
 import type { Score } from '../../ir/ir.js';
 import {
@@ -14,16 +16,15 @@ import {
   f32,
   gt,
   index,
-  lt,
   mul,
   neg,
   sub,
   T,
-  u32,
   add,
   type BlockBuilder,
 } from '../build.js';
 import type { Expr, HelperFunction } from '../ir.js';
+import { forShortLoops } from './short-loops.js';
 
 export interface KeyUpdate {
   readonly score: Score;
@@ -32,8 +33,15 @@ export interface KeyUpdate {
   /** Element `d` of the key and value rows as f32 vectors (`d` is the loop's counter). */
   readonly kAt: Expr;
   readonly vAt: Expr;
+  /** The values of DW and DVW: the row loops' trip counts. */
+  readonly vectors: number;
+  readonly valueVectors: number;
   /** The product of a query vector and a key vector (`dot` for vec4, `*` for scalars). */
   readonly dot: (a: Expr, b: Expr) => Expr;
+  /** The query row's name, if not `qrow`. */
+  readonly query?: string;
+  /** The comment above the rescale, if not the default line. */
+  readonly rescaleComment?: readonly string[];
 }
 
 /** tanh from one exp of a non-positive argument: no overflow for |x| ~ 1e4. */
@@ -51,10 +59,9 @@ export const TANH_SAFE: HelperFunction = {
 export function keyUpdate(b: BlockBuilder, k: KeyUpdate): void {
   const { softcap, bias } = k.score;
   const s = b.var('s', f32(0));
-  const oneLine = { oneLine: true };
-  const overVectors = (count: string, body: (b: BlockBuilder, d: Expr) => void) =>
-    b.for('d', u32(0), (d) => lt(d, count), body, oneLine);
-  overVectors('DW', (body, d) => body.compound(s, '+=', k.dot(index('qrow', d), k.kAt)));
+  forShortLoops(b, 'DW', k.vectors, (body, d) =>
+    body.compound(s, '+=', k.dot(index(k.query ?? 'qrow', d), k.kAt)),
+  );
   if (softcap !== null)
     b.assign(s, mul(f32(softcap), call(TANH_SAFE.name, mul(s, f32(1 / softcap)))));
   if (bias === 'alibi')
@@ -64,20 +71,19 @@ export function keyUpdate(b: BlockBuilder, k: KeyUpdate): void {
       mul('slope', construct(T.f32, abs(sub(construct(T.i32, 'p'), construct(T.i32, 'j'))))),
     );
   if (k.modified) b.compound(s, '*=', f32(Math.LOG2E));
-  b.comment('Lazy rescale: only when the running max grows.');
+  for (const line of k.rescaleComment ?? ['Lazy rescale: only when the running max grows.'])
+    b.comment(line);
   b.if(gt(s, 'm'), (grow) => {
     const c = grow.let('c', call('exp2', sub('m', s)));
     grow.compound('l', '*=', c);
-    grow.for(
-      'd',
-      u32(0),
-      (d) => lt(d, 'DVW'),
-      (body, d) => body.compound(index('acc', d), '*=', c),
-      oneLine,
+    forShortLoops(grow, 'DVW', k.valueVectors, (body, d) =>
+      body.compound(index('acc', d), '*=', c),
     );
     grow.assign('m', s);
   });
   const w = b.let('w', call('exp2', sub(s, 'm')));
   b.compound('l', '+=', w);
-  overVectors('DVW', (body, d) => body.compound(index('acc', d), '+=', mul(w, k.vAt)));
+  forShortLoops(b, 'DVW', k.valueVectors, (body, d) =>
+    body.compound(index('acc', d), '+=', mul(w, k.vAt)),
+  );
 }

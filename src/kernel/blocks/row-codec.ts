@@ -4,7 +4,19 @@
 // identical). Arithmetic is f32 either way. The native codec's f16 type is what makes the
 // kernel enable `f16` (features.ts); no directive is written by hand.
 
-import { block, call, construct, member, T } from '../build.js';
+import {
+  add,
+  binary,
+  block,
+  call,
+  construct,
+  div,
+  index,
+  member,
+  paren,
+  T,
+  u32,
+} from '../build.js';
 import type { Expr, HelperFunction, Type } from '../ir.js';
 
 export interface RowCodec {
@@ -79,4 +91,14 @@ export function rowCodec(dtype: 'f32' | 'f16', width: 1 | 4, nativeF16: boolean)
     store: (v) => call('packRow', v),
     helpers: [UNPACK_ROW, PACK_ROW],
   };
+}
+
+/**
+ * Element `element` of f16 values packed two per u32 word in `words` from word `base`, as f32:
+ * half `element % 2` of word `element / 2` (the scalar form of the packed codec).
+ */
+export function packedHalfAt(words: string, base: Expr, element: Expr): Expr {
+  const e = paren(element);
+  const word = index(words, add(base, div(e, u32(2))));
+  return index(call('unpack2x16float', word), binary('&', e, u32(1)));
 }

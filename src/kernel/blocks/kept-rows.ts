@@ -1,0 +1,101 @@
+// Head routing's row source for barrier-free per-query kernels (one query row per invocation,
+// `tile` rows per workgroup): workgroup `linear` takes tile `linear - start` of the kept-row
+// list (b, local head) whose running tile total passes it, so only kept (row, head) pairs
+// are ever computed (codegen/wgsl/emit-head-routing.ts lays the lists out in `aux` and names
+// the Params fields: keptRowUniforms). Needs the constants HEADS, HEAD_OFFSET and TOTAL_HEADS.
+
+import {
+  add,
+  block,
+  call,
+  div,
+  ge,
+  gt,
+  index,
+  lt,
+  max,
+  mod,
+  mul,
+  select,
+  sub,
+  T,
+  u32,
+  uniform,
+  type BlockBuilder,
+} from '../build.js';
+import type { Expr, HelperFunction } from '../ir.js';
+
+/** Reads word `at` of the buffer that holds the kept-row lists. */
+export type AuxRead = (at: Expr) => Expr;
+
+/** First kept-row list (in (b, local head) order) whose running tile total passes `linear`. */
+export function findKeptList(read: AuxRead): HelperFunction {
+  return {
+    name: 'findKeptList',
+    params: [{ name: 'linear', type: T.u32 }],
+    returns: T.u32,
+    doc: [
+      'First kept-row list e (in (b, local head) order) whose running tile total passes `linear`.',
+    ],
+    body: block((b) => {
+      const routeBatch = uniform('routeBatch');
+      const base = b.let('base', add(uniform('routeTileEndBase'), mul(routeBatch, 'HEAD_OFFSET')));
+      const lo = b.var('lo', u32(0));
+      const hi = b.var('hi', mul(routeBatch, 'HEADS'));
+      b.while(lt(lo, hi), (body) => {
+        const mid = body.let('mid', div(add(lo, hi), u32(2)));
+        body.if(
+          gt(read(add(base, mid)), 'linear'),
+          (then) => then.assign(hi, mid),
+          (otherwise) => otherwise.assign(lo, add(mid, u32(1))),
+          { oneLine: true },
+        );
+      });
+      b.return(lo);
+    }),
+  };
+}
+
+/**
+ * The row selection (`linear` and `lid` in scope; the kernel declares `findKeptList`):
+ * defines b, hl, h, routeRow (this invocation's query row) and routeWeight (its head's
+ * routing weight). An invocation past the list's end returns: the kernel has no barriers.
+ */
+export function selectKeptRow(b: BlockBuilder, read: AuxRead, tile: number): void {
+  const routeBatch = uniform('routeBatch');
+  const routeSeqQ = uniform('routeSeqQ');
+  b.comment('Head routing: this workgroup walks one tile of a kept-row list (b, local head).');
+  const list = b.let('routeList', call('findKeptList', 'linear'));
+  b.returnIf(ge(list, mul(routeBatch, 'HEADS')));
+  const hl = b.let('hl', mod(list, 'HEADS'));
+  const batch = b.let('b', div(list, 'HEADS'));
+  const h = b.let('h', add('HEAD_OFFSET', hl));
+  const previousEnd = add(uniform('routeTileEndBase'), mul(routeBatch, 'HEAD_OFFSET'));
+  const start = b.let(
+    'routeStart',
+    select(u32(0), read(sub(add(previousEnd, max(list, u32(1))), u32(1))), gt(list, u32(0))),
+  );
+  const listRow = add(mul(batch, 'TOTAL_HEADS'), h);
+  const kept = b.let(
+    'routeKept',
+    read(add(uniform('routeCountsBase'), mul(batch, 'TOTAL_HEADS'), h)),
+  );
+  const rows = b.let('routeRows', add(uniform('routeRowsBase'), mul(listRow, routeSeqQ)));
+  const first = b.let('routeFirst', mul(sub('linear', start), u32(tile)));
+  const slot = b.let('routeSlot', add(first, 'lid'));
+  b.comment('No barriers in this kernel: an invocation past the list returns.');
+  b.returnIf(ge(slot, kept));
+  const row = b.let('routeRow', read(add(rows, slot)));
+  const weightAt = add(
+    uniform('routeWeightsBase'),
+    mul(add(mul(batch, routeSeqQ), row), 'TOTAL_HEADS'),
+    h,
+  );
+  b.let('routeWeight', call('bitcast<f32>', read(weightAt)));
+}
+
+/** Kept-row lists read straight from a `u32` storage binding. */
+export const auxWords =
+  (binding: string): AuxRead =>
+  (at) =>
+    index(binding, at);
