@@ -178,6 +178,25 @@ describe.skipIf(!availability.run)('KV cache on llvmpipe', () => {
     loaded.destroy();
   });
 
+  it('the tiled variant (GPU-shaped: K/V tiles staged by slot) on a wrapping ring', async () => {
+    const text =
+      'attention ring { heads: 4; kv_heads: 2; head_dim: 16; causal: true; mask: window(left: 7) | sink(2) }';
+    const module = compile(text, {
+      target: runtime.profile,
+      schedules: { '*': { variant: 'tiled' } },
+    }).modules[0]!;
+    expect(module.plan.kernels.some((k) => k.wgsl.includes('var<workgroup> kTile'))).toBe(true);
+    const loaded = await runtime.load(module);
+    const cache = await decodeLoop(module, loaded, {
+      chunks: [20, 1, 17, 20, 3, 18, 20],
+      capacity: 10_000,
+      maxChunk: 20,
+    });
+    expect(cache.slots.kind).toBe('ring');
+    cache.destroy();
+    loaded.destroy();
+  });
+
   for (const [name, mask] of [
     ['dilated', 'dilated(3, 2)'],
     ['blocks', 'blocks(4)'],
