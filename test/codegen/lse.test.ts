@@ -25,7 +25,14 @@ describe('compile option lse', () => {
         expect(softmax.bindings.find((b) => b.buffer === 'lse')?.type).toBe('storage');
         expect(softmax.wgsl).toContain('var<storage, read_write> lsebuf: array<f32>;');
         expect(softmax.wgsl).toContain('lsebuf[P.lseBase + (b * TOTAL_HEADS + h) * P.seqQ + i]');
-        expect(softmax.uniforms.slice(-2).map((u) => u.name)).toEqual(['lseBase', 'lseEmpty']);
+        // The LSE's uniforms, then the key-slot uniforms every softmax kernel ends with.
+        expect(softmax.uniforms.slice(-5).map((u) => u.name)).toEqual([
+          'lseBase',
+          'lseEmpty',
+          'kvRows',
+          'ringPrefix',
+          'ringSlots',
+        ]);
         // Everything before the LSE store is the kernel without it.
         const cut = (wgsl: string) =>
           wgsl.split('\n').filter((l) => !/lsebuf|lseBase|lseEmpty/.test(l));
