@@ -16,9 +16,12 @@ export interface SlotLayout {
   readonly ringSlots: number;
   /** Most positions one append may add (a ring keeps the look-back of its first one too). */
   readonly maxChunk: number;
-  /** The last position a store can hold + 1: the capacity (contiguous) or unbounded (ring). */
+  /** Positions a store can hold: the capacity (contiguous), or for a ring what i32 positions reach. */
   readonly limit: number;
 }
+
+/** The mask's arithmetic takes positions as i32 (docs/compiler.md), so a ring stops there. */
+export const MAX_POSITIONS = 2 ** 31 - 1;
 
 /**
  * A ring of `lookBack + maxChunk` recent slots (so every query of a chunk still finds its
@@ -41,7 +44,7 @@ export function slotLayout(
         prefix: store.prefix,
         ringSlots: recent,
         maxChunk,
-        limit: Infinity,
+        limit: MAX_POSITIONS,
       };
     }
   }

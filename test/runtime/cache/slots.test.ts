@@ -16,7 +16,7 @@ describe('slotLayout', () => {
         prefix: 4,
         ringSlots: 1040,
         maxChunk: 16,
-        limit: Infinity,
+        limit: 2 ** 31 - 1,
       });
     }
     // window(left: 1024) | sink(4) with one position per append: exactly the plan's formula.
