@@ -40,12 +40,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read> vbuf: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> partbuf: array<vec4<f32>>;
 
-// The row of key position j: its own below the ring prefix, else its ring slot.
-fn keySlot(j: u32) -> u32 {
-  if (j < P.ringPrefix) { return j; }
-  return P.ringPrefix + (j - P.ringPrefix) % P.ringSlots;
-}
-
 // tanh from one exp of a non-positive argument: no overflow for |x| ~ 1e4.
 fn tanhSafe(x: f32) -> f32 {
   let e = exp(-2.0 * abs(x));
@@ -131,7 +125,7 @@ fn main(
     if (masked) {
       if (!allowed(p, j, b, segRow)) { j++; continue; }
     }
-    let slot = keySlot(j);
+    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);
     let kRow = kBase0 + slot * DW;
     let vRow = vBase0 + slot * DVW;
     var s = 0.0;

@@ -41,12 +41,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> partbuf: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> auxbuf: array<u32>;
 
-// The row of key position j: its own below the ring prefix, else its ring slot.
-fn keySlot(j: u32) -> u32 {
-  if (j < P.ringPrefix) { return j; }
-  return P.ringPrefix + (j - P.ringPrefix) % P.ringSlots;
-}
-
 // random leaf 0: table of P.random0PerBlock sorted key blocks per query block.
 fn randomHas0(p: u32, j: u32) -> bool {
   let base = P.random0Base + (p / 64u) * P.random0PerBlock;
@@ -146,7 +140,7 @@ fn main(
     if (masked) {
       if (!allowed(p, j, b, segRow)) { j++; continue; }
     }
-    let slot = keySlot(j);
+    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);
     let kRow = kBase0 + slot * DW;
     let vRow = vBase0 + slot * DVW;
     var s = 0.0;

@@ -42,12 +42,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> partbuf: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> auxbuf: array<u32>;
 
-// The row of key position j: its own below the ring prefix, else its ring slot.
-fn keySlot(j: u32) -> u32 {
-  if (j < P.ringPrefix) { return j; }
-  return P.ringPrefix + (j - P.ringPrefix) % P.ringSlots;
-}
-
 fn segKey(b: u32, j: u32) -> u32 { return auxbuf[P.segKBase + b * P.seqK + j]; }
 
 // Per-tile [min, max] segment ids (the segment-ranges kernel) decide whole tiles.
@@ -139,7 +133,7 @@ fn main(
     if (masked) {
       if (!allowed(p, j, b, segRow)) { j++; continue; }
     }
-    let slot = keySlot(j);
+    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);
     let kRow = kBase0 + slot * DW;
     let vRow = vBase0 + slot * DVW;
     var s = 0.0;

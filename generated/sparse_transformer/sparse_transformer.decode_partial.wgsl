@@ -40,12 +40,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read> vbuf: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> partbuf: array<vec4<f32>>;
 
-// The row of key position j: its own below the ring prefix, else its ring slot.
-fn keySlot(j: u32) -> u32 {
-  if (j < P.ringPrefix) { return j; }
-  return P.ringPrefix + (j - P.ringPrefix) % P.ringSlots;
-}
-
 // 0: empty (skip), 1: partial (mask per element), 2: full (no mask).
 fn classify(kt: u32, ja: u32, jb: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {
   let NK = i32(P.seqK);
@@ -124,7 +118,7 @@ fn main(
     if (masked) {
       if (!allowed(p, j, b, segRow)) { j++; continue; }
     }
-    let slot = keySlot(j);
+    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);
     let kRow = kBase0 + slot * DW;
     let vRow = vBase0 + slot * DVW;
     var s = 0.0;

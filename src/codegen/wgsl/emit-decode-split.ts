@@ -9,6 +9,8 @@
 // key update, row codecs), so the three cannot drift apart.
 
 import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
+import { keyRowWalk, keySlot } from '../../kernel/blocks/layout.js';
+import { renderExpr } from '../../kernel/render-wgsl.js';
 import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
@@ -20,7 +22,6 @@ import {
   emitLseBinding,
   emitParamsStruct,
   KEY_SLOT_UNIFORMS,
-  KEY_SLOT_WGSL,
   lseStore,
   lseUniforms,
   softmaxKernelSetup,
@@ -151,10 +152,9 @@ export function emitDecodePartialKernel(
   declare(bindings.part, 'read_write', vec);
   if (bindings.aux) declare(bindings.aux, 'read', 'u32');
   emit();
-  KEY_SLOT_WGSL.forEach((line) => emit(line));
-  emit();
-  const kStride = bhnd ? 'DW' : 'TOTAL_KV_HEADS * DW';
-  const vStride = bhnd ? 'DVW' : 'TOTAL_KV_HEADS * DVW';
+  // K/V rows through the kernel IR's one key addressing (kernel/blocks/layout.ts).
+  const kWalk = keyRowWalk(attention.layout, 'TOTAL_KV_HEADS', 'DW', 'b', 'hk');
+  const vWalk = keyRowWalk(attention.layout, 'TOTAL_KV_HEADS', 'DVW', 'b', 'hk');
   if (codec.helpers.length > 0) {
     codec.helpers.forEach((line) => emit(line));
     emit();
@@ -200,12 +200,12 @@ export function emitDecodePartialKernel(
   emit('  let qt = row / TQ;');
   if (bhnd) {
     emit('  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;');
-    emit('  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;');
-    emit('  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;');
+    emit(`  let kBase0 = P.kBase + ${renderExpr(kWalk.first)};`);
+    emit(`  let vBase0 = P.vBase + ${renderExpr(vWalk.first)};`);
   } else {
     emit('  let qRow = P.qBase + ((b * P.seqQ + row) * TOTAL_HEADS + h) * DW;');
-    emit('  let kBase0 = P.kBase + (b * P.kvRows * TOTAL_KV_HEADS + hk) * DW;');
-    emit('  let vBase0 = P.vBase + (b * P.kvRows * TOTAL_KV_HEADS + hk) * DVW;');
+    emit(`  let kBase0 = P.kBase + ${renderExpr(kWalk.first)};`);
+    emit(`  let vBase0 = P.vBase + ${renderExpr(vWalk.first)};`);
   }
   emit(`  var qrow: array<${vec}, DW>;`);
   emit(`  var acc: array<${vec}, DVW>;`);
@@ -255,9 +255,9 @@ export function emitDecodePartialKernel(
   emit('    if (masked) {');
   emit('      if (!allowed(p, j, b, segRow)) { j++; continue; }');
   emit('    }');
-  emit('    let slot = keySlot(j);');
-  emit(`    let kRow = kBase0 + slot * ${kStride};`);
-  emit(`    let vRow = vBase0 + slot * ${vStride};`);
+  emit(`    let slot = ${renderExpr(keySlot('j'))};`);
+  emit(`    let kRow = ${renderExpr(kWalk.atSlot('kBase0', 'slot'))};`);
+  emit(`    let vRow = ${renderExpr(vWalk.atSlot('vBase0', 'slot'))};`);
   emitKeyUpdate((line) => emit('    ' + line), {
     score,
     modified,

@@ -160,7 +160,8 @@ export function emitTensorBindings(
 
 /**
  * Where key position j's k/v row lies (codegen/plan.ts's cache symbols): row stride `kvRows`
- * per (batch, kv head), and `keySlot(j)` the row of position j, the identity in a plain run.
+ * per (batch, kv head), and `keySlot(j)` (kernel/blocks/layout.ts) the row of position j,
+ * the identity in a plain run.
  * Kernels that address keys so declare these uniforms last, and a KV cache runs only kernels
  * that declare them (src/runtime/cache/kv-cache.ts).
  */
@@ -168,14 +169,6 @@ export const KEY_SLOT_UNIFORMS: readonly Uniform[] = [
   { name: 'kvRows', value: 'kvRows' },
   { name: 'ringPrefix', value: 'ringPrefix' },
   { name: 'ringSlots', value: 'ringSlots' },
-];
-
-export const KEY_SLOT_WGSL: readonly string[] = [
-  '// The row of key position j: its own below the ring prefix, else its ring slot.',
-  'fn keySlot(j: u32) -> u32 {',
-  '  if (j < P.ringPrefix) { return j; }',
-  '  return P.ringPrefix + (j - P.ringPrefix) % P.ringSlots;',
-  '}',
 ];
 
 function need(x: SizeExpr | null | undefined): SizeExpr {
