@@ -35,6 +35,7 @@ import type { EmittedKernel } from './emitted-kernel.js';
 import { visitRange } from './mask-wgsl.js';
 import { emitMaskFunctions } from './emit-mask-functions.js';
 import { rowCodec, TANH_SAFE_WGSL } from './kernel-ir-pieces.js';
+import { subgroupLoopIterations } from './loop-budget.js';
 
 const LOG2E = Math.LOG2E;
 
@@ -361,5 +362,13 @@ export function emitSubgroupSoftmaxKernel(
   emit('    }');
   emit('  }');
   emit('}');
-  return { wgsl: L.join('\n') + '\n', workgroupSize: WG, uniforms };
+  const loopIterations = subgroupLoopIterations({
+    mask,
+    plan,
+    headDim: D,
+    valueDim: DV,
+    unit: U,
+    workgroupSize: WG,
+  });
+  return { wgsl: L.join('\n') + '\n', workgroupSize: WG, uniforms, loopIterations };
 }
