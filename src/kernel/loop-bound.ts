@@ -26,8 +26,18 @@ export type DerivedLoopBound =
 
 class Underivable extends Error {}
 
-/** Names visible at a statement: lets (their values), constants, and the loop variables. */
+/**
+ * The lets visible at a statement, each with its value closed at its declaration (`close`):
+ * lets and constants substituted, a var, loop variable or parameter replaced by MUTABLE, so a
+ * later shadowing name or a changed var cannot alter what an earlier let meant.
+ */
 type Scope = ReadonlyMap<string, Expr>;
+
+/** Builtin inputs of `main`: immutable, so two reads of one are the same value. */
+const BUILTINS = new Set(['lid', 'wid', 'nwg']);
+
+/** A value that may change (a var, a loop variable, a parameter): never the same twice. */
+const MUTABLE: Expr = { kind: 'call', fn: '<mutable>', args: [] };
 
 export function deriveLoopIterations(kernel: Kernel): DerivedLoopBound {
   const consts = new Map(kernel.consts.map((c) => [c.name, c.value]));
@@ -41,6 +51,44 @@ export function deriveLoopIterations(kernel: Kernel): DerivedLoopBound {
 
   const fail = (what: string): never => {
     throw new Underivable(`${where}: ${what}`);
+  };
+
+  /** The expression with every let and constant substituted and every mutable name marked. */
+  const close = (e: Expr, scope: Scope): Expr => {
+    switch (e.kind) {
+      case 'ref': {
+        const value = scope.get(e.name);
+        if (value !== undefined) return value;
+        const constant = consts.get(e.name);
+        if (constant !== undefined) return close(constant, new Map());
+        return BUILTINS.has(e.name) ? e : MUTABLE;
+      }
+      case 'binary':
+        return { ...e, left: close(e.left, scope), right: close(e.right, scope) };
+      case 'unary':
+        return { ...e, operand: close(e.operand, scope) };
+      case 'call':
+      case 'construct':
+        return { ...e, args: e.args.map((arg) => close(arg, scope)) };
+      case 'index':
+        return { ...e, base: close(e.base, scope), index: close(e.index, scope) };
+      case 'member':
+        return { ...e, base: close(e.base, scope) };
+      case 'paren':
+        return { ...e, inner: close(e.inner, scope) };
+      case 'literal':
+      case 'uniform':
+      case 'raw':
+        return e;
+      default:
+        return unreachableKernelNode(e);
+    }
+  };
+
+  /** The same value: equal once closed, and nothing in it that may change. */
+  const sameExpr = (a: Expr, b: Expr, scope: Scope): boolean => {
+    const [x, y] = [JSON.stringify(close(a, scope)), JSON.stringify(close(b, scope))];
+    return x === y && !x.includes(JSON.stringify(MUTABLE));
   };
 
   /** An upper bound of a u32 expression's value, or null where the IR does not show one. */
@@ -214,7 +262,7 @@ export function deriveLoopIterations(kernel: Kernel): DerivedLoopBound {
     if (step > 1) count = ceilDiv(count, step);
     // Inside the body the loop variable is unknown (not its start).
     const inner = new Map(scope);
-    inner.delete(name);
+    inner.set(name, MUTABLE);
     const body = blockCost(s.body, inner);
     const unrolled =
       typeof count === 'number' &&
@@ -252,7 +300,7 @@ export function deriveLoopIterations(kernel: Kernel): DerivedLoopBound {
     const fn: HelperFunction = functions.get(name)!;
     const outer = where;
     where = `fn ${name}`;
-    const cost = blockCost(fn.body, new Map());
+    const cost = blockCost(fn.body, new Map(fn.params.map((param) => [param.name, MUTABLE])));
     where = outer;
     helperCosts.set(name, cost);
     return cost;
@@ -265,12 +313,12 @@ export function deriveLoopIterations(kernel: Kernel): DerivedLoopBound {
       switch (s.kind) {
         case 'let':
           total = add(total, callsCost(s.value));
-          scope.set(s.name, s.value);
+          scope.set(s.name, close(s.value, scope));
           break;
         case 'var':
           if (s.value) total = add(total, callsCost(s.value));
           // A var may change: its name no longer stands for an outer value.
-          scope.delete(s.name);
+          scope.set(s.name, MUTABLE);
           break;
         case 'assign':
         case 'compound':
@@ -339,11 +387,6 @@ function resolveLets(e: Expr, scope: Scope): Expr {
   const bare = unparen(e);
   const value = bare.kind === 'ref' ? scope.get(bare.name) : undefined;
   return value === undefined ? bare : resolveLets(value, scope);
-}
-
-/** The same value: equal trees, lets at the top looked through. */
-function sameExpr(a: Expr, b: Expr, scope: Scope): boolean {
-  return JSON.stringify(resolveLets(a, scope)) === JSON.stringify(resolveLets(b, scope));
 }
 
 /** Whether a block writes a name (assignment, compound assignment or increment). */

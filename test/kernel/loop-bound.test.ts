@@ -131,6 +131,26 @@ describe('the loop bound derived from the kernel IR', () => {
     expect(boundAt(k, 6400)).toBe(101);
   });
 
+  it('a let means what it meant where it was declared: shadowing and vars do not change it', () => {
+    const shadowed = kernel((b) => {
+      const n = b.let('m', uniform('n'));
+      const end = b.let('end', n);
+      b.if(lt('x', u32(1)), (then) => {
+        then.let('m', u32(1));
+        then.for('j', u32(0), (j) => lt(j, end), nothing);
+      });
+    });
+    expect(boundAt(shadowed, 1000)).toBe(1001);
+    // `let a = v; v += 10; for (j = a; j < v + 5)`: a var is never the same value twice.
+    const changed = kernel((b) => {
+      const v = b.var('v', 'x');
+      const a = b.let('a', v);
+      b.compound(v, '+=', u32(10));
+      b.for('j', a, (j) => lt(j, add(v, u32(5))), nothing);
+    });
+    expect(deriveLoopIterations(changed).kind).toBe('unknown');
+  });
+
   it('reports a loop whose trips the IR does not show', () => {
     const whileLoop = kernel((b) => b.while(lt('x', u32(3)), nothing));
     expect(deriveLoopIterations(whileLoop)).toEqual({
