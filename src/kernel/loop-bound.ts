@@ -263,7 +263,13 @@ export function deriveLoopIterations(kernel: Kernel): DerivedLoopBound {
     // Inside the body the loop variable is unknown (not its start).
     const inner = new Map(scope);
     inner.set(name, MUTABLE);
-    const body = blockCost(s.body, inner);
+    // Helpers the condition calls run at every test, those of the update at every trip.
+    const test = callsCost(s.cond);
+    const body = add(
+      blockCost(s.body, inner),
+      test,
+      callsCost(s.update.kind === 'compound' ? s.update.value : literalZero),
+    );
     const unrolled =
       typeof count === 'number' &&
       count <= UNROLLED_TRIPS &&
@@ -271,7 +277,7 @@ export function deriveLoopIterations(kernel: Kernel): DerivedLoopBound {
       isConstant(cond.right, scope);
     // Every trip pays its body; a loop that is not unrolled also pays a step per trip and its
     // final test.
-    return add(mul(count, unrolled ? body : add(body, 1)), unrolled ? 0 : 1);
+    return add(mul(count, unrolled ? body : add(body, 1)), unrolled ? 0 : 1, test);
   };
 
   const stepOf = (update: Stmt, name: string, scope: Scope): number | null => {
@@ -288,6 +294,12 @@ export function deriveLoopIterations(kernel: Kernel): DerivedLoopBound {
     let total: SizeExpr = 0;
     const visit = (x: Expr): void => {
       if (x.kind === 'call' && functions.has(x.fn)) total = add(total, helperCost(x.fn));
+      // Raw WGSL text may call helpers too: each call in it pays the helper's loops.
+      if (x.kind === 'raw')
+        for (const name of functions.keys()) {
+          const calls = x.text.match(new RegExp(`\\b${name}\\s*\\(`, 'g'))?.length ?? 0;
+          for (let n = 0; n < calls; n++) total = add(total, helperCost(name));
+        }
       for (const child of children(x)) visit(child);
     };
     visit(e);

@@ -8,11 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { evalSize } from '../../src/codegen/plan.js';
 import {
   add,
+  block,
+  call,
   div,
   KernelBuilder,
   lt,
   min,
   mul,
+  raw,
   T,
   u32,
   uniform,
@@ -119,6 +122,27 @@ describe('the loop bound derived from the kernel IR', () => {
         }),
     );
     expect(boundAt(k, 10)).toBe(10 * (1 + 61) + 1 + 101);
+    // A call in raw WGSL text pays too, as does one in a loop's condition, at every test.
+    const scan = {
+      name: 'scan',
+      params: [],
+      returns: T.u32,
+      body: block((b) => {
+        b.range('i', u32(60), nothing);
+        b.return(u32(4));
+      }),
+    };
+    const inRaw = kernel(
+      (b) => b.let('y', raw(T.u32, 'scan() + scan ()')),
+      (kb) => kb.function(scan),
+    );
+    expect(boundAt(inRaw, 0)).toBe(2 * 61);
+    // `for (j = 0; j < min(4, scan()); j++)`: 4 trips, each test calling scan (5 tests).
+    const inCondition = kernel(
+      (b) => b.for('j', u32(0), (j) => lt(j, min(u32(4), call('scan'))), nothing),
+      (kb) => kb.function(scan),
+    );
+    expect(boundAt(inCondition, 0)).toBe(4 * (1 + 61) + 1 + 61);
   });
 
   it('the segment of a split, floor(t N / M) to floor((t + 1) N / M), runs ceil(N / M) trips', () => {
