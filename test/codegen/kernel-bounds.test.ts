@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { compileAttention } from '../../src/codegen/compile.js';
 import { evalSize } from '../../src/codegen/plan.js';
 import { checkSource } from '../../src/frontend.js';
+import { deriveLoopIterations } from '../../src/kernel/loop-bound.js';
 import { CORE_PROFILE, STATIC_PROFILES, type DeviceProfile } from '../../src/target/profile.js';
 
 const examples = join(import.meta.dirname, '../../examples');
@@ -88,6 +89,30 @@ describe('every kernel carries a loop bound', () => {
       }
     });
   }
+
+  it('a hand bound is never below the one derived from the same kernel IR', () => {
+    let compared = 0;
+    for (const [, text] of specs)
+      for (const profile of PROFILES)
+        for (const attention of checkSource(text).attentions)
+          for (const kernel of compileAttention(attention, profile).kernels) {
+            const hand = kernel.ir?.loopIterations;
+            if (hand === undefined) continue;
+            const derived = deriveLoopIterations({ ...kernel.ir!, loopIterations: undefined });
+            if (derived.kind !== 'bounded') continue;
+            compared++;
+            for (const sizes of [
+              { batch: 1, seqQ: 1, seqK: 1 },
+              { batch: 1, seqQ: 17, seqK: 5000 },
+              { batch: 3, seqQ: 4096, seqK: 70_000 },
+            ])
+              expect(
+                evalSize(derived.iterations, sizes),
+                `${profile.name} ${kernel.name} at ${JSON.stringify(sizes)}`,
+              ).toBeLessThanOrEqual(evalSize(hand, sizes));
+          }
+    expect(compared).toBeGreaterThan(10);
+  });
 
   it('the extreme specs include the subgroup kernel and the spec-constant route kernels', () => {
     const names = EXTREME_SPECS.flatMap((text) =>
