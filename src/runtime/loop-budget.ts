@@ -42,7 +42,7 @@ export function checkLoopBudget(plan: HostPlan, sizes: SizeEnv, budget: number):
     if (leastNeeded > budget) {
       throw new Error(
         `kernel '${kernel.name}' would run up to ${needed} loop iterations per invocation at ` +
-          `${at}; ${device}. No size fits: the spec's constants alone need ${leastNeeded} at ` +
+          `${at}; ${device}. No size fits this kernel: the spec's constants alone need ${leastNeeded} at ` +
           `batch=1, seqQ=seqK=${least} (${other})`,
       );
     }

@@ -302,7 +302,7 @@ describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget'
       const kernel = await loadChecked(acquired.device, module);
       try {
         await expect(kernel.run(inputs)).rejects.toThrow(
-          /^kernel '\w+\.(cluster|lsh)0\.key_buckets' would run up to \d+ loop iterations per invocation at batch=1, seqQ=1, seqK=64; this device \(llvmpipe\) ends every loop of an invocation after 65535 in all, with no error, so the output would be wrong\. No size fits: the spec's constants alone need \d+ at batch=1, seqQ=seqK=1/,
+          /^kernel '\w+\.(cluster|lsh)0\.key_buckets' would run up to \d+ loop iterations per invocation at batch=1, seqQ=1, seqK=64; this device \(llvmpipe\) ends every loop of an invocation after 65535 in all, with no error, so the output would be wrong\. No size fits this kernel: the spec's constants alone need \d+ at batch=1, seqQ=seqK=1/,
         );
       } finally {
         kernel.destroy();

@@ -56,7 +56,7 @@ describe('loop budget', () => {
       "kernel 'wide.cluster0.key_buckets' would run up to 264193 loop iterations per " +
         'invocation at batch=1, seqQ=4, seqK=8; this device (llvmpipe) ends every loop of an ' +
         'invocation after 65535 in all, with no error, so the output would be wrong. No size ' +
-        "fits: the spec's constants alone need 264193 at batch=1, seqQ=seqK=1 (SwiftShader or " +
+        "fits this kernel: the spec's constants alone need 264193 at batch=1, seqQ=seqK=1 (SwiftShader or " +
         'a hardware GPU has no such limit)',
     );
   });
