@@ -26,7 +26,6 @@ import {
   type LoadContext,
 } from './load-context.js';
 import { bufferBytes, checkRunSizes } from './run-checks.js';
-import { deviceLoopBudget } from './loop-budget.js';
 
 export type {
   DeviceRunArgs,
@@ -357,7 +356,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       assertUsable();
       await context.ready();
       const sizes = cached?.sizes ?? deviceRunSizes(plan, args);
-      checkRunSizes(plan, sizes, device.limits, deviceLoopBudget(device));
+      checkRunSizes(plan, sizes, context.runLimits);
       const prebound = cached?.tensors ?? [];
       const bound = [
         ...checkDeviceTensors(
