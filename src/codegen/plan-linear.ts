@@ -13,7 +13,7 @@ import { size } from './plan.js';
 import type { PlanLayout, TensorPlace } from './plan-lowrank.js';
 import type { LinearBinding, LinearShape } from './linear-shape.js';
 import { linearSlots, slotWords } from './linear-shape.js';
-import { emitLinearOutputKernel } from './wgsl/emit-linear-output.js';
+import { linearOutputKernel } from './kernels/linear-output.js';
 import { linearScanKernel } from './kernels/linear-scan.js';
 import { linearStatesKernel } from './kernels/linear-states.js';
 import type { KernelSource } from './kernel-source.js';
@@ -191,7 +191,7 @@ export function buildLinearGroup(context: LinearPlanContext): void {
           [tensors.o.buffer, 'storage'],
           ...(headRouting ? ([[AUX_BUFFER, 'read-only-storage']] as const) : []),
         ]);
-        const emitted = emitLinearOutputKernel(
+        const emitted = linearOutputKernel(
           shape,
           {
             q: b.of(tensors.q.buffer),
