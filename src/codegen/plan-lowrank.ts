@@ -6,10 +6,9 @@
 // Memory is O(B H (N/chunk) r (D + Dv) + B H m^2): never N x N. Under dtype f16 only q/k/v/o
 // are halves (bound as `vec2<u32>`, four per element); E, F and the scratch stay f32.
 
-import type { Attention, Group } from '../ir/ir.js';
+import type { Attention } from '../ir/ir.js';
 import type { LowRankMechanism, LowRankOp } from '../ir/lowrank-ir.js';
-import type { DeviceProfile } from '../target/profile.js';
-import type { PlanArray, PlanBinding, PlanInput, PlanStep, SizeExpr, TensorDType } from './plan.js';
+import type { PlanBinding, PlanInput, SizeExpr } from './plan.js';
 import { size } from './plan.js';
 import {
   type GroupShape,
@@ -20,42 +19,38 @@ import {
 import { smallAttentionKernel, type SmallAttentionSpec } from './kernels/lowrank-attend.js';
 import { rowStart, type RowPlace } from '../kernel/blocks/layout.js';
 import { add, mul, u32, uniform } from '../kernel/build.js';
-import type { RoutedRowsArrays } from './wgsl/emit-head-routing.js';
 import { linformerProjectKernel, linformerReduceKernel } from './kernels/linformer.js';
 import { nystromLandmarksKernel, nystromPinvChain, pinvWorkWords } from './kernels/nystrom.js';
 import type { KernelSource } from './kernel-source.js';
-
-/** The part of compile.ts's layout this module uses. */
-export interface PlanLayout {
-  readonly arrays: readonly PlanArray[];
-  buffer(name: string): void;
-  add(name: string, buffer: string, elements: SizeExpr, element: TensorDType): SizeExpr;
-}
-
-export interface TensorPlace {
-  readonly buffer: string;
-  readonly offset: SizeExpr;
-}
-
-export interface LowRankPlanContext {
-  readonly ir: Attention;
-  readonly group: Group;
-  readonly profile: DeviceProfile;
-  readonly layout: PlanLayout;
-  readonly tensors: {
-    readonly q: TensorPlace;
-    readonly k: TensorPlace;
-    readonly v: TensorPlace;
-    readonly o: TensorPlace;
-  };
-  readonly steps: PlanStep[];
-  readonly pushKernel: (name: string, emitted: KernelSource, bindings: PlanBinding[]) => void;
-  /** Head routing: the kept-row lists in `aux` the attend kernel walks (null: every row). */
-  readonly headRouting: RoutedRowsArrays | null;
-}
+import { bindBuffers, type BufferUse, type GroupPlanContext } from './plan-builder.js';
 
 const SCRATCH = 'lowrank';
 const EF = 'ef';
+
+/** Low-rank kernels name a bound buffer `q_buf`, `lowrank_buf`, `qkv_buf`. */
+const lowRankName = (buffer: string) => `${buffer.replace(/[^A-Za-z0-9]/g, '_')}_buf`;
+
+/** A buffer use with the element type the kernel reads it as (one per buffer). */
+interface TypedUse extends BufferUse {
+  readonly element: string;
+}
+
+/** The binder's bindings as the low-rank kernels declare them (name, access, element). */
+function bindLowRank(uses: readonly TypedUse[]) {
+  const bound = bindBuffers(uses, lowRankName);
+  const declared: KernelBuffer[] = bound.plan.map((p) => {
+    const elements = new Set(uses.filter((u) => u.buffer === p.buffer).map((u) => u.element));
+    if (elements.size > 1)
+      throw new Error(`internal error: buffer ${p.buffer} bound with two element types`);
+    return {
+      name: bound.of(p.buffer).name,
+      binding: p.binding,
+      access: bound.writes(p.buffer) ? 'read_write' : 'read',
+      element: [...elements][0] as KernelBuffer['element'],
+    };
+  });
+  return { declared, planBindings: bound.plan, nameOf: (buffer: string) => bound.of(buffer).name };
+}
 
 /** `E` and `F` `[Hkv, r, max_seq]` when some group is a linformer (they share one rank). */
 export function lowRankInputs(ir: Attention): PlanInput[] {
@@ -87,8 +82,10 @@ export function lowRankConstraints(ir: Attention): { readonly minSeq?: number } 
   return counts.length === 0 ? {} : { minSeq: Math.max(...counts) };
 }
 
-export function buildLowRankGroup(ctx: LowRankPlanContext): void {
-  const { ir, group, layout } = ctx;
+export function buildLowRankGroup(ctx: GroupPlanContext): void {
+  const { ir, group } = ctx;
+  const builder = ctx.plan;
+  const layout = builder.layout;
   const mechanism = group.mechanism;
   if (mechanism.kind !== 'lowrank') throw new Error('internal error: not a low-rank group');
   const width: 1 | 4 = ir.headDim % 4 === 0 && ir.valueDim % 4 === 0 ? 4 : 1;
@@ -138,51 +135,25 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
   /** Landmark `row` of this (batch, local head): `(b * HEADS + hl) * M + row`. */
   const landmarkRow = (row: string) => add(mul(add(mul('b', 'HEADS'), 'hl'), 'M'), row);
 
-  /** Declares the plan buffers a kernel touches (deduplicated: q/k/v may share `qkv`). */
-  const bind = (uses: readonly { buffer: string; write: boolean; element: string }[]) => {
-    const order = [...new Set(uses.map((u) => u.buffer))];
-    for (const u of uses) {
-      if (uses.some((w) => w.buffer === u.buffer && w.element !== u.element))
-        throw new Error(`internal error: buffer ${u.buffer} bound with two element types`);
-    }
-    const declared: KernelBuffer[] = order.map((buffer, i) => ({
-      name: `${buffer.replace(/[^A-Za-z0-9]/g, '_')}_buf`,
-      binding: i + 1,
-      access: uses.some((u) => u.buffer === buffer && u.write) ? 'read_write' : 'read',
-      element: uses.find((u) => u.buffer === buffer)!.element as KernelBuffer['element'],
-    }));
-    const planBindings: PlanBinding[] = declared.map((d, i) => ({
-      binding: d.binding,
-      buffer: order[i]!,
-      type: d.access === 'read_write' ? 'storage' : 'read-only-storage',
-    }));
-    const nameOf = (buffer: string) => declared[order.indexOf(buffer)]!.name;
-    return { declared, planBindings, nameOf };
-  };
-
-  /** Adds a kernel and its uniforms; `dispatchKernel` then runs it (once or repeatedly). */
+  const bind = bindLowRank;
+  /** Adds a kernel and its uniforms; `builder.dispatch` then runs it (once or repeatedly). */
   const declare = (
     op: LowRankOp,
-    emitted: KernelSource,
-    bindings: PlanBinding[],
+    kernel: KernelSource,
+    bindings: readonly PlanBinding[],
     part?: string,
   ): string => {
     const name = `${group.name}.${op.kind}${part === undefined ? '' : `.${part}`}`;
-    ctx.pushKernel(name, emitted, bindings);
-    ctx.steps.push({ kind: 'write-uniforms', kernel: name });
+    builder.kernel(name, kernel, bindings);
+    builder.writeUniforms(name);
     return name;
   };
-  const dispatchKernel = (name: string, emitted: KernelSource) => {
-    const total = emitted.uniforms.find((u) => u.name === 'total')!.value;
-    const max = ctx.profile.limits.maxComputeWorkgroupsPerDimension;
-    ctx.steps.push({
-      kind: 'dispatch',
-      kernel: name,
-      workgroups: [size.min(total, max), size.ceilDiv(total, max), 1],
-    });
-  };
-  const dispatch = (op: LowRankOp, emitted: KernelSource, bindings: PlanBinding[], part?: string) =>
-    dispatchKernel(declare(op, emitted, bindings, part), emitted);
+  const dispatch = (
+    op: LowRankOp,
+    kernel: KernelSource,
+    bindings: readonly PlanBinding[],
+    part?: string,
+  ) => builder.dispatch(declare(op, kernel, bindings, part), kernel, 'workgroups');
 
   const ops = group.program.flatMap((s) => (s.kind === 'lowrank' ? [s.op] : []));
   const { q, k, v, o } = ctx.tensors;
@@ -197,10 +168,10 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
           },
         }
       : {};
-  const withAux = (bindings: PlanBinding[]): PlanBinding[] =>
-    ctx.headRouting
-      ? [...bindings, { binding: bindings.length + 1, buffer: 'aux', type: 'read-only-storage' }]
-      : bindings;
+  /** The attend kernel's bindings with `aux` after its own under head routing. */
+  const withAux = (uses: readonly BufferUse[]) =>
+    bindBuffers(ctx.headRouting ? [...uses, { buffer: 'aux', write: false }] : uses, lowRankName)
+      .plan;
 
   /**
    * The attend kernel both programs end with: every query row of q (head routing: the kept
@@ -213,11 +184,12 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
       'title' | 'uniforms' | 'keys' | 'keyCount' | 'constants' | 'keyRow' | 'valueRow'
     >,
   ) => {
-    const b = bind([
+    const uses = [
       { buffer: q.buffer, write: false, element: tensorVec },
       { buffer: SCRATCH, write: false, element: vec },
       { buffer: o.buffer, write: true, element: tensorVec },
-    ]);
+    ];
+    const b = bind(uses);
     const emitted = smallAttentionKernel({
       ...over,
       shape,
@@ -238,7 +210,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
       outputBuffer: b.nameOf(o.buffer),
       ...keptRows(b.declared),
     });
-    dispatch(op, emitted, withAux(b.planBindings));
+    dispatch(op, emitted, withAux(uses));
   };
 
   if (mechanism.method.kind === 'linformer') {
@@ -391,7 +363,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
         for (const part of chain.dispatches) {
           const k = declared.get(part);
           if (!k) throw new Error(`internal error: no pinv kernel ${part}`);
-          dispatchKernel(k.name, k.kernel);
+          builder.dispatch(k.name, k.kernel, 'workgroups');
         }
         break;
       }
