@@ -7,7 +7,6 @@
 
 import type { Attention, Group, LinearPlan, Table } from '../ir/ir.js';
 import { featureDim } from '../ir/ir.js';
-import type { SizeExpr } from './plan.js';
 import { size } from './plan.js';
 import { bindBuffers, bufName, type GroupPlanContext } from './plan-builder.js';
 import type { LinearShape } from './linear-shape.js';

@@ -39,7 +39,6 @@ import {
   min,
   mod,
   mul,
-  ne,
   not,
   paren,
   select,
@@ -370,16 +369,11 @@ function accumulate(b: BlockBuilder, parts: OutputParts): void {
   );
   if (shape.causal && !oneBlock) {
     b.comment('The own chunk, exactly: keys ja .. p, scored over every feature block above.');
-    b.for(
-      'r',
-      u32(0),
-      (r) => lt(r, 'rEnd'),
-      (key, r) => {
-        const s = key.let('s', index('scores', r));
-        key.compound('den', '+=', s);
-        addValues(key, shape, r, s);
-      },
-    );
+    b.range('r', 'rEnd', (key, r) => {
+      const s = key.let('s', index('scores', r));
+      key.compound('den', '+=', s);
+      addValues(key, shape, r, s);
+    });
   }
 }
 
@@ -399,47 +393,37 @@ function statePart(b: BlockBuilder, parts: OutputParts, t0w: Expr): void {
   const { shape, partial } = parts;
   const lin = (at: Expr) => index(parts.bindings.lin.name, at);
   b.comment('The state of the keys before this chunk (causal) or of all keys.');
-  b.for(
-    'fw',
-    u32(0),
-    (fw) => lt(fw, uniform('featureRows')),
-    (body, fw) => {
-      const t = body.let('t', add(t0w, fw));
-      if (partial) body.if(ge(t, 'DPHIW'), (then) => then.break(), undefined, { oneLine: true });
-      const w = body.let('w', index('qf', fw));
-      body.compound('den', '+=', linearDot(shape, w, lin(add('st', 'ZOFF', t))));
-      if (shape.plan.vectorWidth === 4) {
-        const srow = body.let('srow', add('st', mul(t, u32(4), 'DVW')));
-        const rowAt = (k: number, d: Expr) =>
-          lin(k === 0 ? add(srow, d) : add(srow, k === 1 ? 'DVW' : mul(u32(k), 'DVW'), d));
-        body.for(
-          'd',
-          u32(0),
-          (d) => lt(d, 'DVW'),
-          (row, d) =>
-            row.compound(
-              index('acc', d),
-              '+=',
-              add(
-                mul(member(w, 'x'), rowAt(0, d)),
-                mul(member(w, 'y'), rowAt(1, d)),
-                mul(member(w, 'z'), rowAt(2, d)),
-                mul(member(w, 'w'), rowAt(3, d)),
-              ),
-            ),
-        );
-      } else {
-        const srow = body.let('srow', add('st', mul(t, 'DVW')));
-        body.for(
-          'd',
-          u32(0),
-          (d) => lt(d, 'DVW'),
-          (row, d) => row.compound(index('acc', d), '+=', mul(w, lin(add(srow, d)))),
-          { oneLine: true },
-        );
-      }
-    },
-  );
+  b.range('fw', uniform('featureRows'), (body, fw) => {
+    const t = body.let('t', add(t0w, fw));
+    if (partial) body.if(ge(t, 'DPHIW'), (then) => then.break(), undefined, { oneLine: true });
+    const w = body.let('w', index('qf', fw));
+    body.compound('den', '+=', linearDot(shape, w, lin(add('st', 'ZOFF', t))));
+    if (shape.plan.vectorWidth === 4) {
+      const srow = body.let('srow', add('st', mul(t, u32(4), 'DVW')));
+      const rowAt = (k: number, d: Expr) =>
+        lin(k === 0 ? add(srow, d) : add(srow, k === 1 ? 'DVW' : mul(u32(k), 'DVW'), d));
+      body.range('d', 'DVW', (row, d) =>
+        row.compound(
+          index('acc', d),
+          '+=',
+          add(
+            mul(member(w, 'x'), rowAt(0, d)),
+            mul(member(w, 'y'), rowAt(1, d)),
+            mul(member(w, 'z'), rowAt(2, d)),
+            mul(member(w, 'w'), rowAt(3, d)),
+          ),
+        ),
+      );
+    } else {
+      const srow = body.let('srow', add('st', mul(t, 'DVW')));
+      body.range(
+        'd',
+        'DVW',
+        (row, d) => row.compound(index('acc', d), '+=', mul(w, lin(add(srow, d)))),
+        { oneLine: true },
+      );
+    }
+  });
 }
 
 /**
@@ -449,30 +433,24 @@ function statePart(b: BlockBuilder, parts: OutputParts, t0w: Expr): void {
 function ownChunk(b: BlockBuilder, parts: OutputParts): void {
   const { shape, oneBlock } = parts;
   if (oneBlock) b.comment('The own chunk, exactly: keys ja .. p.');
-  b.for(
-    'r',
-    u32(0),
-    (r) => lt(r, 'rEnd'),
-    (key, r) => {
-      const s = key.var('s', f32(0));
-      key.for(
-        'fw',
-        u32(0),
-        (fw) => lt(fw, 'FW'),
-        (dot, fw) =>
-          dot.compound(
-            s,
-            '+=',
-            linearDot(shape, index('qf', fw), index('kf', add(mul(r, 'FW'), fw))),
-          ),
-        { oneLine: true },
-      );
-      if (oneBlock) {
-        key.compound('den', '+=', s);
-        addValues(key, shape, r, s);
-      } else key.compound(index('scores', r), '+=', s);
-    },
-  );
+  b.range('r', 'rEnd', (key, r) => {
+    const s = key.var('s', f32(0));
+    key.range(
+      'fw',
+      'FW',
+      (dot, fw) =>
+        dot.compound(
+          s,
+          '+=',
+          linearDot(shape, index('qf', fw), index('kf', add(mul(r, 'FW'), fw))),
+        ),
+      { oneLine: true },
+    );
+    if (oneBlock) {
+      key.compound('den', '+=', s);
+      addValues(key, shape, r, s);
+    } else key.compound(index('scores', r), '+=', s);
+  });
 }
 
 /** acc += s v_{ja + r}. */
@@ -481,10 +459,9 @@ function addValues(b: BlockBuilder, shape: LinearShape, r: Expr, s: Expr): void 
     'vrow',
     rowIndex(shape.attention.layout, 'TOTAL_KV_HEADS', uniform('seqK'), 'DVW', 'b', 'hk', 'ja', r),
   );
-  b.for(
+  b.range(
     'd',
-    u32(0),
-    (d) => lt(d, 'DVW'),
+    'DVW',
     (row, d) => row.compound(index('acc', d), '+=', mul(s, call('ldV', add(vrow, d)))),
     { oneLine: true },
   );
@@ -545,17 +522,12 @@ function writeRow(b: BlockBuilder, parts: OutputParts): void {
   const inv = b.let('inv', div(read === null ? f32(1) : 'routeWeight', add('den', 'EPS')));
   const scaled = (d: Expr) => mul(index('acc', d), inv);
   if (attention.dtype === 'f16' && plan.vectorWidth === 4) {
-    b.for(
-      'd',
-      u32(0),
-      (d) => lt(d, 'DVW'),
-      (row, d) => {
-        const x = row.let('x', scaled(d));
-        const a = row.let('a', add(uniform('oBase'), mul(u32(2), paren(add(orow, d)))));
-        row.store(o, a, call('pack2x16float', member(x, 'xy')));
-        row.store(o, add(a, u32(1)), call('pack2x16float', member(x, 'zw')));
-      },
-    );
+    b.range('d', 'DVW', (row, d) => {
+      const x = row.let('x', scaled(d));
+      const a = row.let('a', add(uniform('oBase'), mul(u32(2), paren(add(orow, d)))));
+      row.store(o, a, call('pack2x16float', member(x, 'xy')));
+      row.store(o, add(a, u32(1)), call('pack2x16float', member(x, 'zw')));
+    });
   } else if (attention.dtype === 'f16') {
     b.comment("f16: DV is a multiple of 4, so a row is whole words and each word is one row's.");
     b.for(
@@ -571,13 +543,9 @@ function writeRow(b: BlockBuilder, parts: OutputParts): void {
       { step: u32(2) },
     );
   } else {
-    b.for(
-      'd',
-      u32(0),
-      (d) => lt(d, 'DVW'),
-      (row, d) => row.store(o, add(uniform('oBase'), orow, d), scaled(d)),
-      { oneLine: true },
-    );
+    b.range('d', 'DVW', (row, d) => row.store(o, add(uniform('oBase'), orow, d), scaled(d)), {
+      oneLine: true,
+    });
   }
 }
 
