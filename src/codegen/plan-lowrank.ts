@@ -83,16 +83,17 @@ export function lowRankConstraints(ir: Attention): { readonly minSeq?: number } 
 }
 
 export function buildLowRankGroup(ctx: GroupPlanContext): void {
-  const { ir, group } = ctx;
-  const builder = ctx.plan;
-  const layout = builder.layout;
-  const mechanism = group.mechanism;
-  if (mechanism.kind !== 'lowrank') throw new Error('internal error: not a low-rank group');
-  const width: 1 | 4 = ir.headDim % 4 === 0 && ir.valueDim % 4 === 0 ? 4 : 1;
-  const shape: GroupShape = {
+  const parts = lowRankParts(ctx);
+  if (parts.mechanism.method.kind === 'linformer') planLinformer(parts);
+  else planNystrom(parts);
+}
+
+/** The group's shape the low-rank kernels are specialized for (lowrank-blocks.ts). */
+function groupShape(ir: Attention, group: GroupPlanContext['group']): GroupShape {
+  return {
     attention: ir.name,
     group: group.name,
-    width,
+    width: ir.headDim % 4 === 0 && ir.valueDim % 4 === 0 ? 4 : 1,
     headDim: ir.headDim,
     valueDim: ir.valueDim,
     heads: group.heads,
@@ -103,6 +104,33 @@ export function buildLowRankGroup(ctx: GroupPlanContext): void {
     totalKvHeads: ir.kvHeads,
     dtype: ir.dtype,
   };
+}
+
+// Rows the attend kernels address, over the names they define (lowrank-attend.ts).
+const QUERY_PLACE: RowPlace = {
+  batch: 'b',
+  head: 'h',
+  heads: 'TOTAL_HEADS',
+  seq: uniform('seqQ'),
+  row: 'row',
+};
+const KEY_PLACE: RowPlace = {
+  batch: 'b',
+  head: 'hk',
+  heads: 'TOTAL_KV_HEADS',
+  seq: uniform('seqK'),
+  row: 'j',
+};
+
+/** What every kernel of a low-rank group shares: its shape, scratch, rows and binder. */
+function lowRankParts(ctx: GroupPlanContext) {
+  const { ir, group } = ctx;
+  const builder = ctx.plan;
+  const layout = builder.layout;
+  const mechanism = group.mechanism;
+  if (mechanism.kind !== 'lowrank') throw new Error('internal error: not a low-rank group');
+  const shape = groupShape(ir, group);
+  const width = shape.width;
   const vec = width === 4 ? 'vec4<f32>' : 'f32';
   /** Element of the q/k/v/o buffers: packed halves under f16. */
   const tensorVec = tensorElement(shape);
@@ -115,27 +143,9 @@ export function buildLowRankGroup(ctx: GroupPlanContext): void {
   const D = ir.headDim;
   const DV = ir.valueDim;
   const bhnd = ir.layout;
-  // Rows the attend kernels address, over the names they define (lowrank-attend.ts).
-  const seqQ = uniform('seqQ');
-  const seqK = uniform('seqK');
-  const queryPlace: RowPlace = {
-    batch: 'b',
-    head: 'h',
-    heads: 'TOTAL_HEADS',
-    seq: seqQ,
-    row: 'row',
-  };
-  const keyPlace: RowPlace = {
-    batch: 'b',
-    head: 'hk',
-    heads: 'TOTAL_KV_HEADS',
-    seq: seqK,
-    row: 'j',
-  };
   /** Landmark `row` of this (batch, local head): `(b * HEADS + hl) * M + row`. */
   const landmarkRow = (row: string) => add(mul(add(mul('b', 'HEADS'), 'hl'), 'M'), row);
 
-  const bind = bindLowRank;
   /** Adds a kernel and its uniforms; `builder.dispatch` then runs it (once or repeatedly). */
   const declare = (
     op: LowRankOp,
@@ -173,124 +183,217 @@ export function buildLowRankGroup(ctx: GroupPlanContext): void {
     bindBuffers(ctx.headRouting ? [...uses, { buffer: 'aux', write: false }] : uses, lowRankName)
       .plan;
 
-  /**
-   * The attend kernel both programs end with: every query row of q (head routing: the kept
-   * ones) over `keys` rows of scratch, written to o.
-   */
-  const attendQueries = (
-    op: LowRankOp,
-    over: Pick<
-      SmallAttentionSpec,
-      'title' | 'uniforms' | 'keys' | 'keyCount' | 'constants' | 'keyRow' | 'valueRow'
-    >,
-  ) => {
-    const uses = [
-      { buffer: q.buffer, write: false, element: tensorVec },
-      { buffer: SCRATCH, write: false, element: vec },
-      { buffer: o.buffer, write: true, element: tensorVec },
-    ];
-    const b = bind(uses);
-    const emitted = smallAttentionKernel({
-      ...over,
-      shape,
-      scale,
-      buffers: b.declared,
-      uniforms: [
-        { name: 'seqQ', value: 'seqQ' },
-        { name: 'qBase', value: tensorWords(q.offset) },
-        { name: 'oBase', value: tensorWords(o.offset) },
-        ...over.uniforms,
-      ],
-      rows: 'seqQ',
-      queryRow: rowStart(bhnd, uniform('qBase'), queryPlace, 'DW'),
-      outputRow: rowStart(bhnd, uniform('oBase'), queryPlace, 'DVW'),
-      queryBuffer: b.nameOf(q.buffer),
-      keyBuffer: b.nameOf(SCRATCH),
-      valueBuffer: b.nameOf(SCRATCH),
-      outputBuffer: b.nameOf(o.buffer),
-      ...keptRows(b.declared),
-    });
-    dispatch(op, emitted, withAux(uses));
+  return {
+    ir,
+    group,
+    builder,
+    layout,
+    mechanism,
+    shape,
+    vec,
+    tensorVec,
+    scratch,
+    words,
+    tensorWords,
+    D,
+    DV,
+    bhnd,
+    queryPlace: QUERY_PLACE,
+    keyPlace: KEY_PLACE,
+    landmarkRow,
+    bind: bindLowRank,
+    declare,
+    dispatch,
+    ops,
+    q,
+    k,
+    v,
+    o,
+    scale,
+    keptRows,
+    withAux,
   };
+}
 
-  if (mechanism.method.kind === 'linformer') {
-    const project = ops.find((op) => op.kind === 'linformer-project');
-    if (project?.kind !== 'linformer-project') throw new Error('internal error: no projection');
-    const rank = project.rank;
-    const chunk = project.chunk;
-    if (ir.maxSeq === null) throw new Error('internal error: linformer without max_seq');
-    const maxSeq = ir.maxSeq;
-    layout.buffer(EF);
-    if (!layout.arrays.some((a) => a.name === 'E')) {
-      const efLength = ir.kvHeads * rank * maxSeq;
-      layout.add('E', EF, efLength, 'f32');
-      layout.add('F', EF, efLength, 'f32');
-    }
-    const eOff = layout.arrays.find((a) => a.name === 'E')!.offset;
-    const fOff = layout.arrays.find((a) => a.name === 'F')!.offset;
-    const rowWords = D + DV;
-    const partial = scratch(
-      'kv_partial',
-      size.mul('batch', group.kvHeads, size.ceilDiv('seqK', chunk), rank, rowWords),
-    );
-    const projected = scratch('kv_projected', size.mul('batch', group.kvHeads, rank, rowWords));
-    for (const op of ops) {
-      switch (op.kind) {
-        case 'linformer-project': {
-          const b = bind([
-            { buffer: k.buffer, write: false, element: tensorVec },
-            { buffer: v.buffer, write: false, element: tensorVec },
-            { buffer: EF, write: false, element: 'f32' },
-            { buffer: SCRATCH, write: true, element: vec },
-          ]);
-          const emitted = linformerProjectKernel(shape, bhnd, rank, chunk, maxSeq, b.declared, {
-            k: { buffer: b.nameOf(k.buffer), base: k.offset },
-            v: { buffer: b.nameOf(v.buffer), base: v.offset },
-            e: { buffer: b.nameOf(EF), base: eOff },
-            f: { buffer: b.nameOf(EF), base: fOff },
-            partial: { buffer: b.nameOf(SCRATCH), base: partial },
-          });
-          dispatch(op, emitted, b.planBindings);
-          break;
-        }
-        case 'linformer-reduce': {
-          const b = bind([{ buffer: SCRATCH, write: true, element: vec }]);
-          const emitted = linformerReduceKernel(
-            shape,
-            rank,
-            chunk,
-            b.declared[0]!,
-            partial,
-            projected,
-          );
-          dispatch(op, emitted, b.planBindings);
-          break;
-        }
-        case 'attend-small': {
-          const projectedRow = add(
-            uniform('projectedBase'),
-            mul(add(mul(add(mul('b', 'KV_HEADS'), 'hkl'), 'ROWS'), 'j'), add('DW', 'DVW')),
-          );
-          attendQueries(op, {
-            title: `linformer attention over ${rank} projected rows`,
-            uniforms: [{ name: 'projectedBase', value: words(projected) }],
-            keys: 'ROWS',
-            keyCount: rank,
-            constants: [{ name: 'ROWS', value: rank }],
-            keyRow: projectedRow,
-            valueRow: add(projectedRow, 'DW'),
-          });
-          break;
-        }
-        default:
-          throw new Error(`internal error: ${op.kind} in a linformer program`);
-      }
-    }
-    return;
+type LowRankParts = ReturnType<typeof lowRankParts>;
+
+/**
+ * The attend kernel both programs end with: every query row of q (head routing: the kept
+ * ones) over `keys` rows of scratch, written to o.
+ */
+function attendQueries(
+  parts: LowRankParts,
+  op: LowRankOp,
+  over: Pick<
+    SmallAttentionSpec,
+    'title' | 'uniforms' | 'keys' | 'keyCount' | 'constants' | 'keyRow' | 'valueRow'
+  >,
+): void {
+  const {
+    shape,
+    vec,
+    tensorVec,
+    tensorWords,
+    bhnd,
+    queryPlace,
+    keptRows,
+    bind,
+    dispatch,
+    q,
+    o,
+    scale,
+    withAux,
+  } = parts;
+  const uses = [
+    { buffer: q.buffer, write: false, element: tensorVec },
+    { buffer: SCRATCH, write: false, element: vec },
+    { buffer: o.buffer, write: true, element: tensorVec },
+  ];
+  const b = bind(uses);
+  const emitted = smallAttentionKernel({
+    ...over,
+    shape,
+    scale,
+    buffers: b.declared,
+    uniforms: [
+      { name: 'seqQ', value: 'seqQ' },
+      { name: 'qBase', value: tensorWords(q.offset) },
+      { name: 'oBase', value: tensorWords(o.offset) },
+      ...over.uniforms,
+    ],
+    rows: 'seqQ',
+    queryRow: rowStart(bhnd, uniform('qBase'), queryPlace, 'DW'),
+    outputRow: rowStart(bhnd, uniform('oBase'), queryPlace, 'DVW'),
+    queryBuffer: b.nameOf(q.buffer),
+    keyBuffer: b.nameOf(SCRATCH),
+    valueBuffer: b.nameOf(SCRATCH),
+    outputBuffer: b.nameOf(o.buffer),
+    ...keptRows(b.declared),
+  });
+  dispatch(op, emitted, withAux(uses));
+}
+
+/** Linformer: project k and v by chunks, reduce, attend over the projected rows. */
+function planLinformer(parts: LowRankParts): void {
+  const {
+    ir,
+    group,
+    layout,
+    shape,
+    vec,
+    tensorVec,
+    scratch,
+    words,
+    D,
+    DV,
+    bhnd,
+    bind,
+    dispatch,
+    ops,
+    k,
+    v,
+  } = parts;
+  const project = ops.find((op) => op.kind === 'linformer-project');
+  if (project?.kind !== 'linformer-project') throw new Error('internal error: no projection');
+  const rank = project.rank;
+  const chunk = project.chunk;
+  if (ir.maxSeq === null) throw new Error('internal error: linformer without max_seq');
+  const maxSeq = ir.maxSeq;
+  layout.buffer(EF);
+  if (!layout.arrays.some((a) => a.name === 'E')) {
+    const efLength = ir.kvHeads * rank * maxSeq;
+    layout.add('E', EF, efLength, 'f32');
+    layout.add('F', EF, efLength, 'f32');
   }
+  const eOff = layout.arrays.find((a) => a.name === 'E')!.offset;
+  const fOff = layout.arrays.find((a) => a.name === 'F')!.offset;
+  const rowWords = D + DV;
+  const partial = scratch(
+    'kv_partial',
+    size.mul('batch', group.kvHeads, size.ceilDiv('seqK', chunk), rank, rowWords),
+  );
+  const projected = scratch('kv_projected', size.mul('batch', group.kvHeads, rank, rowWords));
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'linformer-project': {
+        const b = bind([
+          { buffer: k.buffer, write: false, element: tensorVec },
+          { buffer: v.buffer, write: false, element: tensorVec },
+          { buffer: EF, write: false, element: 'f32' },
+          { buffer: SCRATCH, write: true, element: vec },
+        ]);
+        const emitted = linformerProjectKernel(shape, bhnd, rank, chunk, maxSeq, b.declared, {
+          k: { buffer: b.nameOf(k.buffer), base: k.offset },
+          v: { buffer: b.nameOf(v.buffer), base: v.offset },
+          e: { buffer: b.nameOf(EF), base: eOff },
+          f: { buffer: b.nameOf(EF), base: fOff },
+          partial: { buffer: b.nameOf(SCRATCH), base: partial },
+        });
+        dispatch(op, emitted, b.planBindings);
+        break;
+      }
+      case 'linformer-reduce': {
+        const b = bind([{ buffer: SCRATCH, write: true, element: vec }]);
+        const emitted = linformerReduceKernel(
+          shape,
+          rank,
+          chunk,
+          b.declared[0]!,
+          partial,
+          projected,
+        );
+        dispatch(op, emitted, b.planBindings);
+        break;
+      }
+      case 'attend-small': {
+        const projectedRow = add(
+          uniform('projectedBase'),
+          mul(add(mul(add(mul('b', 'KV_HEADS'), 'hkl'), 'ROWS'), 'j'), add('DW', 'DVW')),
+        );
+        attendQueries(parts, op, {
+          title: `linformer attention over ${rank} projected rows`,
+          uniforms: [{ name: 'projectedBase', value: words(projected) }],
+          keys: 'ROWS',
+          keyCount: rank,
+          constants: [{ name: 'ROWS', value: rank }],
+          keyRow: projectedRow,
+          valueRow: add(projectedRow, 'DW'),
+        });
+        break;
+      }
+      default:
+        throw new Error(`internal error: ${op.kind} in a linformer program`);
+    }
+  }
+}
 
-  const m = mechanism.method.landmarks;
-  const iters = mechanism.method.iters;
+/** Nystrom: landmarks, their values, the pseudo-inverse chain, attend over the landmarks. */
+function planNystrom(parts: LowRankParts): void {
+  const {
+    group,
+    builder,
+    mechanism,
+    shape,
+    vec,
+    tensorVec,
+    scratch,
+    words,
+    D,
+    DV,
+    bhnd,
+    landmarkRow,
+    bind,
+    declare,
+    dispatch,
+    ops,
+    q,
+    k,
+    scale,
+  } = parts;
+  const method = mechanism.method;
+  if (method.kind !== 'nystrom') throw new Error('internal error: not a nystrom group');
+  const m = method.landmarks;
+  const iters = method.iters;
   const perHead = (x: SizeExpr) => size.mul('batch', group.heads, x);
   const landmarks = scratch('landmarks', perHead(m * 2 * D));
   const landmarkValues = scratch('landmark_values', perHead(m * DV));
@@ -312,40 +415,9 @@ export function buildLowRankGroup(ctx: GroupPlanContext): void {
         dispatch(op, emitted, b.planBindings);
         break;
       }
-      case 'nystrom-landmark-values': {
-        const b = bind([
-          { buffer: k.buffer, write: false, element: tensorVec },
-          { buffer: v.buffer, write: false, element: tensorVec },
-          { buffer: SCRATCH, write: true, element: vec },
-        ]);
-        const emitted = smallAttentionKernel({
-          title: `nystrom landmark values: ${m} query landmarks over every key`,
-          shape,
-          scale,
-          buffers: b.declared,
-          uniforms: [
-            { name: 'seqK', value: 'seqK' },
-            { name: 'kBase', value: tensorWords(k.offset) },
-            { name: 'vBase', value: tensorWords(v.offset) },
-            { name: 'landmarksBase', value: words(landmarks) },
-            { name: 'valuesBase', value: words(landmarkValues) },
-          ],
-          rows: m,
-          keys: uniform('seqK'),
-          keyCount: 'seqK',
-          constants: [{ name: 'M', value: m }],
-          queryRow: add(uniform('landmarksBase'), mul(landmarkRow('row'), u32(2), 'DW')),
-          outputRow: add(uniform('valuesBase'), mul(landmarkRow('row'), 'DVW')),
-          keyRow: rowStart(bhnd, uniform('kBase'), keyPlace, 'DW'),
-          valueRow: rowStart(bhnd, uniform('vBase'), keyPlace, 'DVW'),
-          queryBuffer: b.nameOf(SCRATCH),
-          keyBuffer: b.nameOf(k.buffer),
-          valueBuffer: b.nameOf(v.buffer),
-          outputBuffer: b.nameOf(SCRATCH),
-        });
-        dispatch(op, emitted, b.planBindings);
+      case 'nystrom-landmark-values':
+        landmarkValuesKernel(parts, op, m, landmarks, landmarkValues);
         break;
-      }
       case 'nystrom-pinv': {
         const b = bind([{ buffer: SCRATCH, write: true, element: 'f32' }]);
         const chain = nystromPinvChain(shape, scale, m, iters, b.declared[0]!, {
@@ -368,7 +440,7 @@ export function buildLowRankGroup(ctx: GroupPlanContext): void {
         break;
       }
       case 'attend-small':
-        attendQueries(op, {
+        attendQueries(parts, op, {
           title: `nystrom attention over ${m} landmarks`,
           uniforms: [
             { name: 'landmarksBase', value: words(landmarks) },
@@ -385,4 +457,48 @@ export function buildLowRankGroup(ctx: GroupPlanContext): void {
         throw new Error(`internal error: ${op.kind} in a nystrom program`);
     }
   }
+}
+
+/** Nystrom's landmark values: each of the m query landmarks attends over every key. */
+function landmarkValuesKernel(
+  parts: LowRankParts,
+  op: LowRankOp,
+  m: number,
+  landmarks: SizeExpr,
+  landmarkValues: SizeExpr,
+): void {
+  const { shape, scale, tensorVec, vec, k, v, words, tensorWords, landmarkRow, bhnd, keyPlace } =
+    parts;
+  const bind = parts.bind;
+  const b = bind([
+    { buffer: k.buffer, write: false, element: tensorVec },
+    { buffer: v.buffer, write: false, element: tensorVec },
+    { buffer: SCRATCH, write: true, element: vec },
+  ]);
+  const emitted = smallAttentionKernel({
+    title: `nystrom landmark values: ${m} query landmarks over every key`,
+    shape,
+    scale,
+    buffers: b.declared,
+    uniforms: [
+      { name: 'seqK', value: 'seqK' },
+      { name: 'kBase', value: tensorWords(k.offset) },
+      { name: 'vBase', value: tensorWords(v.offset) },
+      { name: 'landmarksBase', value: words(landmarks) },
+      { name: 'valuesBase', value: words(landmarkValues) },
+    ],
+    rows: m,
+    keys: uniform('seqK'),
+    keyCount: 'seqK',
+    constants: [{ name: 'M', value: m }],
+    queryRow: add(uniform('landmarksBase'), mul(landmarkRow('row'), u32(2), 'DW')),
+    outputRow: add(uniform('valuesBase'), mul(landmarkRow('row'), 'DVW')),
+    keyRow: rowStart(bhnd, uniform('kBase'), keyPlace, 'DW'),
+    valueRow: rowStart(bhnd, uniform('vBase'), keyPlace, 'DVW'),
+    queryBuffer: b.nameOf(SCRATCH),
+    keyBuffer: b.nameOf(k.buffer),
+    valueBuffer: b.nameOf(v.buffer),
+    outputBuffer: b.nameOf(SCRATCH),
+  });
+  parts.dispatch(op, emitted, b.planBindings);
 }
