@@ -1,6 +1,8 @@
-// compileAttention: checked spec + device profile -> kernels and host plan. This module owns
-// the memory layout decisions (which arrays share a buffer) and the step order; the WGSL text
-// itself comes from codegen/wgsl. Pure and deterministic: no device is touched.
+// compileAttention: checked spec + device profile -> kernels and host plan. buildHostPlan lays
+// out the inputs and the arrays groups share, then hands each group to its family's plan part
+// (plan-softmax.ts, plan-linear.ts, plan-lowrank.ts) through the one plan builder
+// (plan-builder.ts: layout, binder, dispatcher, target choices). Pure and deterministic: no
+// device is touched.
 
 import type { CheckedAttention } from '../check/checked.js';
 import type { Attention, Group } from '../ir/ir.js';
