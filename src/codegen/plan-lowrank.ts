@@ -198,10 +198,7 @@ function lowRankParts(ctx: GroupPlanContext) {
     D,
     DV,
     bhnd,
-    queryPlace: QUERY_PLACE,
-    keyPlace: KEY_PLACE,
     landmarkRow,
-    bind: bindLowRank,
     declare,
     dispatch,
     ops,
@@ -229,27 +226,14 @@ function attendQueries(
     'title' | 'uniforms' | 'keys' | 'keyCount' | 'constants' | 'keyRow' | 'valueRow'
   >,
 ): void {
-  const {
-    shape,
-    vec,
-    tensorVec,
-    tensorWords,
-    bhnd,
-    queryPlace,
-    keptRows,
-    bind,
-    dispatch,
-    q,
-    o,
-    scale,
-    withAux,
-  } = parts;
+  const { shape, vec, tensorVec, tensorWords, bhnd, keptRows, dispatch, q, o, scale, withAux } =
+    parts;
   const uses = [
     { buffer: q.buffer, write: false, element: tensorVec },
     { buffer: SCRATCH, write: false, element: vec },
     { buffer: o.buffer, write: true, element: tensorVec },
   ];
-  const b = bind(uses);
+  const b = bindLowRank(uses);
   const emitted = smallAttentionKernel({
     ...over,
     shape,
@@ -262,8 +246,8 @@ function attendQueries(
       ...over.uniforms,
     ],
     rows: 'seqQ',
-    queryRow: rowStart(bhnd, uniform('qBase'), queryPlace, 'DW'),
-    outputRow: rowStart(bhnd, uniform('oBase'), queryPlace, 'DVW'),
+    queryRow: rowStart(bhnd, uniform('qBase'), QUERY_PLACE, 'DW'),
+    outputRow: rowStart(bhnd, uniform('oBase'), QUERY_PLACE, 'DVW'),
     queryBuffer: b.nameOf(q.buffer),
     keyBuffer: b.nameOf(SCRATCH),
     valueBuffer: b.nameOf(SCRATCH),
@@ -287,7 +271,6 @@ function planLinformer(parts: LowRankParts): void {
     D,
     DV,
     bhnd,
-    bind,
     dispatch,
     ops,
     k,
@@ -316,7 +299,7 @@ function planLinformer(parts: LowRankParts): void {
   for (const op of ops) {
     switch (op.kind) {
       case 'linformer-project': {
-        const b = bind([
+        const b = bindLowRank([
           { buffer: k.buffer, write: false, element: tensorVec },
           { buffer: v.buffer, write: false, element: tensorVec },
           { buffer: EF, write: false, element: 'f32' },
@@ -333,7 +316,7 @@ function planLinformer(parts: LowRankParts): void {
         break;
       }
       case 'linformer-reduce': {
-        const b = bind([{ buffer: SCRATCH, write: true, element: vec }]);
+        const b = bindLowRank([{ buffer: SCRATCH, write: true, element: vec }]);
         const emitted = linformerReduceKernel(
           shape,
           rank,
@@ -382,7 +365,6 @@ function planNystrom(parts: LowRankParts): void {
     DV,
     bhnd,
     landmarkRow,
-    bind,
     declare,
     dispatch,
     ops,
@@ -402,7 +384,7 @@ function planNystrom(parts: LowRankParts): void {
   for (const op of ops) {
     switch (op.kind) {
       case 'nystrom-landmarks': {
-        const b = bind([
+        const b = bindLowRank([
           { buffer: q.buffer, write: false, element: tensorVec },
           { buffer: k.buffer, write: false, element: tensorVec },
           { buffer: SCRATCH, write: true, element: vec },
@@ -419,7 +401,7 @@ function planNystrom(parts: LowRankParts): void {
         landmarkValuesKernel(parts, op, m, landmarks, landmarkValues);
         break;
       case 'nystrom-pinv': {
-        const b = bind([{ buffer: SCRATCH, write: true, element: 'f32' }]);
+        const b = bindLowRank([{ buffer: SCRATCH, write: true, element: 'f32' }]);
         const chain = nystromPinvChain(shape, scale, m, iters, b.declared[0]!, {
           landmarks,
           landmarkValues,
@@ -467,10 +449,8 @@ function landmarkValuesKernel(
   landmarks: SizeExpr,
   landmarkValues: SizeExpr,
 ): void {
-  const { shape, scale, tensorVec, vec, k, v, words, tensorWords, landmarkRow, bhnd, keyPlace } =
-    parts;
-  const bind = parts.bind;
-  const b = bind([
+  const { shape, scale, tensorVec, vec, k, v, words, tensorWords, landmarkRow, bhnd } = parts;
+  const b = bindLowRank([
     { buffer: k.buffer, write: false, element: tensorVec },
     { buffer: v.buffer, write: false, element: tensorVec },
     { buffer: SCRATCH, write: true, element: vec },
@@ -493,8 +473,8 @@ function landmarkValuesKernel(
     constants: [{ name: 'M', value: m }],
     queryRow: add(uniform('landmarksBase'), mul(landmarkRow('row'), u32(2), 'DW')),
     outputRow: add(uniform('valuesBase'), mul(landmarkRow('row'), 'DVW')),
-    keyRow: rowStart(bhnd, uniform('kBase'), keyPlace, 'DW'),
-    valueRow: rowStart(bhnd, uniform('vBase'), keyPlace, 'DVW'),
+    keyRow: rowStart(bhnd, uniform('kBase'), KEY_PLACE, 'DW'),
+    valueRow: rowStart(bhnd, uniform('vBase'), KEY_PLACE, 'DVW'),
     queryBuffer: b.nameOf(SCRATCH),
     keyBuffer: b.nameOf(k.buffer),
     valueBuffer: b.nameOf(v.buffer),
