@@ -99,8 +99,7 @@ fn main(
       den += dot(w, lin[st + ZOFF + t]);
       let srow = st + t * 4u * DVW;
       for (var d = 0u; d < DVW; d++) {
-        acc[d] += w.x * lin[srow + d] + w.y * lin[srow + DVW + d] +
-          w.z * lin[srow + 2u * DVW + d] + w.w * lin[srow + 3u * DVW + d];
+        acc[d] += w.x * lin[srow + d] + w.y * lin[srow + DVW + d] + w.z * lin[srow + 2u * DVW + d] + w.w * lin[srow + 3u * DVW + d];
       }
     }
     for (var r = 0u; r < rEnd; r++) {

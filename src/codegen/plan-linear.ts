@@ -7,39 +7,19 @@
 
 import type { Attention, Group, LinearPlan, Table } from '../ir/ir.js';
 import { featureDim } from '../ir/ir.js';
-import type { DeviceProfile } from '../target/profile.js';
-import type { PlanBinding, PlanStep, SizeExpr } from './plan.js';
 import { size } from './plan.js';
-import type { PlanLayout, TensorPlace } from './plan-lowrank.js';
-import type { LinearBinding, LinearShape } from './linear-shape.js';
+import { bindBuffers, bufName, type GroupPlanContext } from './plan-builder.js';
+import type { LinearShape } from './linear-shape.js';
 import { linearSlots, slotWords } from './linear-shape.js';
-import { emitLinearOutputKernel } from './wgsl/emit-linear-output.js';
+import { linearOutputKernel } from './kernels/linear-output.js';
 import { linearScanKernel } from './kernels/linear-scan.js';
 import { linearStatesKernel } from './kernels/linear-states.js';
-import type { KernelSource } from './kernel-source.js';
-import type { RoutedRowsArrays } from './wgsl/emit-head-routing.js';
 
 const LINEAR_BUFFER = 'linear';
 const AUX_BUFFER = 'aux';
 
-export interface LinearPlanContext {
-  readonly ir: Attention;
-  readonly group: Group;
-  readonly profile: DeviceProfile;
-  readonly layout: PlanLayout;
-  readonly tensors: {
-    readonly q: TensorPlace;
-    readonly k: TensorPlace;
-    readonly v: TensorPlace;
-    readonly o: TensorPlace;
-  };
-  readonly steps: PlanStep[];
-  readonly pushKernel: (name: string, emitted: KernelSource, bindings: PlanBinding[]) => void;
-  /** Head routing: the kept-row lists in `aux` the output kernel walks (null: every row). */
-  readonly headRouting: RoutedRowsArrays | null;
-  /** Workgroup counts folded into two dimensions (compile.ts's `fold`). */
-  readonly fold: (total: SizeExpr) => readonly [SizeExpr, SizeExpr, SizeExpr];
-}
+/** `lin` for the group's own buffer, `qbuf`, `obuf`, ... for the others. */
+const linearName = (buffer: string) => (buffer === LINEAR_BUFFER ? 'lin' : bufName(buffer));
 
 /** Tables of linear groups live in the `linear` buffer, not in `aux`. */
 export function isLinearTable(table: Table): boolean {
@@ -57,22 +37,19 @@ export function linearStorageBindings(ir: Attention): number {
   return most > 0 && ir.headRouting !== undefined ? most + 1 : most;
 }
 
-export function buildLinearGroup(context: LinearPlanContext): void {
-  const { ir, group, layout, tensors, steps, pushKernel, fold, headRouting } = context;
+export function buildLinearGroup(context: GroupPlanContext): void {
+  const { ir, group, plan: builder } = context;
   const mechanism = group.mechanism;
   if (mechanism.kind !== 'linear')
     throw new Error(`internal error: buildLinearGroup on a ${mechanism.kind} group`);
+  const layout = builder.layout;
   layout.buffer(LINEAR_BUFFER);
-  const offsets = new Map<string, SizeExpr>();
   let plan: LinearPlan | null = null;
   const features = featureDim(mechanism.featureMap, ir.headDim);
   for (const table of group.tables) {
     switch (table.kind) {
       case 'gaussian':
-        offsets.set(
-          table.name,
-          layout.add(table.name, LINEAR_BUFFER, table.rows * table.cols, 'f32'),
-        );
+        layout.add(table.name, LINEAR_BUFFER, table.rows * table.cols, 'f32');
         break;
       case 'linear-states': {
         plan = table.plan;
@@ -83,7 +60,7 @@ export function buildLinearGroup(context: LinearPlanContext): void {
           linearSlots(shape).slots,
           slotWords(features, ir.valueDim),
         );
-        offsets.set(table.name, layout.add(table.name, LINEAR_BUFFER, words, 'f32'));
+        layout.add(table.name, LINEAR_BUFFER, words, 'f32');
         break;
       }
       default:
@@ -92,131 +69,91 @@ export function buildLinearGroup(context: LinearPlanContext): void {
   }
   if (plan === null) throw new Error(`internal error: linear group ${group.name} has no states`);
   const shape = linearShape(ir, group, plan);
-  const at = (name: string | null) => {
-    if (name === null) return null;
-    const offset = offsets.get(name);
-    if (offset === undefined) throw new Error(`internal error: array ${name} missing`);
-    return offset;
-  };
+  for (const step of group.program) linearStep(context, shape, step);
+}
 
-  // Binding numbers in first-use order; q, k and v may be one buffer.
-  const bind = (entries: readonly (readonly [string, PlanBinding['type']])[]) => {
-    const slots = new Map<string, { binding: number; type: PlanBinding['type'] }>();
-    for (const [buffer, type] of entries)
-      if (!slots.has(buffer)) slots.set(buffer, { binding: slots.size + 1, type });
-    const of = (buffer: string): LinearBinding => ({
-      name: buffer === LINEAR_BUFFER ? 'lin' : `${buffer}buf`,
-      binding: slots.get(buffer)!.binding,
-    });
-    const plan: PlanBinding[] = [...slots].map(([buffer, s]) => ({
-      binding: s.binding,
-      buffer,
-      type: s.type,
-    }));
-    return { of, plan };
-  };
-  /** `total` counts workgroups (states, output) or invocations (scan). */
-  const dispatch = (
-    name: string,
-    emitted: KernelSource,
-    bindings: PlanBinding[],
-    totalCounts: 'workgroups' | 'invocations',
-  ) => {
-    pushKernel(name, emitted, bindings);
-    const total = emitted.uniforms.find((u) => u.name === 'total')!.value;
-    const workgroups =
-      totalCounts === 'workgroups' ? total : size.ceilDiv(total, emitted.workgroupSize);
-    steps.push(
-      { kind: 'write-uniforms', kernel: name },
-      { kind: 'dispatch', kernel: name, workgroups: fold(workgroups) },
-    );
-  };
-
-  for (const step of group.program) {
-    switch (step.kind) {
-      case 'draw-gaussian': {
-        const table = group.tables.find((t) => t.name === step.table);
-        if (table?.kind !== 'gaussian') throw new Error('internal error: gaussian table missing');
-        steps.push({
-          kind: 'fill-gaussian',
-          array: table.name,
-          seed: table.seed,
-          rows: table.rows,
-          cols: table.cols,
-        });
-        break;
-      }
-      case 'linear-chunk-states': {
-        const b = bind([
-          [tensors.k.buffer, 'read-only-storage'],
-          [tensors.v.buffer, 'read-only-storage'],
-          [LINEAR_BUFFER, 'storage'],
-        ]);
-        const emitted = linearStatesKernel(
-          shape,
-          { k: b.of(tensors.k.buffer), v: b.of(tensors.v.buffer), lin: b.of(LINEAR_BUFFER) },
-          {
-            k: tensors.k.offset,
-            v: tensors.v.offset,
-            states: at(step.states)!,
-            weights: at(step.weights),
-          },
-        );
-        dispatch(`${group.name}.linear_states`, emitted, b.plan, 'workgroups');
-        break;
-      }
-      case 'linear-scan': {
-        const b = bind([[LINEAR_BUFFER, 'storage']]);
-        const emitted = linearScanKernel(
-          `attention ${ir.name}, group ${group.name}`,
-          step.causal,
-          group.kvHeads,
-          slotWords(features, ir.valueDim),
-          b.of(LINEAR_BUFFER),
-          { states: at(step.states)!, slots: linearSlots(shape).slots },
-        );
-        dispatch(`${group.name}.linear_scan`, emitted, b.plan, 'invocations');
-        break;
-      }
-      case 'linear-output': {
-        const b = bind([
-          [tensors.q.buffer, 'read-only-storage'],
-          ...(step.causal
-            ? ([
-                [tensors.k.buffer, 'read-only-storage'],
-                [tensors.v.buffer, 'read-only-storage'],
-              ] as const)
-            : []),
-          [LINEAR_BUFFER, 'read-only-storage'],
-          [tensors.o.buffer, 'storage'],
-          ...(headRouting ? ([[AUX_BUFFER, 'read-only-storage']] as const) : []),
-        ]);
-        const emitted = emitLinearOutputKernel(
-          shape,
-          {
-            q: b.of(tensors.q.buffer),
-            k: step.causal ? b.of(tensors.k.buffer) : null,
-            v: step.causal ? b.of(tensors.v.buffer) : null,
-            lin: b.of(LINEAR_BUFFER),
-            o: b.of(tensors.o.buffer),
-            aux: headRouting ? b.of(AUX_BUFFER) : null,
-          },
-          {
-            q: tensors.q.offset,
-            k: step.causal ? tensors.k.offset : null,
-            v: step.causal ? tensors.v.offset : null,
-            o: tensors.o.offset,
-            states: at(step.states)!,
-            weights: at(step.weights),
-            headRouting,
-          },
-        );
-        dispatch(`${group.name}.linear_output`, emitted, b.plan, 'workgroups');
-        break;
-      }
-      default:
-        throw new Error(`internal error: step ${step.kind} in linear group ${group.name}`);
+/** One step of a linear group's program: a host table fill or one kernel. */
+function linearStep(
+  context: GroupPlanContext,
+  shape: LinearShape,
+  step: Group['program'][number],
+): void {
+  const { ir, group, plan: builder, tensors, headRouting } = context;
+  const at = (name: string | null) => (name === null ? null : builder.layout.offsetOf(name));
+  const read = (buffer: string) => ({ buffer, write: false });
+  const written = (buffer: string) => ({ buffer, write: true });
+  switch (step.kind) {
+    case 'draw-gaussian': {
+      const table = group.tables.find((t) => t.name === step.table);
+      if (table?.kind !== 'gaussian') throw new Error('internal error: gaussian table missing');
+      builder.steps.push({
+        kind: 'fill-gaussian',
+        array: table.name,
+        seed: table.seed,
+        rows: table.rows,
+        cols: table.cols,
+      });
+      return;
     }
+    case 'linear-chunk-states': {
+      const { k, v } = tensors;
+      const b = bindBuffers([read(k.buffer), read(v.buffer), written(LINEAR_BUFFER)], linearName);
+      const kernel = linearStatesKernel(
+        shape,
+        { k: b.of(k.buffer), v: b.of(v.buffer), lin: b.of(LINEAR_BUFFER) },
+        { k: k.offset, v: v.offset, states: at(step.states)!, weights: at(step.weights) },
+      );
+      return builder.run(`${group.name}.linear_states`, kernel, b.plan, 'workgroups');
+    }
+    case 'linear-scan': {
+      const b = bindBuffers([written(LINEAR_BUFFER)], linearName);
+      const kernel = linearScanKernel(
+        `attention ${ir.name}, group ${group.name}`,
+        step.causal,
+        group.kvHeads,
+        slotWords(featureDim(shape.map, ir.headDim), ir.valueDim),
+        b.of(LINEAR_BUFFER),
+        { states: at(step.states)!, slots: linearSlots(shape).slots },
+      );
+      return builder.run(`${group.name}.linear_scan`, kernel, b.plan, 'invocations');
+    }
+    case 'linear-output': {
+      const { q, k, v, o } = tensors;
+      const causal = step.causal;
+      const b = bindBuffers(
+        [
+          read(q.buffer),
+          ...(causal ? [read(k.buffer), read(v.buffer)] : []),
+          read(LINEAR_BUFFER),
+          written(o.buffer),
+          ...(headRouting ? [read(AUX_BUFFER)] : []),
+        ],
+        linearName,
+      );
+      const kernel = linearOutputKernel(
+        shape,
+        {
+          q: b.of(q.buffer),
+          k: causal ? b.of(k.buffer) : null,
+          v: causal ? b.of(v.buffer) : null,
+          lin: b.of(LINEAR_BUFFER),
+          o: b.of(o.buffer),
+          aux: headRouting ? b.of(AUX_BUFFER) : null,
+        },
+        {
+          q: q.offset,
+          k: causal ? k.offset : null,
+          v: causal ? v.offset : null,
+          o: o.offset,
+          states: at(step.states)!,
+          weights: at(step.weights),
+          headRouting,
+        },
+      );
+      return builder.run(`${group.name}.linear_output`, kernel, b.plan, 'workgroups');
+    }
+    default:
+      throw new Error(`internal error: step ${step.kind} in linear group ${group.name}`);
   }
 }
 

@@ -6,10 +6,9 @@
 // Memory is O(B H (N/chunk) r (D + Dv) + B H m^2): never N x N. Under dtype f16 only q/k/v/o
 // are halves (bound as `vec2<u32>`, four per element); E, F and the scratch stay f32.
 
-import type { Attention, Group } from '../ir/ir.js';
+import type { Attention } from '../ir/ir.js';
 import type { LowRankMechanism, LowRankOp } from '../ir/lowrank-ir.js';
-import type { DeviceProfile } from '../target/profile.js';
-import type { PlanArray, PlanBinding, PlanInput, PlanStep, SizeExpr, TensorDType } from './plan.js';
+import type { PlanBinding, PlanInput, SizeExpr } from './plan.js';
 import { size } from './plan.js';
 import {
   type GroupShape,
@@ -20,42 +19,38 @@ import {
 import { smallAttentionKernel, type SmallAttentionSpec } from './kernels/lowrank-attend.js';
 import { rowStart, type RowPlace } from '../kernel/blocks/layout.js';
 import { add, mul, u32, uniform } from '../kernel/build.js';
-import type { RoutedRowsArrays } from './wgsl/emit-head-routing.js';
 import { linformerProjectKernel, linformerReduceKernel } from './kernels/linformer.js';
 import { nystromLandmarksKernel, nystromPinvChain, pinvWorkWords } from './kernels/nystrom.js';
 import type { KernelSource } from './kernel-source.js';
-
-/** The part of compile.ts's layout this module uses. */
-export interface PlanLayout {
-  readonly arrays: readonly PlanArray[];
-  buffer(name: string): void;
-  add(name: string, buffer: string, elements: SizeExpr, element: TensorDType): SizeExpr;
-}
-
-export interface TensorPlace {
-  readonly buffer: string;
-  readonly offset: SizeExpr;
-}
-
-export interface LowRankPlanContext {
-  readonly ir: Attention;
-  readonly group: Group;
-  readonly profile: DeviceProfile;
-  readonly layout: PlanLayout;
-  readonly tensors: {
-    readonly q: TensorPlace;
-    readonly k: TensorPlace;
-    readonly v: TensorPlace;
-    readonly o: TensorPlace;
-  };
-  readonly steps: PlanStep[];
-  readonly pushKernel: (name: string, emitted: KernelSource, bindings: PlanBinding[]) => void;
-  /** Head routing: the kept-row lists in `aux` the attend kernel walks (null: every row). */
-  readonly headRouting: RoutedRowsArrays | null;
-}
+import { bindBuffers, type BufferUse, type GroupPlanContext } from './plan-builder.js';
 
 const SCRATCH = 'lowrank';
 const EF = 'ef';
+
+/** Low-rank kernels name a bound buffer `q_buf`, `lowrank_buf`, `qkv_buf`. */
+const lowRankName = (buffer: string) => `${buffer.replace(/[^A-Za-z0-9]/g, '_')}_buf`;
+
+/** A buffer use with the element type the kernel reads it as (one per buffer). */
+interface TypedUse extends BufferUse {
+  readonly element: string;
+}
+
+/** The binder's bindings as the low-rank kernels declare them (name, access, element). */
+function bindLowRank(uses: readonly TypedUse[]) {
+  const bound = bindBuffers(uses, lowRankName);
+  const declared: KernelBuffer[] = bound.plan.map((p) => {
+    const elements = new Set(uses.filter((u) => u.buffer === p.buffer).map((u) => u.element));
+    if (elements.size > 1)
+      throw new Error(`internal error: buffer ${p.buffer} bound with two element types`);
+    return {
+      name: bound.of(p.buffer).name,
+      binding: p.binding,
+      access: bound.writes(p.buffer) ? 'read_write' : 'read',
+      element: [...elements][0] as KernelBuffer['element'],
+    };
+  });
+  return { declared, planBindings: bound.plan, nameOf: (buffer: string) => bound.of(buffer).name };
+}
 
 /** `E` and `F` `[Hkv, r, max_seq]` when some group is a linformer (they share one rank). */
 export function lowRankInputs(ir: Attention): PlanInput[] {
@@ -87,15 +82,18 @@ export function lowRankConstraints(ir: Attention): { readonly minSeq?: number } 
   return counts.length === 0 ? {} : { minSeq: Math.max(...counts) };
 }
 
-export function buildLowRankGroup(ctx: LowRankPlanContext): void {
-  const { ir, group, layout } = ctx;
-  const mechanism = group.mechanism;
-  if (mechanism.kind !== 'lowrank') throw new Error('internal error: not a low-rank group');
-  const width: 1 | 4 = ir.headDim % 4 === 0 && ir.valueDim % 4 === 0 ? 4 : 1;
-  const shape: GroupShape = {
+export function buildLowRankGroup(ctx: GroupPlanContext): void {
+  const parts = lowRankParts(ctx);
+  if (parts.mechanism.method.kind === 'linformer') planLinformer(parts);
+  else planNystrom(parts);
+}
+
+/** The group's shape the low-rank kernels are specialized for (lowrank-blocks.ts). */
+function groupShape(ir: Attention, group: GroupPlanContext['group']): GroupShape {
+  return {
     attention: ir.name,
     group: group.name,
-    width,
+    width: ir.headDim % 4 === 0 && ir.valueDim % 4 === 0 ? 4 : 1,
     headDim: ir.headDim,
     valueDim: ir.valueDim,
     heads: group.heads,
@@ -106,6 +104,33 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
     totalKvHeads: ir.kvHeads,
     dtype: ir.dtype,
   };
+}
+
+// Rows the attend kernels address, over the names they define (lowrank-attend.ts).
+const QUERY_PLACE: RowPlace = {
+  batch: 'b',
+  head: 'h',
+  heads: 'TOTAL_HEADS',
+  seq: uniform('seqQ'),
+  row: 'row',
+};
+const KEY_PLACE: RowPlace = {
+  batch: 'b',
+  head: 'hk',
+  heads: 'TOTAL_KV_HEADS',
+  seq: uniform('seqK'),
+  row: 'j',
+};
+
+/** What every kernel of a low-rank group shares: its shape, scratch, rows and binder. */
+function lowRankParts(ctx: GroupPlanContext) {
+  const { ir, group } = ctx;
+  const builder = ctx.plan;
+  const layout = builder.layout;
+  const mechanism = group.mechanism;
+  if (mechanism.kind !== 'lowrank') throw new Error('internal error: not a low-rank group');
+  const shape = groupShape(ir, group);
+  const width = shape.width;
   const vec = width === 4 ? 'vec4<f32>' : 'f32';
   /** Element of the q/k/v/o buffers: packed halves under f16. */
   const tensorVec = tensorElement(shape);
@@ -118,71 +143,27 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
   const D = ir.headDim;
   const DV = ir.valueDim;
   const bhnd = ir.layout;
-  // Rows the attend kernels address, over the names they define (lowrank-attend.ts).
-  const seqQ = uniform('seqQ');
-  const seqK = uniform('seqK');
-  const queryPlace: RowPlace = {
-    batch: 'b',
-    head: 'h',
-    heads: 'TOTAL_HEADS',
-    seq: seqQ,
-    row: 'row',
-  };
-  const keyPlace: RowPlace = {
-    batch: 'b',
-    head: 'hk',
-    heads: 'TOTAL_KV_HEADS',
-    seq: seqK,
-    row: 'j',
-  };
   /** Landmark `row` of this (batch, local head): `(b * HEADS + hl) * M + row`. */
   const landmarkRow = (row: string) => add(mul(add(mul('b', 'HEADS'), 'hl'), 'M'), row);
 
-  /** Declares the plan buffers a kernel touches (deduplicated: q/k/v may share `qkv`). */
-  const bind = (uses: readonly { buffer: string; write: boolean; element: string }[]) => {
-    const order = [...new Set(uses.map((u) => u.buffer))];
-    for (const u of uses) {
-      if (uses.some((w) => w.buffer === u.buffer && w.element !== u.element))
-        throw new Error(`internal error: buffer ${u.buffer} bound with two element types`);
-    }
-    const declared: KernelBuffer[] = order.map((buffer, i) => ({
-      name: `${buffer.replace(/[^A-Za-z0-9]/g, '_')}_buf`,
-      binding: i + 1,
-      access: uses.some((u) => u.buffer === buffer && u.write) ? 'read_write' : 'read',
-      element: uses.find((u) => u.buffer === buffer)!.element as KernelBuffer['element'],
-    }));
-    const planBindings: PlanBinding[] = declared.map((d, i) => ({
-      binding: d.binding,
-      buffer: order[i]!,
-      type: d.access === 'read_write' ? 'storage' : 'read-only-storage',
-    }));
-    const nameOf = (buffer: string) => declared[order.indexOf(buffer)]!.name;
-    return { declared, planBindings, nameOf };
-  };
-
-  /** Adds a kernel and its uniforms; `dispatchKernel` then runs it (once or repeatedly). */
+  /** Adds a kernel and its uniforms; `builder.dispatch` then runs it (once or repeatedly). */
   const declare = (
     op: LowRankOp,
-    emitted: KernelSource,
-    bindings: PlanBinding[],
+    kernel: KernelSource,
+    bindings: readonly PlanBinding[],
     part?: string,
   ): string => {
     const name = `${group.name}.${op.kind}${part === undefined ? '' : `.${part}`}`;
-    ctx.pushKernel(name, emitted, bindings);
-    ctx.steps.push({ kind: 'write-uniforms', kernel: name });
+    builder.kernel(name, kernel, bindings);
+    builder.writeUniforms(name);
     return name;
   };
-  const dispatchKernel = (name: string, emitted: KernelSource) => {
-    const total = emitted.uniforms.find((u) => u.name === 'total')!.value;
-    const max = ctx.profile.limits.maxComputeWorkgroupsPerDimension;
-    ctx.steps.push({
-      kind: 'dispatch',
-      kernel: name,
-      workgroups: [size.min(total, max), size.ceilDiv(total, max), 1],
-    });
-  };
-  const dispatch = (op: LowRankOp, emitted: KernelSource, bindings: PlanBinding[], part?: string) =>
-    dispatchKernel(declare(op, emitted, bindings, part), emitted);
+  const dispatch = (
+    op: LowRankOp,
+    kernel: KernelSource,
+    bindings: readonly PlanBinding[],
+    part?: string,
+  ) => builder.dispatch(declare(op, kernel, bindings, part), kernel, 'workgroups');
 
   const ops = group.program.flatMap((s) => (s.kind === 'lowrank' ? [s.op] : []));
   const { q, k, v, o } = ctx.tensors;
@@ -197,128 +178,204 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
           },
         }
       : {};
-  const withAux = (bindings: PlanBinding[]): PlanBinding[] =>
-    ctx.headRouting
-      ? [...bindings, { binding: bindings.length + 1, buffer: 'aux', type: 'read-only-storage' }]
-      : bindings;
+  /** The attend kernel's bindings with `aux` after its own under head routing. */
+  const withAux = (uses: readonly BufferUse[]) =>
+    bindBuffers(ctx.headRouting ? [...uses, { buffer: 'aux', write: false }] : uses, lowRankName)
+      .plan;
 
-  /**
-   * The attend kernel both programs end with: every query row of q (head routing: the kept
-   * ones) over `keys` rows of scratch, written to o.
-   */
-  const attendQueries = (
-    op: LowRankOp,
-    over: Pick<
-      SmallAttentionSpec,
-      'title' | 'uniforms' | 'keys' | 'keyCount' | 'constants' | 'keyRow' | 'valueRow'
-    >,
-  ) => {
-    const b = bind([
-      { buffer: q.buffer, write: false, element: tensorVec },
-      { buffer: SCRATCH, write: false, element: vec },
-      { buffer: o.buffer, write: true, element: tensorVec },
-    ]);
-    const emitted = smallAttentionKernel({
-      ...over,
-      shape,
-      scale,
-      buffers: b.declared,
-      uniforms: [
-        { name: 'seqQ', value: 'seqQ' },
-        { name: 'qBase', value: tensorWords(q.offset) },
-        { name: 'oBase', value: tensorWords(o.offset) },
-        ...over.uniforms,
-      ],
-      rows: 'seqQ',
-      queryRow: rowStart(bhnd, uniform('qBase'), queryPlace, 'DW'),
-      outputRow: rowStart(bhnd, uniform('oBase'), queryPlace, 'DVW'),
-      queryBuffer: b.nameOf(q.buffer),
-      keyBuffer: b.nameOf(SCRATCH),
-      valueBuffer: b.nameOf(SCRATCH),
-      outputBuffer: b.nameOf(o.buffer),
-      ...keptRows(b.declared),
-    });
-    dispatch(op, emitted, withAux(b.planBindings));
+  return {
+    ir,
+    group,
+    builder,
+    layout,
+    mechanism,
+    shape,
+    vec,
+    tensorVec,
+    scratch,
+    words,
+    tensorWords,
+    D,
+    DV,
+    bhnd,
+    landmarkRow,
+    declare,
+    dispatch,
+    ops,
+    q,
+    k,
+    v,
+    o,
+    scale,
+    keptRows,
+    withAux,
   };
+}
 
-  if (mechanism.method.kind === 'linformer') {
-    const project = ops.find((op) => op.kind === 'linformer-project');
-    if (project?.kind !== 'linformer-project') throw new Error('internal error: no projection');
-    const rank = project.rank;
-    const chunk = project.chunk;
-    if (ir.maxSeq === null) throw new Error('internal error: linformer without max_seq');
-    const maxSeq = ir.maxSeq;
-    layout.buffer(EF);
-    if (!layout.arrays.some((a) => a.name === 'E')) {
-      const efLength = ir.kvHeads * rank * maxSeq;
-      layout.add('E', EF, efLength, 'f32');
-      layout.add('F', EF, efLength, 'f32');
-    }
-    const eOff = layout.arrays.find((a) => a.name === 'E')!.offset;
-    const fOff = layout.arrays.find((a) => a.name === 'F')!.offset;
-    const rowWords = D + DV;
-    const partial = scratch(
-      'kv_partial',
-      size.mul('batch', group.kvHeads, size.ceilDiv('seqK', chunk), rank, rowWords),
-    );
-    const projected = scratch('kv_projected', size.mul('batch', group.kvHeads, rank, rowWords));
-    for (const op of ops) {
-      switch (op.kind) {
-        case 'linformer-project': {
-          const b = bind([
-            { buffer: k.buffer, write: false, element: tensorVec },
-            { buffer: v.buffer, write: false, element: tensorVec },
-            { buffer: EF, write: false, element: 'f32' },
-            { buffer: SCRATCH, write: true, element: vec },
-          ]);
-          const emitted = linformerProjectKernel(shape, bhnd, rank, chunk, maxSeq, b.declared, {
-            k: { buffer: b.nameOf(k.buffer), base: k.offset },
-            v: { buffer: b.nameOf(v.buffer), base: v.offset },
-            e: { buffer: b.nameOf(EF), base: eOff },
-            f: { buffer: b.nameOf(EF), base: fOff },
-            partial: { buffer: b.nameOf(SCRATCH), base: partial },
-          });
-          dispatch(op, emitted, b.planBindings);
-          break;
-        }
-        case 'linformer-reduce': {
-          const b = bind([{ buffer: SCRATCH, write: true, element: vec }]);
-          const emitted = linformerReduceKernel(
-            shape,
-            rank,
-            chunk,
-            b.declared[0]!,
-            partial,
-            projected,
-          );
-          dispatch(op, emitted, b.planBindings);
-          break;
-        }
-        case 'attend-small': {
-          const projectedRow = add(
-            uniform('projectedBase'),
-            mul(add(mul(add(mul('b', 'KV_HEADS'), 'hkl'), 'ROWS'), 'j'), add('DW', 'DVW')),
-          );
-          attendQueries(op, {
-            title: `linformer attention over ${rank} projected rows`,
-            uniforms: [{ name: 'projectedBase', value: words(projected) }],
-            keys: 'ROWS',
-            keyCount: rank,
-            constants: [{ name: 'ROWS', value: rank }],
-            keyRow: projectedRow,
-            valueRow: add(projectedRow, 'DW'),
-          });
-          break;
-        }
-        default:
-          throw new Error(`internal error: ${op.kind} in a linformer program`);
-      }
-    }
-    return;
+type LowRankParts = ReturnType<typeof lowRankParts>;
+
+/**
+ * The attend kernel both programs end with: every query row of q (head routing: the kept
+ * ones) over `keys` rows of scratch, written to o.
+ */
+function attendQueries(
+  parts: LowRankParts,
+  op: LowRankOp,
+  over: Pick<
+    SmallAttentionSpec,
+    'title' | 'uniforms' | 'keys' | 'keyCount' | 'constants' | 'keyRow' | 'valueRow'
+  >,
+): void {
+  const { shape, vec, tensorVec, tensorWords, bhnd, keptRows, dispatch, q, o, scale, withAux } =
+    parts;
+  const uses = [
+    { buffer: q.buffer, write: false, element: tensorVec },
+    { buffer: SCRATCH, write: false, element: vec },
+    { buffer: o.buffer, write: true, element: tensorVec },
+  ];
+  const b = bindLowRank(uses);
+  const emitted = smallAttentionKernel({
+    ...over,
+    shape,
+    scale,
+    buffers: b.declared,
+    uniforms: [
+      { name: 'seqQ', value: 'seqQ' },
+      { name: 'qBase', value: tensorWords(q.offset) },
+      { name: 'oBase', value: tensorWords(o.offset) },
+      ...over.uniforms,
+    ],
+    rows: 'seqQ',
+    queryRow: rowStart(bhnd, uniform('qBase'), QUERY_PLACE, 'DW'),
+    outputRow: rowStart(bhnd, uniform('oBase'), QUERY_PLACE, 'DVW'),
+    queryBuffer: b.nameOf(q.buffer),
+    keyBuffer: b.nameOf(SCRATCH),
+    valueBuffer: b.nameOf(SCRATCH),
+    outputBuffer: b.nameOf(o.buffer),
+    ...keptRows(b.declared),
+  });
+  dispatch(op, emitted, withAux(uses));
+}
+
+/** Linformer: project k and v by chunks, reduce, attend over the projected rows. */
+function planLinformer(parts: LowRankParts): void {
+  const {
+    ir,
+    group,
+    layout,
+    shape,
+    vec,
+    tensorVec,
+    scratch,
+    words,
+    D,
+    DV,
+    bhnd,
+    dispatch,
+    ops,
+    k,
+    v,
+  } = parts;
+  const project = ops.find((op) => op.kind === 'linformer-project');
+  if (project?.kind !== 'linformer-project') throw new Error('internal error: no projection');
+  const rank = project.rank;
+  const chunk = project.chunk;
+  if (ir.maxSeq === null) throw new Error('internal error: linformer without max_seq');
+  const maxSeq = ir.maxSeq;
+  layout.buffer(EF);
+  if (!layout.arrays.some((a) => a.name === 'E')) {
+    const efLength = ir.kvHeads * rank * maxSeq;
+    layout.add('E', EF, efLength, 'f32');
+    layout.add('F', EF, efLength, 'f32');
   }
+  const eOff = layout.arrays.find((a) => a.name === 'E')!.offset;
+  const fOff = layout.arrays.find((a) => a.name === 'F')!.offset;
+  const rowWords = D + DV;
+  const partial = scratch(
+    'kv_partial',
+    size.mul('batch', group.kvHeads, size.ceilDiv('seqK', chunk), rank, rowWords),
+  );
+  const projected = scratch('kv_projected', size.mul('batch', group.kvHeads, rank, rowWords));
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'linformer-project': {
+        const b = bindLowRank([
+          { buffer: k.buffer, write: false, element: tensorVec },
+          { buffer: v.buffer, write: false, element: tensorVec },
+          { buffer: EF, write: false, element: 'f32' },
+          { buffer: SCRATCH, write: true, element: vec },
+        ]);
+        const emitted = linformerProjectKernel(shape, bhnd, rank, chunk, maxSeq, b.declared, {
+          k: { buffer: b.nameOf(k.buffer), base: k.offset },
+          v: { buffer: b.nameOf(v.buffer), base: v.offset },
+          e: { buffer: b.nameOf(EF), base: eOff },
+          f: { buffer: b.nameOf(EF), base: fOff },
+          partial: { buffer: b.nameOf(SCRATCH), base: partial },
+        });
+        dispatch(op, emitted, b.planBindings);
+        break;
+      }
+      case 'linformer-reduce': {
+        const b = bindLowRank([{ buffer: SCRATCH, write: true, element: vec }]);
+        const emitted = linformerReduceKernel(
+          shape,
+          rank,
+          chunk,
+          b.declared[0]!,
+          partial,
+          projected,
+        );
+        dispatch(op, emitted, b.planBindings);
+        break;
+      }
+      case 'attend-small': {
+        const projectedRow = add(
+          uniform('projectedBase'),
+          mul(add(mul(add(mul('b', 'KV_HEADS'), 'hkl'), 'ROWS'), 'j'), add('DW', 'DVW')),
+        );
+        attendQueries(parts, op, {
+          title: `linformer attention over ${rank} projected rows`,
+          uniforms: [{ name: 'projectedBase', value: words(projected) }],
+          keys: 'ROWS',
+          keyCount: rank,
+          constants: [{ name: 'ROWS', value: rank }],
+          keyRow: projectedRow,
+          valueRow: add(projectedRow, 'DW'),
+        });
+        break;
+      }
+      default:
+        throw new Error(`internal error: ${op.kind} in a linformer program`);
+    }
+  }
+}
 
-  const m = mechanism.method.landmarks;
-  const iters = mechanism.method.iters;
+/** Nystrom: landmarks, their values, the pseudo-inverse chain, attend over the landmarks. */
+function planNystrom(parts: LowRankParts): void {
+  const {
+    group,
+    builder,
+    mechanism,
+    shape,
+    vec,
+    tensorVec,
+    scratch,
+    words,
+    D,
+    DV,
+    bhnd,
+    landmarkRow,
+    declare,
+    dispatch,
+    ops,
+    q,
+    k,
+    scale,
+  } = parts;
+  const method = mechanism.method;
+  if (method.kind !== 'nystrom') throw new Error('internal error: not a nystrom group');
+  const m = method.landmarks;
+  const iters = method.iters;
   const perHead = (x: SizeExpr) => size.mul('batch', group.heads, x);
   const landmarks = scratch('landmarks', perHead(m * 2 * D));
   const landmarkValues = scratch('landmark_values', perHead(m * DV));
@@ -327,7 +384,7 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
   for (const op of ops) {
     switch (op.kind) {
       case 'nystrom-landmarks': {
-        const b = bind([
+        const b = bindLowRank([
           { buffer: q.buffer, write: false, element: tensorVec },
           { buffer: k.buffer, write: false, element: tensorVec },
           { buffer: SCRATCH, write: true, element: vec },
@@ -340,42 +397,11 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
         dispatch(op, emitted, b.planBindings);
         break;
       }
-      case 'nystrom-landmark-values': {
-        const b = bind([
-          { buffer: k.buffer, write: false, element: tensorVec },
-          { buffer: v.buffer, write: false, element: tensorVec },
-          { buffer: SCRATCH, write: true, element: vec },
-        ]);
-        const emitted = smallAttentionKernel({
-          title: `nystrom landmark values: ${m} query landmarks over every key`,
-          shape,
-          scale,
-          buffers: b.declared,
-          uniforms: [
-            { name: 'seqK', value: 'seqK' },
-            { name: 'kBase', value: tensorWords(k.offset) },
-            { name: 'vBase', value: tensorWords(v.offset) },
-            { name: 'landmarksBase', value: words(landmarks) },
-            { name: 'valuesBase', value: words(landmarkValues) },
-          ],
-          rows: m,
-          keys: uniform('seqK'),
-          keyCount: 'seqK',
-          constants: [{ name: 'M', value: m }],
-          queryRow: add(uniform('landmarksBase'), mul(landmarkRow('row'), u32(2), 'DW')),
-          outputRow: add(uniform('valuesBase'), mul(landmarkRow('row'), 'DVW')),
-          keyRow: rowStart(bhnd, uniform('kBase'), keyPlace, 'DW'),
-          valueRow: rowStart(bhnd, uniform('vBase'), keyPlace, 'DVW'),
-          queryBuffer: b.nameOf(SCRATCH),
-          keyBuffer: b.nameOf(k.buffer),
-          valueBuffer: b.nameOf(v.buffer),
-          outputBuffer: b.nameOf(SCRATCH),
-        });
-        dispatch(op, emitted, b.planBindings);
+      case 'nystrom-landmark-values':
+        landmarkValuesKernel(parts, op, m, landmarks, landmarkValues);
         break;
-      }
       case 'nystrom-pinv': {
-        const b = bind([{ buffer: SCRATCH, write: true, element: 'f32' }]);
+        const b = bindLowRank([{ buffer: SCRATCH, write: true, element: 'f32' }]);
         const chain = nystromPinvChain(shape, scale, m, iters, b.declared[0]!, {
           landmarks,
           landmarkValues,
@@ -391,12 +417,12 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
         for (const part of chain.dispatches) {
           const k = declared.get(part);
           if (!k) throw new Error(`internal error: no pinv kernel ${part}`);
-          dispatchKernel(k.name, k.kernel);
+          builder.dispatch(k.name, k.kernel, 'workgroups');
         }
         break;
       }
       case 'attend-small':
-        attendQueries(op, {
+        attendQueries(parts, op, {
           title: `nystrom attention over ${m} landmarks`,
           uniforms: [
             { name: 'landmarksBase', value: words(landmarks) },
@@ -413,4 +439,46 @@ export function buildLowRankGroup(ctx: LowRankPlanContext): void {
         throw new Error(`internal error: ${op.kind} in a nystrom program`);
     }
   }
+}
+
+/** Nystrom's landmark values: each of the m query landmarks attends over every key. */
+function landmarkValuesKernel(
+  parts: LowRankParts,
+  op: LowRankOp,
+  m: number,
+  landmarks: SizeExpr,
+  landmarkValues: SizeExpr,
+): void {
+  const { shape, scale, tensorVec, vec, k, v, words, tensorWords, landmarkRow, bhnd } = parts;
+  const b = bindLowRank([
+    { buffer: k.buffer, write: false, element: tensorVec },
+    { buffer: v.buffer, write: false, element: tensorVec },
+    { buffer: SCRATCH, write: true, element: vec },
+  ]);
+  const emitted = smallAttentionKernel({
+    title: `nystrom landmark values: ${m} query landmarks over every key`,
+    shape,
+    scale,
+    buffers: b.declared,
+    uniforms: [
+      { name: 'seqK', value: 'seqK' },
+      { name: 'kBase', value: tensorWords(k.offset) },
+      { name: 'vBase', value: tensorWords(v.offset) },
+      { name: 'landmarksBase', value: words(landmarks) },
+      { name: 'valuesBase', value: words(landmarkValues) },
+    ],
+    rows: m,
+    keys: uniform('seqK'),
+    keyCount: 'seqK',
+    constants: [{ name: 'M', value: m }],
+    queryRow: add(uniform('landmarksBase'), mul(landmarkRow('row'), u32(2), 'DW')),
+    outputRow: add(uniform('valuesBase'), mul(landmarkRow('row'), 'DVW')),
+    keyRow: rowStart(bhnd, uniform('kBase'), KEY_PLACE, 'DW'),
+    valueRow: rowStart(bhnd, uniform('vBase'), KEY_PLACE, 'DVW'),
+    queryBuffer: b.nameOf(SCRATCH),
+    keyBuffer: b.nameOf(k.buffer),
+    valueBuffer: b.nameOf(v.buffer),
+    outputBuffer: b.nameOf(SCRATCH),
+  });
+  parts.dispatch(op, emitted, b.planBindings);
 }

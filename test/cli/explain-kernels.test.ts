@@ -22,6 +22,7 @@ describe('attnc explain --kernels', () => {
   for (const example of [
     'document_mask',
     'linear_transformer',
+    'performer',
     'linformer',
     'nystromformer',
     'routing_transformer',

@@ -41,13 +41,6 @@ const EXTREME_SPECS = [
   'attention a { heads: 1; head_dim: 128; value_dim: 128; causal: true; mask: window(64) }',
 ];
 
-/**
- * Kernels still without a bound, each with its reason. `linear_output` is the template
- * emit-linear-output.ts, which branch i9-linout moves to the kernel IR, where it is bounded
- * by its builder or by the derivation (src/kernel/loop-bound.ts).
- */
-const PENDING = new Set(['linear_output']);
-
 function kernelsOf(text: string, profile: DeviceProfile) {
   const front = checkSource(text);
   expect(front.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
@@ -69,7 +62,6 @@ describe('every kernel carries a loop bound', () => {
         const kernels = kernelsOf(text, profile);
         expect(kernels.length).toBeGreaterThan(0);
         for (const kernel of kernels) {
-          if (PENDING.has(kernel.name.split('.').at(-1)!)) continue;
           expect({
             profile: profile.name,
             kernel: kernel.name,

@@ -2,8 +2,7 @@
 // units of the plan's vector width W (f32, or f16 halves packed two per u32), row addressing
 // for both layouts, and the feature map phi on W features at a time (elu1, relu, FAVOR+).
 // phi is only ever computed into registers or workgroup memory, never into a storage buffer.
-// The states kernel builds on these directly; the output kernel's template renders them
-// through emit-linear-common.ts until it builds IR itself.
+// The states and output kernels build on these.
 
 import { featureDim } from '../../ir/ir.js';
 import {

@@ -1,21 +1,25 @@
-// Head routing's row source for barrier-free per-query kernels (one query row per invocation,
-// `tile` rows per workgroup): workgroup `linear` takes tile `linear - start` of the kept-row
-// list (b, local head) whose running tile total passes it, so only kept (row, head) pairs
-// are ever computed (codegen/wgsl/emit-head-routing.ts lays the lists out in `aux` and names
-// the Params fields: keptRowUniforms). Needs the constants HEADS, HEAD_OFFSET and TOTAL_HEADS.
+// Head routing's row source for per-query kernels (one query row per invocation, `tile` rows
+// per workgroup, with or without barriers): workgroup `linear` takes tile `linear - start` of
+// the kept-row list (b, local head) whose running tile total passes it, so only kept
+// (row, head) pairs are ever computed (codegen/wgsl/emit-head-routing.ts lays the lists out
+// in `aux` and names the Params fields: keptRowUniforms). Needs the constants HEADS,
+// HEAD_OFFSET and TOTAL_HEADS.
 
 import {
   add,
   block,
   call,
   div,
+  eq,
   ge,
   gt,
   index,
   lt,
   max,
+  min,
   mod,
   mul,
+  raw,
   select,
   sub,
   T,
@@ -23,7 +27,7 @@ import {
   uniform,
   type BlockBuilder,
 } from '../build.js';
-import type { Expr, HelperFunction } from '../ir.js';
+import type { Expr, HelperFunction, WorkgroupVar } from '../ir.js';
 
 /** Reads word `at` of the buffer that holds the kept-row lists. */
 export type AuxRead = (at: Expr) => Expr;
@@ -59,13 +63,35 @@ export function findKeptList(read: AuxRead): HelperFunction {
 /**
  * The row selection (`linear` and `lid` in scope; the kernel declares `findKeptList`):
  * defines b, hl, h, routeRow (this invocation's query row) and routeWeight (its head's
- * routing weight). An invocation past the list's end returns: the kernel has no barriers.
+ * routing weight). By default an invocation past the list's end returns: the kernel has no
+ * barriers. A kernel with barriers passes `inWorkgroup` (and declares `KEPT_LIST_VAR`): the
+ * list is found once per workgroup and read through `workgroupUniformLoad`, so control flow
+ * stays uniform, and an idle invocation keeps the tile's last row with `routeActive` false
+ * (it must not write); routeFirst and routeLast then bound the tile's slots in the list.
  */
-export function selectKeptRow(b: BlockBuilder, read: AuxRead, tile: number): void {
+export function selectKeptRow(
+  b: BlockBuilder,
+  read: AuxRead,
+  tile: number,
+  options: { readonly inWorkgroup?: boolean } = {},
+): void {
+  const shared = options.inWorkgroup === true;
   const routeBatch = uniform('routeBatch');
   const routeSeqQ = uniform('routeSeqQ');
   b.comment('Head routing: this workgroup walks one tile of a kept-row list (b, local head).');
-  const list = b.let('routeList', call('findKeptList', 'linear'));
+  if (shared)
+    b.if(
+      eq('lid', u32(0)),
+      (t) => t.assign(KEPT_LIST_VAR.name, call('findKeptList', 'linear')),
+      undefined,
+      {
+        oneLine: true,
+      },
+    );
+  const list = b.let(
+    'routeList',
+    shared ? uniformLoad(KEPT_LIST_VAR.name) : call('findKeptList', 'linear'),
+  );
   b.returnIf(ge(list, mul(routeBatch, 'HEADS')));
   const hl = b.let('hl', mod(list, 'HEADS'));
   const batch = b.let('b', div(list, 'HEADS'));
@@ -82,16 +108,34 @@ export function selectKeptRow(b: BlockBuilder, read: AuxRead, tile: number): voi
   );
   const rows = b.let('routeRows', add(uniform('routeRowsBase'), mul(listRow, routeSeqQ)));
   const first = b.let('routeFirst', mul(sub('linear', start), u32(tile)));
+  const last = shared ? b.let('routeLast', sub(min(add(first, u32(tile)), kept), u32(1))) : null;
   const slot = b.let('routeSlot', add(first, 'lid'));
-  b.comment('No barriers in this kernel: an invocation past the list returns.');
-  b.returnIf(ge(slot, kept));
-  const row = b.let('routeRow', read(add(rows, slot)));
+  let row: Expr;
+  if (last !== null) {
+    b.let('routeActive', lt(slot, kept));
+    row = b.let('routeRow', read(add(rows, min(slot, last))));
+  } else {
+    b.comment('No barriers in this kernel: an invocation past the list returns.');
+    b.returnIf(ge(slot, kept));
+    row = b.let('routeRow', read(add(rows, slot)));
+  }
   const weightAt = add(
     uniform('routeWeightsBase'),
     mul(add(mul(batch, routeSeqQ), row), 'TOTAL_HEADS'),
     h,
   );
   b.let('routeWeight', call('bitcast<f32>', read(weightAt)));
+}
+
+/** The workgroup's kept-row list, for `selectKeptRow` with `inWorkgroup`. */
+export const KEPT_LIST_VAR: WorkgroupVar = { name: 'wgKeptList', type: T.u32 };
+
+/**
+ * `workgroupUniformLoad(&name)`: a workgroup variable read as a uniform value (WGSL's own
+ * rule; the IR has no address-of, so it is typed raw text marked uniform).
+ */
+export function uniformLoad(name: string): Expr {
+  return raw(T.u32, `workgroupUniformLoad(&${name})`, { uniform: true });
 }
 
 /** Kept-row lists read straight from a `u32` storage binding. */
