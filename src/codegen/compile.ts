@@ -35,10 +35,10 @@ import { LOWRANK_WORKGROUP } from './kernels/lowrank-blocks.js';
 import { softmaxKernel } from './kernels/softmax.js';
 import type { SoftmaxBindings } from './wgsl/softmax-kernel-setup.js';
 import {
-  emitDecodeMergeKernel,
-  emitDecodePartialKernel,
+  decodeMergeKernel,
+  decodePartialKernel,
   type DecodeBindings,
-} from './wgsl/emit-decode-split.js';
+} from './kernels/decode-split.js';
 import { DECODE_MAX_ROWS, partialScratchWords } from './wgsl/decode-splits.js';
 import { emitSubgroupSoftmaxKernel } from './wgsl/emit-softmax-subgroup.js';
 import {
@@ -512,7 +512,7 @@ export function buildHostPlan(
                   ? { binding: named(slots, 'lse'), offset: lseOff }
                   : null,
             });
-            const partial = emitDecodePartialKernel(
+            const partial = decodePartialKernel(
               ir,
               group,
               step,
@@ -530,7 +530,7 @@ export function buildHostPlan(
               },
               target,
             );
-            const merge = emitDecodeMergeKernel(
+            const merge = decodeMergeKernel(
               ir,
               group,
               step.plan,

@@ -46,7 +46,13 @@ export interface KeyWalk {
   readonly mask: Mask;
   readonly score: Score;
   readonly modified: boolean;
-  readonly tiled: boolean;
+  /**
+   * `staged`: per visited tile, K/V staged in workgroup memory (the tiled variant); `flat`:
+   * one flat loop over the visited tiles' keys (rowwise); `split`: the flat loop over this
+   * invocation's share of them, tiles [splitFirst, splitEnd) (split-K decode; expects `split`
+   * in scope and the uniform `tilesPerSplit`).
+   */
+  readonly tiles: 'staged' | 'flat' | 'split';
   readonly codec: RowCodec;
   readonly bindings: SoftmaxBindings;
   readonly layout: TensorLayout;
@@ -61,7 +67,7 @@ const ceilTiles = (x: Expr) => div(paren(sub(add(x, 'TK'), u32(1))), 'TK');
 /** Visits the key tiles of the row's query tile; expects the row source and query row. */
 export function keyWalk(b: BlockBuilder, w: KeyWalk): void {
   visitedTiles(b, w);
-  if (w.tiled) tiledKeyLoop(b, w);
+  if (w.tiles === 'staged') tiledKeyLoop(b, w);
   else flatKeyLoop(b, w);
 }
 
@@ -69,13 +75,18 @@ export function keyWalk(b: BlockBuilder, w: KeyWalk): void {
 function visitedTiles(b: BlockBuilder, w: KeyWalk): void {
   const visit = visitRange(w.mask);
   const NK = 'NK';
-  b.comment('Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).');
+  const staged = w.tiles === 'staged';
+  if (w.tiles === 'split') {
+    b.comment('The row visits the key tiles of [0, prefix) and [lo, hi), as in the fused kernel;');
+    b.comment('this invocation only those of its split, [splitFirst, splitEnd).');
+  } else
+    b.comment('Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).');
   b.let(NK, construct(T.i32, uniform('seqK')));
   const prefixEnd = b.let('prefixEnd', min(raw(T.u32, visit.prefix ?? '0u'), uniform('seqK')));
   const clamped = (text: string) => construct(T.u32, call('clamp', raw(T.i32, text), i32(0), NK));
   const lo = b.let('lo', clamped(visit.lo));
   const hi = b.let('hi', clamped(visit.hi));
-  if (w.tiled) {
+  if (staged) {
     b.if(eq('lid', u32(0)), (first) => {
       first.assign('wgFirst', ceilTiles(prefixEnd));
       first.assign('wgSecond', max('wgFirst', div(lo, 'TK')));
@@ -89,12 +100,29 @@ function visitedTiles(b: BlockBuilder, w: KeyWalk): void {
     b.let('bandFirst', max('prefixTiles', div(lo, 'TK')));
     b.let('bandEnd', max('bandFirst', ceilTiles(hi)));
   }
-  b.let('visits', sub(add('prefixTiles', 'bandEnd'), 'bandFirst'));
+  if (w.tiles === 'split') splitTiles(b);
+  else b.let('visits', sub(add('prefixTiles', 'bandEnd'), 'bandFirst'));
+}
+
+/**
+ * The visited tiles within [splitFirst, splitEnd): the prefix's [splitFirst, aEnd)
+ * (`aTiles` of them), then the band's [bFirst, bEnd).
+ */
+function splitTiles(b: BlockBuilder): void {
+  const first = b.let('splitFirst', mul('split', uniform('tilesPerSplit')));
+  const end = b.let('splitEnd', min(add(first, uniform('tilesPerSplit')), uniform('kTiles')));
+  const aEnd = b.let('aEnd', max(first, min('prefixTiles', end)));
+  const bFirst = b.let('bFirst', max('bandFirst', first));
+  const bEnd = b.let('bEnd', max(bFirst, min('bandEnd', end)));
+  const aTiles = b.let('aTiles', sub(aEnd, first));
+  b.let('visits', sub(add(aTiles, bEnd), bFirst));
 }
 
 /** The n-th visited tile: the prefix's tiles first, then the band's. */
-const nthTile = (n: string) =>
-  select(sub(add('bandFirst', n), 'prefixTiles'), n, lt(n, 'prefixTiles'));
+const nthTile = (n: string, split: boolean) =>
+  split
+    ? select(sub(add('bFirst', n), 'aTiles'), add('splitFirst', n), lt(n, 'aTiles'))
+    : select(sub(add('bandFirst', n), 'prefixTiles'), n, lt(n, 'prefixTiles'));
 
 const classify = (ja: Expr | string, jb: Expr) =>
   call('classify', 'kt', ja, jb, 'pa', 'pb', 'b', 'qt');
@@ -105,7 +133,7 @@ function keyBody(b: BlockBuilder, w: KeyWalk): void {
   const kWalk = rowWalk(w.layout, 'TOTAL_KV_HEADS', uniform('seqK'), 'DW', 'b', 'hk');
   const vWalk = rowWalk(w.layout, 'TOTAL_KV_HEADS', uniform('seqK'), 'DVW', 'b', 'hk');
   const at = (name: string, row: Expr) => index(name, add(row, 'd'));
-  if (w.tiled) {
+  if (w.tiles === 'staged') {
     const kRow = b.let('kRow', mul(paren(sub('j', 'ja')), 'DW'));
     const vRow = b.let('vRow', mul(paren(sub('j', 'ja')), 'DVW'));
     keyUpdate(b, update(w, at('kTile', kRow), at('vTile', vRow)));
@@ -130,7 +158,7 @@ function tiledKeyLoop(b: BlockBuilder, w: KeyWalk): void {
     u32(0),
     (n) => lt(n, 'visits'),
     (tile) => {
-      tile.let('kt', nthTile('n'));
+      tile.let('kt', nthTile('n', false));
       const ja = tile.let('ja', mul('kt', 'TK'));
       const j1 = tile.let('j1', min(add(ja, 'TK'), uniform('seqK')));
       const jb = tile.let('jb', sub(j1, u32(1)));
@@ -194,7 +222,7 @@ function flatKeyLoop(b: BlockBuilder, w: KeyWalk): void {
   b.loop((body) => {
     body.if(ge(j, tileEnd), (next) => {
       next.if(ge(n, 'visits'), (t) => t.break(), undefined, { oneLine: true });
-      next.let('kt', nthTile('n'));
+      next.let('kt', nthTile('n', w.tiles === 'split'));
       next.increment(n);
       next.assign(j, mul('kt', 'TK'));
       const j1 = next.let('j1', min(add(j, 'TK'), uniform('seqK')));
