@@ -41,11 +41,8 @@ import {
 } from './kernels/decode-split.js';
 import { DECODE_MAX_ROWS, partialScratchWords } from './wgsl/decode-splits.js';
 import { emitSubgroupSoftmaxKernel } from './wgsl/emit-softmax-subgroup.js';
-import {
-  emitRoutedSoftmaxKernel,
-  hasRoutedLeaf,
-  ROUTED_QUERY_TILE,
-} from './routing/emit-routed-softmax.js';
+import { routedSoftmaxKernel } from './kernels/routed-softmax.js';
+import { hasRoutedLeaf, ROUTED_QUERY_TILE } from './routing/key-source.js';
 import { routeSteps, routingArrays, routingInputs } from './routing/route-kernels.js';
 
 export interface CompiledAttention {
@@ -422,7 +419,7 @@ export function buildHostPlan(
           });
           const segTable = group.tables.find((t) => t.kind === 'segment-ranges');
           const emitted = hasRoutedLeaf(step.mask)
-            ? emitRoutedSoftmaxKernel(ir, group, step, bindings, {
+            ? routedSoftmaxKernel(ir, group, step, bindings, {
                 q: qOff,
                 k: kOff,
                 v: vOff,
