@@ -66,30 +66,20 @@ import {
 } from '../routing/key-source.js';
 import { routedLoopIterations } from '../routing/routed-loop-budget.js';
 import { bucketTableOffsets, centroidCount } from '../routing/route-kernels.js';
-import {
-  keptRowUniforms,
-  routedTileBound,
-  type RoutedRowsArrays,
-} from '../wgsl/emit-head-routing.js';
+import { keptRowUniforms, routedTileBound } from '../wgsl/emit-head-routing.js';
 import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
-import { lseUniforms, type SoftmaxBindings } from '../wgsl/softmax-kernel-setup.js';
+import {
+  lseUniforms,
+  type SoftmaxArrays,
+  type SoftmaxBindings,
+} from '../wgsl/softmax-kernel-setup.js';
 import { randomHasFunction, segmentKeyFunction } from './softmax-mask.js';
 import { declareStorage, overVectors } from './softmax.js';
 import { lseStore } from './softmax-walk.js';
 import { queryType, routedLeafCode, type RoutedLeafCode } from './routed-leaves.js';
 
-export interface RoutedArrays {
-  readonly q: SizeExpr;
-  readonly k: SizeExpr;
-  readonly v: SizeExpr;
-  readonly o: SizeExpr;
-  /** seg_q and seg_k in aux, when the mask has a `segment` leaf. */
-  readonly segQ: SizeExpr | null;
-  readonly segK: SizeExpr | null;
-  /** Per `random` leaf (leaf order): its table of drawn key blocks in aux. */
-  readonly random: readonly SizeExpr[];
-  /** Head routing: walk the kept-row lists instead of every row (emit-head-routing.ts). */
-  readonly headRouting?: RoutedRowsArrays | null;
+/** The fused kernel's arrays (no segment-range tables: rows are checked per key), and: */
+export interface RoutedArrays extends Omit<SoftmaxArrays, 'segRanges'> {
   /** Per routed leaf (leaf order): its table, and centroids (cluster) or R (lsh). */
   readonly routed: readonly {
     readonly table: SizeExpr;
