@@ -39,6 +39,7 @@ import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { constantLoopCost, loopCost } from '../wgsl/loop-budget.js';
 import {
+  KEY_SLOT_UNIFORMS,
   lseUniforms,
   softmaxKernelSetup,
   type KernelTarget,
@@ -137,6 +138,7 @@ export function decodePartialKernel(
   k.uniform('splits', splits);
   k.uniform('tilesPerSplit', decodeTilesPerSplit(plan.keyTile));
   k.uniform('partBase', size.ceilDiv(arrays.part, W));
+  for (const u of KEY_SLOT_UNIFORMS) k.uniform(u.name, u.value);
   const declare = declareStorage(k);
   for (const b of [bindings.q, bindings.k, bindings.v]) declare(b, 'read', codec.stored);
   declare(bindings.part, 'read_write', vectorType(W));

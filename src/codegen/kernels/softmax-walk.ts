@@ -7,7 +7,7 @@
 // keys that steps to the next visited tile when the current one ends. Also the LSE store.
 
 import type { Mask, Score } from '../../ir/ir.js';
-import { rowWalk, type TensorLayout } from '../../kernel/blocks/layout.js';
+import { keyRowWalk, keySlot, type TensorLayout } from '../../kernel/blocks/layout.js';
 import { keyUpdate } from '../../kernel/blocks/online-softmax.js';
 import type { RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
@@ -49,8 +49,8 @@ export interface KeyWalk {
   /**
    * `staged`: per visited tile, K/V staged in workgroup memory (the tiled variant); `flat`:
    * one flat loop over the visited tiles' keys (rowwise); `split`: the flat loop over this
-   * invocation's share of them, tiles [splitFirst, splitEnd) (split-K decode; expects `split`
-   * in scope and the uniform `tilesPerSplit`).
+   * invocation's share of the visits (split-K decode; expects `split` in scope and the
+   * uniforms `splits` and `tilesPerSplit`).
    */
   readonly tiles: 'staged' | 'flat' | 'split';
   readonly codec: RowCodec;
@@ -78,7 +78,9 @@ function visitedTiles(b: BlockBuilder, w: KeyWalk): void {
   const staged = w.tiles === 'staged';
   if (w.tiles === 'split') {
     b.comment('The row visits the key tiles of [0, prefix) and [lo, hi), as in the fused kernel;');
-    b.comment('this invocation only those of its split, [splitFirst, splitEnd).');
+    b.comment('the splits cut that list of visits (not the whole key range, so a ring step of a');
+    b.comment('long context costs its window), this invocation visits [first, end) of it, and the');
+    b.comment('last split takes whatever a loose visit range left over.');
   } else
     b.comment('Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).');
   b.let(NK, construct(T.i32, uniform('seqK')));
@@ -105,24 +107,21 @@ function visitedTiles(b: BlockBuilder, w: KeyWalk): void {
 }
 
 /**
- * The visited tiles within [splitFirst, splitEnd): the prefix's [splitFirst, aEnd)
- * (`aTiles` of them), then the band's [bFirst, bEnd).
+ * This invocation's share of the row's visits, [splitFirst, visits): the splits cut the list
+ * of visited tiles (not the key range, so a ring step of a long context costs its window),
+ * and the last split takes whatever a loose visit range left over.
  */
 function splitTiles(b: BlockBuilder): void {
-  const first = b.let('splitFirst', mul('split', uniform('tilesPerSplit')));
-  const end = b.let('splitEnd', min(add(first, uniform('tilesPerSplit')), uniform('kTiles')));
-  const aEnd = b.let('aEnd', max(first, min('prefixTiles', end)));
-  const bFirst = b.let('bFirst', max('bandFirst', first));
-  const bEnd = b.let('bEnd', max(bFirst, min('bandEnd', end)));
-  const aTiles = b.let('aTiles', sub(aEnd, first));
-  b.let('visits', sub(add(aTiles, bEnd), bFirst));
+  const rowVisits = b.let('rowVisits', sub(add('prefixTiles', 'bandEnd'), 'bandFirst'));
+  const first = b.let('splitFirst', min(mul('split', uniform('tilesPerSplit')), rowVisits));
+  const end = b.let('splitEnd', min(add(first, uniform('tilesPerSplit')), rowVisits));
+  const last = eq(add('split', u32(1)), uniform('splits'));
+  b.let('visits', select(end, rowVisits, last));
 }
 
 /** The n-th visited tile: the prefix's tiles first, then the band's. */
-const nthTile = (n: string, split: boolean) =>
-  split
-    ? select(sub(add('bFirst', n), 'aTiles'), add('splitFirst', n), lt(n, 'aTiles'))
-    : select(sub(add('bandFirst', n), 'prefixTiles'), n, lt(n, 'prefixTiles'));
+const nthTile = (n: string) =>
+  select(sub(add('bandFirst', n), 'prefixTiles'), n, lt(n, 'prefixTiles'));
 
 const classify = (ja: Expr | string, jb: Expr) =>
   call('classify', 'kt', ja, jb, 'pa', 'pb', 'b', 'qt');
@@ -130,16 +129,17 @@ const allowed = call('allowed', 'p', 'j', 'b', 'segRow');
 
 /** One key's score, online-softmax update and value product (j is the key index). */
 function keyBody(b: BlockBuilder, w: KeyWalk): void {
-  const kWalk = rowWalk(w.layout, 'TOTAL_KV_HEADS', uniform('seqK'), 'DW', 'b', 'hk');
-  const vWalk = rowWalk(w.layout, 'TOTAL_KV_HEADS', uniform('seqK'), 'DVW', 'b', 'hk');
+  const kWalk = keyRowWalk(w.layout, 'TOTAL_KV_HEADS', 'DW', 'b', 'hk');
+  const vWalk = keyRowWalk(w.layout, 'TOTAL_KV_HEADS', 'DVW', 'b', 'hk');
   const at = (name: string, row: Expr) => index(name, add(row, 'd'));
   if (w.tiles === 'staged') {
     const kRow = b.let('kRow', mul(paren(sub('j', 'ja')), 'DW'));
     const vRow = b.let('vRow', mul(paren(sub('j', 'ja')), 'DVW'));
     keyUpdate(b, update(w, at('kTile', kRow), at('vTile', vRow)));
   } else {
-    const kRow = b.let('kRow', kWalk.at('kBase0', 'j'));
-    const vRow = b.let('vRow', vWalk.at('vBase0', 'j'));
+    const slot = b.let('slot', keySlot('j'));
+    const kRow = b.let('kRow', kWalk.atSlot('kBase0', slot));
+    const vRow = b.let('vRow', vWalk.atSlot('vBase0', slot));
     const load = (binding: string, row: Expr) => w.codec.load(at(binding, row));
     keyUpdate(b, update(w, load(w.bindings.k.name, kRow), load(w.bindings.v.name, vRow)));
   }
@@ -158,7 +158,7 @@ function tiledKeyLoop(b: BlockBuilder, w: KeyWalk): void {
     u32(0),
     (n) => lt(n, 'visits'),
     (tile) => {
-      tile.let('kt', nthTile('n', false));
+      tile.let('kt', nthTile('n'));
       const ja = tile.let('ja', mul('kt', 'TK'));
       const j1 = tile.let('j1', min(add(ja, 'TK'), uniform('seqK')));
       const jb = tile.let('jb', sub(j1, u32(1)));
@@ -196,7 +196,7 @@ function stage(
   width: string,
   base: string,
 ) {
-  const walk = rowWalk(w.layout, 'TOTAL_KV_HEADS', uniform('seqK'), width, 'b', 'hk');
+  const walk = keyRowWalk(w.layout, 'TOTAL_KV_HEADS', width, 'b', 'hk');
   b.for(
     'x',
     'lid',
@@ -215,14 +215,14 @@ function stage(
  * this single loop (bench/ dense N=4096), for the same keys visited.
  */
 function flatKeyLoop(b: BlockBuilder, w: KeyWalk): void {
-  const n = b.var('n', u32(0));
+  const n = b.var('n', w.tiles === 'split' ? 'splitFirst' : u32(0));
   const j = b.var('j', u32(0));
   const tileEnd = b.var('tileEnd', u32(0));
   const masked = b.var('masked', bool(false));
   b.loop((body) => {
     body.if(ge(j, tileEnd), (next) => {
       next.if(ge(n, 'visits'), (t) => t.break(), undefined, { oneLine: true });
-      next.let('kt', nthTile('n', w.tiles === 'split'));
+      next.let('kt', nthTile('n'));
       next.increment(n);
       next.assign(j, mul('kt', 'TK'));
       const j1 = next.let('j1', min(add(j, 'TK'), uniform('seqK')));
