@@ -27,10 +27,12 @@ struct Params {
   r0Means: u32,
   r0Blocks: u32,
 }
+
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> auxbuf: array<vec4<u32>>;
+
 fn auxAt(i: u32) -> u32 { return auxbuf[i >> 2u][i & 3u]; }
 
 @compute @workgroup_size(64)
@@ -49,7 +51,8 @@ fn main(
   let hkl = hl / GROUP_SIZE;
   let hk = KV_HEAD_OFFSET + hkl;
   let i = qt * TQ + lid;
-  if (i >= P.seqQ) { return; }  // no barriers in this kernel
+  // No barriers in this kernel: an invocation past the rows returns.
+  if (i >= P.seqQ) { return; }
   let p = i + P.seqK - P.seqQ;
   let pa = p;
   let pb = p;
@@ -62,11 +65,12 @@ fn main(
   var acc: array<vec4<f32>, DVW>;
   for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }
   // routed leaf 0: topk(3, block: 512) causal
-  let own0 = p / 512u;
   var sel0: array<u32, 3>;
   var sco0: array<f32, 3>;
   for (var x = 0u; x < 3u; x++) { sel0[x] = NONE; sco0[x] = 0.0; }
-  let cands0 = own0;  // causal: blocks before the own block
+  let own0 = p / 512u;
+  // Causal: the blocks before the own block.
+  let cands0 = own0;
   for (var t = 0u; t < cands0; t++) {
     if (t == own0) { continue; }
     let mb = P.r0Means + ((b * HKVG + hkl) * P.r0Blocks + t) * D;
@@ -74,9 +78,14 @@ fn main(
     for (var d = 0u; d < DW; d++) { s += dot(qrow[d], bitcast<vec4<f32>>(auxbuf[(mb >> 2u) + d])); }
     // Strictly greater: ties keep the lower block, as the reference.
     var pos = 3u;
-    while (pos > 0u && (sel0[pos - 1u] == NONE || s > sco0[pos - 1u])) { pos--; }
+    while (pos > 0u && (sel0[pos - 1u] == NONE || s > sco0[pos - 1u])) {
+      pos--;
+    }
     if (pos < 3u) {
-      for (var x = 2u; x > pos; x--) { sel0[x] = sel0[x - 1u]; sco0[x] = sco0[x - 1u]; }
+      for (var x = 2u; x > pos; x--) {
+        sel0[x] = sel0[x - 1u];
+        sco0[x] = sco0[x - 1u];
+      }
       sel0[pos] = t;
       sco0[pos] = s;
     }

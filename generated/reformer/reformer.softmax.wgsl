@@ -28,11 +28,28 @@ struct Params {
   r0Ranges: u32,
   r0R: u32,
 }
+
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> auxbuf: array<vec4<u32>>;
+
 fn auxAt(i: u32) -> u32 { return auxbuf[i >> 2u][i & 3u]; }
+
+fn routedBucket0(q: array<vec4<f32>, DW>, hk: u32) -> u32 {
+  var bestPos = 0.0;
+  var argPos = 0u;
+  var bestNeg = 0.0;
+  var argNeg = 0u;
+  for (var c = 0u; c < 16u; c++) {
+    var s = 0.0;
+    for (var d = 0u; d < D; d++) { s += q[d / 4u][d % 4u] * bitcast<f32>(auxAt(P.r0R + d * 16u + c)); }
+    if (c == 0u || s > bestPos) { bestPos = s; argPos = c; }
+    if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }
+  }
+  let bucket = select(16u + argNeg, argPos, bestPos >= bestNeg);
+  return bucket;
+}
 
 @compute @workgroup_size(64)
 fn main(
@@ -50,7 +67,8 @@ fn main(
   let hkl = hl / GROUP_SIZE;
   let hk = KV_HEAD_OFFSET + hkl;
   let i = qt * TQ + lid;
-  if (i >= P.seqQ) { return; }  // no barriers in this kernel
+  // No barriers in this kernel: an invocation past the rows returns.
+  if (i >= P.seqQ) { return; }
   let p = i + P.seqK - P.seqQ;
   let pa = p;
   let pb = p;
@@ -63,21 +81,7 @@ fn main(
   var acc: array<vec4<f32>, DVW>;
   for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }
   // routed leaf 0: lsh(buckets: 32, seed: 7)
-  var qb0: u32;
-  {
-    var bestPos = 0.0;
-    var argPos = 0u;
-    var bestNeg = 0.0;
-    var argNeg = 0u;
-    for (var c = 0u; c < 16u; c++) {
-      var s = 0.0;
-      for (var d = 0u; d < D; d++) { s += qrow[d / 4u][d % 4u] * bitcast<f32>(auxAt(P.r0R + d * 16u + c)); }
-      if (c == 0u || s > bestPos) { bestPos = s; argPos = c; }
-      if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }
-    }
-    let bucket = select(16u + argNeg, argPos, bestPos >= bestNeg);
-    qb0 = bucket;
-  }
+  let qb0 = routedBucket0(qrow, hk);
   let kb0 = P.r0Buckets + (b * HKVG + hkl) * P.seqK;
   let rg0 = P.r0Ranges + ((b * HKVG + hkl) * 32u + qb0) * 2u;
   let first0 = auxAt(rg0);
@@ -92,7 +96,8 @@ fn main(
   // source 0: routed leaf 0 (lsh(buckets: 32, seed: 7))
   for (var e = first0; e < end0; e++) {
     let j = auxAt(e);
-    if (j >= clipHi) { break; }  // lists are sorted by position
+    // Lists are sorted by position.
+    if (j >= clipHi) { break; }
     if (j < clipLo) { continue; }
     let kRow = kBase0 + j * DW;
     let vRow = vBase0 + j * DVW;

@@ -28,11 +28,25 @@ struct Params {
   r0Ranges: u32,
   r0Mu: u32,
 }
+
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> auxbuf: array<vec4<u32>>;
+
 fn auxAt(i: u32) -> u32 { return auxbuf[i >> 2u][i & 3u]; }
+
+fn routedBucket0(q: array<vec4<f32>, DW>, hk: u32) -> u32 {
+  var best = 0.0;
+  var bucket = 0u;
+  for (var t = 0u; t < 16u; t++) {
+    let mu = P.r0Mu + (hk * 16u + t) * D;
+    var s = 0.0;
+    for (var d = 0u; d < D; d++) { s += q[d / 4u][d % 4u] * bitcast<f32>(auxAt(mu + d)); }
+    if (t == 0u || s > best) { best = s; bucket = t; }
+  }
+  return bucket;
+}
 
 @compute @workgroup_size(64)
 fn main(
@@ -50,7 +64,8 @@ fn main(
   let hkl = hl / GROUP_SIZE;
   let hk = KV_HEAD_OFFSET + hkl;
   let i = qt * TQ + lid;
-  if (i >= P.seqQ) { return; }  // no barriers in this kernel
+  // No barriers in this kernel: an invocation past the rows returns.
+  if (i >= P.seqQ) { return; }
   let p = i + P.seqK - P.seqQ;
   let pa = p;
   let pb = p;
@@ -63,18 +78,7 @@ fn main(
   var acc: array<vec4<f32>, DVW>;
   for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }
   // routed leaf 0: cluster(16)
-  var qb0: u32;
-  {
-    var best = 0.0;
-    var bucket = 0u;
-    for (var t = 0u; t < 16u; t++) {
-      let mu = P.r0Mu + (hk * 16u + t) * D;
-      var s = 0.0;
-      for (var d = 0u; d < D; d++) { s += qrow[d / 4u][d % 4u] * bitcast<f32>(auxAt(mu + d)); }
-      if (t == 0u || s > best) { best = s; bucket = t; }
-    }
-    qb0 = bucket;
-  }
+  let qb0 = routedBucket0(qrow, hk);
   let kb0 = P.r0Buckets + (b * HKVG + hkl) * P.seqK;
   let rg0 = P.r0Ranges + ((b * HKVG + hkl) * 16u + qb0) * 2u;
   let first0 = auxAt(rg0);
@@ -114,9 +118,11 @@ fn main(
   // source 1: routed leaf 0 (cluster(16))
   for (var e = first0; e < end0; e++) {
     let j = auxAt(e);
-    if (j >= clipHi) { break; }  // lists are sorted by position
+    // Lists are sorted by position.
+    if (j >= clipHi) { break; }
     if (j < clipLo) { continue; }
-    if ((j < pre0 || (j >= lo0 && j < hi0))) { continue; }  // met by an earlier source
+    // Met by an earlier source.
+    if ((j < pre0 || (j >= lo0 && j < hi0))) { continue; }
     if (!((i32(j) - i32(p) <= 0i) && ((i32(j) - i32(p) >= -256i && i32(j) - i32(p) <= 0i) || (auxAt(kb0 + j) == qb0)))) { continue; }
     let kRow = kBase0 + j * DW;
     let vRow = vBase0 + j * DVW;

@@ -98,14 +98,13 @@ fn main(
   let splitEnd = min(splitFirst + P.tilesPerSplit, rowVisits);
   let visits = select(splitEnd, rowVisits, split + 1u == P.splits);
   var n = splitFirst;
-  let aTiles = prefixTiles;
   var j = 0u;
   var tileEnd = 0u;
   var masked = false;
   loop {
     if (j >= tileEnd) {
       if (n >= visits) { break; }
-      let kt = select(bandFirst + n - aTiles, n, n < aTiles);
+      let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);
       n++;
       j = kt * TK;
       let j1 = min(j + TK, P.seqK);

@@ -32,7 +32,7 @@ import {
   type RoutedRowsArrays,
 } from './wgsl/emit-head-routing.js';
 import { LOWRANK_WORKGROUP } from './kernels/lowrank-blocks.js';
-import { hasRoutedLeaf, ROUTED_QUERY_TILE } from './routing/emit-routed-softmax.js';
+import { hasRoutedLeaf, ROUTED_QUERY_TILE } from './routing/key-source.js';
 import { routingInputs } from './routing/route-kernels.js';
 
 export interface CompiledAttention {

@@ -13,13 +13,14 @@ import { segmentRangesKernel } from './kernels/segment-ranges.js';
 import { softmaxKernel } from './kernels/softmax.js';
 import type { SoftmaxBindings } from './wgsl/softmax-kernel-setup.js';
 import {
-  emitDecodeMergeKernel,
-  emitDecodePartialKernel,
+  decodeMergeKernel,
+  decodePartialKernel,
   type DecodeBindings,
-} from './wgsl/emit-decode-split.js';
+} from './kernels/decode-split.js';
 import { DECODE_MAX_ROWS, partialScratchWords } from './wgsl/decode-splits.js';
 import { emitSubgroupSoftmaxKernel } from './wgsl/emit-softmax-subgroup.js';
-import { emitRoutedSoftmaxKernel, hasRoutedLeaf } from './routing/emit-routed-softmax.js';
+import { routedSoftmaxKernel } from './kernels/routed-softmax.js';
+import { hasRoutedLeaf } from './routing/key-source.js';
 import { routeSteps, routingArrays } from './routing/route-kernels.js';
 
 /** Arrays of `aux` every softmax group may read, laid out once per attention. */
@@ -171,7 +172,7 @@ function fusedSoftmax(
     random,
   };
   const kernel = hasRoutedLeaf(step.mask)
-    ? emitRoutedSoftmaxKernel(ir, group, step, bindings, {
+    ? routedSoftmaxKernel(ir, group, step, bindings, {
         ...common,
         headRouting: ctx.headRouting,
         routed: step.plan.rules.flatMap((rule) =>
@@ -255,7 +256,7 @@ function decodeKernels(
     };
   };
   const arrays = { q: q.offset, k: k.offset, v: v.offset, o: o.offset };
-  const partial = emitDecodePartialKernel(
+  const partial = decodePartialKernel(
     ir,
     group,
     step,
@@ -263,7 +264,7 @@ function decodeKernels(
     { ...arrays, segQ: ctx.aux.segQ, segK: ctx.aux.segK, segRanges, random, part },
     target,
   );
-  const merge = emitDecodeMergeKernel(
+  const merge = decodeMergeKernel(
     ir,
     group,
     step.plan,

@@ -176,6 +176,10 @@ export class BlockBuilder {
     this.stmts.push({ kind: 'increment', target: expr(target), op: '++' });
   }
 
+  decrement(target: Operand): void {
+    this.stmts.push({ kind: 'increment', target: expr(target), op: '--' });
+  }
+
   /** `oneLine`: `if (c) { s; }` (a short guard), or `if (c) { s; } else { t; }`. */
   if(cond: Operand, then: Body, otherwise?: Body, options: { oneLine?: boolean } = {}): void {
     this.stmts.push({
@@ -187,13 +191,16 @@ export class BlockBuilder {
     });
   }
 
-  /** `for (var name = start; cond(name); name++) { body(name) }`; `step`: `name += step`. */
+  /**
+   * `for (var name = start; cond(name); name++) { body(name) }`; `step`: `name += step`;
+   * `down`: `name--`.
+   */
   for(
     name: string,
     start: Operand,
     cond: (i: Expr) => Expr,
     body: (b: BlockBuilder, i: Expr) => void,
-    options: { oneLine?: boolean; step?: Operand } = {},
+    options: { oneLine?: boolean; step?: Operand; down?: boolean } = {},
   ): void {
     const i = ref(name);
     this.stmts.push({
@@ -202,7 +209,7 @@ export class BlockBuilder {
       cond: cond(i),
       update:
         options.step === undefined
-          ? { kind: 'increment', target: i, op: '++' }
+          ? { kind: 'increment', target: i, op: options.down ? '--' : '++' }
           : { kind: 'compound', target: i, op: '+=', value: expr(options.step) },
       body: block((b) => body(b, i)),
       ...(options.oneLine ? { oneLine: true } : {}),

@@ -186,6 +186,23 @@ fn main(
       '  s += j;',
       '}',
     ]);
+    const down = block((b) => {
+      b.for(
+        'x',
+        u32(2),
+        (x) => binary('>', x, 'pos'),
+        (body, x) => body.compound('s', '+=', x),
+        {
+          down: true,
+          oneLine: true,
+        },
+      );
+      b.decrement('pos');
+    });
+    expect(renderStatements(down, 0)).toEqual([
+      'for (var x = 2u; x > pos; x--) { s += x; }',
+      'pos--;',
+    ]);
     const k = new KernelBuilder(64);
     k.storage(1, 'buf', 'read', T.f32);
     k.function({
@@ -229,6 +246,12 @@ fn main(
       ['bigbird', 'bigbird.softmax'],
       ['alibi_softcap', 'alibi_softcap.softmax'],
       ['mixture_of_heads', 'mixture_of_heads.softmax'],
+      // The split-K decode kernels and the routed softmax kernel (topk, lsh, cluster).
+      ['gqa', 'gqa.decode_partial'],
+      ['gqa', 'gqa.decode_merge'],
+      ['moba', 'moba.softmax'],
+      ['reformer', 'reformer.softmax'],
+      ['routing_transformer', 'routing_transformer.softmax'],
     ];
     for (const [example, kernel] of cases) {
       const path = new URL(`../../examples/${example}.attn`, import.meta.url);

@@ -1,4 +1,4 @@
-// The split-K decode kernels (emit-decode-split.ts) on llvmpipe against the CPU reference: a
+// The split-K decode kernels (kernels/decode-split.ts) on llvmpipe against the CPU reference: a
 // step of 1 or 4 query rows over 1 to 70,000 keys (past the old single-invocation limit of
 // ~64.5K keys set by llvmpipe's loop budget), for dense causal, window | sink, a segment mask
 // and f16 storage, all GQA (8 heads, 2 kv heads); the other static masks, layouts, modifiers

@@ -8,7 +8,7 @@ import { compile } from '../../src/api/compile.js';
 import { randomInputs, type RandomInputs } from '../../src/api/random-inputs.js';
 import { reference } from '../../src/api/reference.js';
 import { MAX_ROUTED_HEADS } from '../../src/lower/compile-limits.js';
-import { TOPK_SORTED_MAX } from '../../src/codegen/routing/emit-routed-softmax.js';
+import { TOPK_SORTED_MAX } from '../../src/codegen/routing/key-source.js';
 import { NYSTROM_ITERS } from '../../src/check/mechanisms.js';
 import { acquireDevice, type AcquiredDevice } from '../../src/runtime/device.js';
 import { load } from '../../src/runtime/loaded-kernel.js';

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { compileAttention } from '../../src/codegen/compile.js';
-import { keySources } from '../../src/codegen/routing/emit-routed-softmax.js';
+import { keySources } from '../../src/codegen/routing/key-source.js';
 import type { Mask } from '../../src/ir/ir.js';
 import { printAttention } from '../../src/ir/print.js';
 import { verifyAttention } from '../../src/ir/verify.js';

@@ -3,7 +3,8 @@
 // `segmentClass`), then `classify` (a key tile's class: 0 empty, 1 partial, 2 full) and
 // `allowed` (one (p, j) pair). The two predicates are mask-wgsl.ts's closed forms, kept as
 // WGSL expression text (raw) because modelling them as IR adds nothing yet; the helpers they
-// call are IR. The subgroup and routed templates render these same functions.
+// call are IR. The subgroup template renders these same functions; the routed kernel uses
+// randomHas<n> and segKey.
 
 import type { Mask } from '../../ir/ir.js';
 import {

@@ -1,9 +1,10 @@
-// Row sources of the fused softmax kernel: which query rows workgroup `linear` owns. The grid
+// Row sources of the softmax kernels: which query rows workgroup `linear` owns. The grid
 // source takes query tile `linear % qTiles` of (batch, head) `linear / qTiles`; the routed
 // source (head routing, emit-head-routing.ts) finds the kept-row list (b, local head) whose
-// running tile total passes `linear` and takes tile `linear - start` of it. Both define what
-// the key walk reads: qt, b, hl, h, hk, offset, i (seqQ for an idle invocation of a routed
-// tile), row, p and the tile's query positions [pa, pb]. Rows of a routed tile are ascending,
+// running tile total passes `linear` and takes tile `linear - start` of it; the split source
+// (split-K decode) gives each invocation one split of one row. All define what the key walk
+// reads: qt, b, hl, h, hk, row, p and the tile's query positions [pa, pb]; the first two also
+// offset and i (seqQ for an idle invocation of a routed tile). Rows of a routed tile are ascending,
 // so [pa, pb] bounds them and every range-based tile rule stays conservative.
 
 import {
@@ -30,12 +31,14 @@ import {
 } from '../../kernel/build.js';
 import type { Expr, HelperFunction } from '../../kernel/ir.js';
 
-/** The head, kv head and key offset of the row's (local) head `hl`. */
+/** The head and kv head of the row's (local) head `hl`. */
 function headOfRow(b: BlockBuilder, hl: Expr): void {
   b.let('h', add('HEAD_OFFSET', hl));
   b.let('hk', add('KV_HEAD_OFFSET', div(hl, 'GROUP_SIZE')));
-  b.let('offset', sub(uniform('seqK'), uniform('seqQ')));
 }
+
+/** How far query row 0 lies from key 0 (queries are the last seqQ positions). */
+const keyOffset = (b: BlockBuilder) => b.let('offset', sub(uniform('seqK'), uniform('seqQ')));
 
 /** One query tile of (batch, head) per workgroup, one row per invocation. */
 export function gridRows(b: BlockBuilder): void {
@@ -44,11 +47,32 @@ export function gridRows(b: BlockBuilder): void {
   const hl = b.let('hl', mod(bh, 'HEADS'));
   b.let('b', div(bh, 'HEADS'));
   headOfRow(b, hl);
+  keyOffset(b);
   const i = b.let('i', add(mul(qt, 'TQ'), 'lid'));
   const row = b.let('row', min(i, sub(uniform('seqQ'), u32(1))));
   b.let('p', add(row, 'offset'));
   b.let('pa', add(mul(qt, 'TQ'), 'offset'));
   b.let('pb', add(sub(min(add(mul(qt, 'TQ'), 'TQ'), uniform('seqQ')), u32(1)), 'offset'));
+}
+
+/**
+ * Split-K decode: invocation `x` takes split `x % splits` of one row of (batch, head). The
+ * mask helpers see a query tile of that one row, so tile classes are exact.
+ */
+export function splitRows(b: BlockBuilder): void {
+  b.comment('x = ((b * HEADS + hl) * seqQ + row) * splits + split');
+  b.let('split', mod('x', uniform('splits')));
+  const r = b.let('r', div('x', uniform('splits')));
+  const row = b.let('row', mod(r, uniform('seqQ')));
+  const bh = b.let('bh', div(r, uniform('seqQ')));
+  const hl = b.let('hl', mod(bh, 'HEADS'));
+  b.let('b', div(bh, 'HEADS'));
+  headOfRow(b, hl);
+  const p = b.let('p', sub(add(row, uniform('seqK')), uniform('seqQ')));
+  b.comment('The mask functions see a query tile of this one row (exact, never wider).');
+  b.let('pa', p);
+  b.let('pb', p);
+  b.let('qt', div(row, 'TQ'));
 }
 
 /** `findRoutedList(linear)`: binary search over the running tile totals of the lists. */
@@ -92,6 +116,7 @@ export function routedRows(b: BlockBuilder, aux: string, tiled: boolean): void {
   const hl = b.let('hl', mod(list, 'HEADS'));
   const bb = b.let('b', div(list, 'HEADS'));
   headOfRow(b, hl);
+  keyOffset(b);
   const listEnd = add(uniform('routeTileEndBase'), mul(uniform('batch'), 'HEAD_OFFSET'), list);
   const start = select(u32(0), word(sub(listEnd, u32(1))), gt(list, u32(0)));
   const tile = b.let('routeTile', sub('linear', start));

@@ -46,7 +46,13 @@ export interface KeyWalk {
   readonly mask: Mask;
   readonly score: Score;
   readonly modified: boolean;
-  readonly tiled: boolean;
+  /**
+   * `staged`: per visited tile, K/V staged in workgroup memory (the tiled variant); `flat`:
+   * one flat loop over the visited tiles' keys (rowwise); `split`: the flat loop over this
+   * invocation's share of the visits (split-K decode; expects `split` in scope and the
+   * uniforms `splits` and `tilesPerSplit`).
+   */
+  readonly tiles: 'staged' | 'flat' | 'split';
   readonly codec: RowCodec;
   readonly bindings: SoftmaxBindings;
   readonly layout: TensorLayout;
@@ -61,7 +67,7 @@ const ceilTiles = (x: Expr) => div(paren(sub(add(x, 'TK'), u32(1))), 'TK');
 /** Visits the key tiles of the row's query tile; expects the row source and query row. */
 export function keyWalk(b: BlockBuilder, w: KeyWalk): void {
   visitedTiles(b, w);
-  if (w.tiled) tiledKeyLoop(b, w);
+  if (w.tiles === 'staged') tiledKeyLoop(b, w);
   else flatKeyLoop(b, w);
 }
 
@@ -69,13 +75,20 @@ export function keyWalk(b: BlockBuilder, w: KeyWalk): void {
 function visitedTiles(b: BlockBuilder, w: KeyWalk): void {
   const visit = visitRange(w.mask);
   const NK = 'NK';
-  b.comment('Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).');
+  const staged = w.tiles === 'staged';
+  if (w.tiles === 'split') {
+    b.comment('The row visits the key tiles of [0, prefix) and [lo, hi), as in the fused kernel;');
+    b.comment('the splits cut that list of visits (not the whole key range, so a ring step of a');
+    b.comment('long context costs its window), this invocation visits [first, end) of it, and the');
+    b.comment('last split takes whatever a loose visit range left over.');
+  } else
+    b.comment('Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).');
   b.let(NK, construct(T.i32, uniform('seqK')));
   const prefixEnd = b.let('prefixEnd', min(raw(T.u32, visit.prefix ?? '0u'), uniform('seqK')));
   const clamped = (text: string) => construct(T.u32, call('clamp', raw(T.i32, text), i32(0), NK));
   const lo = b.let('lo', clamped(visit.lo));
   const hi = b.let('hi', clamped(visit.hi));
-  if (w.tiled) {
+  if (staged) {
     b.if(eq('lid', u32(0)), (first) => {
       first.assign('wgFirst', ceilTiles(prefixEnd));
       first.assign('wgSecond', max('wgFirst', div(lo, 'TK')));
@@ -89,7 +102,21 @@ function visitedTiles(b: BlockBuilder, w: KeyWalk): void {
     b.let('bandFirst', max('prefixTiles', div(lo, 'TK')));
     b.let('bandEnd', max('bandFirst', ceilTiles(hi)));
   }
-  b.let('visits', sub(add('prefixTiles', 'bandEnd'), 'bandFirst'));
+  if (w.tiles === 'split') splitTiles(b);
+  else b.let('visits', sub(add('prefixTiles', 'bandEnd'), 'bandFirst'));
+}
+
+/**
+ * This invocation's share of the row's visits, [splitFirst, visits): the splits cut the list
+ * of visited tiles (not the key range, so a ring step of a long context costs its window),
+ * and the last split takes whatever a loose visit range left over.
+ */
+function splitTiles(b: BlockBuilder): void {
+  const rowVisits = b.let('rowVisits', sub(add('prefixTiles', 'bandEnd'), 'bandFirst'));
+  const first = b.let('splitFirst', min(mul('split', uniform('tilesPerSplit')), rowVisits));
+  const end = b.let('splitEnd', min(add(first, uniform('tilesPerSplit')), rowVisits));
+  const last = eq(add('split', u32(1)), uniform('splits'));
+  b.let('visits', select(end, rowVisits, last));
 }
 
 /** The n-th visited tile: the prefix's tiles first, then the band's. */
@@ -105,7 +132,7 @@ function keyBody(b: BlockBuilder, w: KeyWalk): void {
   const kWalk = keyRowWalk(w.layout, 'TOTAL_KV_HEADS', 'DW', 'b', 'hk');
   const vWalk = keyRowWalk(w.layout, 'TOTAL_KV_HEADS', 'DVW', 'b', 'hk');
   const at = (name: string, row: Expr) => index(name, add(row, 'd'));
-  if (w.tiled) {
+  if (w.tiles === 'staged') {
     const kRow = b.let('kRow', mul(paren(sub('j', 'ja')), 'DW'));
     const vRow = b.let('vRow', mul(paren(sub('j', 'ja')), 'DVW'));
     keyUpdate(b, update(w, at('kTile', kRow), at('vTile', vRow)));
@@ -188,7 +215,7 @@ function stage(
  * this single loop (bench/ dense N=4096), for the same keys visited.
  */
 function flatKeyLoop(b: BlockBuilder, w: KeyWalk): void {
-  const n = b.var('n', u32(0));
+  const n = b.var('n', w.tiles === 'split' ? 'splitFirst' : u32(0));
   const j = b.var('j', u32(0));
   const tileEnd = b.var('tileEnd', u32(0));
   const masked = b.var('masked', bool(false));

@@ -31,7 +31,7 @@ import {
   uniform,
   type BlockBuilder,
 } from '../../kernel/build.js';
-import type { Expr, HelperFunction, Kernel } from '../../kernel/ir.js';
+import type { Expr, HelperFunction, Kernel, Type } from '../../kernel/ir.js';
 import { routedRowsUniforms, routedTileBound } from '../wgsl/emit-head-routing.js';
 import { softmaxLoopIterations } from '../wgsl/loop-budget.js';
 import {
@@ -48,6 +48,7 @@ import { findRoutedListFunction, gridRows, routedRows, routedWeight } from './so
 import { keyWalk, lseStore } from './softmax-walk.js';
 
 type FusedStep = { readonly score: Score; readonly mask: Mask; readonly plan: BlockPlan };
+type Binding = { readonly name: string; readonly binding: number };
 
 export function softmaxKernel(
   attention: Attention,
@@ -82,7 +83,7 @@ export function softmaxKernel(
   const tiled = plan.variant === 'tiled';
   if (tiled) declareTiles(k, attention, plan);
   if (routed && tiled) k.workgroupVar('wgRoute', T.u32, undefined, { blankBefore: 1 });
-  helperParagraphs(step, setup, codec, bindings, routed !== null).forEach((paragraph, n) =>
+  helperParagraphs(step, setup, codec, bindings.aux, routed !== null).forEach((paragraph, n) =>
     paragraph.forEach((fn, m) =>
       k.function(m === 0 && (n > 0 || !tiled) ? { ...fn, blankBefore: 1 } : fn),
     ),
@@ -101,7 +102,7 @@ export function softmaxKernel(
       mask,
       score: step.score,
       modified: setup.modified,
-      tiled,
+      tiles: tiled ? 'staged' : 'flat',
       codec,
       bindings,
       layout: attention.layout,
@@ -130,9 +131,16 @@ export function softmaxKernel(
   return k.build();
 }
 
-function declareConstants(k: KernelBuilder, attention: Attention, group: Group, plan: BlockPlan) {
+/** The group's shape and tile constants, then `extra` (a kernel's own), then NEG_BIG. */
+export function declareConstants(
+  k: KernelBuilder,
+  attention: Attention,
+  group: Group,
+  plan: BlockPlan,
+  extra: readonly (readonly [string, number])[] = [],
+): void {
   const W = plan.vectorWidth;
-  const constants: [string, number][] = [
+  const constants: (readonly [string, number])[] = [
     ['D', attention.headDim],
     ['DV', attention.valueDim],
     ['DW', attention.headDim / W],
@@ -145,28 +153,28 @@ function declareConstants(k: KernelBuilder, attention: Attention, group: Group, 
     ['TOTAL_KV_HEADS', attention.kvHeads],
     ['TQ', plan.queryTile],
     ['TK', plan.keyTile],
+    ...extra,
   ];
   for (const [name, value] of constants) k.const(name, T.u32, u32(value));
   // Spelled as the templates did; f32Lit would write -3e+38 (the same f32).
   k.const('NEG_BIG', T.f32, raw(T.f32, '-3.0e38', { uniform: true }));
 }
 
-/** q, k, v (read; a buffer packing several is declared once), o, then aux and the LSE. */
-function declareBindings(k: KernelBuilder, bindings: SoftmaxBindings, codec: RowCodec): void {
+/** Declares a storage binding once: one buffer may pack several of q, k and v. */
+export function declareStorage(k: KernelBuilder) {
   const declared = new Set<string>();
-  const declare = (
-    b: { name: string; binding: number },
-    access: 'read' | 'read_write',
-    element = codec.stored,
-  ) => {
+  return (b: Binding, access: 'read' | 'read_write', element: Type): void => {
     if (declared.has(b.name)) return;
     declared.add(b.name);
     k.storage(b.binding, b.name, access, element);
   };
-  declare(bindings.q, 'read');
-  declare(bindings.k, 'read');
-  declare(bindings.v, 'read');
-  declare(bindings.o, 'read_write');
+}
+
+/** q, k, v (read), o, then aux and the LSE. */
+function declareBindings(k: KernelBuilder, bindings: SoftmaxBindings, codec: RowCodec): void {
+  const declare = declareStorage(k);
+  for (const b of [bindings.q, bindings.k, bindings.v]) declare(b, 'read', codec.stored);
+  declare(bindings.o, 'read_write', codec.stored);
   if (bindings.aux) declare(bindings.aux, 'read', T.u32);
   if (bindings.lse) declare(bindings.lse.binding, 'read_write', T.f32);
 }
@@ -184,14 +192,14 @@ function declareTiles(k: KernelBuilder, attention: Attention, plan: BlockPlan): 
 }
 
 /** Helper functions in paragraphs (a blank line between): routing, codec, tanh, mask. */
-function helperParagraphs(
+export function helperParagraphs(
   step: FusedStep,
   setup: SoftmaxKernelSetup,
   codec: RowCodec,
-  bindings: SoftmaxBindings,
+  auxBinding: Binding | null,
   routed: boolean,
 ): HelperFunction[][] {
-  const aux = bindings.aux?.name;
+  const aux = auxBinding?.name;
   const hasSegment = setup.hasSegment && aux !== undefined;
   return [
     ...(routed ? [[findRoutedListFunction(aux!)]] : []),
@@ -220,14 +228,18 @@ export function overVectors(
   b.for('d', u32(0), (d) => lt(d, count), body, { oneLine: true });
 }
 
-/** The row's addresses, its pre-scaled query, the accumulators and the row's constants. */
-function queryRow(
+/**
+ * The row's addresses (the output row's with `outputRow`), its pre-scaled query, the
+ * accumulators and the row's constants.
+ */
+export function queryRow(
   b: BlockBuilder,
   attention: Attention,
   step: FusedStep,
   setup: SoftmaxKernelSetup,
-  bindings: SoftmaxBindings,
+  bindings: { readonly q: Binding; readonly aux: Binding | null },
   codec: RowCodec,
+  outputRow = true,
 ): void {
   const layout = attention.layout;
   const seqQ = uniform('seqQ');
@@ -235,10 +247,11 @@ function queryRow(
     'qRow',
     add(uniform('qBase'), rowIndex(layout, 'TOTAL_HEADS', seqQ, 'DW', 'b', 'h', 'row')),
   );
-  b.let(
-    'oRow',
-    add(uniform('oBase'), rowIndex(layout, 'TOTAL_HEADS', seqQ, 'DVW', 'b', 'h', 'row')),
-  );
+  if (outputRow)
+    b.let(
+      'oRow',
+      add(uniform('oBase'), rowIndex(layout, 'TOTAL_HEADS', seqQ, 'DVW', 'b', 'h', 'row')),
+    );
   b.let(
     'kBase0',
     add(uniform('kBase'), keyRowWalk(layout, 'TOTAL_KV_HEADS', 'DW', 'b', 'hk').first),

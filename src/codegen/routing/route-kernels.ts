@@ -1,7 +1,7 @@
 // The device side of the data-dependent masks (language.md section 4): the `route` step of a
 // routed leaf, as kernels and host-plan steps. Everything here is key-side and O(N) per
 // (batch, kv head); the per-query decisions (top-k blocks, the query's bucket) are made in
-// the routed attention kernel itself (emit-routed-softmax.ts), one query per invocation.
+// the routed attention kernel itself (kernels/routed-softmax.ts), one query per invocation.
 //
 // Table layouts (u32 words in `aux`; f32 values stored as their bits):
 //   topk(k, block: b):   block means        [B, Hkv_g, ceil(Nk/b), D] f32

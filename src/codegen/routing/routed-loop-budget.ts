@@ -1,5 +1,5 @@
 // How many loop iterations one invocation (one query row) of the routed softmax kernel
-// (emit-routed-softmax.ts) may run, as the size expression the plan carries
+// (kernels/routed-softmax.ts) may run, as the size expression the plan carries
 // (`PlanKernel.loopIterations`; docs/runtime.md, "llvmpipe's loop budget"). A row first makes
 // its routing decisions (topk: a pass over the key blocks' means, or 34 for k > 64; cluster
 // and lsh: its bucket), then walks each key source (the static range, the drawn random

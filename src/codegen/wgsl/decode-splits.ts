@@ -1,4 +1,4 @@
-// How the split-K decode kernels (emit-decode-split.ts) cut the keys, as size expressions the
+// How the split-K decode kernels (kernels/decode-split.ts) cut the keys, as size expressions the
 // plan evaluates at run time, so one compiled module serves every key count:
 //
 //   splits        = min(MAX_SPLITS, ceilDiv(min(seqK, kvRows), KEYS_PER_SPLIT))

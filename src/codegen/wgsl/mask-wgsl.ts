@@ -23,8 +23,8 @@ export interface MaskCodegenContext {
   readonly rules: readonly TileRule[];
   /** Each `random` leaf's number, which names its WGSL helpers (`randomClassN`, `randomHasN`). */
   readonly randomOf: ReadonlyMap<Mask, number>;
-  /** Each routed leaf's number: `allowedExpr` writes `routedHasN(j)` (codegen/routing). */
-  readonly routedOf?: ReadonlyMap<Mask, number>;
+  /** Each routed leaf's test of key j (the routed softmax kernel's rendered IR). */
+  readonly routedHas?: ReadonlyMap<Mask, string>;
 }
 
 interface Visit {
@@ -263,9 +263,9 @@ export function allowedExpr(mask: Mask, context: MaskCodegenContext): string {
       case 'segment':
         return '(segRow == segKey(b, j))';
       case 'routed': {
-        const index = context.routedOf?.get(node);
-        if (index === undefined) throw new Error('internal error: routed leaf without index');
-        return `routedHas${index}(j)`;
+        const has = context.routedHas?.get(node);
+        if (has === undefined) throw new Error('internal error: routed leaf without its test');
+        return has;
       }
       case 'union':
         return `(${node.terms.map(walk).join(' || ')})`;

@@ -52,7 +52,7 @@ fn tanhSafe(x: f32) -> f32 {
 
 fn segKey(b: u32, j: u32) -> u32 { return auxbuf[P.segKBase + b * P.seqK + j]; }
 
-// Per-tile [min, max] segment ids (the segment-ranges kernel) decide whole tiles.
+// Per-tile [min, max] segment ids (filled by the segment-ranges kernel) decide whole tiles.
 fn segmentClass(kt: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {
   let qr = P.segRangesBase + (b * P.qTiles + qt) * 2u;
   let kr = P.segRangesBase + P.batch * P.qTiles * 2u + (b * P.kTiles + kt) * 2u;
@@ -143,14 +143,13 @@ fn main(
   let splitEnd = min(splitFirst + P.tilesPerSplit, rowVisits);
   let visits = select(splitEnd, rowVisits, split + 1u == P.splits);
   var n = splitFirst;
-  let aTiles = prefixTiles;
   var j = 0u;
   var tileEnd = 0u;
   var masked = false;
   loop {
     if (j >= tileEnd) {
       if (n >= visits) { break; }
-      let kt = select(bandFirst + n - aTiles, n, n < aTiles);
+      let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);
       n++;
       j = kt * TK;
       let j1 = min(j + TK, P.seqK);
