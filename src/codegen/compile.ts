@@ -46,6 +46,7 @@ import {
   ROUTED_QUERY_TILE,
 } from './routing/emit-routed-softmax.js';
 import { routeSteps, routingArrays, routingInputs } from './routing/route-kernels.js';
+import { buildCacheKernels } from './cache-kernels.js';
 
 export interface CompiledAttention {
   readonly name: string;
@@ -627,8 +628,14 @@ export function buildHostPlan(
     constraints: { maxSeqK: ir.maxSeq, ...lowRankConstraints(ir) },
     profile: profile.name,
     ...(features.size > 0 ? { features: [...features].sort() } : {}),
+    ...cacheKernelsField(buildCacheKernels(ir, profile)),
   };
   return { plan, kernels: compiledKernels };
+}
+
+/** Plans without cache stores keep their JSON as before (no empty field). */
+function cacheKernelsField(stores: HostPlan['cacheKernels'] & object) {
+  return stores.length > 0 ? { cacheKernels: stores } : {};
 }
 
 /** Workgroup counts folded into 2D when one dimension would pass the device limit. */

@@ -110,6 +110,25 @@ const PlanStepSchema = v.variant('kind', [
   }),
 ]);
 
+const PlanCacheStoreSchema = v.strictObject({
+  kind: v.literal('recurrent'),
+  group: v.string(),
+  heads: count,
+  kvHeads: count,
+  headOffset: count,
+  kvHeadOffset: count,
+  features: count,
+  headDim: count,
+  valueDim: count,
+  gaussian: v.nullable(v.strictObject({ seed: count, rows: count, cols: count })),
+  kernels: v.strictObject({
+    stageKeys: PlanKernelSchema,
+    fold: PlanKernelSchema,
+    stageQueries: PlanKernelSchema,
+    attend: PlanKernelSchema,
+  }),
+});
+
 export const HostPlanSchema = v.strictObject({
   version: v.literal(1),
   inputs: v.array(PlanInputSchema),
@@ -124,6 +143,7 @@ export const HostPlanSchema = v.strictObject({
   }),
   features: v.optional(v.array(v.picklist(['subgroups', 'shader-f16']))),
   profile: v.string(),
+  cacheKernels: v.optional(v.array(PlanCacheStoreSchema)),
 });
 
 // Compile-time: the schema's output is exactly a HostPlan, both ways.

@@ -186,6 +186,39 @@ export type PlanStep =
     }
   | { readonly kind: 'read-output'; readonly output: OutputName; readonly array: string };
 
+/**
+ * The kernels of one head group's KV-cache store (src/runtime/cache/), compiled with the plan
+ * so that the runtime never builds WGSL. Their uniforms are over `batch`, `seqK` = the tokens
+ * of an appended chunk and `seqQ` = the query rows of an attend; their bindings name the
+ * store's buffers (`k`, `v`, `q`, `o`: the caller's tensors; `state`, `chunk`, `qphi`: the
+ * store's own), and `uniformBuffer` is a name only (the store keeps one per size).
+ */
+export type PlanCacheStore = {
+  /**
+   * A causal kernelized group: the recurrent state S = sum phi(k) v^T (features x valueDim)
+   * and z = sum phi(k) per (batch, kv head), f32. Kernels: `stage_keys` (phi(k) and v of a
+   * chunk into `chunk`), `fold` (the staged chunk into S and z), `stage_queries` (phi(q) into
+   * `qphi`), `attend` (each query against S, z and the chunk's causal part, into o).
+   */
+  readonly kind: 'recurrent';
+  readonly group: string;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly headOffset: number;
+  readonly kvHeadOffset: number;
+  readonly features: number;
+  readonly headDim: number;
+  readonly valueDim: number;
+  /** FAVOR+'s W, `gaussianMatrix(seed, rows, cols)`, stored after the states in `state`. */
+  readonly gaussian: { readonly seed: number; readonly rows: number; readonly cols: number } | null;
+  readonly kernels: {
+    readonly stageKeys: PlanKernel;
+    readonly fold: PlanKernel;
+    readonly stageQueries: PlanKernel;
+    readonly attend: PlanKernel;
+  };
+};
+
 export interface HostPlan {
   readonly version: 1;
   readonly inputs: readonly PlanInput[];
@@ -207,4 +240,6 @@ export interface HostPlan {
   readonly features?: readonly ('subgroups' | 'shader-f16')[];
   /** Limits the plan was compiled against; the runtime checks buffers against the device's. */
   readonly profile: string;
+  /** Kernels of the KV-cache stores, per head group that has one (codegen/cache-kernels.ts). */
+  readonly cacheKernels?: readonly PlanCacheStore[];
 }
