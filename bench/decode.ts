@@ -1,9 +1,10 @@
 // `npm run bench -- --decode`: the cost of one decoded token today, the baseline the decode
 // kernels and the KV cache are measured against. A decode step is one query row (Nq = 1) at
 // the end of a context of Nk keys, for 8 heads, 2 kv heads, D = 64, in four patterns: dense
-// causal, `window(left: 1024) | sink(4)`, causal `elu1` (linear) and `topk`. There is no
-// cache yet, so each step attends to the whole key range, exactly as `runOnDevice` runs it
-// with seqQ = 1: through the device-tensor path, so no upload or read-back is timed.
+// causal, `window(left: 1024) | sink(4)`, causal `elu1` (linear) and `topk`. Without a cache
+// each step attends to the whole key range, exactly as `runOnDevice` runs it with seqQ = 1:
+// through the device-tensor path, so no upload or read-back is timed. `elu1-state` is the
+// same `elu1` spec through the KV cache's recurrent state (append the token, attend its query).
 //
 // Per case the bench also times a prefill of the same spec (2048 x 2048 by default) in the
 // same run, and reports the cost per (query row, key) of both: time / (Nq * Nk), every key of
@@ -19,6 +20,7 @@ import type { Progress } from '../src/cli/progress.js';
 import { evalSize, type SizeEnv } from '../src/codegen/plan.js';
 import type { DeviceTensor, DeviceTensors } from '../src/runtime/device-tensors.js';
 import { checkRunSizes, loadChecked, type LoadedAttention } from '../src/runtime/loaded-kernel.js';
+import { RecurrentState } from '../src/runtime/cache/recurrent-state.js';
 import type { DeviceProfile } from '../src/target/profile.js';
 import { median } from './harness.js';
 
@@ -26,6 +28,12 @@ export interface DecodeCase {
   readonly name: string;
   /** The spec's body after the shared shape (heads, kv_heads, head_dim). */
   readonly body: string;
+  /**
+   * `recurrent`: a decode step goes through the KV cache's recurrent-state store
+   * (src/runtime/cache/recurrent-state.ts): append the token's k and v, attend its query;
+   * the state is filled with the rest of the context first. Absent: the whole key range.
+   */
+  readonly store?: 'recurrent';
 }
 
 export const DECODE_SHAPE = 'heads: 8; kv_heads: 2; head_dim: 64';
@@ -34,6 +42,7 @@ export const DECODE_CASES: readonly DecodeCase[] = [
   { name: 'dense-causal', body: 'causal: true' },
   { name: 'window1024-sink4', body: 'causal: true; mask: window(left: 1024) | sink(4)' },
   { name: 'elu1-causal', body: 'causal: true; kernel: elu1' },
+  { name: 'elu1-state', body: 'causal: true; kernel: elu1', store: 'recurrent' },
   { name: 'topk4-block64', body: 'causal: true; mask: topk(4, block: 64)' },
 ];
 
@@ -115,11 +124,14 @@ export async function runDecodeBench(
       for (const { kind, sizes } of shapes) {
         const label = `${c.name} ${kind} ${kind === 'decode' ? `at context ${sizes.seqK}` : `${sizes.seqQ} x ${sizes.seqK}`}`;
         try {
-          const m = await measure(device, module, loaded, sizes, {
-            ...options,
-            check: options.check && kind === 'decode',
-            label,
-          });
+          const m =
+            c.store === 'recurrent' && kind === 'decode'
+              ? await measureState(device, module, sizes, { ...options, label })
+              : await measure(device, module, loaded, sizes, {
+                  ...options,
+                  check: options.check && kind === 'decode',
+                  label,
+                });
           const measurement: DecodeMeasurement = { case: c.name, kind, ...m };
           measurements.push(measurement);
           options.progress.around(() => options.print(formatDecodeRow(measurement)));
@@ -187,6 +199,124 @@ async function measure(
   } finally {
     for (const buffer of placed.buffers) buffer.destroy();
   }
+}
+
+/** Tokens appended per call while the state is filled with the context. */
+const FILL_CHUNK = 512;
+
+/**
+ * A decode step through the recurrent state: the state holds the context's first
+ * `seqK - steps` tokens (appended in chunks, untimed), then each timed step appends one token's
+ * k and v and attends its query, recorded into one encoder; the last step is at context seqK,
+ * and its output is checked against the reference over the whole context.
+ */
+async function measureState(
+  device: GPUDevice,
+  module: CompiledModule,
+  sizes: SizeEnv,
+  options: DecodeOptions & { readonly label: string },
+): Promise<Omit<DecodeMeasurement, 'case' | 'kind'>> {
+  const n = sizes.seqK;
+  const a = module.attention;
+  const kBytes = n * a.kvHeads * a.headDim * 4;
+  const maxBytes = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
+  if (kBytes > maxBytes) {
+    throw new SizeBeyondDevice(
+      `filling the state takes the context's k from the host, ${kBytes} bytes, more than ` +
+        `this device's largest storage buffer (${maxBytes}); the other cases hold it on the device`,
+    );
+  }
+  const steps = options.warmup + options.reps;
+  if (n < steps + 1) throw new SizeBeyondDevice(`context ${n} is shorter than the timed steps`);
+  options.progress.step(`${options.label}: generating inputs`);
+  const inputs = randomInputs(module, { ...sizes, seed: 0 });
+  const state = await RecurrentState.create(device, module.plan, a.groups[0]!.name, { batch: 1 });
+  const buffers: GPUBuffer[] = [];
+  const onDevice = (data: Float32Array): DeviceTensor => {
+    const buffer = device.createBuffer({
+      size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+    device.queue.writeBuffer(buffer, 0, data);
+    buffers.push(buffer);
+    return { buffer, dtype: 'f32' };
+  };
+  try {
+    const rows = (data: Float32Array, heads: number, width: number, from: number, to: number) =>
+      seqRows(data, heads, n, width, from, to);
+    const filled = n - steps;
+    for (let p = 0; p < filled; p += FILL_CHUNK) {
+      const end = Math.min(filled, p + FILL_CHUNK);
+      options.progress.step(`${options.label}: filling the state, ${p} of ${filled} tokens`);
+      await state.append(
+        null,
+        rows(inputs.k as Float32Array, a.kvHeads, a.headDim, p, end),
+        rows(inputs.v as Float32Array, a.kvHeads, a.valueDim, p, end),
+        end - p,
+      );
+    }
+    const q = onDevice(inputs.q as Float32Array);
+    const oBytes = a.heads * a.valueDim * 4;
+    const o = device.createBuffer({
+      size: oBytes,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
+    buffers.push(o);
+    const tokens = Array.from({ length: steps }, (_, i) => ({
+      k: onDevice(rows(inputs.k as Float32Array, a.kvHeads, a.headDim, filled + i, filled + i + 1)),
+      v: onDevice(
+        rows(inputs.v as Float32Array, a.kvHeads, a.valueDim, filled + i, filled + i + 1),
+      ),
+    }));
+    await device.queue.onSubmittedWorkDone();
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const warm = i < options.warmup;
+      options.progress.step(
+        `${options.label}: ${warm ? `warm-up ${i + 1}/${options.warmup}` : `rep ${i - options.warmup + 1}/${options.reps}`}`,
+      );
+      const t0 = performance.now();
+      const encoder = device.createCommandEncoder();
+      await state.append(encoder, tokens[i]!.k, tokens[i]!.v, 1);
+      await state.attend(encoder, q, { buffer: o, dtype: 'f32' }, 1);
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      if (!warm) times.push(performance.now() - t0);
+    }
+    let relativeError: number | undefined;
+    if (options.check) {
+      options.progress.step(`${options.label}: checking against the CPU reference`);
+      const out = await readFloats(device, o, oBytes);
+      relativeError = compareOutput(out, reference(module, inputs).o).relativeError;
+    }
+    const medianMs = median(times);
+    return {
+      seqQ: 1,
+      seqK: n,
+      medianMs,
+      minMs: Math.min(...times),
+      nsPerRowKey: (medianMs * 1e6) / n,
+      ...(relativeError !== undefined ? { relativeError } : {}),
+    };
+  } finally {
+    state.destroy();
+    for (const buffer of buffers) buffer.destroy();
+  }
+}
+
+/** Positions [from, to) of a bhnd `[1, heads, n, width]` tensor. */
+function seqRows(
+  data: Float32Array,
+  heads: number,
+  n: number,
+  width: number,
+  from: number,
+  to: number,
+): Float32Array {
+  const out = new Float32Array(heads * (to - from) * width);
+  for (let h = 0; h < heads; h++)
+    out.set(data.subarray((h * n + from) * width, (h * n + to) * width), h * (to - from) * width);
+  return out;
 }
 
 interface Placed {
