@@ -1,8 +1,9 @@
 // The kernels of the KV-cache stores (src/runtime/cache/), built on the kernel IR at compile
 // time and carried in the host plan (`HostPlan.cacheKernels`), so the runtime builds no WGSL
 // and a generated module's plan has them too. One entry per head group whose cache plan
-// (src/ir/cache-plan.ts) has a store that needs kernels of its own; today the recurrent state
-// of a causal kernelized group.
+// (src/ir/cache-plan.ts) has a store that needs kernels of its own: the recurrent state of a
+// causal kernelized group (below), and the side tables of routed mask terms (topk block
+// means, cluster / lsh bucket ids: kernels/cache-side-tables.ts).
 //
 // The recurrent state keeps S = sum phi(k) v^T and z = sum phi(k) per (batch, kv head). A
 // chunk of T new tokens is staged (phi(k) and v, f32) and folded into S and z at the next
@@ -11,7 +12,7 @@
 // reference sums. Every kernel's work per token is independent of how many tokens came before.
 // Sizes: `batch`, `seqK` = T (the chunk's tokens), `seqQ` = the attend's query rows.
 
-import type { Attention, Group } from '../ir/ir.js';
+import type { Attention, Group, Table } from '../ir/ir.js';
 import { featureDim } from '../ir/ir.js';
 import { planKvCache } from '../ir/cache-plan.js';
 import {
@@ -37,6 +38,13 @@ import type { Expr, Kernel, KernelConst } from '../kernel/ir.js';
 import { rowIndex } from '../kernel/blocks/layout.js';
 import type { DeviceProfile } from '../target/profile.js';
 import { readyKernel } from './kernel-source.js';
+import {
+  advanceKernel,
+  blockMeansAppendKernel,
+  keyBucketsAppendKernel,
+} from './kernels/cache-side-tables.js';
+import type { RouteShape } from './kernels/route-tables.js';
+import { bucketCount, centroidCount } from './routing/route-kernels.js';
 import type { LinearShape } from './linear-shape.js';
 import { featureRowsUniform } from './linear-shape.js';
 import {
@@ -60,13 +68,87 @@ export function buildCacheKernels(ir: Attention, profile: DeviceProfile): PlanCa
   const plan = planKvCache(ir);
   const stores: PlanCacheStore[] = [];
   plan.groups.forEach((result, i) => {
-    if (!result.ok || result.plan.store.kind !== 'recurrent') return;
+    if (!result.ok) return;
     const group = ir.groups[i]!;
-    // f16 o is written a word (two values) at a time: a word must not straddle two rows.
-    if (ir.dtype === 'f16' && ir.valueDim % 2 !== 0) return;
-    stores.push(recurrentStore(ir, group, profile));
+    if (result.plan.store.kind === 'recurrent') {
+      // f16 o is written a word (two values) at a time: a word must not straddle two rows.
+      if (ir.dtype === 'f16' && ir.valueDim % 2 !== 0) return;
+      stores.push(recurrentStore(ir, group, profile));
+    }
+    for (const table of group.tables)
+      if (table.kind === 'routing') stores.push(sideTableStore(ir, group, table, profile));
   });
   return stores;
+}
+
+/** The side table of one routed mask term (kernels/cache-side-tables.ts). */
+function sideTableStore(
+  ir: Attention,
+  group: Group,
+  table: Table & { readonly kind: 'routing' },
+  profile: DeviceProfile,
+): PlanCacheStore {
+  const shape: RouteShape = {
+    layout: ir.layout,
+    dtype: ir.dtype,
+    headDim: ir.headDim,
+    totalKvHeads: ir.kvHeads,
+    groupKvHeads: group.kvHeads,
+    kvHeadOffset: group.kvHeadOffset,
+  };
+  const common = {
+    group: group.name,
+    table: table.name,
+    kvHeads: group.kvHeads,
+    kvHeadOffset: group.kvHeadOffset,
+    headDim: ir.headDim,
+  };
+  const r = table.routing;
+  const name = `${table.name}.cache`;
+  const sides: readonly [string, boolean][] = [
+    ['k', false],
+    ['table', true],
+  ];
+  const advance = planKernel(
+    `${name}_advance`,
+    advanceKernel(`${r.kind} side table`),
+    [['table', true]],
+    profile,
+  );
+  if (r.kind === 'topk') {
+    return {
+      kind: 'block-means',
+      ...common,
+      block: r.block,
+      kernels: {
+        append: planKernel(
+          `${name}_append`,
+          blockMeansAppendKernel(shape, r.block),
+          sides,
+          profile,
+        ),
+        advance,
+      },
+    };
+  }
+  const centroidsPerHead = centroidCount(ir) ?? 0;
+  return {
+    kind: 'bucket-ids',
+    ...common,
+    routing: r.kind,
+    buckets: bucketCount(r),
+    centroidsPerHead,
+    projection: r.kind === 'lsh' ? { seed: r.seed, rows: ir.headDim, cols: r.buckets / 2 } : null,
+    kernels: {
+      append: planKernel(
+        `${name}_append`,
+        keyBucketsAppendKernel(shape, r, centroidsPerHead),
+        sides,
+        profile,
+      ),
+      advance,
+    },
+  };
 }
 
 function recurrentStore(ir: Attention, group: Group, profile: DeviceProfile): PlanCacheStore {

@@ -110,24 +110,49 @@ const PlanStepSchema = v.variant('kind', [
   }),
 ]);
 
-const PlanCacheStoreSchema = v.strictObject({
-  kind: v.literal('recurrent'),
+const gaussianSchema = v.strictObject({ seed: count, rows: count, cols: count });
+const cacheShape = {
   group: v.string(),
-  heads: count,
   kvHeads: count,
-  headOffset: count,
   kvHeadOffset: count,
-  features: count,
   headDim: count,
-  valueDim: count,
-  gaussian: v.nullable(v.strictObject({ seed: count, rows: count, cols: count })),
-  kernels: v.strictObject({
-    stageKeys: PlanKernelSchema,
-    fold: PlanKernelSchema,
-    stageQueries: PlanKernelSchema,
-    attend: PlanKernelSchema,
+};
+const sideTableKernels = v.strictObject({ append: PlanKernelSchema, advance: PlanKernelSchema });
+
+const PlanCacheStoreSchema = v.variant('kind', [
+  v.strictObject({
+    kind: v.literal('recurrent'),
+    ...cacheShape,
+    heads: count,
+    headOffset: count,
+    features: count,
+    valueDim: count,
+    gaussian: v.nullable(gaussianSchema),
+    kernels: v.strictObject({
+      stageKeys: PlanKernelSchema,
+      fold: PlanKernelSchema,
+      stageQueries: PlanKernelSchema,
+      attend: PlanKernelSchema,
+    }),
   }),
-});
+  v.strictObject({
+    kind: v.literal('block-means'),
+    ...cacheShape,
+    table: v.string(),
+    block: count,
+    kernels: sideTableKernels,
+  }),
+  v.strictObject({
+    kind: v.literal('bucket-ids'),
+    ...cacheShape,
+    table: v.string(),
+    routing: v.picklist(['cluster', 'lsh']),
+    buckets: count,
+    centroidsPerHead: count,
+    projection: v.nullable(gaussianSchema),
+    kernels: sideTableKernels,
+  }),
+]);
 
 export const HostPlanSchema = v.strictObject({
   version: v.literal(1),

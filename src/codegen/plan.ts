@@ -193,21 +193,19 @@ export type PlanStep =
  * store's buffers (`k`, `v`, `q`, `o`: the caller's tensors; `state`, `chunk`, `qphi`: the
  * store's own), and `uniformBuffer` is a name only (the store keeps one per size).
  */
-export type PlanCacheStore = {
-  /**
-   * A causal kernelized group: the recurrent state S = sum phi(k) v^T (features x valueDim)
-   * and z = sum phi(k) per (batch, kv head), f32. Kernels: `stage_keys` (phi(k) and v of a
-   * chunk into `chunk`), `fold` (the staged chunk into S and z), `stage_queries` (phi(q) into
-   * `qphi`), `attend` (each query against S, z and the chunk's causal part, into o).
-   */
+export type PlanCacheStore = PlanRecurrentStore | PlanSideTableStore;
+
+/**
+ * A causal kernelized group: the recurrent state S = sum phi(k) v^T (features x valueDim) and
+ * z = sum phi(k) per (batch, kv head), f32. Kernels: `stageKeys` (phi(k) and v of a chunk into
+ * `chunk`), `fold` (the staged chunk into S and z), `stageQueries` (phi(q) into `qphi`),
+ * `attend` (each query against S, z and the chunk's causal part, into o).
+ */
+export interface PlanRecurrentStore extends PlanCacheStoreShape {
   readonly kind: 'recurrent';
-  readonly group: string;
   readonly heads: number;
-  readonly kvHeads: number;
   readonly headOffset: number;
-  readonly kvHeadOffset: number;
   readonly features: number;
-  readonly headDim: number;
   readonly valueDim: number;
   /** FAVOR+'s W, `gaussianMatrix(seed, rows, cols)`, stored after the states in `state`. */
   readonly gaussian: { readonly seed: number; readonly rows: number; readonly cols: number } | null;
@@ -217,7 +215,42 @@ export type PlanCacheStore = {
     readonly stageQueries: PlanKernel;
     readonly attend: PlanKernel;
   };
-};
+}
+
+/** Where the group's heads are among the attention's (every store kind has these). */
+interface PlanCacheStoreShape {
+  readonly group: string;
+  readonly kvHeads: number;
+  readonly kvHeadOffset: number;
+  readonly headDim: number;
+}
+
+/**
+ * A routed mask term's side table (codegen/kernels/cache-side-tables.ts), kept next to the
+ * keys: `block-means` (topk: per-block key sums and means) or `bucket-ids` (cluster / lsh: each
+ * cached key's bucket). `table` is the term's routing table name in the prefill plan. Kernels:
+ * `append` (the chunk's keys into the table), `advance` (the count of appended keys, kept on
+ * the GPU in the table's first word). Their `seqQ` is the store's capacity.
+ */
+export type PlanSideTableStore = PlanCacheStoreShape & {
+  readonly table: string;
+  readonly kernels: { readonly append: PlanKernel; readonly advance: PlanKernel };
+} & (
+    | { readonly kind: 'block-means'; readonly block: number }
+    | {
+        readonly kind: 'bucket-ids';
+        readonly routing: 'cluster' | 'lsh';
+        readonly buckets: number;
+        /** cluster: centroids per kv head in the `centroids` input `[Hkv, c, D]`. */
+        readonly centroidsPerHead: number;
+        /** lsh: R `[D, n/2]`, `gaussianMatrix(seed, rows, cols)`. */
+        readonly projection: {
+          readonly seed: number;
+          readonly rows: number;
+          readonly cols: number;
+        } | null;
+      }
+  );
 
 export interface HostPlan {
   readonly version: 1;
