@@ -20,14 +20,14 @@ import { recurrentStateKernels } from './kernels/recurrent-state.js';
 import type { RouteShape } from './kernels/route-tables.js';
 import { bucketCount, centroidCount } from './routing/route-kernels.js';
 import type { LinearShape } from './linear-shape.js';
-import type { PlanBinding, PlanCacheStore, PlanKernel } from './plan.js';
+import type { PlanBinding, PlanCacheKernels, PlanKernel } from './plan.js';
 
 /** Cache stores with kernels of `ir`'s groups; none for attentions with head routing. */
-export function buildCacheKernels(ir: Attention, profile: DeviceProfile): PlanCacheStore[] {
+export function buildCacheKernels(ir: Attention, profile: DeviceProfile): PlanCacheKernels[] {
   // Head routing picks heads per step from the router; the stores do not apply it.
   if (ir.headRouting !== undefined) return [];
   const plan = planKvCache(ir);
-  const stores: PlanCacheStore[] = [];
+  const stores: PlanCacheKernels[] = [];
   plan.groups.forEach((result, i) => {
     if (!result.ok) return;
     const group = ir.groups[i]!;
@@ -48,7 +48,7 @@ function sideTableStore(
   group: Group,
   table: Table & { readonly kind: 'routing' },
   profile: DeviceProfile,
-): PlanCacheStore {
+): PlanCacheKernels {
   const shape: RouteShape = {
     layout: ir.layout,
     dtype: ir.dtype,
@@ -112,7 +112,7 @@ function sideTableStore(
   };
 }
 
-function recurrentStore(ir: Attention, group: Group, profile: DeviceProfile): PlanCacheStore {
+function recurrentStore(ir: Attention, group: Group, profile: DeviceProfile): PlanCacheKernels {
   const m = group.mechanism;
   if (m.kind !== 'linear') throw new Error(`internal error: group ${group.name} is not linear`);
   const features = featureDim(m.featureMap, ir.headDim);

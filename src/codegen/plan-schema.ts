@@ -119,7 +119,7 @@ const cacheShape = {
 };
 const sideTableKernels = v.strictObject({ append: PlanKernelSchema, advance: PlanKernelSchema });
 
-const PlanCacheStoreSchema = v.variant('kind', [
+const PlanCacheKernelsSchema = v.variant('kind', [
   v.strictObject({
     kind: v.literal('recurrent'),
     ...cacheShape,
@@ -168,7 +168,7 @@ export const HostPlanSchema = v.strictObject({
   }),
   features: v.optional(v.array(v.picklist(['subgroups', 'shader-f16']))),
   profile: v.string(),
-  cacheKernels: v.optional(v.array(PlanCacheStoreSchema)),
+  cacheKernels: v.optional(v.array(PlanCacheKernelsSchema)),
 });
 
 // Compile-time: the schema's output is exactly a HostPlan, both ways.

@@ -193,7 +193,7 @@ export type PlanStep =
  * store's buffers (`k`, `v`, `q`, `o`: the caller's tensors; `state`, `chunk`, `qphi`: the
  * store's own), and `uniformBuffer` is a name only (the store keeps one per size).
  */
-export type PlanCacheStore = PlanRecurrentStore | PlanSideTableStore;
+export type PlanCacheKernels = PlanRecurrentKernels | PlanSideTableKernels;
 
 /**
  * A causal kernelized group: the recurrent state S = sum phi(k) v^T (features x valueDim) and
@@ -201,7 +201,7 @@ export type PlanCacheStore = PlanRecurrentStore | PlanSideTableStore;
  * `chunk`), `fold` (the staged chunk into S and z), `stageQueries` (phi(q) into `qphi`),
  * `attend` (each query against S, z and the chunk's causal part, into o).
  */
-export interface PlanRecurrentStore extends PlanCacheStoreShape {
+export interface PlanRecurrentKernels extends PlanCacheKernelsShape {
   readonly kind: 'recurrent';
   readonly heads: number;
   readonly headOffset: number;
@@ -218,7 +218,7 @@ export interface PlanRecurrentStore extends PlanCacheStoreShape {
 }
 
 /** Where the group's heads are among the attention's (every store kind has these). */
-interface PlanCacheStoreShape {
+interface PlanCacheKernelsShape {
   readonly group: string;
   readonly kvHeads: number;
   readonly kvHeadOffset: number;
@@ -232,7 +232,7 @@ interface PlanCacheStoreShape {
  * `append` (the chunk's keys into the table), `advance` (the count of appended keys, kept on
  * the GPU in the table's first word). Their `seqQ` is the store's capacity.
  */
-export type PlanSideTableStore = PlanCacheStoreShape & {
+export type PlanSideTableKernels = PlanCacheKernelsShape & {
   readonly table: string;
   readonly kernels: { readonly append: PlanKernel; readonly advance: PlanKernel };
 } & (
@@ -274,5 +274,5 @@ export interface HostPlan {
   /** Limits the plan was compiled against; the runtime checks buffers against the device's. */
   readonly profile: string;
   /** Kernels of the KV-cache stores, per head group that has one (codegen/cache-kernels.ts). */
-  readonly cacheKernels?: readonly PlanCacheStore[];
+  readonly cacheKernels?: readonly PlanCacheKernels[];
 }

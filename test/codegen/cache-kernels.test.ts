@@ -6,17 +6,17 @@
 
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/api/compile.js';
-import { evalSize, type PlanCacheStore, type PlanKernel } from '../../src/codegen/plan.js';
+import { evalSize, type PlanCacheKernels, type PlanKernel } from '../../src/codegen/plan.js';
 import { LLVMPIPE_PROFILE, PORTABLE_PROFILE } from '../../src/target/profile.js';
 
-function storesOf(text: string, profile = LLVMPIPE_PROFILE): readonly PlanCacheStore[] {
+function storesOf(text: string, profile = LLVMPIPE_PROFILE): readonly PlanCacheKernels[] {
   const result = compile(text, { target: profile });
   const module = result.modules[0];
   if (!module) throw new Error(result.diagnostics.map((d) => d.message).join('\n'));
   return module.plan.cacheKernels ?? [];
 }
 
-const kernelsOf = (store: PlanCacheStore): PlanKernel[] => Object.values(store.kernels);
+const kernelsOf = (store: PlanCacheKernels): PlanKernel[] => Object.values(store.kernels);
 const storageBuffers = (k: PlanKernel) =>
   k.bindings.filter((b) => b.type !== 'uniform').map((b) => `${b.buffer}:${b.type}`);
 

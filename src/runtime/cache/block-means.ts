@@ -4,7 +4,7 @@
 // Counts are not stored: block t holds min(b, length - t b) keys, the same for every head.
 // Kernels: src/codegen/kernels/cache-side-tables.ts (compiled with the plan).
 
-import type { HostPlan, PlanSideTableStore } from '../../codegen/plan.js';
+import type { HostPlan, PlanSideTableKernels } from '../../codegen/plan.js';
 import {
   HEADER_WORDS,
   SideTable,
@@ -12,7 +12,7 @@ import {
   type SideTableOptions,
 } from './side-table.js';
 
-type BlockMeansStore = PlanSideTableStore & { readonly kind: 'block-means' };
+type BlockMeansStore = PlanSideTableKernels & { readonly kind: 'block-means' };
 
 export class BlockMeans extends SideTable<BlockMeansStore> {
   /** Blocks per (batch, kv head): ceil(capacity / block). */

@@ -5,7 +5,7 @@
 // centroids (cluster, given at creation) or R (lsh, drawn from the plan's seed) live in the
 // same buffer, after the ids. Kernels: src/codegen/kernels/cache-side-tables.ts.
 
-import type { HostPlan, PlanSideTableStore } from '../../codegen/plan.js';
+import type { HostPlan, PlanSideTableKernels } from '../../codegen/plan.js';
 import { evalSize } from '../../codegen/plan.js';
 import { gaussianMatrix } from '../../random/index.js';
 import {
@@ -15,7 +15,7 @@ import {
   type SideTableOptions,
 } from './side-table.js';
 
-type KeyBucketsStore = PlanSideTableStore & { readonly kind: 'bucket-ids' };
+type KeyBucketsStore = PlanSideTableKernels & { readonly kind: 'bucket-ids' };
 
 export interface KeyBucketsOptions extends SideTableOptions {
   /** cluster: the `centroids` input `[Hkv, c, D]` f32, as the attention takes it. */

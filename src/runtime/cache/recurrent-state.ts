@@ -10,14 +10,14 @@
 // up to its own position, as the reference's causal prefix does. Memory besides the state: the
 // pending chunk (its tokens' phi(k) and v) and the queries' phi, both the size of one call.
 
-import type { HostPlan, PlanCacheStore, SizeEnv } from '../../codegen/plan.js';
+import type { HostPlan, PlanCacheKernels, SizeEnv } from '../../codegen/plan.js';
 import { gaussianMatrix } from '../../random/index.js';
 import type { DeviceTensor } from '../device-tensor-args.js';
 import { assertDeviceUsable, DeviceError, withErrorScopes } from '../device-errors.js';
 import { CacheInputs, type CacheInput, type PlacedTensor } from './cache-inputs.js';
 import { StoreKernels } from './store-kernels.js';
 
-export type RecurrentStore = PlanCacheStore & { readonly kind: 'recurrent' };
+export type RecurrentStore = PlanCacheKernels & { readonly kind: 'recurrent' };
 
 export interface RecurrentStateOptions {
   /** Batch entries the state keeps (the caller's tensors' axis B). */

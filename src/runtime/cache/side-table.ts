@@ -4,7 +4,7 @@
 // uniform; `append` records the table's append kernel, then its advance kernel, in one pass.
 // The host keeps the same count to refuse appending past the capacity before anything runs.
 
-import type { HostPlan, PlanSideTableStore, SizeEnv } from '../../codegen/plan.js';
+import type { HostPlan, PlanSideTableKernels, SizeEnv } from '../../codegen/plan.js';
 import { assertDeviceUsable, DeviceError, withErrorScopes } from '../device-errors.js';
 import { CacheInputs, type CacheInput } from './cache-inputs.js';
 import { StoreKernels } from './store-kernels.js';
@@ -20,13 +20,13 @@ export interface SideTableOptions {
 }
 
 /** A store's plan entry and built kernels, checked (`SideTable.open`). */
-export interface OpenedSideTable<S extends PlanSideTableStore> {
+export interface OpenedSideTable<S extends PlanSideTableKernels> {
   readonly store: S;
   readonly kernels: StoreKernels;
   readonly name: string;
 }
 
-export abstract class SideTable<S extends PlanSideTableStore> {
+export abstract class SideTable<S extends PlanSideTableKernels> {
   protected readonly table: GPUBuffer;
   private readonly inputs: CacheInputs;
   private appended = 0;
@@ -54,23 +54,23 @@ export abstract class SideTable<S extends PlanSideTableStore> {
   }
 
   /** The store of `kind` for routing table `table` of a compiled plan (checked), and its kernels. */
-  protected static async open<K extends PlanSideTableStore['kind']>(
+  protected static async open<K extends PlanSideTableKernels['kind']>(
     device: GPUDevice,
     plan: HostPlan,
     kind: K,
     table: string,
     options: SideTableOptions,
     what: string,
-  ): Promise<OpenedSideTable<PlanSideTableStore & { kind: K }>> {
+  ): Promise<OpenedSideTable<PlanSideTableKernels & { kind: K }>> {
     const name = `${what} '${table}'`;
     const store = plan.cacheKernels?.find(
-      (s): s is PlanSideTableStore & { kind: K } => s.kind === kind && s.table === table,
+      (s): s is PlanSideTableKernels & { kind: K } => s.kind === kind && s.table === table,
     );
     if (!store) {
       const have =
         (plan.cacheKernels ?? [])
           .filter((s) => s.kind === kind)
-          .map((s) => `'${(s as PlanSideTableStore).table}'`)
+          .map((s) => `'${(s as PlanSideTableKernels).table}'`)
           .join(', ') || 'none';
       throw new Error(
         `${name}: the plan has no ${kind} kernels for routing table '${table}' (tables with ` +

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type CompiledModule } from '../../../src/api/compile.js';
 import { randomInputs } from '../../../src/api/random-inputs.js';
 import { createRuntime, type Runtime } from '../../../src/api/runtime.js';
-import type { PlanCacheStore } from '../../../src/codegen/plan.js';
+import type { PlanCacheKernels } from '../../../src/codegen/plan.js';
 import { BlockMeans } from '../../../src/runtime/cache/block-means.js';
 import { packHalves, unpackHalves } from '../../../src/runtime/f16.js';
 import { adapterAvailability } from '../gpu-availability.js';
@@ -49,7 +49,7 @@ function moduleOf(text: string, runtime: Runtime): CompiledModule {
 function storeOf(module: CompiledModule) {
   const store = module.plan.cacheKernels?.find((s) => s.kind === 'block-means');
   if (!store) throw new Error('no block-means store');
-  return store as PlanCacheStore & { kind: 'block-means' };
+  return store as PlanCacheKernels & { kind: 'block-means' };
 }
 
 describe.skipIf(!availability.run)('topk block means on llvmpipe', () => {

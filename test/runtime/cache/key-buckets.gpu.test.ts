@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type CompiledModule } from '../../../src/api/compile.js';
 import { randomInputs } from '../../../src/api/random-inputs.js';
 import { createRuntime, type Runtime } from '../../../src/api/runtime.js';
-import type { PlanCacheStore } from '../../../src/codegen/plan.js';
+import type { PlanCacheKernels } from '../../../src/codegen/plan.js';
 import { KeyBuckets } from '../../../src/runtime/cache/key-buckets.js';
 import { packHalves, unpackHalves } from '../../../src/runtime/f16.js';
 import { clusterOf, lshBucket, lshProjection } from '../../../src/reference/data-masks.js';
@@ -48,7 +48,7 @@ function moduleOf(text: string, runtime: Runtime): CompiledModule {
 function storeOf(module: CompiledModule) {
   const store = module.plan.cacheKernels?.find((s) => s.kind === 'bucket-ids');
   if (!store) throw new Error('no bucket-ids store');
-  return store as PlanCacheStore & { kind: 'bucket-ids' };
+  return store as PlanCacheKernels & { kind: 'bucket-ids' };
 }
 
 describe.skipIf(!availability.run)('cluster / lsh key buckets on llvmpipe', () => {
