@@ -63,7 +63,7 @@ export { scheduleCandidates } from './passes/schedule-candidates.js';
 export type { SelfCheckOptions, VariantFallback, VariantName } from './api/variant-check.js';
 export { compareOutput, type OutputComparison } from './api/compare-output.js';
 export { DeviceError } from './runtime/device-errors.js';
-export { checkRunSizes } from './runtime/loaded-kernel.js';
+export { checkRunSizes, deviceRunLimits, type RunLimits } from './runtime/loaded-kernel.js';
 export {
   mergeByLse,
   reference,
@@ -112,6 +112,14 @@ export type {
   DeviceTensors,
 } from './runtime/device-tensors.js';
 export type { AdapterChoice, DeviceKind } from './runtime/device.js';
+export type {
+  CacheAppendInputs,
+  CacheAppendOptions,
+  CacheAttendArgs,
+  CacheOptions,
+  CacheTensor,
+  KvCache,
+} from './runtime/cache/kv-cache.js';
 export {
   CORE_F16_PROFILE,
   CORE_PROFILE,

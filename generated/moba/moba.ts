@@ -487,7 +487,20 @@ export const plan: HostPlan = {
           "value": 0
         }
       ],
-      "uniformBuffer": "params.moba.topk0.means"
+      "uniformBuffer": "params.moba.topk0.means",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "min",
+            "args": [
+              "seqK",
+              512
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "moba.softmax",
@@ -1030,11 +1043,49 @@ export const plan: HostPlan = {
               "value": 1
             }
           ],
-          "uniformBuffer": "params.moba.topk0.cache_advance"
+          "uniformBuffer": "params.moba.topk0.cache_advance",
+          "loopIterations": 0
         }
       }
     }
-  ]
+  ],
+  "cache": {
+    "groups": [
+      {
+        "ok": true,
+        "group": "moba",
+        "heads": 16,
+        "kvHeads": 16,
+        "kvHeadOffset": 0,
+        "store": {
+          "kind": "contiguous",
+          "unbounded": "topk(3, block: 512, causal)",
+          "maxSeq": null
+        },
+        "side": [
+          {
+            "kind": "block-means",
+            "k": 3,
+            "block": 512
+          }
+        ],
+        "memory": {
+          "positions": {
+            "kind": "capacity",
+            "maxSeq": null
+          },
+          "bytesPerPosition": 1024,
+          "fixedBytes": 0,
+          "blocks": {
+            "block": 512,
+            "bytesPerBlock": 512,
+            "maxSeq": null
+          }
+        }
+      }
+    ],
+    "headRouting": false
+  }
 };
 
 /** The spec as the checker resolved it: `reference(module, inputs)` evaluates it on the CPU. */

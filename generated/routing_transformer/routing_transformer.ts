@@ -597,7 +597,8 @@ export const plan: HostPlan = {
           "value": 0
         }
       ],
-      "uniformBuffer": "params.routing_transformer.cluster0.key_buckets"
+      "uniformBuffer": "params.routing_transformer.cluster0.key_buckets",
+      "loopIterations": 1040
     },
     {
       "name": "routing_transformer.cluster0.bucket_lists",
@@ -1284,7 +1285,8 @@ export const plan: HostPlan = {
               }
             }
           ],
-          "uniformBuffer": "params.routing_transformer.cluster0.cache_append"
+          "uniformBuffer": "params.routing_transformer.cluster0.cache_append",
+          "loopIterations": 1040
         },
         "advance": {
           "name": "routing_transformer.cluster0.cache_advance",
@@ -1313,11 +1315,45 @@ export const plan: HostPlan = {
               "value": 1
             }
           ],
-          "uniformBuffer": "params.routing_transformer.cluster0.cache_advance"
+          "uniformBuffer": "params.routing_transformer.cluster0.cache_advance",
+          "loopIterations": 0
         }
       }
     }
-  ]
+  ],
+  "cache": {
+    "groups": [
+      {
+        "ok": true,
+        "group": "routing_transformer",
+        "heads": 8,
+        "kvHeads": 8,
+        "kvHeadOffset": 0,
+        "store": {
+          "kind": "contiguous",
+          "unbounded": "cluster(16)",
+          "maxSeq": null
+        },
+        "side": [
+          {
+            "kind": "bucket-ids",
+            "routing": "cluster",
+            "buckets": 16
+          }
+        ],
+        "memory": {
+          "positions": {
+            "kind": "capacity",
+            "maxSeq": null
+          },
+          "bytesPerPosition": 516,
+          "fixedBytes": 0,
+          "blocks": null
+        }
+      }
+    ],
+    "headRouting": false
+  }
 };
 
 /** The spec as the checker resolved it: `reference(module, inputs)` evaluates it on the CPU. */

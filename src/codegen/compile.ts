@@ -2,6 +2,7 @@
 // the memory layout decisions (which arrays share a buffer) and the step order; the WGSL text
 // itself comes from codegen/wgsl. Pure and deterministic: no device is touched.
 
+import { planCacheOf } from './plan-cache.js';
 import type { CheckedAttention } from '../check/checked.js';
 import type { Attention, Group } from '../ir/ir.js';
 import { maskLeaves } from '../ir/ir.js';
@@ -32,7 +33,8 @@ import {
   type RoutingKernel,
 } from './wgsl/emit-head-routing.js';
 import { LOWRANK_WORKGROUP } from './kernels/lowrank-blocks.js';
-import { emitSoftmaxKernel, type SoftmaxBindings } from './wgsl/emit-softmax.js';
+import { softmaxKernel } from './kernels/softmax.js';
+import type { SoftmaxBindings } from './wgsl/softmax-kernel-setup.js';
 import {
   emitDecodeMergeKernel,
   emitDecodePartialKernel,
@@ -443,7 +445,7 @@ export function buildHostPlan(
                     : [],
                 ),
               })
-            : (step.plan.variant === 'subgroup' ? emitSubgroupSoftmaxKernel : emitSoftmaxKernel)(
+            : (step.plan.variant === 'subgroup' ? emitSubgroupSoftmaxKernel : softmaxKernel)(
                 ir,
                 group,
                 step,
@@ -629,6 +631,7 @@ export function buildHostPlan(
     profile: profile.name,
     ...(features.size > 0 ? { features: [...features].sort() } : {}),
     ...cacheKernelsField(buildCacheKernels(ir, profile)),
+    cache: planCacheOf(ir),
   };
   return { plan, kernels: compiledKernels };
 }

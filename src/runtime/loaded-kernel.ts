@@ -10,6 +10,7 @@ import { assertDeviceUsable, DeviceError, watchDevice, withErrorScopes } from '.
 import { packHalves, unpackHalves } from './f16.js';
 import { createTensorRunner, type DeviceRunArgs } from './device-tensors.js';
 import { runOnHostArrays } from './host-arrays.js';
+import { createKvCache, type CacheOptions, type KvCache } from './cache/kv-cache.js';
 import {
   drawRandomTable,
   gaussianTables,
@@ -23,16 +24,22 @@ import { submitAndReadBack } from './read-back.js';
 import {
   bufferBytes,
   checkRunSizes,
+  deviceRunLimits,
   resolveSizes,
   validateInputs,
   type RunInputs,
   type RunOutputs,
 } from './run-checks.js';
-import { deviceLoopBudget } from './loop-budget.js';
 
 // What callers of the executor import with it (the public API re-exports these from here).
 export type { PlannedAttention } from './load-context.js';
-export { checkRunSizes, type RunInputs, type RunOutputs } from './run-checks.js';
+export {
+  checkRunSizes,
+  deviceRunLimits,
+  type RunInputs,
+  type RunLimits,
+  type RunOutputs,
+} from './run-checks.js';
 
 /** One sized execution: buffers allocated and inputs uploaded, ready to encode (benchmarks reuse it). */
 export interface PreparedRun {
@@ -75,6 +82,11 @@ export interface LoadedAttention<M extends PlannedAttention = PlannedAttention> 
    * allocates nothing.
    */
   runOnDevice(args: DeviceRunArgs): Promise<void>;
+  /**
+   * A KV cache sized from the plan's cache section (src/runtime/cache/kv-cache.ts); throws
+   * naming the group and construct when the spec cannot be decoded incrementally.
+   */
+  createCache(options: CacheOptions): KvCache;
   destroy(): void;
 }
 
@@ -165,6 +177,7 @@ export function load<M extends PlannedAttention>(
   // Random tables depend only on (seed, count, block, seqK): drawn once per sequence length.
   const context: LoadContext = {
     device,
+    runLimits: deviceRunLimits(device),
     plan,
     name,
     kernels,
@@ -182,6 +195,7 @@ export function load<M extends PlannedAttention>(
     },
     run: (inputs) => runOnHostArrays(context, runner, inputs),
     runOnDevice: (args) => runner.run(args),
+    createCache: (options) => createKvCache(context, runner, options),
     destroy() {
       destroyed = true;
       runner.destroy();
@@ -234,7 +248,7 @@ function describeKernelFailure(
 function prepareRun(context: LoadContext, inputs: RunInputs): PreparedRun {
   const { device, plan, kernels, randomTables, name } = context;
   const sizes = resolveSizes(plan, inputs);
-  checkRunSizes(plan, sizes, device.limits, deviceLoopBudget(device));
+  checkRunSizes(plan, sizes, context.runLimits);
   validateInputs(plan, inputs, sizes);
   const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
 

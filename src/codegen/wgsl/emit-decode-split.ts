@@ -9,6 +9,8 @@
 // key update, row codecs), so the three cannot drift apart.
 
 import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
+import { keyRowWalk, keySlot } from '../../kernel/blocks/layout.js';
+import { renderExpr } from '../../kernel/render-wgsl.js';
 import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
@@ -19,16 +21,24 @@ import { f32Lit } from '../../kernel/f32-literal.js';
 import {
   emitLseBinding,
   emitParamsStruct,
+  KEY_SLOT_UNIFORMS,
   lseStore,
   lseUniforms,
   softmaxKernelSetup,
+  type KernelTarget,
   type LseOutput,
+  type SoftmaxArrays,
   type Uniform,
 } from './softmax-kernel-setup.js';
-import { emitMaskFunctions } from './emit-mask-functions.js';
+import { auxWords, maskHelperParagraphs } from '../kernels/softmax-mask.js';
+import { renderFunction } from '../../kernel/render-wgsl.js';
 import { constantLoopCost, loopCost } from './loop-budget.js';
-import type { KernelTarget, SoftmaxArrays } from './emit-softmax.js';
 import { decodeSplits, decodeTilesPerSplit, partialRecordWords } from './decode-splits.js';
+
+/** This kernel's wording of the segment-class comment (the fused kernel's is longer). */
+const SEGMENT_CLASS_DOC = [
+  'Per-tile [min, max] segment ids (the segment-ranges kernel) decide whole tiles.',
+];
 
 type Binding = { readonly name: string; readonly binding: number };
 
@@ -117,6 +127,7 @@ export function emitDecodePartialKernel(
     { name: 'splits', value: splits },
     { name: 'tilesPerSplit', value: decodeTilesPerSplit(plan.keyTile) },
     { name: 'partBase', value: size.ceilDiv(arrays.part, W) },
+    ...KEY_SLOT_UNIFORMS,
   );
 
   const L: string[] = [];
@@ -141,9 +152,9 @@ export function emitDecodePartialKernel(
   declare(bindings.part, 'read_write', vec);
   if (bindings.aux) declare(bindings.aux, 'read', 'u32');
   emit();
-  const kStride = bhnd ? 'DW' : 'TOTAL_KV_HEADS * DW';
-  const vStride = bhnd ? 'DVW' : 'TOTAL_KV_HEADS * DVW';
-  const tileParams = 'pa: u32, pb: u32, b: u32, qt: u32';
+  // K/V rows through the kernel IR's one key addressing (kernel/blocks/layout.ts).
+  const kWalk = keyRowWalk(attention.layout, 'TOTAL_KV_HEADS', 'DW', 'b', 'hk');
+  const vWalk = keyRowWalk(attention.layout, 'TOTAL_KV_HEADS', 'DVW', 'b', 'hk');
   if (codec.helpers.length > 0) {
     codec.helpers.forEach((line) => emit(line));
     emit();
@@ -152,30 +163,24 @@ export function emitDecodePartialKernel(
     TANH_SAFE_WGSL.forEach((line) => emit(line));
     emit();
   }
-  if (hasSegment && bindings.aux) {
-    const aux = bindings.aux.name;
-    emit(`fn segKey(b: u32, j: u32) -> u32 { return ${aux}[P.segKBase + b * P.seqK + j]; }`);
-    emit();
-    emit('// Per-tile [min, max] segment ids (the segment-ranges kernel) decide whole tiles.');
-    emit(`fn segmentClass(kt: u32, ${tileParams}) -> u32 {`);
-    emit(`  let qr = P.segRangesBase + (b * P.qTiles + qt) * 2u;`);
-    emit(`  let kr = P.segRangesBase + P.batch * P.qTiles * 2u + (b * P.kTiles + kt) * 2u;`);
-    emit(`  let qmin = ${aux}[qr]; let qmax = ${aux}[qr + 1u];`);
-    emit(`  let kmin = ${aux}[kr]; let kmax = ${aux}[kr + 1u];`);
-    emit('  if (qmax < kmin || kmax < qmin) { return 0u; }');
-    emit('  if (qmin == qmax && kmin == kmax && qmin == kmin) { return 2u; }');
-    emit('  return 1u;');
-    emit('}');
-    emit();
-  }
-  emitMaskFunctions(
-    emit,
+  const aux = bindings.aux?.name;
+  for (const paragraph of maskHelperParagraphs({
     mask,
     context,
-    randomLeaves.map((leaf) => leaf.block),
-    bindings.aux?.name,
-    tileParams,
-  );
+    randomBlocks: randomLeaves.map((leaf) => leaf.block),
+    segment: hasSegment && aux !== undefined,
+    routed: false,
+    word: (i) => {
+      if (aux === undefined) throw new Error('internal error: mask tables without aux');
+      return auxWords(aux)(i);
+    },
+  })) {
+    paragraph
+      .map((fn) => (fn.name === 'segmentClass' ? { ...fn, doc: SEGMENT_CLASS_DOC } : fn))
+      .flatMap(renderFunction)
+      .forEach((line) => emit(line));
+    emit();
+  }
 
   const visit = visitRange(mask);
   emitGridHead(emit, workgroup);
@@ -195,12 +200,12 @@ export function emitDecodePartialKernel(
   emit('  let qt = row / TQ;');
   if (bhnd) {
     emit('  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;');
-    emit('  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;');
-    emit('  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;');
+    emit(`  let kBase0 = P.kBase + ${renderExpr(kWalk.first)};`);
+    emit(`  let vBase0 = P.vBase + ${renderExpr(vWalk.first)};`);
   } else {
     emit('  let qRow = P.qBase + ((b * P.seqQ + row) * TOTAL_HEADS + h) * DW;');
-    emit('  let kBase0 = P.kBase + (b * P.seqK * TOTAL_KV_HEADS + hk) * DW;');
-    emit('  let vBase0 = P.vBase + (b * P.seqK * TOTAL_KV_HEADS + hk) * DVW;');
+    emit(`  let kBase0 = P.kBase + ${renderExpr(kWalk.first)};`);
+    emit(`  let vBase0 = P.vBase + ${renderExpr(vWalk.first)};`);
   }
   emit(`  var qrow: array<${vec}, DW>;`);
   emit(`  var acc: array<${vec}, DVW>;`);
@@ -215,7 +220,9 @@ export function emitDecodePartialKernel(
     `  let segRow = ${hasSegment ? `${bindings.aux!.name}[P.segQBase + b * P.seqQ + row]` : '0u'};`,
   );
   emit('  // The row visits the key tiles of [0, prefix) and [lo, hi), as in the fused kernel;');
-  emit('  // this invocation only those of its split, [splitFirst, splitEnd).');
+  emit('  // the splits cut that list of visits (not the whole key range, so a ring step of a');
+  emit('  // long context costs its window), this invocation visits [first, end) of it, and the');
+  emit('  // last split takes whatever a loose visit range left over.');
   emit('  let NK = i32(P.seqK);');
   emit(`  let prefixEnd = min(${visit.prefix ?? '0u'}, P.seqK);`);
   emit(`  let lo = u32(clamp(${visit.lo}, 0i, NK));`);
@@ -223,21 +230,19 @@ export function emitDecodePartialKernel(
   emit('  let prefixTiles = (prefixEnd + TK - 1u) / TK;');
   emit('  let bandFirst = max(prefixTiles, lo / TK);');
   emit('  let bandEnd = max(bandFirst, (hi + TK - 1u) / TK);');
-  emit('  let splitFirst = split * P.tilesPerSplit;');
-  emit('  let splitEnd = min(splitFirst + P.tilesPerSplit, P.kTiles);');
-  emit('  let aEnd = max(splitFirst, min(prefixTiles, splitEnd));');
-  emit('  let bFirst = max(bandFirst, splitFirst);');
-  emit('  let bEnd = max(bFirst, min(bandEnd, splitEnd));');
-  emit('  let aTiles = aEnd - splitFirst;');
-  emit('  let visits = aTiles + bEnd - bFirst;');
-  emit('  var n = 0u;');
+  emit('  let rowVisits = prefixTiles + bandEnd - bandFirst;');
+  emit('  let splitFirst = min(split * P.tilesPerSplit, rowVisits);');
+  emit('  let splitEnd = min(splitFirst + P.tilesPerSplit, rowVisits);');
+  emit('  let visits = select(splitEnd, rowVisits, split + 1u == P.splits);');
+  emit('  var n = splitFirst;');
+  emit('  let aTiles = prefixTiles;');
   emit('  var j = 0u;');
   emit('  var tileEnd = 0u;');
   emit('  var masked = false;');
   emit('  loop {');
   emit('    if (j >= tileEnd) {');
   emit('      if (n >= visits) { break; }');
-  emit('      let kt = select(bFirst + n - aTiles, splitFirst + n, n < aTiles);');
+  emit('      let kt = select(bandFirst + n - aTiles, n, n < aTiles);');
   emit('      n++;');
   emit('      j = kt * TK;');
   emit('      let j1 = min(j + TK, P.seqK);');
@@ -250,8 +255,9 @@ export function emitDecodePartialKernel(
   emit('    if (masked) {');
   emit('      if (!allowed(p, j, b, segRow)) { j++; continue; }');
   emit('    }');
-  emit(`    let kRow = kBase0 + j * ${kStride};`);
-  emit(`    let vRow = vBase0 + j * ${vStride};`);
+  emit(`    let slot = ${renderExpr(keySlot('j'))};`);
+  emit(`    let kRow = ${renderExpr(kWalk.atSlot('kBase0', 'slot'))};`);
+  emit(`    let vRow = ${renderExpr(vWalk.atSlot('vBase0', 'slot'))};`);
   emitKeyUpdate((line) => emit('    ' + line), {
     score,
     modified,
