@@ -1152,6 +1152,249 @@ export const plan: HostPlan = {
     "maxSeqK": null
   },
   "profile": "portable",
+  "cacheKernels": [
+    {
+      "kind": "recurrent",
+      "group": "linear_transformer",
+      "heads": 8,
+      "kvHeads": 8,
+      "headOffset": 0,
+      "kvHeadOffset": 0,
+      "features": 64,
+      "headDim": 64,
+      "valueDim": 64,
+      "gaussian": null,
+      "kernels": {
+        "stageKeys": {
+          "name": "linear_transformer.cache_stage_keys",
+          "entryPoint": "main",
+          "wgsl": "// attnc cache: recurrent state of attention linear_transformer, group linear_transformer, phi elu1: stage a chunk's phi(k) and v\nconst W: u32 = 1u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DPHI: u32 = 64u;\nconst DW: u32 = 64u;\nconst DVW: u32 = 64u;\nconst DPHIW: u32 = 64u;\n// One state slot in vectors: S (DPHI rows of DVW) then z (DPHIW).\nconst SLOT: u32 = 4160u;\nconst ZOFF: u32 = 4096u;\nconst C: u32 = 1u;\nconst F: u32 = 64u;\nconst FW: u32 = 64u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\n// One staged key of a chunk: phi(k) (DPHI), then v (DV).\nconst CW: u32 = 128u;\nconst STATE: u32 = 4160u;\n\nstruct Params {\n  seqK: u32,\n  total: u32,\n  kBase: u32,\n  featureRows: u32,\n  vBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> kbuf: array<f32>;\n@group(0) @binding(2) var<storage, read> vbuf: array<f32>;\n@group(0) @binding(3) var<storage, read_write> chunk: array<f32>;\n\nfn ldK(e: u32) -> f32 { return kbuf[P.kBase + e]; }\nfn ldV(e: u32) -> f32 { return vbuf[P.vBase + e]; }\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = (b * KV_HEADS + local kv head) * T + token.\n  let j = x % P.seqK;\n  let bk = x / P.seqK;\n  let hk = KV_HEAD_OFFSET + bk % KV_HEADS;\n  let b = bk / KV_HEADS;\n  let out = x * CW;\n  let krow = ((b * TOTAL_KV_HEADS + hk) * P.seqK + j) * D;\n  for (var fw = 0u; fw < P.featureRows; fw++) {\n    let t = 0u + fw;\n    let x = ldK(krow + t);\n    chunk[out + fw] = select(exp(x), x + 1.0, x > 0.0);\n  }\n  let vrow = ((b * TOTAL_KV_HEADS + hk) * P.seqK + j) * DV;\n  for (var d = 0u; d < DV; d++) { chunk[out + DPHI + d] = ldV(vrow + d); }\n}\n",
+          "workgroupSize": 64,
+          "bindings": [
+            {
+              "binding": 0,
+              "buffer": "params.linear_transformer.cache_stage_keys",
+              "type": "uniform"
+            },
+            {
+              "binding": 1,
+              "buffer": "k",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 2,
+              "buffer": "v",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 3,
+              "buffer": "chunk",
+              "type": "storage"
+            }
+          ],
+          "uniforms": [
+            {
+              "name": "seqK",
+              "value": "seqK"
+            },
+            {
+              "name": "total",
+              "value": {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  8,
+                  "seqK"
+                ]
+              }
+            },
+            {
+              "name": "kBase",
+              "value": 0
+            },
+            {
+              "name": "featureRows",
+              "value": 64
+            },
+            {
+              "name": "vBase",
+              "value": 0
+            }
+          ],
+          "uniformBuffer": "params.linear_transformer.cache_stage_keys",
+          "loopIterations": 130
+        },
+        "fold": {
+          "name": "linear_transformer.cache_fold",
+          "entryPoint": "main",
+          "wgsl": "// attnc cache: recurrent state of attention linear_transformer, group linear_transformer: fold a staged chunk into S and z\nconst W: u32 = 1u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DPHI: u32 = 64u;\nconst DW: u32 = 64u;\nconst DVW: u32 = 64u;\nconst DPHIW: u32 = 64u;\n// One state slot in vectors: S (DPHI rows of DVW) then z (DPHIW).\nconst SLOT: u32 = 4160u;\nconst ZOFF: u32 = 4096u;\nconst C: u32 = 1u;\nconst F: u32 = 64u;\nconst FW: u32 = 64u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\n// One staged key of a chunk: phi(k) (DPHI), then v (DV).\nconst CW: u32 = 128u;\nconst STATE: u32 = 4160u;\n\nstruct Params {\n  seqK: u32,\n  total: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> chunk: array<f32>;\n@group(0) @binding(2) var<storage, read_write> state: array<f32>;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = ((b * KV_HEADS + local kv head) * DPHI + feature) * (DV + 1) + column.\n  let c = x % (DV + 1u);\n  let fx = x / (DV + 1u);\n  let f = fx % DPHI;\n  let bk = fx / DPHI;\n  let first = bk * P.seqK * CW;\n  var sum = 0.0;\n  for (var t = 0u; t < P.seqK; t++) {\n    let row = first + t * CW;\n    sum += chunk[row + f] * select(1.0, chunk[row + DPHI + c], c < DV);\n  }\n  let slot = bk * STATE;\n  let at = select(slot + ZOFF + f, slot + f * DV + c, c < DV);\n  state[at] = state[at] + sum;\n}\n",
+          "workgroupSize": 64,
+          "bindings": [
+            {
+              "binding": 0,
+              "buffer": "params.linear_transformer.cache_fold",
+              "type": "uniform"
+            },
+            {
+              "binding": 1,
+              "buffer": "chunk",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 2,
+              "buffer": "state",
+              "type": "storage"
+            }
+          ],
+          "uniforms": [
+            {
+              "name": "seqK",
+              "value": "seqK"
+            },
+            {
+              "name": "total",
+              "value": {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  8,
+                  64,
+                  65
+                ]
+              }
+            }
+          ],
+          "uniformBuffer": "params.linear_transformer.cache_fold",
+          "loopIterations": {
+            "op": "add",
+            "args": [
+              "seqK",
+              1
+            ]
+          }
+        },
+        "stageQueries": {
+          "name": "linear_transformer.cache_stage_queries",
+          "entryPoint": "main",
+          "wgsl": "// attnc cache: recurrent state of attention linear_transformer, group linear_transformer, phi elu1: phi of the queries\nconst W: u32 = 1u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DPHI: u32 = 64u;\nconst DW: u32 = 64u;\nconst DVW: u32 = 64u;\nconst DPHIW: u32 = 64u;\n// One state slot in vectors: S (DPHI rows of DVW) then z (DPHIW).\nconst SLOT: u32 = 4160u;\nconst ZOFF: u32 = 4096u;\nconst C: u32 = 1u;\nconst F: u32 = 64u;\nconst FW: u32 = 64u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\n// One staged key of a chunk: phi(k) (DPHI), then v (DV).\nconst CW: u32 = 128u;\nconst STATE: u32 = 4160u;\n\nstruct Params {\n  seqQ: u32,\n  total: u32,\n  qBase: u32,\n  featureRows: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qbuf: array<f32>;\n@group(0) @binding(2) var<storage, read_write> qphi: array<f32>;\n\nfn ldQ(e: u32) -> f32 { return qbuf[P.qBase + e]; }\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = (b * HEADS + local head) * rows + row.\n  let i = x % P.seqQ;\n  let bh = x / P.seqQ;\n  let h = HEAD_OFFSET + bh % HEADS;\n  let b = bh / HEADS;\n  let out = x * DPHI;\n  let qrow = ((b * TOTAL_HEADS + h) * P.seqQ + i) * D;\n  for (var fw = 0u; fw < P.featureRows; fw++) {\n    let t = 0u + fw;\n    let x = ldQ(qrow + t);\n    qphi[out + fw] = select(exp(x), x + 1.0, x > 0.0);\n  }\n}\n",
+          "workgroupSize": 64,
+          "bindings": [
+            {
+              "binding": 0,
+              "buffer": "params.linear_transformer.cache_stage_queries",
+              "type": "uniform"
+            },
+            {
+              "binding": 1,
+              "buffer": "q",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 2,
+              "buffer": "qphi",
+              "type": "storage"
+            }
+          ],
+          "uniforms": [
+            {
+              "name": "seqQ",
+              "value": "seqQ"
+            },
+            {
+              "name": "total",
+              "value": {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  8,
+                  "seqQ"
+                ]
+              }
+            },
+            {
+              "name": "qBase",
+              "value": 0
+            },
+            {
+              "name": "featureRows",
+              "value": 64
+            }
+          ],
+          "uniformBuffer": "params.linear_transformer.cache_stage_queries",
+          "loopIterations": 65
+        },
+        "attend": {
+          "name": "linear_transformer.cache_attend",
+          "entryPoint": "main",
+          "wgsl": "// attnc cache: recurrent state of attention linear_transformer, group linear_transformer: attend the queries to the state and their chunk\nconst W: u32 = 1u;\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DPHI: u32 = 64u;\nconst DW: u32 = 64u;\nconst DVW: u32 = 64u;\nconst DPHIW: u32 = 64u;\n// One state slot in vectors: S (DPHI rows of DVW) then z (DPHIW).\nconst SLOT: u32 = 4160u;\nconst ZOFF: u32 = 4096u;\nconst C: u32 = 1u;\nconst F: u32 = 64u;\nconst FW: u32 = 64u;\nconst HEADS: u32 = 8u;\nconst KV_HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\n// One staged key of a chunk: phi(k) (DPHI), then v (DV).\nconst CW: u32 = 128u;\nconst STATE: u32 = 4160u;\n// Values of o per stored word (two halves under f16).\nconst EPW: u32 = 1u;\nconst DVWORDS: u32 = 64u;\n// The kernelized family adds it to every denominator (language.md section 6).\nconst EPSILON: f32 = 0.000001;\n\nstruct Params {\n  seqQ: u32,\n  seqK: u32,\n  total: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> state: array<f32>;\n@group(0) @binding(2) var<storage, read> chunk: array<f32>;\n@group(0) @binding(3) var<storage, read> qphi: array<f32>;\n@group(0) @binding(4) var<storage, read_write> obuf: array<f32>;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = ((b * HEADS + local head) * rows + row) * DVWORDS + word.\n  let w = x % DVWORDS;\n  let row = x / DVWORDS;\n  let i = row % P.seqQ;\n  let bh = row / P.seqQ;\n  let lh = bh % HEADS;\n  let b = bh / HEADS;\n  let bk = b * KV_HEADS + lh / GROUP_SIZE;\n  let slot = bk * STATE;\n  let q0 = row * DPHI;\n  let d0 = w * EPW;\n  var num: f32 = 0.0;\n  var den = 0.0;\n  // The state before the chunk.\n  for (var f = 0u; f < DPHI; f++) {\n    let p = qphi[q0 + f];\n    num += p * state[slot + f * DV + d0];\n    den += p * state[slot + ZOFF + f];\n  }\n  // The chunk's tokens up to the query's own position.\n  let first = bk * P.seqK * CW;\n  let last = P.seqK - P.seqQ + i;\n  for (var t = 0u; t <= last; t++) {\n    let kr = first + t * CW;\n    var s = 0.0;\n    for (var f = 0u; f < DPHI; f++) { s += qphi[q0 + f] * chunk[kr + f]; }\n    num += s * chunk[kr + DPHI + d0];\n    den += s;\n  }\n  let r = num / (den + EPSILON);\n  let h = HEAD_OFFSET + lh;\n  let at = ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVWORDS + w;\n  obuf[at] = r;\n}\n",
+          "workgroupSize": 64,
+          "bindings": [
+            {
+              "binding": 0,
+              "buffer": "params.linear_transformer.cache_attend",
+              "type": "uniform"
+            },
+            {
+              "binding": 1,
+              "buffer": "state",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 2,
+              "buffer": "chunk",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 3,
+              "buffer": "qphi",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 4,
+              "buffer": "o",
+              "type": "storage"
+            }
+          ],
+          "uniforms": [
+            {
+              "name": "seqQ",
+              "value": "seqQ"
+            },
+            {
+              "name": "seqK",
+              "value": "seqK"
+            },
+            {
+              "name": "total",
+              "value": {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  8,
+                  "seqQ",
+                  64
+                ]
+              }
+            }
+          ],
+          "uniformBuffer": "params.linear_transformer.cache_attend",
+          "loopIterations": {
+            "op": "add",
+            "args": [
+              66,
+              {
+                "op": "mul",
+                "args": [
+                  "seqK",
+                  66
+                ]
+              }
+            ]
+          }
+        }
+      }
+    }
+  ],
   "cache": {
     "groups": [
       {

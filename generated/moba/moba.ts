@@ -873,6 +873,182 @@ export const plan: HostPlan = {
     "maxSeqK": null
   },
   "profile": "portable",
+  "cacheKernels": [
+    {
+      "kind": "block-means",
+      "group": "moba",
+      "table": "moba.topk0",
+      "kvHeads": 16,
+      "kvHeadOffset": 0,
+      "headDim": 128,
+      "block": 512,
+      "kernels": {
+        "append": {
+          "name": "moba.topk0.cache_append",
+          "entryPoint": "main",
+          "wgsl": "// attnc cache: topk block means (block 512): add a chunk's keys to the block sums\nconst D: u32 = 128u;\nconst HKVG: u32 = 16u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 16u;\nconst HEADER: u32 = 64u;\nconst BLK: u32 = 512u;\n\nstruct Params {\n  seqK: u32,\n  span: u32,\n  nb: u32,\n  total: u32,\n  kBase: u32,\n  meansBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> kbuf: array<f32>;\n@group(0) @binding(2) var<storage, read_write> table: array<u32>;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let d = x % D;\n  let r = x / D;\n  let bh = r / P.span;\n  let b = bh / HKVG;\n  let hk = KV_HEAD_OFFSET + bh % HKVG;\n  let len = table[0u];\n  let t = len / BLK + r % P.span;\n  let j0 = max(t * BLK, len);\n  let j1 = min((t + 1u) * BLK, len + P.seqK);\n  if (j0 >= j1) { return; }\n  let at = HEADER + (bh * P.nb + t) * D + d;\n  var s = bitcast<f32>(table[at]);\n  for (var j = j0; j < j1; j++) { s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.seqK + (j - len)) * D + d]; }\n  table[at] = bitcast<u32>(s);\n  table[P.meansBase + (at - HEADER)] = bitcast<u32>(s / f32(j1 - t * BLK));\n}\n",
+          "workgroupSize": 64,
+          "bindings": [
+            {
+              "binding": 0,
+              "buffer": "params.moba.topk0.cache_append",
+              "type": "uniform"
+            },
+            {
+              "binding": 1,
+              "buffer": "k",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 2,
+              "buffer": "table",
+              "type": "storage"
+            }
+          ],
+          "uniforms": [
+            {
+              "name": "seqK",
+              "value": "seqK"
+            },
+            {
+              "name": "span",
+              "value": {
+                "op": "add",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "sub",
+                        "args": [
+                          "seqK",
+                          1
+                        ]
+                      },
+                      512
+                    ]
+                  },
+                  1
+                ]
+              }
+            },
+            {
+              "name": "nb",
+              "value": {
+                "op": "ceilDiv",
+                "args": [
+                  "seqQ",
+                  512
+                ]
+              }
+            },
+            {
+              "name": "total",
+              "value": {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  16,
+                  {
+                    "op": "add",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "sub",
+                            "args": [
+                              "seqK",
+                              1
+                            ]
+                          },
+                          512
+                        ]
+                      },
+                      1
+                    ]
+                  },
+                  128
+                ]
+              }
+            },
+            {
+              "name": "kBase",
+              "value": 0
+            },
+            {
+              "name": "meansBase",
+              "value": {
+                "op": "add",
+                "args": [
+                  64,
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              16,
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  "seqQ",
+                                  512
+                                ]
+                              },
+                              128
+                            ]
+                          },
+                          64
+                        ]
+                      },
+                      64
+                    ]
+                  }
+                ]
+              }
+            }
+          ],
+          "uniformBuffer": "params.moba.topk0.cache_append",
+          "loopIterations": 513
+        },
+        "advance": {
+          "name": "moba.topk0.cache_advance",
+          "entryPoint": "main",
+          "wgsl": "// attnc cache: topk side table: count the appended keys (after the append kernel)\n\nstruct Params {\n  seqK: u32,\n  total: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> table: array<u32>;\n\n@compute @workgroup_size(1)\nfn main(@builtin(local_invocation_index) lid: u32) {\n  table[0u] = table[0u] + P.seqK;\n}\n",
+          "workgroupSize": 1,
+          "bindings": [
+            {
+              "binding": 0,
+              "buffer": "params.moba.topk0.cache_advance",
+              "type": "uniform"
+            },
+            {
+              "binding": 1,
+              "buffer": "table",
+              "type": "storage"
+            }
+          ],
+          "uniforms": [
+            {
+              "name": "seqK",
+              "value": "seqK"
+            },
+            {
+              "name": "total",
+              "value": 1
+            }
+          ],
+          "uniformBuffer": "params.moba.topk0.cache_advance",
+          "loopIterations": 0
+        }
+      }
+    }
+  ],
   "cache": {
     "groups": [
       {

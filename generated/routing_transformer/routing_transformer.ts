@@ -1208,6 +1208,119 @@ export const plan: HostPlan = {
     "maxSeqK": null
   },
   "profile": "portable",
+  "cacheKernels": [
+    {
+      "kind": "bucket-ids",
+      "group": "routing_transformer",
+      "table": "routing_transformer.cluster0",
+      "kvHeads": 8,
+      "kvHeadOffset": 0,
+      "headDim": 64,
+      "routing": "cluster",
+      "buckets": 16,
+      "centroidsPerHead": 16,
+      "projection": null,
+      "kernels": {
+        "append": {
+          "name": "routing_transformer.cluster0.cache_append",
+          "entryPoint": "main",
+          "wgsl": "// attnc cache: cluster bucket ids: the buckets of a chunk's keys, at their positions\nconst D: u32 = 64u;\nconst HKVG: u32 = 8u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst HEADER: u32 = 64u;\n\nstruct Params {\n  seqK: u32,\n  capacity: u32,\n  total: u32,\n  kBase: u32,\n  tablesBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> kbuf: array<f32>;\n@group(0) @binding(2) var<storage, read_write> table: array<u32>;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let j = x % P.seqK;\n  let bh = x / P.seqK;\n  let b = bh / HKVG;\n  let hk = KV_HEAD_OFFSET + bh % HKVG;\n  let len = table[0u];\n  var best = 0.0;\n  var bucket = 0u;\n  for (var t = 0u; t < 16u; t++) {\n    let mu = P.tablesBase + (hk * 16u + t) * D;\n    var s = 0.0;\n    for (var d = 0u; d < D; d++) { s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.seqK + j) * D + d] * bitcast<f32>(table[mu + d]); }\n    if (t == 0u || s > best) { best = s; bucket = t; }\n  }\n  table[HEADER + bh * P.capacity + len + j] = bucket;\n}\n",
+          "workgroupSize": 64,
+          "bindings": [
+            {
+              "binding": 0,
+              "buffer": "params.routing_transformer.cluster0.cache_append",
+              "type": "uniform"
+            },
+            {
+              "binding": 1,
+              "buffer": "k",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 2,
+              "buffer": "table",
+              "type": "storage"
+            }
+          ],
+          "uniforms": [
+            {
+              "name": "seqK",
+              "value": "seqK"
+            },
+            {
+              "name": "capacity",
+              "value": "seqQ"
+            },
+            {
+              "name": "total",
+              "value": {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  8,
+                  "seqK"
+                ]
+              }
+            },
+            {
+              "name": "kBase",
+              "value": 0
+            },
+            {
+              "name": "tablesBase",
+              "value": {
+                "op": "add",
+                "args": [
+                  64,
+                  {
+                    "op": "mul",
+                    "args": [
+                      "batch",
+                      8,
+                      "seqQ"
+                    ]
+                  }
+                ]
+              }
+            }
+          ],
+          "uniformBuffer": "params.routing_transformer.cluster0.cache_append",
+          "loopIterations": 1040
+        },
+        "advance": {
+          "name": "routing_transformer.cluster0.cache_advance",
+          "entryPoint": "main",
+          "wgsl": "// attnc cache: cluster side table: count the appended keys (after the append kernel)\n\nstruct Params {\n  seqK: u32,\n  total: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> table: array<u32>;\n\n@compute @workgroup_size(1)\nfn main(@builtin(local_invocation_index) lid: u32) {\n  table[0u] = table[0u] + P.seqK;\n}\n",
+          "workgroupSize": 1,
+          "bindings": [
+            {
+              "binding": 0,
+              "buffer": "params.routing_transformer.cluster0.cache_advance",
+              "type": "uniform"
+            },
+            {
+              "binding": 1,
+              "buffer": "table",
+              "type": "storage"
+            }
+          ],
+          "uniforms": [
+            {
+              "name": "seqK",
+              "value": "seqK"
+            },
+            {
+              "name": "total",
+              "value": 1
+            }
+          ],
+          "uniformBuffer": "params.routing_transformer.cluster0.cache_advance",
+          "loopIterations": 0
+        }
+      }
+    }
+  ],
   "cache": {
     "groups": [
       {

@@ -5,6 +5,7 @@
 // device is touched.
 
 import { planCacheOf } from './plan-cache.js';
+import { buildCacheKernels } from './cache-kernels.js';
 import type { CheckedAttention } from '../check/checked.js';
 import type { Attention, Group } from '../ir/ir.js';
 import { lowerAttention, UnsupportedFeatureError } from '../lower/lower.js';
@@ -156,9 +157,15 @@ export function buildHostPlan(
     constraints: { maxSeqK: ir.maxSeq, ...lowRankConstraints(ir) },
     profile: profile.name,
     ...(features.length > 0 ? { features } : {}),
+    ...cacheKernelsField(buildCacheKernels(ir, profile)),
     cache: planCacheOf(ir),
   };
   return { plan: hostPlan, kernels: plan.compiled };
+}
+
+/** Plans without cache stores keep their JSON as before (no empty field). */
+function cacheKernelsField(stores: HostPlan['cacheKernels'] & object) {
+  return stores.length > 0 ? { cacheKernels: stores } : {};
 }
 
 /** Mixture of heads' select, scan and scatter, over `aux` and `o`, before every group. */

@@ -110,6 +110,50 @@ const PlanStepSchema = v.variant('kind', [
   }),
 ]);
 
+const gaussianSchema = v.strictObject({ seed: count, rows: count, cols: count });
+const cacheShape = {
+  group: v.string(),
+  kvHeads: count,
+  kvHeadOffset: count,
+  headDim: count,
+};
+const sideTableKernels = v.strictObject({ append: PlanKernelSchema, advance: PlanKernelSchema });
+
+const PlanCacheKernelsSchema = v.variant('kind', [
+  v.strictObject({
+    kind: v.literal('recurrent'),
+    ...cacheShape,
+    heads: count,
+    headOffset: count,
+    features: count,
+    valueDim: count,
+    gaussian: v.nullable(gaussianSchema),
+    kernels: v.strictObject({
+      stageKeys: PlanKernelSchema,
+      fold: PlanKernelSchema,
+      stageQueries: PlanKernelSchema,
+      attend: PlanKernelSchema,
+    }),
+  }),
+  v.strictObject({
+    kind: v.literal('block-means'),
+    ...cacheShape,
+    table: v.string(),
+    block: count,
+    kernels: sideTableKernels,
+  }),
+  v.strictObject({
+    kind: v.literal('bucket-ids'),
+    ...cacheShape,
+    table: v.string(),
+    routing: v.picklist(['cluster', 'lsh']),
+    buckets: count,
+    centroidsPerHead: count,
+    projection: v.nullable(gaussianSchema),
+    kernels: sideTableKernels,
+  }),
+]);
+
 const maxSeq = v.nullable(count);
 
 const CacheStoreSchema = v.variant('kind', [
@@ -180,6 +224,7 @@ export const HostPlanSchema = v.strictObject({
   }),
   features: v.optional(v.array(v.picklist(['subgroups', 'shader-f16']))),
   profile: v.string(),
+  cacheKernels: v.optional(v.array(PlanCacheKernelsSchema)),
   cache: v.optional(PlanCacheSchema),
 });
 

@@ -210,6 +210,72 @@ export type PlanStep =
   | { readonly kind: 'read-output'; readonly output: OutputName; readonly array: string };
 
 /**
+ * The kernels of one head group's KV-cache store (src/runtime/cache/), compiled with the plan
+ * so that the runtime never builds WGSL. Their uniforms are over `batch`, `seqK` = the tokens
+ * of an appended chunk and `seqQ` = the query rows of an attend; their bindings name the
+ * store's buffers (`k`, `v`, `q`, `o`: the caller's tensors; `state`, `chunk`, `qphi`: the
+ * store's own), and `uniformBuffer` is a name only (the store keeps one per size).
+ */
+export type PlanCacheKernels = PlanRecurrentKernels | PlanSideTableKernels;
+
+/**
+ * A causal kernelized group: the recurrent state S = sum phi(k) v^T (features x valueDim) and
+ * z = sum phi(k) per (batch, kv head), f32. Kernels: `stageKeys` (phi(k) and v of a chunk into
+ * `chunk`), `fold` (the staged chunk into S and z), `stageQueries` (phi(q) into `qphi`),
+ * `attend` (each query against S, z and the chunk's causal part, into o).
+ */
+export interface PlanRecurrentKernels extends PlanCacheKernelsShape {
+  readonly kind: 'recurrent';
+  readonly heads: number;
+  readonly headOffset: number;
+  readonly features: number;
+  readonly valueDim: number;
+  /** FAVOR+'s W, `gaussianMatrix(seed, rows, cols)`, stored after the states in `state`. */
+  readonly gaussian: { readonly seed: number; readonly rows: number; readonly cols: number } | null;
+  readonly kernels: {
+    readonly stageKeys: PlanKernel;
+    readonly fold: PlanKernel;
+    readonly stageQueries: PlanKernel;
+    readonly attend: PlanKernel;
+  };
+}
+
+/** Where the group's heads are among the attention's (every store kind has these). */
+interface PlanCacheKernelsShape {
+  readonly group: string;
+  readonly kvHeads: number;
+  readonly kvHeadOffset: number;
+  readonly headDim: number;
+}
+
+/**
+ * A routed mask term's side table (codegen/kernels/cache-side-tables.ts), kept next to the
+ * keys: `block-means` (topk: per-block key sums and means) or `bucket-ids` (cluster / lsh: each
+ * cached key's bucket). `table` is the term's routing table name in the prefill plan. Kernels:
+ * `append` (the chunk's keys into the table), `advance` (the count of appended keys, kept on
+ * the GPU in the table's first word). Their `seqQ` is the store's capacity.
+ */
+export type PlanSideTableKernels = PlanCacheKernelsShape & {
+  readonly table: string;
+  readonly kernels: { readonly append: PlanKernel; readonly advance: PlanKernel };
+} & (
+    | { readonly kind: 'block-means'; readonly block: number }
+    | {
+        readonly kind: 'bucket-ids';
+        readonly routing: 'cluster' | 'lsh';
+        readonly buckets: number;
+        /** cluster: centroids per kv head in the `centroids` input `[Hkv, c, D]`. */
+        readonly centroidsPerHead: number;
+        /** lsh: R `[D, n/2]`, `gaussianMatrix(seed, rows, cols)`. */
+        readonly projection: {
+          readonly seed: number;
+          readonly rows: number;
+          readonly cols: number;
+        } | null;
+      }
+  );
+
+/**
  * What a decode loop keeps per head group (src/ir/cache-plan.ts), carried in the plan so a
  * loaded attention, generated modules included, can create its KV cache without the IR.
  */
@@ -289,6 +355,8 @@ export interface HostPlan {
   readonly features?: readonly ('subgroups' | 'shader-f16')[];
   /** Limits the plan was compiled against; the runtime checks buffers against the device's. */
   readonly profile: string;
+  /** Kernels of the KV-cache stores, per head group that has one (codegen/cache-kernels.ts). */
+  readonly cacheKernels?: readonly PlanCacheKernels[];
   /** The KV cache plan; absent in plans written before the cache existed (no `createCache`). */
   readonly cache?: PlanCache;
 }

@@ -140,7 +140,6 @@ export function checkDeviceTensors(
         ]
       : []),
   ];
-  const align = limits.minStorageBufferOffsetAlignment;
   const bound: BoundTensor[] = [];
   for (const spec of specs) {
     if (prebound.has(spec.name)) continue;
@@ -148,69 +147,18 @@ export function checkDeviceTensors(
     const array = plan.arrays.find((a) => a.name === arrayName);
     if (!array) throw new Error(`plan: tensor '${spec.name}' has no array`);
     const dims = spec.shape.map((e) => evalSize(e, sizes));
-    const elements = dims.reduce((a, b) => a * b, 1);
     const shapeText = `[${spec.dims.join(', ')}] = [${dims.join(', ')}]`;
     const tensor = args[spec.name];
     if (tensor === undefined) {
       throw new Error(`tensor '${spec.name}' is missing; expected ${spec.storage} ${shapeText}`);
     }
-    const buffer = (tensor as { buffer?: unknown } | null)?.buffer;
-    if (
-      typeof buffer !== 'object' ||
-      buffer === null ||
-      typeof (buffer as GPUBuffer).size !== 'number' ||
-      typeof (buffer as GPUBuffer).usage !== 'number'
-    ) {
-      throw new Error(
-        `tensor '${spec.name}': expected { buffer: GPUBuffer, dtype, offset? }, got ${describe(tensor)}` +
-          (buffer === undefined ? '' : ` with buffer ${describe(buffer)}`),
-      );
-    }
-    if (tensor.dtype !== spec.storage) {
-      throw new Error(
-        `tensor '${spec.name}': dtype is ${String(tensor.dtype)}, expected ${spec.storage}` +
-          (spec.storage === 'f16'
-            ? ' (this attention has dtype: f16: pass packed halves, two per 4-byte word, low half first)'
-            : ''),
-      );
-    }
-    if (tensor.shape !== undefined) {
-      const given = tensor.shape;
-      if (given.length !== dims.length) {
-        throw new Error(
-          `tensor '${spec.name}': shape [${given.join(', ')}] has ${given.length} axes, expected ${shapeText}`,
-        );
-      }
-      dims.forEach((d, i) => {
-        if (given[i] !== d) {
-          const axis = spec.dims[i]!;
-          const meaning = SIZE_OF_AXIS[axis];
-          throw new Error(
-            `tensor '${spec.name}': axis ${axis} is ${given[i]}, expected ${d}` +
-              (meaning ? ` (${meaning}=${d})` : '') +
-              `; its shape is [${given.join(', ')}], expected ${shapeText}`,
-          );
-        }
-      });
-    }
-    const offset = tensor.offset ?? 0;
-    if (!Number.isInteger(offset) || offset < 0) {
-      throw new Error(`tensor '${spec.name}': offset ${offset} is not a non-negative integer`);
-    }
-    if (offset % align !== 0) {
-      throw new Error(
-        `tensor '${spec.name}': offset ${offset} is not a multiple of the device's ` +
-          `minStorageBufferOffsetAlignment (${align})`,
-      );
-    }
     const bytes = evalSize(array.length, sizes) * 4;
-    const size = (buffer as GPUBuffer).size;
-    if (offset + bytes > size) {
-      throw new Error(
-        `tensor '${spec.name}': its buffer holds ${size} bytes, but ${spec.storage} ${shapeText} ` +
-          `(${elements} elements) needs ${bytes} bytes from offset ${offset}, ${offset + bytes} in all`,
-      );
-    }
+    const offset = checkTensorRegion(
+      { name: spec.name, dims: spec.dims, shape: dims, storage: spec.storage, bytes },
+      tensor,
+      limits,
+    );
+    const buffer = tensor.buffer;
     const copied = whyCopied(plan, array, sizes);
     const direct = copied === null;
     const usage = (buffer as GPUBuffer).usage;
@@ -223,9 +171,7 @@ export function checkDeviceTensors(
       const why = direct
         ? `it is bound as a storage buffer`
         : `${copied}, so it is ${spec.written ? 'copied into the buffer' : 'copied out of the buffer'} on the GPU`;
-      throw new Error(
-        `tensor '${spec.name}': its buffer's usage lacks ${usageText(need)} (it has ${usageText(usage)}); ${why}`,
-      );
+      throw new Error(missingUsage(spec.name, usage, need, why));
     }
     bound.push({ name: spec.name, tensor, offset, array, bytes, direct });
   }
@@ -242,6 +188,93 @@ export function checkDeviceTensors(
     }
   }
   return bound;
+}
+
+/** What one tensor of a call must be: its name, axes, shape at the call's sizes, dtype, bytes. */
+export interface TensorRegionSpec {
+  readonly name: string;
+  readonly dims: readonly string[];
+  readonly shape: readonly number[];
+  readonly storage: string;
+  readonly bytes: number;
+}
+
+/**
+ * The checks of one tensor that need no device work, also used by the KV-cache stores: a
+ * buffer, the dtype, the shape (when given), the offset and the buffer's size. Returns the
+ * offset; throws naming the tensor, the expected and the actual value.
+ */
+export function checkTensorRegion(
+  spec: TensorRegionSpec,
+  tensor: DeviceTensor,
+  limits: Pick<GPUSupportedLimits, 'minStorageBufferOffsetAlignment'>,
+): number {
+  const dims = spec.shape;
+  const elements = dims.reduce((a, b) => a * b, 1);
+  const shapeText = `[${spec.dims.join(', ')}] = [${dims.join(', ')}]`;
+  const buffer = (tensor as { buffer?: unknown } | null)?.buffer;
+  if (
+    typeof buffer !== 'object' ||
+    buffer === null ||
+    typeof (buffer as GPUBuffer).size !== 'number' ||
+    typeof (buffer as GPUBuffer).usage !== 'number'
+  ) {
+    throw new Error(
+      `tensor '${spec.name}': expected { buffer: GPUBuffer, dtype, offset? }, got ${describe(tensor)}` +
+        (buffer === undefined ? '' : ` with buffer ${describe(buffer)}`),
+    );
+  }
+  if (tensor.dtype !== spec.storage) {
+    throw new Error(
+      `tensor '${spec.name}': dtype is ${String(tensor.dtype)}, expected ${spec.storage}` +
+        (spec.storage === 'f16'
+          ? ' (this attention has dtype: f16: pass packed halves, two per 4-byte word, low half first)'
+          : ''),
+    );
+  }
+  if (tensor.shape !== undefined) {
+    const given = tensor.shape;
+    if (given.length !== dims.length) {
+      throw new Error(
+        `tensor '${spec.name}': shape [${given.join(', ')}] has ${given.length} axes, expected ${shapeText}`,
+      );
+    }
+    dims.forEach((d, i) => {
+      if (given[i] !== d) {
+        const axis = spec.dims[i]!;
+        const meaning = SIZE_OF_AXIS[axis];
+        throw new Error(
+          `tensor '${spec.name}': axis ${axis} is ${given[i]}, expected ${d}` +
+            (meaning ? ` (${meaning}=${d})` : '') +
+            `; its shape is [${given.join(', ')}], expected ${shapeText}`,
+        );
+      }
+    });
+  }
+  const offset = tensor.offset ?? 0;
+  if (!Number.isInteger(offset) || offset < 0) {
+    throw new Error(`tensor '${spec.name}': offset ${offset} is not a non-negative integer`);
+  }
+  const align = limits.minStorageBufferOffsetAlignment;
+  if (offset % align !== 0) {
+    throw new Error(
+      `tensor '${spec.name}': offset ${offset} is not a multiple of the device's ` +
+        `minStorageBufferOffsetAlignment (${align})`,
+    );
+  }
+  const size = (buffer as GPUBuffer).size;
+  if (offset + spec.bytes > size) {
+    throw new Error(
+      `tensor '${spec.name}': its buffer holds ${size} bytes, but ${spec.storage} ${shapeText} ` +
+        `(${elements} elements) needs ${spec.bytes} bytes from offset ${offset}, ${offset + spec.bytes} in all`,
+    );
+  }
+  return offset;
+}
+
+/** The error of a buffer whose usage lacks the flag `need`; `why` says what needs it. */
+export function missingUsage(name: string, usage: number, need: number, why: string): string {
+  return `tensor '${name}': its buffer's usage lacks ${usageText(need)} (it has ${usageText(usage)}); ${why}`;
 }
 
 const SIZE_OF_AXIS: Readonly<Record<string, string>> = { B: 'batch', Nq: 'seqQ', Nk: 'seqK' };

@@ -84,8 +84,8 @@ function routeKernel(shape: RouteShape, header: string, readsK: boolean, first?:
   return k;
 }
 
-/** Element `d` of key `j` of kv head `hk` in batch `b`, as f32. */
-function keyElement(shape: RouteShape, b: Expr, hk: Expr, j: Expr, d: Expr): Expr {
+/** Element `d` of key `j` of kv head `hk` in batch `b`, as f32 (k at uniform `kBase`). */
+export function keyElement(shape: RouteShape, b: Expr, hk: Expr, j: Expr, d: Expr): Expr {
   const row = rowIndex(shape.layout, 'TOTAL_KV_HEADS', uniform('seqK'), 'D', b, hk, j);
   if (shape.dtype === 'f16') return packedHalfAt('kbuf', uniform('kBase'), add(row, d));
   return arrayView('kbuf', 'kBase').at(row, d);

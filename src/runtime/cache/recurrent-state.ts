@@ -1,0 +1,310 @@
+// The KV-cache store of a causal kernelized head group: instead of keys and values it keeps
+// the recurrent state S = sum phi(k) v^T (features x value_dim) and z = sum phi(k) (features)
+// per (batch, kv head), f32, on the GPU: O(1) memory and O(1) work per token in the context
+// length. Its kernels come compiled with the plan (`HostPlan.cacheKernels`, built by
+// src/codegen/cache-kernels.ts); the cache object plugs one store in per such group.
+//
+// `append` stages the new tokens' phi(k) and v (the *pending* chunk) after folding the chunk
+// before it into S and z; `attend` runs the queries of the pending chunk against the state
+// before it plus the chunk's causal part, so query t of a chunk of T reads exactly the keys
+// up to its own position, as the reference's causal prefix does. Memory besides the state: the
+// pending chunk (its tokens' phi(k) and v) and the queries' phi, both the size of one call.
+
+import type { HostPlan, PlanCacheKernels, SizeEnv } from '../../codegen/plan.js';
+import { gaussianMatrix } from '../../random/index.js';
+import type { DeviceTensor } from '../device-tensor-args.js';
+import { assertDeviceUsable, DeviceError, withErrorScopes } from '../device-errors.js';
+import { CacheInputs, type CacheInput, type PlacedTensor } from './cache-inputs.js';
+import { StoreKernels } from './store-kernels.js';
+
+export type RecurrentStore = PlanCacheKernels & { readonly kind: 'recurrent' };
+
+export interface RecurrentStateOptions {
+  /** Batch entries the state keeps (the caller's tensors' axis B). */
+  readonly batch: number;
+}
+
+/** The chunk appended last, staged but not yet folded into the state. */
+interface PendingChunk {
+  readonly count: number;
+  readonly buffer: GPUBuffer;
+}
+
+/** The recurrent-state store of one head group; see the module comment. */
+export class RecurrentState {
+  readonly group: string;
+  readonly batch: number;
+  private readonly name: string;
+  private readonly state: GPUBuffer;
+  /** Bytes of S and z of every (batch, kv head); FAVOR+'s W follows them in `state`. */
+  readonly stateBytes: number;
+  private readonly inputs: CacheInputs;
+  private chunk: GPUBuffer | null = null;
+  private qphi: GPUBuffer | null = null;
+  /** Outgrown scratch buffers: work recorded with them may not be submitted yet. */
+  private readonly retired: GPUBuffer[] = [];
+  private pending: PendingChunk | null = null;
+  private folded = 0;
+  /** Per unsubmitted encoder, the tensors of this store's calls in it that were host arrays. */
+  private readonly uploadsIn = new WeakMap<GPUCommandEncoder, Set<string>>();
+  private destroyed = false;
+
+  private constructor(
+    private readonly device: GPUDevice,
+    private readonly plan: HostPlan,
+    private readonly store: RecurrentStore,
+    private readonly kernels: StoreKernels,
+    batch: number,
+    name: string,
+  ) {
+    this.group = store.group;
+    this.batch = batch;
+    this.name = name;
+    this.inputs = new CacheInputs(device, plan, name);
+    this.stateBytes = batch * store.kvHeads * store.features * (store.valueDim + 1) * 4;
+    const weights = store.gaussian ? store.gaussian.rows * store.gaussian.cols * 4 : 0;
+    this.state = device.createBuffer({
+      label: `${name}.state`,
+      size: Math.ceil((this.stateBytes + weights) / 16) * 16,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+    if (store.gaussian) {
+      const { seed, rows, cols } = store.gaussian;
+      device.queue.writeBuffer(this.state, this.stateBytes, gaussianMatrix(seed, rows, cols));
+    }
+  }
+
+  /**
+   * The store of head group `group` of a compiled plan, for `batch` entries; resolves once the
+   * device accepted its kernels. Throws when the plan has no recurrent state for that group.
+   */
+  static async create(
+    device: GPUDevice,
+    plan: HostPlan,
+    group: string,
+    options: RecurrentStateOptions,
+  ): Promise<RecurrentState> {
+    const name = `recurrent state of group '${group}'`;
+    const store = plan.cacheKernels?.find((s) => s.group === group);
+    if (!store || store.kind !== 'recurrent') {
+      const have = (plan.cacheKernels ?? []).map((s) => `'${s.group}'`).join(', ') || 'none';
+      throw new Error(
+        `${name}: the plan has no recurrent-state kernels for it (groups with them: ${have}); ` +
+          'they are compiled for causal kernelized groups (kernel: elu1, relu or favor(m) with ' +
+          'causal: true) without head_routing, and under dtype: f16 an even value_dim',
+      );
+    }
+    if (!Number.isInteger(options.batch) || options.batch < 1) {
+      throw new Error(`${name}: batch ${options.batch} is not a positive integer`);
+    }
+    assertDeviceUsable(device, name);
+    const kernels = await StoreKernels.create(device, name, Object.values(store.kernels));
+    return new RecurrentState(device, plan, store, kernels, options.batch, name);
+  }
+
+  /** Tokens seen since the start or the last reset (folded and pending). */
+  get length(): number {
+    return this.folded + (this.pending?.count ?? 0);
+  }
+
+  /** Device bytes the store holds: the state (and W), the scratch of one call, staging. */
+  get bytes(): number {
+    const scratch = [this.chunk, this.qphi, ...this.retired].reduce(
+      (n, b) => n + (b?.size ?? 0),
+      0,
+    );
+    return this.state.size + scratch + this.inputs.bytes;
+  }
+
+  /**
+   * Adds `count` new tokens: their k `[B, Hkv, T, D]` and v `[B, Hkv, T, Dv]` (the spec's
+   * layout and dtype; T = count), host arrays or device tensors. Recorded into `encoder`, or
+   * submitted at once without one.
+   */
+  async append(
+    encoder: GPUCommandEncoder | null | undefined,
+    k: CacheInput,
+    v: CacheInput,
+    count: number,
+  ): Promise<void> {
+    this.assertUsable();
+    if (!Number.isInteger(count) || count < 1) {
+      throw new Error(`${this.name}: append count ${count} is not a positive integer`);
+    }
+    const sizes: SizeEnv = { batch: this.batch, seqQ: 1, seqK: count };
+    const placed = [this.inputs.place('k', k, sizes), this.inputs.place('v', v, sizes)];
+    const { stageKeys, fold } = this.store.kernels;
+    this.kernels.checkLoopBudget(stageKeys.name, sizes, `a chunk of ${count} tokens`);
+    const pending = this.pending;
+    const foldSizes: SizeEnv | null = pending && { ...sizes, seqK: pending.count };
+    if (foldSizes) this.kernels.checkLoopBudget(fold.name, foldSizes, 'the pending chunk');
+    await this.inputs.checkDevice(placed);
+    this.claimUploads(encoder, placed);
+    const chunkBytes = this.batch * this.store.kvHeads * count * this.chunkWords() * 4;
+    await this.record(encoder, `appending ${count} tokens`, placed, (pass) => {
+      if (pending && foldSizes) {
+        this.kernels.dispatch(pass, fold.name, foldSizes, {
+          chunk: { buffer: pending.buffer },
+          state: { buffer: this.state, offset: 0, size: this.stateBytes },
+        });
+      }
+      const chunk = this.scratch('chunk', chunkBytes);
+      const [kT, vT] = placed as [PlacedTensor, PlacedTensor];
+      this.kernels.dispatch(pass, stageKeys.name, sizes, {
+        k: kT.binding,
+        v: vT.binding,
+        state: { buffer: this.state },
+        chunk: { buffer: chunk },
+      });
+      this.folded += pending?.count ?? 0;
+      this.pending = { count, buffer: chunk };
+    });
+  }
+
+  /**
+   * The output of the last `rows` tokens of the chunk appended last, each against the state
+   * as of its own position: q `[B, H, rows, D]` (host or device), o `[B, H, rows, Dv]` (a
+   * device tensor; only this group's heads are written).
+   */
+  async attend(
+    encoder: GPUCommandEncoder | null | undefined,
+    q: CacheInput,
+    o: DeviceTensor,
+    rows: number,
+  ): Promise<void> {
+    this.assertUsable();
+    const pending = this.pending;
+    if (pending === null) {
+      throw new Error(
+        `${this.name}: attend before any append; append the queries' own tokens (k, v) first`,
+      );
+    }
+    if (!Number.isInteger(rows) || rows < 1 || rows > pending.count) {
+      throw new Error(
+        `${this.name}: attend of ${rows} query rows, but the chunk appended last has ` +
+          `${pending.count} token${pending.count === 1 ? '' : 's'}; queries are the last rows ` +
+          `of that chunk, so 1 <= rows <= ${pending.count}`,
+      );
+    }
+    const sizes: SizeEnv = { batch: this.batch, seqQ: rows, seqK: pending.count };
+    const placed = [this.inputs.place('q', q, sizes), this.inputs.place('o', o, sizes)];
+    const { stageQueries, attend } = this.store.kernels;
+    this.kernels.checkLoopBudget(stageQueries.name, sizes, `${rows} query rows`);
+    this.kernels.checkLoopBudget(
+      attend.name,
+      sizes,
+      `${rows} query rows over a chunk of ${pending.count} tokens`,
+    );
+    await this.inputs.checkDevice(placed);
+    this.claimUploads(encoder, placed);
+    const qphiBytes = this.batch * this.store.heads * rows * this.store.features * 4;
+    await this.record(encoder, `attending ${rows} rows`, placed, (pass) => {
+      const qphi = this.scratch('qphi', qphiBytes);
+      const [qT, oT] = placed as [PlacedTensor, PlacedTensor];
+      this.kernels.dispatch(pass, stageQueries.name, sizes, {
+        q: qT.binding,
+        state: { buffer: this.state },
+        qphi: { buffer: qphi },
+      });
+      this.kernels.dispatch(pass, attend.name, sizes, {
+        state: { buffer: this.state },
+        chunk: { buffer: pending.buffer },
+        qphi: { buffer: qphi },
+        o: oT.binding,
+      });
+    });
+  }
+
+  /**
+   * Starts over: S and z are zeroed on the GPU (recorded into `encoder`, or submitted at once)
+   * and the pending chunk is dropped.
+   */
+  reset(encoder?: GPUCommandEncoder | null): void {
+    this.assertUsable();
+    const own = encoder ?? this.device.createCommandEncoder({ label: `${this.name}.reset` });
+    own.clearBuffer(this.state, 0, this.stateBytes);
+    if (!encoder) this.device.queue.submit([own.finish()]);
+    this.pending = null;
+    this.folded = 0;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const b of [this.state, this.chunk, this.qphi, ...this.retired]) b?.destroy();
+    this.retired.length = 0;
+    this.inputs.destroy();
+    this.kernels.destroy();
+  }
+
+  /** Words of one staged token: phi(k), then v. */
+  private chunkWords(): number {
+    return this.store.features + this.store.valueDim;
+  }
+
+  private assertUsable(): void {
+    if (this.destroyed) throw new Error(`${this.name} was destroyed (its destroy() was called)`);
+    assertDeviceUsable(this.device, this.name);
+  }
+
+  /**
+   * Host arrays are written through the queue into one staging buffer per tensor when a call
+   * is recorded, so one unsubmitted encoder can hold only one call of this store that takes a
+   * given tensor (q, k or v) from the host: a later write would replace what it reads.
+   */
+  private claimUploads(
+    encoder: GPUCommandEncoder | null | undefined,
+    placed: readonly PlacedTensor[],
+  ): void {
+    if (!encoder) return;
+    const uploads = placed.filter((t) => t.upload !== null).map((t) => t.name);
+    if (uploads.length === 0) return;
+    const held = this.uploadsIn.get(encoder) ?? new Set<string>();
+    const again = uploads.find((name) => held.has(name));
+    if (again !== undefined) {
+      throw new Error(
+        `${this.name}: this encoder already holds a call of this store with '${again}' from ` +
+          'a host array; submit it before recording another, or pass a device tensor',
+      );
+    }
+    uploads.forEach((name) => held.add(name));
+    this.uploadsIn.set(encoder, held);
+  }
+
+  /** A scratch buffer of at least `bytes`, grown by doubling; the outgrown one is kept. */
+  private scratch(which: 'chunk' | 'qphi', bytes: number): GPUBuffer {
+    const existing = this[which];
+    // The pending chunk is read by the fold recorded before this stage: never overwrite it in
+    // a buffer that is too small, and keep it alive when the chunk buffer grows.
+    if (existing && existing.size >= bytes) return existing;
+    const size = Math.max(256, bytes, existing ? existing.size * 2 : 0);
+    const buffer = this.device.createBuffer({
+      label: `${this.name}.${which}`,
+      size: Math.ceil(size / 16) * 16,
+      usage: GPUBufferUsage.STORAGE,
+    });
+    if (existing) this.retired.push(existing);
+    this[which] = buffer;
+    return buffer;
+  }
+
+  /** Uploads host arrays, then records one compute pass; a device error is thrown, named. */
+  private async record(
+    encoder: GPUCommandEncoder | null | undefined,
+    what: string,
+    placed: readonly PlacedTensor[],
+    body: (pass: GPUComputePassEncoder) => void,
+  ): Promise<void> {
+    const scoped = withErrorScopes(this.device, () => {
+      this.inputs.upload(placed);
+      const own = encoder ?? this.device.createCommandEncoder({ label: this.name });
+      const pass = own.beginComputePass({ label: this.name });
+      body(pass);
+      pass.end();
+      if (!encoder) this.device.queue.submit([own.finish()]);
+    });
+    const error = await scoped.error;
+    if (error !== null) throw new DeviceError(`${this.name}: ${what}: ${error}`);
+    assertDeviceUsable(this.device, this.name);
+  }
+}

@@ -1,0 +1,173 @@
+// What the KV cache's side tables of routed mask terms share (block-means.ts, key-buckets.ts):
+// one buffer of u32 words per store, its first word the count of keys appended so far, kept
+// by the GPU itself (see src/codegen/kernels/cache-side-tables.ts), so a decode step writes no
+// uniform; `append` records the table's append kernel, then its advance kernel, in one pass.
+// The host keeps the same count to refuse appending past the capacity before anything runs.
+
+import type { HostPlan, PlanSideTableKernels, SizeEnv } from '../../codegen/plan.js';
+import { assertDeviceUsable, DeviceError, withErrorScopes } from '../device-errors.js';
+import { CacheInputs, type CacheInput } from './cache-inputs.js';
+import { StoreKernels } from './store-kernels.js';
+
+/** Words before the first table: the appended count, padded to 256 bytes (cache-side-tables.ts). */
+export const HEADER_WORDS = 64;
+
+export interface SideTableOptions {
+  /** Batch entries (the caller's tensors' axis B). */
+  readonly batch: number;
+  /** Most keys the table holds; appending past it is an error. */
+  readonly capacity: number;
+}
+
+/** A store's plan entry and built kernels, checked (`SideTable.open`). */
+export interface OpenedSideTable<S extends PlanSideTableKernels> {
+  readonly store: S;
+  readonly kernels: StoreKernels;
+  readonly name: string;
+}
+
+export abstract class SideTable<S extends PlanSideTableKernels> {
+  protected readonly table: GPUBuffer;
+  private readonly inputs: CacheInputs;
+  private appended = 0;
+  private destroyed = false;
+
+  protected constructor(
+    protected readonly device: GPUDevice,
+    protected readonly store: S,
+    private readonly kernels: StoreKernels,
+    plan: HostPlan,
+    readonly batch: number,
+    readonly capacity: number,
+    protected readonly name: string,
+    /** Words of the whole table: the header, the tables, and what they are computed with. */
+    words: number,
+    /** Bytes from the start that `reset` zeroes (the count, and sums that accumulate). */
+    private readonly resetBytes: number,
+  ) {
+    this.inputs = new CacheInputs(device, plan, name);
+    this.table = device.createBuffer({
+      label: `${name}.table`,
+      size: Math.ceil((words * 4) / 16) * 16,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
+  }
+
+  /** The store of `kind` for routing table `table` of a compiled plan (checked), and its kernels. */
+  protected static async open<K extends PlanSideTableKernels['kind']>(
+    device: GPUDevice,
+    plan: HostPlan,
+    kind: K,
+    table: string,
+    options: SideTableOptions,
+    what: string,
+  ): Promise<OpenedSideTable<PlanSideTableKernels & { kind: K }>> {
+    const name = `${what} '${table}'`;
+    const store = plan.cacheKernels?.find(
+      (s): s is PlanSideTableKernels & { kind: K } => s.kind === kind && s.table === table,
+    );
+    if (!store) {
+      const have =
+        (plan.cacheKernels ?? [])
+          .filter((s) => s.kind === kind)
+          .map((s) => `'${(s as PlanSideTableKernels).table}'`)
+          .join(', ') || 'none';
+      throw new Error(
+        `${name}: the plan has no ${kind} kernels for routing table '${table}' (tables with ` +
+          `them: ${have}); they are compiled for the routed terms of groups that decode ` +
+          'incrementally (causal: true)',
+      );
+    }
+    for (const [key, value] of Object.entries(options)) {
+      if (!Number.isInteger(value) || value < 1)
+        throw new Error(`${name}: ${key} ${value} is not a positive integer`);
+    }
+    assertDeviceUsable(device, name);
+    const kernels = await StoreKernels.create(device, name, Object.values(store.kernels));
+    return { store, kernels, name };
+  }
+
+  /** Keys appended since the start or the last reset. */
+  get length(): number {
+    return this.appended;
+  }
+
+  /** Device bytes the store holds: its table, and staging for host-array keys. */
+  get bytes(): number {
+    return this.table.size + this.inputs.bytes;
+  }
+
+  /**
+   * Adds `count` keys: k `[B, Hkv, T, D]` (the spec's layout and dtype, T = count), a host
+   * array or a device tensor. Recorded into `encoder`, or submitted at once without one.
+   */
+  async append(
+    encoder: GPUCommandEncoder | null | undefined,
+    k: CacheInput,
+    count: number,
+  ): Promise<void> {
+    this.assertUsable();
+    if (!Number.isInteger(count) || count < 1) {
+      throw new Error(`${this.name}: append count ${count} is not a positive integer`);
+    }
+    if (this.appended + count > this.capacity) {
+      throw new Error(
+        `${this.name}: appending ${count} keys to ${this.appended} would pass its capacity of ` +
+          `${this.capacity} keys`,
+      );
+    }
+    const sizes: SizeEnv = { batch: this.batch, seqQ: this.capacity, seqK: count };
+    const placed = this.inputs.place('k', k, sizes);
+    const { append, advance } = this.store.kernels;
+    this.kernels.checkLoopBudget(append.name, sizes, `a chunk of ${count} keys`);
+    await this.inputs.checkDevice([placed]);
+    if (encoder && placed.upload !== null) {
+      if (this.uploadsIn.has(encoder)) {
+        throw new Error(
+          `${this.name}: this encoder already holds a call of this store with 'k' from a host ` +
+            'array; submit it before recording another, or pass a device tensor',
+        );
+      }
+      this.uploadsIn.add(encoder);
+    }
+    const table = { buffer: this.table };
+    const scoped = withErrorScopes(this.device, () => {
+      this.inputs.upload([placed]);
+      const own = encoder ?? this.device.createCommandEncoder({ label: this.name });
+      const pass = own.beginComputePass({ label: this.name });
+      this.kernels.dispatch(pass, append.name, sizes, { k: placed.binding, table });
+      this.kernels.dispatch(pass, advance.name, sizes, { table });
+      pass.end();
+      if (!encoder) this.device.queue.submit([own.finish()]);
+    });
+    this.appended += count;
+    const error = await scoped.error;
+    if (error !== null) throw new DeviceError(`${this.name}: appending ${count} keys: ${error}`);
+    assertDeviceUsable(this.device, this.name);
+  }
+
+  /** Starts over: the count (and sums) zeroed on the GPU, in `encoder` or submitted at once. */
+  reset(encoder?: GPUCommandEncoder | null): void {
+    this.assertUsable();
+    const own = encoder ?? this.device.createCommandEncoder({ label: `${this.name}.reset` });
+    own.clearBuffer(this.table, 0, this.resetBytes);
+    if (!encoder) this.device.queue.submit([own.finish()]);
+    this.appended = 0;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.table.destroy();
+    this.inputs.destroy();
+    this.kernels.destroy();
+  }
+
+  /** Encoders holding a host-array `k` of this store that is not yet submitted. */
+  private readonly uploadsIn = new WeakSet<GPUCommandEncoder>();
+
+  private assertUsable(): void {
+    if (this.destroyed) throw new Error(`${this.name} was destroyed (its destroy() was called)`);
+    assertDeviceUsable(this.device, this.name);
+  }
+}
