@@ -1,0 +1,266 @@
+// The demo model on the GPU: embeddings, norms, projections, RoPE and the SwiGLU MLP in
+// tfjs-webgpu, and each layer's attention in attnc with a KV cache, on tfjs's own GPUDevice.
+// Per layer and step, tfjs computes q, k and v for the new tokens and hands them over as GPU
+// buffers (`dataToGPU()`, which also flushes tfjs's queued work, so the queue orders attnc's
+// submits after it); attnc appends k and v to the cache and writes the attention output into
+// a buffer of the layer's own, which tfjs reads back in as a tensor (`zeroCopy`) for the
+// output projection. Nothing crosses to the host but the token ids in and the logits (or the
+// chosen id) out. Runs the same in Node and in a browser page: tfjs is passed in.
+
+import { compile } from '../../src/api/compile.js';
+import type { Runtime } from '../../src/api/runtime.js';
+import type { LoadedAttention } from '../../src/runtime/loaded-kernel.js';
+import { openKvCache, type KvCache } from './attention-cache.js';
+import { checkModelConfig, layerSpec, type DecodeModelConfig } from './config.js';
+import { ropeTables } from './rope.js';
+import type { ModelWeights } from './weights.js';
+
+export type Tf = typeof import('@tensorflow/tfjs-core');
+type Tensor = import('@tensorflow/tfjs-core').Tensor;
+type Tensor2D = import('@tensorflow/tfjs-core').Tensor2D;
+
+interface GpuLayer {
+  readonly attention: LoadedAttention;
+  readonly cache: KvCache;
+  /** attnc's output for up to `maxChunk` tokens, `[1, T, heads, headDim]`. */
+  readonly output: GPUBuffer;
+  readonly attentionNorm: Tensor;
+  readonly wq: Tensor2D;
+  readonly wk: Tensor2D;
+  readonly wv: Tensor2D;
+  readonly wo: Tensor2D;
+  readonly mlpNorm: Tensor;
+  readonly wGate: Tensor2D;
+  readonly wUp: Tensor2D;
+  readonly wDown: Tensor2D;
+}
+
+export interface GpuDecoderOptions {
+  /** Positions the caches hold (prompt and generated tokens together). */
+  readonly capacity: number;
+  /** Most tokens one `step` takes (a prefill chunk). */
+  readonly maxChunk: number;
+}
+
+export class GpuDecoder {
+  private constructor(
+    private readonly tf: Tf,
+    readonly config: DecodeModelConfig,
+    private readonly options: GpuDecoderOptions,
+    private readonly layers: readonly GpuLayer[],
+    private readonly embedding: Tensor2D,
+    private readonly finalNorm: Tensor,
+    private readonly ropeCos: Tensor2D,
+    private readonly ropeSin: Tensor2D,
+  ) {}
+
+  /**
+   * Compiles each layer's spec for the runtime's device (which must be tfjs's: `createRuntime({
+   * device: backend.device })`), uploads the weights into tfjs, and opens one cache per layer.
+   */
+  static async create(
+    tf: Tf,
+    runtime: Runtime,
+    config: DecodeModelConfig,
+    weights: ModelWeights,
+    options: GpuDecoderOptions,
+  ): Promise<GpuDecoder> {
+    checkModelConfig(config);
+    const { dModel, heads, kvHeads, headDim, mlpHidden, vocab } = config;
+    const tfDevice = (tf.backend() as unknown as { device?: GPUDevice }).device;
+    if (tfDevice !== runtime.device) {
+      throw new Error(
+        "the attnc runtime must use tfjs's GPUDevice: createRuntime({ device: tf.backend().device })",
+      );
+    }
+    const layers: GpuLayer[] = [];
+    for (let l = 0; l < config.layers; l++) {
+      const compiled = compile(layerSpec(config, l), { target: runtime.profile });
+      const module = compiled.modules[0];
+      if (!module) {
+        throw new Error(
+          `layer ${l}: ${compiled.diagnostics.map((d) => `${d.code}: ${d.message}`).join('; ')}`,
+        );
+      }
+      const attention = await runtime.load(module);
+      const w = weights.layers[l]!;
+      layers.push({
+        attention,
+        cache: openKvCache(runtime.device, attention, config, {
+          batch: 1,
+          capacity: options.capacity,
+        }),
+        output: runtime.device.createBuffer({
+          label: `layer${l}.o`,
+          size: options.maxChunk * heads * headDim * 4,
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        }),
+        attentionNorm: tf.tensor1d(w.attentionNorm),
+        wq: tf.tensor2d(w.wq, [dModel, heads * headDim]),
+        wk: tf.tensor2d(w.wk, [dModel, kvHeads * headDim]),
+        wv: tf.tensor2d(w.wv, [dModel, kvHeads * headDim]),
+        wo: tf.tensor2d(w.wo, [heads * headDim, dModel]),
+        mlpNorm: tf.tensor1d(w.mlpNorm),
+        wGate: tf.tensor2d(w.wGate, [dModel, mlpHidden]),
+        wUp: tf.tensor2d(w.wUp, [dModel, mlpHidden]),
+        wDown: tf.tensor2d(w.wDown, [mlpHidden, dModel]),
+      });
+    }
+    const rope = ropeTables(0, options.capacity, headDim, config.ropeTheta);
+    return new GpuDecoder(
+      tf,
+      config,
+      options,
+      layers,
+      tf.tensor2d(weights.embedding, [vocab, dModel]),
+      tf.tensor1d(weights.finalNorm),
+      tf.tensor2d(Float32Array.from(rope.cos), [options.capacity, headDim / 2]),
+      tf.tensor2d(Float32Array.from(rope.sin), [options.capacity, headDim / 2]),
+    );
+  }
+
+  /** Positions in the caches. */
+  get length(): number {
+    return this.layers[0]?.cache.length ?? 0;
+  }
+
+  /**
+   * Feeds `tokens` at the next positions and returns the logits after the last one, `[1, vocab]`
+   * (the caller disposes it).
+   */
+  async step(tokens: readonly number[]): Promise<Tensor2D> {
+    const { tf, config } = this;
+    const { heads, kvHeads, headDim, vocab } = config;
+    const count = tokens.length;
+    if (count === 0 || count > this.options.maxChunk) {
+      throw new Error(`step takes 1 to ${this.options.maxChunk} tokens, got ${count}`);
+    }
+    const bad = tokens.find((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
+    if (bad !== undefined) throw new Error(`token ${bad} is not in the vocabulary [0, ${vocab})`);
+    const first = this.length;
+    if (first + count > this.options.capacity) {
+      throw new Error(
+        `step: ${count} tokens after ${first} exceed the capacity of ${this.options.capacity}`,
+      );
+    }
+    let x: Tensor2D = tf.tidy(() => tf.gather(this.embedding, tf.tensor1d([...tokens], 'int32')));
+    const [cos, sin] = tf.tidy(() => [
+      tf.reshape(tf.slice(this.ropeCos, [first, 0], [count, headDim / 2]), [count, 1, headDim / 2]),
+      tf.reshape(tf.slice(this.ropeSin, [first, 0], [count, headDim / 2]), [count, 1, headDim / 2]),
+    ]);
+    try {
+      for (const layer of this.layers) {
+        const [q, k, v] = tf.tidy(() => {
+          const h = this.rmsNorm(x, layer.attentionNorm);
+          return [
+            this.rope(tf.reshape(tf.matMul(h, layer.wq), [count, heads, headDim]), cos!, sin!),
+            this.rope(tf.reshape(tf.matMul(h, layer.wk), [count, kvHeads, headDim]), cos!, sin!),
+            tf.matMul(h, layer.wv),
+          ];
+        });
+        const gpu = [q!.dataToGPU(), k!.dataToGPU(), v!.dataToGPU()];
+        tf.dispose([q!, k!, v!]);
+        try {
+          const [gq, gk, gv] = gpu.map((g) => {
+            if (!g.buffer) throw new Error('tfjs dataToGPU() gave no GPU buffer (not webgpu?)');
+            return g.buffer;
+          });
+          await layer.cache.append({
+            k: { buffer: gk!, dtype: 'f32', shape: [1, count, kvHeads, headDim] },
+            v: { buffer: gv!, dtype: 'f32', shape: [1, count, kvHeads, headDim] },
+          });
+          await layer.cache.attend({
+            q: { buffer: gq!, dtype: 'f32', shape: [1, count, heads, headDim] },
+            o: { buffer: layer.output, dtype: 'f32', shape: [1, count, heads, headDim] },
+          });
+        } finally {
+          for (const g of gpu) g.tensorRef.dispose();
+        }
+        const next: Tensor2D = tf.tidy(() => {
+          const o = tf.tensor(
+            { buffer: layer.output, zeroCopy: true },
+            [count, heads * headDim],
+            'float32',
+          ) as Tensor2D;
+          const attended = tf.add(x, tf.matMul(o, layer.wo)) as Tensor2D;
+          const h = this.rmsNorm(attended, layer.mlpNorm);
+          const gate = tf.matMul(h, layer.wGate);
+          const hidden = tf.mul(tf.mul(gate, tf.sigmoid(gate)), tf.matMul(h, layer.wUp));
+          const mlp = tf.matMul(hidden as Tensor2D, layer.wDown);
+          return tf.add(attended, mlp) as Tensor2D;
+        });
+        x.dispose();
+        x = next;
+      }
+      return tf.tidy(() => {
+        const last = tf.slice(x, [count - 1, 0], [1, config.dModel]);
+        return tf.matMul(
+          this.rmsNorm(last, this.finalNorm),
+          this.embedding,
+          false,
+          true,
+        ) as Tensor2D;
+      });
+    } finally {
+      tf.dispose([x, cos!, sin!]);
+    }
+  }
+
+  /** `step`, then the greedy choice read back (one number crosses to the host). */
+  async stepGreedy(tokens: readonly number[]): Promise<number> {
+    const logits = await this.step(tokens);
+    const id = this.tf.argMax(logits, 1);
+    try {
+      return (await id.data())[0]!;
+    } finally {
+      this.tf.dispose([logits, id]);
+    }
+  }
+
+  reset(): void {
+    for (const layer of this.layers) layer.cache.reset();
+  }
+
+  destroy(): void {
+    for (const layer of this.layers) {
+      layer.cache.destroy();
+      layer.attention.destroy();
+      layer.output.destroy();
+      this.tf.dispose([
+        layer.attentionNorm,
+        layer.wq,
+        layer.wk,
+        layer.wv,
+        layer.wo,
+        layer.mlpNorm,
+        layer.wGate,
+        layer.wUp,
+        layer.wDown,
+      ]);
+    }
+    this.tf.dispose([this.embedding, this.finalNorm, this.ropeCos, this.ropeSin]);
+  }
+
+  private rmsNorm(x: Tensor2D, gain: Tensor): Tensor2D {
+    const { tf } = this;
+    const meanSquare = tf.mean(tf.square(x), -1, true);
+    return tf.mul(
+      tf.mul(x, tf.rsqrt(tf.add(meanSquare, this.config.normEpsilon))),
+      gain,
+    ) as Tensor2D;
+  }
+
+  /** RoPE on `[T, heads, D]`, rotate-half pairs (i, i + D/2); returns `[T, heads * D]`. */
+  private rope(x: Tensor, cos: Tensor, sin: Tensor): Tensor2D {
+    const { tf } = this;
+    const [count, heads, headDim] = x.shape as [number, number, number];
+    const half = headDim / 2;
+    const a = tf.slice(x, [0, 0, 0], [count, heads, half]);
+    const b = tf.slice(x, [0, 0, half], [count, heads, half]);
+    const rotated = tf.concat(
+      [tf.sub(tf.mul(a, cos), tf.mul(b, sin)), tf.add(tf.mul(a, sin), tf.mul(b, cos))],
+      2,
+    );
+    return tf.reshape(rotated, [count, heads * headDim]);
+  }
+}
