@@ -4,11 +4,12 @@
 // `window(left: w)` is j >= p - w, `sink(n)` is j < n), independently of attnc's kernels and
 // of its `reference()` (a test checks the two agree).
 
+import type { DecodeModel } from './decode-loop.js';
 import { isWindowedLayer, type DecodeModelConfig } from './config.js';
 import { ropeTables } from './rope.js';
 import type { ModelWeights } from './weights.js';
 
-export class CpuDecoder {
+export class CpuDecoder implements DecodeModel {
   /** Per layer, per position: the rotated key and the value, `[kvHeads * headDim]` each. */
   private readonly keys: Float64Array[][];
   private readonly values: Float64Array[][];
@@ -37,6 +38,15 @@ export class CpuDecoder {
     let logits: Float64Array = new Float64Array(0);
     for (const token of tokens) logits = this.stepOne(token);
     return logits;
+  }
+
+  /** The DecodeModel interface, so the decode loop can drive the CPU model too. */
+  async prefill(tokens: readonly number[]): Promise<void> {
+    this.step(tokens);
+  }
+
+  async stepGreedy(tokens: readonly number[]): Promise<number> {
+    return argMax(this.step(tokens));
   }
 
   private stepOne(token: number): Float64Array {
@@ -155,4 +165,11 @@ function rotate(
     }
   }
   return out;
+}
+
+/** The index of the largest value (the first of equal ones), as tf.argMax picks. */
+export function argMax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
 }

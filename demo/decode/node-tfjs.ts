@@ -6,7 +6,7 @@
 import { installNavigatorGpu } from '../../bench/peers/navigator-gpu.js';
 import { createRuntime, type Runtime } from '../../src/api/runtime.js';
 import type { NodeAdapterKind } from '../../src/runtime/adapter-not-found.js';
-import type { Tf } from './tfjs-model.js';
+import { loadTfjsWebGpu, tfjsDevice, type Tf } from './tfjs-types.js';
 
 export interface TfjsOnDevice {
   readonly tf: Tf;
@@ -18,15 +18,8 @@ export interface TfjsOnDevice {
 
 export async function openTfjsWithAttnc(kind: NodeAdapterKind): Promise<TfjsOnDevice> {
   const adapter = await installNavigatorGpu(kind);
-  const tf = await import('@tensorflow/tfjs-core');
-  await import('@tensorflow/tfjs-backend-webgpu');
-  if (!(await tf.setBackend('webgpu'))) {
-    throw new Error(`tfjs could not start its webgpu backend on the ${kind} adapter`);
-  }
-  await tf.ready();
-  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
-  if (!device) throw new Error("tfjs's webgpu backend has no GPUDevice");
-  const runtime = await createRuntime({ device });
+  const tf = await loadTfjsWebGpu();
+  const runtime = await createRuntime({ device: tfjsDevice(tf) });
   const info = adapter.info;
   return {
     tf,

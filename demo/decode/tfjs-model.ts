@@ -10,14 +10,13 @@
 import { compile } from '../../src/api/compile.js';
 import type { Runtime } from '../../src/api/runtime.js';
 import type { LoadedAttention } from '../../src/runtime/loaded-kernel.js';
-import { openKvCache, type KvCache } from './attention-cache.js';
+import { ContiguousKvCache, openKvCache, type KvCache } from './attention-cache.js';
+import type { DecodeModel } from './decode-loop.js';
 import { checkModelConfig, layerSpec, type DecodeModelConfig } from './config.js';
 import { ropeTables } from './rope.js';
 import type { ModelWeights } from './weights.js';
 
-export type Tf = typeof import('@tensorflow/tfjs-core');
-type Tensor = import('@tensorflow/tfjs-core').Tensor;
-type Tensor2D = import('@tensorflow/tfjs-core').Tensor2D;
+import { tfjsDevice, type Tensor, type Tf } from './tfjs-types.js';
 
 interface GpuLayer {
   readonly attention: LoadedAttention;
@@ -25,14 +24,14 @@ interface GpuLayer {
   /** attnc's output for up to `maxChunk` tokens, `[1, T, heads, headDim]`. */
   readonly output: GPUBuffer;
   readonly attentionNorm: Tensor;
-  readonly wq: Tensor2D;
-  readonly wk: Tensor2D;
-  readonly wv: Tensor2D;
-  readonly wo: Tensor2D;
+  readonly wq: Tensor;
+  readonly wk: Tensor;
+  readonly wv: Tensor;
+  readonly wo: Tensor;
   readonly mlpNorm: Tensor;
-  readonly wGate: Tensor2D;
-  readonly wUp: Tensor2D;
-  readonly wDown: Tensor2D;
+  readonly wGate: Tensor;
+  readonly wUp: Tensor;
+  readonly wDown: Tensor;
 }
 
 export interface GpuDecoderOptions {
@@ -42,16 +41,16 @@ export interface GpuDecoderOptions {
   readonly maxChunk: number;
 }
 
-export class GpuDecoder {
+export class GpuDecoder implements DecodeModel {
   private constructor(
     private readonly tf: Tf,
     readonly config: DecodeModelConfig,
     private readonly options: GpuDecoderOptions,
     private readonly layers: readonly GpuLayer[],
-    private readonly embedding: Tensor2D,
+    private readonly embedding: Tensor,
     private readonly finalNorm: Tensor,
-    private readonly ropeCos: Tensor2D,
-    private readonly ropeSin: Tensor2D,
+    private readonly ropeCos: Tensor,
+    private readonly ropeSin: Tensor,
   ) {}
 
   /**
@@ -67,8 +66,7 @@ export class GpuDecoder {
   ): Promise<GpuDecoder> {
     checkModelConfig(config);
     const { dModel, heads, kvHeads, headDim, mlpHidden, vocab } = config;
-    const tfDevice = (tf.backend() as unknown as { device?: GPUDevice }).device;
-    if (tfDevice !== runtime.device) {
+    if (tfjsDevice(tf) !== runtime.device) {
       throw new Error(
         "the attnc runtime must use tfjs's GPUDevice: createRuntime({ device: tf.backend().device })",
       );
@@ -119,6 +117,13 @@ export class GpuDecoder {
     );
   }
 
+  /** Which KV cache the layers use, for the report. */
+  get cacheKind(): string {
+    return this.layers[0]?.cache instanceof ContiguousKvCache
+      ? "the demo's contiguous stand-in on runOnDevice (demo/decode/attention-cache.ts)"
+      : "the runtime's attention.createCache";
+  }
+
   /** Positions in the caches. */
   get length(): number {
     return this.layers[0]?.cache.length ?? 0;
@@ -128,7 +133,7 @@ export class GpuDecoder {
    * Feeds `tokens` at the next positions and returns the logits after the last one, `[1, vocab]`
    * (the caller disposes it).
    */
-  async step(tokens: readonly number[]): Promise<Tensor2D> {
+  async step(tokens: readonly number[]): Promise<Tensor> {
     const { tf, config } = this;
     const { heads, kvHeads, headDim, vocab } = config;
     const count = tokens.length;
@@ -143,7 +148,7 @@ export class GpuDecoder {
         `step: ${count} tokens after ${first} exceed the capacity of ${this.options.capacity}`,
       );
     }
-    let x: Tensor2D = tf.tidy(() => tf.gather(this.embedding, tf.tensor1d([...tokens], 'int32')));
+    let x: Tensor = tf.tidy(() => tf.gather(this.embedding, tf.tensor1d([...tokens], 'int32')));
     const [cos, sin] = tf.tidy(() => [
       tf.reshape(tf.slice(this.ropeCos, [first, 0], [count, headDim / 2]), [count, 1, headDim / 2]),
       tf.reshape(tf.slice(this.ropeSin, [first, 0], [count, headDim / 2]), [count, 1, headDim / 2]),
@@ -176,34 +181,34 @@ export class GpuDecoder {
         } finally {
           for (const g of gpu) g.tensorRef.dispose();
         }
-        const next: Tensor2D = tf.tidy(() => {
+        const next: Tensor = tf.tidy(() => {
           const o = tf.tensor(
             { buffer: layer.output, zeroCopy: true },
             [count, heads * headDim],
             'float32',
-          ) as Tensor2D;
-          const attended = tf.add(x, tf.matMul(o, layer.wo)) as Tensor2D;
+          );
+          const attended = tf.add(x, tf.matMul(o, layer.wo));
           const h = this.rmsNorm(attended, layer.mlpNorm);
           const gate = tf.matMul(h, layer.wGate);
           const hidden = tf.mul(tf.mul(gate, tf.sigmoid(gate)), tf.matMul(h, layer.wUp));
-          const mlp = tf.matMul(hidden as Tensor2D, layer.wDown);
-          return tf.add(attended, mlp) as Tensor2D;
+          const mlp = tf.matMul(hidden as Tensor, layer.wDown);
+          return tf.add(attended, mlp);
         });
         x.dispose();
         x = next;
       }
       return tf.tidy(() => {
         const last = tf.slice(x, [count - 1, 0], [1, config.dModel]);
-        return tf.matMul(
-          this.rmsNorm(last, this.finalNorm),
-          this.embedding,
-          false,
-          true,
-        ) as Tensor2D;
+        return tf.matMul(this.rmsNorm(last, this.finalNorm), this.embedding, false, true);
       });
     } finally {
       tf.dispose([x, cos!, sin!]);
     }
+  }
+
+  /** `step` without reading anything back (a prefill chunk). */
+  async prefill(tokens: readonly number[]): Promise<void> {
+    (await this.step(tokens)).dispose();
   }
 
   /** `step`, then the greedy choice read back (one number crosses to the host). */
@@ -241,17 +246,14 @@ export class GpuDecoder {
     this.tf.dispose([this.embedding, this.finalNorm, this.ropeCos, this.ropeSin]);
   }
 
-  private rmsNorm(x: Tensor2D, gain: Tensor): Tensor2D {
+  private rmsNorm(x: Tensor, gain: Tensor): Tensor {
     const { tf } = this;
     const meanSquare = tf.mean(tf.square(x), -1, true);
-    return tf.mul(
-      tf.mul(x, tf.rsqrt(tf.add(meanSquare, this.config.normEpsilon))),
-      gain,
-    ) as Tensor2D;
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, this.config.normEpsilon))), gain);
   }
 
   /** RoPE on `[T, heads, D]`, rotate-half pairs (i, i + D/2); returns `[T, heads * D]`. */
-  private rope(x: Tensor, cos: Tensor, sin: Tensor): Tensor2D {
+  private rope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
     const { tf } = this;
     const [count, heads, headDim] = x.shape as [number, number, number];
     const half = headDim / 2;
