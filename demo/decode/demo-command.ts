@@ -144,7 +144,10 @@ export async function runDemoDecode(argv: readonly string[], baseIo: CliIo): Pro
       // The first step of each shape waits for the driver to compile its kernels (tfjs's and
       // attnc's); one chunk and one single token first keep that out of the timings.
       progress.step('warming up: compiling kernels (minutes on a first run)');
-      await model.prefill(Array.from(args.prompt.slice(0, args.chunk)));
+      const warmUp = Math.min(args.chunk, args.context + args.tokens - 1);
+      await model.prefill(
+        Array.from({ length: warmUp }, (_, i) => args.prompt[i % args.prompt.length]!),
+      );
       await model.stepGreedy([args.prompt[0]!]);
       model.reset();
       const run = await runDecodeLoop(model, {
