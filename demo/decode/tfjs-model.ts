@@ -13,6 +13,7 @@ import type { LoadedAttention } from '../../src/runtime/loaded-kernel.js';
 import { ContiguousKvCache, openKvCache, type KvCache } from './attention-cache.js';
 import type { DecodeModel } from './decode-loop.js';
 import { checkModelConfig, layerSpec, type DecodeModelConfig } from './config.js';
+import { weightsForGpu } from './gpu-weights.js';
 import { ropeTables } from './rope.js';
 import type { ModelWeights } from './weights.js';
 
@@ -23,12 +24,12 @@ interface GpuLayer {
   readonly cache: KvCache;
   /** attnc's output for up to `maxChunk` tokens, `[1, T, heads, headDim]`. */
   readonly output: GPUBuffer;
-  readonly attentionNorm: Tensor;
   readonly wq: Tensor;
+  readonly wqRotated: Tensor;
   readonly wk: Tensor;
+  readonly wkRotated: Tensor;
   readonly wv: Tensor;
   readonly wo: Tensor;
-  readonly mlpNorm: Tensor;
   readonly wGate: Tensor;
   readonly wUp: Tensor;
   readonly wDown: Tensor;
@@ -48,7 +49,7 @@ export class GpuDecoder implements DecodeModel {
     private readonly options: GpuDecoderOptions,
     private readonly layers: readonly GpuLayer[],
     private readonly embedding: Tensor,
-    private readonly finalNorm: Tensor,
+    private readonly unembedding: Tensor,
     private readonly ropeCos: Tensor,
     private readonly ropeSin: Tensor,
   ) {}
@@ -71,6 +72,7 @@ export class GpuDecoder implements DecodeModel {
         "the attnc runtime must use tfjs's GPUDevice: createRuntime({ device: tf.backend().device })",
       );
     }
+    const gpuWeights = weightsForGpu(config, weights);
     const layers: GpuLayer[] = [];
     for (let l = 0; l < config.layers; l++) {
       const compiled = compile(layerSpec(config, l), { target: runtime.profile });
@@ -81,7 +83,7 @@ export class GpuDecoder implements DecodeModel {
         );
       }
       const attention = await runtime.load(module);
-      const w = weights.layers[l]!;
+      const w = gpuWeights.layers[l]!;
       layers.push({
         attention,
         cache: openKvCache(runtime.device, attention, config, {
@@ -93,27 +95,35 @@ export class GpuDecoder implements DecodeModel {
           size: options.maxChunk * heads * headDim * 4,
           usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
         }),
-        attentionNorm: tf.tensor1d(w.attentionNorm),
         wq: tf.tensor2d(w.wq, [dModel, heads * headDim]),
+        wqRotated: tf.tensor2d(w.wqRotated, [dModel, heads * headDim]),
         wk: tf.tensor2d(w.wk, [dModel, kvHeads * headDim]),
+        wkRotated: tf.tensor2d(w.wkRotated, [dModel, kvHeads * headDim]),
         wv: tf.tensor2d(w.wv, [dModel, kvHeads * headDim]),
         wo: tf.tensor2d(w.wo, [heads * headDim, dModel]),
-        mlpNorm: tf.tensor1d(w.mlpNorm),
         wGate: tf.tensor2d(w.wGate, [dModel, mlpHidden]),
         wUp: tf.tensor2d(w.wUp, [dModel, mlpHidden]),
         wDown: tf.tensor2d(w.wDown, [mlpHidden, dModel]),
       });
     }
+    // cos and sin per position for every element of a head: [capacity, headDim], each half
+    // repeating the angles of the pairs (i, i + D/2).
     const rope = ropeTables(0, options.capacity, headDim, config.ropeTheta);
+    const half = headDim / 2;
+    const fullRow = (table: Float64Array) =>
+      Float32Array.from({ length: options.capacity * headDim }, (_, i) => {
+        const position = Math.floor(i / headDim);
+        return table[position * half + ((i % headDim) % half)]!;
+      });
     return new GpuDecoder(
       tf,
       config,
       options,
       layers,
-      tf.tensor2d(weights.embedding, [vocab, dModel]),
-      tf.tensor1d(weights.finalNorm),
-      tf.tensor2d(Float32Array.from(rope.cos), [options.capacity, headDim / 2]),
-      tf.tensor2d(Float32Array.from(rope.sin), [options.capacity, headDim / 2]),
+      tf.tensor2d(gpuWeights.embedding, [vocab, dModel]),
+      tf.tensor2d(gpuWeights.unembedding, [dModel, vocab]),
+      tf.tensor2d(fullRow(rope.cos), [options.capacity, headDim]),
+      tf.tensor2d(fullRow(rope.sin), [options.capacity, headDim]),
     );
   }
 
@@ -150,19 +160,20 @@ export class GpuDecoder implements DecodeModel {
     }
     let x: Tensor = tf.tidy(() => tf.gather(this.embedding, tf.tensor1d([...tokens], 'int32')));
     const [cos, sin] = tf.tidy(() => [
-      tf.reshape(tf.slice(this.ropeCos, [first, 0], [count, headDim / 2]), [count, 1, headDim / 2]),
-      tf.reshape(tf.slice(this.ropeSin, [first, 0], [count, headDim / 2]), [count, 1, headDim / 2]),
+      tf.reshape(tf.slice(this.ropeCos, [first, 0], [count, headDim]), [count, 1, headDim]),
+      tf.reshape(tf.slice(this.ropeSin, [first, 0], [count, headDim]), [count, 1, headDim]),
     ]);
     try {
       for (const layer of this.layers) {
         const [q, k, v] = tf.tidy(() => {
-          const h = this.rmsNorm(x, layer.attentionNorm);
+          const h = this.rmsNorm(x);
           return [
-            this.rope(tf.reshape(tf.matMul(h, layer.wq), [count, heads, headDim]), cos!, sin!),
-            this.rope(tf.reshape(tf.matMul(h, layer.wk), [count, kvHeads, headDim]), cos!, sin!),
+            this.rope(h, layer.wq, layer.wqRotated, heads, cos!, sin!),
+            this.rope(h, layer.wk, layer.wkRotated, kvHeads, cos!, sin!),
             tf.matMul(h, layer.wv),
           ];
         });
+        // Each in a buffer of its own at offset 0, which any cache can bind or copy from.
         const gpu = [q!.dataToGPU(), k!.dataToGPU(), v!.dataToGPU()];
         tf.dispose([q!, k!, v!]);
         try {
@@ -170,9 +181,10 @@ export class GpuDecoder implements DecodeModel {
             if (!g.buffer) throw new Error('tfjs dataToGPU() gave no GPU buffer (not webgpu?)');
             return g.buffer;
           });
+          const kvShape = [1, count, kvHeads, headDim];
           await layer.cache.append({
-            k: { buffer: gk!, dtype: 'f32', shape: [1, count, kvHeads, headDim] },
-            v: { buffer: gv!, dtype: 'f32', shape: [1, count, kvHeads, headDim] },
+            k: { buffer: gk!, dtype: 'f32', shape: kvShape },
+            v: { buffer: gv!, dtype: 'f32', shape: kvShape },
           });
           await layer.cache.attend({
             q: { buffer: gq!, dtype: 'f32', shape: [1, count, heads, headDim] },
@@ -188,7 +200,7 @@ export class GpuDecoder implements DecodeModel {
             'float32',
           );
           const attended = tf.add(x, tf.matMul(o, layer.wo));
-          const h = this.rmsNorm(attended, layer.mlpNorm);
+          const h = this.rmsNorm(attended);
           const gate = tf.matMul(h, layer.wGate);
           const hidden = tf.mul(tf.mul(gate, tf.sigmoid(gate)), tf.matMul(h, layer.wUp));
           const mlp = tf.matMul(hidden as Tensor, layer.wDown);
@@ -199,7 +211,7 @@ export class GpuDecoder implements DecodeModel {
       }
       return tf.tidy(() => {
         const last = tf.slice(x, [count - 1, 0], [1, config.dModel]);
-        return tf.matMul(this.rmsNorm(last, this.finalNorm), this.embedding, false, true);
+        return tf.matMul(this.rmsNorm(last), this.unembedding);
       });
     } finally {
       tf.dispose([x, cos!, sin!]);
@@ -232,37 +244,46 @@ export class GpuDecoder implements DecodeModel {
       layer.attention.destroy();
       layer.output.destroy();
       this.tf.dispose([
-        layer.attentionNorm,
         layer.wq,
+        layer.wqRotated,
         layer.wk,
+        layer.wkRotated,
         layer.wv,
         layer.wo,
-        layer.mlpNorm,
         layer.wGate,
         layer.wUp,
         layer.wDown,
       ]);
     }
-    this.tf.dispose([this.embedding, this.finalNorm, this.ropeCos, this.ropeSin]);
+    this.tf.dispose([this.embedding, this.unembedding, this.ropeCos, this.ropeSin]);
   }
 
-  private rmsNorm(x: Tensor, gain: Tensor): Tensor {
+  /** RMSNorm without its gain (folded into the next matrix, see gpu-weights.ts). */
+  private rmsNorm(x: Tensor): Tensor {
     const { tf } = this;
     const meanSquare = tf.mean(tf.square(x), -1, true);
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, this.config.normEpsilon))), gain);
+    return tf.mul(x, tf.rsqrt(tf.add(meanSquare, this.config.normEpsilon)));
   }
 
-  /** RoPE on `[T, heads, D]`, rotate-half pairs (i, i + D/2); returns `[T, heads * D]`. */
-  private rope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
+  /**
+   * h W with RoPE, `[T, heads * D]`: (h W) * cos + (h W R) * sin per head, the rotate-half
+   * form with R folded into the weights (gpu-weights.ts); cos, sin `[T, 1, D]`.
+   */
+  private rope(
+    h: Tensor,
+    w: Tensor,
+    wRotated: Tensor,
+    heads: number,
+    cos: Tensor,
+    sin: Tensor,
+  ): Tensor {
     const { tf } = this;
-    const [count, heads, headDim] = x.shape as [number, number, number];
-    const half = headDim / 2;
-    const a = tf.slice(x, [0, 0, 0], [count, heads, half]);
-    const b = tf.slice(x, [0, 0, half], [count, heads, half]);
-    const rotated = tf.concat(
-      [tf.sub(tf.mul(a, cos), tf.mul(b, sin)), tf.add(tf.mul(a, sin), tf.mul(b, cos))],
-      2,
+    const count = h.shape[0]!;
+    const shape = [count, heads, this.config.headDim];
+    const rotated = tf.add(
+      tf.mul(tf.reshape(tf.matMul(h, w), shape), cos),
+      tf.mul(tf.reshape(tf.matMul(h, wRotated), shape), sin),
     );
-    return tf.reshape(rotated, [count, heads * headDim]);
+    return tf.reshape(rotated, [count, heads * this.config.headDim]);
   }
 }
