@@ -22,7 +22,7 @@ export interface DecodeLoopOptions {
   readonly tokens: number;
   /** Most tokens per prefill step. */
   readonly chunk: number;
-  /** Single-token steps timed at each power-of-two context (default 3; 0 for none). */
+  /** Single-token steps timed at each power-of-two context (default 5; 0 for none). */
   readonly probeSteps?: number;
   readonly onProgress?: (phase: 'prefill' | 'decode', done: number, total: number) => void;
   readonly now?: () => number;
@@ -76,7 +76,7 @@ export async function runDecodeLoop(
   checkLoopOptions(options);
   const now = options.now ?? (() => performance.now());
   const { context, prompt } = options;
-  const probeSteps = options.probeSteps ?? 3;
+  const probeSteps = options.probeSteps ?? 5;
   const prefilled = Array.from({ length: context }, (_, i) => prompt[i % prompt.length]!);
   const start = model.length;
   // Positions fed one token at a time: the step whose token lands at position p has p + 1 keys.

@@ -3,6 +3,7 @@
 // follow the CLI's conventions (src/cli/command-line.ts): the same parser, suggestions for
 // misspelt flags, usage errors exit 2 with one line.
 
+import { cpus, loadavg } from 'node:os';
 import {
   ADAPTER_OPTION,
   parseCommandLine,
@@ -130,6 +131,8 @@ export async function runDemoDecode(argv: readonly string[], baseIo: CliIo): Pro
   const gpu = await openFirstAdapter(args.adapters);
   try {
     io.stdout(`device: ${gpu.adapterName}\n`);
+    // Timings on a software adapter are CPU time: say how busy the machine was.
+    io.stdout(`machine: ${cpus().length} CPU cores, load average ${loadavg()[0]!.toFixed(1)}\n`);
     io.stdout(`${describeModel(args.config, args.seed)}\n`);
     progress.step('compiling the layers and uploading the weights');
     const model = await GpuDecoder.create(
