@@ -15,9 +15,8 @@ import type { DecodeModel } from './decode-loop.js';
 import { checkModelConfig, layerSpec, type DecodeModelConfig } from './config.js';
 import { weightsForGpu } from './gpu-weights.js';
 import { ropeTables } from './rope.js';
-import type { ModelWeights } from './weights.js';
-
 import { tfjsDevice, type Tensor, type Tf } from './tfjs-types.js';
+import type { ModelWeights } from './weights.js';
 
 interface GpuLayer {
   readonly attention: LoadedAttention;
@@ -72,39 +71,57 @@ export class GpuDecoder implements DecodeModel {
         "the attnc runtime must use tfjs's GPUDevice: createRuntime({ device: tf.backend().device })",
       );
     }
+    for (const name of ['capacity', 'maxChunk'] as const) {
+      if (!Number.isInteger(options[name]) || options[name] < 1) {
+        throw new Error(`GpuDecoder: ${name} must be a positive integer, got ${options[name]}`);
+      }
+    }
     const gpuWeights = weightsForGpu(config, weights);
     const layers: GpuLayer[] = [];
-    for (let l = 0; l < config.layers; l++) {
-      const compiled = compile(layerSpec(config, l), { target: runtime.profile });
-      const module = compiled.modules[0];
-      if (!module) {
-        throw new Error(
-          `layer ${l}: ${compiled.diagnostics.map((d) => `${d.code}: ${d.message}`).join('; ')}`,
-        );
+    try {
+      for (let l = 0; l < config.layers; l++) {
+        const compiled = compile(layerSpec(config, l), { target: runtime.profile });
+        const module = compiled.modules[0];
+        if (!module) {
+          throw new Error(
+            `layer ${l}: ${compiled.diagnostics.map((d) => `${d.code}: ${d.message}`).join('; ')}`,
+          );
+        }
+        const attention = await runtime.load(module);
+        let cache: KvCache;
+        try {
+          cache = openKvCache(runtime.device, attention, config, {
+            batch: 1,
+            capacity: options.capacity,
+          });
+        } catch (error) {
+          attention.destroy();
+          throw error;
+        }
+        const w = gpuWeights.layers[l]!;
+        layers.push({
+          attention,
+          cache,
+          output: runtime.device.createBuffer({
+            label: `layer${l}.o`,
+            size: options.maxChunk * heads * headDim * 4,
+            usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+          }),
+          wq: tf.tensor2d(w.wq, [dModel, heads * headDim]),
+          wqRotated: tf.tensor2d(w.wqRotated, [dModel, heads * headDim]),
+          wk: tf.tensor2d(w.wk, [dModel, kvHeads * headDim]),
+          wkRotated: tf.tensor2d(w.wkRotated, [dModel, kvHeads * headDim]),
+          wv: tf.tensor2d(w.wv, [dModel, kvHeads * headDim]),
+          wo: tf.tensor2d(w.wo, [heads * headDim, dModel]),
+          wGate: tf.tensor2d(w.wGate, [dModel, mlpHidden]),
+          wUp: tf.tensor2d(w.wUp, [dModel, mlpHidden]),
+          wDown: tf.tensor2d(w.wDown, [mlpHidden, dModel]),
+        });
       }
-      const attention = await runtime.load(module);
-      const w = gpuWeights.layers[l]!;
-      layers.push({
-        attention,
-        cache: openKvCache(runtime.device, attention, config, {
-          batch: 1,
-          capacity: options.capacity,
-        }),
-        output: runtime.device.createBuffer({
-          label: `layer${l}.o`,
-          size: options.maxChunk * heads * headDim * 4,
-          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-        }),
-        wq: tf.tensor2d(w.wq, [dModel, heads * headDim]),
-        wqRotated: tf.tensor2d(w.wqRotated, [dModel, heads * headDim]),
-        wk: tf.tensor2d(w.wk, [dModel, kvHeads * headDim]),
-        wkRotated: tf.tensor2d(w.wkRotated, [dModel, kvHeads * headDim]),
-        wv: tf.tensor2d(w.wv, [dModel, kvHeads * headDim]),
-        wo: tf.tensor2d(w.wo, [heads * headDim, dModel]),
-        wGate: tf.tensor2d(w.wGate, [dModel, mlpHidden]),
-        wUp: tf.tensor2d(w.wUp, [dModel, mlpHidden]),
-        wDown: tf.tensor2d(w.wDown, [mlpHidden, dModel]),
-      });
+    } catch (error) {
+      // A layer that fails to compile or load: release what the others took.
+      for (const layer of layers) destroyLayer(tf, layer);
+      throw error;
     }
     // cos and sin per position for every element of a head: [capacity, headDim], each half
     // repeating the angles of the pairs (i, i + D/2).
@@ -239,22 +256,7 @@ export class GpuDecoder implements DecodeModel {
   }
 
   destroy(): void {
-    for (const layer of this.layers) {
-      layer.cache.destroy();
-      layer.attention.destroy();
-      layer.output.destroy();
-      this.tf.dispose([
-        layer.wq,
-        layer.wqRotated,
-        layer.wk,
-        layer.wkRotated,
-        layer.wv,
-        layer.wo,
-        layer.wGate,
-        layer.wUp,
-        layer.wDown,
-      ]);
-    }
+    for (const layer of this.layers) destroyLayer(this.tf, layer);
     this.tf.dispose([this.embedding, this.unembedding, this.ropeCos, this.ropeSin]);
   }
 
@@ -286,4 +288,21 @@ export class GpuDecoder implements DecodeModel {
     );
     return tf.reshape(rotated, [count, heads * this.config.headDim]);
   }
+}
+
+function destroyLayer(tf: Tf, layer: GpuLayer): void {
+  layer.cache.destroy();
+  layer.attention.destroy();
+  layer.output.destroy();
+  tf.dispose([
+    layer.wq,
+    layer.wqRotated,
+    layer.wk,
+    layer.wkRotated,
+    layer.wv,
+    layer.wo,
+    layer.wGate,
+    layer.wUp,
+    layer.wDown,
+  ]);
 }

@@ -81,4 +81,35 @@ describe.skipIf(!availability.run)('the decode loop on tfjs-webgpu and attnc', (
       model.destroy();
     }
   }, 180_000);
+
+  it('rejects tokens, chunks and positions it cannot take, before running anything', async () => {
+    const weights = makeWeights(SMALL, 7);
+    const model = await GpuDecoder.create(gpu.tf, gpu.runtime, SMALL, weights, {
+      capacity: 6,
+      maxChunk: 4,
+    });
+    try {
+      await expect(model.step([])).rejects.toThrow('step takes 1 to 4 tokens, got 0');
+      await expect(model.step([1, 2, 3, 4, 5])).rejects.toThrow('step takes 1 to 4 tokens, got 5');
+      await expect(model.step([1, 256])).rejects.toThrow(
+        'token 256 is not in the vocabulary [0, 256)',
+      );
+      await model.prefill([1, 2, 3, 4]);
+      await expect(model.step([1, 2, 3])).rejects.toThrow(
+        'step: 3 tokens after 4 exceed the capacity of 6',
+      );
+      expect(model.length).toBe(4);
+    } finally {
+      model.destroy();
+    }
+    await expect(
+      GpuDecoder.create(gpu.tf, gpu.runtime, { ...SMALL, heads: 3 }, weights, {
+        capacity: 6,
+        maxChunk: 4,
+      }),
+    ).rejects.toThrow('model config: heads (3) must be a multiple of kvHeads (2)');
+    await expect(
+      GpuDecoder.create(gpu.tf, gpu.runtime, SMALL, weights, { capacity: 0, maxChunk: 4 }),
+    ).rejects.toThrow('GpuDecoder: capacity must be a positive integer, got 0');
+  });
 });
