@@ -32,7 +32,8 @@ import {
   type RoutingKernel,
 } from './wgsl/emit-head-routing.js';
 import { LOWRANK_WORKGROUP } from './kernels/lowrank-blocks.js';
-import { emitSoftmaxKernel, type SoftmaxBindings } from './wgsl/emit-softmax.js';
+import { softmaxKernel } from './kernels/softmax.js';
+import type { SoftmaxBindings } from './wgsl/softmax-kernel-setup.js';
 import {
   emitDecodeMergeKernel,
   emitDecodePartialKernel,
@@ -442,7 +443,7 @@ export function buildHostPlan(
                     : [],
                 ),
               })
-            : (step.plan.variant === 'subgroup' ? emitSubgroupSoftmaxKernel : emitSoftmaxKernel)(
+            : (step.plan.variant === 'subgroup' ? emitSubgroupSoftmaxKernel : softmaxKernel)(
                 ir,
                 group,
                 step,

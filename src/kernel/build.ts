@@ -53,6 +53,13 @@ export const hexU32 = (value: number): Expr => ({
   value,
   hex: true,
 });
+/** An integer without a suffix (WGSL's abstract int: `array<T, 256>`). */
+export const int = (value: number): Expr => ({
+  kind: 'literal',
+  scalar: 'u32',
+  value,
+  bare: true,
+});
 export const i32 = (value: number): Expr => ({ kind: 'literal', scalar: 'i32', value });
 export const f32 = (value: number): Expr => ({ kind: 'literal', scalar: 'f32', value });
 export const bool = (value: boolean): Expr => ({ kind: 'literal', scalar: 'bool', value });
@@ -87,6 +94,9 @@ export const eq = (a: Operand, b: Operand) => binary('==', a, b);
 export const ne = (a: Operand, b: Operand) => binary('!=', a, b);
 export const neg = (x: Operand): Expr => ({ kind: 'unary', op: '-', operand: expr(x) });
 export const not = (x: Operand): Expr => ({ kind: 'unary', op: '!', operand: expr(x) });
+/** `workgroupUniformLoad(&name)`: a workgroup variable's value, the same in every invocation. */
+export const workgroupUniformLoad = (name: string): Expr =>
+  call('workgroupUniformLoad', { kind: 'unary', op: '&', operand: ref(name) });
 export const paren = (x: Operand): Expr => ({ kind: 'paren', inner: expr(x) });
 
 export const call = (fn: string, ...args: Operand[]): Expr & { kind: 'call' } => ({
@@ -142,6 +152,18 @@ export class BlockBuilder {
     return ref(name);
   }
 
+  /** Writes the last let, var or assignment on the line of the statement before it. */
+  sameLine(): void {
+    const last = this.stmts.pop();
+    if (
+      last === undefined ||
+      this.stmts.length === 0 ||
+      (last.kind !== 'let' && last.kind !== 'var' && last.kind !== 'assign')
+    )
+      throw new Error('internal error: sameLine after no let, var or assignment');
+    this.stmts.push({ ...last, sameLine: true });
+  }
+
   assign(target: Operand, value: Operand): void {
     this.stmts.push({ kind: 'assign', target: expr(target), value: expr(value) });
   }
@@ -154,7 +176,7 @@ export class BlockBuilder {
     this.stmts.push({ kind: 'increment', target: expr(target), op: '++' });
   }
 
-  /** `oneLine`: `if (c) { s; }` (a short guard). */
+  /** `oneLine`: `if (c) { s; }` (a short guard), or `if (c) { s; } else { t; }`. */
   if(cond: Operand, then: Body, otherwise?: Body, options: { oneLine?: boolean } = {}): void {
     this.stmts.push({
       kind: 'if',
@@ -312,8 +334,13 @@ export class KernelBuilder {
     return name;
   }
 
-  workgroupVar(name: string, type: Type, doc?: readonly string[]): Expr {
-    this.workgroupVars.push({ name, type, ...(doc ? { doc } : {}) });
+  workgroupVar(
+    name: string,
+    type: Type,
+    doc?: readonly string[],
+    options: { blankBefore?: number } = {},
+  ): Expr {
+    this.workgroupVars.push({ name, type, ...(doc ? { doc } : {}), ...options });
     return ref(name);
   }
 

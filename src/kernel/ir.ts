@@ -34,15 +34,20 @@ export type BinaryOp =
   | '<<'
   | '>>';
 
-export type UnaryOp = '-' | '!' | '~';
+/** `&`: the address of a workgroup variable (`workgroupUniformLoad(&x)`). */
+export type UnaryOp = '-' | '!' | '~' | '&';
 
 export type Expr =
-  /** `hex`: spelled `0x...u` (all-ones masks read better so). */
+  /**
+   * `hex`: spelled `0x...u` (all-ones masks read better so). `bare`: an integer without a
+   * suffix (WGSL's abstract int, as in `array<T, 256>`).
+   */
   | {
       readonly kind: 'literal';
       readonly scalar: Scalar;
       readonly value: number | boolean;
       readonly hex?: boolean;
+      readonly bare?: boolean;
     }
   /** A let, var, const, function parameter, builtin input, binding or workgroup variable. */
   | { readonly kind: 'ref'; readonly name: string }
@@ -76,10 +81,31 @@ export type Expr =
 
 export type CompoundOp = '+=' | '-=' | '*=' | '/=' | '%=' | '&=' | '|=' | '^=';
 
+/**
+ * `sameLine` (let, var, assign): written on the line of the statement before it
+ * (`let a = x; let b = y;`).
+ */
 export type Stmt =
-  | { readonly kind: 'let'; readonly name: string; readonly type?: Type; readonly value: Expr }
-  | { readonly kind: 'var'; readonly name: string; readonly type?: Type; readonly value?: Expr }
-  | { readonly kind: 'assign'; readonly target: Expr; readonly value: Expr }
+  | {
+      readonly kind: 'let';
+      readonly name: string;
+      readonly type?: Type;
+      readonly value: Expr;
+      readonly sameLine?: boolean;
+    }
+  | {
+      readonly kind: 'var';
+      readonly name: string;
+      readonly type?: Type;
+      readonly value?: Expr;
+      readonly sameLine?: boolean;
+    }
+  | {
+      readonly kind: 'assign';
+      readonly target: Expr;
+      readonly value: Expr;
+      readonly sameLine?: boolean;
+    }
   | {
       readonly kind: 'compound';
       readonly target: Expr;
@@ -88,8 +114,8 @@ export type Stmt =
     }
   | { readonly kind: 'increment'; readonly target: Expr; readonly op: '++' | '--' }
   /**
-   * `else` an `if` statement renders as `} else if`. `oneLine`: `if (c) { s; }`, or with a
-   * block `else`, `if (c) { s; } else { t; }`.
+   * `else` an `if` statement renders as `} else if`. `oneLine`: `if (c) { s; }` (or
+   * `if (c) { s; } else { t; }`), also inside a one-line block.
    */
   | {
       readonly kind: 'if';
@@ -154,10 +180,12 @@ export interface KernelBinding {
   readonly element: Type;
 }
 
+/** `blankBefore`: empty lines written above it, beyond the one that ends the section before. */
 export interface WorkgroupVar {
   readonly name: string;
   readonly type: Type;
   readonly doc?: readonly string[];
+  readonly blankBefore?: number;
 }
 
 export interface HelperFunction {
@@ -168,6 +196,8 @@ export interface HelperFunction {
   readonly doc?: readonly string[];
   /** `fn f(...) -> T { s; }` on one line (a one-statement accessor). */
   readonly oneLine?: boolean;
+  /** Empty lines written above it (as for `WorkgroupVar`). */
+  readonly blankBefore?: number;
 }
 
 /**

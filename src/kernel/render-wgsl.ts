@@ -28,10 +28,11 @@ export function renderKernel(kernel: Kernel): string {
     enableDirectives(kernelFeatures(kernel)),
     ...declarations,
     kernel.workgroupVars.flatMap((w) => [
+      ...blankLines(w.blankBefore),
       ...docLines(w.doc),
       `var<workgroup> ${w.name}: ${renderType(w.type)};`,
     ]),
-    kernel.functions.flatMap(renderFunction),
+    kernel.functions.flatMap((fn) => [...blankLines(fn.blankBefore), ...renderFunction(fn)]),
     renderConsts(kernel.consts.filter((c) => c.beforeMain)),
     renderMain(kernel),
   ];
@@ -57,6 +58,10 @@ export function renderConsts(consts: readonly KernelConst[]): string[] {
     ...docLines(c.doc),
     `const ${c.name}: ${renderType(c.type)} = ${renderExpr(c.value)};`,
   ]);
+}
+
+function blankLines(count: number | undefined): string[] {
+  return new Array<string>(count ?? 0).fill('');
 }
 
 function docLines(doc: readonly string[] | undefined): string[] {
@@ -114,7 +119,14 @@ export function renderType(type: Type): string {
 const indentOf = (depth: number) => '  '.repeat(depth);
 
 export function renderStatements(stmts: readonly Stmt[], depth: number): string[] {
-  return stmts.flatMap((s) => renderStatement(s, depth));
+  const lines: string[] = [];
+  for (const s of stmts) {
+    const rendered = renderStatement(s, depth);
+    if ((s.kind === 'let' || s.kind === 'var' || s.kind === 'assign') && s.sameLine)
+      lines.push(`${lines.pop()!} ${rendered.join('').trimStart()}`);
+    else lines.push(...rendered);
+  }
+  return lines;
 }
 
 function renderStatement(s: Stmt, depth: number): string[] {
@@ -138,18 +150,27 @@ function renderStatement(s: Stmt, depth: number): string[] {
 }
 
 function renderBlock(head: string, body: readonly Stmt[], depth: number, oneLine: boolean) {
-  if (oneLine) return [`${head} { ${body.map((s) => renderSimple(s) + ';').join(' ')} }`];
+  if (oneLine) return [`${head} { ${renderInline(body)} }`];
   return [`${head} {`, ...renderStatements(body, depth + 1), `${indentOf(depth)}}`];
+}
+
+/** The statements of a one-line block: simple ones, and one-line ifs. */
+function renderInline(body: readonly Stmt[]): string {
+  return body
+    .map((s) => (s.kind === 'if' && s.oneLine ? renderInlineIf(s) : renderSimple(s) + ';'))
+    .join(' ');
+}
+
+function renderInlineIf(s: Stmt & { kind: 'if' }): string {
+  const head = `if (${renderExpr(s.cond)}) { ${renderInline(s.then)} }`;
+  if (s.else === null) return head;
+  if (!Array.isArray(s.else)) throw new Error('internal error: else-if in a one-line if');
+  return `${head} else { ${renderInline(s.else as readonly Stmt[])} }`;
 }
 
 function renderIf(s: Stmt & { kind: 'if' }, depth: number): string[] {
   const pad = indentOf(depth);
-  if (s.oneLine && s.else === null)
-    return renderBlock(`${pad}if (${renderExpr(s.cond)})`, s.then, depth, true);
-  if (s.oneLine && Array.isArray(s.else)) {
-    const [then] = renderBlock(`${pad}if (${renderExpr(s.cond)})`, s.then, depth, true);
-    return [`${then}${renderBlock(' else', s.else as readonly Stmt[], depth, true)[0]}`];
-  }
+  if (s.oneLine) return [pad + renderInlineIf(s)];
   const lines = [`${pad}if (${renderExpr(s.cond)}) {`, ...renderStatements(s.then, depth + 1)];
   let rest = s.else;
   while (rest !== null && !Array.isArray(rest)) {
@@ -290,6 +311,7 @@ function renderLiteral(e: Expr & { kind: 'literal' }): string {
     case 'bool':
       return String(v);
     case 'u32':
+      if (e.bare) return `${Number(v)}`;
       return e.hex ? `0x${Number(v).toString(16)}u` : `${Number(v)}u`;
     case 'i32':
       return `${Number(v)}i`;

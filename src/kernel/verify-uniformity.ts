@@ -1,7 +1,9 @@
 // Barriers only in uniform control flow. A value is invocation-dependent when it reads `lid`,
 // loads from storage or workgroup memory, calls a helper, is raw text not marked uniform, or
-// is assigned under invocation-dependent control. Names are tracked flow-insensitively (a
-// var is dependent if any assignment makes it so), which is conservative. A barrier is an
+// is assigned under invocation-dependent control; `workgroupUniformLoad` is uniform by WGSL's
+// definition. Names are tracked per lexical scope (an inner `let c` does not taint an outer
+// one) and flow-insensitively within it (a var is dependent if any assignment makes it so),
+// which is conservative. A barrier is an
 // error inside a branch or loop whose condition is dependent, inside a loop a dependent
 // `break`/`continue` leaves, and anywhere after a dependent `return`.
 
@@ -14,26 +16,13 @@ export function checkUniformity(kernel: Kernel): KernelProblem[] {
   const loaded = new Set([...kernel.bindings, ...kernel.workgroupVars].map((d) => d.name));
   const helpers = new Set(kernel.functions.map((f) => f.name));
   const main = [...gridStatements(kernel.grid, kernel.workgroupSize), ...kernel.body];
-  const dependent = dependentNames(main, loaded, helpers);
-  const varies = (e: Expr): boolean => {
-    switch (e.kind) {
-      case 'ref':
-        return dependent.has(e.name);
-      case 'raw':
-        return e.uniform !== true;
-      case 'index':
-        if (e.base.kind === 'ref' && loaded.has(e.base.name)) return true;
-        break;
-      case 'call':
-        if (helpers.has(e.fn)) return true;
-        break;
-    }
-    return exprChildren(e).some(varies);
-  };
+  const scopes = dependentNames(main, loaded, helpers);
   const problems: KernelProblem[] = [];
   const where = (context: string) => (context ? ` ${context}` : '');
   /** Checks a block; returns true when it may return in a dependent way. */
-  const check = (stmts: readonly Stmt[], nonuniform: string): boolean => {
+  const check = (stmts: readonly Stmt[], nonuniform: string, outer: Scope | null): boolean => {
+    const scope = scopes.get(stmts) ?? new Scope(outer);
+    const varies = variesIn(scope, loaded, helpers);
     let returned = false;
     for (const s of stmts) {
       const context = returned ? 'after a return that depends on the invocation' : nonuniform;
@@ -45,20 +34,63 @@ export function checkUniformity(kernel: Kernel): KernelProblem[] {
       if (s.kind === 'return' && context) returned = true;
       const condition = conditionOf(s);
       if (condition === null) continue;
+      const bodies = stmtBodies(s);
+      // A loop's condition and exits are judged in its body's scope (a for's counter lives there).
+      const inBody = s.kind === 'if' ? varies : variesIn(scopes.get(bodies[0]!)!, loaded, helpers);
       const inner =
         context ||
-        (condition !== undefined && varies(condition)
+        (condition !== undefined && inBody(condition)
           ? `under a condition that depends on the invocation or on loaded data`
           : '') ||
-        (s.kind !== 'if' && exitsDependently(stmtBodies(s)[0]!, varies)
+        (s.kind !== 'if' && exitsDependently(bodies[0]!, inBody)
           ? 'in a loop that a break or continue leaves depending on the invocation'
           : '');
-      for (const body of stmtBodies(s)) if (check(body, inner)) returned = true;
+      for (const body of bodies) if (check(body, inner, scope)) returned = true;
     }
     return returned;
   };
-  check(main, '');
+  check(main, '', null);
   return problems;
+}
+
+const UNIFORM_LOAD = 'workgroupUniformLoad';
+
+/**
+ * The lets and vars of one block (WGSL scopes them lexically, so a name may be declared again
+ * in an inner block): each name mapped to whether its value may differ between invocations.
+ */
+class Scope {
+  readonly names = new Map<string, boolean>();
+  constructor(readonly parent: Scope | null) {}
+
+  lookup(name: string): Scope | null {
+    return this.names.has(name) ? this : (this.parent?.lookup(name) ?? null);
+  }
+}
+
+function variesIn(
+  scope: Scope,
+  loaded: ReadonlySet<string>,
+  helpers: ReadonlySet<string>,
+): (e: Expr) => boolean {
+  const varies = (e: Expr): boolean => {
+    switch (e.kind) {
+      case 'ref':
+        return e.name === 'lid' || (scope.lookup(e.name)?.names.get(e.name) ?? false);
+      case 'raw':
+        return e.uniform !== true;
+      case 'index':
+        if (e.base.kind === 'ref' && loaded.has(e.base.name)) return true;
+        break;
+      case 'call':
+        // Uniform by WGSL's definition, whatever the variable holds.
+        if (e.fn === UNIFORM_LOAD) return false;
+        if (helpers.has(e.fn)) return true;
+        break;
+    }
+    return exprChildren(e).some(varies);
+  };
+  return varies;
 }
 
 /** The condition of a branch or loop (undefined for `loop`), or null for other statements. */
@@ -83,43 +115,64 @@ function exits(s: Stmt): boolean {
   return s.kind === 'if' && stmtBodies(s).some((b) => b.some(exits));
 }
 
-/** Names whose value may differ between invocations, to a fixed point. */
+/**
+ * Every block's scope with its names marked where their value may differ between
+ * invocations, to a fixed point (a var assigned later in a loop taints earlier reads).
+ * Flow-insensitive within a scope, which is conservative.
+ */
 function dependentNames(
   main: readonly Stmt[],
   loaded: ReadonlySet<string>,
   helpers: ReadonlySet<string>,
-): Set<string> {
-  const dependent = new Set<string>(['lid']);
-  const varies = (e: Expr): boolean =>
-    (e.kind === 'ref' && dependent.has(e.name)) ||
-    (e.kind === 'raw' && e.uniform !== true) ||
-    (e.kind === 'index' && e.base.kind === 'ref' && loaded.has(e.base.name)) ||
-    (e.kind === 'call' && helpers.has(e.fn)) ||
-    exprChildren(e).some(varies);
+): Map<readonly Stmt[], Scope> {
+  const scopes = new Map<readonly Stmt[], Scope>();
+  const scopeOf = (stmts: readonly Stmt[], parent: Scope | null) => {
+    let scope = scopes.get(stmts);
+    if (!scope) scopes.set(stmts, (scope = new Scope(parent)));
+    return scope;
+  };
   const target = (e: Expr): string | null =>
     e.kind === 'ref' ? e.name : e.kind === 'index' || e.kind === 'member' ? target(e.base) : null;
-  const mark = (name: string | null, why: boolean, changed: { any: boolean }) => {
-    if (name !== null && why && !dependent.has(name)) {
-      dependent.add(name);
-      changed.any = true;
-    }
-  };
-  const visit = (stmts: readonly Stmt[], under: boolean, changed: { any: boolean }): void => {
+  const visit = (
+    stmts: readonly Stmt[],
+    scope: Scope,
+    under: boolean,
+    changed: { any: boolean },
+  ): void => {
+    const varies = variesIn(scope, loaded, helpers);
+    const mark = (name: string | null, why: boolean, declare = false) => {
+      if (name === null) return;
+      if (declare && !scope.names.has(name)) scope.names.set(name, false);
+      const owner = scope.lookup(name);
+      if (owner && why && !owner.names.get(name)) {
+        owner.names.set(name, true);
+        changed.any = true;
+      }
+    };
     for (const s of stmts) {
       if (s.kind === 'let' || s.kind === 'var')
-        mark(s.name, under || (s.value !== undefined && varies(s.value)), changed);
+        mark(s.name, under || (s.value !== undefined && varies(s.value)), true);
       if (s.kind === 'assign' || s.kind === 'compound')
-        mark(target(s.target), under || varies(s.value), changed);
-      if (s.kind === 'increment') mark(target(s.target), under, changed);
-      if (s.kind === 'for') visit([s.init, s.update], under || varies(s.cond), changed);
+        mark(target(s.target), under || varies(s.value));
+      if (s.kind === 'increment') mark(target(s.target), under);
+      const bodies = stmtBodies(s);
+      if (s.kind === 'for') {
+        const body = scopeOf(bodies[0]!, scope);
+        visit([s.init], body, under, changed);
+        visit([s.update], body, under || variesIn(body, loaded, helpers)(s.cond), changed);
+      }
       const cond = conditionOf(s);
-      const inner = under || (cond !== null && cond !== undefined && varies(cond));
-      for (const body of stmtBodies(s)) visit(body, inner, changed);
+      for (const body of bodies) {
+        const inner = scopeOf(body, scope);
+        const dependent =
+          cond !== null && cond !== undefined && variesIn(inner, loaded, helpers)(cond);
+        visit(body, inner, under || dependent, changed);
+      }
     }
   };
   for (let changed = { any: true }; changed.any;) {
     changed = { any: false };
-    visit(main, false, changed);
+    visit(main, scopeOf(main, null), false, changed);
   }
-  return dependent;
+  return scopes;
 }

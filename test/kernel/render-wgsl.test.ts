@@ -14,6 +14,7 @@ import {
   div,
   f32,
   index,
+  int,
   KernelBuilder,
   lt,
   member,
@@ -25,6 +26,7 @@ import {
   sub,
   T,
   u32,
+  workgroupUniformLoad,
 } from '../../src/kernel/build.js';
 import { kernelFeatures } from '../../src/kernel/features.js';
 import { renderExpr, renderKernel, renderStatements } from '../../src/kernel/render-wgsl.js';
@@ -222,6 +224,11 @@ fn main(
       ['document_mask', 'document_mask.segment_ranges'],
       ['performer', 'performer.linear_scan'],
       ['linear_transformer', 'linear_transformer.linear_scan'],
+      // The fused softmax kernel: tiled with segment tables, random leaves, head routing.
+      ['document_mask', 'document_mask.softmax'],
+      ['bigbird', 'bigbird.softmax'],
+      ['alibi_softcap', 'alibi_softcap.softmax'],
+      ['mixture_of_heads', 'mixture_of_heads.softmax'],
     ];
     for (const [example, kernel] of cases) {
       const path = new URL(`../../examples/${example}.attn`, import.meta.url);
@@ -233,5 +240,46 @@ fn main(
       expect(renderKernel(ir!)).toBe(readFileSync(expected, 'utf8'));
       expect(plan.wgsl).toBe(readFileSync(expected, 'utf8'));
     }
+  });
+
+  it('keeps the formatting hints: same-line statements, one-line if/else, blank lines, bare ints', () => {
+    const stmts = block((b) => {
+      b.let('a', u32(1));
+      b.let('c', u32(2));
+      b.sameLine();
+      b.for(
+        't',
+        u32(0),
+        (t) => lt(t, 'a'),
+        (body) =>
+          body.if(
+            lt('t', 'c'),
+            (r) => r.return(),
+            (e) => e.assign('c', 't'),
+            { oneLine: true },
+          ),
+        { oneLine: true },
+      );
+      b.let('x', workgroupUniformLoad('wg'));
+    });
+    expect(renderStatements(stmts, 1)).toEqual([
+      '  let a = 1u; let c = 2u;',
+      '  for (var t = 0u; t < a; t++) { if (t < c) { return; } else { c = t; } }',
+      '  let x = workgroupUniformLoad(&wg);',
+    ]);
+    expect(() => block((b) => b.sameLine())).toThrow(/sameLine/);
+    const k = new KernelBuilder(8);
+    k.uniform('total', 'batch');
+    k.workgroupVar('tile', T.array(T.f32, int(256)));
+    k.workgroupVar('slot', T.u32, undefined, { blankBefore: 1 });
+    const fn = { name: 'one', params: [], returns: T.u32, body: block((b) => b.return(u32(1))) };
+    k.function({ ...fn, blankBefore: 1 })
+      .function(fn)
+      .function({ ...fn, name: 'two', blankBefore: 1 });
+    k.gridIndex('workgroup', 'w', 'total');
+    const wgsl = renderKernel(k.main(() => {}).build());
+    expect(wgsl).toContain(
+      'var<workgroup> tile: array<f32, 256>;\n\nvar<workgroup> slot: u32;\n\n\nfn one() -> u32 {\n  return 1u;\n}\nfn one() -> u32 {\n  return 1u;\n}\n\nfn two()',
+    );
   });
 });

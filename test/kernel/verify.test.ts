@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   add,
+  eq,
   f32,
   ge,
   index,
@@ -13,6 +14,7 @@ import {
   raw,
   T,
   u32,
+  workgroupUniformLoad,
   type Body,
 } from '../../src/kernel/build.js';
 import type { Grid, Kernel } from '../../src/kernel/ir.js';
@@ -215,5 +217,31 @@ describe('kernel verifier', () => {
     expect(() => prepareKernel('demo.kernel', k, limits)).toThrow(
       /kernel demo\.kernel fails verification:\n {2}store-to-read-only: .*\n {2}nonuniform-barrier: /,
     );
+  });
+
+  it('uniformity follows lexical scopes and knows workgroupUniformLoad is uniform', () => {
+    // A tile-level `c` read through workgroupUniformLoad, and an inner `c` that varies: the
+    // inner one does not taint the outer (the fused softmax kernel has exactly this).
+    const shadowed = kernel((b) => {
+      b.if(eq('lid', u32(0)), (t) => t.assign(index('tile', u32(0)), u32(1)), undefined, {
+        oneLine: true,
+      });
+      b.loop((body) => {
+        const c = body.let('c', workgroupUniformLoad('tile'));
+        body.if(eq(c, u32(0)), (t) => t.break(), undefined, { oneLine: true });
+        body.if(lt('lid', u32(2)), (t) => t.let('c', index('data', 'lid')));
+        body.barrier();
+      });
+    });
+    expect(verifyKernel(shadowed, limits)).toEqual([]);
+    // The same name in the same scope, loaded from storage: dependent.
+    const loaded = kernel((b) =>
+      b.loop((body) => {
+        const c = body.let('c', index('data', 'w'));
+        body.if(eq(c, u32(0)), (t) => t.break(), undefined, { oneLine: true });
+        body.barrier();
+      }),
+    );
+    expect(rules(loaded)).toEqual(['nonuniform-barrier']);
   });
 });

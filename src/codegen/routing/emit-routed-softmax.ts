@@ -19,7 +19,7 @@ import type { Attention, Group, Mask, MaskLeaf, Routing, Score } from '../../ir/
 import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import type { SoftmaxBindings } from '../wgsl/emit-softmax.js';
+import type { SoftmaxBindings } from '../wgsl/softmax-kernel-setup.js';
 import type { EmittedKernel } from '../wgsl/emitted-kernel.js';
 import {
   emitKeyUpdate,
@@ -35,14 +35,14 @@ import {
   lseStore,
   lseUniforms,
 } from '../wgsl/softmax-kernel-setup.js';
-import { emitRandomHas } from '../wgsl/emit-mask-functions.js';
+import { randomHasFunction } from '../kernels/softmax-mask.js';
 import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
 import type { Source } from './key-source.js';
 import { routedLoopIterations } from './routed-loop-budget.js';
 import { bucketTableOffsets, centroidCount } from './route-kernels.js';
 import { bucketOfRow } from '../kernels/route-tables.js';
 import { block, call, raw, T, uniform } from '../../kernel/build.js';
-import { renderExpr, renderStatements } from '../../kernel/render-wgsl.js';
+import { renderExpr, renderFunction, renderStatements } from '../../kernel/render-wgsl.js';
 import {
   keptRowDeclarations,
   keptRowSelection,
@@ -248,7 +248,11 @@ export function emitRoutedSoftmaxKernel(
     [...UNPACK_ROW_WGSL, ...PACK_ROW_WGSL].forEach((line) => emit(line));
     emit();
   }
-  randomLeaves.forEach((leaf, n) => emitRandomHas(emit, n, leaf.block, (i) => `auxAt(${i})`));
+  randomLeaves.forEach((leaf, n) =>
+    renderFunction(randomHasFunction(n, leaf.block, (i) => call('auxAt', i))).forEach((line) =>
+      emit(line),
+    ),
+  );
   if (hasSegment)
     emit('fn segKey(b: u32, j: u32) -> u32 { return auxAt(P.segKBase + b * P.seqK + j); }');
   if (randomLeaves.length > 0 || hasSegment) emit();
@@ -409,10 +413,10 @@ export function emitRoutedSoftmaxKernel(
   if (score.bias === 'alibi') emit('  let slope = exp2(-8.0 * f32(hl + 1u) / f32(HEADS));');
   if (hasSegment) emit('  let segRow = auxAt(P.segQBase + b * P.seqQ + i);');
 
-  const allowed = allowedExpr(mask, { rules: [], randomOf, routedOf })
-    .replace(/routedHas(\d+)\(j\)/g, (_, n: string) => hasExpr.get(Number(n))!)
-    .replace(/randomHas(\d+)\(j\)/g, 'randomHas$1(p, j)')
-    .replace(/segKey\(j\)/g, 'segKey(b, j)');
+  const allowed = allowedExpr(mask, { rules: [], randomOf, routedOf }).replace(
+    /routedHas(\d+)\(j\)/g,
+    (_, n: string) => hasExpr.get(Number(n))!,
+  );
   // Hull of the whole mask (routed leaves count as everything): clips every source.
   const hull = visitRange(mask);
   emit('  // Hull of the mask: every source is clipped to [clipLo, clipHi).');

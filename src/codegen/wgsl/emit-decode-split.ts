@@ -22,13 +22,20 @@ import {
   lseStore,
   lseUniforms,
   softmaxKernelSetup,
+  type KernelTarget,
   type LseOutput,
+  type SoftmaxArrays,
   type Uniform,
 } from './softmax-kernel-setup.js';
-import { emitMaskFunctions } from './emit-mask-functions.js';
+import { auxWords, maskHelperParagraphs } from '../kernels/softmax-mask.js';
+import { renderFunction } from '../../kernel/render-wgsl.js';
 import { constantLoopCost, loopCost } from './loop-budget.js';
-import type { KernelTarget, SoftmaxArrays } from './emit-softmax.js';
 import { decodeSplits, decodeTilesPerSplit, partialRecordWords } from './decode-splits.js';
+
+/** This kernel's wording of the segment-class comment (the fused kernel's is longer). */
+const SEGMENT_CLASS_DOC = [
+  'Per-tile [min, max] segment ids (the segment-ranges kernel) decide whole tiles.',
+];
 
 type Binding = { readonly name: string; readonly binding: number };
 
@@ -143,7 +150,6 @@ export function emitDecodePartialKernel(
   emit();
   const kStride = bhnd ? 'DW' : 'TOTAL_KV_HEADS * DW';
   const vStride = bhnd ? 'DVW' : 'TOTAL_KV_HEADS * DVW';
-  const tileParams = 'pa: u32, pb: u32, b: u32, qt: u32';
   if (codec.helpers.length > 0) {
     codec.helpers.forEach((line) => emit(line));
     emit();
@@ -152,30 +158,24 @@ export function emitDecodePartialKernel(
     TANH_SAFE_WGSL.forEach((line) => emit(line));
     emit();
   }
-  if (hasSegment && bindings.aux) {
-    const aux = bindings.aux.name;
-    emit(`fn segKey(b: u32, j: u32) -> u32 { return ${aux}[P.segKBase + b * P.seqK + j]; }`);
-    emit();
-    emit('// Per-tile [min, max] segment ids (the segment-ranges kernel) decide whole tiles.');
-    emit(`fn segmentClass(kt: u32, ${tileParams}) -> u32 {`);
-    emit(`  let qr = P.segRangesBase + (b * P.qTiles + qt) * 2u;`);
-    emit(`  let kr = P.segRangesBase + P.batch * P.qTiles * 2u + (b * P.kTiles + kt) * 2u;`);
-    emit(`  let qmin = ${aux}[qr]; let qmax = ${aux}[qr + 1u];`);
-    emit(`  let kmin = ${aux}[kr]; let kmax = ${aux}[kr + 1u];`);
-    emit('  if (qmax < kmin || kmax < qmin) { return 0u; }');
-    emit('  if (qmin == qmax && kmin == kmax && qmin == kmin) { return 2u; }');
-    emit('  return 1u;');
-    emit('}');
-    emit();
-  }
-  emitMaskFunctions(
-    emit,
+  const aux = bindings.aux?.name;
+  for (const paragraph of maskHelperParagraphs({
     mask,
     context,
-    randomLeaves.map((leaf) => leaf.block),
-    bindings.aux?.name,
-    tileParams,
-  );
+    randomBlocks: randomLeaves.map((leaf) => leaf.block),
+    segment: hasSegment && aux !== undefined,
+    routed: false,
+    word: (i) => {
+      if (aux === undefined) throw new Error('internal error: mask tables without aux');
+      return auxWords(aux)(i);
+    },
+  })) {
+    paragraph
+      .map((fn) => (fn.name === 'segmentClass' ? { ...fn, doc: SEGMENT_CLASS_DOC } : fn))
+      .flatMap(renderFunction)
+      .forEach((line) => emit(line));
+    emit();
+  }
 
   const visit = visitRange(mask);
   emitGridHead(emit, workgroup);

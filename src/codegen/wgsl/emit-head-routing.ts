@@ -13,7 +13,7 @@
 //                         position (so lists are sorted, deterministic) and writes 0 to `o`
 //                         for every dropped (row, head) pair (no reliance on zeroed buffers)
 //
-// Every group walks the lists: softmax groups through `routedRowSelection` (tiles of TQ rows),
+// Every group walks the lists: softmax groups through `routedRows` (codegen/kernels/softmax-rows.ts, tiles of TQ rows),
 // the per-query kernels of kernelized, low-rank and data-dependent-mask groups through
 // `keptRowSelection`, so key-side work alone (states, projections, landmarks, route steps) is
 // per (batch, kv head) and no dropped pair is computed anywhere. A kept head whose weight
@@ -207,67 +207,6 @@ export function routedRowsUniforms(routing: RoutedRowsArrays): { name: string; v
     { name: 'routeTileEndBase', value: routing.tileEnd },
     { name: 'routeRowsBase', value: routing.rows },
   ];
-}
-
-/**
- * WGSL for the fused kernel's row selection under head routing: workgroup `linear` finds the
- * kept-row list (b, local head) whose tiles cover it (binary search over the running tile
- * totals) and takes tile `linear - start` of it. Defines what the unrouted selection defines:
- * qt, b, hl, h, hk, offset, i (= seqQ for an idle invocation), row, p, pa, pb. Rows of a tile
- * are ascending, so [pa, pb] bounds them and every range-based tile rule stays conservative.
- */
-export function routedRowSelection(aux: string, tiled: boolean): string[] {
-  return [
-    '  // Head routing: this workgroup walks one tile of a kept-row list (b, local head).',
-    ...(tiled
-      ? [
-          '  if (lid == 0u) { wgRoute = findRoutedList(linear); }',
-          '  let routeList = workgroupUniformLoad(&wgRoute);',
-        ]
-      : ['  let routeList = findRoutedList(linear);']),
-    '  if (routeList >= P.batch * HEADS) { return; }',
-    '  let hl = routeList % HEADS;',
-    '  let b = routeList / HEADS;',
-    '  let h = HEAD_OFFSET + hl;',
-    '  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;',
-    '  let offset = P.seqK - P.seqQ;',
-    `  let routeTile = linear - select(0u, ${aux}[P.routeTileEndBase + P.batch * HEAD_OFFSET + routeList - 1u], routeList > 0u);`,
-    `  let routeKept = ${aux}[P.routeCountsBase + b * TOTAL_HEADS + h];`,
-    '  let routeRows = P.routeRowsBase + (b * TOTAL_HEADS + h) * P.seqQ;',
-    '  let routeFirst = routeTile * TQ;',
-    '  let routeLast = min(routeFirst + TQ, routeKept) - 1u;',
-    '  let routeSlot = routeFirst + lid;',
-    `  let row = ${aux}[routeRows + min(routeSlot, routeLast)];`,
-    '  let i = select(P.seqQ, row, routeSlot < routeKept);',
-    '  let p = row + offset;',
-    `  let pa = ${aux}[routeRows + routeFirst] + offset;`,
-    `  let pb = ${aux}[routeRows + routeLast] + offset;`,
-    '  let qt = (pa - offset) / TQ;',
-  ];
-}
-
-/** Module-scope WGSL the routed row selection needs. */
-export function routedRowDeclarations(aux: string, tiled: boolean): string[] {
-  return [
-    ...(tiled ? ['var<workgroup> wgRoute: u32;', ''] : []),
-    '// First list e (in (b, local head) order) whose running tile total passes `linear`.',
-    'fn findRoutedList(linear: u32) -> u32 {',
-    '  let base = P.routeTileEndBase + P.batch * HEAD_OFFSET;',
-    '  var lo = 0u;',
-    '  var hi = P.batch * HEADS;',
-    '  while (lo < hi) {',
-    '    let mid = (lo + hi) / 2u;',
-    `    if (${aux}[base + mid] > linear) { hi = mid; } else { lo = mid + 1u; }`,
-    '  }',
-    '  return lo;',
-    '}',
-    '',
-  ];
-}
-
-/** The routing weight that scales a kept row's output. */
-export function routedWeight(aux: string): string {
-  return `bitcast<f32>(${aux}[P.routeWeightsBase + (b * P.seqQ + row) * TOTAL_HEADS + h])`;
 }
 
 /** Reads word `index` of `aux` (kernels declare it as `array<u32>` or `array<vec4<u32>>`). */

@@ -30,10 +30,11 @@ import {
   lseUniforms,
   softmaxKernelSetup,
 } from './softmax-kernel-setup.js';
-import { type KernelTarget, type SoftmaxArrays, type SoftmaxBindings } from './emit-softmax.js';
+import type { KernelTarget, SoftmaxArrays, SoftmaxBindings } from './softmax-kernel-setup.js';
 import type { EmittedKernel } from './emitted-kernel.js';
 import { visitRange } from './mask-wgsl.js';
-import { emitMaskFunctions } from './emit-mask-functions.js';
+import { auxWords, maskHelperParagraphs } from '../kernels/softmax-mask.js';
+import { renderFunction } from '../../kernel/render-wgsl.js';
 import { rowCodec, TANH_SAFE_WGSL } from './kernel-ir-pieces.js';
 
 const LOG2E = Math.LOG2E;
@@ -118,7 +119,6 @@ export function emitSubgroupSoftmaxKernel(
   emit();
   const kStride = bhnd ? 'DU' : 'TOTAL_KV_HEADS * DU';
   const vStride = bhnd ? 'DVU' : 'TOTAL_KV_HEADS * DVU';
-  const tileParams = 'pa: u32, pb: u32, b: u32, qt: u32';
 
   if (codec.helpers.length > 0) {
     codec.helpers.forEach((line) => emit(line));
@@ -128,33 +128,22 @@ export function emitSubgroupSoftmaxKernel(
     TANH_SAFE_WGSL.forEach((line) => emit(line));
     emit();
   }
-  // The table helpers have the same text as emit-softmax.ts's (mask-wgsl.ts names them).
-  if (hasSegment && bindings.aux) {
-    const aux = bindings.aux.name;
-    emit(`fn segKey(b: u32, j: u32) -> u32 { return ${aux}[P.segKBase + b * P.seqK + j]; }`);
-    emit();
-    emit(
-      '// Per-tile [min, max] segment ids (filled by the segment-ranges kernel) decide whole tiles.',
-    );
-    emit(`fn segmentClass(kt: u32, ${tileParams}) -> u32 {`);
-    emit(`  let qr = P.segRangesBase + (b * P.qTiles + qt) * 2u;`);
-    emit(`  let kr = P.segRangesBase + P.batch * P.qTiles * 2u + (b * P.kTiles + kt) * 2u;`);
-    emit(`  let qmin = ${aux}[qr]; let qmax = ${aux}[qr + 1u];`);
-    emit(`  let kmin = ${aux}[kr]; let kmax = ${aux}[kr + 1u];`);
-    emit('  if (qmax < kmin || kmax < qmin) { return 0u; }');
-    emit('  if (qmin == qmax && kmin == kmax && qmin == kmin) { return 2u; }');
-    emit('  return 1u;');
-    emit('}');
-    emit();
-  }
-  emitMaskFunctions(
-    emit,
+  // The mask's helpers are the IR kernel's (kernels/softmax-mask.ts), rendered.
+  const aux = bindings.aux?.name;
+  for (const paragraph of maskHelperParagraphs({
     mask,
     context,
-    randomLeaves.map((leaf) => leaf.block),
-    bindings.aux?.name,
-    tileParams,
-  );
+    randomBlocks: randomLeaves.map((leaf) => leaf.block),
+    segment: hasSegment && aux !== undefined,
+    routed: false,
+    word: (i) => {
+      if (aux === undefined) throw new Error('internal error: mask tables without aux');
+      return auxWords(aux)(i);
+    },
+  })) {
+    paragraph.flatMap(renderFunction).forEach((line) => emit(line));
+    emit();
+  }
 
   // Units of row `row` of q/o and of key 0 of k/v, by layout.
   const qRowUnit = (row: string) =>

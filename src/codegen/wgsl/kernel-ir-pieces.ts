@@ -1,5 +1,5 @@
 // The kernel IR's shared blocks as WGSL lines, for the softmax-family emitters that still
-// write text (fused, subgroup, routed): the row codecs, tanhSafe and the
+// write text (subgroup, routed, split-K decode): the row codecs, tanhSafe and the
 // per-key online-softmax update are built once in src/kernel/blocks and rendered here by the
 // one renderer, so template kernels and IR kernels cannot drift apart. This adapter goes away
 // when those emitters build kernel IR themselves.

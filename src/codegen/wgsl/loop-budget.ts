@@ -1,4 +1,4 @@
-// How many loop iterations one invocation of a fused softmax kernel (emit-softmax.ts, rowwise
+// How many loop iterations one invocation of a fused softmax kernel (kernels/softmax.ts, rowwise
 // and tiled) may run at given sizes, as a size expression the plan carries
 // (`PlanKernel.loopIterations`). Mesa's llvmpipe gives each invocation one budget of 65,535
 // loop iterations shared by all its loops and, once it is spent, ends every loop early with

@@ -4,11 +4,12 @@
 //  - `classifyTile`: empty (0), partial (1) or full (2) for a (query tile, key tile) pair,
 //    from closed forms or the compact tables (union = max, intersection = min);
 //  - `allowedExpr`: the per-element predicate, used only inside partial tiles.
-// Names the expressions read (set by emit-softmax.ts):
+// Names the expressions read (parameters of the helpers in kernels/softmax-mask.ts):
 //   pa, pb, ja, jb: u32 first/last query position of the tile and first/last key;
-//   p, j: u32 positions of the element; NK: i32 seqK.
-// Tables are read through functions that emit-softmax.ts defines (randomHas, randomClass,
-// segmentClass, segRow, segKey).
+//   kt, qt: key and query tile; b: batch; p, j: u32 positions of the element;
+//   segRow: the row's segment id; NK: i32 seqK.
+// Tables are read through the helpers kernels/softmax-mask.ts defines (randomHas<n>(p, j),
+// randomClass<n>(ja, jb, pa, pb), segmentClass(kt, pa, pb, b, qt), segKey(b, j)).
 
 import type { Mask, TileRule } from '../../ir/ir.js';
 import { unreachable } from '../../ir/ir.js';
@@ -210,10 +211,10 @@ function classifyLeaf(mask: Mask, rule: TileRule, context: MaskCodegenContext): 
     }
     case 'random': {
       if (rule.kind !== 'random-table') throw new Error('internal error: random without table');
-      return `randomClass${randomLeafIndex(mask, context)}()`;
+      return `randomClass${randomLeafIndex(mask, context)}(ja, jb, pa, pb)`;
     }
     case 'segment':
-      return 'segmentClass()';
+      return 'segmentClass(kt, pa, pb, b, qt)';
     case 'routed':
       return '1u';
     case 'union':
@@ -250,9 +251,9 @@ export function allowedExpr(mask: Mask, context: MaskCodegenContext): string {
       case 'blocks':
         return `(p / ${u32Lit(node.size)} == j / ${u32Lit(node.size)})`;
       case 'random':
-        return `randomHas${randomLeafIndex(node, context)}(j)`;
+        return `randomHas${randomLeafIndex(node, context)}(p, j)`;
       case 'segment':
-        return '(segRow == segKey(j))';
+        return '(segRow == segKey(b, j))';
       case 'routed': {
         const index = context.routedOf?.get(node);
         if (index === undefined) throw new Error('internal error: routed leaf without index');

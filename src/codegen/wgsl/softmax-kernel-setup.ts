@@ -1,4 +1,4 @@
-// What the fused softmax emitters (emit-softmax.ts: rowwise and tiled; emit-softmax-subgroup.ts)
+// What the fused softmax kernels (kernels/softmax.ts: rowwise and tiled; emit-softmax-subgroup.ts)
 // derive alike from a fused step before writing WGSL: the mask's leaves and the codegen
 // context of its random leaves, where the score scale folds, and the uniforms every variant
 // declares, in the order the Params struct lists them. Also the Params struct and the
@@ -10,8 +10,42 @@ import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import type { MaskCodegenContext } from './mask-wgsl.js';
 import { paramsStructLines } from './params-struct.js';
+import type { RoutedRowsArrays } from './emit-head-routing.js';
 
 export type Uniform = { name: string; value: SizeExpr };
+
+export interface SoftmaxBindings {
+  /** WGSL variable and binding of q, k, v (possibly one packed buffer), o and aux. */
+  readonly q: { readonly name: string; readonly binding: number };
+  readonly k: { readonly name: string; readonly binding: number };
+  readonly v: { readonly name: string; readonly binding: number };
+  readonly o: { readonly name: string; readonly binding: number };
+  readonly aux: { readonly name: string; readonly binding: number } | null;
+  /** The LSE output (compile option `lse`), else absent. */
+  readonly lse?: LseOutput | null;
+}
+
+/** Word offsets of each array the kernel reads (from the plan's layout). */
+export interface SoftmaxArrays {
+  readonly q: SizeExpr;
+  readonly k: SizeExpr;
+  readonly v: SizeExpr;
+  readonly o: SizeExpr;
+  readonly segQ: SizeExpr | null;
+  readonly segK: SizeExpr | null;
+  readonly segRanges: SizeExpr | null;
+  /** Per random leaf (leaf order). */
+  readonly random: readonly SizeExpr[];
+  /** Head routing: walk kept-row lists instead of query tiles (emit-head-routing.ts). */
+  readonly headRouting?: RoutedRowsArrays | null;
+}
+
+/** What of the target profile the softmax emitters use beyond the block plan. */
+export interface KernelTarget {
+  /** dtype f16 rows declared as `vec4<f16>` (the profile has `shader-f16`). */
+  readonly nativeF16: boolean;
+}
+
 type RandomLeaf = Extract<Mask, { kind: 'random' }>;
 
 /** Word offsets the shared uniforms point at (a subset of SoftmaxArrays). */

@@ -24,6 +24,26 @@ export function rowIndex(
     : mul(add(mul(add(mul(b, seq), first, ...rest), heads), head), width);
 }
 
+/**
+ * The rows of (b, head) as a walk over positions: `first` is the index of row 0, and
+ * `at(first, n)` the index of row n (`first + n * stride`, the stride spelled out).
+ */
+export function rowWalk(
+  layout: TensorLayout,
+  heads: Operand,
+  seq: Operand,
+  width: Operand,
+  b: Operand,
+  head: Operand,
+): { readonly first: Expr; readonly at: (first: Operand, n: Operand) => Expr } {
+  return layout === 'bhnd'
+    ? { first: mul(add(mul(b, heads), head), seq, width), at: (f, n) => add(f, mul(n, width)) }
+    : {
+        first: mul(add(mul(b, seq, heads), head), width),
+        at: (f, n) => add(f, mul(n, heads, width)),
+      };
+}
+
 /** Where one row of one head lies: batch, head (of `heads`), row (of `seq`). */
 export interface RowPlace {
   readonly batch: Operand;

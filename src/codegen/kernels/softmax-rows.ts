@@ -1,0 +1,126 @@
+// Row sources of the fused softmax kernel: which query rows workgroup `linear` owns. The grid
+// source takes query tile `linear % qTiles` of (batch, head) `linear / qTiles`; the routed
+// source (head routing, emit-head-routing.ts) finds the kept-row list (b, local head) whose
+// running tile total passes `linear` and takes tile `linear - start` of it. Both define what
+// the key walk reads: qt, b, hl, h, hk, offset, i (seqQ for an idle invocation of a routed
+// tile), row, p and the tile's query positions [pa, pb]. Rows of a routed tile are ascending,
+// so [pa, pb] bounds them and every range-based tile rule stays conservative.
+
+import {
+  add,
+  block,
+  call,
+  div,
+  eq,
+  ge,
+  gt,
+  index,
+  lt,
+  min,
+  mod,
+  mul,
+  paren,
+  select,
+  sub,
+  T,
+  u32,
+  uniform,
+  workgroupUniformLoad,
+  type BlockBuilder,
+} from '../../kernel/build.js';
+import type { Expr, HelperFunction } from '../../kernel/ir.js';
+
+/** The head, kv head and key offset of the row's (local) head `hl`. */
+function headOfRow(b: BlockBuilder, hl: Expr): void {
+  b.let('h', add('HEAD_OFFSET', hl));
+  b.let('hk', add('KV_HEAD_OFFSET', div(hl, 'GROUP_SIZE')));
+  b.let('offset', sub(uniform('seqK'), uniform('seqQ')));
+}
+
+/** One query tile of (batch, head) per workgroup, one row per invocation. */
+export function gridRows(b: BlockBuilder): void {
+  const qt = b.let('qt', mod('linear', uniform('qTiles')));
+  const bh = b.let('bh', div('linear', uniform('qTiles')));
+  const hl = b.let('hl', mod(bh, 'HEADS'));
+  b.let('b', div(bh, 'HEADS'));
+  headOfRow(b, hl);
+  const i = b.let('i', add(mul(qt, 'TQ'), 'lid'));
+  const row = b.let('row', min(i, sub(uniform('seqQ'), u32(1))));
+  b.let('p', add(row, 'offset'));
+  b.let('pa', add(mul(qt, 'TQ'), 'offset'));
+  b.let('pb', add(sub(min(add(mul(qt, 'TQ'), 'TQ'), uniform('seqQ')), u32(1)), 'offset'));
+}
+
+/** `findRoutedList(linear)`: binary search over the running tile totals of the lists. */
+export function findRoutedListFunction(aux: string): HelperFunction {
+  return {
+    name: 'findRoutedList',
+    params: [{ name: 'linear', type: T.u32 }],
+    returns: T.u32,
+    doc: ['First list e (in (b, local head) order) whose running tile total passes `linear`.'],
+    body: block((b) => {
+      const base = b.let(
+        'base',
+        add(uniform('routeTileEndBase'), mul(uniform('batch'), 'HEAD_OFFSET')),
+      );
+      const lo = b.var('lo', u32(0));
+      const hi = b.var('hi', mul(uniform('batch'), 'HEADS'));
+      b.while(lt(lo, hi), (search) => {
+        const mid = search.let('mid', div(paren(add(lo, hi)), u32(2)));
+        search.if(
+          gt(index(aux, add(base, mid)), 'linear'),
+          (t) => t.assign(hi, mid),
+          (e) => e.assign(lo, add(mid, u32(1))),
+          { oneLine: true },
+        );
+      });
+      b.return(lo);
+    }),
+  };
+}
+
+/** One tile of a kept-row list per workgroup (head routing); tiled: through `wgRoute`. */
+export function routedRows(b: BlockBuilder, aux: string, tiled: boolean): void {
+  const word = (i: Expr) => index(aux, i);
+  b.comment('Head routing: this workgroup walks one tile of a kept-row list (b, local head).');
+  const find = call('findRoutedList', 'linear');
+  if (tiled) {
+    b.if(eq('lid', u32(0)), (t) => t.assign('wgRoute', find), undefined, { oneLine: true });
+  }
+  const list = b.let('routeList', tiled ? workgroupUniformLoad('wgRoute') : find);
+  b.if(ge(list, mul(uniform('batch'), 'HEADS')), (t) => t.return(), undefined, { oneLine: true });
+  const hl = b.let('hl', mod(list, 'HEADS'));
+  const bb = b.let('b', div(list, 'HEADS'));
+  headOfRow(b, hl);
+  const listEnd = add(uniform('routeTileEndBase'), mul(uniform('batch'), 'HEAD_OFFSET'), list);
+  const start = select(u32(0), word(sub(listEnd, u32(1))), gt(list, u32(0)));
+  const tile = b.let('routeTile', sub('linear', start));
+  const perHead = add(mul(bb, 'TOTAL_HEADS'), 'h');
+  const kept = b.let(
+    'routeKept',
+    word(add(uniform('routeCountsBase'), mul(bb, 'TOTAL_HEADS'), 'h')),
+  );
+  const rows = b.let(
+    'routeRows',
+    add(uniform('routeRowsBase'), mul(paren(perHead), uniform('seqQ'))),
+  );
+  const first = b.let('routeFirst', mul(tile, 'TQ'));
+  const last = b.let('routeLast', sub(min(add(first, 'TQ'), kept), u32(1)));
+  const slot = b.let('routeSlot', add(first, 'lid'));
+  const row = b.let('row', word(add(rows, min(slot, last))));
+  b.let('i', select(uniform('seqQ'), row, lt(slot, kept)));
+  b.let('p', add(row, 'offset'));
+  const pa = b.let('pa', add(word(add(rows, first)), 'offset'));
+  b.let('pb', add(word(add(rows, last)), 'offset'));
+  b.let('qt', div(paren(sub(pa, 'offset')), 'TQ'));
+}
+
+/** The routing weight that scales a kept row's output. */
+export function routedWeight(aux: string): Expr {
+  const at = add(
+    uniform('routeWeightsBase'),
+    mul(paren(add(mul('b', uniform('seqQ')), 'row')), 'TOTAL_HEADS'),
+    'h',
+  );
+  return call('bitcast<f32>', index(aux, at));
+}
