@@ -38,6 +38,11 @@ export interface KvCache {
 export interface CacheOptions {
   readonly batch: number;
   readonly capacity: number;
+  /**
+   * Most positions one append or attend covers (a prefill chunk): the runtime's ring cache
+   * keeps that many slots beyond the look-back. The contiguous stand-in has no use for it.
+   */
+  readonly maxChunk?: number;
 }
 
 /** The head counts and widths the store is laid out by (the spec's). */

@@ -93,6 +93,7 @@ export class GpuDecoder implements DecodeModel {
           cache = openKvCache(runtime.device, attention, config, {
             batch: 1,
             capacity: options.capacity,
+            maxChunk: options.maxChunk,
           });
         } catch (error) {
           attention.destroy();
