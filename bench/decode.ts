@@ -10,7 +10,6 @@
 // the range counted (the mask's density is not), so decode and prefill of one spec compare
 // like with like. T(max) / T(min) says how a step grows with the context.
 
-import { deviceLoopBudget } from '../src/runtime/loop-budget.js';
 import { compareOutput } from '../src/api/compare-output.js';
 import { compile, type CompiledModule } from '../src/api/compile.js';
 import { randomInputs, type RandomInputs } from '../src/api/random-inputs.js';
@@ -18,7 +17,12 @@ import { reference } from '../src/api/reference.js';
 import type { Progress } from '../src/cli/progress.js';
 import { evalSize, type SizeEnv } from '../src/codegen/plan.js';
 import type { DeviceTensor, DeviceTensors } from '../src/runtime/device-tensors.js';
-import { checkRunSizes, loadChecked, type LoadedAttention } from '../src/runtime/loaded-kernel.js';
+import {
+  checkRunSizes,
+  deviceRunLimits,
+  loadChecked,
+  type LoadedAttention,
+} from '../src/runtime/loaded-kernel.js';
 import type { DeviceProfile } from '../src/target/profile.js';
 import { median } from './harness.js';
 
@@ -146,7 +150,7 @@ async function measure(
   options: DecodeOptions & { readonly label: string },
 ): Promise<Omit<DecodeMeasurement, 'case' | 'kind'>> {
   try {
-    checkRunSizes(module.plan, sizes, device.limits, deviceLoopBudget(device));
+    checkRunSizes(module.plan, sizes, deviceRunLimits(device));
   } catch (error) {
     throw new SizeBeyondDevice(error instanceof Error ? error.message : String(error));
   }

@@ -63,7 +63,7 @@ export { scheduleCandidates } from './passes/schedule-candidates.js';
 export type { SelfCheckOptions, VariantFallback, VariantName } from './api/variant-check.js';
 export { compareOutput, type OutputComparison } from './api/compare-output.js';
 export { DeviceError } from './runtime/device-errors.js';
-export { checkRunSizes } from './runtime/loaded-kernel.js';
+export { checkRunSizes, deviceRunLimits, type RunLimits } from './runtime/loaded-kernel.js';
 export {
   mergeByLse,
   reference,

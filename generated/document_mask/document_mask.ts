@@ -858,7 +858,38 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.document_mask.segment_ranges"
+      "uniformBuffer": "params.document_mask.segment_ranges",
+      "loopIterations": {
+        "op": "max",
+        "args": [
+          {
+            "op": "add",
+            "args": [
+              {
+                "op": "min",
+                "args": [
+                  "seqQ",
+                  64
+                ]
+              },
+              1
+            ]
+          },
+          {
+            "op": "add",
+            "args": [
+              {
+                "op": "min",
+                "args": [
+                  "seqK",
+                  16
+                ]
+              },
+              1
+            ]
+          }
+        ]
+      }
     },
     {
       "name": "document_mask.softmax",

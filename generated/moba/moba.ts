@@ -487,7 +487,20 @@ export const plan: HostPlan = {
           "value": 0
         }
       ],
-      "uniformBuffer": "params.moba.topk0.means"
+      "uniformBuffer": "params.moba.topk0.means",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "min",
+            "args": [
+              "seqK",
+              512
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "moba.softmax",

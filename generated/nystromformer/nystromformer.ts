@@ -725,7 +725,38 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-landmarks"
+      "uniformBuffer": "params.nystromformer.nystrom-landmarks",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "add",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqQ",
+                  64
+                ]
+              },
+              1
+            ]
+          },
+          {
+            "op": "add",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  64
+                ]
+              },
+              1
+            ]
+          }
+        ]
+      }
     },
     {
       "name": "nystromformer.nystrom-landmark-values",
@@ -1047,7 +1078,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.kernel2"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.kernel2",
+      "loopIterations": 4355
     },
     {
       "name": "nystromformer.nystrom-pinv.colsum",
@@ -1237,7 +1269,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.colsum"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.colsum",
+      "loopIterations": 65
     },
     {
       "name": "nystromformer.nystrom-pinv.z0",
@@ -1427,7 +1460,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.z0"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.z0",
+      "loopIterations": 65
     },
     {
       "name": "nystromformer.nystrom-pinv.even.az",
@@ -1617,7 +1651,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.even.az"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.even.az",
+      "loopIterations": 65
     },
     {
       "name": "nystromformer.nystrom-pinv.even.t",
@@ -1807,7 +1842,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.even.t"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.even.t",
+      "loopIterations": 65
     },
     {
       "name": "nystromformer.nystrom-pinv.even.u",
@@ -1997,7 +2033,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.even.u"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.even.u",
+      "loopIterations": 65
     },
     {
       "name": "nystromformer.nystrom-pinv.even.z",
@@ -2187,7 +2224,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.even.z"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.even.z",
+      "loopIterations": 65
     },
     {
       "name": "nystromformer.nystrom-pinv.odd.az",
@@ -2377,7 +2415,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.odd.az"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.odd.az",
+      "loopIterations": 65
     },
     {
       "name": "nystromformer.nystrom-pinv.odd.t",
@@ -2567,7 +2606,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.odd.t"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.odd.t",
+      "loopIterations": 65
     },
     {
       "name": "nystromformer.nystrom-pinv.odd.u",
@@ -2757,7 +2797,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.odd.u"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.odd.u",
+      "loopIterations": 65
     },
     {
       "name": "nystromformer.nystrom-pinv.odd.z",
@@ -2947,7 +2988,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.odd.z"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.odd.z",
+      "loopIterations": 65
     },
     {
       "name": "nystromformer.nystrom-pinv.mix",
@@ -3137,7 +3179,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.nystromformer.nystrom-pinv.mix"
+      "uniformBuffer": "params.nystromformer.nystrom-pinv.mix",
+      "loopIterations": 65
     },
     {
       "name": "nystromformer.attend-small",

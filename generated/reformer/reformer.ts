@@ -618,7 +618,8 @@ export const plan: HostPlan = {
           }
         }
       ],
-      "uniformBuffer": "params.reformer.lsh0.key_buckets"
+      "uniformBuffer": "params.reformer.lsh0.key_buckets",
+      "loopIterations": 1040
     },
     {
       "name": "reformer.lsh0.bucket_lists",

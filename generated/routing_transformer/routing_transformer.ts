@@ -597,7 +597,8 @@ export const plan: HostPlan = {
           "value": 0
         }
       ],
-      "uniformBuffer": "params.routing_transformer.cluster0.key_buckets"
+      "uniformBuffer": "params.routing_transformer.cluster0.key_buckets",
+      "loopIterations": 1040
     },
     {
       "name": "routing_transformer.cluster0.bucket_lists",

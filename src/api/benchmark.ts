@@ -9,8 +9,12 @@
 // falls on both alike.
 
 import type { CheckedAttention } from '../check/checked.js';
-import { checkRunSizes, type LoadedAttention, type PreparedRun } from '../runtime/loaded-kernel.js';
-import { deviceLoopBudget } from '../runtime/loop-budget.js';
+import {
+  checkRunSizes,
+  deviceRunLimits,
+  type LoadedAttention,
+  type PreparedRun,
+} from '../runtime/loaded-kernel.js';
 import { compile, type CompiledModule } from './compile.js';
 import { randomInputs } from './random-inputs.js';
 import { summarize, timeRun, type Timing } from './timing.js';
@@ -97,8 +101,8 @@ export async function benchmark(
     modules.push(denseModule);
   }
   // Sizes against the device before any input is generated (a huge N fails here, not in malloc).
-  for (const m of modules)
-    checkRunSizes(m.plan, shape, runtime.device.limits, deviceLoopBudget(runtime.device));
+  const limits = deviceRunLimits(runtime.device);
+  for (const m of modules) checkRunSizes(m.plan, shape, limits);
   const loaded: LoadedAttention[] = [];
   const prepared: PreparedRun[] = [];
   try {

@@ -14,7 +14,7 @@
 
 import { compileAttention } from '../codegen/compile.js';
 import { DeviceError } from '../runtime/device-errors.js';
-import { checkRunSizes, loadChecked } from '../runtime/loaded-kernel.js';
+import { checkRunSizes, deviceRunLimits, loadChecked } from '../runtime/loaded-kernel.js';
 import { maskLeaves } from '../ir/ir.js';
 import { scheduleCandidates, DEFAULT_MAX_CANDIDATES } from '../passes/schedule-candidates.js';
 import { scheduleProblem, type Schedule, type ScheduleOverrides } from '../passes/schedule.js';
@@ -149,10 +149,12 @@ const CHECK_SIZES = { batch: 1, seqQ: 133, seqK: 140, seed: 11 };
 
 /** A TuneBench on a real device: checks with the reference, times with timeRun. */
 export function deviceTuneBench(device: GPUDevice): TuneBench {
+  // Its loop budget too: a run llvmpipe would cut short is neither timed nor kept.
+  const limits = deviceRunLimits(device);
   return {
     check: (module) => checkAgainstReference(device, module, CHECK_SIZES),
     async prepare(module, sizes) {
-      checkRunSizes(module.plan, sizes, device.limits);
+      checkRunSizes(module.plan, sizes, limits);
       const loaded = await loadChecked(device, module);
       try {
         const prepared = loaded.prepare(randomInputs(module, { ...sizes, seed: 0 }));

@@ -9,8 +9,7 @@ import { randomInputs, type RandomInputs } from '../api/random-inputs.js';
 import { reference } from '../api/reference.js';
 import type { Runtime, RuntimeOptions } from '../api/runtime.js';
 import { ADAPTER_CHOICES } from '../runtime/device.js';
-import { checkRunSizes } from '../runtime/loaded-kernel.js';
-import { deviceLoopBudget } from '../runtime/loop-budget.js';
+import { checkRunSizes, deviceRunLimits } from '../runtime/loaded-kernel.js';
 import { resolveColor } from './check-command.js';
 import {
   ADAPTER_OPTION,
@@ -160,7 +159,7 @@ async function runModule(
   const at = `N = ${s.seqK}`;
   // Sizes against the device before any input is generated: a huge --seq fails here, naming
   // the buffer and the limit, instead of allocating gigabytes of inputs first.
-  checkRunSizes(module.plan, s, runtime.device.limits, deviceLoopBudget(runtime.device));
+  checkRunSizes(module.plan, s, deviceRunLimits(runtime.device));
   const kernel = await runtime.load(module);
   for (const fallback of runtime.fallbacks) {
     if (warned.has(fallback.message)) continue;

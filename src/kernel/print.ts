@@ -7,6 +7,7 @@ import type { SizeExpr } from '../codegen/plan.js';
 import type { Expr, Kernel, Stmt } from './ir.js';
 import { unreachableKernelNode } from './ir.js';
 import { formatExpr, renderType } from './render-wgsl.js';
+import { deriveLoopIterations } from './loop-bound.js';
 
 export function printKernel(name: string, kernel: Kernel): string {
   const grid = kernel.grid;
@@ -26,9 +27,7 @@ export function printKernel(name: string, kernel: Kernel): string {
     ]),
     `  main workgroup_size ${kernel.workgroupSize}, ${grid.kind} ${grid.index}` +
       (grid.bound ? ` < P.${grid.bound}` : '') +
-      (kernel.loopIterations === undefined
-        ? ''
-        : `, loop iterations <= ${printSize(kernel.loopIterations)}`),
+      printLoopBound(kernel),
     ...printStatements(kernel.body, 2),
   ];
   return lines.join('\n') + '\n';
@@ -114,4 +113,14 @@ export function printSize(e: SizeExpr, parent: 'add' | 'mul' | 'subtrahend' | nu
     default:
       return unreachableKernelNode(e.op);
   }
+}
+
+/** The builder's bound, or the one derived from the loops (loop-bound.ts), marked so. */
+function printLoopBound(kernel: Kernel): string {
+  if (kernel.loopIterations !== undefined)
+    return `, loop iterations <= ${printSize(kernel.loopIterations)}`;
+  const derived = deriveLoopIterations(kernel);
+  return derived.kind === 'bounded'
+    ? `, loop iterations <= ${printSize(derived.iterations)} (derived)`
+    : `, loop iterations unknown (${derived.where})`;
 }

@@ -26,7 +26,6 @@ import {
   type LoadContext,
 } from './load-context.js';
 import { bufferBytes, checkRunSizes } from './run-checks.js';
-import { deviceLoopBudget } from './loop-budget.js';
 
 export type {
   DeviceRunArgs,
@@ -340,7 +339,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       assertUsable();
       await context.ready();
       const sizes = deviceRunSizes(plan, args);
-      checkRunSizes(plan, sizes, device.limits, deviceLoopBudget(device));
+      checkRunSizes(plan, sizes, context.runLimits);
       const bound = checkDeviceTensors(plan, args, sizes, device.limits);
       await checkBuffersBelong(bound);
       assertUsable();

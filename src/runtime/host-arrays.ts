@@ -22,7 +22,6 @@ import {
   type RunInputs,
   type RunOutputs,
 } from './run-checks.js';
-import { deviceLoopBudget } from './loop-budget.js';
 
 /**
  * The host-array convenience on top of the device path: uploads the inputs into fresh
@@ -36,7 +35,7 @@ export async function runOnHostArrays(
   const { device, plan, name } = context;
   await context.ready();
   const sizes = resolveSizes(plan, inputs);
-  checkRunSizes(plan, sizes, device.limits, deviceLoopBudget(device));
+  checkRunSizes(plan, sizes, context.runLimits);
   validateInputs(plan, inputs, sizes);
   const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
   const output = plan.outputs.find((o) => o.name === 'o');

@@ -7,6 +7,7 @@
 import type { HostPlan, PlanKernel, SizeEnv } from '../codegen/plan.js';
 import { evalSize } from '../codegen/plan.js';
 import { randomBlocks } from '../random/index.js';
+import type { RunLimits } from './run-checks.js';
 
 /** What the runtime loads: a name (for errors) and the host plan, e.g. a compiled module. */
 export interface PlannedAttention {
@@ -23,6 +24,8 @@ export interface LoadedKernel {
 /** What one loaded attention shares with every run prepared from it. */
 export interface LoadContext {
   readonly device: GPUDevice;
+  /** The device's run limits (`deviceRunLimits`), derived once at load. */
+  readonly runLimits: RunLimits;
   readonly plan: HostPlan;
   readonly name: string;
   readonly kernels: ReadonlyMap<string, LoadedKernel>;

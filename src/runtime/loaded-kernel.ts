@@ -23,16 +23,22 @@ import { submitAndReadBack } from './read-back.js';
 import {
   bufferBytes,
   checkRunSizes,
+  deviceRunLimits,
   resolveSizes,
   validateInputs,
   type RunInputs,
   type RunOutputs,
 } from './run-checks.js';
-import { deviceLoopBudget } from './loop-budget.js';
 
 // What callers of the executor import with it (the public API re-exports these from here).
 export type { PlannedAttention } from './load-context.js';
-export { checkRunSizes, type RunInputs, type RunOutputs } from './run-checks.js';
+export {
+  checkRunSizes,
+  deviceRunLimits,
+  type RunInputs,
+  type RunLimits,
+  type RunOutputs,
+} from './run-checks.js';
 
 /** One sized execution: buffers allocated and inputs uploaded, ready to encode (benchmarks reuse it). */
 export interface PreparedRun {
@@ -165,6 +171,7 @@ export function load<M extends PlannedAttention>(
   // Random tables depend only on (seed, count, block, seqK): drawn once per sequence length.
   const context: LoadContext = {
     device,
+    runLimits: deviceRunLimits(device),
     plan,
     name,
     kernels,
@@ -234,7 +241,7 @@ function describeKernelFailure(
 function prepareRun(context: LoadContext, inputs: RunInputs): PreparedRun {
   const { device, plan, kernels, randomTables, name } = context;
   const sizes = resolveSizes(plan, inputs);
-  checkRunSizes(plan, sizes, device.limits, deviceLoopBudget(device));
+  checkRunSizes(plan, sizes, context.runLimits);
   validateInputs(plan, inputs, sizes);
   const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
 

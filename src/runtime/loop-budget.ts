@@ -4,6 +4,11 @@
 // kernel that needs more computes a wrong answer. Each fused softmax kernel carries a bound
 // of its iterations (`PlanKernel.loopIterations`); a run over the budget is refused here,
 // before anything is uploaded. SwiftShader and hardware GPUs have no such budget.
+//
+// A spec whose constants alone pass the budget (e.g. `cluster(1024)` at head_dim 256: every
+// query row scores all 1,024 centroids) fits llvmpipe at no size. That is not a compile
+// error, since the same plan runs on every other device, so the refusal says so instead of
+// naming a size that fits (docs/runtime.md, "llvmpipe's loop budget").
 
 import type { HostPlan, SizeEnv } from '../codegen/plan.js';
 import { evalSize, holds } from '../codegen/plan.js';
@@ -27,6 +32,20 @@ export function checkLoopBudget(plan: HostPlan, sizes: SizeEnv, budget: number):
     if (dispatch?.kind === 'dispatch' && !holds(dispatch.when, sizes)) continue;
     const needed = evalSize(bound, sizes);
     if (needed <= budget) continue;
+    const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
+    const device =
+      `this device (llvmpipe) ends every loop of an invocation after ${budget} in all, with ` +
+      'no error, so the output would be wrong';
+    const other = 'SwiftShader or a hardware GPU has no such limit';
+    const least = plan.constraints.minSeq ?? 1;
+    const leastNeeded = evalSize(bound, { batch: 1, seqQ: least, seqK: least });
+    if (leastNeeded > budget) {
+      throw new Error(
+        `kernel '${kernel.name}' would run up to ${needed} loop iterations per invocation at ` +
+          `${at}; ${device}. No size fits this kernel: the spec's constants alone need ${leastNeeded} at ` +
+          `batch=1, seqQ=seqK=${least} (${other})`,
+      );
+    }
     // The bound grows with seqK: the largest seqK (>= seqQ) at these batch and seqQ that fits.
     let fits = 0;
     let lo = sizes.seqQ;
@@ -44,9 +63,7 @@ export function checkLoopBudget(plan: HostPlan, sizes: SizeEnv, budget: number):
         : `no seqK fits at seqQ = ${sizes.seqQ}`;
     throw new Error(
       `kernel '${kernel.name}' would run up to ${needed} loop iterations per invocation at ` +
-        `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}; this device (llvmpipe) ` +
-        `ends every loop of an invocation after ${budget} in all, with no error, so the output ` +
-        `would be wrong (${advice}; SwiftShader or a hardware GPU has no such limit)`,
+        `${at}; ${device} (${advice}; ${other})`,
     );
   }
 }

@@ -4,8 +4,28 @@
 // device-tensor paths use them; each error names the input or size and what was expected.
 
 import type { HostPlan, SizeEnv } from '../codegen/plan.js';
-import { checkLoopBudget } from './loop-budget.js';
+import { checkLoopBudget, deviceLoopBudget } from './loop-budget.js';
 import { evalSize } from '../codegen/plan.js';
+
+/**
+ * What a device allows one run: its buffer limits and its loop budget per invocation
+ * (llvmpipe's, src/runtime/loop-budget.ts; null where it has none). Derived once per device
+ * (`deviceRunLimits`), so every caller of `checkRunSizes` checks the same things.
+ */
+export interface RunLimits extends Pick<
+  GPUSupportedLimits,
+  'maxBufferSize' | 'maxStorageBufferBindingSize'
+> {
+  readonly loopBudget: number | null;
+}
+
+export function deviceRunLimits(device: GPUDevice): RunLimits {
+  return {
+    maxBufferSize: device.limits.maxBufferSize,
+    maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+    loopBudget: deviceLoopBudget(device),
+  };
+}
 
 export interface RunInputs {
   readonly q: Float32Array;
@@ -95,15 +115,11 @@ export function resolveSizes(plan: HostPlan, inputs: RunInputs): SizeEnv {
 
 /**
  * The checks on (batch, seqQ, seqK) alone, no input data needed: positive integers, seqQ <=
- * seqK, the plan's min and max sequence lengths, and, given the device's limits, every buffer
- * of the plan at these sizes. `attnc run` calls it before it generates inputs.
+ * seqK, the plan's min and max sequence lengths, and, given the device's run limits
+ * (`deviceRunLimits`), every buffer of the plan and every kernel's loop bound at these sizes.
+ * `attnc run` calls it before it generates inputs.
  */
-export function checkRunSizes(
-  plan: HostPlan,
-  sizes: SizeEnv,
-  limits?: Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize'>,
-  loopBudget: number | null = null,
-): void {
+export function checkRunSizes(plan: HostPlan, sizes: SizeEnv, limits?: RunLimits): void {
   const { batch, seqQ, seqK } = sizes;
   checkSize('batch', batch);
   checkSize('seqQ', seqQ);
@@ -125,7 +141,7 @@ export function checkRunSizes(
     );
   }
   if (limits) checkBufferLimits(plan, limits, sizes);
-  if (loopBudget !== null) checkLoopBudget(plan, sizes, loopBudget);
+  if (limits && limits.loopBudget !== null) checkLoopBudget(plan, sizes, limits.loopBudget);
 }
 
 export function validateInputs(plan: HostPlan, inputs: RunInputs, sizes: SizeEnv): void {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile, type CompiledModule } from '../../src/api/compile.js';
-import { Tuner, type TuneBench, type TuneOptions } from '../../src/api/tune.js';
+import { deviceTuneBench, Tuner, type TuneBench, type TuneOptions } from '../../src/api/tune.js';
 import {
   sizeClassOf,
   tuneKeyString,
@@ -315,5 +315,23 @@ describe('tune cache', () => {
     const result = await tune(fakeBench(FAST), { cacheFile: file });
     expect(result.cacheProblem).toBeUndefined();
     expect((await readTuneFile(file)).entries).toHaveLength(1);
+  });
+});
+
+describe('the device bench and the loop budget', () => {
+  // An llvmpipe device as the runtime reads it; anything past the size checks would call it.
+  const llvmpipe = {
+    limits: { maxBufferSize: 2 ** 31, maxStorageBufferBindingSize: 2 ** 31 },
+    adapterInfo: { description: 'llvmpipe (LLVM 15.0.6, 256 bits)' },
+  } as unknown as GPUDevice;
+
+  it('refuses to time a size llvmpipe would cut short, before anything is loaded', async () => {
+    const module = compiled(OTHER_SPEC);
+    await expect(
+      deviceTuneBench(llvmpipe).prepare(module, { batch: 1, seqQ: 17, seqK: 70_000 }),
+    ).rejects.toThrow(
+      "kernel 'other.softmax' would run up to 71096 loop iterations per invocation at " +
+        'batch=1, seqQ=17, seqK=70000; this device (llvmpipe) ends every loop',
+    );
   });
 });

@@ -50,7 +50,8 @@ describe('kernel IR printer', () => {
         '  workgroup kf: array<vec4<f32>, C>',
         '  fn ld(i: u32) -> vec4<f32>',
         '    return lin[i]',
-        '  main workgroup_size 128, workgroup linear < P.total',
+        // C = 8 trips: unrolled, so the loop costs nothing.
+        '  main workgroup_size 128, workgroup linear < P.total, loop iterations <= 0 (derived)',
         '    // stage, then sum',
         '    var acc = 0.0',
         '    for var r = 0u; r < C; r++',

@@ -4,7 +4,10 @@
 // scan, linformer, the low-rank attend): up to the bound the plan carries they match the CPU
 // reference; past it the run is refused with an error naming the limit. Without the check (the
 // bound stripped from the plan) the same run returns a wrong answer and no error: that is what
-// the check is for.
+// the check is for. The kernels whose loops are fixed by spec constants (topk block means,
+// cluster/lsh key buckets and the routed row's decision) are tested with those constants
+// large, so the run-time sizes stay small; a spec whose constants alone pass the budget is
+// refused at any size.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type CompiledModule } from '../../src/api/compile.js';
@@ -241,6 +244,86 @@ describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget'
       await expect(kernel.run(over)).rejects.toThrow(
         /kernel '\S+nystrom-landmark-values' would run up to 65536 loop iterations .*at most seqK = 65534 fits/,
       );
+    } finally {
+      kernel.destroy();
+    }
+  }, 120_000);
+
+  /** The kernel's bound at these sizes. */
+  function boundOf(module: CompiledModule, suffix: string, seqK: number): number {
+    const kernel = module.plan.kernels.find((k) => k.name.endsWith(suffix))!;
+    return evalSize(kernel.loopIterations!, { batch: 1, seqQ: 1, seqK });
+  }
+
+  it('topk with one block of 2^20 keys: the block means walk every key, as the row does', async () => {
+    const module = compiled(
+      'attention topk { heads: 1; head_dim: 16; mask: topk(1, block: 1048576) }',
+      acquired.profile,
+    );
+    const fits = largestFitting(module);
+    expect(fits).toBeGreaterThan(65_000);
+    // The means kernel's bound, min(seqK, block) + 1, is what limits it without the row's.
+    expect(boundOf(module, '.means', fits)).toBe(fits + 1);
+    expect(await decodeError(module, fits)).toBeLessThan(1e-4);
+    await expectRefused(module, fits + 1, fits);
+    const meansOnly: CompiledModule = {
+      ...module,
+      plan: {
+        ...module.plan,
+        kernels: module.plan.kernels.map((k) => {
+          if (k.name.endsWith('.means')) return k;
+          const { loopIterations: _, ...unbounded } = k;
+          return unbounded;
+        }),
+      },
+    };
+    await expectRefused(meansOnly, 65_535, 65_534);
+  }, 120_000);
+
+  it('cluster(65000): each row and each key scores every centroid; the largest fitting seqK matches', async () => {
+    const module = compiled(
+      'attention cluster { heads: 1; head_dim: 16; mask: cluster(65000) }',
+      acquired.profile,
+    );
+    expect(boundOf(module, '.key_buckets', 1)).toBe(65_001);
+    const fits = largestFitting(module);
+    expect(fits).toBeGreaterThan(500);
+    expect(await decodeError(module, fits)).toBeLessThan(1e-4);
+    await expectRefused(module, fits + 1, fits);
+  }, 120_000);
+
+  it('cluster(131072) and lsh with 2^18 buckets fit at no size: refused saying so; unchecked, wrong', async () => {
+    for (const text of [
+      'attention cluster { heads: 1; head_dim: 16; mask: cluster(131072) }',
+      'attention lsh { heads: 1; head_dim: 16; mask: lsh(buckets: 262144) }',
+    ]) {
+      const module = compiled(text, acquired.profile);
+      const inputs = randomInputs(module, { batch: 1, seqQ: 1, seqK: 64, seed: 3 });
+      const kernel = await loadChecked(acquired.device, module);
+      try {
+        await expect(kernel.run(inputs)).rejects.toThrow(
+          /^kernel '\w+\.(cluster|lsh)0\.key_buckets' would run up to \d+ loop iterations per invocation at batch=1, seqQ=1, seqK=64; this device \(llvmpipe\) ends every loop of an invocation after 65535 in all, with no error, so the output would be wrong\. No size fits this kernel: the spec's constants alone need \d+ at batch=1, seqQ=seqK=1/,
+        );
+      } finally {
+        kernel.destroy();
+      }
+    }
+    // Without the check, llvmpipe stops each key's and each row's search half way: with only
+    // the last two centroids non-zero (+x and -x on the first axis), the keys fall into two
+    // buckets by the sign of that coordinate, but the cut search puts every key in bucket 0.
+    const module = compiled(
+      'attention cluster { heads: 1; head_dim: 16; mask: cluster(131072) }',
+      acquired.profile,
+    );
+    const inputs = randomInputs(module, { batch: 1, seqQ: 1, seqK: 64, seed: 3 });
+    const centroids = new Float32Array(131072 * 16);
+    centroids[131071 * 16] = 1;
+    centroids[131070 * 16] = -1;
+    const crafted = { ...inputs, centroids };
+    const kernel = await loadChecked(acquired.device, withoutBound(module));
+    try {
+      const { o } = await kernel.run(crafted);
+      expect(compareOutput(o, reference(module, crafted).o).relativeError).toBeGreaterThan(1e-3);
     } finally {
       kernel.destroy();
     }

@@ -118,7 +118,7 @@ describe('runtime on llvmpipe', () => {
       checkRunSizes(
         plan,
         { batch: 1, seqQ: 4096, seqK: 4096 },
-        { maxBufferSize: 65536, maxStorageBufferBindingSize: 65536 },
+        { maxBufferSize: 65536, maxStorageBufferBindingSize: 65536, loopBudget: null },
       ),
     ).toThrow(
       /^buffer '\w+' needs \d+ bytes at batch=1, seqQ=4096, seqK=4096; the device's maxBufferSize is 65536$/,

@@ -48,16 +48,34 @@ describe('loop budget', () => {
     ).toThrow(/no seqK fits at seqQ = 70000/);
   });
 
+  it('a spec whose constants alone pass the budget fits at no size, and the error says so', () => {
+    const clusters = plan('attention wide { heads: 1; head_dim: 256; mask: cluster(1024) }');
+    expect(() =>
+      checkLoopBudget(clusters, { batch: 1, seqQ: 4, seqK: 8 }, LLVMPIPE_LOOP_BUDGET),
+    ).toThrow(
+      "kernel 'wide.cluster0.key_buckets' would run up to 264193 loop iterations per " +
+        'invocation at batch=1, seqQ=4, seqK=8; this device (llvmpipe) ends every loop of an ' +
+        'invocation after 65535 in all, with no error, so the output would be wrong. No size ' +
+        "fits this kernel: the spec's constants alone need 264193 at batch=1, seqQ=seqK=1 (SwiftShader or " +
+        'a hardware GPU has no such limit)',
+    );
+  });
+
   it('checkRunSizes checks it only when given a budget; a kernel without a bound is not checked', () => {
     const sizes = { batch: 1, seqQ: 17, seqK: 70_000 };
+    const noBudget = {
+      maxBufferSize: 2 ** 40,
+      maxStorageBufferBindingSize: 2 ** 40,
+      loopBudget: null,
+    };
+    const llvmpipe = { ...noBudget, loopBudget: LLVMPIPE_LOOP_BUDGET };
     expect(() => checkRunSizes(dense, sizes)).not.toThrow();
-    expect(() => checkRunSizes(dense, sizes, undefined, LLVMPIPE_LOOP_BUDGET)).toThrow(
-      /loop iterations/,
-    );
+    expect(() => checkRunSizes(dense, sizes, noBudget)).not.toThrow();
+    expect(() => checkRunSizes(dense, sizes, llvmpipe)).toThrow(/loop iterations/);
     const unbounded: HostPlan = {
       ...dense,
       kernels: dense.kernels.map(({ loopIterations: _, ...kernel }) => kernel),
     };
-    expect(() => checkRunSizes(unbounded, sizes, undefined, LLVMPIPE_LOOP_BUDGET)).not.toThrow();
+    expect(() => checkRunSizes(unbounded, sizes, llvmpipe)).not.toThrow();
   });
 });

@@ -36,6 +36,7 @@ import { visitRange } from './mask-wgsl.js';
 import { auxWords, maskHelperParagraphs } from '../kernels/softmax-mask.js';
 import { renderFunction } from '../../kernel/render-wgsl.js';
 import { rowCodec, TANH_SAFE_WGSL } from './kernel-ir-pieces.js';
+import { subgroupLoopIterations } from './loop-budget.js';
 
 const LOG2E = Math.LOG2E;
 
@@ -350,5 +351,13 @@ export function emitSubgroupSoftmaxKernel(
   emit('    }');
   emit('  }');
   emit('}');
-  return { wgsl: L.join('\n') + '\n', workgroupSize: WG, uniforms };
+  const loopIterations = subgroupLoopIterations({
+    mask,
+    plan,
+    headDim: D,
+    valueDim: DV,
+    unit: U,
+    workgroupSize: WG,
+  });
+  return { wgsl: L.join('\n') + '\n', workgroupSize: WG, uniforms, loopIterations };
 }

@@ -223,3 +223,53 @@ export function softmaxLoopIterations(shape: SoftmaxLoopShape): SizeExpr {
   add(1, perRow);
   return size.add(...terms);
 }
+
+/** WebGPU's least subgroup size (`subgroupMinSize` is at least 4): the most lanes' strides. */
+const MIN_SUBGROUP_SIZE = 4;
+
+export interface SubgroupLoopShape {
+  readonly mask: Mask;
+  readonly plan: BlockPlan;
+  readonly headDim: number;
+  readonly valueDim: number;
+  /** Storage units per row read (vec4, four halves, or one f32). */
+  readonly unit: number;
+  readonly workgroupSize: number;
+}
+
+/**
+ * An upper bound of the loop iterations one invocation of the subgroup softmax kernel
+ * (emit-softmax-subgroup.ts) runs. Every loop there has a run-time start (`lid`, `lane`) or
+ * end, so none is unrolled: per visited key tile its step, classification, the K/V staging
+ * strided by the workgroup, and per row of the tile (a subgroup may own all TQ) the score,
+ * weight and value loops, whose lane strides are at least the least subgroup size, 4.
+ */
+export function subgroupLoopIterations(shape: SubgroupLoopShape): SizeExpr {
+  const { plan, mask, workgroupSize: WG } = shape;
+  const TQ = plan.queryTile;
+  const TK = plan.keyTile;
+  const DU = shape.headDim / shape.unit;
+  const DVU = shape.valueDim / shape.unit;
+  const strided = (count: number) => loopCost(Math.ceil(count / WG));
+  const lanes = (count: number) => Math.ceil(count / MIN_SUBGROUP_SIZE);
+  const random = maskLeaves(mask).filter(
+    (leaf): leaf is Extract<Mask, { kind: 'random' }> => leaf.kind === 'random',
+  );
+  const randomPerKey = random.reduce((sum, leaf) => sum + loopCost(leaf.count), 0);
+  const randomPerTile = random.reduce(
+    (sum, leaf) => sum + loopCost((Math.ceil(TQ / leaf.block) + 1) * loopCost(leaf.count)),
+    0,
+  );
+  // One row of one tile: scores (a lane loop per key), weights, and per value lane a key loop.
+  const perRow =
+    1 +
+    loopCost(TK) +
+    TK * (loopCost(lanes(shape.headDim)) + randomPerKey) +
+    loopCost(TK) +
+    loopCost(lanes(shape.valueDim)) +
+    lanes(shape.valueDim) * loopCost(TK);
+  const perTile = 1 + randomPerTile + strided(TK * DU) + strided(TK * DVU) + 1 + TQ * perRow;
+  const perInvocation = strided(TQ * DU) + strided(TQ * shape.valueDim) + strided(TQ) + 1;
+  const tiles = size.ceilDiv('seqK', TK);
+  return size.add(size.mul(tiles, perTile), perInvocation + strided(TQ * DVU));
+}
