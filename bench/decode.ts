@@ -1,9 +1,12 @@
-// `npm run bench -- --decode`: the cost of one decoded token today, the baseline the decode
-// kernels and the KV cache are measured against. A decode step is one query row (Nq = 1) at
-// the end of a context of Nk keys, for 8 heads, 2 kv heads, D = 64, in four patterns: dense
-// causal, `window(left: 1024) | sink(4)`, causal `elu1` (linear) and `topk`. There is no
-// cache yet, so each step attends to the whole key range, exactly as `runOnDevice` runs it
-// with seqQ = 1: through the device-tensor path, so no upload or read-back is timed.
+// `npm run bench -- --decode`: the cost of one decoded token. A decode step is one query row
+// (Nq = 1) at the end of a context of Nk keys, for 8 heads, 2 kv heads, D = 64, in four
+// patterns: dense causal, `window(left: 1024) | sink(4)`, causal `elu1` (linear) and `topk`.
+// A case whose spec has a KV cache (src/runtime/cache) runs through it: the cache is filled to
+// Nk - steps positions, then a step appends one token's k and v (device tensors) and attends
+// its query, both recorded in one encoder; the attend alone is timed at the final length too,
+// so the per-token overhead of the cache reads off. A case without a cache (not supported yet:
+// kernelized, routed) attends to the whole key range as `runOnDevice` runs it with seqQ = 1.
+// Either way through the device-tensor path, so no upload or read-back is timed.
 //
 // Per case the bench also times a prefill of the same spec (2048 x 2048 by default) in the
 // same run, and reports the cost per (query row, key) of both: time / (Nq * Nk), every key of
@@ -61,10 +64,15 @@ export interface DecodeOptions {
   readonly print: (line: string) => void;
 }
 
-/** One timed shape of one case: a decode step (seqQ = 1) or the prefill (seqQ = seqK). */
+/**
+ * One timed shape of one case: a decode step (seqQ = 1; through the cache, append + attend,
+ * when `cached`), the cache's attend alone at the same length, or the prefill (seqQ = seqK).
+ */
 export interface DecodeMeasurement {
   readonly case: string;
-  readonly kind: 'decode' | 'prefill';
+  readonly kind: 'decode' | 'attend' | 'prefill';
+  /** The step ran through a KV cache. */
+  readonly cached?: boolean;
   readonly seqQ: number;
   readonly seqK: number;
   readonly medianMs: number;
@@ -77,7 +85,7 @@ export interface DecodeMeasurement {
 
 export interface DecodeSkip {
   readonly case: string;
-  readonly kind: 'decode' | 'prefill';
+  readonly kind: 'decode' | 'attend' | 'prefill';
   readonly seqK: number;
   readonly reason: string;
 }
@@ -108,6 +116,12 @@ export async function runDecodeBench(
     }
     options.progress.step(`decode ${c.name}: loading its kernels`);
     const loaded = await loadChecked(device, module);
+    const withoutCache = cacheRefusal(loaded);
+    if (withoutCache !== null) {
+      options.progress.around(() =>
+        options.print(`note: ${c.name} runs without a KV cache (${withoutCache})`),
+      );
+    }
     try {
       const shapes: { kind: 'decode' | 'prefill'; sizes: SizeEnv }[] = [
         { kind: 'prefill', sizes: { batch: 1, seqQ: options.prefill, seqK: options.prefill } },
@@ -119,14 +133,28 @@ export async function runDecodeBench(
       for (const { kind, sizes } of shapes) {
         const label = `${c.name} ${kind} ${kind === 'decode' ? `at context ${sizes.seqK}` : `${sizes.seqQ} x ${sizes.seqK}`}`;
         try {
-          const m = await measure(device, module, loaded, sizes, {
-            ...options,
-            check: options.check && kind === 'decode',
-            label,
-          });
-          const measurement: DecodeMeasurement = { case: c.name, kind, ...m };
-          measurements.push(measurement);
-          options.progress.around(() => options.print(formatDecodeRow(measurement)));
+          const timed: DecodeMeasurement[] = [];
+          if (kind === 'decode' && withoutCache === null) {
+            const m = await measureCached(device, module, loaded, sizes.seqK, {
+              ...options,
+              label,
+            });
+            timed.push(
+              { case: c.name, kind: 'decode', cached: true, ...m.step },
+              { case: c.name, kind: 'attend', cached: true, ...m.attend },
+            );
+          } else {
+            const m = await measure(device, module, loaded, sizes, {
+              ...options,
+              check: options.check && kind === 'decode',
+              label,
+            });
+            timed.push({ case: c.name, kind, ...m });
+          }
+          for (const measurement of timed) {
+            measurements.push(measurement);
+            options.progress.around(() => options.print(formatDecodeRow(measurement)));
+          }
         } catch (error) {
           if (!(error instanceof SizeBeyondDevice)) throw error;
           const skip = { case: c.name, kind, seqK: sizes.seqK, reason: error.message };
@@ -190,6 +218,179 @@ async function measure(
     };
   } finally {
     for (const buffer of placed.buffers) buffer.destroy();
+  }
+}
+
+/** Why a case runs without a KV cache, or null when it has one. */
+function cacheRefusal(loaded: LoadedAttention): string | null {
+  try {
+    loaded.createCache({ batch: 1, capacity: 1 }).destroy();
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** Filling a cache takes context / maxChunk appends for a ring: past this the bench skips. */
+const MAX_CACHED_CONTEXT = 1 << 20;
+
+/** Positions [from, to) of a [1, H, N, W] (bhnd) array. */
+function positionsOf(
+  data: Float32Array,
+  heads: number,
+  n: number,
+  width: number,
+  from: number,
+  to: number,
+) {
+  const out = new Float32Array(heads * (to - from) * width);
+  for (let h = 0; h < heads; h++) {
+    out.set(data.subarray((h * n + from) * width, (h * n + to) * width), h * (to - from) * width);
+  }
+  return out;
+}
+
+/**
+ * A decode step through the KV cache at a context of `context` positions: fill the cache to
+ * context - steps, then each step appends one token (k, v device tensors) and attends its
+ * query (q, o device tensors) in one encoder, timed to onSubmittedWorkDone, and then the
+ * attend alone at that length. The last o is checked against the reference over all
+ * `context` keys.
+ */
+async function measureCached(
+  device: GPUDevice,
+  module: CompiledModule,
+  loaded: LoadedAttention,
+  context: number,
+  options: DecodeOptions & { readonly label: string },
+): Promise<{
+  step: Omit<DecodeMeasurement, 'case' | 'kind'>;
+  attend: Omit<DecodeMeasurement, 'case' | 'kind'>;
+}> {
+  const steps = options.warmup + options.reps;
+  let cache: ReturnType<LoadedAttention['createCache']>;
+  try {
+    cache = loaded.createCache({ batch: 1, capacity: context });
+  } catch (error) {
+    throw new SizeBeyondDevice(error instanceof Error ? error.message : String(error));
+  }
+  const refuse = (reason: string) => {
+    cache.destroy();
+    return new SizeBeyondDevice(reason);
+  };
+  if (context > MAX_CACHED_CONTEXT) {
+    throw refuse(
+      `filling a KV cache of ${context} positions takes too many appends; the bench stops at ${MAX_CACHED_CONTEXT}`,
+    );
+  }
+  if (context <= steps) {
+    throw refuse(`a context of ${context} is not more than the ${steps} timed steps`);
+  }
+  const a = module.attention;
+  const [H, Hkv, D, Dv] = [a.heads, a.kvHeads, a.headDim, a.valueDim];
+  const sizes = { batch: 1, seqQ: 1, seqK: context };
+  const buffers: GPUBuffer[] = [];
+  try {
+    options.progress.step(`${options.label}: generating inputs`);
+    const inputs = randomInputs(module, { ...sizes, seed: 0 });
+    options.progress.step(`${options.label}: filling the cache`);
+    const fill = context - steps;
+    const chunk = cache.slots.kind === 'ring' ? cache.slots.maxChunk : fill;
+    for (let p = 0; p < fill; p += chunk) {
+      const end = Math.min(fill, p + chunk);
+      await cache.append({
+        k: positionsOf(inputs.k, Hkv, context, D, p, end),
+        v: positionsOf(inputs.v, Hkv, context, Dv, p, end),
+      });
+    }
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const upload = (data: Float32Array) => {
+      const buffer = device.createBuffer({ size: Math.max(16, data.byteLength), usage });
+      device.queue.writeBuffer(buffer, 0, data);
+      buffers.push(buffer);
+      return buffer;
+    };
+    // One k and one v buffer, rewritten before each step, as a model's projection writes them.
+    const token = {
+      k: {
+        buffer: upload(new Float32Array(Hkv * D)),
+        dtype: 'f32' as const,
+        shape: [1, Hkv, 1, D],
+      },
+      v: {
+        buffer: upload(new Float32Array(Hkv * Dv)),
+        dtype: 'f32' as const,
+        shape: [1, Hkv, 1, Dv],
+      },
+    };
+    const writeToken = (s: number) => {
+      device.queue.writeBuffer(
+        token.k.buffer,
+        0,
+        positionsOf(inputs.k, Hkv, context, D, fill + s, fill + s + 1),
+      );
+      device.queue.writeBuffer(
+        token.v.buffer,
+        0,
+        positionsOf(inputs.v, Hkv, context, Dv, fill + s, fill + s + 1),
+      );
+    };
+    const q = { buffer: upload(inputs.q), dtype: 'f32' as const, shape: [1, H, 1, D] };
+    const oBytes = H * Dv * 4;
+    const oBuffer = device.createBuffer({ size: Math.max(16, oBytes), usage });
+    buffers.push(oBuffer);
+    const o = { buffer: oBuffer, dtype: 'f32' as const };
+    const timeOf = async (work: (encoder: GPUCommandEncoder) => Promise<void>) => {
+      const t0 = performance.now();
+      const encoder = device.createCommandEncoder();
+      await work(encoder);
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      return performance.now() - t0;
+    };
+    // Each step is followed by the attend alone at the same length, so both see the same
+    // machine (a shared CPU adapter's load drifts); the last one leaves o at `context`.
+    const stepTimes: number[] = [];
+    const attendTimes: number[] = [];
+    for (let s = 0; s < steps; s++) {
+      const warm = s < options.warmup;
+      options.progress.step(
+        `${options.label}: ${warm ? `warm-up ${s + 1}/${options.warmup}` : `step ${s - options.warmup + 1}/${options.reps}`}`,
+      );
+      writeToken(s);
+      const t = await timeOf(async (encoder) => {
+        await cache.append(token, { encoder });
+        await cache.attend({ q, o, encoder });
+      });
+      const alone = await timeOf((encoder) => cache.attend({ q, o, encoder }).then(() => {}));
+      if (!warm) {
+        stepTimes.push(t);
+        attendTimes.push(alone);
+      }
+    }
+    let relativeError: number | undefined;
+    if (options.check) {
+      options.progress.step(`${options.label}: checking against the CPU reference`);
+      const out = await readFloats(device, oBuffer, oBytes);
+      relativeError = compareOutput(out, reference(module, inputs).o).relativeError;
+    }
+    const summary = (times: number[]) => {
+      const medianMs = median(times);
+      return {
+        seqQ: 1,
+        seqK: context,
+        medianMs,
+        minMs: Math.min(...times),
+        nsPerRowKey: (medianMs * 1e6) / context,
+      };
+    };
+    return {
+      step: { ...summary(stepTimes), ...(relativeError !== undefined ? { relativeError } : {}) },
+      attend: summary(attendTimes),
+    };
+  } finally {
+    cache.destroy();
+    for (const buffer of buffers) buffer.destroy();
   }
 }
 
@@ -280,7 +481,9 @@ export const DECODE_HEADER = cells(COLUMNS.map(([title]) => title));
 export function formatDecodeRow(m: DecodeMeasurement): string {
   return cells([
     m.case,
-    m.kind === 'decode' ? `decode Nk=${m.seqK}` : `prefill ${m.seqQ}x${m.seqK}`,
+    m.kind === 'prefill'
+      ? `prefill ${m.seqQ}x${m.seqK}`
+      : `${m.kind === 'attend' ? 'attend' : m.cached ? 'step' : 'decode'} Nk=${m.seqK}`,
     m.medianMs.toFixed(2),
     m.minMs.toFixed(2),
     m.nsPerRowKey.toPrecision(4),
@@ -315,6 +518,14 @@ export function formatDecodeSummary(report: DecodeReport): string {
       parts.push(
         `T(${contextLabel(last.seqK)}) / T(${contextLabel(first.seqK)}) = ${(last.medianMs / first.medianMs).toFixed(2)}`,
       );
+    }
+    const attends = ofCase.filter((m) => m.kind === 'attend');
+    if (attends.length > 0) {
+      const overheads = steps.flatMap((s) => {
+        const alone = attends.find((m) => m.seqK === s.seqK);
+        return alone ? [`${contextLabel(s.seqK)} ${(s.medianMs / alone.medianMs).toFixed(2)}`] : [];
+      });
+      parts.push(`append + attend / attend alone: ${overheads.join(', ')}`);
     }
     lines.push(`${name}: ${parts.join('; ')}`);
   }

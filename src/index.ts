@@ -112,6 +112,14 @@ export type {
   DeviceTensors,
 } from './runtime/device-tensors.js';
 export type { AdapterChoice, DeviceKind } from './runtime/device.js';
+export type {
+  CacheAppendInputs,
+  CacheAppendOptions,
+  CacheAttendArgs,
+  CacheOptions,
+  CacheTensor,
+  KvCache,
+} from './runtime/cache/kv-cache.js';
 export {
   CORE_F16_PROFILE,
   CORE_PROFILE,

@@ -21,6 +21,14 @@ export type {
   RunOutputs,
 } from './runtime/loaded-kernel.js';
 export type * from './codegen/plan.js';
+export type {
+  CacheAppendInputs,
+  CacheAppendOptions,
+  CacheAttendArgs,
+  CacheOptions,
+  CacheTensor,
+  KvCache,
+} from './runtime/cache/kv-cache.js';
 export type { CheckedAttention, CheckedGroup } from './check/checked.js';
 export {
   CORE_F16_PROFILE,

@@ -243,7 +243,13 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  "seqK",
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
                                   256
                                 ]
                               }
@@ -304,7 +310,7 @@ export const plan: HostPlan = {
     {
       "name": "params.local.softmax",
       "kind": "uniform",
-      "size": 48
+      "size": 64
     },
     {
       "name": "params.local.decode_partial",
@@ -499,7 +505,13 @@ export const plan: HostPlan = {
                   {
                     "op": "ceilDiv",
                     "args": [
-                      "seqK",
+                      {
+                        "op": "min",
+                        "args": [
+                          "seqK",
+                          "kvRows"
+                        ]
+                      },
                       256
                     ]
                   }
@@ -538,7 +550,7 @@ export const plan: HostPlan = {
     {
       "name": "local.softmax",
       "entryPoint": "main",
-      "wgsl": "// attnc fused softmax: attention hybrid, group local, variant tiled\n// mask leaves: band\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 4u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst TQ: u32 = 64u;\nconst TK: u32 = 16u;\nconst NEG_BIG: f32 = -3.0e38;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  kTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;\n\nvar<workgroup> kTile: array<vec4<f32>, 256>;\nvar<workgroup> vTile: array<vec4<f32>, 256>;\n// Tile-level values pass through workgroupUniformLoad so barriers sit in uniform control flow.\nvar<workgroup> wgClass: u32;\nvar<workgroup> wgFirst: u32;\nvar<workgroup> wgSecond: u32;\nvar<workgroup> wgEnd: u32;\n\n// 0: empty (skip), 1: partial (mask per element), 2: full (no mask).\nfn classify(kt: u32, ja: u32, jb: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {\n  let NK = i32(P.seqK);\n  return select(select(1u, 2u, i32(ja) - i32(pb) >= -128i && i32(jb) - i32(pa) <= 0i), 0u, i32(jb) - i32(pa) < -128i || i32(ja) - i32(pb) > 0i);\n}\n\nfn allowed(p: u32, j: u32, b: u32, segRow: u32) -> bool {\n  return (i32(j) - i32(p) >= -128i && i32(j) - i32(p) <= 0i);\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, query tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let qt = linear % P.qTiles;\n  let bh = linear / P.qTiles;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;\n  let offset = P.seqK - P.seqQ;\n  let i = qt * TQ + lid;\n  let row = min(i, P.seqQ - 1u);\n  let p = row + offset;\n  let pa = qt * TQ + offset;\n  let pb = min(qt * TQ + TQ, P.seqQ) - 1u + offset;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DVW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d] * 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  let segRow = 0u;\n  // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).\n  let NK = i32(P.seqK);\n  let prefixEnd = min(0u, P.seqK);\n  let lo = u32(clamp(i32(pa) - 128i, 0i, NK));\n  let hi = u32(clamp(i32(min(pb + 1u, u32(NK))), 0i, NK));\n  if (lid == 0u) {\n    wgFirst = (prefixEnd + TK - 1u) / TK;\n    wgSecond = max(wgFirst, lo / TK);\n    wgEnd = max(wgSecond, (hi + TK - 1u) / TK);\n  }\n  let prefixTiles = workgroupUniformLoad(&wgFirst);\n  let bandFirst = workgroupUniformLoad(&wgSecond);\n  let bandEnd = workgroupUniformLoad(&wgEnd);\n  let visits = prefixTiles + bandEnd - bandFirst;\n  for (var n = 0u; n < visits; n++) {\n    let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);\n    let ja = kt * TK;\n    let j1 = min(ja + TK, P.seqK);\n    let jb = j1 - 1u;\n    if (lid == 0u) { wgClass = classify(kt, ja, jb, pa, pb, b, qt); }\n    let c = workgroupUniformLoad(&wgClass);\n    if (c == 0u) { continue; }\n    // Stage the K/V tile once for all the rows of the workgroup.\n    for (var x = lid; x < (j1 - ja) * DW; x += TQ) {\n      kTile[x] = qkvbuf[kBase0 + (ja + x / DW) * DW + x % DW];\n    }\n    for (var x = lid; x < (j1 - ja) * DVW; x += TQ) {\n      vTile[x] = qkvbuf[vBase0 + (ja + x / DVW) * DVW + x % DVW];\n    }\n    workgroupBarrier();\n    if (c == 2u) {\n      for (var j = ja; j < j1; j++) {\n        let kRow = (j - ja) * DW;\n        let vRow = (j - ja) * DVW;\n        var s = 0.0;\n        for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kTile[kRow + d]); }\n        // Lazy rescale: only when the running max grows.\n        if (s > m) {\n          let c = exp2(m - s);\n          l *= c;\n          for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n          m = s;\n        }\n        let w = exp2(s - m);\n        l += w;\n        for (var d = 0u; d < DVW; d++) { acc[d] += w * vTile[vRow + d]; }\n      }\n    } else {\n      for (var j = ja; j < j1; j++) {\n        if (!allowed(p, j, b, segRow)) { continue; }\n        let kRow = (j - ja) * DW;\n        let vRow = (j - ja) * DVW;\n        var s = 0.0;\n        for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kTile[kRow + d]); }\n        // Lazy rescale: only when the running max grows.\n        if (s > m) {\n          let c = exp2(m - s);\n          l *= c;\n          for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n          m = s;\n        }\n        let w = exp2(s - m);\n        l += w;\n        for (var d = 0u; d < DVW; d++) { acc[d] += w * vTile[vRow + d]; }\n      }\n    }\n    workgroupBarrier();\n  }\n  if (i >= P.seqQ) { return; }\n  // A row with no allowed key gets 0, never 0/0.\n  let inv = select(0.0, 1.0 / l, l > 0.0);\n  for (var d = 0u; d < DVW; d++) { obuf[oRow + d] = acc[d] * inv; }\n}\n",
+      "wgsl": "// attnc fused softmax: attention hybrid, group local, variant tiled\n// mask leaves: band\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 4u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst TQ: u32 = 64u;\nconst TK: u32 = 16u;\nconst NEG_BIG: f32 = -3.0e38;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  kTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;\n\nvar<workgroup> kTile: array<vec4<f32>, 256>;\nvar<workgroup> vTile: array<vec4<f32>, 256>;\n// Tile-level values pass through workgroupUniformLoad so barriers sit in uniform control flow.\nvar<workgroup> wgClass: u32;\nvar<workgroup> wgFirst: u32;\nvar<workgroup> wgSecond: u32;\nvar<workgroup> wgEnd: u32;\n\n// 0: empty (skip), 1: partial (mask per element), 2: full (no mask).\nfn classify(kt: u32, ja: u32, jb: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {\n  let NK = i32(P.seqK);\n  return select(select(1u, 2u, i32(ja) - i32(pb) >= -128i && i32(jb) - i32(pa) <= 0i), 0u, i32(jb) - i32(pa) < -128i || i32(ja) - i32(pb) > 0i);\n}\n\nfn allowed(p: u32, j: u32, b: u32, segRow: u32) -> bool {\n  return (i32(j) - i32(p) >= -128i && i32(j) - i32(p) <= 0i);\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, query tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let qt = linear % P.qTiles;\n  let bh = linear / P.qTiles;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;\n  let offset = P.seqK - P.seqQ;\n  let i = qt * TQ + lid;\n  let row = min(i, P.seqQ - 1u);\n  let p = row + offset;\n  let pa = qt * TQ + offset;\n  let pb = min(qt * TQ + TQ, P.seqQ) - 1u + offset;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DVW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d] * 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  let segRow = 0u;\n  // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).\n  let NK = i32(P.seqK);\n  let prefixEnd = min(0u, P.seqK);\n  let lo = u32(clamp(i32(pa) - 128i, 0i, NK));\n  let hi = u32(clamp(i32(min(pb + 1u, u32(NK))), 0i, NK));\n  if (lid == 0u) {\n    wgFirst = (prefixEnd + TK - 1u) / TK;\n    wgSecond = max(wgFirst, lo / TK);\n    wgEnd = max(wgSecond, (hi + TK - 1u) / TK);\n  }\n  let prefixTiles = workgroupUniformLoad(&wgFirst);\n  let bandFirst = workgroupUniformLoad(&wgSecond);\n  let bandEnd = workgroupUniformLoad(&wgEnd);\n  let visits = prefixTiles + bandEnd - bandFirst;\n  for (var n = 0u; n < visits; n++) {\n    let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);\n    let ja = kt * TK;\n    let j1 = min(ja + TK, P.seqK);\n    let jb = j1 - 1u;\n    if (lid == 0u) { wgClass = classify(kt, ja, jb, pa, pb, b, qt); }\n    let c = workgroupUniformLoad(&wgClass);\n    if (c == 0u) { continue; }\n    // Stage the K/V tile once for all the rows of the workgroup.\n    for (var x = lid; x < (j1 - ja) * DW; x += TQ) {\n      kTile[x] = qkvbuf[kBase0 + select(P.ringPrefix + ((ja + x / DW) - P.ringPrefix) % P.ringSlots, (ja + x / DW), (ja + x / DW) < P.ringPrefix) * DW + x % DW];\n    }\n    for (var x = lid; x < (j1 - ja) * DVW; x += TQ) {\n      vTile[x] = qkvbuf[vBase0 + select(P.ringPrefix + ((ja + x / DVW) - P.ringPrefix) % P.ringSlots, (ja + x / DVW), (ja + x / DVW) < P.ringPrefix) * DVW + x % DVW];\n    }\n    workgroupBarrier();\n    if (c == 2u) {\n      for (var j = ja; j < j1; j++) {\n        let kRow = (j - ja) * DW;\n        let vRow = (j - ja) * DVW;\n        var s = 0.0;\n        for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kTile[kRow + d]); }\n        // Lazy rescale: only when the running max grows.\n        if (s > m) {\n          let c = exp2(m - s);\n          l *= c;\n          for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n          m = s;\n        }\n        let w = exp2(s - m);\n        l += w;\n        for (var d = 0u; d < DVW; d++) { acc[d] += w * vTile[vRow + d]; }\n      }\n    } else {\n      for (var j = ja; j < j1; j++) {\n        if (!allowed(p, j, b, segRow)) { continue; }\n        let kRow = (j - ja) * DW;\n        let vRow = (j - ja) * DVW;\n        var s = 0.0;\n        for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kTile[kRow + d]); }\n        // Lazy rescale: only when the running max grows.\n        if (s > m) {\n          let c = exp2(m - s);\n          l *= c;\n          for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n          m = s;\n        }\n        let w = exp2(s - m);\n        l += w;\n        for (var d = 0u; d < DVW; d++) { acc[d] += w * vTile[vRow + d]; }\n      }\n    }\n    workgroupBarrier();\n  }\n  if (i >= P.seqQ) { return; }\n  // A row with no allowed key gets 0, never 0/0.\n  let inv = select(0.0, 1.0 / l, l > 0.0);\n  for (var d = 0u; d < DVW; d++) { obuf[oRow + d] = acc[d] * inv; }\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
@@ -712,6 +724,18 @@ export const plan: HostPlan = {
               4
             ]
           }
+        },
+        {
+          "name": "kvRows",
+          "value": "kvRows"
+        },
+        {
+          "name": "ringPrefix",
+          "value": "ringPrefix"
+        },
+        {
+          "name": "ringSlots",
+          "value": "ringSlots"
         }
       ],
       "uniformBuffer": "params.local.softmax",
@@ -794,7 +818,7 @@ export const plan: HostPlan = {
     {
       "name": "local.decode_partial",
       "entryPoint": "main",
-      "wgsl": "// attnc split-K decode, partial: attention hybrid, group local\n// mask leaves: band\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 4u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst TQ: u32 = 64u;\nconst TK: u32 = 16u;\nconst REC: u32 = 17u;\nconst NEG_BIG: f32 = -3.0e38;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  kTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  splits: u32,\n  tilesPerSplit: u32,\n  partBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> partbuf: array<vec4<f32>>;\n\n// 0: empty (skip), 1: partial (mask per element), 2: full (no mask).\nfn classify(kt: u32, ja: u32, jb: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {\n  let NK = i32(P.seqK);\n  return select(select(1u, 2u, i32(ja) - i32(pb) >= -128i && i32(jb) - i32(pa) <= 0i), 0u, i32(jb) - i32(pa) < -128i || i32(ja) - i32(pb) > 0i);\n}\n\nfn allowed(p: u32, j: u32, b: u32, segRow: u32) -> bool {\n  return (i32(j) - i32(p) >= -128i && i32(j) - i32(p) <= 0i);\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = ((b * HEADS + hl) * seqQ + row) * splits + split\n  let split = x % P.splits;\n  let r = x / P.splits;\n  let row = r % P.seqQ;\n  let bh = r / P.seqQ;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;\n  let p = row + P.seqK - P.seqQ;\n  // The mask functions see a query tile of this one row (exact, never wider).\n  let pa = p;\n  let pb = p;\n  let qt = row / TQ;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d] * 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  let segRow = 0u;\n  // The row visits the key tiles of [0, prefix) and [lo, hi), as in the fused kernel;\n  // this invocation only those of its split, [splitFirst, splitEnd).\n  let NK = i32(P.seqK);\n  let prefixEnd = min(0u, P.seqK);\n  let lo = u32(clamp(i32(pa) - 128i, 0i, NK));\n  let hi = u32(clamp(i32(min(pb + 1u, u32(NK))), 0i, NK));\n  let prefixTiles = (prefixEnd + TK - 1u) / TK;\n  let bandFirst = max(prefixTiles, lo / TK);\n  let bandEnd = max(bandFirst, (hi + TK - 1u) / TK);\n  let splitFirst = split * P.tilesPerSplit;\n  let splitEnd = min(splitFirst + P.tilesPerSplit, P.kTiles);\n  let aEnd = max(splitFirst, min(prefixTiles, splitEnd));\n  let bFirst = max(bandFirst, splitFirst);\n  let bEnd = max(bFirst, min(bandEnd, splitEnd));\n  let aTiles = aEnd - splitFirst;\n  let visits = aTiles + bEnd - bFirst;\n  var n = 0u;\n  var j = 0u;\n  var tileEnd = 0u;\n  var masked = false;\n  loop {\n    if (j >= tileEnd) {\n      if (n >= visits) { break; }\n      let kt = select(bFirst + n - aTiles, splitFirst + n, n < aTiles);\n      n++;\n      j = kt * TK;\n      let j1 = min(j + TK, P.seqK);\n      let c = classify(kt, j, j1 - 1u, pa, pb, b, qt);\n      // An empty tile ends where it starts, so the next pass steps on.\n      tileEnd = select(j1, j, c == 0u);\n      masked = c == 1u;\n      continue;\n    }\n    if (masked) {\n      if (!allowed(p, j, b, segRow)) { j++; continue; }\n    }\n    let kRow = kBase0 + j * DW;\n    let vRow = vBase0 + j * DVW;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n    // Lazy rescale: only when the running max grows.\n    if (s > m) {\n      let c = exp2(m - s);\n      l *= c;\n      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n      m = s;\n    }\n    let w = exp2(s - m);\n    l += w;\n    for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n    j++;\n  }\n  // The record: acc (DV floats), then the running max and sum (base 2).\n  let rec = P.partBase + x * REC;\n  for (var d = 0u; d < DVW; d++) { partbuf[rec + d] = acc[d]; }\n  partbuf[rec + DVW] = vec4<f32>(m, l, 0.0, 0.0);\n}\n",
+      "wgsl": "// attnc split-K decode, partial: attention hybrid, group local\n// mask leaves: band\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 4u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst TQ: u32 = 64u;\nconst TK: u32 = 16u;\nconst REC: u32 = 17u;\nconst NEG_BIG: f32 = -3.0e38;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  kTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  splits: u32,\n  tilesPerSplit: u32,\n  partBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> partbuf: array<vec4<f32>>;\n\n// 0: empty (skip), 1: partial (mask per element), 2: full (no mask).\nfn classify(kt: u32, ja: u32, jb: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {\n  let NK = i32(P.seqK);\n  return select(select(1u, 2u, i32(ja) - i32(pb) >= -128i && i32(jb) - i32(pa) <= 0i), 0u, i32(jb) - i32(pa) < -128i || i32(ja) - i32(pb) > 0i);\n}\n\nfn allowed(p: u32, j: u32, b: u32, segRow: u32) -> bool {\n  return (i32(j) - i32(p) >= -128i && i32(j) - i32(p) <= 0i);\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = ((b * HEADS + hl) * seqQ + row) * splits + split\n  let split = x % P.splits;\n  let r = x / P.splits;\n  let row = r % P.seqQ;\n  let bh = r / P.seqQ;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;\n  let p = row + P.seqK - P.seqQ;\n  // The mask functions see a query tile of this one row (exact, never wider).\n  let pa = p;\n  let pb = p;\n  let qt = row / TQ;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d] * 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  let segRow = 0u;\n  // The row visits the key tiles of [0, prefix) and [lo, hi), as in the fused kernel;\n  // the splits cut that list of visits (not the whole key range, so a ring step of a\n  // long context costs its window), this invocation visits [first, end) of it, and the\n  // last split takes whatever a loose visit range left over.\n  let NK = i32(P.seqK);\n  let prefixEnd = min(0u, P.seqK);\n  let lo = u32(clamp(i32(pa) - 128i, 0i, NK));\n  let hi = u32(clamp(i32(min(pb + 1u, u32(NK))), 0i, NK));\n  let prefixTiles = (prefixEnd + TK - 1u) / TK;\n  let bandFirst = max(prefixTiles, lo / TK);\n  let bandEnd = max(bandFirst, (hi + TK - 1u) / TK);\n  let rowVisits = prefixTiles + bandEnd - bandFirst;\n  let splitFirst = min(split * P.tilesPerSplit, rowVisits);\n  let splitEnd = min(splitFirst + P.tilesPerSplit, rowVisits);\n  let visits = select(splitEnd, rowVisits, split + 1u == P.splits);\n  var n = splitFirst;\n  let aTiles = prefixTiles;\n  var j = 0u;\n  var tileEnd = 0u;\n  var masked = false;\n  loop {\n    if (j >= tileEnd) {\n      if (n >= visits) { break; }\n      let kt = select(bandFirst + n - aTiles, n, n < aTiles);\n      n++;\n      j = kt * TK;\n      let j1 = min(j + TK, P.seqK);\n      let c = classify(kt, j, j1 - 1u, pa, pb, b, qt);\n      // An empty tile ends where it starts, so the next pass steps on.\n      tileEnd = select(j1, j, c == 0u);\n      masked = c == 1u;\n      continue;\n    }\n    if (masked) {\n      if (!allowed(p, j, b, segRow)) { j++; continue; }\n    }\n    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);\n    let kRow = kBase0 + slot * DW;\n    let vRow = vBase0 + slot * DVW;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n    // Lazy rescale: only when the running max grows.\n    if (s > m) {\n      let c = exp2(m - s);\n      l *= c;\n      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n      m = s;\n    }\n    let w = exp2(s - m);\n    l += w;\n    for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n    j++;\n  }\n  // The record: acc (DV floats), then the running max and sum (base 2).\n  let rec = P.partBase + x * REC;\n  for (var d = 0u; d < DVW; d++) { partbuf[rec + d] = acc[d]; }\n  partbuf[rec + DVW] = vec4<f32>(m, l, 0.0, 0.0);\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
@@ -865,7 +889,13 @@ export const plan: HostPlan = {
                       {
                         "op": "ceilDiv",
                         "args": [
-                          "seqK",
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
                           256
                         ]
                       }
@@ -995,7 +1025,13 @@ export const plan: HostPlan = {
                   {
                     "op": "ceilDiv",
                     "args": [
-                      "seqK",
+                      {
+                        "op": "min",
+                        "args": [
+                          "seqK",
+                          "kvRows"
+                        ]
+                      },
                       256
                     ]
                   }
@@ -1010,10 +1046,28 @@ export const plan: HostPlan = {
             "op": "ceilDiv",
             "args": [
               {
-                "op": "ceilDiv",
+                "op": "min",
                 "args": [
-                  "seqK",
-                  16
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqK",
+                      16
+                    ]
+                  },
+                  {
+                    "op": "add",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          "kvRows",
+                          16
+                        ]
+                      },
+                      2
+                    ]
+                  }
                 ]
               },
               {
@@ -1027,7 +1081,13 @@ export const plan: HostPlan = {
                       {
                         "op": "ceilDiv",
                         "args": [
-                          "seqK",
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
                           256
                         ]
                       }
@@ -1047,6 +1107,18 @@ export const plan: HostPlan = {
               4
             ]
           }
+        },
+        {
+          "name": "kvRows",
+          "value": "kvRows"
+        },
+        {
+          "name": "ringPrefix",
+          "value": "ringPrefix"
+        },
+        {
+          "name": "ringSlots",
+          "value": "ringSlots"
         }
       ],
       "uniformBuffer": "params.local.decode_partial",
@@ -1060,10 +1132,28 @@ export const plan: HostPlan = {
                 "op": "ceilDiv",
                 "args": [
                   {
-                    "op": "ceilDiv",
+                    "op": "min",
                     "args": [
-                      "seqK",
-                      16
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          "seqK",
+                          16
+                        ]
+                      },
+                      {
+                        "op": "add",
+                        "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              "kvRows",
+                              16
+                            ]
+                          },
+                          2
+                        ]
+                      }
                     ]
                   },
                   {
@@ -1077,7 +1167,13 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              "seqK",
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
                               256
                             ]
                           }
@@ -1104,10 +1200,28 @@ export const plan: HostPlan = {
                         "op": "ceilDiv",
                         "args": [
                           {
-                            "op": "ceilDiv",
+                            "op": "min",
                             "args": [
-                              "seqK",
-                              16
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  "seqK",
+                                  16
+                                ]
+                              },
+                              {
+                                "op": "add",
+                                "args": [
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      "kvRows",
+                                      16
+                                    ]
+                                  },
+                                  2
+                                ]
+                              }
                             ]
                           },
                           {
@@ -1121,7 +1235,13 @@ export const plan: HostPlan = {
                                   {
                                     "op": "ceilDiv",
                                     "args": [
-                                      "seqK",
+                                      {
+                                        "op": "min",
+                                        "args": [
+                                          "seqK",
+                                          "kvRows"
+                                        ]
+                                      },
                                       256
                                     ]
                                   }
@@ -1194,7 +1314,13 @@ export const plan: HostPlan = {
                   {
                     "op": "ceilDiv",
                     "args": [
-                      "seqK",
+                      {
+                        "op": "min",
+                        "args": [
+                          "seqK",
+                          "kvRows"
+                        ]
+                      },
                       256
                     ]
                   }
@@ -1243,7 +1369,13 @@ export const plan: HostPlan = {
                       {
                         "op": "ceilDiv",
                         "args": [
-                          "seqK",
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
                           256
                         ]
                       }
@@ -1267,7 +1399,13 @@ export const plan: HostPlan = {
                       {
                         "op": "ceilDiv",
                         "args": [
-                          "seqK",
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
                           256
                         ]
                       }
@@ -1906,7 +2044,13 @@ export const plan: HostPlan = {
                             {
                               "op": "ceilDiv",
                               "args": [
-                                "seqK",
+                                {
+                                  "op": "min",
+                                  "args": [
+                                    "seqK",
+                                    "kvRows"
+                                  ]
+                                },
                                 256
                               ]
                             }
@@ -1945,7 +2089,13 @@ export const plan: HostPlan = {
                             {
                               "op": "ceilDiv",
                               "args": [
-                                "seqK",
+                                {
+                                  "op": "min",
+                                  "args": [
+                                    "seqK",
+                                    "kvRows"
+                                  ]
+                                },
                                 256
                               ]
                             }
@@ -2249,7 +2399,56 @@ export const plan: HostPlan = {
   "constraints": {
     "maxSeqK": null
   },
-  "profile": "portable"
+  "profile": "portable",
+  "cache": {
+    "groups": [
+      {
+        "ok": true,
+        "group": "local",
+        "heads": 4,
+        "kvHeads": 4,
+        "kvHeadOffset": 0,
+        "store": {
+          "kind": "ring",
+          "lookBack": 128,
+          "prefix": 0
+        },
+        "side": [],
+        "memory": {
+          "positions": {
+            "kind": "fixed",
+            "count": 129
+          },
+          "bytesPerPosition": 512,
+          "fixedBytes": 0,
+          "blocks": null
+        }
+      },
+      {
+        "ok": true,
+        "group": "linear",
+        "heads": 4,
+        "kvHeads": 4,
+        "kvHeadOffset": 4,
+        "store": {
+          "kind": "recurrent",
+          "features": 64,
+          "valueDim": 64
+        },
+        "side": [],
+        "memory": {
+          "positions": {
+            "kind": "fixed",
+            "count": 0
+          },
+          "bytesPerPosition": 0,
+          "fixedBytes": 16640,
+          "blocks": null
+        }
+      }
+    ],
+    "headRouting": false
+  }
 };
 
 /** The spec as the checker resolved it: `reference(module, inputs)` evaluates it on the CPU. */

@@ -1150,7 +1150,34 @@ export const plan: HostPlan = {
   "constraints": {
     "maxSeqK": null
   },
-  "profile": "portable"
+  "profile": "portable",
+  "cache": {
+    "groups": [
+      {
+        "ok": true,
+        "group": "linear_transformer",
+        "heads": 8,
+        "kvHeads": 8,
+        "kvHeadOffset": 0,
+        "store": {
+          "kind": "recurrent",
+          "features": 64,
+          "valueDim": 64
+        },
+        "side": [],
+        "memory": {
+          "positions": {
+            "kind": "fixed",
+            "count": 0
+          },
+          "bytesPerPosition": 0,
+          "fixedBytes": 16640,
+          "blocks": null
+        }
+      }
+    ],
+    "headRouting": false
+  }
 };
 
 /** The spec as the checker resolved it: `reference(module, inputs)` evaluates it on the CPU. */

@@ -1106,7 +1106,33 @@ export const plan: HostPlan = {
   "constraints": {
     "maxSeqK": 4096
   },
-  "profile": "portable"
+  "profile": "portable",
+  "cache": {
+    "groups": [
+      {
+        "ok": true,
+        "group": "linformer",
+        "heads": 12,
+        "kvHeads": 12,
+        "kvHeadOffset": 0,
+        "store": {
+          "kind": "projected",
+          "rank": 256
+        },
+        "side": [],
+        "memory": {
+          "positions": {
+            "kind": "fixed",
+            "count": 0
+          },
+          "bytesPerPosition": 0,
+          "fixedBytes": 131072,
+          "blocks": null
+        }
+      }
+    ],
+    "headRouting": false
+  }
 };
 
 /** The spec as the checker resolved it: `reference(module, inputs)` evaluates it on the CPU. */

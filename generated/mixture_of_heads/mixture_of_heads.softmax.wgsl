@@ -29,6 +29,9 @@ struct Params {
   routeCountsBase: u32,
   routeTileEndBase: u32,
   routeRowsBase: u32,
+  kvRows: u32,
+  ringPrefix: u32,
+  ringSlots: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -100,8 +103,8 @@ fn main(
   let qt = (pa - offset) / TQ;
   let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;
   let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DVW;
-  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;
-  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;
+  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;
+  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;
   var qrow: array<vec4<f32>, DW>;
   var acc: array<vec4<f32>, DVW>;
   for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d] * 0.18033688; }
@@ -133,10 +136,10 @@ fn main(
     if (c == 0u) { continue; }
     // Stage the K/V tile once for all the rows of the workgroup.
     for (var x = lid; x < (j1 - ja) * DW; x += TQ) {
-      kTile[x] = qkvbuf[kBase0 + (ja + x / DW) * DW + x % DW];
+      kTile[x] = qkvbuf[kBase0 + select(P.ringPrefix + ((ja + x / DW) - P.ringPrefix) % P.ringSlots, (ja + x / DW), (ja + x / DW) < P.ringPrefix) * DW + x % DW];
     }
     for (var x = lid; x < (j1 - ja) * DVW; x += TQ) {
-      vTile[x] = qkvbuf[vBase0 + (ja + x / DVW) * DVW + x % DVW];
+      vTile[x] = qkvbuf[vBase0 + select(P.ringPrefix + ((ja + x / DVW) - P.ringPrefix) % P.ringSlots, (ja + x / DVW), (ja + x / DVW) < P.ringPrefix) * DVW + x % DVW];
     }
     workgroupBarrier();
     if (c == 2u) {

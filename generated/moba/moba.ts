@@ -872,7 +872,44 @@ export const plan: HostPlan = {
   "constraints": {
     "maxSeqK": null
   },
-  "profile": "portable"
+  "profile": "portable",
+  "cache": {
+    "groups": [
+      {
+        "ok": true,
+        "group": "moba",
+        "heads": 16,
+        "kvHeads": 16,
+        "kvHeadOffset": 0,
+        "store": {
+          "kind": "contiguous",
+          "unbounded": "topk(3, block: 512, causal)",
+          "maxSeq": null
+        },
+        "side": [
+          {
+            "kind": "block-means",
+            "k": 3,
+            "block": 512
+          }
+        ],
+        "memory": {
+          "positions": {
+            "kind": "capacity",
+            "maxSeq": null
+          },
+          "bytesPerPosition": 1024,
+          "fixedBytes": 0,
+          "blocks": {
+            "block": 512,
+            "bytesPerBlock": 512,
+            "maxSeq": null
+          }
+        }
+      }
+    ],
+    "headRouting": false
+  }
 };
 
 /** The spec as the checker resolved it: `reference(module, inputs)` evaluates it on the CPU. */

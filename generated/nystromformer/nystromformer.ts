@@ -4908,7 +4908,18 @@ export const plan: HostPlan = {
     "maxSeqK": null,
     "minSeq": 64
   },
-  "profile": "portable"
+  "profile": "portable",
+  "cache": {
+    "groups": [
+      {
+        "ok": false,
+        "group": "nystromformer",
+        "construct": "nystrom(64)",
+        "message": "nystrom landmarks are segment means over every query and key, so each new token moves them and every step would start over"
+      }
+    ],
+    "headRouting": false
+  }
 };
 
 /** The spec as the checker resolved it: `reference(module, inputs)` evaluates it on the CPU. */

@@ -1059,7 +1059,18 @@ export const plan: HostPlan = {
   "constraints": {
     "maxSeqK": null
   },
-  "profile": "portable"
+  "profile": "portable",
+  "cache": {
+    "groups": [
+      {
+        "ok": false,
+        "group": "performer",
+        "construct": "causal: false",
+        "message": "a kernelized group without `causal: true` sums phi(k) v^T over every key, later ones included, so earlier outputs would change as tokens arrive"
+      }
+    ],
+    "headRouting": false
+  }
 };
 
 /** The spec as the checker resolved it: `reference(module, inputs)` evaluates it on the CPU. */

@@ -1154,7 +1154,18 @@ export const plan: HostPlan = {
   "constraints": {
     "maxSeqK": null
   },
-  "profile": "portable"
+  "profile": "portable",
+  "cache": {
+    "groups": [
+      {
+        "ok": false,
+        "group": "reformer",
+        "construct": "lsh(buckets: 32, seed: 7)",
+        "message": "a query reads every key of its bucket, later ones included, so a step cannot be computed before later tokens arrive; decoding needs a mask that reads only past keys (add `causal: true`)"
+      }
+    ],
+    "headRouting": false
+  }
 };
 
 /** The spec as the checker resolved it: `reference(module, inputs)` evaluates it on the CPU. */

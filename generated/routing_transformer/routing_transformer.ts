@@ -1207,7 +1207,40 @@ export const plan: HostPlan = {
   "constraints": {
     "maxSeqK": null
   },
-  "profile": "portable"
+  "profile": "portable",
+  "cache": {
+    "groups": [
+      {
+        "ok": true,
+        "group": "routing_transformer",
+        "heads": 8,
+        "kvHeads": 8,
+        "kvHeadOffset": 0,
+        "store": {
+          "kind": "contiguous",
+          "unbounded": "cluster(16)",
+          "maxSeq": null
+        },
+        "side": [
+          {
+            "kind": "bucket-ids",
+            "routing": "cluster",
+            "buckets": 16
+          }
+        ],
+        "memory": {
+          "positions": {
+            "kind": "capacity",
+            "maxSeq": null
+          },
+          "bytesPerPosition": 516,
+          "fixedBytes": 0,
+          "blocks": null
+        }
+      }
+    ],
+    "headRouting": false
+  }
 };
 
 /** The spec as the checker resolved it: `reference(module, inputs)` evaluates it on the CPU. */

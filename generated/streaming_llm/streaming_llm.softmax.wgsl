@@ -25,6 +25,9 @@ struct Params {
   kBase: u32,
   vBase: u32,
   oBase: u32,
+  kvRows: u32,
+  ringPrefix: u32,
+  ringSlots: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -74,8 +77,8 @@ fn main(
   let pb = min(qt * TQ + TQ, P.seqQ) - 1u + offset;
   let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;
   let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DVW;
-  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;
-  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;
+  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;
+  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;
   var qrow: array<vec4<f32>, DW>;
   var acc: array<vec4<f32>, DVW>;
   for (var d = 0u; d < DW; d++) { qrow[d] = qbuf[qRow + d] * 0.12751743; }
@@ -85,9 +88,9 @@ fn main(
   let segRow = 0u;
   // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).
   let NK = i32(P.seqK);
-  let prefixEnd = min(0u, P.seqK);
-  let lo = u32(clamp(max(0i, select(min(i32(pa) - 1020i, NK), 0i, 4u > 0u)), 0i, NK));
-  let hi = u32(clamp(min(i32(min(pb + 1u, u32(NK))), max(max(i32(min(pb + 1u, u32(NK))), 0i), i32(4u))), 0i, NK));
+  let prefixEnd = min(min(4u, u32(max(i32(min(pb + 1u, u32(NK))), 0i))), P.seqK);
+  let lo = u32(clamp(max(0i, min(i32(pa) - 1020i, NK)), 0i, NK));
+  let hi = u32(clamp(min(i32(min(pb + 1u, u32(NK))), max(i32(min(pb + 1u, u32(NK))), 0i)), 0i, NK));
   if (lid == 0u) {
     wgFirst = (prefixEnd + TK - 1u) / TK;
     wgSecond = max(wgFirst, lo / TK);
@@ -107,10 +110,10 @@ fn main(
     if (c == 0u) { continue; }
     // Stage the K/V tile once for all the rows of the workgroup.
     for (var x = lid; x < (j1 - ja) * DW; x += TQ) {
-      kTile[x] = kbuf[kBase0 + (ja + x / DW) * DW + x % DW];
+      kTile[x] = kbuf[kBase0 + select(P.ringPrefix + ((ja + x / DW) - P.ringPrefix) % P.ringSlots, (ja + x / DW), (ja + x / DW) < P.ringPrefix) * DW + x % DW];
     }
     for (var x = lid; x < (j1 - ja) * DVW; x += TQ) {
-      vTile[x] = vbuf[vBase0 + (ja + x / DVW) * DVW + x % DVW];
+      vTile[x] = vbuf[vBase0 + select(P.ringPrefix + ((ja + x / DVW) - P.ringPrefix) % P.ringSlots, (ja + x / DVW), (ja + x / DVW) < P.ringPrefix) * DVW + x % DVW];
     }
     workgroupBarrier();
     if (c == 2u) {

@@ -2,6 +2,7 @@
 // the memory layout decisions (which arrays share a buffer) and the step order; the WGSL text
 // itself comes from codegen/wgsl. Pure and deterministic: no device is touched.
 
+import { planCacheOf } from './plan-cache.js';
 import type { CheckedAttention } from '../check/checked.js';
 import type { Attention, Group } from '../ir/ir.js';
 import { maskLeaves } from '../ir/ir.js';
@@ -628,6 +629,7 @@ export function buildHostPlan(
     constraints: { maxSeqK: ir.maxSeq, ...lowRankConstraints(ir) },
     profile: profile.name,
     ...(features.size > 0 ? { features: [...features].sort() } : {}),
+    cache: planCacheOf(ir),
   };
   return { plan, kernels: compiledKernels };
 }

@@ -6,7 +6,7 @@
 import * as v from 'valibot';
 import type { HostPlan, SizeExpr } from './plan.js';
 
-const sizeSymbol = v.picklist(['batch', 'seqQ', 'seqK']);
+const sizeSymbol = v.picklist(['batch', 'seqQ', 'seqK', 'kvRows', 'ringPrefix', 'ringSlots']);
 
 /** Recursive: an operation's arguments are size expressions again. */
 export const SizeExprSchema: v.GenericSchema<SizeExpr> = v.union([
@@ -110,6 +110,62 @@ const PlanStepSchema = v.variant('kind', [
   }),
 ]);
 
+const maxSeq = v.nullable(count);
+
+const CacheStoreSchema = v.variant('kind', [
+  v.strictObject({
+    kind: v.literal('ring'),
+    lookBack: v.pipe(v.number(), v.integer()),
+    prefix: count,
+  }),
+  v.strictObject({ kind: v.literal('contiguous'), unbounded: v.string(), maxSeq }),
+  v.strictObject({ kind: v.literal('recurrent'), features: count, valueDim: count }),
+  v.strictObject({ kind: v.literal('projected'), rank: count }),
+]);
+
+const CacheSideTableSchema = v.variant('kind', [
+  v.strictObject({ kind: v.literal('block-means'), k: count, block: count }),
+  v.strictObject({
+    kind: v.literal('bucket-ids'),
+    routing: v.picklist(['cluster', 'lsh']),
+    buckets: count,
+  }),
+]);
+
+const CacheMemorySchema = v.strictObject({
+  positions: v.variant('kind', [
+    v.strictObject({ kind: v.literal('fixed'), count }),
+    v.strictObject({ kind: v.literal('capacity'), maxSeq }),
+  ]),
+  bytesPerPosition: count,
+  fixedBytes: count,
+  blocks: v.nullable(v.strictObject({ block: count, bytesPerBlock: count, maxSeq })),
+});
+
+const PlanCacheSchema = v.strictObject({
+  groups: v.array(
+    v.variant('ok', [
+      v.strictObject({
+        ok: v.literal(true),
+        group: v.string(),
+        heads: count,
+        kvHeads: count,
+        kvHeadOffset: count,
+        store: CacheStoreSchema,
+        side: v.array(CacheSideTableSchema),
+        memory: CacheMemorySchema,
+      }),
+      v.strictObject({
+        ok: v.literal(false),
+        group: v.string(),
+        construct: v.string(),
+        message: v.string(),
+      }),
+    ]),
+  ),
+  headRouting: v.boolean(),
+});
+
 export const HostPlanSchema = v.strictObject({
   version: v.literal(1),
   inputs: v.array(PlanInputSchema),
@@ -124,6 +180,7 @@ export const HostPlanSchema = v.strictObject({
   }),
   features: v.optional(v.array(v.picklist(['subgroups', 'shader-f16']))),
   profile: v.string(),
+  cache: v.optional(PlanCacheSchema),
 });
 
 // Compile-time: the schema's output is exactly a HostPlan, both ways.

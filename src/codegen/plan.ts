@@ -5,7 +5,32 @@
 // (compatibility mode allows 4 per stage). Steps run in order; the runtime interprets them
 // and never builds WGSL.
 
-export type SizeSymbol = 'batch' | 'seqQ' | 'seqK';
+export type SizeSymbol = 'batch' | 'seqQ' | 'seqK' | CacheSizeSymbol;
+
+/**
+ * Where the keys live when a KV cache runs the kernels (src/runtime/cache): `kvRows` rows per
+ * (batch, kv head) in the k/v buffers (the row stride), and key position j at row
+ * `j < ringPrefix ? j : ringPrefix + (j - ringPrefix) % ringSlots`. A plain run leaves them
+ * out: rows = seqK, no prefix, and a ring too long to wrap (see `cacheSizeDefault`).
+ */
+export type CacheSizeSymbol = 'kvRows' | 'ringPrefix' | 'ringSlots';
+
+/** The run-time sizes; the cache symbols are given only by a KV cache's runs. */
+export type SizeEnv = Readonly<Record<'batch' | 'seqQ' | 'seqK', number>> &
+  Readonly<Partial<Record<CacheSizeSymbol, number>>>;
+
+/** A cache symbol's value in a run without a cache: keys stored at their own positions. */
+export function cacheSizeDefault(symbol: CacheSizeSymbol, env: SizeEnv): number {
+  switch (symbol) {
+    case 'kvRows':
+      return env.seqK;
+    case 'ringPrefix':
+      return 0;
+    case 'ringSlots':
+      // j % (2^32 - 1) = j for every u32 position a kernel can see.
+      return 0xffffffff;
+  }
+}
 
 /** An integer expression over the run-time sizes. */
 export type SizeExpr =
@@ -16,11 +41,9 @@ export type SizeExpr =
       readonly args: readonly SizeExpr[];
     };
 
-export type SizeEnv = Readonly<Record<SizeSymbol, number>>;
-
 export function evalSize(expr: SizeExpr, env: SizeEnv): number {
   if (typeof expr === 'number') return expr;
-  if (typeof expr === 'string') return env[expr];
+  if (typeof expr === 'string') return env[expr] ?? cacheSizeDefault(expr as CacheSizeSymbol, env);
   const values = expr.args.map((a) => evalSize(a, env));
   const [a = 0, b = 0] = values;
   switch (expr.op) {
@@ -186,6 +209,65 @@ export type PlanStep =
     }
   | { readonly kind: 'read-output'; readonly output: OutputName; readonly array: string };
 
+/**
+ * What a decode loop keeps per head group (src/ir/cache-plan.ts), carried in the plan so a
+ * loaded attention, generated modules included, can create its KV cache without the IR.
+ */
+export interface PlanCache {
+  readonly groups: readonly PlanCacheGroup[];
+  /** `head_routing`: heads are chosen per step from that step's router logits. */
+  readonly headRouting: boolean;
+}
+
+/**
+ * What holds a group's keys (the same shapes as src/ir/cache-plan.ts's CacheStore, which the
+ * plan may not import): a ring of the last lookBack + 1 positions and the first `prefix`, every
+ * position up to the capacity, a recurrent state, or projected rows.
+ */
+export type PlanCacheStore =
+  | { readonly kind: 'ring'; readonly lookBack: number; readonly prefix: number }
+  | { readonly kind: 'contiguous'; readonly unbounded: string; readonly maxSeq: number | null }
+  | { readonly kind: 'recurrent'; readonly features: number; readonly valueDim: number }
+  | { readonly kind: 'projected'; readonly rank: number };
+
+/** Data kept next to the keys for a routed mask term (cache-plan.ts's CacheSideTable). */
+export type PlanCacheSideTable =
+  | { readonly kind: 'block-means'; readonly k: number; readonly block: number }
+  | { readonly kind: 'bucket-ids'; readonly routing: 'cluster' | 'lsh'; readonly buckets: number };
+
+/** Bytes per kv head as a function of the capacity (cache-plan.ts's CacheMemory). */
+export interface PlanCacheMemory {
+  readonly positions:
+    | { readonly kind: 'fixed'; readonly count: number }
+    | { readonly kind: 'capacity'; readonly maxSeq: number | null };
+  readonly bytesPerPosition: number;
+  readonly fixedBytes: number;
+  readonly blocks: {
+    readonly block: number;
+    readonly bytesPerBlock: number;
+    readonly maxSeq: number | null;
+  } | null;
+}
+
+export type PlanCacheGroup =
+  | {
+      readonly ok: true;
+      readonly group: string;
+      readonly heads: number;
+      readonly kvHeads: number;
+      readonly kvHeadOffset: number;
+      readonly store: PlanCacheStore;
+      readonly side: readonly PlanCacheSideTable[];
+      readonly memory: PlanCacheMemory;
+    }
+  /** Cannot be decoded incrementally: the construct in spec words, and why. */
+  | {
+      readonly ok: false;
+      readonly group: string;
+      readonly construct: string;
+      readonly message: string;
+    };
+
 export interface HostPlan {
   readonly version: 1;
   readonly inputs: readonly PlanInput[];
@@ -207,4 +289,6 @@ export interface HostPlan {
   readonly features?: readonly ('subgroups' | 'shader-f16')[];
   /** Limits the plan was compiled against; the runtime checks buffers against the device's. */
   readonly profile: string;
+  /** The KV cache plan; absent in plans written before the cache existed (no `createCache`). */
+  readonly cache?: PlanCache;
 }

@@ -55,7 +55,8 @@ const USAGE_NAMES: readonly [number, string][] = [
   [0x0200, 'QUERY_RESOLVE'],
 ];
 
-function usageText(usage: number): string {
+/** A buffer's usage flags by name: `STORAGE | COPY_SRC`. */
+export function usageText(usage: number): string {
   const names = USAGE_NAMES.filter(([bit]) => usage & bit).map(([, n]) => n);
   return names.length > 0 ? names.join(' | ') : 'none';
 }
@@ -84,6 +85,8 @@ export function checkDeviceTensors(
   args: DeviceRunArgs,
   sizes: SizeEnv,
   limits: Pick<GPUSupportedLimits, 'minStorageBufferOffsetAlignment'>,
+  /** Tensors bound by the caller itself (a KV cache's stores), neither wanted nor checked here. */
+  prebound: ReadonlySet<TensorName> = new Set(),
 ): BoundTensor[] {
   const lseOutput = plan.outputs.find((o) => o.name === 'lse');
   const wanted = new Set<string>([
@@ -94,6 +97,7 @@ export function checkDeviceTensors(
   for (const [key, value] of Object.entries(args)) {
     if (value === undefined || key in { batch: 1, seqQ: 1, seqK: 1, encoder: 1 } || wanted.has(key))
       continue;
+    if (prebound.has(key as TensorName)) continue;
     if (key === 'lse') {
       throw new Error(
         `tensor 'lse': this attention was compiled without the LSE output; compile it with ` +
@@ -139,6 +143,7 @@ export function checkDeviceTensors(
   const align = limits.minStorageBufferOffsetAlignment;
   const bound: BoundTensor[] = [];
   for (const spec of specs) {
+    if (prebound.has(spec.name)) continue;
     const arrayName = spec.array && 'array' in spec.array ? spec.array.array : undefined;
     const array = plan.arrays.find((a) => a.name === arrayName);
     if (!array) throw new Error(`plan: tensor '${spec.name}' has no array`);

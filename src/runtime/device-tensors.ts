@@ -15,7 +15,7 @@
 import type { HostPlan, PlanArray, SizeEnv } from '../codegen/plan.js';
 import { evalSize, holds } from '../codegen/plan.js';
 import { gaussianMatrix } from '../random/index.js';
-import type { DeviceRunArgs } from './device-tensor-args.js';
+import type { DeviceRunArgs, TensorName } from './device-tensor-args.js';
 import { checkDeviceTensors, deviceRunSizes, type BoundTensor } from './device-tensor-checks.js';
 import { assertDeviceUsable, DeviceError, withErrorScopes } from './device-errors.js';
 import {
@@ -36,8 +36,20 @@ export type {
 } from './device-tensor-args.js';
 
 export interface TensorRunner {
-  run(args: DeviceRunArgs): Promise<void>;
+  run(args: DeviceRunArgs, cached?: CachedKeys): Promise<void>;
+  /** Checks that each buffer belongs to the runtime's device (see `checkBuffersBelong`). */
+  checkBuffers(tensors: readonly { name: TensorName; buffer: GPUBuffer }[]): Promise<void>;
   destroy(): void;
+}
+
+/**
+ * A KV cache's run (src/runtime/cache): k and v (and any other per-key input) are bound from
+ * the cache's own stores, already checked there, and the sizes carry the cache symbols
+ * (kvRows, ringPrefix, ringSlots) that address them.
+ */
+export interface CachedKeys {
+  readonly sizes: SizeEnv;
+  readonly tensors: readonly BoundTensor[];
 }
 
 /** Buffers each device has already accepted in a probe (see `checkBuffersBelong`). */
@@ -137,7 +149,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       return found;
     };
     const byName = new Map(bound.map((b) => [b.name, b]));
-    const sizesKey = `${sizes.batch}/${sizes.seqQ}/${sizes.seqK}`;
+    const sizesKey = `${sizes.batch}/${sizes.seqQ}/${sizes.seqK}/${sizes.kvRows}/${sizes.ringPrefix}/${sizes.ringSlots}`;
     if (sizesKey !== tablesSizes) {
       tablesWritten.clear();
       tablesSizes = sizesKey;
@@ -286,9 +298,11 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
    * used once in work that is validated and never submitted: a bind group, or a copy in an
    * encoder that is finished and dropped. A buffer of another device fails that validation.
    */
-  const checkBuffersBelong = async (bound: readonly BoundTensor[]) => {
+  const checkBuffersBelong = async (
+    bound: readonly { name: TensorName; tensor: { buffer: GPUBuffer } }[],
+  ) => {
     const known = accepted(device);
-    const fresh = new Map<GPUBuffer, BoundTensor>();
+    const fresh = new Map<GPUBuffer, { name: TensorName }>();
     for (const b of bound) if (!known.has(b.tensor.buffer)) fresh.set(b.tensor.buffer, b);
     if (fresh.size === 0) return;
     const { buffer: scratch, layout } = probeOf();
@@ -335,15 +349,30 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
   };
 
   return {
-    async run(args) {
+    async checkBuffers(tensors) {
+      await checkBuffersBelong(tensors.map((t) => ({ name: t.name, tensor: t })));
+    },
+    async run(args, cached) {
       assertUsable();
       await context.ready();
-      const sizes = deviceRunSizes(plan, args);
+      const sizes = cached?.sizes ?? deviceRunSizes(plan, args);
       checkRunSizes(plan, sizes, context.runLimits);
-      const bound = checkDeviceTensors(plan, args, sizes, device.limits);
+      const prebound = cached?.tensors ?? [];
+      const bound = [
+        ...checkDeviceTensors(
+          plan,
+          args,
+          sizes,
+          device.limits,
+          new Set(prebound.map((b) => b.name)),
+        ),
+        ...prebound,
+      ];
       await checkBuffersBelong(bound);
       assertUsable();
-      const at = `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}`;
+      const at =
+        `batch=${sizes.batch}, seqQ=${sizes.seqQ}, seqK=${sizes.seqK}` +
+        (sizes.kvRows === undefined ? '' : ` (a cache of ${sizes.kvRows} rows)`);
       const encoder = args.encoder;
       if (encoder) {
         const earlier = encoderSizes.get(encoder);

@@ -10,6 +10,7 @@ import { assertDeviceUsable, DeviceError, watchDevice, withErrorScopes } from '.
 import { packHalves, unpackHalves } from './f16.js';
 import { createTensorRunner, type DeviceRunArgs } from './device-tensors.js';
 import { runOnHostArrays } from './host-arrays.js';
+import { createKvCache, type CacheOptions, type KvCache } from './cache/kv-cache.js';
 import {
   drawRandomTable,
   gaussianTables,
@@ -81,6 +82,11 @@ export interface LoadedAttention<M extends PlannedAttention = PlannedAttention> 
    * allocates nothing.
    */
   runOnDevice(args: DeviceRunArgs): Promise<void>;
+  /**
+   * A KV cache sized from the plan's cache section (src/runtime/cache/kv-cache.ts); throws
+   * naming the group and construct when the spec cannot be decoded incrementally.
+   */
+  createCache(options: CacheOptions): KvCache;
   destroy(): void;
 }
 
@@ -189,6 +195,7 @@ export function load<M extends PlannedAttention>(
     },
     run: (inputs) => runOnHostArrays(context, runner, inputs),
     runOnDevice: (args) => runner.run(args),
+    createCache: (options) => createKvCache(context, runner, options),
     destroy() {
       destroyed = true;
       runner.destroy();

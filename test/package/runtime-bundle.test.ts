@@ -62,8 +62,9 @@ describe('a browser bundle of attnc/runtime', () => {
   it('is a fraction of the app that compiles at run time, which does hold chevrotain', () => {
     expect(compilerApp.inputs.some((p) => p.includes('node_modules/chevrotain'))).toBe(true);
     expect(runtimeApp.gzipped * 4).toBeLessThan(compilerApp.gzipped);
-    // The runtime with a plan inline (device-error scopes, device tensors, plan validation
-    // included: 16.2 KB gzipped); a budget that catches a compiler creeping back in.
-    expect(runtimeApp.gzipped).toBeLessThan(20 * 1024);
+    // The runtime with a plan inline (device-error scopes, device tensors, plan validation and
+    // the KV cache included: 23.4 KB gzipped, the cache ~5 KB of it); a budget that catches a
+    // compiler creeping back in.
+    expect(runtimeApp.gzipped).toBeLessThan(26 * 1024);
   });
 });

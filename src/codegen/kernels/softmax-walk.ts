@@ -7,7 +7,7 @@
 // keys that steps to the next visited tile when the current one ends. Also the LSE store.
 
 import type { Mask, Score } from '../../ir/ir.js';
-import { rowWalk, type TensorLayout } from '../../kernel/blocks/layout.js';
+import { keyRowWalk, keySlot, type TensorLayout } from '../../kernel/blocks/layout.js';
 import { keyUpdate } from '../../kernel/blocks/online-softmax.js';
 import type { RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
@@ -102,16 +102,17 @@ const allowed = call('allowed', 'p', 'j', 'b', 'segRow');
 
 /** One key's score, online-softmax update and value product (j is the key index). */
 function keyBody(b: BlockBuilder, w: KeyWalk): void {
-  const kWalk = rowWalk(w.layout, 'TOTAL_KV_HEADS', uniform('seqK'), 'DW', 'b', 'hk');
-  const vWalk = rowWalk(w.layout, 'TOTAL_KV_HEADS', uniform('seqK'), 'DVW', 'b', 'hk');
+  const kWalk = keyRowWalk(w.layout, 'TOTAL_KV_HEADS', 'DW', 'b', 'hk');
+  const vWalk = keyRowWalk(w.layout, 'TOTAL_KV_HEADS', 'DVW', 'b', 'hk');
   const at = (name: string, row: Expr) => index(name, add(row, 'd'));
   if (w.tiled) {
     const kRow = b.let('kRow', mul(paren(sub('j', 'ja')), 'DW'));
     const vRow = b.let('vRow', mul(paren(sub('j', 'ja')), 'DVW'));
     keyUpdate(b, update(w, at('kTile', kRow), at('vTile', vRow)));
   } else {
-    const kRow = b.let('kRow', kWalk.at('kBase0', 'j'));
-    const vRow = b.let('vRow', vWalk.at('vBase0', 'j'));
+    const slot = b.let('slot', keySlot('j'));
+    const kRow = b.let('kRow', kWalk.atSlot('kBase0', slot));
+    const vRow = b.let('vRow', vWalk.atSlot('vBase0', slot));
     const load = (binding: string, row: Expr) => w.codec.load(at(binding, row));
     keyUpdate(b, update(w, load(w.bindings.k.name, kRow), load(w.bindings.v.name, vRow)));
   }
@@ -168,7 +169,7 @@ function stage(
   width: string,
   base: string,
 ) {
-  const walk = rowWalk(w.layout, 'TOTAL_KV_HEADS', uniform('seqK'), width, 'b', 'hk');
+  const walk = keyRowWalk(w.layout, 'TOTAL_KV_HEADS', width, 'b', 'hk');
   b.for(
     'x',
     'lid',

@@ -8,7 +8,7 @@
 // rows share one load (GPU-shaped); `rowwise` reads K/V straight from storage (CPU-shaped).
 
 import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
-import { rowWalk, rowIndex } from '../../kernel/blocks/layout.js';
+import { keyRowWalk, rowIndex } from '../../kernel/blocks/layout.js';
 import { TANH_SAFE } from '../../kernel/blocks/online-softmax.js';
 import { rowCodec, type RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
@@ -35,6 +35,7 @@ import type { Expr, HelperFunction, Kernel } from '../../kernel/ir.js';
 import { routedRowsUniforms, routedTileBound } from '../wgsl/emit-head-routing.js';
 import { softmaxLoopIterations } from '../wgsl/loop-budget.js';
 import {
+  KEY_SLOT_UNIFORMS,
   lseUniforms,
   softmaxKernelSetup,
   type KernelTarget,
@@ -75,7 +76,8 @@ export function softmaxKernel(
       u.name === 'total' && routed ? routedTileBound(routed, group.heads, plan.queryTile) : u.value,
     );
   if (routed) for (const u of routedRowsUniforms(routed)) k.uniform(u.name, u.value);
-  for (const u of [...setup.randomUniforms, ...lseUniforms(lse)]) k.uniform(u.name, u.value);
+  for (const u of [...setup.randomUniforms, ...lseUniforms(lse), ...KEY_SLOT_UNIFORMS])
+    k.uniform(u.name, u.value);
   declareBindings(k, bindings, codec);
   const tiled = plan.variant === 'tiled';
   if (tiled) declareTiles(k, attention, plan);
@@ -229,7 +231,6 @@ function queryRow(
 ): void {
   const layout = attention.layout;
   const seqQ = uniform('seqQ');
-  const seqK = uniform('seqK');
   b.let(
     'qRow',
     add(uniform('qBase'), rowIndex(layout, 'TOTAL_HEADS', seqQ, 'DW', 'b', 'h', 'row')),
@@ -240,11 +241,11 @@ function queryRow(
   );
   b.let(
     'kBase0',
-    add(uniform('kBase'), rowWalk(layout, 'TOTAL_KV_HEADS', seqK, 'DW', 'b', 'hk').first),
+    add(uniform('kBase'), keyRowWalk(layout, 'TOTAL_KV_HEADS', 'DW', 'b', 'hk').first),
   );
   b.let(
     'vBase0',
-    add(uniform('vBase'), rowWalk(layout, 'TOTAL_KV_HEADS', seqK, 'DVW', 'b', 'hk').first),
+    add(uniform('vBase'), keyRowWalk(layout, 'TOTAL_KV_HEADS', 'DVW', 'b', 'hk').first),
   );
   const vec = step.plan.vectorWidth === 4 ? T.vec(4, 'f32') : T.f32;
   b.var('qrow', undefined, T.array(vec, 'DW'));

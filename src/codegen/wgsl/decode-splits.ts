@@ -1,8 +1,11 @@
 // How the split-K decode kernels (emit-decode-split.ts) cut the keys, as size expressions the
 // plan evaluates at run time, so one compiled module serves every key count:
 //
-//   splits        = min(MAX_SPLITS, ceilDiv(seqK, KEYS_PER_SPLIT))
-//   tilesPerSplit = ceilDiv(ceilDiv(seqK, TK), splits)
+//   splits        = min(MAX_SPLITS, ceilDiv(min(seqK, kvRows), KEYS_PER_SPLIT))
+//   tilesPerSplit = ceilDiv(min(ceilDiv(seqK, TK), ceilDiv(kvRows, TK) + 2), splits)
+//
+// kvRows is seqK in a plain run and the store's rows in a KV cache (codegen/plan.ts), so a
+// ring's step is cut by its window, not by the absolute length.
 //
 // Up to MAX_SPLITS * KEYS_PER_SPLIT keys (65,536 at TK 16) every split walks at most
 // KEYS_PER_SPLIT keys (rounded up to whole key tiles), so one invocation runs ~5K loop
@@ -23,13 +26,28 @@ function tilesPerSplitTarget(keyTile: number): number {
   return Math.max(1, Math.ceil(KEYS_PER_SPLIT / keyTile));
 }
 
+/**
+ * Keys a row can reach: all of seqK in a plain run, at most the store's rows in a KV cache
+ * (a ring holds the window, whatever the absolute length).
+ */
+const reachableKeys: SizeExpr = size.min('seqK', 'kvRows');
+
 export function decodeSplits(keyTile: number): SizeExpr {
   const keys = tilesPerSplitTarget(keyTile) * keyTile;
-  return size.max(1, size.min(MAX_SPLITS, size.ceilDiv('seqK', keys)));
+  return size.max(1, size.min(MAX_SPLITS, size.ceilDiv(reachableKeys, keys)));
 }
 
+/**
+ * Visited tiles per split. A row visits at most every tile of seqK, and in a ring at most
+ * ceil(kvRows / TK) + 2 (the prefix's and the band's partial tiles); the partial kernel
+ * cuts a row's list of visits, and its last split takes any left over.
+ */
 export function decodeTilesPerSplit(keyTile: number): SizeExpr {
-  return size.ceilDiv(size.ceilDiv('seqK', keyTile), decodeSplits(keyTile));
+  const visits = size.min(
+    size.ceilDiv('seqK', keyTile),
+    size.add(size.ceilDiv('kvRows', keyTile), 2),
+  );
+  return size.ceilDiv(visits, decodeSplits(keyTile));
 }
 
 /** Words of one partial record: DV accumulator floats, then m and l (vec4-padded at W 4). */

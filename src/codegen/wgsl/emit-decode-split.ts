@@ -9,6 +9,8 @@
 // key update, row codecs), so the three cannot drift apart.
 
 import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
+import { keyRowWalk, keySlot } from '../../kernel/blocks/layout.js';
+import { renderExpr } from '../../kernel/render-wgsl.js';
 import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
@@ -19,6 +21,7 @@ import { f32Lit } from '../../kernel/f32-literal.js';
 import {
   emitLseBinding,
   emitParamsStruct,
+  KEY_SLOT_UNIFORMS,
   lseStore,
   lseUniforms,
   softmaxKernelSetup,
@@ -124,6 +127,7 @@ export function emitDecodePartialKernel(
     { name: 'splits', value: splits },
     { name: 'tilesPerSplit', value: decodeTilesPerSplit(plan.keyTile) },
     { name: 'partBase', value: size.ceilDiv(arrays.part, W) },
+    ...KEY_SLOT_UNIFORMS,
   );
 
   const L: string[] = [];
@@ -148,8 +152,9 @@ export function emitDecodePartialKernel(
   declare(bindings.part, 'read_write', vec);
   if (bindings.aux) declare(bindings.aux, 'read', 'u32');
   emit();
-  const kStride = bhnd ? 'DW' : 'TOTAL_KV_HEADS * DW';
-  const vStride = bhnd ? 'DVW' : 'TOTAL_KV_HEADS * DVW';
+  // K/V rows through the kernel IR's one key addressing (kernel/blocks/layout.ts).
+  const kWalk = keyRowWalk(attention.layout, 'TOTAL_KV_HEADS', 'DW', 'b', 'hk');
+  const vWalk = keyRowWalk(attention.layout, 'TOTAL_KV_HEADS', 'DVW', 'b', 'hk');
   if (codec.helpers.length > 0) {
     codec.helpers.forEach((line) => emit(line));
     emit();
@@ -195,12 +200,12 @@ export function emitDecodePartialKernel(
   emit('  let qt = row / TQ;');
   if (bhnd) {
     emit('  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;');
-    emit('  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;');
-    emit('  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;');
+    emit(`  let kBase0 = P.kBase + ${renderExpr(kWalk.first)};`);
+    emit(`  let vBase0 = P.vBase + ${renderExpr(vWalk.first)};`);
   } else {
     emit('  let qRow = P.qBase + ((b * P.seqQ + row) * TOTAL_HEADS + h) * DW;');
-    emit('  let kBase0 = P.kBase + (b * P.seqK * TOTAL_KV_HEADS + hk) * DW;');
-    emit('  let vBase0 = P.vBase + (b * P.seqK * TOTAL_KV_HEADS + hk) * DVW;');
+    emit(`  let kBase0 = P.kBase + ${renderExpr(kWalk.first)};`);
+    emit(`  let vBase0 = P.vBase + ${renderExpr(vWalk.first)};`);
   }
   emit(`  var qrow: array<${vec}, DW>;`);
   emit(`  var acc: array<${vec}, DVW>;`);
@@ -215,7 +220,9 @@ export function emitDecodePartialKernel(
     `  let segRow = ${hasSegment ? `${bindings.aux!.name}[P.segQBase + b * P.seqQ + row]` : '0u'};`,
   );
   emit('  // The row visits the key tiles of [0, prefix) and [lo, hi), as in the fused kernel;');
-  emit('  // this invocation only those of its split, [splitFirst, splitEnd).');
+  emit('  // the splits cut that list of visits (not the whole key range, so a ring step of a');
+  emit('  // long context costs its window), this invocation visits [first, end) of it, and the');
+  emit('  // last split takes whatever a loose visit range left over.');
   emit('  let NK = i32(P.seqK);');
   emit(`  let prefixEnd = min(${visit.prefix ?? '0u'}, P.seqK);`);
   emit(`  let lo = u32(clamp(${visit.lo}, 0i, NK));`);
@@ -223,21 +230,19 @@ export function emitDecodePartialKernel(
   emit('  let prefixTiles = (prefixEnd + TK - 1u) / TK;');
   emit('  let bandFirst = max(prefixTiles, lo / TK);');
   emit('  let bandEnd = max(bandFirst, (hi + TK - 1u) / TK);');
-  emit('  let splitFirst = split * P.tilesPerSplit;');
-  emit('  let splitEnd = min(splitFirst + P.tilesPerSplit, P.kTiles);');
-  emit('  let aEnd = max(splitFirst, min(prefixTiles, splitEnd));');
-  emit('  let bFirst = max(bandFirst, splitFirst);');
-  emit('  let bEnd = max(bFirst, min(bandEnd, splitEnd));');
-  emit('  let aTiles = aEnd - splitFirst;');
-  emit('  let visits = aTiles + bEnd - bFirst;');
-  emit('  var n = 0u;');
+  emit('  let rowVisits = prefixTiles + bandEnd - bandFirst;');
+  emit('  let splitFirst = min(split * P.tilesPerSplit, rowVisits);');
+  emit('  let splitEnd = min(splitFirst + P.tilesPerSplit, rowVisits);');
+  emit('  let visits = select(splitEnd, rowVisits, split + 1u == P.splits);');
+  emit('  var n = splitFirst;');
+  emit('  let aTiles = prefixTiles;');
   emit('  var j = 0u;');
   emit('  var tileEnd = 0u;');
   emit('  var masked = false;');
   emit('  loop {');
   emit('    if (j >= tileEnd) {');
   emit('      if (n >= visits) { break; }');
-  emit('      let kt = select(bFirst + n - aTiles, splitFirst + n, n < aTiles);');
+  emit('      let kt = select(bandFirst + n - aTiles, n, n < aTiles);');
   emit('      n++;');
   emit('      j = kt * TK;');
   emit('      let j1 = min(j + TK, P.seqK);');
@@ -250,8 +255,9 @@ export function emitDecodePartialKernel(
   emit('    if (masked) {');
   emit('      if (!allowed(p, j, b, segRow)) { j++; continue; }');
   emit('    }');
-  emit(`    let kRow = kBase0 + j * ${kStride};`);
-  emit(`    let vRow = vBase0 + j * ${vStride};`);
+  emit(`    let slot = ${renderExpr(keySlot('j'))};`);
+  emit(`    let kRow = ${renderExpr(kWalk.atSlot('kBase0', 'slot'))};`);
+  emit(`    let vRow = ${renderExpr(vWalk.atSlot('vBase0', 'slot'))};`);
   emitKeyUpdate((line) => emit('    ' + line), {
     score,
     modified,

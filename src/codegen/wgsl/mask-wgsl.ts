@@ -110,19 +110,27 @@ export function visitRange(mask: Mask): Visit {
       };
     }
     case 'intersect': {
-      const hulls = mask.terms.map(visitRange).map((v) =>
+      // A key every term allows lies in every term's band, or in some term's prefix and in
+      // the hull of every other term: so the bands intersect, and the prefix reaches as far
+      // as the widest prefix cut by the other terms' hulls. (`causal: true` intersects a
+      // window | sink with causal: the sinks stay a prefix, the band stays the window, and a
+      // step visits no tile in between.)
+      const parts = mask.terms.map(visitRange);
+      const hullHi = (v: Visit) => (v.prefix === null ? v.hi : `max(${v.hi}, i32(${v.prefix}))`);
+      const prefixes = parts.flatMap((v, n) =>
         v.prefix === null
-          ? v
-          : {
-              prefix: null,
-              lo: `select(${v.lo}, 0i, ${v.prefix} > 0u)`,
-              hi: `max(${v.hi}, i32(${v.prefix}))`,
-            },
+          ? []
+          : [
+              [
+                v.prefix,
+                ...parts.filter((_, m) => m !== n).map((w) => `u32(max(${hullHi(w)}, 0i))`),
+              ].reduce((a, b) => `min(${a}, ${b})`),
+            ],
       );
       return {
-        prefix: null,
-        lo: hulls.map((v) => v.lo).reduce((a, b) => `max(${a}, ${b})`),
-        hi: hulls.map((v) => v.hi).reduce((a, b) => `min(${a}, ${b})`),
+        prefix: prefixes.length === 0 ? null : prefixes.reduce((a, b) => `max(${a}, ${b})`),
+        lo: parts.map((v) => v.lo).reduce((a, b) => `max(${a}, ${b})`),
+        hi: parts.map((v) => v.hi).reduce((a, b) => `min(${a}, ${b})`),
       };
     }
     default:

@@ -158,6 +158,19 @@ export function emitTensorBindings(
   return declare;
 }
 
+/**
+ * Where key position j's k/v row lies (codegen/plan.ts's cache symbols): row stride `kvRows`
+ * per (batch, kv head), and `keySlot(j)` (kernel/blocks/layout.ts) the row of position j,
+ * the identity in a plain run.
+ * Kernels that address keys so declare these uniforms last, and a KV cache runs only kernels
+ * that declare them (src/runtime/cache/kv-cache.ts).
+ */
+export const KEY_SLOT_UNIFORMS: readonly Uniform[] = [
+  { name: 'kvRows', value: 'kvRows' },
+  { name: 'ringPrefix', value: 'ringPrefix' },
+  { name: 'ringSlots', value: 'ringSlots' },
+];
+
 function need(x: SizeExpr | null | undefined): SizeExpr {
   if (x === null || x === undefined)
     throw new Error('internal error: table array missing from layout');

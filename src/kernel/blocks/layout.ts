@@ -1,8 +1,9 @@
 // Row addressing of q/k/v/o, written once for both layouts: row (b, head, position) of a
 // `[B, H, N, ·]` (bhnd) or `[B, N, H, ·]` (bnhd) tensor whose rows are `width` units (vectors,
-// or words of packed halves). A new layout is a new case here.
+// or words of packed halves). A new layout is a new case here. Key rows (k and v) go through
+// `keyRowWalk`, the one place that knows a KV cache stores them by slot, not by position.
 
-import { add, mul, type Operand } from '../build.js';
+import { add, lt, mod, mul, paren, select, sub, uniform, type Operand } from '../build.js';
 import type { Expr } from '../ir.js';
 
 export type TensorLayout = 'bhnd' | 'bnhd';
@@ -64,4 +65,41 @@ export function rowStart(
     base,
     rowIndex(layout, place.heads, place.seq, width, place.batch, place.head, place.row),
   );
+}
+
+/**
+ * The row of key position `j` in k and v (codegen/plan.ts's cache symbols): its own row below
+ * `ringPrefix`, else `ringPrefix + (j - ringPrefix) % ringSlots`. A plain run sets no prefix
+ * and a ring of 2^32 - 1 slots, so this is j; a KV cache's ring keeps its sinks at their own
+ * rows and wraps the rest, and the mask still sees the absolute position j.
+ */
+export function keySlot(j: Operand): Expr {
+  const prefix = uniform('ringPrefix');
+  const position = typeof j === 'string' ? j : paren(j);
+  return select(
+    add(prefix, mod(paren(sub(position, prefix)), uniform('ringSlots'))),
+    position,
+    lt(position, prefix),
+  );
+}
+
+/**
+ * The k or v rows of (b, kv head) by key position: `rowWalk` with the store's row count
+ * `kvRows` (seqK in a plain run, the cache's allocated rows in a KV cache) and `keySlot`.
+ */
+export function keyRowWalk(
+  layout: TensorLayout,
+  heads: Operand,
+  width: Operand,
+  b: Operand,
+  head: Operand,
+): {
+  readonly first: Expr;
+  /** Row of key position j. */
+  readonly at: (first: Operand, j: Operand) => Expr;
+  /** Row of a slot already computed with `keySlot` (k and v share one per key). */
+  readonly atSlot: (first: Operand, slot: Operand) => Expr;
+} {
+  const walk = rowWalk(layout, heads, uniform('kvRows'), width, b, head);
+  return { first: walk.first, at: (first, j) => walk.at(first, keySlot(j)), atSlot: walk.at };
 }

@@ -34,6 +34,9 @@ struct Params {
   splits: u32,
   tilesPerSplit: u32,
   partBase: u32,
+  kvRows: u32,
+  ringPrefix: u32,
+  ringSlots: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -114,8 +117,8 @@ fn main(
   let pb = p;
   let qt = row / TQ;
   let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;
-  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;
-  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;
+  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;
+  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;
   var qrow: array<vec4<f32>, DW>;
   var acc: array<vec4<f32>, DVW>;
   for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d] * 0.17677669; }
@@ -125,7 +128,9 @@ fn main(
   let slope = exp2(-8.0 * f32(hl + 1u) / f32(HEADS));
   let segRow = auxbuf[P.segQBase + b * P.seqQ + row];
   // The row visits the key tiles of [0, prefix) and [lo, hi), as in the fused kernel;
-  // this invocation only those of its split, [splitFirst, splitEnd).
+  // the splits cut that list of visits (not the whole key range, so a ring step of a
+  // long context costs its window), this invocation visits [first, end) of it, and the
+  // last split takes whatever a loose visit range left over.
   let NK = i32(P.seqK);
   let prefixEnd = min(0u, P.seqK);
   let lo = u32(clamp(max(0i, min(i32(pa) - 4i, max(0i, 0i))), 0i, NK));
@@ -133,21 +138,19 @@ fn main(
   let prefixTiles = (prefixEnd + TK - 1u) / TK;
   let bandFirst = max(prefixTiles, lo / TK);
   let bandEnd = max(bandFirst, (hi + TK - 1u) / TK);
-  let splitFirst = split * P.tilesPerSplit;
-  let splitEnd = min(splitFirst + P.tilesPerSplit, P.kTiles);
-  let aEnd = max(splitFirst, min(prefixTiles, splitEnd));
-  let bFirst = max(bandFirst, splitFirst);
-  let bEnd = max(bFirst, min(bandEnd, splitEnd));
-  let aTiles = aEnd - splitFirst;
-  let visits = aTiles + bEnd - bFirst;
-  var n = 0u;
+  let rowVisits = prefixTiles + bandEnd - bandFirst;
+  let splitFirst = min(split * P.tilesPerSplit, rowVisits);
+  let splitEnd = min(splitFirst + P.tilesPerSplit, rowVisits);
+  let visits = select(splitEnd, rowVisits, split + 1u == P.splits);
+  var n = splitFirst;
+  let aTiles = prefixTiles;
   var j = 0u;
   var tileEnd = 0u;
   var masked = false;
   loop {
     if (j >= tileEnd) {
       if (n >= visits) { break; }
-      let kt = select(bFirst + n - aTiles, splitFirst + n, n < aTiles);
+      let kt = select(bandFirst + n - aTiles, n, n < aTiles);
       n++;
       j = kt * TK;
       let j1 = min(j + TK, P.seqK);
@@ -160,8 +163,9 @@ fn main(
     if (masked) {
       if (!allowed(p, j, b, segRow)) { j++; continue; }
     }
-    let kRow = kBase0 + j * DW;
-    let vRow = vBase0 + j * DVW;
+    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);
+    let kRow = kBase0 + slot * DW;
+    let vRow = vBase0 + slot * DVW;
     var s = 0.0;
     for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }
     s = 3e+1 * tanhSafe(s * 0.033333335);

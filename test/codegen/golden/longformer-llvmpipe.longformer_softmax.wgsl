@@ -25,6 +25,9 @@ struct Params {
   kBase: u32,
   vBase: u32,
   oBase: u32,
+  kvRows: u32,
+  ringPrefix: u32,
+  ringSlots: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -67,8 +70,8 @@ fn main(
   let pb = min(qt * TQ + TQ, P.seqQ) - 1u + offset;
   let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;
   let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DVW;
-  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;
-  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;
+  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;
+  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;
   var qrow: array<vec4<f32>, DW>;
   var acc: array<vec4<f32>, DVW>;
   for (var d = 0u; d < DW; d++) { qrow[d] = qbuf[qRow + d] * 0.18033688; }
@@ -105,8 +108,9 @@ fn main(
     if (masked) {
       if (!allowed(p, j, b, segRow)) { j++; continue; }
     }
-    let kRow = kBase0 + j * DW;
-    let vRow = vBase0 + j * DVW;
+    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);
+    let kRow = kBase0 + slot * DW;
+    let vRow = vBase0 + slot * DVW;
     var s = 0.0;
     for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kbuf[kRow + d]); }
     // Lazy rescale: only when the running max grows.

@@ -1,0 +1,592 @@
+// The KV cache of a loaded attention (`attention.createCache({ batch, capacity })`): it keeps
+// what the plan's cache section says each head group may still read (src/ir/cache-plan.ts,
+// carried by the host plan), appends new positions' k and v in place on the GPU, and runs the
+// attention's own kernels for the queries of the newest positions against it. The kernels
+// address keys by absolute position through the size symbols kvRows / ringPrefix / ringSlots
+// (slots.ts), so the mask is evaluated exactly as without a cache.
+//
+// Softmax groups (static, segment and routed-free masks) share one k/v store: a ring when
+// every group's reach is bounded, else a contiguous store of min(capacity, max_seq) rows.
+// Other store kinds (recurrent state, projected rows, side tables) are dispatched by kind in
+// `groupStoreFor` and refused with a clear error until their stores exist.
+
+import type { SizeEnv } from '../../codegen/plan.js';
+import { evalSize } from '../../codegen/plan.js';
+import type { DeviceRunArgs, DeviceTensor } from '../device-tensor-args.js';
+import { usageText, type BoundTensor } from '../device-tensor-checks.js';
+import { assertDeviceUsable, DeviceError, withErrorScopes } from '../device-errors.js';
+import type { CachedKeys, TensorRunner } from '../device-tensors.js';
+import { packHalves, unpackHalves } from '../f16.js';
+import type { LoadContext } from '../load-context.js';
+import { submitAndReadBack } from '../read-back.js';
+import { createKvStore, type KvStore, type RowSource, type StoreShape } from './kv-store.js';
+import { slotLayout, type SlotLayout } from './slots.js';
+import { checkKernelsAddressCache, groupStoreFor, storeShapeOf } from './cache-plan-checks.js';
+
+export interface CacheOptions {
+  /** Sequences decoded side by side (axis B of every tensor). */
+  readonly batch: number;
+  /** Most positions the cache will hold; a ring needs less and ignores it beyond its size. */
+  readonly capacity: number;
+  /**
+   * Most positions one append (and one attend) may cover for a ring: its slots hold the
+   * look-back plus this many, so every query of a chunk still finds its keys. Default 16.
+   */
+  readonly maxChunk?: number;
+}
+
+/** A host array (Float32Array; Uint16Array halves or Float32Array for f16; Uint32Array for ids) or a device tensor. */
+export type CacheTensor = Float32Array | Uint16Array | Uint32Array | DeviceTensor;
+
+export interface CacheAppendInputs {
+  readonly k: CacheTensor;
+  readonly v: CacheTensor;
+  /** Segment ids of the new positions, `[B, T]` u32, for a spec with a `segment` mask. */
+  readonly seg_k?: CacheTensor;
+}
+
+export interface CacheAppendOptions {
+  /** Record into this encoder (the caller submits); without one the cache submits itself. */
+  readonly encoder?: GPUCommandEncoder;
+  /** New positions, when k and v are device tensors without a shape. */
+  readonly tokens?: number;
+}
+
+export interface CacheAttendArgs {
+  /** `[B, H, T, D]` (bhnd) queries of the last T appended positions. */
+  readonly q: CacheTensor;
+  /** Written in place; without it (and with a host q) the result is read back. */
+  readonly o?: DeviceTensor;
+  readonly lse?: DeviceTensor;
+  readonly seg_q?: CacheTensor;
+  readonly router?: CacheTensor;
+  readonly centroids?: CacheTensor;
+  readonly encoder?: GPUCommandEncoder;
+}
+
+export interface KvCache {
+  /** Absolute positions appended so far (the next one's position). */
+  readonly length: number;
+  readonly capacity: number;
+  readonly batch: number;
+  /** GPU bytes the cache holds (its stores, as allocated). */
+  readonly bytes: number;
+  /** Rows kept per (batch, kv head), and whether they form a ring. */
+  readonly slots: SlotLayout;
+  /**
+   * The stores, in the spec's layout with `slots.rows` positions per (batch, kv head):
+   * position p at row `slotOf(slots, p)`. For reading (debugging, tests); the cache writes them.
+   */
+  readonly buffers: {
+    readonly k: GPUBuffer;
+    readonly v: GPUBuffer;
+    readonly seg_k: GPUBuffer | null;
+  };
+  append(inputs: CacheAppendInputs, options?: CacheAppendOptions): Promise<void>;
+  attend(args: CacheAttendArgs): Promise<{ o?: Float32Array }>;
+  /** Starts over at position 0 (the stores keep their memory). */
+  reset(): void;
+  destroy(): void;
+}
+
+const DEFAULT_MAX_CHUNK = 16;
+
+function isDeviceTensor(x: unknown): x is DeviceTensor {
+  return typeof x === 'object' && x !== null && 'buffer' in x && !ArrayBuffer.isView(x);
+}
+
+function positiveInteger(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new Error(`createCache: ${what} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function createKvCache(
+  context: LoadContext,
+  runner: TensorRunner,
+  options: CacheOptions,
+): KvCache {
+  const { device, plan, name } = context;
+  context.assertUsable();
+  const batch = positiveInteger(options?.batch, 'batch');
+  const capacity = positiveInteger(options?.capacity, 'capacity');
+  const maxChunk = positiveInteger(options?.maxChunk ?? DEFAULT_MAX_CHUNK, 'maxChunk');
+  if (!plan.cache) {
+    throw new Error(
+      `attention '${name}': its plan has no KV cache section (compiled before the cache existed); compile it again`,
+    );
+  }
+  if (plan.cache.groups.length === 0) throw new Error(`attention '${name}': no head groups`);
+  const stores = plan.cache.groups.map((g) => groupStoreFor(name, g));
+  // One store for every group: the widest ring, or contiguous if any group reads unboundedly.
+  const contiguous = stores.find((s) => s.kind === 'contiguous');
+  const rings = stores.filter((s) => s.kind === 'ring');
+  const slots = slotLayout(
+    contiguous ?? {
+      kind: 'ring',
+      lookBack: Math.max(...rings.map((r) => r.lookBack)),
+      prefix: Math.max(...rings.map((r) => r.prefix)),
+    },
+    capacity,
+    maxChunk,
+  );
+  checkKernelsAddressCache(name, plan, slots.kind === 'ring');
+  const shape = storeShapeOf(plan, batch);
+  if (shape.segments && slots.kind === 'ring') {
+    // The kernels read seg_k by absolute position from one [B, seqK] array; a ring would need
+    // its own addressing there too.
+    throw new Error(
+      `attention '${name}': a KV cache ring with a segment mask (seg_k kept per slot) is not supported yet`,
+    );
+  }
+  const unit = shape.element === 2 ? 'f16' : 'f32';
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  const kRowBytes = batch * shape.kvHeads * shape.headDim * shape.element;
+  if (kRowBytes * slots.rows > limit) {
+    throw new Error(
+      `attention '${name}': a cache of ${slots.rows} positions at batch ${batch} needs ` +
+        `${kRowBytes * slots.rows} bytes for k, over the device's maxStorageBufferBindingSize / maxBufferSize (${limit}); use a smaller capacity`,
+    );
+  }
+  const store: KvStore = createKvStore(device, `${name}.cache`, shape, slots);
+  // Per-batch seg_k rows made contiguous ([B, length]) for the kernels' seg_k array.
+  const segStage =
+    shape.segments && batch > 1
+      ? device.createBuffer({
+          label: `${name}.cache.seg_k-stage`,
+          size: Math.max(16, Math.ceil((batch * slots.rows * 4) / 16) * 16),
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+        })
+      : null;
+  // Host queries and read-back outputs: grown by doubling, reused after.
+  const staging = new Map<string, GPUBuffer>();
+  const stage = (key: string, bytes: number, usage: number): GPUBuffer => {
+    const existing = staging.get(key);
+    if (existing && existing.size >= bytes) return existing;
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16, existing ? existing.size * 2 : 0);
+    existing?.destroy();
+    const buffer = device.createBuffer({ label: `${name}.cache.${key}`, size, usage });
+    staging.set(key, buffer);
+    return buffer;
+  };
+  let length = 0;
+  let destroyed = false;
+
+  const assertUsable = () => {
+    context.assertUsable();
+    if (destroyed) throw new Error(`attention '${name}': this KV cache was destroyed`);
+  };
+
+  const kArray = plan.arrays.find((a) => a.name === 'k')!;
+  const vArray = plan.arrays.find((a) => a.name === 'v')!;
+  const segKArray = plan.arrays.find((a) => a.name === 'seg_k');
+
+  /** Expected element count per position and dims text of an appended tensor. */
+  const perPosition = (tensor: 'k' | 'v' | 'seg_k') => {
+    if (tensor === 'seg_k')
+      return { elements: batch, dims: `[B, T] = [${batch}, T]`, storage: 'u32' as const };
+    const width = tensor === 'k' ? shape.headDim : shape.valueDim;
+    const dims =
+      shape.layout === 'bhnd'
+        ? `[B, Hkv, T, ${tensor === 'k' ? 'D' : 'Dv'}] = [${batch}, ${shape.kvHeads}, T, ${width}]`
+        : `[B, T, Hkv, ${tensor === 'k' ? 'D' : 'Dv'}] = [${batch}, T, ${shape.kvHeads}, ${width}]`;
+    return { elements: batch * shape.kvHeads * width, dims, storage: unit };
+  };
+
+  /** Positions in an appended tensor: from a host array's length or a device tensor's shape. */
+  const positionsOf = (
+    tensor: 'k' | 'v' | 'seg_k',
+    x: CacheTensor | undefined,
+    tokens?: number,
+  ) => {
+    const { elements, dims, storage } = perPosition(tensor);
+    if (x === undefined)
+      throw new Error(`append: tensor '${tensor}' is missing; expected ${storage} ${dims}`);
+    if (isDeviceTensor(x)) {
+      if (x.dtype !== storage) {
+        throw new Error(
+          `append: tensor '${tensor}': dtype is ${String(x.dtype)}, expected ${storage}`,
+        );
+      }
+      const s = x.shape;
+      if (s === undefined) {
+        if (tokens === undefined) {
+          throw new Error(
+            `append: tensor '${tensor}' has no shape to read the new positions from; pass its shape ${dims}, or { tokens }`,
+          );
+        }
+        return tokens;
+      }
+      const nAxis = tensor === 'seg_k' ? 1 : shape.layout === 'bhnd' ? 2 : 1;
+      const t = s[nAxis]!;
+      const expected =
+        tensor === 'seg_k'
+          ? [batch, t]
+          : shape.layout === 'bhnd'
+            ? [batch, shape.kvHeads, t, tensor === 'k' ? shape.headDim : shape.valueDim]
+            : [batch, t, shape.kvHeads, tensor === 'k' ? shape.headDim : shape.valueDim];
+      if (s.length !== expected.length || s.some((d, i) => d !== expected[i])) {
+        const axis = s[0] !== batch ? ` (axis B is ${s[0]}, expected batch=${batch})` : '';
+        throw new Error(
+          `append: tensor '${tensor}': shape [${s.join(', ')}], expected ${dims}${axis}`,
+        );
+      }
+      return t;
+    }
+    const wanted =
+      storage === 'u32'
+        ? ['Uint32Array']
+        : storage === 'f16'
+          ? ['Uint16Array', 'Float32Array']
+          : ['Float32Array'];
+    const kind = (x as object).constructor?.name ?? typeof x;
+    if (!wanted.includes(kind)) {
+      throw new Error(
+        `append: tensor '${tensor}': expected ${wanted.join(' or ')} (${storage} ${dims}), got ${kind}`,
+      );
+    }
+    const count = (x as ArrayBufferView & { length: number }).length;
+    if (count === 0 || count % elements !== 0) {
+      throw new Error(
+        `append: tensor '${tensor}' has ${count} elements, not a whole number of positions of ${dims} (${elements} elements each)`,
+      );
+    }
+    return count / elements;
+  };
+
+  /** A checked source: host bytes in store format, or a device buffer region. */
+  const sourceOf = (tensor: 'k' | 'v' | 'seg_k', x: CacheTensor, positions: number): RowSource => {
+    const { elements, dims, storage } = perPosition(tensor);
+    const bytes = positions * elements * (storage === 'f16' ? 2 : 4);
+    if (!isDeviceTensor(x)) {
+      const data = x instanceof Float32Array && storage === 'f16' ? packHalves(x, tensor) : x;
+      return { kind: 'host', data };
+    }
+    const offset = x.offset ?? 0;
+    if (!Number.isInteger(offset) || offset < 0 || offset % 4 !== 0) {
+      throw new Error(`append: tensor '${tensor}': offset ${offset} is not a multiple of 4 bytes`);
+    }
+    const size = x.buffer.size;
+    if (offset + bytes > size) {
+      throw new Error(
+        `append: tensor '${tensor}': its buffer holds ${size} bytes, but ${storage} ${dims.replace(/T(?=[,\]][^=]*$)/, String(positions))} ` +
+          `needs ${bytes} bytes from offset ${offset}, ${offset + bytes} in all`,
+      );
+    }
+    if ((x.buffer.usage & GPUBufferUsage.COPY_SRC) === 0) {
+      throw new Error(
+        `append: tensor '${tensor}': its buffer's usage lacks COPY_SRC (it has ${usageText(x.buffer.usage)}); the cache copies its rows into the store on the GPU`,
+      );
+    }
+    return { kind: 'device', buffer: x.buffer, offset };
+  };
+
+  const room = () =>
+    slots.kind === 'ring'
+      ? `this ring keeps the look-back and ${slots.maxChunk} more positions (createCache({ maxChunk }))`
+      : `the cache holds ${slots.limit} positions (capacity ${capacity}${slots.limit < capacity ? ', max_seq' : ''})`;
+
+  /** Runs device work: into the caller's encoder, or one of ours, submitted and checked. */
+  const withEncoder = async (
+    what: string,
+    encoder: GPUCommandEncoder | undefined,
+    work: (encoder: GPUCommandEncoder) => Promise<void> | void,
+  ) => {
+    if (encoder) {
+      await work(encoder);
+      return;
+    }
+    const own = device.createCommandEncoder({ label: `${name}.cache` });
+    await work(own);
+    const scoped = withErrorScopes(device, () => device.queue.submit([own.finish()]));
+    const error = await scoped.error;
+    if (error !== null) throw new DeviceError(`attention '${name}': KV cache ${what}: ${error}`);
+    assertDeviceUsable(device, `attention '${name}'`);
+  };
+
+  const cache: KvCache = {
+    get length() {
+      return length;
+    },
+    capacity,
+    batch,
+    bytes: store.bytes + (segStage?.size ?? 0),
+    slots,
+    buffers: { k: store.k, v: store.v, seg_k: store.segK },
+
+    async append(inputs, appendOptions = {}) {
+      assertUsable();
+      const known = new Set(['k', 'v', ...(shape.segments ? ['seg_k'] : [])]);
+      for (const key of Object.keys(inputs ?? {})) {
+        if (!known.has(key)) {
+          throw new Error(
+            `append: tensor '${key}' is not a per-key input of this attention (it takes ${[...known].join(', ')})`,
+          );
+        }
+      }
+      const t = positionsOf('k', inputs.k, appendOptions.tokens);
+      const tv = positionsOf('v', inputs.v, appendOptions.tokens ?? t);
+      if (tv !== t) throw new Error(`append: tensor 'v' has ${tv} positions, expected ${t} (as k)`);
+      let segSource: RowSource | null = null;
+      if (shape.segments) {
+        const ts = positionsOf('seg_k', inputs.seg_k, appendOptions.tokens ?? t);
+        if (ts !== t)
+          throw new Error(`append: tensor 'seg_k' has ${ts} positions, expected ${t} (as k)`);
+        segSource = sourceOf('seg_k', inputs.seg_k!, t);
+      }
+      if (slots.kind === 'ring' && t > slots.maxChunk) {
+        throw new Error(
+          `append: ${t} new positions, but at most ${slots.maxChunk} fit one append: ${room()}; append a longer prefill in chunks, attending after each`,
+        );
+      }
+      if (length + t > slots.limit) {
+        throw new Error(
+          `append: ${t} new position${t === 1 ? '' : 's'} at length ${length} would pass the capacity: ${room()}; nothing was written`,
+        );
+      }
+      const sources = {
+        k: sourceOf('k', inputs.k, t),
+        v: sourceOf('v', inputs.v, t),
+        segK: segSource,
+      };
+      const onDevice = [
+        ['k', inputs.k],
+        ['v', inputs.v],
+        ['seg_k', inputs.seg_k],
+      ].filter((e): e is ['k', DeviceTensor] => isDeviceTensor(e[1]));
+      if (onDevice.length > 0) {
+        await runner.checkBuffers(onDevice.map(([n, x]) => ({ name: n, buffer: x.buffer })));
+        assertUsable();
+        await withEncoder('append', appendOptions.encoder, (encoder) =>
+          store.write(length, t, sources, encoder),
+        );
+      } else {
+        const scoped = withErrorScopes(device, () => store.write(length, t, sources, null));
+        const error = await scoped.error;
+        if (error !== null) throw new DeviceError(`attention '${name}': KV cache append: ${error}`);
+      }
+      length += t;
+    },
+
+    async attend(args) {
+      assertUsable();
+      if (args === null || typeof args !== 'object')
+        throw new Error('attend: expected { q, o?, encoder? }');
+      for (const key of ['k', 'v', 'seg_k']) {
+        if (key in args) {
+          throw new Error(
+            `attend: tensor '${key}' is kept by the cache; pass it to append, and to attend only the new positions' queries`,
+          );
+        }
+      }
+      const qSpec = plan.inputs.find((i) => i.name === 'q')!;
+      const qPerRow = batch * shape.heads * shape.headDim;
+      const qDims =
+        shape.layout === 'bhnd'
+          ? `[B, H, T, D] = [${batch}, ${shape.heads}, T, ${shape.headDim}]`
+          : `[B, T, H, D] = [${batch}, T, ${shape.heads}, ${shape.headDim}]`;
+      let t: number;
+      const q = args.q;
+      if (q === undefined)
+        throw new Error(`attend: tensor 'q' is missing; expected ${unit} ${qDims}`);
+      if (isDeviceTensor(q)) {
+        const axis = qSpec.dims.indexOf('Nq');
+        const given = q.shape?.[axis];
+        if (given === undefined) {
+          throw new Error(
+            `attend: tensor 'q' has no shape to read T (its query rows) from; pass its shape ${qDims}`,
+          );
+        }
+        t = given;
+      } else {
+        const count = (q as { length: number }).length;
+        if (count === 0 || count % qPerRow !== 0) {
+          throw new Error(
+            `attend: tensor 'q' has ${count} elements, not a whole number of rows of ${qDims} (${qPerRow} elements each)`,
+          );
+        }
+        t = count / qPerRow;
+      }
+      if (t > length) {
+        throw new Error(
+          `attend: ${t} query rows, but the cache holds ${length} position${length === 1 ? '' : 's'}; ` +
+            `the queries are those of the last T appended positions, so append first`,
+        );
+      }
+      if (slots.kind === 'ring' && t > slots.maxChunk) {
+        throw new Error(
+          `attend: ${t} query rows, but ${room()}, so only the last ${slots.maxChunk} positions' queries still find their keys`,
+        );
+      }
+      const sizes: SizeEnv = {
+        batch,
+        seqQ: t,
+        seqK: length,
+        kvRows: slots.rows,
+        ringPrefix: slots.prefix,
+        ringSlots: slots.kind === 'ring' ? slots.ringSlots : 0xffffffff,
+      };
+      const bound = (
+        tensorName: 'k' | 'v',
+        buffer: GPUBuffer,
+        array: typeof kArray,
+      ): BoundTensor => ({
+        name: tensorName,
+        tensor: { buffer, dtype: unit },
+        offset: 0,
+        array,
+        bytes: buffer.size,
+        direct: true,
+      });
+      const prebound: BoundTensor[] = [bound('k', store.k, kArray), bound('v', store.v, vArray)];
+      const host = !isDeviceTensor(q);
+      if (host && args.encoder) {
+        throw new Error(
+          `attend: a host q is written through the queue at once, so it cannot wait in an encoder; pass q as a device tensor when recording into an encoder`,
+        );
+      }
+      if (!host && args.o === undefined) {
+        throw new Error(
+          `attend: tensor 'o' is missing; with a device q, pass o as a device tensor to write into`,
+        );
+      }
+      const qTensor: DeviceTensor = host
+        ? (() => {
+            const data =
+              unit === 'f16' && q instanceof Float32Array
+                ? packHalves(q, 'q')
+                : (q as ArrayBufferView);
+            if (unit === 'f32' && !(q instanceof Float32Array)) {
+              throw new Error(
+                `attend: tensor 'q': expected Float32Array (f32 ${qDims}), got ${(q as object).constructor?.name}`,
+              );
+            }
+            const buffer = stage(
+              'q',
+              data.byteLength,
+              GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+            );
+            device.queue.writeBuffer(
+              buffer,
+              0,
+              data.buffer,
+              data.byteOffset,
+              Math.ceil(data.byteLength / 4) * 4,
+            );
+            return { buffer, dtype: unit, offset: 0 };
+          })()
+        : q;
+      const oSpec = plan.outputs.find((o) => o.name === 'o')!;
+      const oWords = evalSize(plan.arrays.find((a) => a.name === oSpec.array)!.length, sizes);
+      const oTensor: DeviceTensor = args.o ?? {
+        buffer: stage(
+          'o',
+          oWords * 4,
+          GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        ),
+        dtype: unit,
+      };
+      const extras: Record<string, DeviceTensor> = {};
+      for (const key of ['seg_q', 'router', 'centroids'] as const) {
+        const x = args[key];
+        if (x === undefined) continue;
+        if (isDeviceTensor(x)) {
+          extras[key] = x;
+          continue;
+        }
+        const data = x as ArrayBufferView;
+        const buffer = stage(
+          key,
+          data.byteLength,
+          GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+        );
+        device.queue.writeBuffer(
+          buffer,
+          0,
+          data.buffer,
+          data.byteOffset,
+          Math.ceil(data.byteLength / 4) * 4,
+        );
+        const spec = plan.inputs.find((i) => i.name === key);
+        extras[key] = { buffer, dtype: spec ? (spec.storage ?? spec.dtype) : 'f32' };
+      }
+      await withEncoder('attend', args.encoder, async (encoder) => {
+        if (shape.segments && segKArray) {
+          let segBuffer = store.segK!;
+          if (segStage) {
+            for (let b = 0; b < batch; b++) {
+              encoder.copyBufferToBuffer(
+                store.segK!,
+                b * slots.rows * 4,
+                segStage,
+                b * length * 4,
+                length * 4,
+              );
+            }
+            segBuffer = segStage;
+          }
+          prebound.push({
+            name: 'seg_k',
+            tensor: { buffer: segBuffer, dtype: 'u32' },
+            offset: 0,
+            array: segKArray,
+            bytes: batch * length * 4,
+            direct: false,
+          });
+        }
+        const cached: CachedKeys = { sizes, tensors: prebound };
+        // k and v (and seg_k) are the cache's own, bound by `cached`, not the caller's.
+        const run = {
+          q: qTensor,
+          o: oTensor,
+          ...(args.lse ? { lse: args.lse } : {}),
+          ...extras,
+          encoder,
+          batch,
+          seqQ: t,
+          seqK: length,
+        } as unknown as DeviceRunArgs;
+        await runner.run(run, cached);
+      });
+      if (!host || args.o !== undefined) return {};
+      const words = oWords;
+      const read = stage(
+        'read',
+        Math.ceil(words / 4) * 16,
+        GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      );
+      const bytes = await submitAndReadBack(device, {
+        name,
+        at: `batch=${batch}, seqQ=${t}, seqK=${length} (KV cache)`,
+        record: () => {},
+        source: oTensor.buffer,
+        sourceOffset: 0,
+        staging: read,
+        words,
+        assertUsable,
+      });
+      const elements = oSpec.shape.map((e) => evalSize(e, sizes)).reduce((a, b) => a * b, 1);
+      return {
+        o:
+          unit === 'f16'
+            ? unpackHalves(new Uint32Array(bytes), elements)
+            : new Float32Array(bytes, 0, elements),
+      };
+    },
+
+    reset() {
+      assertUsable();
+      length = 0;
+    },
+
+    destroy() {
+      destroyed = true;
+      store.destroy();
+      segStage?.destroy();
+      for (const b of staging.values()) b.destroy();
+      staging.clear();
+    },
+  };
+  return cache;
+}
