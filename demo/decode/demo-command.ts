@@ -16,7 +16,7 @@ import type { NodeAdapterKind } from '../../src/runtime/adapter-not-found.js';
 import { DEFAULT_MODEL, type DecodeModelConfig } from './config.js';
 import { runDecodeLoop } from './decode-loop.js';
 import { openTfjsWithAttnc, type TfjsOnDevice } from './node-tfjs.js';
-import { describeModel, formatDecodeReport } from './report.js';
+import { describeCaches, describeModel, formatDecodeReport } from './report.js';
 import { GpuDecoder } from './tfjs-model.js';
 import { makeWeights } from './weights.js';
 
@@ -143,7 +143,7 @@ export async function runDemoDecode(argv: readonly string[], baseIo: CliIo): Pro
       { capacity: args.context + args.tokens, maxChunk: args.chunk },
     );
     try {
-      io.stdout(`attention: attnc, KV cache: ${model.cacheKind}\n`);
+      io.stdout(describeCaches(model.caches));
       // The first step of each shape waits for the driver to compile its kernels (tfjs's and
       // attnc's); one chunk and one single token first keep that out of the timings.
       progress.step('warming up: compiling kernels (minutes on a first run)');

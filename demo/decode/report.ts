@@ -3,6 +3,7 @@
 
 import { isWindowedLayer, type DecodeModelConfig } from './config.js';
 import type { DecodeRun } from './decode-loop.js';
+import type { CacheSummary } from './tfjs-model.js';
 
 export function describeModel(config: DecodeModelConfig, seed: number): string {
   const windowed = Array.from({ length: config.layers }, (_, l) => l).filter((l) =>
@@ -19,6 +20,28 @@ export function describeModel(config: DecodeModelConfig, seed: number): string {
     `${config.heads} heads / ${config.kvHeads} kv heads x ${config.headDim}, SwiGLU ${config.mlpHidden}, ` +
     `vocab ${config.vocab} (bytes), random weights (seed ${seed})`
   );
+}
+
+/** One line per run of equal layers: what each layer's KV cache keeps (the runtime's plan). */
+export function describeCaches(caches: readonly CacheSummary[]): string {
+  const groups: { first: number; last: number; cache: CacheSummary }[] = [];
+  caches.forEach((cache, layer) => {
+    const previous = groups.at(-1);
+    if (previous && JSON.stringify(previous.cache) === JSON.stringify(cache)) previous.last = layer;
+    else groups.push({ first: layer, last: layer, cache });
+  });
+  const total = caches.reduce((sum, c) => sum + c.bytes, 0);
+  const lines = groups.map(({ first, last, cache }) => {
+    const layers = first === last ? `layer ${first}` : `layers ${first}-${last}`;
+    const kept =
+      cache.kind === 'ring' ? `a ring of ${cache.rows}` : `a contiguous store of ${cache.rows}`;
+    return `  ${layers}: ${kept} positions per kv head, ${kib(cache.bytes)} each`;
+  });
+  return [`KV caches (attention.createCache), ${kib(total)} in all:`, ...lines].join('\n') + '\n';
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
 function perSecond(count: number, ms: number): string {

@@ -9,8 +9,8 @@
 
 import { compile } from '../../src/api/compile.js';
 import type { Runtime } from '../../src/api/runtime.js';
+import type { KvCache } from '../../src/runtime/cache/kv-cache.js';
 import type { LoadedAttention } from '../../src/runtime/loaded-kernel.js';
-import { ContiguousKvCache, openKvCache, type KvCache } from './attention-cache.js';
 import type { DecodeModel } from './decode-loop.js';
 import { checkModelConfig, layerSpec, type DecodeModelConfig } from './config.js';
 import { weightsForGpu } from './gpu-weights.js';
@@ -32,6 +32,13 @@ interface GpuLayer {
   readonly wGate: Tensor;
   readonly wUp: Tensor;
   readonly wDown: Tensor;
+}
+
+export interface CacheSummary {
+  readonly kind: 'ring' | 'contiguous';
+  /** Positions kept per kv head. */
+  readonly rows: number;
+  readonly bytes: number;
 }
 
 export interface GpuDecoderOptions {
@@ -90,7 +97,9 @@ export class GpuDecoder implements DecodeModel {
         const attention = await runtime.load(module);
         let cache: KvCache;
         try {
-          cache = openKvCache(runtime.device, attention, config, {
+          // A ring for the windowed layers, a contiguous store for the global one; a ring
+          // keeps `maxChunk` slots beyond the look-back, so a prefill chunk fits one append.
+          cache = attention.createCache({
             batch: 1,
             capacity: options.capacity,
             maxChunk: options.maxChunk,
@@ -145,11 +154,13 @@ export class GpuDecoder implements DecodeModel {
     );
   }
 
-  /** Which KV cache the layers use, for the report. */
-  get cacheKind(): string {
-    return this.layers[0]?.cache instanceof ContiguousKvCache
-      ? "the demo's contiguous stand-in on runOnDevice (demo/decode/attention-cache.ts)"
-      : "the runtime's attention.createCache";
+  /** Each layer's cache: what it keeps and its GPU bytes, for the report. */
+  get caches(): readonly CacheSummary[] {
+    return this.layers.map((layer) => ({
+      kind: layer.cache.slots.kind,
+      rows: layer.cache.slots.rows,
+      bytes: layer.cache.bytes,
+    }));
   }
 
   /** Positions in the caches. */

@@ -118,6 +118,9 @@ describe.skipIf(!available)('the decode loop in headless Chromium (WebGPU on Swi
       request,
     );
     expect(result.backend).toBe('external');
+    // Ring caches for the windowed layers, smaller than the 18 positions decoded: they wrap.
+    expect(result.caches.map((c) => c.kind)).toEqual(['ring', 'ring', 'contiguous']);
+    expect(result.caches[0]!.rows).toBeLessThan(18);
 
     const cpu = new CpuDecoder(CONFIG, makeWeights(CONFIG, request.seed));
     const expectedLogits: Float64Array[] = [];

@@ -4,7 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL } from '../../../demo/decode/config.js';
 import { DEFAULT_PROMPT, parseDemoArgs } from '../../../demo/decode/demo-command.js';
-import { describeModel, formatDecodeReport, printableText } from '../../../demo/decode/report.js';
+import {
+  describeCaches,
+  describeModel,
+  formatDecodeReport,
+  printableText,
+} from '../../../demo/decode/report.js';
 import { UsageError, type CliIo } from '../../../src/cli/io.js';
 
 function io(): CliIo & { out: string[] } {
@@ -102,6 +107,17 @@ describe('the demo report', () => {
       ].join('\n'),
     );
     expect(printableText([92, 0x41])).toBe('\\x5cA');
+    const ring = { kind: 'ring', rows: 276, bytes: 141312 } as const;
+    expect(
+      describeCaches([ring, ring, ring, { kind: 'contiguous', rows: 1088, bytes: 557056 }]),
+    ).toBe(
+      [
+        'KV caches (attention.createCache), 958.0 KiB in all:',
+        '  layers 0-2: a ring of 276 positions per kv head, 138.0 KiB each',
+        '  layer 3: a contiguous store of 1088 positions per kv head, 544.0 KiB each',
+        '',
+      ].join('\n'),
+    );
     expect(describeModel(DEFAULT_MODEL, 1)).toBe(
       'model: 4 layers (3 x causal window(left: 256) | sink(4), 1 x global causal), d_model 128, ' +
         '4 heads / 2 kv heads x 32, SwiGLU 256, vocab 256 (bytes), random weights (seed 1)',

@@ -1,6 +1,6 @@
-// The GPU decode loop (tfjs-webgpu projections and MLP, attnc attention through the KV cache)
-// against the plain CPU model, on llvmpipe: at every step the logits agree, for a model with
-// windowed layers (the window of 5 is passed many times over 24 positions) and a global one,
+// The GPU decode loop (tfjs-webgpu projections and MLP, attnc attention through the runtime's
+// KV cache) against the plain CPU model, on llvmpipe: at every step the logits agree, for a
+// model with windowed layers (their ring caches wrap over 24 positions) and a global one,
 // fed a prefill chunk and then one token at a time, and again after `reset()`.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,9 @@ describe.skipIf(!availability.run)('the decode loop on tfjs-webgpu and attnc', (
       capacity: 32,
       maxChunk: 8,
     });
+    // The windowed layers keep a ring that the 24 positions wrap; the global layer keeps all.
+    expect(model.caches.map((c) => c.kind)).toEqual(['ring', 'ring', 'contiguous']);
+    expect(model.caches[0]!.rows).toBeLessThan(24);
     try {
       for (const round of [0, 1]) {
         // A prefill chunk of 7 prompt bytes, then greedy decoding one token at a time.

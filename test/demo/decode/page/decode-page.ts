@@ -26,7 +26,8 @@ export interface DecodePageResult {
   /** The logits of every greedy step, in order. */
   readonly logits: number[][];
   readonly backend: string;
-  readonly cacheKind: string;
+  /** What each layer's cache keeps: a ring for the windowed layers. */
+  readonly caches: readonly { readonly kind: string; readonly rows: number }[];
 }
 
 async function decode(request: DecodePageRequest): Promise<DecodePageResult> {
@@ -66,7 +67,7 @@ async function decode(request: DecodePageRequest): Promise<DecodePageResult> {
       generated: [...run.generated],
       logits,
       backend: `${runtime.kind}`,
-      cacheKind: model.cacheKind,
+      caches: model.caches.map(({ kind, rows }) => ({ kind, rows })),
     };
   } finally {
     model.destroy();
