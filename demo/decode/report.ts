@@ -35,7 +35,7 @@ export function describeCaches(caches: readonly CacheSummary[]): string {
     const layers = first === last ? `layer ${first}` : `layers ${first}-${last}`;
     const kept =
       cache.kind === 'ring' ? `a ring of ${cache.rows}` : `a contiguous store of ${cache.rows}`;
-    return `  ${layers}: ${kept} positions per kv head, ${kib(cache.bytes)} each`;
+    return `  ${layers}: ${kept} positions per kv head, ${kib(cache.bytes)} per layer`;
   });
   return [`KV caches (attention.createCache), ${kib(total)} in all:`, ...lines].join('\n') + '\n';
 }

@@ -113,8 +113,8 @@ describe('the demo report', () => {
     ).toBe(
       [
         'KV caches (attention.createCache), 958.0 KiB in all:',
-        '  layers 0-2: a ring of 276 positions per kv head, 138.0 KiB each',
-        '  layer 3: a contiguous store of 1088 positions per kv head, 544.0 KiB each',
+        '  layers 0-2: a ring of 276 positions per kv head, 138.0 KiB per layer',
+        '  layer 3: a contiguous store of 1088 positions per kv head, 544.0 KiB per layer',
         '',
       ].join('\n'),
     );
