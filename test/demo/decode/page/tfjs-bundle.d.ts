@@ -1,0 +1,3 @@
+import type { Tf } from '../../../../demo/decode/tfjs-types.js';
+
+export declare const tf: Tf;
