@@ -57,6 +57,25 @@ export interface CachedKeys {
   readonly skipKernels?: ReadonlySet<string>;
 }
 
+/**
+ * The plan as a cached run with `skip` sees it, for the size checks: without the skipped
+ * kernels (their loop bounds and buffers grow with seqK, but they never run) and the buffers
+ * only they bind.
+ */
+function planWithout(plan: HostPlan, skip: ReadonlySet<string>): HostPlan {
+  const kernels = plan.kernels.filter((k) => !skip.has(k.name));
+  // Inputs' arrays are named after them (plan steps upload input X into array X).
+  const tensorArrays = new Set<string>([
+    ...plan.inputs.map((i) => i.name),
+    ...plan.outputs.map((o) => o.array),
+  ]);
+  const used = new Set([
+    ...kernels.flatMap((k) => k.bindings.map((b) => b.buffer)),
+    ...plan.arrays.filter((a) => tensorArrays.has(a.name)).map((a) => a.buffer),
+  ]);
+  return { ...plan, kernels, buffers: plan.buffers.filter((b) => used.has(b.name)) };
+}
+
 /** Buffers each device has already accepted in a probe (see `checkBuffersBelong`). */
 const acceptedBuffers = new WeakMap<GPUDevice, WeakSet<GPUBuffer>>();
 
@@ -381,7 +400,8 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       assertUsable();
       await context.ready();
       const sizes = cached?.sizes ?? deviceRunSizes(plan, args);
-      checkRunSizes(plan, sizes, context.runLimits);
+      const skip = cached?.skipKernels;
+      checkRunSizes(skip?.size ? planWithout(plan, skip) : plan, sizes, context.runLimits);
       const prebound = cached?.tensors ?? [];
       const bound = [
         ...checkDeviceTensors(

@@ -11,6 +11,7 @@ import { randomInputs, type RandomInputs } from '../../../src/api/random-inputs.
 import { reference } from '../../../src/api/reference.js';
 import { createRuntime, type LoadedModule, type Runtime } from '../../../src/api/runtime.js';
 import type { KvCache } from '../../../src/runtime/cache/kv-cache.js';
+import { packHalves } from '../../../src/runtime/f16.js';
 import { adapterAvailability } from '../gpu-availability.js';
 
 const availability = await adapterAvailability('llvmpipe');
@@ -142,7 +143,30 @@ describe.skipIf(!availability.run)('KV cache with recurrent states on llvmpipe',
     }
   });
 
-  it('a hybrid of windowed, global and elu1 groups: each group its own store', async () => {
+  it('f16 halves (Uint16Array) and a Float32Array the cache rounds give the same output', async () => {
+    const { module, loaded } = await load(
+      'attention h { heads: 4; kv_heads: 2; head_dim: 16; dtype: f16; causal: true; kernel: elu1 }',
+    );
+    const inputs = randomInputs(module, { batch: 1, seqQ: 3, seqK: 3, seed: 2 });
+    const halves = (x: Float32Array) => new Uint16Array(packHalves(x, 'x').buffer, 0, x.length);
+    const outputs: Float32Array[] = [];
+    for (const asHalves of [false, true]) {
+      const cache = loaded.createCache({ batch: 1, capacity: 8 });
+      const k = inputs.k as Float32Array;
+      const v = inputs.v as Float32Array;
+      await cache.append(asHalves ? { k: halves(k), v: halves(v) } : { k, v });
+      const q = inputs.q as Float32Array;
+      outputs.push((await cache.attend({ q: asHalves ? halves(q) : q })).o!);
+      cache.destroy();
+    }
+    expect(outputs[1]).toEqual(outputs[0]);
+    expect(compareOutput(outputs[0]!, reference(module, inputs).o).relativeError).toBeLessThan(
+      4e-3,
+    );
+    loaded.destroy();
+  });
+
+  it('a hybrid of windowed, global and elu1 groups: the softmax groups share a k/v store, elu1 its state', async () => {
     const { module, loaded } = await load(HYBRID);
     const chunks = [...tokens(7), 3, 1, 2, 3, ...tokens(5), 3];
     const cache = await decodeLoop(module, loaded, { chunks, capacity: 64, maxChunk: 3 });
