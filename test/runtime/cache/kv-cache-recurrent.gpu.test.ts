@@ -4,6 +4,7 @@
 // reference over the full K/V so far; GQA, f16, bnhd, FAVOR+, reset, bytes, no allocation
 // once warm, and the errors that are particular to a recurrent state.
 
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareOutput } from '../../../src/api/compare-output.js';
 import { compile, type CompiledModule } from '../../../src/api/compile.js';
@@ -198,6 +199,20 @@ describe.skipIf(!availability.run)('KV cache with recurrent states on llvmpipe',
       cache.destroy();
       loaded.destroy();
     }
+  });
+
+  it('examples/hybrid_groups.attn (window(left: 128) and elu1 groups, D = 64): a ring and a state', async () => {
+    const { module, loaded } = await load(
+      readFileSync(new URL('../../../examples/hybrid_groups.attn', import.meta.url), 'utf8'),
+    );
+    const cache = await decodeLoop(module, loaded, {
+      chunks: [4, 1, 1, 4, 1, 2, 1],
+      capacity: 4096,
+      maxChunk: 4,
+    });
+    expect(cache.slots).toMatchObject({ kind: 'ring', rows: 128 + 4 });
+    cache.destroy();
+    loaded.destroy();
   });
 
   it('a warm hybrid decode step creates no GPU buffer (device tensors, caller encoder)', async () => {
