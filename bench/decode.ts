@@ -5,10 +5,11 @@
 // Nk - steps positions, then a step appends one token's k and v (device tensors) and attends
 // its query, both recorded in one encoder; the attend alone is timed at the final length too,
 // so the per-token overhead of the cache reads off. A case without a cache (not supported yet:
-// kernelized, routed) attends to the whole key range as `runOnDevice` runs it with seqQ = 1.
-// Either way through the device-tensor path, so no upload or read-back is timed.
-// `elu1-state` is the `elu1` spec through the KV cache's recurrent-state store
-// (src/runtime/cache/recurrent-state.ts), which the cache object does not use yet.
+// routed; or `store: 'none'`) attends to the whole key range as `runOnDevice` runs it with
+// seqQ = 1. Either way through the device-tensor path, so no upload or read-back is timed.
+// `elu1-state` is the `elu1` spec through the KV cache, which keeps its recurrent state
+// (src/runtime/cache/recurrent-state.ts); `elu1-causal` is the same spec over the whole key
+// range without a cache, for comparison.
 //
 // Per case the bench also times a prefill of the same spec (2048 x 2048 by default) in the
 // same run, and reports the cost per (query row, key) of both: time / (Nq * Nk), every key of
@@ -28,7 +29,6 @@ import {
   loadChecked,
   type LoadedAttention,
 } from '../src/runtime/loaded-kernel.js';
-import { RecurrentState } from '../src/runtime/cache/recurrent-state.js';
 import type { DeviceProfile } from '../src/target/profile.js';
 import { median } from './harness.js';
 
@@ -37,12 +37,11 @@ export interface DecodeCase {
   /** The spec's body after the shared shape (heads, kv_heads, head_dim). */
   readonly body: string;
   /**
-   * `recurrent`: a decode step goes through the KV cache's recurrent-state store
-   * (src/runtime/cache/recurrent-state.ts): append the token's k and v, attend its query;
-   * the state is filled with the rest of the context first. Absent: through the cache object
-   * when the spec has a KV cache, else over the whole key range.
+   * `none`: a decode step runs over the whole key range without a cache even though the spec
+   * has one (for comparison). Absent: through the cache object when the spec has a KV cache,
+   * else over the whole key range.
    */
-  readonly store?: 'recurrent';
+  readonly store?: 'none';
 }
 
 export const DECODE_SHAPE = 'heads: 8; kv_heads: 2; head_dim: 64';
@@ -50,8 +49,8 @@ export const DECODE_SHAPE = 'heads: 8; kv_heads: 2; head_dim: 64';
 export const DECODE_CASES: readonly DecodeCase[] = [
   { name: 'dense-causal', body: 'causal: true' },
   { name: 'window1024-sink4', body: 'causal: true; mask: window(left: 1024) | sink(4)' },
-  { name: 'elu1-causal', body: 'causal: true; kernel: elu1' },
-  { name: 'elu1-state', body: 'causal: true; kernel: elu1', store: 'recurrent' },
+  { name: 'elu1-causal', body: 'causal: true; kernel: elu1', store: 'none' },
+  { name: 'elu1-state', body: 'causal: true; kernel: elu1' },
   { name: 'topk4-block64', body: 'causal: true; mask: topk(4, block: 64)' },
 ];
 
@@ -127,8 +126,11 @@ export async function runDecodeBench(
     }
     options.progress.step(`decode ${c.name}: loading its kernels`);
     const loaded = await loadChecked(device, module);
-    const withoutCache = cacheRefusal(loaded);
-    if (withoutCache !== null && c.store === undefined) {
+    const withoutCache =
+      c.store === 'none'
+        ? 'over the whole key range, for comparison with the cached case'
+        : cacheRefusal(loaded);
+    if (withoutCache !== null) {
       options.progress.around(() =>
         options.print(`note: ${c.name} runs without a KV cache (${withoutCache})`),
       );
@@ -145,10 +147,7 @@ export async function runDecodeBench(
         const label = `${c.name} ${kind} ${kind === 'decode' ? `at context ${sizes.seqK}` : `${sizes.seqQ} x ${sizes.seqK}`}`;
         try {
           const timed: DecodeMeasurement[] = [];
-          if (kind === 'decode' && c.store === 'recurrent') {
-            const m = await measureState(device, module, sizes, { ...options, label });
-            timed.push({ case: c.name, kind, cached: true, ...m });
-          } else if (kind === 'decode' && withoutCache === null) {
+          if (kind === 'decode' && withoutCache === null) {
             const m = await measureCached(device, module, loaded, sizes.seqK, {
               ...options,
               label,
@@ -235,116 +234,6 @@ async function measure(
   }
 }
 
-/** Tokens appended per call while the state is filled with the context. */
-const FILL_CHUNK = 512;
-
-/**
- * A decode step through the recurrent state: the state holds the context's first
- * `seqK - steps` tokens (appended in chunks, untimed), then each timed step appends one token's
- * k and v and attends its query, recorded into one encoder; the last step is at context seqK,
- * and its output is checked against the reference over the whole context.
- */
-async function measureState(
-  device: GPUDevice,
-  module: CompiledModule,
-  sizes: SizeEnv,
-  options: DecodeOptions & { readonly label: string },
-): Promise<Omit<DecodeMeasurement, 'case' | 'kind'>> {
-  const n = sizes.seqK;
-  const a = module.attention;
-  const kBytes = n * a.kvHeads * a.headDim * 4;
-  const maxBytes = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
-  if (kBytes > maxBytes) {
-    throw new SizeBeyondDevice(
-      `filling the state takes the context's k from the host, ${kBytes} bytes, more than ` +
-        `this device's largest storage buffer (${maxBytes}); the other cases hold it on the device`,
-    );
-  }
-  const steps = options.warmup + options.reps;
-  if (n < steps + 1) throw new SizeBeyondDevice(`context ${n} is shorter than the timed steps`);
-  options.progress.step(`${options.label}: generating inputs`);
-  // Dropped before the timed steps (and drawn again, the same, for the check): at 64K tokens
-  // k and v are 64 MB of host arrays, and collecting them mid-loop showed as a 3x slower step.
-  let inputs: RandomInputs | null = randomInputs(module, { ...sizes, seed: 0 });
-  const state = await RecurrentState.create(device, module.plan, a.groups[0]!.name, { batch: 1 });
-  const buffers: GPUBuffer[] = [];
-  const onDevice = (data: Float32Array): DeviceTensor => {
-    const buffer = device.createBuffer({
-      size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-    });
-    device.queue.writeBuffer(buffer, 0, data);
-    buffers.push(buffer);
-    return { buffer, dtype: 'f32' };
-  };
-  try {
-    const filled = n - steps;
-    // In a function of its own, so the context's host arrays are garbage once it returns.
-    const { q, tokens } = await (async (all: RandomInputs) => {
-      const rows = (data: unknown, heads: number, width: number, from: number, to: number) =>
-        positionsOf(data as Float32Array, heads, n, width, from, to);
-      for (let p = 0; p < filled; p += FILL_CHUNK) {
-        const end = Math.min(filled, p + FILL_CHUNK);
-        options.progress.step(`${options.label}: filling the state, ${p} of ${filled} tokens`);
-        await state.append(
-          null,
-          rows(all.k, a.kvHeads, a.headDim, p, end),
-          rows(all.v, a.kvHeads, a.valueDim, p, end),
-          end - p,
-        );
-      }
-      return {
-        q: onDevice(all.q as Float32Array),
-        tokens: Array.from({ length: steps }, (_, i) => ({
-          k: onDevice(rows(all.k, a.kvHeads, a.headDim, filled + i, filled + i + 1)),
-          v: onDevice(rows(all.v, a.kvHeads, a.valueDim, filled + i, filled + i + 1)),
-        })),
-      };
-    })(inputs);
-    inputs = null;
-    const oBytes = a.heads * a.valueDim * 4;
-    const o = device.createBuffer({
-      size: oBytes,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
-    });
-    buffers.push(o);
-    await device.queue.onSubmittedWorkDone();
-    const times: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const warm = i < options.warmup;
-      options.progress.step(
-        `${options.label}: ${warm ? `warm-up ${i + 1}/${options.warmup}` : `rep ${i - options.warmup + 1}/${options.reps}`}`,
-      );
-      const t0 = performance.now();
-      const encoder = device.createCommandEncoder();
-      await state.append(encoder, tokens[i]!.k, tokens[i]!.v, 1);
-      await state.attend(encoder, q, { buffer: o, dtype: 'f32' }, 1);
-      device.queue.submit([encoder.finish()]);
-      await device.queue.onSubmittedWorkDone();
-      if (!warm) times.push(performance.now() - t0);
-    }
-    let relativeError: number | undefined;
-    if (options.check) {
-      options.progress.step(`${options.label}: checking against the CPU reference`);
-      const out = await readFloats(device, o, oBytes);
-      const again = randomInputs(module, { ...sizes, seed: 0 });
-      relativeError = compareOutput(out, reference(module, again).o).relativeError;
-    }
-    const medianMs = median(times);
-    return {
-      seqQ: 1,
-      seqK: n,
-      medianMs,
-      minMs: Math.min(...times),
-      nsPerRowKey: (medianMs * 1e6) / n,
-      ...(relativeError !== undefined ? { relativeError } : {}),
-    };
-  } finally {
-    state.destroy();
-    for (const buffer of buffers) buffer.destroy();
-  }
-}
-
 /** Why a case runs without a KV cache, or null when it has one. */
 function cacheRefusal(loaded: LoadedAttention): string | null {
   try {
@@ -354,6 +243,9 @@ function cacheRefusal(loaded: LoadedAttention): string | null {
     return error instanceof Error ? error.message : String(error);
   }
 }
+
+/** Tokens appended per call while a recurrent state is filled with the context. */
+const FILL_CHUNK = 512;
 
 /** Filling a cache takes context / maxChunk appends for a ring: past this the bench skips. */
 const MAX_CACHED_CONTEXT = 1 << 20;
@@ -419,7 +311,13 @@ async function measureCached(
     const inputs = randomInputs(module, { ...sizes, seed: 0 });
     options.progress.step(`${options.label}: filling the cache`);
     const fill = context - steps;
-    const chunk = cache.slots.kind === 'ring' ? cache.slots.maxChunk : fill;
+    // A ring takes at most maxChunk per append; recurrent states take chunks of FILL_CHUNK.
+    const chunk =
+      cache.slots.kind === 'ring'
+        ? cache.slots.maxChunk
+        : cache.slots.kind === 'none'
+          ? FILL_CHUNK
+          : fill;
     for (let p = 0; p < fill; p += chunk) {
       const end = Math.min(fill, p + chunk);
       await cache.append({

@@ -35,7 +35,7 @@ interface GpuLayer {
 }
 
 export interface CacheSummary {
-  readonly kind: 'ring' | 'contiguous';
+  readonly kind: 'ring' | 'contiguous' | 'none';
   /** Positions kept per kv head. */
   readonly rows: number;
   readonly bytes: number;

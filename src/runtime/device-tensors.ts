@@ -50,6 +50,30 @@ export interface TensorRunner {
 export interface CachedKeys {
   readonly sizes: SizeEnv;
   readonly tensors: readonly BoundTensor[];
+  /**
+   * Kernels not to run: those of head groups whose cache store computes their heads itself (a
+   * recurrent state). Buffers only they bind are not allocated either.
+   */
+  readonly skipKernels?: ReadonlySet<string>;
+}
+
+/**
+ * The plan as a cached run with `skip` sees it, for the size checks: without the skipped
+ * kernels (their loop bounds and buffers grow with seqK, but they never run) and the buffers
+ * only they bind.
+ */
+function planWithout(plan: HostPlan, skip: ReadonlySet<string>): HostPlan {
+  const kernels = plan.kernels.filter((k) => !skip.has(k.name));
+  // Inputs' arrays are named after them (plan steps upload input X into array X).
+  const tensorArrays = new Set<string>([
+    ...plan.inputs.map((i) => i.name),
+    ...plan.outputs.map((o) => o.array),
+  ]);
+  const used = new Set([
+    ...kernels.flatMap((k) => k.bindings.map((b) => b.buffer)),
+    ...plan.arrays.filter((a) => tensorArrays.has(a.name)).map((a) => a.buffer),
+  ]);
+  return { ...plan, kernels, buffers: plan.buffers.filter((b) => used.has(b.name)) };
 }
 
 /** Buffers each device has already accepted in a probe (see `checkBuffersBelong`). */
@@ -125,14 +149,30 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
   };
 
   /** Records the plan's steps for checked tensors: copies in, one compute pass, copy out. */
-  const record = (encoder: GPUCommandEncoder, bound: readonly BoundTensor[], sizes: SizeEnv) => {
+  const record = (
+    encoder: GPUCommandEncoder,
+    bound: readonly BoundTensor[],
+    sizes: SizeEnv,
+    skip: ReadonlySet<string> = new Set(),
+  ) => {
     const bindings = new Map<string, GPUBufferBinding>();
     for (const b of bound) {
       if (b.direct) {
         bindings.set(b.array.buffer, { buffer: b.tensor.buffer, offset: b.offset, size: b.bytes });
       }
     }
+    // Skipped kernels' own buffers (a kernelized group's states, sized by seqK) stay unallocated.
+    const needed =
+      skip.size === 0
+        ? null
+        : new Set(
+            [
+              ...plan.kernels.filter((k) => !skip.has(k.name)).flatMap((k) => k.bindings),
+              ...bound.map((b) => b.array),
+            ].map((b) => b.buffer),
+          );
     for (const spec of plan.buffers) {
+      if (needed && !needed.has(spec.name)) continue;
       if (!bindings.has(spec.name)) {
         bindings.set(spec.name, { buffer: poolBuffer(spec, bufferBytes(spec.size, sizes)) });
       }
@@ -161,6 +201,8 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       // A step of the path these sizes do not take (compile.ts: fused or split-K decode).
       if ((step.kind === 'dispatch' || step.kind === 'write-uniforms') && !holds(step.when, sizes))
         continue;
+      if ((step.kind === 'dispatch' || step.kind === 'write-uniforms') && skip.has(step.kernel))
+        continue;
       switch (step.kind) {
         case 'upload': {
           const b = byName.get(step.input);
@@ -175,6 +217,8 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
         case 'fill-random-blocks':
         case 'fill-gaussian': {
           const array = arrayOf(step.array);
+          // A table of a skipped kernel (FAVOR+'s W of a kernelized group kept as a state).
+          if (needed && !needed.has(array.buffer)) break;
           const target = bindingOf(array.buffer).buffer;
           const at = evalSize(array.offset, sizes) * 4;
           const key =
@@ -356,7 +400,8 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       assertUsable();
       await context.ready();
       const sizes = cached?.sizes ?? deviceRunSizes(plan, args);
-      checkRunSizes(plan, sizes, context.runLimits);
+      const skip = cached?.skipKernels;
+      checkRunSizes(skip?.size ? planWithout(plan, skip) : plan, sizes, context.runLimits);
       const prebound = cached?.tensors ?? [];
       const bound = [
         ...checkDeviceTensors(
@@ -387,11 +432,11 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       }
       const scoped = withErrorScopes(device, () => {
         if (encoder) {
-          record(encoder, bound, sizes);
+          record(encoder, bound, sizes, cached?.skipKernels);
           return;
         }
         const own = device.createCommandEncoder({ label: name });
-        record(own, bound, sizes);
+        record(own, bound, sizes, cached?.skipKernels);
         device.queue.submit([own.finish()]);
       });
       const error = await scoped.error;

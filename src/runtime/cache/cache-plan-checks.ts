@@ -35,13 +35,17 @@ export function storeShapeOf(plan: HostPlan, batch: number): StoreShape & { head
   };
 }
 
-/** The store kind of one group: the softmax k/v store, or an error naming what is missing. */
+/**
+ * The store kind of one group: the softmax k/v store (ring or contiguous), a recurrent state,
+ * or an error naming what is missing.
+ */
 export function groupStoreFor(
   name: string,
   group: PlanCacheGroup,
 ):
   | { kind: 'ring'; lookBack: number; prefix: number }
-  | { kind: 'contiguous'; maxSeq: number | null } {
+  | { kind: 'contiguous'; maxSeq: number | null }
+  | { kind: 'recurrent'; group: string } {
   if (!group.ok) {
     throw new Error(
       `attention '${name}': group '${group.group}' cannot be decoded incrementally: ` +
@@ -64,16 +68,22 @@ export function groupStoreFor(
     case 'contiguous':
       return group.store;
     case 'recurrent':
+      return { kind: 'recurrent', group: group.group };
     case 'projected':
       throw new Error(
-        `attention '${name}': group '${group.group}': a KV cache with a ${group.store.kind} store ` +
-          `(${group.store.kind === 'recurrent' ? 'kernelized' : 'linformer'}) is not supported yet`,
+        `attention '${name}': group '${group.group}': a KV cache for linformer (projected rows, ` +
+          `rank ${group.store.rank}) is not supported yet; decode it without a cache`,
       );
   }
 }
 
 /** Every kernel that reads k or v must address them through the cache symbols. */
-export function checkKernelsAddressCache(name: string, plan: HostPlan, ring: boolean): void {
+export function checkKernelsAddressCache(
+  name: string,
+  plan: HostPlan,
+  ring: boolean,
+  skipKernels: ReadonlySet<string> = new Set(),
+): void {
   const kvBuffers = new Set(
     plan.arrays.filter((a) => a.name === 'k' || a.name === 'v').map((a) => a.buffer),
   );
@@ -88,6 +98,7 @@ export function checkKernelsAddressCache(name: string, plan: HostPlan, ring: boo
     }
   }
   for (const kernel of plan.kernels) {
+    if (skipKernels.has(kernel.name)) continue;
     if (!kernel.bindings.some((b) => kvBuffers.has(b.buffer))) continue;
     const declared = new Set(kernel.uniforms.map((u) => u.name));
     const needed = ring ? ['kvRows', 'ringPrefix', 'ringSlots'] : ['kvRows'];

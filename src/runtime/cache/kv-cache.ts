@@ -5,10 +5,14 @@
 // address keys by absolute position through the size symbols kvRows / ringPrefix / ringSlots
 // (slots.ts), so the mask is evaluated exactly as without a cache.
 //
-// Softmax groups (static, segment and routed-free masks) share one k/v store: a ring when
-// every group's reach is bounded, else a contiguous store of min(capacity, max_seq) rows.
-// Other store kinds (recurrent state, projected rows, side tables) are dispatched by kind in
-// `groupStoreFor` and refused with a clear error until their stores exist.
+// Each head group gets the store its plan names (`groupStoreFor`):
+// - softmax groups (static and segment masks) share one k/v store holding every kv head: a
+//   ring when every such group's reach is bounded (sized for the widest), else a contiguous
+//   store of min(capacity, max_seq) rows;
+// - causal kernelized groups each keep a recurrent state (recurrent-state.ts): append feeds it
+//   the new tokens' k and v, attend has it write its heads of o, and the plan's own kernels of
+//   that group are skipped (`CachedKeys.skipKernels`);
+// - routed side tables and linformer's projected rows are refused with a clear error.
 
 import type { SizeEnv } from '../../codegen/plan.js';
 import { evalSize } from '../../codegen/plan.js';
@@ -20,8 +24,10 @@ import { packHalves, unpackHalves } from '../f16.js';
 import type { LoadContext } from '../load-context.js';
 import { submitAndReadBack } from '../read-back.js';
 import { createKvStore, type KvStore, type RowSource, type StoreShape } from './kv-store.js';
-import { slotLayout, type SlotLayout } from './slots.js';
+import { MAX_POSITIONS, slotLayout, type SlotLayout } from './slots.js';
 import { checkKernelsAddressCache, groupStoreFor, storeShapeOf } from './cache-plan-checks.js';
+import type { CacheInput } from './cache-inputs.js';
+import { RecurrentState } from './recurrent-state.js';
 
 export interface CacheOptions {
   /** Sequences decoded side by side (axis B of every tensor). */
@@ -69,19 +75,23 @@ export interface KvCache {
   readonly length: number;
   readonly capacity: number;
   readonly batch: number;
-  /** GPU bytes the cache holds (its stores, as allocated). */
+  /** GPU bytes the cache holds (its stores and recurrent states, as allocated). */
   readonly bytes: number;
-  /** Rows kept per (batch, kv head), and whether they form a ring. */
+  /**
+   * Rows of the k/v store per (batch, kv head), and whether they form a ring; kind 'none' when
+   * every group keeps a recurrent state instead of keys.
+   */
   readonly slots: SlotLayout;
   /**
-   * The stores, in the spec's layout with `slots.rows` positions per (batch, kv head):
-   * position p at row `slotOf(slots, p)`. For reading (debugging, tests); the cache writes them.
+   * The k/v store, in the spec's layout with `slots.rows` positions per (batch, kv head):
+   * position p at row `slotOf(slots, p)`; null when no group keeps keys. For reading
+   * (debugging, tests); the cache writes them.
    */
   readonly buffers: {
     readonly k: GPUBuffer;
     readonly v: GPUBuffer;
     readonly seg_k: GPUBuffer | null;
-  };
+  } | null;
   append(inputs: CacheAppendInputs, options?: CacheAppendOptions): Promise<void>;
   attend(args: CacheAttendArgs): Promise<{ o?: Float32Array }>;
   /** Starts over at position 0 (the stores keep their memory). */
@@ -119,19 +129,46 @@ export function createKvCache(
   }
   if (plan.cache.groups.length === 0) throw new Error(`attention '${name}': no head groups`);
   const stores = plan.cache.groups.map((g) => groupStoreFor(name, g));
-  // One store for every group: the widest ring, or contiguous if any group reads unboundedly.
-  const contiguous = stores.find((s) => s.kind === 'contiguous');
-  const rings = stores.filter((s) => s.kind === 'ring');
-  const slots = slotLayout(
-    contiguous ?? {
-      kind: 'ring',
-      lookBack: Math.max(...rings.map((r) => r.lookBack)),
-      prefix: Math.max(...rings.map((r) => r.prefix)),
-    },
-    capacity,
-    maxChunk,
+  const recurrentGroups = stores.flatMap((s) => (s.kind === 'recurrent' ? [s.group] : []));
+  for (const group of recurrentGroups) {
+    if (!plan.cacheKernels?.some((c) => c.group === group && c.kind === 'recurrent')) {
+      throw new Error(
+        `attention '${name}': group '${group}' keeps a recurrent state, but its plan has no ` +
+          `recurrent-state kernels for it (they are compiled for causal kernelized groups ` +
+          `without head_routing, and under dtype: f16 an even value_dim); compile it again`,
+      );
+    }
+  }
+  // The plan's own kernels of a recurrent group (prefill over all keys) never run here.
+  const skipKernels = new Set(
+    plan.kernels
+      .filter((k) => recurrentGroups.some((g) => k.name.startsWith(`${g}.`)))
+      .map((k) => k.name),
   );
-  checkKernelsAddressCache(name, plan, slots.kind === 'ring');
+  // One k/v store for the softmax groups: the widest ring, or contiguous if any group reads
+  // unboundedly; none when every group keeps a recurrent state.
+  const contiguous = stores.find((s) => s.kind === 'contiguous');
+  const rings = stores.flatMap((s) => (s.kind === 'ring' ? [s] : []));
+  const keysKept = contiguous !== undefined || rings.length > 0;
+  const slots: SlotLayout = keysKept
+    ? slotLayout(
+        contiguous ?? {
+          kind: 'ring',
+          lookBack: Math.max(...rings.map((r) => r.lookBack)),
+          prefix: Math.max(...rings.map((r) => r.prefix)),
+        },
+        capacity,
+        maxChunk,
+      )
+    : {
+        kind: 'none',
+        rows: 0,
+        prefix: 0,
+        ringSlots: 0,
+        maxChunk: MAX_POSITIONS,
+        limit: MAX_POSITIONS,
+      };
+  checkKernelsAddressCache(name, plan, slots.kind === 'ring', skipKernels);
   const shape = storeShapeOf(plan, batch);
   if (shape.segments && slots.kind === 'ring') {
     // The kernels read seg_k by absolute position from one [B, seqK] array; a ring would need
@@ -143,13 +180,37 @@ export function createKvCache(
   const unit = shape.element === 2 ? 'f16' : 'f32';
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   const kRowBytes = batch * shape.kvHeads * shape.headDim * shape.element;
-  if (kRowBytes * slots.rows > limit) {
+  if (keysKept && kRowBytes * slots.rows > limit) {
     throw new Error(
       `attention '${name}': a cache of ${slots.rows} positions at batch ${batch} needs ` +
         `${kRowBytes * slots.rows} bytes for k, over the device's maxStorageBufferBindingSize / maxBufferSize (${limit}); use a smaller capacity`,
     );
   }
-  const store: KvStore = createKvStore(device, `${name}.cache`, shape, slots);
+  const store: KvStore | null = keysKept
+    ? createKvStore(device, `${name}.cache`, shape, slots)
+    : null;
+  // The recurrent states build their pipelines asynchronously; append and attend wait for them.
+  const statesReady = Promise.all(
+    recurrentGroups.map((group) => RecurrentState.create(device, plan, group, { batch })),
+  );
+  let states: RecurrentState[] | null = null;
+  statesReady.then(
+    (created) => {
+      states = created;
+      if (destroyed) created.forEach((s) => s.destroy());
+    },
+    () => {}, // reported by the append or attend that waits for them
+  );
+  /** Before the states exist: the bytes of S and z (and W) they will hold. */
+  const plannedStateBytes = (plan.cacheKernels ?? [])
+    .filter((c) => c.kind === 'recurrent' && recurrentGroups.includes(c.group))
+    .reduce(
+      (n, c) =>
+        c.kind === 'recurrent' ? n + batch * c.kvHeads * c.features * (c.valueDim + 1) * 4 : n,
+      0,
+    );
+  /** Positions of the last append: the recurrent states attend only its queries. */
+  let lastAppend = 0;
   // Per-batch seg_k rows made contiguous ([B, length]) for the kernels' seg_k array.
   const segStage =
     shape.segments && batch > 1
@@ -285,7 +346,25 @@ export function createKvCache(
   const room = () =>
     slots.kind === 'ring'
       ? `this ring keeps the look-back and ${slots.maxChunk} more positions (createCache({ maxChunk }))`
-      : `the cache holds ${slots.limit} positions (capacity ${capacity}${slots.limit < capacity ? ', max_seq' : ''})`;
+      : slots.kind === 'none'
+        ? `recurrent states count positions up to ${slots.limit}`
+        : `the cache holds ${slots.limit} positions (capacity ${capacity}${slots.limit < capacity ? ', max_seq' : ''})`;
+
+  /** An appended tensor as a recurrent state takes it: f32 host data, or the device tensor. */
+  const stateInput = (x: CacheTensor): CacheInput => {
+    if (isDeviceTensor(x) || x instanceof Float32Array) return x;
+    // f16 halves (checked by positionsOf): widened exactly, the state packs them again.
+    const words = new Uint32Array(Math.ceil(x.length / 2));
+    new Uint16Array(words.buffer).set(x);
+    return unpackHalves(words, x.length);
+  };
+
+  /** The recurrent states, once their pipelines exist (a failure to build them is thrown). */
+  const readyStates = async () => {
+    const created = await statesReady;
+    assertUsable();
+    return created;
+  };
 
   /** Runs device work: into the caller's encoder, or one of ours, submitted and checked. */
   const withEncoder = async (
@@ -311,9 +390,12 @@ export function createKvCache(
     },
     capacity,
     batch,
-    bytes: store.bytes + (segStage?.size ?? 0),
+    get bytes() {
+      const held = states ? states.reduce((n, s) => n + s.bytes, 0) : plannedStateBytes;
+      return (store?.bytes ?? 0) + (segStage?.size ?? 0) + held;
+    },
     slots,
-    buffers: { k: store.k, v: store.v, seg_k: store.segK },
+    buffers: store && { k: store.k, v: store.v, seg_k: store.segK },
 
     async append(inputs, appendOptions = {}) {
       assertUsable();
@@ -350,6 +432,12 @@ export function createKvCache(
         v: sourceOf('v', inputs.v, t),
         segK: segSource,
       };
+      const recurrent = await readyStates();
+      const appendStates = async (encoder: GPUCommandEncoder | null) => {
+        for (const state of recurrent) {
+          await state.append(encoder, stateInput(inputs.k), stateInput(inputs.v), t);
+        }
+      };
       const onDevice = [
         ['k', inputs.k],
         ['v', inputs.v],
@@ -358,15 +446,18 @@ export function createKvCache(
       if (onDevice.length > 0) {
         await runner.checkBuffers(onDevice.map(([n, x]) => ({ name: n, buffer: x.buffer })));
         assertUsable();
-        await withEncoder('append', appendOptions.encoder, (encoder) =>
-          store.write(length, t, sources, encoder),
-        );
+        await withEncoder('append', appendOptions.encoder, async (encoder) => {
+          store?.write(length, t, sources, encoder);
+          await appendStates(encoder);
+        });
       } else {
-        const scoped = withErrorScopes(device, () => store.write(length, t, sources, null));
+        const scoped = withErrorScopes(device, () => store?.write(length, t, sources, null));
         const error = await scoped.error;
         if (error !== null) throw new DeviceError(`attention '${name}': KV cache append: ${error}`);
+        await appendStates(appendOptions.encoder ?? null);
       }
       length += t;
+      lastAppend = t;
     },
 
     async attend(args) {
@@ -419,6 +510,19 @@ export function createKvCache(
           `attend: ${t} query rows, but ${room()}, so only the last ${slots.maxChunk} positions' queries still find their keys`,
         );
       }
+      if (recurrentGroups.length > 0 && t > lastAppend) {
+        throw new Error(
+          `attend: ${t} query rows, but the last append had ${lastAppend} position${lastAppend === 1 ? '' : 's'}; ` +
+            `group${recurrentGroups.length === 1 ? '' : 's'} ${recurrentGroups.map((g) => `'${g}'`).join(', ')} ` +
+            `keep${recurrentGroups.length === 1 ? 's' : ''} a recurrent state, which answers only the queries of the last append`,
+        );
+      }
+      if (recurrentGroups.length > 0 && args.lse !== undefined) {
+        throw new Error(
+          `attend: tensor 'lse' is not available: group ${recurrentGroups.map((g) => `'${g}'`).join(', ')} keeps a recurrent state (kernelized attention has no log-sum-exp)`,
+        );
+      }
+      const recurrent = await readyStates();
       const sizes: SizeEnv = {
         batch,
         seqQ: t,
@@ -439,7 +543,9 @@ export function createKvCache(
         bytes: buffer.size,
         direct: true,
       });
-      const prebound: BoundTensor[] = [bound('k', store.k, kArray), bound('v', store.v, vArray)];
+      const prebound: BoundTensor[] = store
+        ? [bound('k', store.k, kArray), bound('v', store.v, vArray)]
+        : [];
       const host = !isDeviceTensor(q);
       if (host && args.encoder) {
         throw new Error(
@@ -512,6 +618,12 @@ export function createKvCache(
         extras[key] = { buffer, dtype: spec ? (spec.storage ?? spec.dtype) : 'f32' };
       }
       await withEncoder('attend', args.encoder, async (encoder) => {
+        // Every group keeps a recurrent state: the plan's kernels have nothing to compute.
+        if (store) await attendKeys(encoder);
+        for (const state of recurrent) await state.attend(encoder, qTensor, oTensor, t);
+      });
+      async function attendKeys(encoder: GPUCommandEncoder) {
+        if (!store) return;
         if (shape.segments && segKArray) {
           let segBuffer = store.segK!;
           if (segStage) {
@@ -535,7 +647,7 @@ export function createKvCache(
             direct: false,
           });
         }
-        const cached: CachedKeys = { sizes, tensors: prebound };
+        const cached: CachedKeys = { sizes, tensors: prebound, skipKernels };
         // k and v (and seg_k) are the cache's own, bound by `cached`, not the caller's.
         const run = {
           q: qTensor,
@@ -548,7 +660,7 @@ export function createKvCache(
           seqK: length,
         } as unknown as DeviceRunArgs;
         await runner.run(run, cached);
-      });
+      }
       if (!host || args.o !== undefined) return {};
       const words = oWords;
       const read = stage(
@@ -577,12 +689,16 @@ export function createKvCache(
 
     reset() {
       assertUsable();
+      // States still being built hold nothing yet (append waits for them).
+      states?.forEach((s) => s.reset());
       length = 0;
+      lastAppend = 0;
     },
 
     destroy() {
       destroyed = true;
-      store.destroy();
+      states?.forEach((s) => s.destroy());
+      store?.destroy();
       segStage?.destroy();
       for (const b of staging.values()) b.destroy();
       staging.clear();

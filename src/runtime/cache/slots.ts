@@ -7,7 +7,8 @@
 
 /** Rows per (batch, kv head) and how positions map onto them. */
 export interface SlotLayout {
-  readonly kind: 'ring' | 'contiguous';
+  /** 'none': no keys are kept (every group keeps a recurrent state); rows 0. */
+  readonly kind: 'ring' | 'contiguous' | 'none';
   /** Rows allocated per (batch, kv head): the row stride of the store. */
   readonly rows: number;
   /** Positions below it keep their own row (ring only; 0 for contiguous). */
