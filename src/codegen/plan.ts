@@ -41,24 +41,37 @@ export type SizeExpr =
       readonly args: readonly SizeExpr[];
     };
 
+// Evaluated on every run (a decode step evaluates a few hundred of these), so it walks the
+// tree without allocating.
 export function evalSize(expr: SizeExpr, env: SizeEnv): number {
   if (typeof expr === 'number') return expr;
   if (typeof expr === 'string') return env[expr] ?? cacheSizeDefault(expr as CacheSizeSymbol, env);
-  const values = expr.args.map((a) => evalSize(a, env));
-  const [a = 0, b = 0] = values;
+  const args = expr.args;
   switch (expr.op) {
-    case 'add':
-      return values.reduce((x, y) => x + y, 0);
-    case 'mul':
-      return values.reduce((x, y) => x * y, 1);
+    case 'add': {
+      let sum = 0;
+      for (const a of args) sum += evalSize(a, env);
+      return sum;
+    }
+    case 'mul': {
+      let product = 1;
+      for (const a of args) product *= evalSize(a, env);
+      return product;
+    }
+    case 'min': {
+      let least = Infinity;
+      for (const a of args) least = Math.min(least, evalSize(a, env));
+      return least;
+    }
+    case 'max': {
+      let most = -Infinity;
+      for (const a of args) most = Math.max(most, evalSize(a, env));
+      return most;
+    }
     case 'sub':
-      return a - b;
-    case 'min':
-      return Math.min(...values);
-    case 'max':
-      return Math.max(...values);
+      return evalSize(args[0] ?? 0, env) - evalSize(args[1] ?? 0, env);
     case 'ceilDiv':
-      return Math.ceil(a / b);
+      return Math.ceil(evalSize(args[0] ?? 0, env) / evalSize(args[1] ?? 0, env));
   }
 }
 

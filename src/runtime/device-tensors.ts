@@ -2,8 +2,9 @@
 // for q, k, v, o and every extra input, recorded into the caller's encoder or submitted here.
 // Nothing is read back and, once a size was seen, nothing is allocated: the plan's other
 // buffers (uniforms, scratch, packed inputs) live in a per-attention pool that grows by
-// doubling, bind groups are cached by the buffers they bind, and uniforms are written only
-// when the sizes change. The host-array `run` is built on top, so both
+// doubling, bind groups are cached by the buffers they bind, uniforms are written only
+// where the sizes changed them, and the checks of a call whose tensors match the last call's
+// are not run again (device-tensor-check-memo.ts). The host-array `run` is built on top, so both
 // entry points share this one path (src/runtime/host-arrays.ts); the checks before a call are
 // in src/runtime/device-tensor-checks.ts.
 //
@@ -16,7 +17,8 @@ import type { HostPlan, PlanArray, SizeEnv } from '../codegen/plan.js';
 import { evalSize, holds } from '../codegen/plan.js';
 import { gaussianMatrix } from '../random/index.js';
 import type { DeviceRunArgs, TensorName } from './device-tensor-args.js';
-import { checkDeviceTensors, deviceRunSizes, type BoundTensor } from './device-tensor-checks.js';
+import { createCheckMemo } from './device-tensor-check-memo.js';
+import { deviceRunSizes, type BoundTensor } from './device-tensor-checks.js';
 import { assertDeviceUsable, DeviceError, withErrorScopes } from './device-errors.js';
 import {
   drawRandomTable,
@@ -105,6 +107,15 @@ function idOf(buffer: GPUBuffer): number {
   return id;
 }
 
+/** The words [from, to) of `next` that differ from `last` (from === to when none do). */
+export function changedSpan(last: Uint32Array, next: Uint32Array): [number, number] {
+  let from = 0;
+  while (from < next.length && last[from] === next[from]) from++;
+  let to = next.length;
+  while (to > from && last[to - 1] === next[to - 1]) to--;
+  return [from, to];
+}
+
 /** Bind groups kept per attention; the oldest goes first (decode loops reuse a few). */
 const MAX_CACHED_BIND_GROUPS = 64;
 
@@ -121,6 +132,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
   const tablesWritten = new Map<string, string>();
   let tablesSizes = '';
   const encoderSizes = new WeakMap<GPUCommandEncoder, string>();
+  const checkTensors = createCheckMemo(plan, device.limits);
   let probe: { buffer: GPUBuffer; layout: GPUBindGroupLayout } | null = null;
   let destroyed = false;
 
@@ -253,10 +265,11 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
           const values = uniformWords(loaded.kernel, sizes);
           const buffer = loaded.kernel.uniformBuffer;
           const last = uniformsWritten.get(buffer);
-          if (last && last.length === values.length && last.every((x, i) => x === values[i])) {
-            break;
-          }
-          device.queue.writeBuffer(bindingOf(buffer).buffer, 0, values);
+          // A decode step changes only the words that depend on the length: write that span.
+          const [from, to] =
+            last && last.length === values.length ? changedSpan(last, values) : [0, values.length];
+          if (from === to) break;
+          device.queue.writeBuffer(bindingOf(buffer).buffer, from * 4, values, from, to - from);
           uniformsWritten.set(buffer, values);
           break;
         }
@@ -404,13 +417,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       checkRunSizes(skip?.size ? planWithout(plan, skip) : plan, sizes, context.runLimits);
       const prebound = cached?.tensors ?? [];
       const bound = [
-        ...checkDeviceTensors(
-          plan,
-          args,
-          sizes,
-          device.limits,
-          new Set(prebound.map((b) => b.name)),
-        ),
+        ...checkTensors(args, sizes, new Set(prebound.map((b) => b.name))),
         ...prebound,
       ];
       await checkBuffersBelong(bound);

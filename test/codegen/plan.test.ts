@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileAttention } from '../../src/codegen/compile.js';
-import { evalSize, type SizeEnv } from '../../src/codegen/plan.js';
+import { evalSize, size, type SizeEnv } from '../../src/codegen/plan.js';
 import {
   CORE_PROFILE,
   LLVMPIPE_PROFILE,
@@ -150,5 +150,25 @@ describe('host plan', () => {
       { name: 'seg_q', dtype: 'u32', storage: 'u32', dims: ['B', 'Nq'], shape: ['batch', 'seqQ'] },
       { name: 'seg_k', dtype: 'u32', storage: 'u32', dims: ['B', 'Nk'], shape: ['batch', 'seqK'] },
     ]);
+  });
+});
+
+describe('evalSize', () => {
+  const env: SizeEnv = { batch: 2, seqQ: 3, seqK: 100 };
+  it('evaluates every operator, with any number of arguments', () => {
+    expect(evalSize(size.add('seqK', 1, 'batch'), env)).toBe(103);
+    expect(evalSize(size.add(), env)).toBe(0);
+    expect(evalSize(size.mul('batch', 'seqQ', 4), env)).toBe(24);
+    expect(evalSize(size.mul(), env)).toBe(1);
+    expect(evalSize(size.sub('seqK', 'seqQ'), env)).toBe(97);
+    expect(evalSize(size.min('seqK', 64, size.mul('seqQ', 30)), env)).toBe(64);
+    expect(evalSize(size.max(1, size.sub('seqQ', 'seqK')), env)).toBe(1);
+    expect(evalSize(size.ceilDiv('seqK', 16), env)).toBe(7);
+    expect(evalSize(size.alignUp('seqK', 16), env)).toBe(112);
+  });
+
+  it('reads the cache symbols from the env, else their defaults (keys at their own positions)', () => {
+    expect(evalSize('kvRows', env)).toBe(100);
+    expect(evalSize(size.min('seqK', 'kvRows'), { ...env, kvRows: 40 })).toBe(40);
   });
 });

@@ -3,7 +3,7 @@
 // ~64.5K keys set by llvmpipe's loop budget), for dense causal, window | sink, a segment mask
 // and f16 storage, all GQA (8 heads, 2 kv heads); the other static masks, layouts, modifiers
 // and the packed portable target at small sizes; with the LSE output; and at 17 rows the plan
-// takes the fused kernel again.
+// takes the fused kernel again. A few GQA, MQA and plain-head cases on SwiftShader too.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareOutput } from '../../src/api/compare-output.js';
@@ -16,6 +16,7 @@ import type { DeviceProfile } from '../../src/target/profile.js';
 import { adapterAvailability } from '../runtime/gpu-availability.js';
 
 const llvmpipe = await adapterAvailability('llvmpipe');
+const swiftshader = await adapterAvailability('swiftshader');
 const SHAPE = 'heads: 8; kv_heads: 2; head_dim: 64';
 
 function moduleOf(text: string, target: string | DeviceProfile, lse = false): CompiledModule {
@@ -117,6 +118,9 @@ describe.skipIf(!llvmpipe.run)('split-K decode on llvmpipe', () => {
     ['rows with no allowed key', 'causal: true; mask: sink(2) & window(left: 1)', null],
     ['window & segment, bnhd', 'layout: bnhd; mask: window(20) & segment', null],
     ['softcap and alibi', 'causal: true; softcap: 5; bias: alibi; mask: window(left: 9)', null],
+    // The invocations of a kv head's query heads are neighbours (splitRows): one kv head for
+    // every query head, and one query head per kv head.
+    ['MQA (4 heads, 1 kv head)', 'kv_heads: 1; causal: true; mask: window(left: 40)', null],
     [
       'packed q/k/v (portable, tiled)',
       'causal: true; mask: window(left: 30) | sink(4)',
@@ -125,7 +129,8 @@ describe.skipIf(!llvmpipe.run)('split-K decode on llvmpipe', () => {
   ];
   for (const [name, body, target] of masks) {
     it(`${name}: seqQ 1 and 4 over 63 and 300 keys equal the reference`, async () => {
-      const module = moduleOf(`attention t { ${SMALL}; ${body} }`, target ?? runtime.profile);
+      const shape = body.startsWith('kv_heads: 1') ? 'heads: 4; head_dim: 16' : SMALL;
+      const module = moduleOf(`attention t { ${shape}; ${body} }`, target ?? runtime.profile);
       for (const seqQ of [1, 4])
         for (const seqK of [63, 300]) {
           expect(dispatched(module, seqQ, seqK)).toContain('t.decode_partial');
@@ -143,4 +148,42 @@ describe.skipIf(!llvmpipe.run)('split-K decode on llvmpipe', () => {
     await expectStep(module, 3, 1000);
     await expectStep(module, 17, 1000);
   }, 60_000);
+});
+
+// The same kernels on SwiftShader (a GPU-like profile: workgroups of 64, so a workgroup holds
+// many splits of each head of a GQA group), at small sizes: GQA 8/2, MQA and plain heads.
+describe.skipIf(!swiftshader.run)('split-K decode on swiftshader', () => {
+  let runtime: Runtime;
+  beforeAll(async () => {
+    runtime = await createRuntime({ adapter: 'swiftshader', selfCheck: false });
+  });
+  afterAll(() => runtime?.destroy());
+
+  const shapes: readonly [string, string][] = [
+    ['GQA 8/2, dense causal', `${SHAPE}; causal: true`],
+    ['GQA 8/2, window | sink', `${SHAPE}; causal: true; mask: window(left: 100) | sink(4)`],
+    [
+      'MQA 4/1, window',
+      'heads: 4; kv_heads: 1; head_dim: 16; causal: true; mask: window(left: 40)',
+    ],
+    ['MHA 3/3, dense causal', 'heads: 3; head_dim: 16; causal: true'],
+  ];
+  for (const [name, body] of shapes) {
+    it(`${name}: seqQ 1 and 4 over 63, 300 and 1000 keys equal the reference`, async () => {
+      const module = moduleOf(`attention t { ${body} }`, runtime.profile);
+      const loaded = await runtime.load(module);
+      try {
+        for (const seqQ of [1, 4])
+          for (const seqK of [63, 300, 1000]) {
+            expect(dispatched(module, seqQ, seqK)).toContain('t.decode_partial');
+            const inputs = randomInputs(module, { batch: 1, seqQ, seqK, seed: seqK + seqQ });
+            const { o } = await loaded.run(inputs);
+            const expected = referenceAttention(module.attention, inputs);
+            expect(compareOutput(o, expected).relativeError).toBeLessThan(1e-4);
+          }
+      } finally {
+        loaded.destroy();
+      }
+    }, 120_000);
+  }
 });

@@ -110,7 +110,10 @@ function partialRecord(part: string, width: 1 | 4) {
 
 const vectorType = (width: 1 | 4) => (width === 4 ? T.vec(4, 'f32') : T.f32);
 
-/** The partial kernel: one invocation per (batch, head, row, split). */
+/**
+ * The partial kernel: one invocation per (batch, head, row, split), the heads of a kv head
+ * side by side (splitRows), its record at the merge kernel's index `record`.
+ */
 export function decodePartialKernel(
   attention: Attention,
   group: Group,
@@ -163,7 +166,7 @@ export function decodePartialKernel(
       valueVectors: attention.valueDim / W,
     });
     b.comment('The record: acc (DV floats), then the running max and sum (base 2).');
-    const rec = b.let('rec', add(uniform('partBase'), mul('x', 'REC')));
+    const rec = b.let('rec', add(uniform('partBase'), mul('record', 'REC')));
     const record = partialRecord(bindings.part.name, W);
     overVectors(b, 'DVW', (body, d) =>
       body.store(bindings.part.name, record.accAt(rec, d), index('acc', d)),

@@ -56,18 +56,39 @@ export function gridRows(b: BlockBuilder): void {
 }
 
 /**
- * Split-K decode: invocation `x` takes split `x % splits` of one row of (batch, head). The
- * mask helpers see a query tile of that one row, so tile classes are exact.
+ * Split-K decode: invocation `x` takes one split of one row of (batch, head). The query heads
+ * of one kv head are neighbouring invocations (`g`, the head within its GQA group, varies
+ * fastest), so they walk the same keys of the same split side by side and each key row is
+ * fetched from memory once for all of them: a broadcast load on a GPU, one cache line on a
+ * CPU adapter's SIMD lanes (before, the heads of a group streamed the keys at different
+ * times). The mask helpers see a query tile of that one row, so tile classes are exact.
+ * Also defines `record`, the row's partial record index in the merge kernel's order
+ * ((b * HEADS + hl) * seqQ + row) * splits + split.
  */
 export function splitRows(b: BlockBuilder): void {
-  b.comment('x = ((b * HEADS + hl) * seqQ + row) * splits + split');
-  b.let('split', mod('x', uniform('splits')));
-  const r = b.let('r', div('x', uniform('splits')));
+  b.comment(
+    'x = (((b * HEADS / GROUP_SIZE + hkl) * seqQ + row) * splits + split) * GROUP_SIZE + g',
+  );
+  const g = b.let('g', mod('x', 'GROUP_SIZE'));
+  const xs = b.let('xs', div('x', 'GROUP_SIZE'));
+  const split = b.let('split', mod(xs, uniform('splits')));
+  const r = b.let('r', div(xs, uniform('splits')));
   const row = b.let('row', mod(r, uniform('seqQ')));
-  const bh = b.let('bh', div(r, uniform('seqQ')));
-  const hl = b.let('hl', mod(bh, 'HEADS'));
-  b.let('b', div(bh, 'HEADS'));
+  const bk = b.let('bk', div(r, uniform('seqQ')));
+  const kvHeads = paren(div('HEADS', 'GROUP_SIZE'));
+  const hl = b.let('hl', add(mul(paren(mod(bk, kvHeads)), 'GROUP_SIZE'), g));
+  const batch = b.let('b', div(bk, kvHeads));
   headOfRow(b, hl);
+  b.let(
+    'record',
+    add(
+      mul(
+        paren(add(mul(paren(add(mul(batch, 'HEADS'), hl)), uniform('seqQ')), row)),
+        uniform('splits'),
+      ),
+      split,
+    ),
+  );
   const p = b.let('p', sub(add(row, uniform('seqK')), uniform('seqQ')));
   b.comment('The mask functions see a query tile of this one row (exact, never wider).');
   b.let('pa', p);

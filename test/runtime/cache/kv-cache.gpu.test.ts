@@ -337,10 +337,14 @@ describe.skipIf(!availability.run)('KV cache on llvmpipe', () => {
     loaded.destroy();
   });
 
-  it('creates no GPU buffer once warm (device tensors, recorded in the caller encoder)', async () => {
-    const { module, loaded } = await load(
+  it.each([
+    [
+      'a ring',
       'attention ring { heads: 8; kv_heads: 2; head_dim: 16; causal: true; mask: window(left: 6) | sink(2) }',
-    );
+    ],
+    ['a contiguous cache', 'attention dense { heads: 8; kv_heads: 2; head_dim: 16; causal: true }'],
+  ])('creates no GPU buffer once warm: %s (device tensors, caller encoder)', async (_, text) => {
+    const { module, loaded } = await load(text);
     const device = runtime.device;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     const buffer = (floats: number) => device.createBuffer({ size: floats * 4, usage });
@@ -357,18 +361,27 @@ describe.skipIf(!availability.run)('KV cache on llvmpipe', () => {
     };
     for (let n = 0; n < 3; n++) await step();
     let created = 0;
+    let groups = 0;
     const createBuffer = device.createBuffer;
+    const createBindGroup = device.createBindGroup;
     device.createBuffer = (descriptor: GPUBufferDescriptor) => {
       created++;
       return createBuffer.call(device, descriptor);
+    };
+    device.createBindGroup = (descriptor: GPUBindGroupDescriptor) => {
+      groups++;
+      return createBindGroup.call(device, descriptor);
     };
     try {
       for (let n = 0; n < 20; n++) await step();
     } finally {
       device.createBuffer = createBuffer;
+      device.createBindGroup = createBindGroup;
     }
     await device.queue.onSubmittedWorkDone();
     expect(created).toBe(0);
+    // The bind groups of the first steps are reused: a warm step creates none either.
+    expect(groups).toBe(0);
     expect(cache.length).toBe(23);
     void module;
     cache.destroy();
