@@ -171,7 +171,11 @@ export function declareStorage(k: KernelBuilder) {
 }
 
 /** q, k, v (read), o, then aux and the LSE. */
-function declareBindings(k: KernelBuilder, bindings: SoftmaxBindings, codec: RowCodec): void {
+export function declareBindings(
+  k: KernelBuilder,
+  bindings: SoftmaxBindings,
+  codec: RowCodec,
+): void {
   const declare = declareStorage(k);
   for (const b of [bindings.q, bindings.k, bindings.v]) declare(b, 'read', codec.stored);
   declare(bindings.o, 'read_write', codec.stored);
