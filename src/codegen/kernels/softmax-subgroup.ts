@@ -62,7 +62,7 @@ import {
   type SoftmaxBindings,
   type SoftmaxKernelSetup,
 } from '../wgsl/softmax-kernel-setup.js';
-import { declareBindings, declareConstants, helperParagraphs } from './softmax.js';
+import { alibiSlope, declareBindings, declareConstants, helperParagraphs } from './softmax.js';
 import { gridTile } from './softmax-rows.js';
 import { lseStore, stage, stagedTile, visitedTiles } from './softmax-walk.js';
 
@@ -136,14 +136,7 @@ export function subgroupSoftmaxKernel(
     b.let('subgroups', workgroupUniformLoad('wgSubgroups'));
     b.comment('Subgroup sg owns rows sg, sg + subgroups, ... of the tile.');
     b.let('rowsPerSubgroup', div(sub(add('TQ', 'subgroups'), u32(1)), 'subgroups'));
-    if (step.score.bias === 'alibi')
-      b.let(
-        'slope',
-        call(
-          'exp2',
-          div(mul(f32(-8), construct(T.f32, add('hl', u32(1)))), construct(T.f32, 'HEADS')),
-        ),
-      );
+    if (step.score.bias === 'alibi') alibiSlope(b);
     b.comment('Scores of one row for the current key tile (the same in every lane), then weights.');
     b.var('sc', undefined, T.array(T.f32, 'TK'));
     b.range('n', 'visits', (tile) => keyTile(tile, shape));
