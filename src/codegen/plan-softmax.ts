@@ -18,7 +18,7 @@ import {
   type DecodeBindings,
 } from './kernels/decode-split.js';
 import { DECODE_MAX_ROWS, partialScratchWords } from './wgsl/decode-splits.js';
-import { emitSubgroupSoftmaxKernel } from './wgsl/emit-softmax-subgroup.js';
+import { subgroupSoftmaxKernel } from './kernels/softmax-subgroup.js';
 import { routedSoftmaxKernel } from './kernels/routed-softmax.js';
 import { hasRoutedLeaf } from './routing/key-source.js';
 import { routeSteps, routingArrays } from './routing/route-kernels.js';
@@ -187,7 +187,7 @@ function fusedSoftmax(
             : [],
         ),
       })
-    : (step.plan.variant === 'subgroup' ? emitSubgroupSoftmaxKernel : softmaxKernel)(
+    : (step.plan.variant === 'subgroup' ? subgroupSoftmaxKernel : softmaxKernel)(
         ir,
         group,
         step,

@@ -41,7 +41,7 @@ export type KernelVariant =
   | 'tiled'
   /**
    * Like `tiled`, but the lanes of a subgroup share each query row (strided slices of D and Dv,
-   * scores reduced with `subgroupAdd`); needs the `subgroups` feature (emit-softmax-subgroup.ts).
+   * scores reduced with `subgroupAdd`); needs the `subgroups` feature (codegen/kernels/softmax-subgroup.ts).
    */
   | 'subgroup';
 

@@ -6,6 +6,7 @@
 import type { SizeExpr } from '../codegen/plan.js';
 import type {
   BinaryOp,
+  BuiltinInput,
   CompoundOp,
   Expr,
   Grid,
@@ -35,6 +36,7 @@ export const T = {
   f16: { kind: 'scalar', scalar: 'f16' } as Type,
   bool: { kind: 'scalar', scalar: 'bool' } as Type,
   vec: (size: 2 | 3 | 4, scalar: Scalar): Type => ({ kind: 'vec', size, scalar }),
+  atomicU32: { kind: 'atomic', scalar: 'u32' } as Type,
   array: (element: Type, length: Operand | number | null = null): Type => ({
     kind: 'array',
     element,
@@ -94,9 +96,11 @@ export const eq = (a: Operand, b: Operand) => binary('==', a, b);
 export const ne = (a: Operand, b: Operand) => binary('!=', a, b);
 export const neg = (x: Operand): Expr => ({ kind: 'unary', op: '-', operand: expr(x) });
 export const not = (x: Operand): Expr => ({ kind: 'unary', op: '!', operand: expr(x) });
+/** `&name`: the pointer an atomic or `workgroupUniformLoad` takes. */
+export const addressOf = (name: string): Expr => ({ kind: 'unary', op: '&', operand: ref(name) });
 /** `workgroupUniformLoad(&name)`: a workgroup variable's value, the same in every invocation. */
 export const workgroupUniformLoad = (name: string): Expr =>
-  call('workgroupUniformLoad', { kind: 'unary', op: '&', operand: ref(name) });
+  call('workgroupUniformLoad', addressOf(name));
 export const paren = (x: Operand): Expr => ({ kind: 'paren', inner: expr(x) });
 
 export const call = (fn: string, ...args: Operand[]): Expr & { kind: 'call' } => ({
@@ -301,6 +305,7 @@ export class KernelBuilder {
   private readonly workgroupVars: WorkgroupVar[] = [];
   private readonly functions: HelperFunction[] = [];
   private grid: Grid | null = null;
+  private readonly extraInputs: BuiltinInput[] = [];
   private body: readonly Stmt[] | null = null;
   private loopBound: SizeExpr | null = null;
   private compact = false;
@@ -380,6 +385,12 @@ export class KernelBuilder {
     return this;
   }
 
+  /** Builtin inputs of `main` beyond the grid's (`SUBGROUP_INPUTS`); returns references. */
+  inputs(list: readonly BuiltinInput[]): Expr[] {
+    this.extraInputs.push(...list);
+    return list.map((i) => ref(i.name));
+  }
+
   main(body: Body): this {
     this.body = block(body);
     return this;
@@ -398,6 +409,7 @@ export class KernelBuilder {
       functions: this.functions,
       workgroupSize: this.workgroupSize,
       grid: this.grid,
+      ...(this.extraInputs.length > 0 ? { inputs: this.extraInputs } : {}),
       body: this.body,
       ...(this.loopBound === null ? {} : { loopIterations: this.loopBound }),
       ...(this.compact ? { compactDeclarations: true } : {}),

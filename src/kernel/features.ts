@@ -1,5 +1,6 @@
 // The optional WebGPU features a kernel uses, read from its IR (never from WGSL text): any
-// f16 type or literal needs `shader-f16`, any subgroup builtin needs `subgroups`. The renderer
+// f16 type or literal needs `shader-f16`, any subgroup builtin function or input needs
+// `subgroups`. The renderer
 // writes the matching `enable` directives and the host plan lists them.
 
 import type { Kernel, Type } from './ir.js';
@@ -8,7 +9,7 @@ import { walkKernel } from './walk.js';
 export type KernelFeature = 'shader-f16' | 'subgroups';
 
 /** WGSL's subgroup builtin functions (the `subgroups` extension). */
-const SUBGROUP_BUILTINS: ReadonlySet<string> = new Set([
+export const SUBGROUP_BUILTINS: ReadonlySet<string> = new Set([
   'subgroupAdd',
   'subgroupExclusiveAdd',
   'subgroupInclusiveAdd',
@@ -33,12 +34,13 @@ const SUBGROUP_BUILTINS: ReadonlySet<string> = new Set([
 /** Features a type needs on its own (a binding's element type). */
 export function featuresOfType(type: Type): KernelFeature[] {
   if (type.kind === 'array') return featuresOfType(type.element);
-  return type.scalar === 'f16' ? ['shader-f16'] : [];
+  return type.kind !== 'atomic' && type.scalar === 'f16' ? ['shader-f16'] : [];
 }
 
 /** Sorted, so plans list them deterministically. */
 export function kernelFeatures(kernel: Kernel): KernelFeature[] {
   const used = new Set<KernelFeature>();
+  if ((kernel.inputs ?? []).some((i) => i.builtin.startsWith('subgroup_'))) used.add('subgroups');
   walkKernel(kernel, {
     type: (t) => featuresOfType(t).forEach((f) => used.add(f)),
     expr: (e) => {

@@ -11,6 +11,8 @@ export type Scalar = 'f32' | 'u32' | 'i32' | 'f16' | 'bool';
 export type Type =
   | { readonly kind: 'scalar'; readonly scalar: Scalar }
   | { readonly kind: 'vec'; readonly size: 2 | 3 | 4; readonly scalar: Scalar }
+  /** `atomic<u32>`: workgroup memory that invocations update with `atomicAdd` and friends. */
+  | { readonly kind: 'atomic'; readonly scalar: 'u32' | 'i32' }
   /** `length` null: a runtime-sized array (the element array of a storage binding). */
   | { readonly kind: 'array'; readonly element: Type; readonly length: Expr | null };
 
@@ -215,6 +217,13 @@ export interface Grid {
   readonly comment?: string;
 }
 
+/** A builtin input of `main` (`@builtin(builtin) name: type`). */
+export interface BuiltinInput {
+  readonly name: string;
+  readonly builtin: string;
+  readonly type: Type;
+}
+
 export interface Kernel {
   readonly kind: 'kernel';
   /** Comment lines at the top of the WGSL (without `// `). */
@@ -227,6 +236,8 @@ export interface Kernel {
   readonly functions: readonly HelperFunction[];
   readonly workgroupSize: number;
   readonly grid: Grid;
+  /** Builtin inputs `main` reads beyond the grid's (`SUBGROUP_INPUTS`), declared after them. */
+  readonly inputs?: readonly BuiltinInput[];
   readonly body: readonly Stmt[];
   /** An upper bound of the loop iterations one invocation runs (loop-budget.ts), if known. */
   readonly loopIterations?: SizeExpr;
@@ -238,21 +249,43 @@ export interface Kernel {
 }
 
 /** Builtin inputs of `main`, always declared (the grid decoding reads them). */
-export const MAIN_INPUTS: readonly {
-  readonly name: string;
-  readonly builtin: string;
-  readonly type: Type;
-}[] = [
+export const MAIN_INPUTS: readonly BuiltinInput[] = [
   { name: 'wid', builtin: 'workgroup_id', type: { kind: 'vec', size: 3, scalar: 'u32' } },
   { name: 'nwg', builtin: 'num_workgroups', type: { kind: 'vec', size: 3, scalar: 'u32' } },
   { name: 'lid', builtin: 'local_invocation_index', type: { kind: 'scalar', scalar: 'u32' } },
 ];
 
-/** The builtin inputs `main` declares: a single workgroup needs only its invocation index. */
-export function mainInputs(grid: Grid): typeof MAIN_INPUTS {
-  return grid.kind === 'single-workgroup'
-    ? MAIN_INPUTS.filter((i) => i.name === 'lid')
-    : MAIN_INPUTS;
+/**
+ * The subgroup builtins (WGSL's `subgroups` extension): the lane's index in its subgroup and
+ * the subgroup's size, a run-time value (4 on SwiftShader, 32 on NVIDIA, 32 or 64 on AMD).
+ */
+export const SUBGROUP_INPUTS: readonly BuiltinInput[] = [
+  { name: 'lane', builtin: 'subgroup_invocation_id', type: { kind: 'scalar', scalar: 'u32' } },
+  { name: 'sgSize', builtin: 'subgroup_size', type: { kind: 'scalar', scalar: 'u32' } },
+];
+
+/**
+ * Builtins whose value differs between the invocations of a workgroup (the uniformity check
+ * treats what reads them as invocation-dependent); the others (workgroup_id, subgroup_size,
+ * ...) are the same in every invocation.
+ */
+export const INVOCATION_BUILTINS: ReadonlySet<string> = new Set([
+  'local_invocation_index',
+  'local_invocation_id',
+  'global_invocation_id',
+  'subgroup_invocation_id',
+]);
+
+/**
+ * The builtin inputs `main` declares: the grid's (a single workgroup needs only its invocation
+ * index), then the kernel's own.
+ */
+export function mainInputs(kernel: Pick<Kernel, 'grid' | 'inputs'>): readonly BuiltinInput[] {
+  const grid =
+    kernel.grid.kind === 'single-workgroup'
+      ? MAIN_INPUTS.filter((i) => i.name === 'lid')
+      : MAIN_INPUTS;
+  return [...grid, ...(kernel.inputs ?? [])];
 }
 
 export function unreachableKernelNode(x: never): never {

@@ -25,6 +25,9 @@ export function printKernel(name: string, kernel: Kernel): string {
         (fn.returns ? ` -> ${renderType(fn.returns)}` : ''),
       ...printStatements(fn.body, 2),
     ]),
+    ...(kernel.inputs ?? []).map(
+      (i) => `  input ${i.name}: ${renderType(i.type)} = builtin ${i.builtin}`,
+    ),
     `  main workgroup_size ${kernel.workgroupSize}, ${grid.kind} ${grid.index}` +
       (grid.bound ? ` < P.${grid.bound}` : '') +
       printLoopBound(kernel),

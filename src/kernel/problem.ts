@@ -8,7 +8,8 @@ export type KernelRule =
   | 'store-to-read-only'
   | 'workgroup-memory'
   | 'workgroup-size'
-  | 'nonuniform-barrier';
+  | 'nonuniform-barrier'
+  | 'nonuniform-subgroup-op';
 
 export interface KernelProblem {
   readonly rule: KernelRule;

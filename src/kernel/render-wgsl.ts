@@ -85,7 +85,7 @@ export function renderFunction(fn: HelperFunction): string[] {
 }
 
 function renderMain(kernel: Kernel): string[] {
-  const inputs = mainInputs(kernel.grid);
+  const inputs = mainInputs(kernel);
   const input = (i: (typeof inputs)[number]) =>
     `@builtin(${i.builtin}) ${i.name}: ${renderType(i.type)}`;
   return [
@@ -105,6 +105,8 @@ export function renderType(type: Type): string {
       return type.scalar;
     case 'vec':
       return `vec${type.size}<${type.scalar}>`;
+    case 'atomic':
+      return `atomic<${type.scalar}>`;
     case 'array':
       return type.length === null
         ? `array<${renderType(type.element)}>`

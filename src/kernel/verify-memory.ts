@@ -34,6 +34,8 @@ function alignOf(type: Type): number {
       return type.scalar === 'f16' ? 2 : 4;
     case 'vec':
       return (type.size === 2 ? 2 : 4) * alignOf({ kind: 'scalar', scalar: type.scalar });
+    case 'atomic':
+      return 4;
     case 'array':
       return alignOf(type.element);
   }
@@ -42,6 +44,7 @@ function alignOf(type: Type): number {
 function sizeOf(type: Type, consts: ReadonlyMap<string, Expr>): number | null {
   switch (type.kind) {
     case 'scalar':
+    case 'atomic':
       return alignOf(type);
     case 'vec':
       return type.size * alignOf({ kind: 'scalar', scalar: type.scalar });

@@ -144,7 +144,7 @@ function checkReferences(kernel: Kernel): KernelProblem[] {
   }
   where.name = 'main';
   const main = module.child();
-  mainInputs(kernel.grid).forEach((i) => main.define(i.name));
+  mainInputs(kernel).forEach((i) => main.define(i.name));
   stmts([...gridStatements(kernel.grid, kernel.workgroupSize), ...kernel.body], main);
   return problems;
 }

@@ -37,7 +37,7 @@ export const SUBGROUP_SCALARS_BYTES = 64;
 const MAX_TILE = 1024;
 
 /**
- * Mask leaves codegen/wgsl/emit-softmax-subgroup.ts handles. Anything else (routed leaves,
+ * Mask leaves codegen/kernels/softmax-subgroup.ts handles. Anything else (routed leaves,
  * future kinds) and head routing keep the `tiled` kernel: the list is explicit on purpose.
  */
 export const SUBGROUP_LEAVES: ReadonlySet<MaskLeaf['kind']> = new Set([

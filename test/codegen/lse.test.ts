@@ -61,7 +61,7 @@ describe('compile option lse', () => {
       .modules[0]!;
     expect(module.ir.groups[0]!.mechanism.plan?.variant).toBe('subgroup');
     expect(module.plan.kernels[0]!.wgsl).toContain(
-      'if (x % DVU == 0u) { lsebuf[P.lseBase + (b * TOTAL_HEADS + h) * P.seqQ + i] = ',
+      'if (x % DVW == 0u) { lsebuf[P.lseBase + (b * TOTAL_HEADS + h) * P.seqQ + i] = ',
     );
   });
 

@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 import type { CheckedAttention } from '../../src/check/checked.js';
 import { compileAttention } from '../../src/codegen/compile.js';
 import type { Attention, KernelVariant } from '../../src/ir/ir.js';
+import { kernelFeatures } from '../../src/kernel/features.js';
+import { verifyKernel } from '../../src/kernel/verify.js';
 import { lowerAttention } from '../../src/lower/lower.js';
 import { canonicalizeMask } from '../../src/passes/canonicalize-mask.js';
 import { planBlocks } from '../../src/passes/plan-blocks.js';
@@ -200,6 +202,26 @@ describe('subgroup variant: WGSL', () => {
         expect(wgsl).toContain('@workgroup_size(128)');
       }
     }
+  });
+
+  it('is built on the kernel IR, verified, with ring addressing of key rows', () => {
+    const compiled = compileAttention(longformer, GPU_PROFILE, { verify: true });
+    const softmax = compiled.kernels.find((k) => k.name.endsWith('.softmax'))!;
+    expect(kernelFeatures(softmax.ir)).toEqual(['subgroups']);
+    expect(verifyKernel(softmax.ir, GPU_PROFILE.limits)).toEqual([]);
+    expect(softmax.ir.inputs?.map((i) => i.builtin)).toEqual([
+      'subgroup_invocation_id',
+      'subgroup_size',
+    ]);
+    // The key-slot uniforms a KV cache sets: k/v rows go through keyRowWalk.
+    expect(softmax.ir.uniforms.map((u) => u.name).slice(-3)).toEqual([
+      'kvRows',
+      'ringPrefix',
+      'ringSlots',
+    ]);
+    const wgsl = compiled.plan.kernels.find((k) => k.name === softmax.name)!.wgsl;
+    expect(wgsl).toContain('P.ringPrefix + ((ja + x / DW) - P.ringPrefix) % P.ringSlots');
+    expect(compiled.plan.features).toEqual(['subgroups']);
   });
 
   it('does not depend on the subgroup size the profile reports', () => {

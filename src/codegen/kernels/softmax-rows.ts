@@ -42,17 +42,35 @@ const keyOffset = (b: BlockBuilder) => b.let('offset', sub(uniform('seqK'), unif
 
 /** One query tile of (batch, head) per workgroup, one row per invocation. */
 export function gridRows(b: BlockBuilder): void {
-  const qt = b.let('qt', mod('linear', uniform('qTiles')));
+  gridQueryTile(b);
+  const i = b.let('i', add(mul('qt', 'TQ'), 'lid'));
+  const row = b.let('row', min(i, sub(uniform('seqQ'), u32(1))));
+  b.let('p', add(row, 'offset'));
+  queryTileRange(b);
+}
+
+/**
+ * One query tile of (batch, head) per workgroup, its rows shared out by the kernel (the
+ * subgroup schedule): qt, b, hl, h, hk, offset, pa and pb, no row of its own.
+ */
+export function gridTile(b: BlockBuilder): void {
+  gridQueryTile(b);
+  queryTileRange(b);
+}
+
+function gridQueryTile(b: BlockBuilder): void {
+  b.let('qt', mod('linear', uniform('qTiles')));
   const bh = b.let('bh', div('linear', uniform('qTiles')));
   const hl = b.let('hl', mod(bh, 'HEADS'));
   b.let('b', div(bh, 'HEADS'));
   headOfRow(b, hl);
   keyOffset(b);
-  const i = b.let('i', add(mul(qt, 'TQ'), 'lid'));
-  const row = b.let('row', min(i, sub(uniform('seqQ'), u32(1))));
-  b.let('p', add(row, 'offset'));
-  b.let('pa', add(mul(qt, 'TQ'), 'offset'));
-  b.let('pb', add(sub(min(add(mul(qt, 'TQ'), 'TQ'), uniform('seqQ')), u32(1)), 'offset'));
+}
+
+/** The tile's query positions [pa, pb]. */
+function queryTileRange(b: BlockBuilder): void {
+  b.let('pa', add(mul('qt', 'TQ'), 'offset'));
+  b.let('pb', add(sub(min(add(mul('qt', 'TQ'), 'TQ'), uniform('seqQ')), u32(1)), 'offset'));
 }
 
 /**

@@ -71,8 +71,15 @@ export function keyWalk(b: BlockBuilder, w: KeyWalk): void {
   else flatKeyLoop(b, w);
 }
 
-/** prefixTiles, bandFirst, bandEnd and visits: the tiles of [0, prefix) then of [lo, hi). */
-function visitedTiles(b: BlockBuilder, w: KeyWalk): void {
+/**
+ * prefixTiles, bandFirst, bandEnd and visits: the tiles of [0, prefix) then of [lo, hi).
+ * `firstInvocation`: more tile-level values invocation 0 writes (`staged` only).
+ */
+export function visitedTiles(
+  b: BlockBuilder,
+  w: Pick<KeyWalk, 'mask' | 'tiles'>,
+  firstInvocation?: (b: BlockBuilder) => void,
+): void {
   const visit = visitRange(w.mask);
   const NK = 'NK';
   const staged = w.tiles === 'staged';
@@ -93,6 +100,7 @@ function visitedTiles(b: BlockBuilder, w: KeyWalk): void {
       first.assign('wgFirst', ceilTiles(prefixEnd));
       first.assign('wgSecond', max('wgFirst', div(lo, 'TK')));
       first.assign('wgEnd', max('wgSecond', ceilTiles(hi)));
+      firstInvocation?.(first);
     });
     b.let('prefixTiles', workgroupUniformLoad('wgFirst'));
     b.let('bandFirst', workgroupUniformLoad('wgSecond'));
@@ -158,18 +166,10 @@ function tiledKeyLoop(b: BlockBuilder, w: KeyWalk): void {
     u32(0),
     (n) => lt(n, 'visits'),
     (tile) => {
-      tile.let('kt', nthTile('n'));
-      const ja = tile.let('ja', mul('kt', 'TK'));
-      const j1 = tile.let('j1', min(add(ja, 'TK'), uniform('seqK')));
-      const jb = tile.let('jb', sub(j1, u32(1)));
-      tile.if(eq('lid', u32(0)), (t) => t.assign('wgClass', classify(ja, jb)), undefined, {
-        oneLine: true,
-      });
-      const c = tile.let('c', workgroupUniformLoad('wgClass'));
-      tile.if(eq(c, u32(0)), (t) => t.continue(), undefined, { oneLine: true });
+      const { ja, j1, c } = stagedTile(tile);
       tile.comment('Stage the K/V tile once for all the rows of the workgroup.');
-      stage(tile, w, 'kTile', w.bindings.k.name, 'DW', 'kBase0');
-      stage(tile, w, 'vTile', w.bindings.v.name, 'DVW', 'vBase0');
+      stage(tile, w, { tile: 'kTile', binding: w.bindings.k.name, width: 'DW', base: 'kBase0' });
+      stage(tile, w, { tile: 'vTile', binding: w.bindings.v.name, width: 'DVW', base: 'vBase0' });
       tile.barrier();
       const keys = (masked: boolean) => (body: BlockBuilder) =>
         body.for(
@@ -187,25 +187,50 @@ function tiledKeyLoop(b: BlockBuilder, w: KeyWalk): void {
   );
 }
 
+/**
+ * The n-th visited tile of a staged walk: its keys [ja, j1) (jb the last), its class `c`
+ * (invocation 0 classifies, the workgroup reads it uniformly) and a skip when it is empty.
+ */
+export function stagedTile(tile: BlockBuilder): { ja: Expr; j1: Expr; c: Expr } {
+  tile.let('kt', nthTile('n'));
+  const ja = tile.let('ja', mul('kt', 'TK'));
+  const j1 = tile.let('j1', min(add(ja, 'TK'), uniform('seqK')));
+  const jb = tile.let('jb', sub(j1, u32(1)));
+  tile.if(eq('lid', u32(0)), (t) => t.assign('wgClass', classify(ja, jb)), undefined, {
+    oneLine: true,
+  });
+  const c = tile.let('c', workgroupUniformLoad('wgClass'));
+  tile.if(eq(c, u32(0)), (t) => t.continue(), undefined, { oneLine: true });
+  return { ja, j1, c };
+}
+
+/** One staged tile: `tile[x]` gets unit `x % width` of key row `ja + x / width`. */
+export interface Staging {
+  readonly tile: string;
+  readonly binding: string;
+  /** Units per row (a constant's name). */
+  readonly width: string;
+  /** The row walk's first row (`kBase0`). */
+  readonly base: string;
+  /** The workgroup size the loop strides by (TQ unless named). */
+  readonly step?: string;
+  /** Writes the loaded unit (the tile's element, unless the tile holds something else). */
+  readonly write?: (b: BlockBuilder, x: Expr, unit: Expr) => void;
+}
+
 /** `tile[x] = row x / width, unit x % width` of the tile's keys, strided over the workgroup. */
-function stage(
-  b: BlockBuilder,
-  w: KeyWalk,
-  tile: string,
-  binding: string,
-  width: string,
-  base: string,
-) {
-  const walk = keyRowWalk(w.layout, 'TOTAL_KV_HEADS', width, 'b', 'hk');
+export function stage(b: BlockBuilder, w: Pick<KeyWalk, 'layout' | 'codec'>, s: Staging): void {
+  const walk = keyRowWalk(w.layout, 'TOTAL_KV_HEADS', s.width, 'b', 'hk');
+  const write = s.write ?? ((body, x, unit) => body.assign(index(s.tile, x), unit));
   b.for(
     'x',
     'lid',
-    (x) => lt(x, mul(paren(sub('j1', 'ja')), width)),
+    (x) => lt(x, mul(paren(sub('j1', 'ja')), s.width)),
     (body, x) => {
-      const element = add(walk.at(base, add('ja', div(x, width))), mod(x, width));
-      body.assign(index(tile, x), w.codec.load(index(binding, element)));
+      const element = add(walk.at(s.base, add('ja', div(x, s.width))), mod(x, s.width));
+      write(body, x, w.codec.load(index(s.binding, element)));
     },
-    { step: 'TQ' },
+    { step: s.step ?? 'TQ' },
   );
 }
 
@@ -254,7 +279,13 @@ function flatKeyLoop(b: BlockBuilder, w: KeyWalk): void {
  * row with no allowed key gets -Infinity (the bits in P.lseEmpty: a WGSL constant may not be
  * infinite). Expects `b`, `h` and `i` in scope.
  */
-export function lseStore(b: BlockBuilder, lse: LseOutput, row = 'i', m = 'm', l = 'l'): void {
+export function lseStore(
+  b: BlockBuilder,
+  lse: LseOutput,
+  row = 'i',
+  m: Expr | string = 'm',
+  l = 'l',
+): void {
   const at = add(
     uniform('lseBase'),
     mul(paren(add(mul('b', 'TOTAL_HEADS'), 'h')), uniform('seqQ')),

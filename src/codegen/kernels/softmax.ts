@@ -171,7 +171,11 @@ export function declareStorage(k: KernelBuilder) {
 }
 
 /** q, k, v (read), o, then aux and the LSE. */
-function declareBindings(k: KernelBuilder, bindings: SoftmaxBindings, codec: RowCodec): void {
+export function declareBindings(
+  k: KernelBuilder,
+  bindings: SoftmaxBindings,
+  codec: RowCodec,
+): void {
   const declare = declareStorage(k);
   for (const b of [bindings.q, bindings.k, bindings.v]) declare(b, 'read', codec.stored);
   declare(bindings.o, 'read_write', codec.stored);
@@ -273,16 +277,17 @@ export function queryRow(
   overVectors(b, 'DVW', (body, d) => body.assign(index('acc', d), zero));
   b.var('m', 'NEG_BIG');
   b.var('l', f32(0));
-  if (step.score.bias === 'alibi')
-    b.let(
-      'slope',
-      call(
-        'exp2',
-        div(mul(f32(-8), construct(T.f32, add('hl', u32(1)))), construct(T.f32, 'HEADS')),
-      ),
-    );
+  if (step.score.bias === 'alibi') alibiSlope(b);
   const aux = bindings.aux?.name;
   const segRow =
     setup.hasSegment && aux ? index(aux, add(uniform('segQBase'), mul('b', seqQ), 'row')) : u32(0);
   b.let('segRow', segRow);
+}
+
+/** `slope`: the alibi slope of local head `hl`, 2^(-8 (hl + 1) / HEADS). */
+export function alibiSlope(b: BlockBuilder): void {
+  b.let(
+    'slope',
+    call('exp2', div(mul(f32(-8), construct(T.f32, add('hl', u32(1)))), construct(T.f32, 'HEADS'))),
+  );
 }

@@ -15,7 +15,7 @@
 //
 // Every group walks the lists: softmax groups through `routedRows` (codegen/kernels/softmax-rows.ts, tiles of TQ rows),
 // the per-query kernels of kernelized, low-rank and data-dependent-mask groups through
-// `keptRowSelection`, so key-side work alone (states, projections, landmarks, route steps) is
+// `selectKeptRow` (kernel/blocks/kept-rows.ts), so key-side work alone (states, projections, landmarks, route steps) is
 // per (batch, kv head) and no dropped pair is computed anywhere. A kept head whose weight
 // underflows to 0 in f32 is treated as dropped: its output would be 0 * o = 0 either way. All tables live in `aux` (u32 words; f32 values are bitcast).
 
@@ -209,81 +209,14 @@ export function routedRowsUniforms(routing: RoutedRowsArrays): { name: string; v
   ];
 }
 
-/** Reads word `index` of `aux` (kernels declare it as `array<u32>` or `array<vec4<u32>>`). */
-export type AuxRead = (index: string) => string;
-
 /**
- * Uniforms `keptRowSelection` reads. Batch and seqQ get names of their own so that no kernel's
- * own uniforms clash with them.
+ * Uniforms `selectKeptRow` (kernel/blocks/kept-rows.ts) reads. Batch and seqQ get names of
+ * their own so that no kernel's own uniforms clash with them.
  */
 export function keptRowUniforms(routing: RoutedRowsArrays): { name: string; value: SizeExpr }[] {
   return [
     { name: 'routeBatch', value: 'batch' },
     { name: 'routeSeqQ', value: 'seqQ' },
     ...routedRowsUniforms(routing),
-  ];
-}
-
-/** Module-scope WGSL `keptRowSelection` needs; `shared` as there. */
-export function keptRowDeclarations(read: AuxRead, shared: boolean): string[] {
-  return [
-    ...(shared ? ['var<workgroup> wgKeptList: u32;', ''] : []),
-    '// First kept-row list e (in (b, local head) order) whose running tile total passes `linear`.',
-    'fn findKeptList(linear: u32) -> u32 {',
-    '  let base = P.routeTileEndBase + P.routeBatch * HEAD_OFFSET;',
-    '  var lo = 0u;',
-    '  var hi = P.routeBatch * HEADS;',
-    '  while (lo < hi) {',
-    '    let mid = (lo + hi) / 2u;',
-    `    if (${read('base + mid')} > linear) { hi = mid; } else { lo = mid + 1u; }`,
-    '  }',
-    '  return lo;',
-    '}',
-    '',
-  ];
-}
-
-/**
- * Row selection under head routing for the per-query kernels of kernelized, low-rank and
- * data-dependent-mask groups (one query row per invocation, `tile` rows per workgroup):
- * workgroup `linear` takes tile `linear - start` of the kept-row list (b, local head) whose
- * running tile total passes it, so only kept (row, head) pairs are ever computed. Needs
- * `linear`, `lid`, the constants HEADS, HEAD_OFFSET, TOTAL_HEADS and `keptRowUniforms`.
- * Defines b, hl, h, routeRows, routeFirst, routeLast (slots of the tile's rows in the list),
- * routeRow (this invocation's query row) and routeWeight (its head's routing weight).
- * Barrier-free kernels (`shared` false): an invocation past the list's end returns. Kernels
- * with barriers (`shared` true): the list is found once per workgroup and read through
- * `workgroupUniformLoad` (uniform control flow), and an idle invocation keeps the tile's last
- * row with `routeActive` false (it must not write).
- */
-export function keptRowSelection(read: AuxRead, tile: number, shared: boolean): string[] {
-  return [
-    '  // Head routing: this workgroup walks one tile of a kept-row list (b, local head).',
-    ...(shared
-      ? [
-          '  if (lid == 0u) { wgKeptList = findKeptList(linear); }',
-          '  let routeList = workgroupUniformLoad(&wgKeptList);',
-        ]
-      : ['  let routeList = findKeptList(linear);']),
-    '  if (routeList >= P.routeBatch * HEADS) { return; }',
-    '  let hl = routeList % HEADS;',
-    '  let b = routeList / HEADS;',
-    '  let h = HEAD_OFFSET + hl;',
-    `  let routeStart = select(0u, ${read('P.routeTileEndBase + P.routeBatch * HEAD_OFFSET + max(routeList, 1u) - 1u')}, routeList > 0u);`,
-    `  let routeKept = ${read('P.routeCountsBase + b * TOTAL_HEADS + h')};`,
-    '  let routeRows = P.routeRowsBase + (b * TOTAL_HEADS + h) * P.routeSeqQ;',
-    `  let routeFirst = (linear - routeStart) * ${tile}u;`,
-    `  let routeLast = min(routeFirst + ${tile}u, routeKept) - 1u;`,
-    '  let routeSlot = routeFirst + lid;',
-    ...(shared
-      ? [
-          '  let routeActive = routeSlot < routeKept;',
-          `  let routeRow = ${read('routeRows + min(routeSlot, routeLast)')};`,
-        ]
-      : [
-          '  if (routeSlot >= routeKept) { return; }  // no barriers in this kernel',
-          `  let routeRow = ${read('routeRows + routeSlot')};`,
-        ]),
-    `  let routeWeight = bitcast<f32>(${read('P.routeWeightsBase + (b * P.routeSeqQ + routeRow) * TOTAL_HEADS + h')});`,
   ];
 }

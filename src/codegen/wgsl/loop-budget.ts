@@ -239,7 +239,7 @@ export interface SubgroupLoopShape {
 
 /**
  * An upper bound of the loop iterations one invocation of the subgroup softmax kernel
- * (emit-softmax-subgroup.ts) runs. Every loop there has a run-time start (`lid`, `lane`) or
+ * (kernels/softmax-subgroup.ts) runs. Every loop there has a run-time start (`lid`, `lane`) or
  * end, so none is unrolled: per visited key tile its step, classification, the K/V staging
  * strided by the workgroup, and per row of the tile (a subgroup may own all TQ) the score,
  * weight and value loops, whose lane strides are at least the least subgroup size, 4.

@@ -1,15 +1,13 @@
-// What the fused softmax kernels (kernels/softmax.ts: rowwise and tiled; emit-softmax-subgroup.ts)
-// derive alike from a fused step before writing WGSL: the mask's leaves and the codegen
-// context of its random leaves, where the score scale folds, and the uniforms every variant
-// declares, in the order the Params struct lists them. Also the Params struct and the
-// storage declarations of q/k/v/o, which the routed kernel shares too.
+// What the fused softmax kernels (kernels/softmax.ts: rowwise and tiled;
+// kernels/softmax-subgroup.ts) derive alike from a fused step before building their kernel:
+// the mask's leaves and the codegen context of its random leaves, where the score scale
+// folds, and the uniforms every variant declares, in the order the Params struct lists them.
 
 import type { BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
 import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import type { MaskCodegenContext } from './mask-wgsl.js';
-import { paramsStructLines } from './params-struct.js';
 import type { RoutedRowsArrays } from './emit-head-routing.js';
 
 export type Uniform = { name: string; value: SizeExpr };
@@ -125,38 +123,7 @@ export function softmaxKernelSetup(
   };
 }
 
-/** `struct Params` with one u32 per uniform. */
-export function emitParamsStruct(
-  emit: (line?: string) => void,
-  uniforms: readonly Uniform[],
-): void {
-  paramsStructLines(uniforms).forEach((line) => emit(line));
-}
-
 type Binding = { readonly name: string; readonly binding: number };
-
-/**
- * The uniform binding, then q, k, v (read) and o (read_write) as `array<stored>`; a buffer
- * that packs several tensors is declared once. Returns the declarer for further buffers.
- */
-export function emitTensorBindings(
-  emit: (line?: string) => void,
-  tensors: { readonly q: Binding; readonly k: Binding; readonly v: Binding; readonly o: Binding },
-  stored: string,
-): (b: Binding, access: string, elem: string) => void {
-  emit('@group(0) @binding(0) var<uniform> P: Params;');
-  const declared = new Set<string>();
-  const declare = (b: Binding, access: string, elem: string) => {
-    if (declared.has(b.name)) return;
-    declared.add(b.name);
-    emit(`@group(0) @binding(${b.binding}) var<storage, ${access}> ${b.name}: array<${elem}>;`);
-  };
-  declare(tensors.q, 'read', stored);
-  declare(tensors.k, 'read', stored);
-  declare(tensors.v, 'read', stored);
-  declare(tensors.o, 'read_write', stored);
-  return declare;
-}
 
 /**
  * Where key position j's k/v row lies (codegen/plan.ts's cache symbols): row stride `kvRows`
@@ -197,23 +164,3 @@ export function lseUniforms(lse: LseOutput | null | undefined): Uniform[] {
     { name: 'lseEmpty', value: 0xff800000 },
   ];
 }
-
-export function emitLseBinding(emit: (line?: string) => void, lse: LseOutput): void {
-  emit(
-    `@group(0) @binding(${lse.binding.binding}) var<storage, read_write> ${lse.binding.name}: array<f32>;`,
-  );
-}
-
-/**
- * The store of one row's LSE from the running max `m` and sum `l`, both in base 2 (scores are
- * multiplied by log2(e) before the online softmax): `ln sum exp(s) = (m + log2(l)) ln 2`.
- * Expects `b`, `h` (the head among all heads) and `P.seqQ` in scope.
- */
-export function lseStore(lse: LseOutput, row: string, m: string, l: string): string {
-  return (
-    `${lse.binding.name}[P.lseBase + (b * TOTAL_HEADS + h) * P.seqQ + ${row}] = ` +
-    `select(bitcast<f32>(P.lseEmpty), (${m} + log2(${l})) * ${LN2_LITERAL}, ${l} > 0.0);`
-  );
-}
-
-const LN2_LITERAL = '0.6931471805599453';

@@ -22,6 +22,7 @@ import {
   T,
   add,
   type BlockBuilder,
+  type Operand,
 } from '../build.js';
 import type { Expr, HelperFunction } from '../ir.js';
 import { forShortLoops } from './short-loops.js';
@@ -56,21 +57,35 @@ export const TANH_SAFE: HelperFunction = {
   }),
 };
 
-export function keyUpdate(b: BlockBuilder, k: KeyUpdate): void {
-  const { softcap, bias } = k.score;
-  const s = b.var('s', f32(0));
-  forShortLoops(b, 'DW', k.vectors, (body, d) =>
-    body.compound(s, '+=', k.dot(index(k.query ?? 'qrow', d), k.kAt)),
-  );
+/**
+ * The score's modifiers on the raw score `s` of key position `key` (query position `p`):
+ * softcap, alibi (`slope` in scope), then log2(e) when either is present (`modified`).
+ */
+export function modifyScore(
+  b: BlockBuilder,
+  score: Score,
+  modified: boolean,
+  s: Expr,
+  key: Operand = 'j',
+): void {
+  const { softcap, bias } = score;
   if (softcap !== null)
     b.assign(s, mul(f32(softcap), call(TANH_SAFE.name, mul(s, f32(1 / softcap)))));
   if (bias === 'alibi')
     b.compound(
       s,
       '-=',
-      mul('slope', construct(T.f32, abs(sub(construct(T.i32, 'p'), construct(T.i32, 'j'))))),
+      mul('slope', construct(T.f32, abs(sub(construct(T.i32, 'p'), construct(T.i32, key))))),
     );
-  if (k.modified) b.compound(s, '*=', f32(Math.LOG2E));
+  if (modified) b.compound(s, '*=', f32(Math.LOG2E));
+}
+
+export function keyUpdate(b: BlockBuilder, k: KeyUpdate): void {
+  const s = b.var('s', f32(0));
+  forShortLoops(b, 'DW', k.vectors, (body, d) =>
+    body.compound(s, '+=', k.dot(index(k.query ?? 'qrow', d), k.kAt)),
+  );
+  modifyScore(b, k.score, k.modified, s);
   for (const line of k.rescaleComment ?? ['Lazy rescale: only when the running max grows.'])
     b.comment(line);
   b.if(gt(s, 'm'), (grow) => {

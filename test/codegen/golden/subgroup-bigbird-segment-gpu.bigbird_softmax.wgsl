@@ -4,8 +4,8 @@ enable subgroups;
 // mask leaves: band, band, random, segment
 const D: u32 = 32u;
 const DV: u32 = 32u;
-const DU: u32 = 8u;
-const DVU: u32 = 8u;
+const DW: u32 = 8u;
+const DVW: u32 = 8u;
 const HEADS: u32 = 4u;
 const GROUP_SIZE: u32 = 2u;
 const HEAD_OFFSET: u32 = 0u;
@@ -33,6 +33,9 @@ struct Params {
   segRangesBase: u32,
   random0Base: u32,
   random0PerBlock: u32,
+  kvRows: u32,
+  ringPrefix: u32,
+  ringSlots: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -128,17 +131,17 @@ fn main(
   let offset = P.seqK - P.seqQ;
   let pa = qt * TQ + offset;
   let pb = min(qt * TQ + TQ, P.seqQ) - 1u + offset;
-  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DU;
-  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVU;
+  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;
+  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;
   // Number the subgroups 0..count-1 with a ticket per subgroup: nothing is assumed about
   // how invocations map to subgroups.
   var ticket = 0u;
   if (subgroupElect()) { ticket = atomicAdd(&wgTickets, 1u); }
   let sg = subgroupBroadcastFirst(ticket);
   // The query tile (rows past seqQ repeat the last row and are never stored).
-  for (var x = lid; x < TQ * DU; x += WG) {
-    let row = min(qt * TQ + x / DU, P.seqQ - 1u);
-    let unit = qbuf[P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DU + x % DU] * 0.17677669;
+  for (var x = lid; x < TQ * DW; x += WG) {
+    let row = min(qt * TQ + x / DW, P.seqQ - 1u);
+    let unit = qbuf[P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW + x % DW] * 0.17677669;
     qTile[x * 4u] = unit.x;
     qTile[x * 4u + 1u] = unit.y;
     qTile[x * 4u + 2u] = unit.z;
@@ -148,11 +151,11 @@ fn main(
   for (var x = lid; x < TQ; x += WG) { rowMax[x] = NEG_BIG; rowSum[x] = 0.0; }
   workgroupBarrier();
   // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).
+  let NK = i32(P.seqK);
+  let prefixEnd = min(0u, P.seqK);
+  let lo = u32(clamp(max(0i, min(i32(pa) - 4i, max(0i, 0i))), 0i, NK));
+  let hi = u32(clamp(min(i32(min(pb + 1u, u32(NK))), max(i32(min(pb + 3u, u32(NK))), min(NK, NK))), 0i, NK));
   if (lid == 0u) {
-    let NK = i32(P.seqK);
-    let prefixEnd = min(0u, P.seqK);
-    let lo = u32(clamp(max(0i, min(i32(pa) - 4i, max(0i, 0i))), 0i, NK));
-    let hi = u32(clamp(min(i32(min(pb + 1u, u32(NK))), max(i32(min(pb + 3u, u32(NK))), min(NK, NK))), 0i, NK));
     wgFirst = (prefixEnd + TK - 1u) / TK;
     wgSecond = max(wgFirst, lo / TK);
     wgEnd = max(wgSecond, (hi + TK - 1u) / TK);
@@ -161,13 +164,13 @@ fn main(
   let prefixTiles = workgroupUniformLoad(&wgFirst);
   let bandFirst = workgroupUniformLoad(&wgSecond);
   let bandEnd = workgroupUniformLoad(&wgEnd);
+  let visits = prefixTiles + bandEnd - bandFirst;
   let subgroups = workgroupUniformLoad(&wgSubgroups);
   // Subgroup sg owns rows sg, sg + subgroups, ... of the tile.
   let rowsPerSubgroup = (TQ + subgroups - 1u) / subgroups;
   let slope = exp2(-8.0 * f32(hl + 1u) / f32(HEADS));
   // Scores of one row for the current key tile (the same in every lane), then weights.
   var sc: array<f32, TK>;
-  let visits = prefixTiles + bandEnd - bandFirst;
   for (var n = 0u; n < visits; n++) {
     let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);
     let ja = kt * TK;
@@ -177,15 +180,15 @@ fn main(
     let c = workgroupUniformLoad(&wgClass);
     if (c == 0u) { continue; }
     // Stage the K/V tile once for all the subgroups of the workgroup.
-    for (var x = lid; x < (j1 - ja) * DU; x += WG) {
-      let unit = kbuf[kBase0 + (ja + x / DU) * DU + x % DU];
+    for (var x = lid; x < (j1 - ja) * DW; x += WG) {
+      let unit = kbuf[kBase0 + select(P.ringPrefix + ((ja + x / DW) - P.ringPrefix) % P.ringSlots, (ja + x / DW), (ja + x / DW) < P.ringPrefix) * DW + x % DW];
       kTile[x * 4u] = unit.x;
       kTile[x * 4u + 1u] = unit.y;
       kTile[x * 4u + 2u] = unit.z;
       kTile[x * 4u + 3u] = unit.w;
     }
-    for (var x = lid; x < (j1 - ja) * DVU; x += WG) {
-      let unit = vbuf[vBase0 + (ja + x / DVU) * DVU + x % DVU];
+    for (var x = lid; x < (j1 - ja) * DVW; x += WG) {
+      let unit = vbuf[vBase0 + select(P.ringPrefix + ((ja + x / DVW) - P.ringPrefix) % P.ringSlots, (ja + x / DVW), (ja + x / DVW) < P.ringPrefix) * DVW + x % DVW];
       vTile[x * 4u] = unit.x;
       vTile[x * 4u + 1u] = unit.y;
       vTile[x * 4u + 2u] = unit.z;
@@ -258,13 +261,13 @@ fn main(
   }
   workgroupBarrier();
   // The whole workgroup stores the tile; a row with no allowed key gets 0, never 0/0.
-  for (var x = lid; x < TQ * DVU; x += WG) {
-    let r = x / DVU;
+  for (var x = lid; x < TQ * DVW; x += WG) {
+    let r = x / DVW;
     let i = qt * TQ + r;
     if (i < P.seqQ) {
       let l = rowSum[r];
       let inv = select(0.0, 1.0 / l, l > 0.0);
-      obuf[P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVU + x % DVU] = vec4<f32>(accTile[x * 4u], accTile[x * 4u + 1u], accTile[x * 4u + 2u], accTile[x * 4u + 3u]) * inv;
+      obuf[P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVW + x % DVW] = vec4<f32>(accTile[x * 4u], accTile[x * 4u + 1u], accTile[x * 4u + 2u], accTile[x * 4u + 3u]) * inv;
     }
   }
 }

@@ -4,8 +4,8 @@ enable subgroups;
 // mask leaves: band
 const D: u32 = 16u;
 const DV: u32 = 8u;
-const DU: u32 = 4u;
-const DVU: u32 = 2u;
+const DW: u32 = 4u;
+const DVW: u32 = 2u;
 const HEADS: u32 = 4u;
 const GROUP_SIZE: u32 = 2u;
 const HEAD_OFFSET: u32 = 0u;
@@ -28,6 +28,9 @@ struct Params {
   kBase: u32,
   vBase: u32,
   oBase: u32,
+  kvRows: u32,
+  ringPrefix: u32,
+  ringSlots: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -89,17 +92,17 @@ fn main(
   let offset = P.seqK - P.seqQ;
   let pa = qt * TQ + offset;
   let pb = min(qt * TQ + TQ, P.seqQ) - 1u + offset;
-  let kBase0 = P.kBase + (b * P.seqK * TOTAL_KV_HEADS + hk) * DU;
-  let vBase0 = P.vBase + (b * P.seqK * TOTAL_KV_HEADS + hk) * DVU;
+  let kBase0 = P.kBase + (b * P.kvRows * TOTAL_KV_HEADS + hk) * DW;
+  let vBase0 = P.vBase + (b * P.kvRows * TOTAL_KV_HEADS + hk) * DVW;
   // Number the subgroups 0..count-1 with a ticket per subgroup: nothing is assumed about
   // how invocations map to subgroups.
   var ticket = 0u;
   if (subgroupElect()) { ticket = atomicAdd(&wgTickets, 1u); }
   let sg = subgroupBroadcastFirst(ticket);
   // The query tile (rows past seqQ repeat the last row and are never stored).
-  for (var x = lid; x < TQ * DU; x += WG) {
-    let row = min(qt * TQ + x / DU, P.seqQ - 1u);
-    let unit = unpackRow(qbuf[P.qBase + ((b * P.seqQ + row) * TOTAL_HEADS + h) * DU + x % DU]) * 0.36067376;
+  for (var x = lid; x < TQ * DW; x += WG) {
+    let row = min(qt * TQ + x / DW, P.seqQ - 1u);
+    let unit = unpackRow(qbuf[P.qBase + ((b * P.seqQ + row) * TOTAL_HEADS + h) * DW + x % DW]) * 0.36067376;
     qTile[x * 4u] = unit.x;
     qTile[x * 4u + 1u] = unit.y;
     qTile[x * 4u + 2u] = unit.z;
@@ -109,11 +112,11 @@ fn main(
   for (var x = lid; x < TQ; x += WG) { rowMax[x] = NEG_BIG; rowSum[x] = 0.0; }
   workgroupBarrier();
   // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).
+  let NK = i32(P.seqK);
+  let prefixEnd = min(0u, P.seqK);
+  let lo = u32(clamp(i32(pa) - 9i, 0i, NK));
+  let hi = u32(clamp(i32(min(pb + 10u, u32(NK))), 0i, NK));
   if (lid == 0u) {
-    let NK = i32(P.seqK);
-    let prefixEnd = min(0u, P.seqK);
-    let lo = u32(clamp(i32(pa) - 9i, 0i, NK));
-    let hi = u32(clamp(i32(min(pb + 10u, u32(NK))), 0i, NK));
     wgFirst = (prefixEnd + TK - 1u) / TK;
     wgSecond = max(wgFirst, lo / TK);
     wgEnd = max(wgSecond, (hi + TK - 1u) / TK);
@@ -122,12 +125,12 @@ fn main(
   let prefixTiles = workgroupUniformLoad(&wgFirst);
   let bandFirst = workgroupUniformLoad(&wgSecond);
   let bandEnd = workgroupUniformLoad(&wgEnd);
+  let visits = prefixTiles + bandEnd - bandFirst;
   let subgroups = workgroupUniformLoad(&wgSubgroups);
   // Subgroup sg owns rows sg, sg + subgroups, ... of the tile.
   let rowsPerSubgroup = (TQ + subgroups - 1u) / subgroups;
   // Scores of one row for the current key tile (the same in every lane), then weights.
   var sc: array<f32, TK>;
-  let visits = prefixTiles + bandEnd - bandFirst;
   for (var n = 0u; n < visits; n++) {
     let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);
     let ja = kt * TK;
@@ -137,15 +140,15 @@ fn main(
     let c = workgroupUniformLoad(&wgClass);
     if (c == 0u) { continue; }
     // Stage the K/V tile once for all the subgroups of the workgroup.
-    for (var x = lid; x < (j1 - ja) * DU; x += WG) {
-      let unit = unpackRow(kbuf[kBase0 + (ja + x / DU) * TOTAL_KV_HEADS * DU + x % DU]);
+    for (var x = lid; x < (j1 - ja) * DW; x += WG) {
+      let unit = unpackRow(kbuf[kBase0 + select(P.ringPrefix + ((ja + x / DW) - P.ringPrefix) % P.ringSlots, (ja + x / DW), (ja + x / DW) < P.ringPrefix) * TOTAL_KV_HEADS * DW + x % DW]);
       kTile[x * 4u] = unit.x;
       kTile[x * 4u + 1u] = unit.y;
       kTile[x * 4u + 2u] = unit.z;
       kTile[x * 4u + 3u] = unit.w;
     }
-    for (var x = lid; x < (j1 - ja) * DVU; x += WG) {
-      let unit = unpackRow(vbuf[vBase0 + (ja + x / DVU) * TOTAL_KV_HEADS * DVU + x % DVU]);
+    for (var x = lid; x < (j1 - ja) * DVW; x += WG) {
+      let unit = unpackRow(vbuf[vBase0 + select(P.ringPrefix + ((ja + x / DVW) - P.ringPrefix) % P.ringSlots, (ja + x / DVW), (ja + x / DVW) < P.ringPrefix) * TOTAL_KV_HEADS * DVW + x % DVW]);
       vTile[x * 4u] = unit.x;
       vTile[x * 4u + 1u] = unit.y;
       vTile[x * 4u + 2u] = unit.z;
@@ -212,13 +215,13 @@ fn main(
   }
   workgroupBarrier();
   // The whole workgroup stores the tile; a row with no allowed key gets 0, never 0/0.
-  for (var x = lid; x < TQ * DVU; x += WG) {
-    let r = x / DVU;
+  for (var x = lid; x < TQ * DVW; x += WG) {
+    let r = x / DVW;
     let i = qt * TQ + r;
     if (i < P.seqQ) {
       let l = rowSum[r];
       let inv = select(0.0, 1.0 / l, l > 0.0);
-      obuf[P.oBase + ((b * P.seqQ + i) * TOTAL_HEADS + h) * DVU + x % DVU] = packRow(vec4<f32>(accTile[x * 4u], accTile[x * 4u + 1u], accTile[x * 4u + 2u], accTile[x * 4u + 3u]) * inv);
+      obuf[P.oBase + ((b * P.seqQ + i) * TOTAL_HEADS + h) * DVW + x % DVW] = packRow(vec4<f32>(accTile[x * 4u], accTile[x * 4u + 1u], accTile[x * 4u + 2u], accTile[x * 4u + 3u]) * inv);
     }
   }
 }

@@ -3,7 +3,8 @@
 // K/V up to the cache's length (the same positions, no cache). A ring that wraps several
 // times, dilated / blocks / global masks, a segment mask, GQA, f16, bnhd, chunks past the
 // split-K path (the fused kernel), reset, no allocation once warm, the stores' rows read back
-// at their slots, and each bad input.
+// at their slots, and each bad input; and the subgroup variant on SwiftShader (its K/V tiles
+// staged by slot) on a wrapping ring.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareOutput } from '../../../src/api/compare-output.js';
@@ -488,3 +489,34 @@ async function readBack(device: GPUDevice, buffer: GPUBuffer): Promise<Float32Ar
   staging.destroy();
   return out;
 }
+
+const swiftshader = await adapterAvailability('swiftshader');
+
+// SwiftShader offers subgroups (4 lanes): the subgroup variant stages K/V tiles by slot
+// through the same key row walk, so a wrapping ring holds there too.
+describe.skipIf(!swiftshader.run)('KV cache on SwiftShader: the subgroup variant', () => {
+  let runtime: Runtime;
+  beforeAll(async () => {
+    runtime = await createRuntime({ adapter: 'swiftshader', selfCheck: false });
+  });
+  afterAll(() => runtime?.destroy());
+
+  it('K/V tiles staged by slot on a wrapping ring', async () => {
+    const text =
+      'attention ring { heads: 4; kv_heads: 2; head_dim: 16; causal: true; mask: window(left: 7) | sink(2) }';
+    const module = compile(text, {
+      target: runtime.profile,
+      schedules: { '*': { variant: 'subgroup' } },
+    }).modules[0]!;
+    expect(module.plan.kernels.some((k) => k.wgsl.startsWith('enable subgroups;'))).toBe(true);
+    const loaded = await runtime.load(module);
+    const cache = await decodeLoop(module, loaded, {
+      chunks: [20, 17, 20, 18, 20],
+      capacity: 10_000,
+      maxChunk: 20,
+    });
+    expect(cache.slots.kind).toBe('ring');
+    cache.destroy();
+    loaded.destroy();
+  });
+});
