@@ -40,42 +40,63 @@ const BUILTINS = new Set(['lid', 'wid', 'nwg']);
 const MUTABLE: Expr = { kind: 'call', fn: '<mutable>', args: [] };
 
 export function deriveLoopIterations(kernel: Kernel): DerivedLoopBound {
-  const consts = new Map(kernel.consts.map((c) => [c.name, c.value]));
-  const constTypes = new Map(
-    kernel.consts.map((c) => [c.name, c.type.kind === 'array' ? null : c.type.scalar]),
-  );
-  const uniforms = new Map(kernel.uniforms.map((u) => [u.name, u.value]));
-  const functions = new Map(kernel.functions.map((f) => [f.name, f]));
-  const helperCosts = new Map<string, SizeExpr>();
-  let where = 'main';
+  try {
+    const body = [...gridStatements(kernel.grid, kernel.workgroupSize), ...kernel.body];
+    return { kind: 'bounded', iterations: new LoopBoundDeriver(kernel).blockCost(body, new Map()) };
+  } catch (error) {
+    if (error instanceof Underivable) return { kind: 'unknown', where: error.message };
+    throw error;
+  }
+}
 
-  const fail = (what: string): never => {
-    throw new Underivable(`${where}: ${what}`);
-  };
+/**
+ * What the derivation of one kernel shares: its constants, uniforms and helpers, the costs of
+ * the helpers already derived, and where it is (for the message of an underivable loop).
+ */
+class LoopBoundDeriver {
+  private readonly consts: ReadonlyMap<string, Expr>;
+  private readonly constTypes: ReadonlyMap<string, Scalar | null>;
+  private readonly uniforms: ReadonlyMap<string, SizeExpr>;
+  private readonly functions: ReadonlyMap<string, HelperFunction>;
+  private readonly helperCosts = new Map<string, SizeExpr>();
+  private where = 'main';
+
+  constructor(kernel: Kernel) {
+    this.consts = new Map(kernel.consts.map((c) => [c.name, c.value]));
+    this.constTypes = new Map(
+      kernel.consts.map((c) => [c.name, c.type.kind === 'array' ? null : c.type.scalar]),
+    );
+    this.uniforms = new Map(kernel.uniforms.map((u) => [u.name, u.value]));
+    this.functions = new Map(kernel.functions.map((f) => [f.name, f]));
+  }
+
+  private fail(what: string): never {
+    throw new Underivable(`${this.where}: ${what}`);
+  }
 
   /** The expression with every let and constant substituted and every mutable name marked. */
-  const close = (e: Expr, scope: Scope): Expr => {
+  private close(e: Expr, scope: Scope): Expr {
     switch (e.kind) {
       case 'ref': {
         const value = scope.get(e.name);
         if (value !== undefined) return value;
-        const constant = consts.get(e.name);
-        if (constant !== undefined) return close(constant, new Map());
+        const constant = this.consts.get(e.name);
+        if (constant !== undefined) return this.close(constant, new Map());
         return BUILTINS.has(e.name) ? e : MUTABLE;
       }
       case 'binary':
-        return { ...e, left: close(e.left, scope), right: close(e.right, scope) };
+        return { ...e, left: this.close(e.left, scope), right: this.close(e.right, scope) };
       case 'unary':
-        return { ...e, operand: close(e.operand, scope) };
+        return { ...e, operand: this.close(e.operand, scope) };
       case 'call':
       case 'construct':
-        return { ...e, args: e.args.map((arg) => close(arg, scope)) };
+        return { ...e, args: e.args.map((arg) => this.close(arg, scope)) };
       case 'index':
-        return { ...e, base: close(e.base, scope), index: close(e.index, scope) };
+        return { ...e, base: this.close(e.base, scope), index: this.close(e.index, scope) };
       case 'member':
-        return { ...e, base: close(e.base, scope) };
+        return { ...e, base: this.close(e.base, scope) };
       case 'paren':
-        return { ...e, inner: close(e.inner, scope) };
+        return { ...e, inner: this.close(e.inner, scope) };
       case 'literal':
       case 'uniform':
       case 'raw':
@@ -83,57 +104,32 @@ export function deriveLoopIterations(kernel: Kernel): DerivedLoopBound {
       default:
         return unreachableKernelNode(e);
     }
-  };
+  }
 
   /** The same value: equal once closed, and nothing in it that may change. */
-  const sameExpr = (a: Expr, b: Expr, scope: Scope): boolean => {
-    const [x, y] = [JSON.stringify(close(a, scope)), JSON.stringify(close(b, scope))];
+  private sameExpr(a: Expr, b: Expr, scope: Scope): boolean {
+    const [x, y] = [JSON.stringify(this.close(a, scope)), JSON.stringify(this.close(b, scope))];
     return x === y && !x.includes(JSON.stringify(MUTABLE));
-  };
+  }
 
   /** An upper bound of a u32 expression's value, or null where the IR does not show one. */
-  const upper = (e: Expr, scope: Scope): SizeExpr | null => {
+  private upper(e: Expr, scope: Scope): SizeExpr | null {
     switch (e.kind) {
       case 'literal':
         return typeof e.value === 'number' && e.value >= 0 ? e.value : null;
       case 'ref': {
-        const value = scope.get(e.name) ?? consts.get(e.name);
-        return value === undefined ? null : upper(value, scope);
+        const value = scope.get(e.name) ?? this.consts.get(e.name);
+        return value === undefined ? null : this.upper(value, scope);
       }
       case 'uniform':
-        return uniforms.get(e.name) ?? null;
+        return this.uniforms.get(e.name) ?? null;
       case 'paren':
-        return upper(e.inner, scope);
-      case 'binary': {
-        const a = upper(e.left, scope);
-        switch (e.op) {
-          case '+':
-          case '*': {
-            const b = upper(e.right, scope);
-            return a === null || b === null ? null : e.op === '+' ? add(a, b) : mul(a, b);
-          }
-          // A u32 difference is at most its minuend (a wrap would be a kernel bug).
-          case '-':
-            return a;
-          case '/': {
-            const divisor = constantValue(e.right, scope);
-            return a === null || divisor === null || divisor < 1 ? null : ceilDiv(a, divisor);
-          }
-          case '%': {
-            const b = upper(e.right, scope);
-            return b === null ? a : a === null ? b : min(a, b);
-          }
-          case '>>': {
-            const shift = constantValue(e.right, scope);
-            return a === null || shift === null ? null : ceilDiv(a, 2 ** shift);
-          }
-          default:
-            return null;
-        }
-      }
+        return this.upper(e.inner, scope);
+      case 'binary':
+        return this.upperOfBinary(e, scope);
       case 'call': {
-        if (e.fn === 'u32' && e.args.length === 1) return upper(e.args[0]!, scope);
-        const bounds = e.args.map((arg) => upper(arg, scope));
+        if (e.fn === 'u32' && e.args.length === 1) return this.upper(e.args[0]!, scope);
+        const bounds = e.args.map((arg) => this.upper(arg, scope));
         if (e.fn === 'min') {
           const known = bounds.filter((b): b is SizeExpr => b !== null);
           return known.length === 0 ? null : min(...known);
@@ -151,33 +147,68 @@ export function deriveLoopIterations(kernel: Kernel): DerivedLoopBound {
       default:
         return unreachableKernelNode(e);
     }
-  };
+  }
+
+  /** `upper` of a binary expression. */
+  private upperOfBinary(e: Expr & { kind: 'binary' }, scope: Scope): SizeExpr | null {
+    const a = this.upper(e.left, scope);
+    switch (e.op) {
+      case '+':
+      case '*': {
+        const b = this.upper(e.right, scope);
+        return a === null || b === null ? null : e.op === '+' ? add(a, b) : mul(a, b);
+      }
+      // A u32 difference is at most its minuend (a wrap would be a kernel bug).
+      case '-':
+        return a;
+      case '/': {
+        const divisor = this.constantValue(e.right, scope);
+        return a === null || divisor === null || divisor < 1 ? null : ceilDiv(a, divisor);
+      }
+      case '%': {
+        const b = this.upper(e.right, scope);
+        return b === null ? a : a === null ? b : min(a, b);
+      }
+      case '>>': {
+        const shift = this.constantValue(e.right, scope);
+        return a === null || shift === null ? null : ceilDiv(a, 2 ** shift);
+      }
+      default:
+        return null;
+    }
+  }
 
   /** The value of an expression of literals and constants only (Mesa sees it as constant). */
-  const constantValue = (e: Expr, scope: Scope): number | null => {
-    if (!isConstant(e, scope)) return null;
-    const value = upper(e, scope);
+  private constantValue(e: Expr, scope: Scope): number | null {
+    if (!this.isConstant(e, scope)) return null;
+    const value = this.upper(e, scope);
     return typeof value === 'number' ? value : null;
-  };
-  const isConstant = (e: Expr, scope: Scope): boolean => {
+  }
+  private isConstant(e: Expr, scope: Scope): boolean {
     switch (e.kind) {
       case 'literal':
         return true;
       case 'ref':
-        return !scope.has(e.name) && consts.has(e.name) && isConstant(consts.get(e.name)!, scope);
+        return (
+          !scope.has(e.name) &&
+          this.consts.has(e.name) &&
+          this.isConstant(this.consts.get(e.name)!, scope)
+        );
       case 'paren':
-        return isConstant(e.inner, scope);
+        return this.isConstant(e.inner, scope);
       case 'binary':
-        return isConstant(e.left, scope) && isConstant(e.right, scope);
+        return this.isConstant(e.left, scope) && this.isConstant(e.right, scope);
       case 'call':
-        return ['min', 'max', 'u32'].includes(e.fn) && e.args.every((a) => isConstant(a, scope));
+        return (
+          ['min', 'max', 'u32'].includes(e.fn) && e.args.every((a) => this.isConstant(a, scope))
+        );
       default:
         return false;
     }
-  };
+  }
 
   /** The scalar type of an expression, as far as a loop variable's start needs it. */
-  const scalarOf = (e: Expr, scope: Scope): Scalar | null => {
+  private scalarOf(e: Expr, scope: Scope): Scalar | null {
     switch (e.kind) {
       case 'literal':
         return e.scalar;
@@ -186,65 +217,68 @@ export function deriveLoopIterations(kernel: Kernel): DerivedLoopBound {
       case 'ref': {
         if (['lid', 'wid', 'nwg'].includes(e.name) && !scope.has(e.name)) return 'u32';
         const value = scope.get(e.name);
-        if (value !== undefined) return scalarOf(value, scope);
-        return constTypes.get(e.name) ?? null;
+        if (value !== undefined) return this.scalarOf(value, scope);
+        return this.constTypes.get(e.name) ?? null;
       }
       case 'paren':
-        return scalarOf(e.inner, scope);
+        return this.scalarOf(e.inner, scope);
       case 'binary':
-        return ['+', '-', '*', '/', '%', '>>', '&'].includes(e.op) ? scalarOf(e.left, scope) : null;
+        return ['+', '-', '*', '/', '%', '>>', '&'].includes(e.op)
+          ? this.scalarOf(e.left, scope)
+          : null;
       case 'call':
         if (e.fn === 'u32') return 'u32';
-        return e.fn === 'min' || e.fn === 'max' ? scalarOf(e.args[0]!, scope) : null;
+        return e.fn === 'min' || e.fn === 'max' ? this.scalarOf(e.args[0]!, scope) : null;
       case 'member':
         return e.base.kind === 'ref' && ['wid', 'nwg'].includes(e.base.name) ? 'u32' : null;
       default:
         return e.kind === 'raw' && e.type.kind === 'scalar' ? e.type.scalar : null;
     }
-  };
+  }
 
   /** Trips of `for (var i = start; i < end; i += step)`; `end` inclusive for `<=`. */
-  const trips = (start: Expr, end: Expr, scope: Scope): SizeExpr | null => {
+  private trips(start: Expr, end: Expr, scope: Scope): SizeExpr | null {
     const bare = resolveLets(end, scope);
     if (bare.kind === 'call' && bare.fn === 'min') {
       const known = bare.args
-        .map((arg) => trips(start, arg, scope))
+        .map((arg) => this.trips(start, arg, scope))
         .filter((t): t is SizeExpr => t !== null);
       return known.length === 0 ? null : min(...known);
     }
     // `j < start + n` runs n times whatever start is.
-    if (bare.kind === 'binary' && bare.op === '+' && sameExpr(bare.left, start, scope))
-      return upper(bare.right, scope);
+    if (bare.kind === 'binary' && bare.op === '+' && this.sameExpr(bare.left, start, scope))
+      return this.upper(bare.right, scope);
     // A segment of a split: `floor(s X / M)` to `floor((s + c) X / M)` is at most ceil(c X / M).
-    const segment = segmentTrips(resolveLets(start, scope), bare, scope);
+    const segment = this.segmentTrips(resolveLets(start, scope), bare, scope);
     if (segment !== null) return segment;
-    const last = upper(end, scope);
+    const last = this.upper(end, scope);
     if (last === null) return null;
-    const first = constantValue(start, scope);
+    const first = this.constantValue(start, scope);
     if (first !== null) return typeof last === 'number' ? Math.max(0, last - first) : last;
     // An unknown u32 start is at least 0; an i32 one could be below it.
-    return scalarOf(start, scope) === 'u32' ? last : null;
-  };
+    return this.scalarOf(start, scope) === 'u32' ? last : null;
+  }
 
-  const segmentTrips = (start: Expr, end: Expr, scope: Scope): SizeExpr | null => {
+  private segmentTrips(start: Expr, end: Expr, scope: Scope): SizeExpr | null {
     if (start.kind !== 'binary' || start.op !== '/' || end.kind !== 'binary' || end.op !== '/')
       return null;
-    const divisor = constantValue(end.right, scope);
-    if (divisor === null || divisor < 1 || !sameExpr(start.right, end.right, scope)) return null;
+    const divisor = this.constantValue(end.right, scope);
+    if (divisor === null || divisor < 1 || !this.sameExpr(start.right, end.right, scope))
+      return null;
     const [from, to] = [resolveLets(start.left, scope), resolveLets(end.left, scope)];
     if (from.kind !== 'binary' || from.op !== '*' || to.kind !== 'binary' || to.op !== '*')
       return null;
-    if (!sameExpr(from.right, to.right, scope)) return null;
+    if (!this.sameExpr(from.right, to.right, scope)) return null;
     const [s0, s1] = [resolveLets(from.left, scope), resolveLets(to.left, scope)];
-    if (s1.kind !== 'binary' || s1.op !== '+' || !sameExpr(s1.left, s0, scope)) return null;
-    const c = constantValue(s1.right, scope);
-    const X = upper(to.right, scope);
+    if (s1.kind !== 'binary' || s1.op !== '+' || !this.sameExpr(s1.left, s0, scope)) return null;
+    const c = this.constantValue(s1.right, scope);
+    const X = this.upper(to.right, scope);
     return c === null || X === null ? null : ceilDiv(mul(X, c), divisor);
-  };
+  }
 
-  const loopCost = (s: Stmt & { kind: 'for' }, scope: Scope): SizeExpr => {
+  private loopCost(s: Stmt & { kind: 'for' }, scope: Scope): SizeExpr {
     const name = s.init.name;
-    const start = s.init.value ?? fail(`loop variable '${name}' has no start`);
+    const start = s.init.value ?? this.fail(`loop variable '${name}' has no start`);
     const cond = unparen(s.cond);
     if (
       cond.kind !== 'binary' ||
@@ -252,116 +286,116 @@ export function deriveLoopIterations(kernel: Kernel): DerivedLoopBound {
       cond.left.kind !== 'ref' ||
       cond.left.name !== name
     )
-      return fail(`the loop over '${name}' does not test '${name} < end'`);
-    const step = stepOf(s.update, name, scope);
-    if (step === null) return fail(`the loop over '${name}' does not step it by a constant`);
-    if (assigns(s.body, name)) return fail(`the loop over '${name}' changes it in its body`);
-    let count = trips(start, cond.right, scope);
-    if (count === null) return fail(`the trips of the loop over '${name}' are not known`);
+      return this.fail(`the loop over '${name}' does not test '${name} < end'`);
+    const step = this.stepOf(s.update, name, scope);
+    if (step === null) return this.fail(`the loop over '${name}' does not step it by a constant`);
+    if (assigns(s.body, name)) return this.fail(`the loop over '${name}' changes it in its body`);
+    let count = this.trips(start, cond.right, scope);
+    if (count === null) return this.fail(`the trips of the loop over '${name}' are not known`);
     if (cond.op === '<=') count = add(count, 1);
     if (step > 1) count = ceilDiv(count, step);
     // Inside the body the loop variable is unknown (not its start).
     const inner = new Map(scope);
     inner.set(name, MUTABLE);
     // Helpers the condition calls run at every test, those of the update at every trip.
-    const test = callsCost(s.cond);
+    const test = this.callsCost(s.cond);
     const body = add(
-      blockCost(s.body, inner),
+      this.blockCost(s.body, inner),
       test,
-      callsCost(s.update.kind === 'compound' ? s.update.value : literalZero),
+      this.callsCost(s.update.kind === 'compound' ? s.update.value : literalZero),
     );
     const unrolled =
       typeof count === 'number' &&
       count <= UNROLLED_TRIPS &&
-      isConstant(start, scope) &&
-      isConstant(cond.right, scope);
+      this.isConstant(start, scope) &&
+      this.isConstant(cond.right, scope);
     // Every trip pays its body; a loop that is not unrolled also pays a step per trip and its
     // final test.
     return add(mul(count, unrolled ? body : add(body, 1)), unrolled ? 0 : 1, test);
-  };
+  }
 
-  const stepOf = (update: Stmt, name: string, scope: Scope): number | null => {
+  private stepOf(update: Stmt, name: string, scope: Scope): number | null {
     if (update.kind === 'increment' && update.op === '++' && isRef(update.target, name)) return 1;
     if (update.kind === 'compound' && update.op === '+=' && isRef(update.target, name)) {
-      const step = constantValue(update.value, scope);
+      const step = this.constantValue(update.value, scope);
       return step !== null && step >= 1 ? step : null;
     }
     return null;
-  };
+  }
 
   /** Helper calls an expression makes, each paying its helper's cost once per evaluation. */
-  const callsCost = (e: Expr): SizeExpr => {
+  private callsCost(e: Expr): SizeExpr {
     let total: SizeExpr = 0;
     const visit = (x: Expr): void => {
-      if (x.kind === 'call' && functions.has(x.fn)) total = add(total, helperCost(x.fn));
+      if (x.kind === 'call' && this.functions.has(x.fn)) total = add(total, this.helperCost(x.fn));
       // Raw WGSL text may call helpers too: each call in it pays the helper's loops.
       if (x.kind === 'raw')
-        for (const name of functions.keys()) {
+        for (const name of this.functions.keys()) {
           const calls = x.text.match(new RegExp(`\\b${name}\\s*\\(`, 'g'))?.length ?? 0;
-          for (let n = 0; n < calls; n++) total = add(total, helperCost(name));
+          for (let n = 0; n < calls; n++) total = add(total, this.helperCost(name));
         }
       for (const child of children(x)) visit(child);
     };
     visit(e);
     return total;
-  };
+  }
 
-  const helperCost = (name: string): SizeExpr => {
-    const known = helperCosts.get(name);
+  private helperCost(name: string): SizeExpr {
+    const known = this.helperCosts.get(name);
     if (known !== undefined) return known;
-    const fn: HelperFunction = functions.get(name)!;
-    const outer = where;
-    where = `fn ${name}`;
-    const cost = blockCost(fn.body, new Map(fn.params.map((param) => [param.name, MUTABLE])));
-    where = outer;
-    helperCosts.set(name, cost);
+    const fn: HelperFunction = this.functions.get(name)!;
+    const outer = this.where;
+    this.where = `fn ${name}`;
+    const cost = this.blockCost(fn.body, new Map(fn.params.map((param) => [param.name, MUTABLE])));
+    this.where = outer;
+    this.helperCosts.set(name, cost);
     return cost;
-  };
+  }
 
-  const blockCost = (stmts: readonly Stmt[], outer: Scope): SizeExpr => {
+  blockCost(stmts: readonly Stmt[], outer: Scope): SizeExpr {
     const scope = new Map(outer);
     let total: SizeExpr = 0;
     for (const s of stmts) {
       switch (s.kind) {
         case 'let':
-          total = add(total, callsCost(s.value));
-          scope.set(s.name, close(s.value, scope));
+          total = add(total, this.callsCost(s.value));
+          scope.set(s.name, this.close(s.value, scope));
           break;
         case 'var':
-          if (s.value) total = add(total, callsCost(s.value));
+          if (s.value) total = add(total, this.callsCost(s.value));
           // A var may change: its name no longer stands for an outer value.
           scope.set(s.name, MUTABLE);
           break;
         case 'assign':
         case 'compound':
-          total = add(total, callsCost(s.target), callsCost(s.value));
+          total = add(total, this.callsCost(s.target), this.callsCost(s.value));
           break;
         case 'increment':
-          total = add(total, callsCost(s.target));
+          total = add(total, this.callsCost(s.target));
           break;
         case 'store':
-          total = add(total, callsCost(s.index), callsCost(s.value));
+          total = add(total, this.callsCost(s.index), this.callsCost(s.value));
           break;
         case 'call':
-          total = add(total, callsCost(s.call));
+          total = add(total, this.callsCost(s.call));
           break;
         case 'return':
-          if (s.value) total = add(total, callsCost(s.value));
+          if (s.value) total = add(total, this.callsCost(s.value));
           break;
         case 'if': {
           const otherwise =
             s.else === null
               ? 0
-              : blockCost(Array.isArray(s.else) ? s.else : [s.else as Stmt], scope);
-          total = add(total, callsCost(s.cond), max(blockCost(s.then, scope), otherwise));
+              : this.blockCost(Array.isArray(s.else) ? s.else : [s.else as Stmt], scope);
+          total = add(total, this.callsCost(s.cond), max(this.blockCost(s.then, scope), otherwise));
           break;
         }
         case 'for':
-          total = add(total, callsCost(s.init.value ?? literalZero), loopCost(s, scope));
+          total = add(total, this.callsCost(s.init.value ?? literalZero), this.loopCost(s, scope));
           break;
         case 'while':
         case 'loop':
-          return fail(`a '${s.kind}' loop has no trip count the IR shows`);
+          return this.fail(`a '${s.kind}' loop has no trip count the IR shows`);
         case 'break':
         case 'continue':
         case 'barrier':
@@ -373,14 +407,6 @@ export function deriveLoopIterations(kernel: Kernel): DerivedLoopBound {
       }
     }
     return total;
-  };
-
-  try {
-    const body = [...gridStatements(kernel.grid, kernel.workgroupSize), ...kernel.body];
-    return { kind: 'bounded', iterations: blockCost(body, new Map()) };
-  } catch (error) {
-    if (error instanceof Underivable) return { kind: 'unknown', where: error.message };
-    throw error;
   }
 }
 
