@@ -58,15 +58,18 @@ fn main(
 ) {
   let x = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (x >= P.total) { return; }
-  // x = ((b * HEADS + hl) * seqQ + row) * splits + split
-  let split = x % P.splits;
-  let r = x / P.splits;
+  // x = (((b * HEADS / GROUP_SIZE + hkl) * seqQ + row) * splits + split) * GROUP_SIZE + g
+  let g = x % GROUP_SIZE;
+  let xs = x / GROUP_SIZE;
+  let split = xs % P.splits;
+  let r = xs / P.splits;
   let row = r % P.seqQ;
-  let bh = r / P.seqQ;
-  let hl = bh % HEADS;
-  let b = bh / HEADS;
+  let bk = r / P.seqQ;
+  let hl = (bk % (HEADS / GROUP_SIZE)) * GROUP_SIZE + g;
+  let b = bk / (HEADS / GROUP_SIZE);
   let h = HEAD_OFFSET + hl;
   let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;
+  let record = ((b * HEADS + hl) * P.seqQ + row) * P.splits + split;
   let p = row + P.seqK - P.seqQ;
   // The mask functions see a query tile of this one row (exact, never wider).
   let pa = p;
@@ -135,7 +138,7 @@ fn main(
     j++;
   }
   // The record: acc (DV floats), then the running max and sum (base 2).
-  let rec = P.partBase + x * REC;
+  let rec = P.partBase + record * REC;
   for (var d = 0u; d < DVW; d++) { partbuf[rec + d] = acc[d]; }
   partbuf[rec + DVW] = vec4<f32>(m, l, 0.0, 0.0);
 }
