@@ -18,7 +18,7 @@
 import type { Attention, Group, Mask, MaskLeaf, Score } from '../../ir/ir.js';
 import { maskLeaves } from '../../ir/ir.js';
 import { findKeptList, selectKeptRow } from '../../kernel/blocks/kept-rows.js';
-import { rowIndex, rowWalk } from '../../kernel/blocks/layout.js';
+import { keyRowWalk, keySlot, rowIndex } from '../../kernel/blocks/layout.js';
 import { keyUpdate, TANH_SAFE } from '../../kernel/blocks/online-softmax.js';
 import { rowCodec, type RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
@@ -69,6 +69,7 @@ import { bucketTableOffsets, centroidCount } from '../routing/route-kernels.js';
 import { keptRowUniforms, routedTileBound } from '../wgsl/emit-head-routing.js';
 import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
 import {
+  KEY_SLOT_UNIFORMS,
   lseUniforms,
   type SoftmaxArrays,
   type SoftmaxBindings,
@@ -238,6 +239,8 @@ function routedUniforms(
   });
   mask.routed.forEach((leaf, n) => uniforms.push(...routedLeafUniforms(leaf, n, arrays, group)));
   if (headRouting) uniforms.push(...keptRowUniforms(headRouting));
+  // Keys by position through keySlot: k itself in a plain run, a KV cache's store in a decode.
+  uniforms.push(...KEY_SLOT_UNIFORMS);
   return uniforms;
 }
 
@@ -329,10 +332,7 @@ function queryRow(
     ['kBase0', 'DW', 'kBase'],
     ['vBase0', 'DVW', 'vBase'],
   ] as const)
-    b.let(
-      base,
-      add(uniform(first), rowWalk(layout, 'TOTAL_KV_HEADS', seqK, width, 'b', 'hk').first),
-    );
+    b.let(base, add(uniform(first), keyRowWalk(layout, 'TOTAL_KV_HEADS', width, 'b', 'hk').first));
   b.let('NK', construct(T.i32, seqK));
   b.var('qrow', undefined, queryType(W));
   b.var('acc', undefined, T.array(W === 4 ? T.vec(4, 'f32') : T.f32, 'DVW'));
@@ -489,11 +489,12 @@ function keyStep(
   codec: RowCodec,
   W: 1 | 4,
 ): void {
-  const seqK = uniform('seqK');
-  const kWalk = rowWalk(attention.layout, 'TOTAL_KV_HEADS', seqK, 'DW', 'b', 'hk');
-  const vWalk = rowWalk(attention.layout, 'TOTAL_KV_HEADS', seqK, 'DVW', 'b', 'hk');
-  const kRow = b.let('kRow', kWalk.at('kBase0', 'j'));
-  const vRow = b.let('vRow', vWalk.at('vBase0', 'j'));
+  const kWalk = keyRowWalk(attention.layout, 'TOTAL_KV_HEADS', 'DW', 'b', 'hk');
+  const vWalk = keyRowWalk(attention.layout, 'TOTAL_KV_HEADS', 'DVW', 'b', 'hk');
+  // k and v share the key's row (its slot in a KV cache ring).
+  const slot = b.let('slot', keySlot('j'));
+  const kRow = b.let('kRow', kWalk.atSlot('kBase0', slot));
+  const vRow = b.let('vRow', vWalk.atSlot('vBase0', slot));
   const at = (binding: string, row: Expr) => codec.load(index(binding, add(row, 'd')));
   const { score } = step;
   keyUpdate(b, {
