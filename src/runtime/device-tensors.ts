@@ -50,7 +50,20 @@ export interface TensorRunner {
 export interface CachedKeys {
   readonly sizes: SizeEnv;
   readonly tensors: readonly BoundTensor[];
+  /**
+   * Kernels whose results the cache keeps itself (a routed group's block means or key
+   * buckets, src/runtime/cache/routed-stores.ts), by kernel name: instead of dispatching the
+   * kernel, the run calls this, which records copies into the kernel's output array (before
+   * the run's compute pass, so every kernel reads them).
+   */
+  readonly provided?: ReadonlyMap<string, ProvidedKernel>;
 }
+
+/** Records a kernel's results into place; `arrayAt` is where a plan array lies. */
+export type ProvidedKernel = (
+  encoder: GPUCommandEncoder,
+  arrayAt: (array: string) => { readonly buffer: GPUBuffer; readonly offset: number },
+) => void;
 
 /** Buffers each device has already accepted in a probe (see `checkBuffersBelong`). */
 const acceptedBuffers = new WeakMap<GPUDevice, WeakSet<GPUBuffer>>();
@@ -125,7 +138,12 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
   };
 
   /** Records the plan's steps for checked tensors: copies in, one compute pass, copy out. */
-  const record = (encoder: GPUCommandEncoder, bound: readonly BoundTensor[], sizes: SizeEnv) => {
+  const record = (
+    encoder: GPUCommandEncoder,
+    bound: readonly BoundTensor[],
+    sizes: SizeEnv,
+    provided?: ReadonlyMap<string, ProvidedKernel>,
+  ) => {
     const bindings = new Map<string, GPUBufferBinding>();
     for (const b of bound) {
       if (b.direct) {
@@ -161,6 +179,23 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       // A step of the path these sizes do not take (compile.ts: fused or split-K decode).
       if ((step.kind === 'dispatch' || step.kind === 'write-uniforms') && !holds(step.when, sizes))
         continue;
+      const provide =
+        step.kind === 'dispatch' || step.kind === 'write-uniforms'
+          ? provided?.get(step.kernel)
+          : undefined;
+      if (provide) {
+        if (step.kind === 'dispatch') {
+          provide(encoder, (array) => {
+            const place = arrayOf(array);
+            const binding = bindingOf(place.buffer);
+            return {
+              buffer: binding.buffer,
+              offset: (binding.offset ?? 0) + evalSize(place.offset, sizes) * 4,
+            };
+          });
+        }
+        continue;
+      }
       switch (step.kind) {
         case 'upload': {
           const b = byName.get(step.input);
@@ -387,11 +422,11 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       }
       const scoped = withErrorScopes(device, () => {
         if (encoder) {
-          record(encoder, bound, sizes);
+          record(encoder, bound, sizes, cached?.provided);
           return;
         }
         const own = device.createCommandEncoder({ label: name });
-        record(own, bound, sizes);
+        record(own, bound, sizes, cached?.provided);
         device.queue.submit([own.finish()]);
       });
       const error = await scoped.error;

@@ -22,6 +22,7 @@ import { submitAndReadBack } from '../read-back.js';
 import { createKvStore, type KvStore, type RowSource, type StoreShape } from './kv-store.js';
 import { slotLayout, type SlotLayout } from './slots.js';
 import { checkKernelsAddressCache, groupStoreFor, storeShapeOf } from './cache-plan-checks.js';
+import { RoutedStores, routedTablesOf } from './routed-stores.js';
 
 export interface CacheOptions {
   /** Sequences decoded side by side (axis B of every tensor). */
@@ -33,6 +34,11 @@ export interface CacheOptions {
    * look-back plus this many, so every query of a chunk still finds its keys. Default 16.
    */
   readonly maxChunk?: number;
+  /**
+   * A spec with a `cluster` mask: its `centroids` `[Hkv, c, D]` f32, fixed for the cache's
+   * life (each cached key's cluster is computed once, when it is appended).
+   */
+  readonly centroids?: Float32Array;
 }
 
 /** A host array (Float32Array; Uint16Array halves or Float32Array for f16; Uint32Array for ids) or a device tensor. */
@@ -150,6 +156,29 @@ export function createKvCache(
     );
   }
   const store: KvStore = createKvStore(device, `${name}.cache`, shape, slots);
+  const routedTables = routedTablesOf(plan);
+  if (routedTables.some((t) => t.kind === 'bucket-ids' && t.routing === 'cluster')) {
+    if (!(options.centroids instanceof Float32Array)) {
+      store.destroy();
+      throw new Error(
+        `createCache: attention '${name}' has a cluster mask: pass its centroids ([Hkv, c, D] f32) ` +
+          `to createCache({ centroids }); the cache computes each key's cluster once, as it is appended`,
+      );
+    }
+  }
+  // The routed groups' side tables (block means, bucket ids): their kernels compile
+  // asynchronously; append and attend wait for them.
+  let routedStores: RoutedStores | null = null;
+  const routedReady =
+    routedTables.length > 0
+      ? RoutedStores.create(device, plan, {
+          batch,
+          capacity: slots.limit,
+          ...(options.centroids ? { centroids: options.centroids } : {}),
+        }).then((s) => (routedStores = s))
+      : null;
+  // Seen by the first append or attend that awaits it.
+  routedReady?.catch(() => undefined);
   // Per-batch seg_k rows made contiguous ([B, length]) for the kernels' seg_k array.
   const segStage =
     shape.segments && batch > 1
@@ -311,7 +340,9 @@ export function createKvCache(
     },
     capacity,
     batch,
-    bytes: store.bytes + (segStage?.size ?? 0),
+    get bytes() {
+      return store.bytes + (segStage?.size ?? 0) + (routedStores?.bytes ?? 0);
+    },
     slots,
     buffers: { k: store.k, v: store.v, seg_k: store.segK },
 
@@ -345,6 +376,8 @@ export function createKvCache(
           `append: ${t} new position${t === 1 ? '' : 's'} at length ${length} would pass the capacity: ${room()}; nothing was written`,
         );
       }
+      const routed = await routedReady;
+      assertUsable();
       const sources = {
         k: sourceOf('k', inputs.k, t),
         v: sourceOf('v', inputs.v, t),
@@ -366,6 +399,7 @@ export function createKvCache(
         const error = await scoped.error;
         if (error !== null) throw new DeviceError(`attention '${name}': KV cache append: ${error}`);
       }
+      await routed?.append(appendOptions.encoder, inputs.k, t);
       length += t;
     },
 
@@ -487,9 +521,16 @@ export function createKvCache(
         ),
         dtype: unit,
       };
+      const routed = await routedReady;
+      assertUsable();
+      if (options.centroids && args.centroids !== undefined) {
+        throw new Error(
+          `attend: tensor 'centroids' was given to createCache, and the cached keys' clusters were computed with it; attend takes no other`,
+        );
+      }
       const extras: Record<string, DeviceTensor> = {};
       for (const key of ['seg_q', 'router', 'centroids'] as const) {
-        const x = args[key];
+        const x = key === 'centroids' ? (args.centroids ?? options.centroids) : args[key];
         if (x === undefined) continue;
         if (isDeviceTensor(x)) {
           extras[key] = x;
@@ -535,7 +576,11 @@ export function createKvCache(
             direct: false,
           });
         }
-        const cached: CachedKeys = { sizes, tensors: prebound };
+        const cached: CachedKeys = {
+          sizes,
+          tensors: prebound,
+          ...(routed ? { provided: routed.provided(length) } : {}),
+        };
         // k and v (and seg_k) are the cache's own, bound by `cached`, not the caller's.
         const run = {
           q: qTensor,
@@ -577,6 +622,7 @@ export function createKvCache(
 
     reset() {
       assertUsable();
+      routedStores?.reset();
       length = 0;
     },
 
@@ -584,6 +630,10 @@ export function createKvCache(
       destroyed = true;
       store.destroy();
       segStage?.destroy();
+      void routedReady?.then(
+        (s) => s.destroy(),
+        () => undefined,
+      );
       for (const b of staging.values()) b.destroy();
       staging.clear();
     },

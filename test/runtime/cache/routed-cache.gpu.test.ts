@@ -9,6 +9,7 @@ import { compile, type CompiledModule } from '../../../src/api/compile.js';
 import { randomInputs, type RandomInputs } from '../../../src/api/random-inputs.js';
 import { reference } from '../../../src/api/reference.js';
 import { createRuntime, type LoadedModule, type Runtime } from '../../../src/api/runtime.js';
+import type { KvCache } from '../../../src/runtime/cache/kv-cache.js';
 import { adapterAvailability } from '../gpu-availability.js';
 
 const availability = await adapterAvailability('llvmpipe');
@@ -37,13 +38,15 @@ async function decodeLoop(
   loaded: LoadedModule,
   chunks: readonly number[],
   batch = 1,
-): Promise<void> {
+  existing?: KvCache,
+  seed = 3,
+): Promise<KvCache> {
   const a = module.ir;
   const total = chunks.reduce((x, y) => x + y, 0);
-  const inputs = randomInputs(module, { batch, seqQ: total, seqK: total, seed: 3 });
-  const cache = loaded.createCache({ batch, capacity: total + 5 });
-  const dims = (heads: number, width: number) => ({ batch, heads, n: total, width });
+  const inputs = randomInputs(module, { batch, seqQ: total, seqK: total, seed });
   const centroids = inputs.centroids ? { centroids: inputs.centroids } : {};
+  const cache = existing ?? loaded.createCache({ batch, capacity: total + 5, ...centroids });
+  const dims = (heads: number, width: number) => ({ batch, heads, n: total, width });
   let length = 0;
   for (const t of chunks) {
     const end = length + t;
@@ -52,7 +55,7 @@ async function decodeLoop(
       v: positions(inputs.v, dims(a.kvHeads, a.valueDim), length, end),
     });
     const q = positions(inputs.q, dims(a.heads, a.headDim), length, end);
-    const { o } = await cache.attend({ q, ...centroids });
+    const { o } = await cache.attend({ q });
     const expected = reference(module, {
       batch,
       seqQ: t,
@@ -66,7 +69,7 @@ async function decodeLoop(
     expect(relativeError, `chunk of ${t} at length ${end}`).toBeLessThan(1e-4);
     length = end;
   }
-  cache.destroy();
+  return cache;
 }
 
 const tokens = (n: number) => new Array<number>(n).fill(1);
@@ -88,7 +91,12 @@ describe.skipIf(!availability.run)('KV cache for routed masks on llvmpipe', () =
     const { module, loaded } = await load(
       'attention tk { heads: 4; kv_heads: 2; head_dim: 16; causal: true; mask: topk(2, block: 4) }',
     );
-    await decodeLoop(module, loaded, [...tokens(11), 3, 5, 18, 1, 2], 2);
+    const cache = await decodeLoop(module, loaded, [...tokens(11), 3, 5, 18, 1, 2], 2);
+    // The block means are kept: [B, Hkv, ceil(45 / 4), D] sums and means, after a 256-byte header.
+    expect(cache.bytes).toBeGreaterThanOrEqual(2 * 2 * 12 * 16 * 4 * 2 + 256);
+    // After reset the sums start over: other keys, the same reference.
+    cache.reset();
+    (await decodeLoop(module, loaded, [1, 1, 6, 1], 2, cache, 9)).destroy();
     loaded.destroy();
   });
 
@@ -96,7 +104,10 @@ describe.skipIf(!availability.run)('KV cache for routed masks on llvmpipe', () =
     const { module, loaded } = await load(
       'attention cl { heads: 2; head_dim: 16; causal: true; mask: cluster(3) }',
     );
-    await decodeLoop(module, loaded, [...tokens(9), 4, 17, 1]);
+    (await decodeLoop(module, loaded, [...tokens(9), 4, 17, 1])).destroy();
+    expect(() => loaded.createCache({ batch: 1, capacity: 8 })).toThrow(
+      /has a cluster mask: pass its centroids \(\[Hkv, c, D\] f32\) to createCache\(\{ centroids \}\)/,
+    );
     loaded.destroy();
   });
 
@@ -104,7 +115,9 @@ describe.skipIf(!availability.run)('KV cache for routed masks on llvmpipe', () =
     const { module, loaded } = await load(
       'attention ls { heads: 4; kv_heads: 2; head_dim: 16; causal: true; mask: window(left: 3) | lsh(buckets: 4, seed: 5) }',
     );
-    await decodeLoop(module, loaded, [...tokens(9), 6, 17, 1]);
+    const cache = await decodeLoop(module, loaded, [...tokens(9), 6, 17, 1]);
+    cache.reset();
+    (await decodeLoop(module, loaded, [2, 1, 1], 1, cache, 11)).destroy();
     loaded.destroy();
   });
 });
