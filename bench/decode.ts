@@ -4,8 +4,9 @@
 // A case whose spec has a KV cache (src/runtime/cache) runs through it: the cache is filled to
 // Nk - steps positions, then a step appends one token's k and v (device tensors) and attends
 // its query, both recorded in one encoder; the attend alone is timed at the final length too,
-// so the per-token overhead of the cache reads off. A case without a cache (not supported yet:
-// kernelized, routed) attends to the whole key range as `runOnDevice` runs it with seqQ = 1.
+// so the per-token overhead of the cache reads off (topk too: its cache keeps the block
+// means). A case without a cache (not supported yet: kernelized) attends to the whole key
+// range as `runOnDevice` runs it with seqQ = 1.
 // Either way through the device-tensor path, so no upload or read-back is timed.
 // `elu1-state` is the `elu1` spec through the KV cache's recurrent-state store
 // (src/runtime/cache/recurrent-state.ts), which the cache object does not use yet.
