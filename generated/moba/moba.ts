@@ -294,6 +294,13 @@ export const plan: HostPlan = {
                                   },
                                   256
                                 ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  1048576,
+                                  "seqK"
+                                ]
                               }
                             ]
                           }
@@ -534,6 +541,13 @@ export const plan: HostPlan = {
                         ]
                       },
                       256
+                    ]
+                  },
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      1048576,
+                      "seqK"
                     ]
                   }
                 ]
@@ -966,6 +980,13 @@ export const plan: HostPlan = {
                           },
                           256
                         ]
+                      },
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          1048576,
+                          "seqK"
+                        ]
                       }
                     ]
                   }
@@ -995,6 +1016,13 @@ export const plan: HostPlan = {
                         ]
                       },
                       256
+                    ]
+                  },
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      1048576,
+                      "seqK"
                     ]
                   }
                 ]
@@ -1027,6 +1055,13 @@ export const plan: HostPlan = {
                             ]
                           },
                           256
+                        ]
+                      },
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          1048576,
+                          "seqK"
                         ]
                       }
                     ]
@@ -1285,6 +1320,13 @@ export const plan: HostPlan = {
                       },
                       256
                     ]
+                  },
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      1048576,
+                      "seqK"
+                    ]
                   }
                 ]
               }
@@ -1340,6 +1382,13 @@ export const plan: HostPlan = {
                           },
                           256
                         ]
+                      },
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          1048576,
+                          "seqK"
+                        ]
                       }
                     ]
                   }
@@ -1369,6 +1418,13 @@ export const plan: HostPlan = {
                             ]
                           },
                           256
+                        ]
+                      },
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          1048576,
+                          "seqK"
                         ]
                       }
                     ]
@@ -1567,6 +1623,13 @@ export const plan: HostPlan = {
                                 },
                                 256
                               ]
+                            },
+                            {
+                              "op": "ceilDiv",
+                              "args": [
+                                1048576,
+                                "seqK"
+                              ]
                             }
                           ]
                         }
@@ -1611,6 +1674,13 @@ export const plan: HostPlan = {
                                   ]
                                 },
                                 256
+                              ]
+                            },
+                            {
+                              "op": "ceilDiv",
+                              "args": [
+                                1048576,
+                                "seqK"
                               ]
                             }
                           ]

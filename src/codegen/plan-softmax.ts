@@ -218,13 +218,25 @@ function fusedSoftmax(
 
 /**
  * Splits of a routed group's decode step: its keys cut by position (routed-softmax.ts's split
- * form), at most ROUTED_MAX_SPLITS, since every split repeats the row's routing decision.
+ * form), one per 256 keys, at most ROUTED_MAX_SPLITS, since every split repeats the row's
+ * routing decision. A `topk(k, block: b)` decision scores ceil(seqK / b) block means, its walk
+ * is (k + 1) b keys: the splits are also at most walk / decision = (k + 1) b² / seqK, so a
+ * long context with few chosen keys (where the decision dominates) keeps one split.
  */
 const ROUTED_MAX_SPLITS = 16;
-const routedSplits: SizeExpr = size.max(
-  1,
-  size.min(ROUTED_MAX_SPLITS, size.ceilDiv(size.min('seqK', 'kvRows'), KEYS_PER_SPLIT)),
-);
+function routedSplits(mask: FusedStep['mask']): SizeExpr {
+  const caps: SizeExpr[] = [
+    ROUTED_MAX_SPLITS,
+    size.ceilDiv(size.min('seqK', 'kvRows'), KEYS_PER_SPLIT),
+  ];
+  for (const leaf of maskLeaves(mask)) {
+    if (leaf.kind === 'routed' && leaf.routing.kind === 'topk') {
+      const r = leaf.routing;
+      caps.push(size.ceilDiv((r.k + 1) * r.block * r.block, 'seqK'));
+    }
+  }
+  return size.max(1, size.min(...caps));
+}
 
 /** Split-K decode of a routed group: the routed partial per key split, then the merge. */
 function routedDecodeKernels(
@@ -236,12 +248,13 @@ function routedDecodeKernels(
   const { q, k, v, o } = tensors;
   const lse = ctx.aux.lse;
   const W = step.plan.vectorWidth;
+  const splits = routedSplits(step.mask);
   plan.layout.buffer('part');
   const used = size.min(1, size.max(0, size.sub(DECODE_MAX_ROWS + 1, 'seqQ')));
   const part = plan.layout.add(
     `${group.name}.part`,
     'part',
-    size.mul('batch', group.heads, 'seqQ', used, routedSplits, partialRecordWords(ir.valueDim, W)),
+    size.mul('batch', group.heads, 'seqQ', used, splits, partialRecordWords(ir.valueDim, W)),
     'f32',
   );
   const when = { size: 'seqQ' as const, max: DECODE_MAX_ROWS };
@@ -275,7 +288,7 @@ function routedDecodeKernels(
     {
       part: partialBound.of('part'),
       partBase: part,
-      splits: routedSplits,
+      splits,
       workgroup: decodeWorkgroup(step.plan),
     },
   );
@@ -295,7 +308,7 @@ function routedDecodeKernels(
     mergeBindings,
     { part, o: o.offset },
     { nativeF16: plan.target.nativeF16 },
-    routedSplits,
+    splits,
   );
   plan.run(`${group.name}.decode_partial`, partial, partialBound.plan, 'invocations', when);
   plan.run(`${group.name}.decode_merge`, merge, mergeBound.plan, 'invocations', when);
