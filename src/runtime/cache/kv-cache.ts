@@ -5,10 +5,12 @@
 // address keys by absolute position through the size symbols kvRows / ringPrefix / ringSlots
 // (slots.ts), so the mask is evaluated exactly as without a cache.
 //
-// Softmax groups (static, segment and routed-free masks) share one k/v store: a ring when
-// every group's reach is bounded, else a contiguous store of min(capacity, max_seq) rows.
-// Other store kinds (recurrent state, projected rows, side tables) are dispatched by kind in
-// `groupStoreFor` and refused with a clear error until their stores exist.
+// Softmax groups (static, segment and routed masks) share one k/v store: a ring when every
+// group's reach is bounded, else a contiguous store of min(capacity, max_seq) rows. Routed
+// groups also keep their side tables (routed-stores.ts: topk block means, cluster/lsh bucket
+// ids), which stand in for the plan's route kernels at attend. Other store kinds (recurrent
+// state, projected rows) are dispatched by kind in `groupStoreFor` and refused with a clear
+// error until their stores exist.
 
 import type { SizeEnv } from '../../codegen/plan.js';
 import { evalSize } from '../../codegen/plan.js';
