@@ -4,12 +4,12 @@
 // A case whose spec has a KV cache (src/runtime/cache) runs through it: the cache is filled to
 // Nk - steps positions, then a step appends one token's k and v (device tensors) and attends
 // its query, both recorded in one encoder; the attend alone is timed at the final length too,
-// so the per-token overhead of the cache reads off. A case without a cache (not supported yet:
-// routed; or `store: 'none'`) attends to the whole key range as `runOnDevice` runs it with
-// seqQ = 1. Either way through the device-tensor path, so no upload or read-back is timed.
-// `elu1-state` is the `elu1` spec through the KV cache, which keeps its recurrent state
-// (src/runtime/cache/recurrent-state.ts); `elu1-causal` is the same spec over the whole key
-// range without a cache, for comparison.
+// so the per-token overhead of the cache reads off (topk too: its cache keeps the block
+// means). A case without a cache (`store: 'none'`) attends to the whole key range as
+// `runOnDevice` runs it with seqQ = 1. Either way through the device-tensor path, so no upload
+// or read-back is timed. `elu1-state` is the `elu1` spec through the KV cache, which keeps its
+// recurrent state (src/runtime/cache/recurrent-state.ts); `elu1-causal` is the same spec over
+// the whole key range without a cache, for comparison.
 //
 // Per case the bench also times a prefill of the same spec (2048 x 2048 by default) in the
 // same run, and reports the cost per (query row, key) of both: time / (Nq * Nk), every key of

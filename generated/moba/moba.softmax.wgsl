@@ -26,6 +26,9 @@ struct Params {
   oBase: u32,
   r0Means: u32,
   r0Blocks: u32,
+  kvRows: u32,
+  ringPrefix: u32,
+  ringSlots: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -58,8 +61,8 @@ fn main(
   let pb = p;
   let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DW;
   let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVW;
-  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;
-  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;
+  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;
+  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;
   let NK = i32(P.seqK);
   var qrow: array<vec4<f32>, DW>;
   var acc: array<vec4<f32>, DVW>;
@@ -105,8 +108,9 @@ fn main(
     let j1 = min(min(blk * 512u + 512u, P.seqK), clipHi);
     for (var j = ja; j < j1; j++) {
       if (!((i32(j) - i32(p) <= 0i) && ((j / 512u) == own0 || (j / 512u) == sel0[0u] || (j / 512u) == sel0[1u] || (j / 512u) == sel0[2u]))) { continue; }
-      let kRow = kBase0 + j * DW;
-      let vRow = vBase0 + j * DVW;
+      let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);
+      let kRow = kBase0 + slot * DW;
+      let vRow = vBase0 + slot * DVW;
       var s = 0.0;
       for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }
       // Lazy rescale: only when the running max grows.

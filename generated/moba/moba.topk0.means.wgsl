@@ -12,6 +12,9 @@ struct Params {
   total: u32,
   kBase: u32,
   tBase: u32,
+  kvRows: u32,
+  ringPrefix: u32,
+  ringSlots: u32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
 
@@ -32,6 +35,9 @@ fn main(
   let j0 = t * BLK;
   let j1 = min(j0 + BLK, P.seqK);
   var s = 0.0;
-  for (var j = j0; j < j1; j++) { s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.seqK + j) * D + d]; }
+  for (var j = j0; j < j1; j++) {
+    let slot = select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix);
+    s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.kvRows + slot) * D + d];
+  }
   aux[P.tBase + x] = bitcast<u32>(s / f32(j1 - j0));
 }

@@ -238,6 +238,88 @@ export const plan: HostPlan = {
       }
     },
     {
+      "name": "part",
+      "kind": "storage",
+      "size": {
+        "op": "mul",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      "batch",
+                      16,
+                      "seqQ",
+                      {
+                        "op": "min",
+                        "args": [
+                          1,
+                          {
+                            "op": "max",
+                            "args": [
+                              0,
+                              {
+                                "op": "sub",
+                                "args": [
+                                  17,
+                                  "seqQ"
+                                ]
+                              }
+                            ]
+                          }
+                        ]
+                      },
+                      {
+                        "op": "max",
+                        "args": [
+                          1,
+                          {
+                            "op": "min",
+                            "args": [
+                              16,
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  256
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  1048576,
+                                  "seqK"
+                                ]
+                              }
+                            ]
+                          }
+                        ]
+                      },
+                      132
+                    ]
+                  },
+                  4
+                ]
+              },
+              4
+            ]
+          },
+          4
+        ]
+      }
+    },
+    {
       "name": "params.moba.topk0.means",
       "kind": "uniform",
       "size": 32
@@ -245,7 +327,17 @@ export const plan: HostPlan = {
     {
       "name": "params.moba.softmax",
       "kind": "uniform",
-      "size": 48
+      "size": 64
+    },
+    {
+      "name": "params.moba.decode_partial",
+      "kind": "uniform",
+      "size": 64
+    },
+    {
+      "name": "params.moba.decode_merge",
+      "kind": "uniform",
+      "size": 32
     }
   ],
   "arrays": [
@@ -400,13 +492,79 @@ export const plan: HostPlan = {
         ]
       },
       "element": "u32"
+    },
+    {
+      "name": "moba.part",
+      "buffer": "part",
+      "offset": 0,
+      "length": {
+        "op": "mul",
+        "args": [
+          "batch",
+          16,
+          "seqQ",
+          {
+            "op": "min",
+            "args": [
+              1,
+              {
+                "op": "max",
+                "args": [
+                  0,
+                  {
+                    "op": "sub",
+                    "args": [
+                      17,
+                      "seqQ"
+                    ]
+                  }
+                ]
+              }
+            ]
+          },
+          {
+            "op": "max",
+            "args": [
+              1,
+              {
+                "op": "min",
+                "args": [
+                  16,
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "min",
+                        "args": [
+                          "seqK",
+                          "kvRows"
+                        ]
+                      },
+                      256
+                    ]
+                  },
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      1048576,
+                      "seqK"
+                    ]
+                  }
+                ]
+              }
+            ]
+          },
+          132
+        ]
+      },
+      "element": "f32"
     }
   ],
   "kernels": [
     {
       "name": "moba.topk0.means",
       "entryPoint": "main",
-      "wgsl": "// attnc topk block means: [B, Hkv_g, ceil(Nk/512), D] f32 bits\nconst BLK: u32 = 512u;\nconst D: u32 = 128u;\nconst HKVG: u32 = 16u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 16u;\n@group(0) @binding(1) var<storage, read> kbuf: array<f32>;\n@group(0) @binding(2) var<storage, read_write> aux: array<u32>;\nstruct Params {\n  seqK: u32,\n  nb: u32,\n  total: u32,\n  kBase: u32,\n  tBase: u32,\n}\n@group(0) @binding(0) var<uniform> P: Params;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let d = x % D;\n  let r = x / D;\n  let t = r % P.nb;\n  let bh = r / P.nb;\n  let b = bh / HKVG;\n  let hk = KV_HEAD_OFFSET + bh % HKVG;\n  let j0 = t * BLK;\n  let j1 = min(j0 + BLK, P.seqK);\n  var s = 0.0;\n  for (var j = j0; j < j1; j++) { s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.seqK + j) * D + d]; }\n  aux[P.tBase + x] = bitcast<u32>(s / f32(j1 - j0));\n}\n",
+      "wgsl": "// attnc topk block means: [B, Hkv_g, ceil(Nk/512), D] f32 bits\nconst BLK: u32 = 512u;\nconst D: u32 = 128u;\nconst HKVG: u32 = 16u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 16u;\n@group(0) @binding(1) var<storage, read> kbuf: array<f32>;\n@group(0) @binding(2) var<storage, read_write> aux: array<u32>;\nstruct Params {\n  seqK: u32,\n  nb: u32,\n  total: u32,\n  kBase: u32,\n  tBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n@group(0) @binding(0) var<uniform> P: Params;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let d = x % D;\n  let r = x / D;\n  let t = r % P.nb;\n  let bh = r / P.nb;\n  let b = bh / HKVG;\n  let hk = KV_HEAD_OFFSET + bh % HKVG;\n  let j0 = t * BLK;\n  let j1 = min(j0 + BLK, P.seqK);\n  var s = 0.0;\n  for (var j = j0; j < j1; j++) {\n    let slot = select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix);\n    s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.kvRows + slot) * D + d];\n  }\n  aux[P.tBase + x] = bitcast<u32>(s / f32(j1 - j0));\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
@@ -485,6 +643,18 @@ export const plan: HostPlan = {
         {
           "name": "tBase",
           "value": 0
+        },
+        {
+          "name": "kvRows",
+          "value": "kvRows"
+        },
+        {
+          "name": "ringPrefix",
+          "value": "ringPrefix"
+        },
+        {
+          "name": "ringSlots",
+          "value": "ringSlots"
         }
       ],
       "uniformBuffer": "params.moba.topk0.means",
@@ -505,7 +675,7 @@ export const plan: HostPlan = {
     {
       "name": "moba.softmax",
       "entryPoint": "main",
-      "wgsl": "// attnc routed softmax: attention moba, group moba, one row per invocation\n// mask leaves: band, topk\nconst D: u32 = 128u;\nconst DW: u32 = 32u;\nconst DVW: u32 = 32u;\nconst HEADS: u32 = 16u;\nconst GROUP_SIZE: u32 = 1u;\nconst HKVG: u32 = 16u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 16u;\nconst TOTAL_KV_HEADS: u32 = 16u;\nconst TQ: u32 = 64u;\nconst NEG_BIG: f32 = -3.0e38;\nconst NONE: u32 = 0xffffffffu;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  r0Means: u32,\n  r0Blocks: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> auxbuf: array<vec4<u32>>;\n\nfn auxAt(i: u32) -> u32 { return auxbuf[i >> 2u][i & 3u]; }\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let qt = linear % P.qTiles;\n  let bh = linear / P.qTiles;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hkl = hl / GROUP_SIZE;\n  let hk = KV_HEAD_OFFSET + hkl;\n  let i = qt * TQ + lid;\n  // No barriers in this kernel: an invocation past the rows returns.\n  if (i >= P.seqQ) { return; }\n  let p = i + P.seqK - P.seqQ;\n  let pa = p;\n  let pb = p;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;\n  let NK = i32(P.seqK);\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }\n  // routed leaf 0: topk(3, block: 512) causal\n  var sel0: array<u32, 3>;\n  var sco0: array<f32, 3>;\n  for (var x = 0u; x < 3u; x++) { sel0[x] = NONE; sco0[x] = 0.0; }\n  let own0 = p / 512u;\n  // Causal: the blocks before the own block.\n  let cands0 = own0;\n  for (var t = 0u; t < cands0; t++) {\n    if (t == own0) { continue; }\n    let mb = P.r0Means + ((b * HKVG + hkl) * P.r0Blocks + t) * D;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], bitcast<vec4<f32>>(auxbuf[(mb >> 2u) + d])); }\n    // Strictly greater: ties keep the lower block, as the reference.\n    var pos = 3u;\n    while (pos > 0u && (sel0[pos - 1u] == NONE || s > sco0[pos - 1u])) {\n      pos--;\n    }\n    if (pos < 3u) {\n      for (var x = 2u; x > pos; x--) {\n        sel0[x] = sel0[x - 1u];\n        sco0[x] = sco0[x - 1u];\n      }\n      sel0[pos] = t;\n      sco0[pos] = s;\n    }\n  }\n  for (var d = 0u; d < DW; d++) { qrow[d] *= 0.12751743; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  // Hull of the mask: every source is clipped to [clipLo, clipHi).\n  let clipLo = u32(clamp(max(0i, 0i), 0i, NK));\n  let clipHi = u32(clamp(min(i32(min(pb + 1u, u32(NK))), NK), 0i, NK));\n  // source 0: routed leaf 0 (topk(3, block: 512) causal)\n  for (var x = 0u; x <= 3u; x++) {\n    let blk = select(sel0[max(x, 1u) - 1u], own0, x == 0u);\n    if (blk == NONE) { continue; }\n    let ja = max(blk * 512u, clipLo);\n    let j1 = min(min(blk * 512u + 512u, P.seqK), clipHi);\n    for (var j = ja; j < j1; j++) {\n      if (!((i32(j) - i32(p) <= 0i) && ((j / 512u) == own0 || (j / 512u) == sel0[0u] || (j / 512u) == sel0[1u] || (j / 512u) == sel0[2u]))) { continue; }\n      let kRow = kBase0 + j * DW;\n      let vRow = vBase0 + j * DVW;\n      var s = 0.0;\n      for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n      // Lazy rescale: only when the running max grows.\n      if (s > m) {\n        let c = exp2(m - s);\n        l *= c;\n        for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n        m = s;\n      }\n      let w = exp2(s - m);\n      l += w;\n      for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n    }\n  }\n  // A row with no allowed key gets 0, never 0/0.\n  let inv = select(0.0, 1.0 / l, l > 0.0);\n  for (var d = 0u; d < DVW; d++) { obuf[oRow + d] = acc[d] * inv; }\n}\n",
+      "wgsl": "// attnc routed softmax: attention moba, group moba, one row per invocation\n// mask leaves: band, topk\nconst D: u32 = 128u;\nconst DW: u32 = 32u;\nconst DVW: u32 = 32u;\nconst HEADS: u32 = 16u;\nconst GROUP_SIZE: u32 = 1u;\nconst HKVG: u32 = 16u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 16u;\nconst TOTAL_KV_HEADS: u32 = 16u;\nconst TQ: u32 = 64u;\nconst NEG_BIG: f32 = -3.0e38;\nconst NONE: u32 = 0xffffffffu;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  r0Means: u32,\n  r0Blocks: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> auxbuf: array<vec4<u32>>;\n\nfn auxAt(i: u32) -> u32 { return auxbuf[i >> 2u][i & 3u]; }\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let qt = linear % P.qTiles;\n  let bh = linear / P.qTiles;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hkl = hl / GROUP_SIZE;\n  let hk = KV_HEAD_OFFSET + hkl;\n  let i = qt * TQ + lid;\n  // No barriers in this kernel: an invocation past the rows returns.\n  if (i >= P.seqQ) { return; }\n  let p = i + P.seqK - P.seqQ;\n  let pa = p;\n  let pb = p;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;\n  let NK = i32(P.seqK);\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }\n  // routed leaf 0: topk(3, block: 512) causal\n  var sel0: array<u32, 3>;\n  var sco0: array<f32, 3>;\n  for (var x = 0u; x < 3u; x++) { sel0[x] = NONE; sco0[x] = 0.0; }\n  let own0 = p / 512u;\n  // Causal: the blocks before the own block.\n  let cands0 = own0;\n  for (var t = 0u; t < cands0; t++) {\n    if (t == own0) { continue; }\n    let mb = P.r0Means + ((b * HKVG + hkl) * P.r0Blocks + t) * D;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], bitcast<vec4<f32>>(auxbuf[(mb >> 2u) + d])); }\n    // Strictly greater: ties keep the lower block, as the reference.\n    var pos = 3u;\n    while (pos > 0u && (sel0[pos - 1u] == NONE || s > sco0[pos - 1u])) {\n      pos--;\n    }\n    if (pos < 3u) {\n      for (var x = 2u; x > pos; x--) {\n        sel0[x] = sel0[x - 1u];\n        sco0[x] = sco0[x - 1u];\n      }\n      sel0[pos] = t;\n      sco0[pos] = s;\n    }\n  }\n  for (var d = 0u; d < DW; d++) { qrow[d] *= 0.12751743; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  // Hull of the mask: every source is clipped to [clipLo, clipHi).\n  let clipLo = u32(clamp(max(0i, 0i), 0i, NK));\n  let clipHi = u32(clamp(min(i32(min(pb + 1u, u32(NK))), NK), 0i, NK));\n  // source 0: routed leaf 0 (topk(3, block: 512) causal)\n  for (var x = 0u; x <= 3u; x++) {\n    let blk = select(sel0[max(x, 1u) - 1u], own0, x == 0u);\n    if (blk == NONE) { continue; }\n    let ja = max(blk * 512u, clipLo);\n    let j1 = min(min(blk * 512u + 512u, P.seqK), clipHi);\n    for (var j = ja; j < j1; j++) {\n      if (!((i32(j) - i32(p) <= 0i) && ((j / 512u) == own0 || (j / 512u) == sel0[0u] || (j / 512u) == sel0[1u] || (j / 512u) == sel0[2u]))) { continue; }\n      let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);\n      let kRow = kBase0 + slot * DW;\n      let vRow = vBase0 + slot * DVW;\n      var s = 0.0;\n      for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n      // Lazy rescale: only when the running max grows.\n      if (s > m) {\n        let c = exp2(m - s);\n        l *= c;\n        for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n        m = s;\n      }\n      let w = exp2(s - m);\n      l += w;\n      for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n    }\n  }\n  // A row with no allowed key gets 0, never 0/0.\n  let inv = select(0.0, 1.0 / l, l > 0.0);\n  for (var d = 0u; d < DVW; d++) { obuf[oRow + d] = acc[d] * inv; }\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
@@ -688,6 +858,18 @@ export const plan: HostPlan = {
               512
             ]
           }
+        },
+        {
+          "name": "kvRows",
+          "value": "kvRows"
+        },
+        {
+          "name": "ringPrefix",
+          "value": "ringPrefix"
+        },
+        {
+          "name": "ringSlots",
+          "value": "ringSlots"
         }
       ],
       "uniformBuffer": "params.moba.softmax",
@@ -727,6 +909,532 @@ export const plan: HostPlan = {
               2048
             ]
           }
+        ]
+      }
+    },
+    {
+      "name": "moba.decode_partial",
+      "entryPoint": "main",
+      "wgsl": "// attnc split-K decode, routed partial: attention moba, group moba\n// mask leaves: band, topk\nconst D: u32 = 128u;\nconst DW: u32 = 32u;\nconst DVW: u32 = 32u;\nconst HEADS: u32 = 16u;\nconst GROUP_SIZE: u32 = 1u;\nconst HKVG: u32 = 16u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 16u;\nconst TOTAL_KV_HEADS: u32 = 16u;\nconst TQ: u32 = 64u;\nconst NEG_BIG: f32 = -3.0e38;\nconst NONE: u32 = 0xffffffffu;\nconst REC: u32 = 33u;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  total: u32,\n  splits: u32,\n  splitKeys: u32,\n  partBase: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  r0Means: u32,\n  r0Blocks: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> partbuf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> auxbuf: array<vec4<u32>>;\n\nfn auxAt(i: u32) -> u32 { return auxbuf[i >> 2u][i & 3u]; }\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = ((b * HEADS + hl) * seqQ + i) * splits + split.\n  let split = x % P.splits;\n  let r = x / P.splits;\n  let i = r % P.seqQ;\n  let bh = r / P.seqQ;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hkl = hl / GROUP_SIZE;\n  let hk = KV_HEAD_OFFSET + hkl;\n  let p = i + P.seqK - P.seqQ;\n  let pa = p;\n  let pb = p;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;\n  let NK = i32(P.seqK);\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }\n  // routed leaf 0: topk(3, block: 512) causal\n  var sel0: array<u32, 3>;\n  var sco0: array<f32, 3>;\n  for (var x = 0u; x < 3u; x++) { sel0[x] = NONE; sco0[x] = 0.0; }\n  let own0 = p / 512u;\n  // Causal: the blocks before the own block.\n  let cands0 = own0;\n  for (var t = 0u; t < cands0; t++) {\n    if (t == own0) { continue; }\n    let mb = P.r0Means + ((b * HKVG + hkl) * P.r0Blocks + t) * D;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], bitcast<vec4<f32>>(auxbuf[(mb >> 2u) + d])); }\n    // Strictly greater: ties keep the lower block, as the reference.\n    var pos = 3u;\n    while (pos > 0u && (sel0[pos - 1u] == NONE || s > sco0[pos - 1u])) {\n      pos--;\n    }\n    if (pos < 3u) {\n      for (var x = 2u; x > pos; x--) {\n        sel0[x] = sel0[x - 1u];\n        sco0[x] = sco0[x - 1u];\n      }\n      sel0[pos] = t;\n      sco0[pos] = s;\n    }\n  }\n  for (var d = 0u; d < DW; d++) { qrow[d] *= 0.12751743; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  // Hull of the mask: every source is clipped to [clipLo, clipHi).\n  // A split's keys: the hull within [split * splitKeys, (split + 1) * splitKeys).\n  let splitLo = split * P.splitKeys;\n  let clipLo = max(u32(clamp(max(0i, 0i), 0i, NK)), splitLo);\n  let clipHi = min(u32(clamp(min(i32(min(pb + 1u, u32(NK))), NK), 0i, NK)), splitLo + P.splitKeys);\n  // source 0: routed leaf 0 (topk(3, block: 512) causal)\n  for (var x = 0u; x <= 3u; x++) {\n    let blk = select(sel0[max(x, 1u) - 1u], own0, x == 0u);\n    if (blk == NONE) { continue; }\n    let ja = max(blk * 512u, clipLo);\n    let j1 = min(min(blk * 512u + 512u, P.seqK), clipHi);\n    for (var j = ja; j < j1; j++) {\n      if (!((i32(j) - i32(p) <= 0i) && ((j / 512u) == own0 || (j / 512u) == sel0[0u] || (j / 512u) == sel0[1u] || (j / 512u) == sel0[2u]))) { continue; }\n      let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);\n      let kRow = kBase0 + slot * DW;\n      let vRow = vBase0 + slot * DVW;\n      var s = 0.0;\n      for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n      // Lazy rescale: only when the running max grows.\n      if (s > m) {\n        let c = exp2(m - s);\n        l *= c;\n        for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n        m = s;\n      }\n      let w = exp2(s - m);\n      l += w;\n      for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n    }\n  }\n  // The record: acc (DV floats), then the running max and sum (base 2).\n  let rec = P.partBase + x * REC;\n  for (var d = 0u; d < DVW; d++) { partbuf[rec + d] = acc[d]; }\n  partbuf[rec + DVW] = vec4<f32>(m, l, 0.0, 0.0);\n}\n",
+      "workgroupSize": 64,
+      "bindings": [
+        {
+          "binding": 0,
+          "buffer": "params.moba.decode_partial",
+          "type": "uniform"
+        },
+        {
+          "binding": 1,
+          "buffer": "qkv",
+          "type": "read-only-storage"
+        },
+        {
+          "binding": 2,
+          "buffer": "part",
+          "type": "storage"
+        },
+        {
+          "binding": 3,
+          "buffer": "aux",
+          "type": "read-only-storage"
+        }
+      ],
+      "uniforms": [
+        {
+          "name": "batch",
+          "value": "batch"
+        },
+        {
+          "name": "seqQ",
+          "value": "seqQ"
+        },
+        {
+          "name": "seqK",
+          "value": "seqK"
+        },
+        {
+          "name": "total",
+          "value": {
+            "op": "mul",
+            "args": [
+              "batch",
+              16,
+              "seqQ",
+              {
+                "op": "max",
+                "args": [
+                  1,
+                  {
+                    "op": "min",
+                    "args": [
+                      16,
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          1048576,
+                          "seqK"
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "splits",
+          "value": {
+            "op": "max",
+            "args": [
+              1,
+              {
+                "op": "min",
+                "args": [
+                  16,
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "min",
+                        "args": [
+                          "seqK",
+                          "kvRows"
+                        ]
+                      },
+                      256
+                    ]
+                  },
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      1048576,
+                      "seqK"
+                    ]
+                  }
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "splitKeys",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              {
+                "op": "max",
+                "args": [
+                  1,
+                  {
+                    "op": "min",
+                    "args": [
+                      16,
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          1048576,
+                          "seqK"
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "partBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        },
+        {
+          "name": "qBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        },
+        {
+          "name": "kBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "mul",
+                        "args": [
+                          "batch",
+                          16,
+                          "seqQ",
+                          128
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  4
+                ]
+              },
+              4
+            ]
+          }
+        },
+        {
+          "name": "vBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              {
+                "op": "add",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              16,
+                              "seqQ",
+                              128
+                            ]
+                          },
+                          4
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              16,
+                              "seqK",
+                              128
+                            ]
+                          },
+                          4
+                        ]
+                      },
+                      4
+                    ]
+                  }
+                ]
+              },
+              4
+            ]
+          }
+        },
+        {
+          "name": "oBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        },
+        {
+          "name": "r0Means",
+          "value": 0
+        },
+        {
+          "name": "r0Blocks",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              512
+            ]
+          }
+        },
+        {
+          "name": "kvRows",
+          "value": "kvRows"
+        },
+        {
+          "name": "ringPrefix",
+          "value": "ringPrefix"
+        },
+        {
+          "name": "ringSlots",
+          "value": "ringSlots"
+        }
+      ],
+      "uniformBuffer": "params.moba.decode_partial",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "add",
+            "args": [
+              14,
+              {
+                "op": "add",
+                "args": [
+                  4,
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "add",
+                        "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              "seqK",
+                              512
+                            ]
+                          },
+                          1
+                        ]
+                      },
+                      9
+                    ]
+                  }
+                ]
+              },
+              {
+                "op": "min",
+                "args": [
+                  "seqK",
+                  2048
+                ]
+              }
+            ]
+          },
+          0
+        ]
+      }
+    },
+    {
+      "name": "moba.decode_merge",
+      "entryPoint": "main",
+      "wgsl": "// attnc split-K decode, merge: attention moba, group moba\nconst D: u32 = 128u;\nconst DV: u32 = 128u;\nconst DW: u32 = 32u;\nconst DVW: u32 = 32u;\nconst HEADS: u32 = 16u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 16u;\nconst TOTAL_KV_HEADS: u32 = 16u;\nconst TQ: u32 = 64u;\nconst TK: u32 = 8u;\nconst REC: u32 = 33u;\nconst NEG_BIG: f32 = -3.0e38;\n\nstruct Params {\n  seqQ: u32,\n  total: u32,\n  splits: u32,\n  partBase: u32,\n  oBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> partbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = (b * HEADS + hl) * seqQ + row, whose records are x * splits + split.\n  let row = x % P.seqQ;\n  let bh = x / P.seqQ;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DVW;\n  let first = P.partBase + x * P.splits * REC;\n  var m = NEG_BIG;\n  for (var s = 0u; s < P.splits; s++) { m = max(m, partbuf[first + s * REC + DVW].x); }\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var l = 0.0;\n  for (var s = 0u; s < P.splits; s++) {\n    let rec = first + s * REC;\n    // A split with no allowed key has l = 0 and acc = 0: it adds nothing.\n    let c = exp2(partbuf[rec + DVW].x - m);\n    l += c * partbuf[rec + DVW].y;\n    for (var d = 0u; d < DVW; d++) { acc[d] += c * partbuf[rec + d]; }\n  }\n  // A row with no allowed key gets 0, never 0/0.\n  let inv = select(0.0, 1.0 / l, l > 0.0);\n  for (var d = 0u; d < DVW; d++) { obuf[oRow + d] = acc[d] * inv; }\n}\n",
+      "workgroupSize": 64,
+      "bindings": [
+        {
+          "binding": 0,
+          "buffer": "params.moba.decode_merge",
+          "type": "uniform"
+        },
+        {
+          "binding": 1,
+          "buffer": "part",
+          "type": "read-only-storage"
+        },
+        {
+          "binding": 2,
+          "buffer": "o",
+          "type": "storage"
+        }
+      ],
+      "uniforms": [
+        {
+          "name": "seqQ",
+          "value": "seqQ"
+        },
+        {
+          "name": "total",
+          "value": {
+            "op": "mul",
+            "args": [
+              "batch",
+              16,
+              "seqQ"
+            ]
+          }
+        },
+        {
+          "name": "splits",
+          "value": {
+            "op": "max",
+            "args": [
+              1,
+              {
+                "op": "min",
+                "args": [
+                  16,
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "min",
+                        "args": [
+                          "seqK",
+                          "kvRows"
+                        ]
+                      },
+                      256
+                    ]
+                  },
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      1048576,
+                      "seqK"
+                    ]
+                  }
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "partBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        },
+        {
+          "name": "oBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        }
+      ],
+      "uniformBuffer": "params.moba.decode_merge",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              2,
+              {
+                "op": "max",
+                "args": [
+                  1,
+                  {
+                    "op": "min",
+                    "args": [
+                      16,
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          1048576,
+                          "seqK"
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "max",
+                "args": [
+                  1,
+                  {
+                    "op": "min",
+                    "args": [
+                      16,
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          1048576,
+                          "seqK"
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              },
+              0
+            ]
+          },
+          4
         ]
       }
     }
@@ -814,7 +1522,11 @@ export const plan: HostPlan = {
     },
     {
       "kind": "write-uniforms",
-      "kernel": "moba.softmax"
+      "kernel": "moba.softmax",
+      "when": {
+        "size": "seqQ",
+        "min": 17
+      }
     },
     {
       "kind": "dispatch",
@@ -861,7 +1573,193 @@ export const plan: HostPlan = {
           ]
         },
         1
-      ]
+      ],
+      "when": {
+        "size": "seqQ",
+        "min": 17
+      }
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "moba.decode_partial",
+      "when": {
+        "size": "seqQ",
+        "max": 16
+      }
+    },
+    {
+      "kind": "dispatch",
+      "kernel": "moba.decode_partial",
+      "workgroups": [
+        {
+          "op": "min",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    16,
+                    "seqQ",
+                    {
+                      "op": "max",
+                      "args": [
+                        1,
+                        {
+                          "op": "min",
+                          "args": [
+                            16,
+                            {
+                              "op": "ceilDiv",
+                              "args": [
+                                {
+                                  "op": "min",
+                                  "args": [
+                                    "seqK",
+                                    "kvRows"
+                                  ]
+                                },
+                                256
+                              ]
+                            },
+                            {
+                              "op": "ceilDiv",
+                              "args": [
+                                1048576,
+                                "seqK"
+                              ]
+                            }
+                          ]
+                        }
+                      ]
+                    }
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        {
+          "op": "ceilDiv",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    16,
+                    "seqQ",
+                    {
+                      "op": "max",
+                      "args": [
+                        1,
+                        {
+                          "op": "min",
+                          "args": [
+                            16,
+                            {
+                              "op": "ceilDiv",
+                              "args": [
+                                {
+                                  "op": "min",
+                                  "args": [
+                                    "seqK",
+                                    "kvRows"
+                                  ]
+                                },
+                                256
+                              ]
+                            },
+                            {
+                              "op": "ceilDiv",
+                              "args": [
+                                1048576,
+                                "seqK"
+                              ]
+                            }
+                          ]
+                        }
+                      ]
+                    }
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        1
+      ],
+      "when": {
+        "size": "seqQ",
+        "max": 16
+      }
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "moba.decode_merge",
+      "when": {
+        "size": "seqQ",
+        "max": 16
+      }
+    },
+    {
+      "kind": "dispatch",
+      "kernel": "moba.decode_merge",
+      "workgroups": [
+        {
+          "op": "min",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    16,
+                    "seqQ"
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        {
+          "op": "ceilDiv",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    16,
+                    "seqQ"
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        1
+      ],
+      "when": {
+        "size": "seqQ",
+        "max": 16
+      }
     },
     {
       "kind": "read-output",

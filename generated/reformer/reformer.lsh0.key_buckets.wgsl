@@ -11,6 +11,9 @@ struct Params {
   kBase: u32,
   bucketBase: u32,
   rBase: u32,
+  kvRows: u32,
+  ringPrefix: u32,
+  ringSlots: u32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
 
@@ -26,13 +29,14 @@ fn main(
   let bh = x / P.seqK;
   let b = bh / HKVG;
   let hk = KV_HEAD_OFFSET + bh % HKVG;
+  let slot = select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix);
   var bestPos = 0.0;
   var argPos = 0u;
   var bestNeg = 0.0;
   var argNeg = 0u;
   for (var c = 0u; c < 16u; c++) {
     var s = 0.0;
-    for (var d = 0u; d < D; d++) { s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.seqK + j) * D + d] * bitcast<f32>(aux[P.rBase + d * 16u + c]); }
+    for (var d = 0u; d < D; d++) { s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.kvRows + slot) * D + d] * bitcast<f32>(aux[P.rBase + d * 16u + c]); }
     if (c == 0u || s > bestPos) { bestPos = s; argPos = c; }
     if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }
   }

@@ -269,6 +269,81 @@ export const plan: HostPlan = {
       }
     },
     {
+      "name": "part",
+      "kind": "storage",
+      "size": {
+        "op": "mul",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      "batch",
+                      8,
+                      "seqQ",
+                      {
+                        "op": "min",
+                        "args": [
+                          1,
+                          {
+                            "op": "max",
+                            "args": [
+                              0,
+                              {
+                                "op": "sub",
+                                "args": [
+                                  17,
+                                  "seqQ"
+                                ]
+                              }
+                            ]
+                          }
+                        ]
+                      },
+                      {
+                        "op": "max",
+                        "args": [
+                          1,
+                          {
+                            "op": "min",
+                            "args": [
+                              16,
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  256
+                                ]
+                              }
+                            ]
+                          }
+                        ]
+                      },
+                      68
+                    ]
+                  },
+                  4
+                ]
+              },
+              4
+            ]
+          },
+          4
+        ]
+      }
+    },
+    {
       "name": "params.reformer.lsh0.key_buckets",
       "kind": "uniform",
       "size": 32
@@ -281,7 +356,17 @@ export const plan: HostPlan = {
     {
       "name": "params.reformer.softmax",
       "kind": "uniform",
-      "size": 48
+      "size": 64
+    },
+    {
+      "name": "params.reformer.decode_partial",
+      "kind": "uniform",
+      "size": 80
+    },
+    {
+      "name": "params.reformer.decode_merge",
+      "kind": "uniform",
+      "size": 32
     }
   ],
   "arrays": [
@@ -500,13 +585,72 @@ export const plan: HostPlan = {
       },
       "length": 1024,
       "element": "u32"
+    },
+    {
+      "name": "reformer.part",
+      "buffer": "part",
+      "offset": 0,
+      "length": {
+        "op": "mul",
+        "args": [
+          "batch",
+          8,
+          "seqQ",
+          {
+            "op": "min",
+            "args": [
+              1,
+              {
+                "op": "max",
+                "args": [
+                  0,
+                  {
+                    "op": "sub",
+                    "args": [
+                      17,
+                      "seqQ"
+                    ]
+                  }
+                ]
+              }
+            ]
+          },
+          {
+            "op": "max",
+            "args": [
+              1,
+              {
+                "op": "min",
+                "args": [
+                  16,
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "min",
+                        "args": [
+                          "seqK",
+                          "kvRows"
+                        ]
+                      },
+                      256
+                    ]
+                  }
+                ]
+              }
+            ]
+          },
+          68
+        ]
+      },
+      "element": "f32"
     }
   ],
   "kernels": [
     {
       "name": "reformer.lsh0.key_buckets",
       "entryPoint": "main",
-      "wgsl": "// attnc lsh key buckets: [B, Hkv_g, Nk] u32\nconst D: u32 = 64u;\nconst HKVG: u32 = 8u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 8u;\n@group(0) @binding(1) var<storage, read> kbuf: array<f32>;\n@group(0) @binding(2) var<storage, read_write> aux: array<u32>;\nstruct Params {\n  seqK: u32,\n  total: u32,\n  kBase: u32,\n  bucketBase: u32,\n  rBase: u32,\n}\n@group(0) @binding(0) var<uniform> P: Params;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let j = x % P.seqK;\n  let bh = x / P.seqK;\n  let b = bh / HKVG;\n  let hk = KV_HEAD_OFFSET + bh % HKVG;\n  var bestPos = 0.0;\n  var argPos = 0u;\n  var bestNeg = 0.0;\n  var argNeg = 0u;\n  for (var c = 0u; c < 16u; c++) {\n    var s = 0.0;\n    for (var d = 0u; d < D; d++) { s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.seqK + j) * D + d] * bitcast<f32>(aux[P.rBase + d * 16u + c]); }\n    if (c == 0u || s > bestPos) { bestPos = s; argPos = c; }\n    if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }\n  }\n  let bucket = select(16u + argNeg, argPos, bestPos >= bestNeg);\n  aux[P.bucketBase + x] = bucket;\n}\n",
+      "wgsl": "// attnc lsh key buckets: [B, Hkv_g, Nk] u32\nconst D: u32 = 64u;\nconst HKVG: u32 = 8u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 8u;\n@group(0) @binding(1) var<storage, read> kbuf: array<f32>;\n@group(0) @binding(2) var<storage, read_write> aux: array<u32>;\nstruct Params {\n  seqK: u32,\n  total: u32,\n  kBase: u32,\n  bucketBase: u32,\n  rBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n@group(0) @binding(0) var<uniform> P: Params;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let j = x % P.seqK;\n  let bh = x / P.seqK;\n  let b = bh / HKVG;\n  let hk = KV_HEAD_OFFSET + bh % HKVG;\n  let slot = select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix);\n  var bestPos = 0.0;\n  var argPos = 0u;\n  var bestNeg = 0.0;\n  var argNeg = 0u;\n  for (var c = 0u; c < 16u; c++) {\n    var s = 0.0;\n    for (var d = 0u; d < D; d++) { s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.kvRows + slot) * D + d] * bitcast<f32>(aux[P.rBase + d * 16u + c]); }\n    if (c == 0u || s > bestPos) { bestPos = s; argPos = c; }\n    if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }\n  }\n  let bucket = select(16u + argNeg, argPos, bestPos >= bestNeg);\n  aux[P.bucketBase + x] = bucket;\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
@@ -616,6 +760,18 @@ export const plan: HostPlan = {
               4
             ]
           }
+        },
+        {
+          "name": "kvRows",
+          "value": "kvRows"
+        },
+        {
+          "name": "ringPrefix",
+          "value": "ringPrefix"
+        },
+        {
+          "name": "ringSlots",
+          "value": "ringSlots"
         }
       ],
       "uniformBuffer": "params.reformer.lsh0.key_buckets",
@@ -712,7 +868,7 @@ export const plan: HostPlan = {
     {
       "name": "reformer.softmax",
       "entryPoint": "main",
-      "wgsl": "// attnc routed softmax: attention reformer, group reformer, one row per invocation\n// mask leaves: lsh\nconst D: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HKVG: u32 = 8u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst TQ: u32 = 64u;\nconst NEG_BIG: f32 = -3.0e38;\nconst NONE: u32 = 0xffffffffu;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  r0Buckets: u32,\n  r0Ranges: u32,\n  r0R: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> auxbuf: array<vec4<u32>>;\n\nfn auxAt(i: u32) -> u32 { return auxbuf[i >> 2u][i & 3u]; }\n\nfn routedBucket0(q: array<vec4<f32>, DW>, hk: u32) -> u32 {\n  var bestPos = 0.0;\n  var argPos = 0u;\n  var bestNeg = 0.0;\n  var argNeg = 0u;\n  for (var c = 0u; c < 16u; c++) {\n    var s = 0.0;\n    for (var d = 0u; d < D; d++) { s += q[d / 4u][d % 4u] * bitcast<f32>(auxAt(P.r0R + d * 16u + c)); }\n    if (c == 0u || s > bestPos) { bestPos = s; argPos = c; }\n    if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }\n  }\n  let bucket = select(16u + argNeg, argPos, bestPos >= bestNeg);\n  return bucket;\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let qt = linear % P.qTiles;\n  let bh = linear / P.qTiles;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hkl = hl / GROUP_SIZE;\n  let hk = KV_HEAD_OFFSET + hkl;\n  let i = qt * TQ + lid;\n  // No barriers in this kernel: an invocation past the rows returns.\n  if (i >= P.seqQ) { return; }\n  let p = i + P.seqK - P.seqQ;\n  let pa = p;\n  let pb = p;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.seqK * DVW;\n  let NK = i32(P.seqK);\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }\n  // routed leaf 0: lsh(buckets: 32, seed: 7)\n  let qb0 = routedBucket0(qrow, hk);\n  let kb0 = P.r0Buckets + (b * HKVG + hkl) * P.seqK;\n  let rg0 = P.r0Ranges + ((b * HKVG + hkl) * 32u + qb0) * 2u;\n  let first0 = auxAt(rg0);\n  let end0 = first0 + auxAt(rg0 + 1u);\n  for (var d = 0u; d < DW; d++) { qrow[d] *= 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  // Hull of the mask: every source is clipped to [clipLo, clipHi).\n  let clipLo = u32(clamp(0i, 0i, NK));\n  let clipHi = u32(clamp(NK, 0i, NK));\n  // source 0: routed leaf 0 (lsh(buckets: 32, seed: 7))\n  for (var e = first0; e < end0; e++) {\n    let j = auxAt(e);\n    // Lists are sorted by position.\n    if (j >= clipHi) { break; }\n    if (j < clipLo) { continue; }\n    let kRow = kBase0 + j * DW;\n    let vRow = vBase0 + j * DVW;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n    // Lazy rescale: only when the running max grows.\n    if (s > m) {\n      let c = exp2(m - s);\n      l *= c;\n      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n      m = s;\n    }\n    let w = exp2(s - m);\n    l += w;\n    for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n  }\n  // A row with no allowed key gets 0, never 0/0.\n  let inv = select(0.0, 1.0 / l, l > 0.0);\n  for (var d = 0u; d < DVW; d++) { obuf[oRow + d] = acc[d] * inv; }\n}\n",
+      "wgsl": "// attnc routed softmax: attention reformer, group reformer, one row per invocation\n// mask leaves: lsh\nconst D: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HKVG: u32 = 8u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst TQ: u32 = 64u;\nconst NEG_BIG: f32 = -3.0e38;\nconst NONE: u32 = 0xffffffffu;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  r0Buckets: u32,\n  r0Ranges: u32,\n  r0R: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> auxbuf: array<vec4<u32>>;\n\nfn auxAt(i: u32) -> u32 { return auxbuf[i >> 2u][i & 3u]; }\n\nfn routedBucket0(q: array<vec4<f32>, DW>, hk: u32) -> u32 {\n  var bestPos = 0.0;\n  var argPos = 0u;\n  var bestNeg = 0.0;\n  var argNeg = 0u;\n  for (var c = 0u; c < 16u; c++) {\n    var s = 0.0;\n    for (var d = 0u; d < D; d++) { s += q[d / 4u][d % 4u] * bitcast<f32>(auxAt(P.r0R + d * 16u + c)); }\n    if (c == 0u || s > bestPos) { bestPos = s; argPos = c; }\n    if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }\n  }\n  let bucket = select(16u + argNeg, argPos, bestPos >= bestNeg);\n  return bucket;\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let qt = linear % P.qTiles;\n  let bh = linear / P.qTiles;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hkl = hl / GROUP_SIZE;\n  let hk = KV_HEAD_OFFSET + hkl;\n  let i = qt * TQ + lid;\n  // No barriers in this kernel: an invocation past the rows returns.\n  if (i >= P.seqQ) { return; }\n  let p = i + P.seqK - P.seqQ;\n  let pa = p;\n  let pb = p;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;\n  let NK = i32(P.seqK);\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }\n  // routed leaf 0: lsh(buckets: 32, seed: 7)\n  let qb0 = routedBucket0(qrow, hk);\n  let kb0 = P.r0Buckets + (b * HKVG + hkl) * P.seqK;\n  let rg0 = P.r0Ranges + ((b * HKVG + hkl) * 32u + qb0) * 2u;\n  let first0 = auxAt(rg0);\n  let end0 = first0 + auxAt(rg0 + 1u);\n  for (var d = 0u; d < DW; d++) { qrow[d] *= 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  // Hull of the mask: every source is clipped to [clipLo, clipHi).\n  let clipLo = u32(clamp(0i, 0i, NK));\n  let clipHi = u32(clamp(NK, 0i, NK));\n  // source 0: routed leaf 0 (lsh(buckets: 32, seed: 7))\n  for (var e = first0; e < end0; e++) {\n    let j = auxAt(e);\n    // Lists are sorted by position.\n    if (j >= clipHi) { break; }\n    if (j < clipLo) { continue; }\n    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);\n    let kRow = kBase0 + slot * DW;\n    let vRow = vBase0 + slot * DVW;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n    // Lazy rescale: only when the running max grows.\n    if (s > m) {\n      let c = exp2(m - s);\n      l *= c;\n      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n      m = s;\n    }\n    let w = exp2(s - m);\n    l += w;\n    for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n  }\n  // A row with no allowed key gets 0, never 0/0.\n  let inv = select(0.0, 1.0 / l, l > 0.0);\n  for (var d = 0u; d < DVW; d++) { obuf[oRow + d] = acc[d] * inv; }\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
@@ -957,6 +1113,18 @@ export const plan: HostPlan = {
               4
             ]
           }
+        },
+        {
+          "name": "kvRows",
+          "value": "kvRows"
+        },
+        {
+          "name": "ringPrefix",
+          "value": "ringPrefix"
+        },
+        {
+          "name": "ringSlots",
+          "value": "ringSlots"
         }
       ],
       "uniformBuffer": "params.reformer.softmax",
@@ -965,6 +1133,521 @@ export const plan: HostPlan = {
         "args": [
           1127,
           "seqK"
+        ]
+      }
+    },
+    {
+      "name": "reformer.decode_partial",
+      "entryPoint": "main",
+      "wgsl": "// attnc split-K decode, routed partial: attention reformer, group reformer\n// mask leaves: lsh\nconst D: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HKVG: u32 = 8u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst TQ: u32 = 64u;\nconst NEG_BIG: f32 = -3.0e38;\nconst NONE: u32 = 0xffffffffu;\nconst REC: u32 = 17u;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  total: u32,\n  splits: u32,\n  splitKeys: u32,\n  partBase: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  r0Buckets: u32,\n  r0Ranges: u32,\n  r0R: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> partbuf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> auxbuf: array<vec4<u32>>;\n\nfn auxAt(i: u32) -> u32 { return auxbuf[i >> 2u][i & 3u]; }\n\nfn routedBucket0(q: array<vec4<f32>, DW>, hk: u32) -> u32 {\n  var bestPos = 0.0;\n  var argPos = 0u;\n  var bestNeg = 0.0;\n  var argNeg = 0u;\n  for (var c = 0u; c < 16u; c++) {\n    var s = 0.0;\n    for (var d = 0u; d < D; d++) { s += q[d / 4u][d % 4u] * bitcast<f32>(auxAt(P.r0R + d * 16u + c)); }\n    if (c == 0u || s > bestPos) { bestPos = s; argPos = c; }\n    if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }\n  }\n  let bucket = select(16u + argNeg, argPos, bestPos >= bestNeg);\n  return bucket;\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = ((b * HEADS + hl) * seqQ + i) * splits + split.\n  let split = x % P.splits;\n  let r = x / P.splits;\n  let i = r % P.seqQ;\n  let bh = r / P.seqQ;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hkl = hl / GROUP_SIZE;\n  let hk = KV_HEAD_OFFSET + hkl;\n  let p = i + P.seqK - P.seqQ;\n  let pa = p;\n  let pb = p;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;\n  let NK = i32(P.seqK);\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }\n  // routed leaf 0: lsh(buckets: 32, seed: 7)\n  let qb0 = routedBucket0(qrow, hk);\n  let kb0 = P.r0Buckets + (b * HKVG + hkl) * P.seqK;\n  let rg0 = P.r0Ranges + ((b * HKVG + hkl) * 32u + qb0) * 2u;\n  let first0 = auxAt(rg0);\n  let end0 = first0 + auxAt(rg0 + 1u);\n  for (var d = 0u; d < DW; d++) { qrow[d] *= 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  // Hull of the mask: every source is clipped to [clipLo, clipHi).\n  // A split's keys: the hull within [split * splitKeys, (split + 1) * splitKeys).\n  let splitLo = split * P.splitKeys;\n  let clipLo = max(u32(clamp(0i, 0i, NK)), splitLo);\n  let clipHi = min(u32(clamp(NK, 0i, NK)), splitLo + P.splitKeys);\n  // source 0: routed leaf 0 (lsh(buckets: 32, seed: 7))\n  for (var e = first0; e < end0; e++) {\n    let j = auxAt(e);\n    // Lists are sorted by position.\n    if (j >= clipHi) { break; }\n    if (j < clipLo) { continue; }\n    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);\n    let kRow = kBase0 + slot * DW;\n    let vRow = vBase0 + slot * DVW;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n    // Lazy rescale: only when the running max grows.\n    if (s > m) {\n      let c = exp2(m - s);\n      l *= c;\n      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n      m = s;\n    }\n    let w = exp2(s - m);\n    l += w;\n    for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n  }\n  // The record: acc (DV floats), then the running max and sum (base 2).\n  let rec = P.partBase + x * REC;\n  for (var d = 0u; d < DVW; d++) { partbuf[rec + d] = acc[d]; }\n  partbuf[rec + DVW] = vec4<f32>(m, l, 0.0, 0.0);\n}\n",
+      "workgroupSize": 64,
+      "bindings": [
+        {
+          "binding": 0,
+          "buffer": "params.reformer.decode_partial",
+          "type": "uniform"
+        },
+        {
+          "binding": 1,
+          "buffer": "qkv",
+          "type": "read-only-storage"
+        },
+        {
+          "binding": 2,
+          "buffer": "part",
+          "type": "storage"
+        },
+        {
+          "binding": 3,
+          "buffer": "aux",
+          "type": "read-only-storage"
+        }
+      ],
+      "uniforms": [
+        {
+          "name": "batch",
+          "value": "batch"
+        },
+        {
+          "name": "seqQ",
+          "value": "seqQ"
+        },
+        {
+          "name": "seqK",
+          "value": "seqK"
+        },
+        {
+          "name": "total",
+          "value": {
+            "op": "mul",
+            "args": [
+              "batch",
+              8,
+              "seqQ",
+              {
+                "op": "max",
+                "args": [
+                  1,
+                  {
+                    "op": "min",
+                    "args": [
+                      16,
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "splits",
+          "value": {
+            "op": "max",
+            "args": [
+              1,
+              {
+                "op": "min",
+                "args": [
+                  16,
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "min",
+                        "args": [
+                          "seqK",
+                          "kvRows"
+                        ]
+                      },
+                      256
+                    ]
+                  }
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "splitKeys",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              {
+                "op": "max",
+                "args": [
+                  1,
+                  {
+                    "op": "min",
+                    "args": [
+                      16,
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "partBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        },
+        {
+          "name": "qBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        },
+        {
+          "name": "kBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "mul",
+                        "args": [
+                          "batch",
+                          8,
+                          "seqQ",
+                          64
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  4
+                ]
+              },
+              4
+            ]
+          }
+        },
+        {
+          "name": "vBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              {
+                "op": "add",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              8,
+                              "seqQ",
+                              64
+                            ]
+                          },
+                          4
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              8,
+                              "seqK",
+                              64
+                            ]
+                          },
+                          4
+                        ]
+                      },
+                      4
+                    ]
+                  }
+                ]
+              },
+              4
+            ]
+          }
+        },
+        {
+          "name": "oBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        },
+        {
+          "name": "r0Buckets",
+          "value": 0
+        },
+        {
+          "name": "r0Ranges",
+          "value": {
+            "op": "add",
+            "args": [
+              {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  8,
+                  "seqK"
+                ]
+              },
+              {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  8,
+                  "seqK"
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "r0R",
+          "value": {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "add",
+                    "args": [
+                      {
+                        "op": "mul",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              8
+                            ]
+                          },
+                          "seqK",
+                          2
+                        ]
+                      },
+                      {
+                        "op": "mul",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              8
+                            ]
+                          },
+                          32,
+                          2
+                        ]
+                      }
+                    ]
+                  },
+                  4
+                ]
+              },
+              4
+            ]
+          }
+        },
+        {
+          "name": "kvRows",
+          "value": "kvRows"
+        },
+        {
+          "name": "ringPrefix",
+          "value": "ringPrefix"
+        },
+        {
+          "name": "ringSlots",
+          "value": "ringSlots"
+        }
+      ],
+      "uniformBuffer": "params.reformer.decode_partial",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "add",
+            "args": [
+              1127,
+              "seqK"
+            ]
+          },
+          0
+        ]
+      }
+    },
+    {
+      "name": "reformer.decode_merge",
+      "entryPoint": "main",
+      "wgsl": "// attnc split-K decode, merge: attention reformer, group reformer\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst TQ: u32 = 64u;\nconst TK: u32 = 16u;\nconst REC: u32 = 17u;\nconst NEG_BIG: f32 = -3.0e38;\n\nstruct Params {\n  seqQ: u32,\n  total: u32,\n  splits: u32,\n  partBase: u32,\n  oBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> partbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = (b * HEADS + hl) * seqQ + row, whose records are x * splits + split.\n  let row = x % P.seqQ;\n  let bh = x / P.seqQ;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DVW;\n  let first = P.partBase + x * P.splits * REC;\n  var m = NEG_BIG;\n  for (var s = 0u; s < P.splits; s++) { m = max(m, partbuf[first + s * REC + DVW].x); }\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var l = 0.0;\n  for (var s = 0u; s < P.splits; s++) {\n    let rec = first + s * REC;\n    // A split with no allowed key has l = 0 and acc = 0: it adds nothing.\n    let c = exp2(partbuf[rec + DVW].x - m);\n    l += c * partbuf[rec + DVW].y;\n    for (var d = 0u; d < DVW; d++) { acc[d] += c * partbuf[rec + d]; }\n  }\n  // A row with no allowed key gets 0, never 0/0.\n  let inv = select(0.0, 1.0 / l, l > 0.0);\n  for (var d = 0u; d < DVW; d++) { obuf[oRow + d] = acc[d] * inv; }\n}\n",
+      "workgroupSize": 64,
+      "bindings": [
+        {
+          "binding": 0,
+          "buffer": "params.reformer.decode_merge",
+          "type": "uniform"
+        },
+        {
+          "binding": 1,
+          "buffer": "part",
+          "type": "read-only-storage"
+        },
+        {
+          "binding": 2,
+          "buffer": "o",
+          "type": "storage"
+        }
+      ],
+      "uniforms": [
+        {
+          "name": "seqQ",
+          "value": "seqQ"
+        },
+        {
+          "name": "total",
+          "value": {
+            "op": "mul",
+            "args": [
+              "batch",
+              8,
+              "seqQ"
+            ]
+          }
+        },
+        {
+          "name": "splits",
+          "value": {
+            "op": "max",
+            "args": [
+              1,
+              {
+                "op": "min",
+                "args": [
+                  16,
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "min",
+                        "args": [
+                          "seqK",
+                          "kvRows"
+                        ]
+                      },
+                      256
+                    ]
+                  }
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "partBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        },
+        {
+          "name": "oBase",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              0,
+              4
+            ]
+          }
+        }
+      ],
+      "uniformBuffer": "params.reformer.decode_merge",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              2,
+              {
+                "op": "max",
+                "args": [
+                  1,
+                  {
+                    "op": "min",
+                    "args": [
+                      16,
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "max",
+                "args": [
+                  1,
+                  {
+                    "op": "min",
+                    "args": [
+                      16,
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              },
+              0
+            ]
+          },
+          4
         ]
       }
     }
@@ -1096,7 +1779,11 @@ export const plan: HostPlan = {
     },
     {
       "kind": "write-uniforms",
-      "kernel": "reformer.softmax"
+      "kernel": "reformer.softmax",
+      "when": {
+        "size": "seqQ",
+        "min": 17
+      }
     },
     {
       "kind": "dispatch",
@@ -1143,7 +1830,179 @@ export const plan: HostPlan = {
           ]
         },
         1
-      ]
+      ],
+      "when": {
+        "size": "seqQ",
+        "min": 17
+      }
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "reformer.decode_partial",
+      "when": {
+        "size": "seqQ",
+        "max": 16
+      }
+    },
+    {
+      "kind": "dispatch",
+      "kernel": "reformer.decode_partial",
+      "workgroups": [
+        {
+          "op": "min",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    8,
+                    "seqQ",
+                    {
+                      "op": "max",
+                      "args": [
+                        1,
+                        {
+                          "op": "min",
+                          "args": [
+                            16,
+                            {
+                              "op": "ceilDiv",
+                              "args": [
+                                {
+                                  "op": "min",
+                                  "args": [
+                                    "seqK",
+                                    "kvRows"
+                                  ]
+                                },
+                                256
+                              ]
+                            }
+                          ]
+                        }
+                      ]
+                    }
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        {
+          "op": "ceilDiv",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    8,
+                    "seqQ",
+                    {
+                      "op": "max",
+                      "args": [
+                        1,
+                        {
+                          "op": "min",
+                          "args": [
+                            16,
+                            {
+                              "op": "ceilDiv",
+                              "args": [
+                                {
+                                  "op": "min",
+                                  "args": [
+                                    "seqK",
+                                    "kvRows"
+                                  ]
+                                },
+                                256
+                              ]
+                            }
+                          ]
+                        }
+                      ]
+                    }
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        1
+      ],
+      "when": {
+        "size": "seqQ",
+        "max": 16
+      }
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "reformer.decode_merge",
+      "when": {
+        "size": "seqQ",
+        "max": 16
+      }
+    },
+    {
+      "kind": "dispatch",
+      "kernel": "reformer.decode_merge",
+      "workgroups": [
+        {
+          "op": "min",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    8,
+                    "seqQ"
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        {
+          "op": "ceilDiv",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    8,
+                    "seqQ"
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        1
+      ],
+      "when": {
+        "size": "seqQ",
+        "max": 16
+      }
     },
     {
       "kind": "read-output",

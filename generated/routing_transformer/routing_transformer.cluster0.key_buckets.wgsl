@@ -11,6 +11,9 @@ struct Params {
   kBase: u32,
   bucketBase: u32,
   centroidsBase: u32,
+  kvRows: u32,
+  ringPrefix: u32,
+  ringSlots: u32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
 
@@ -26,12 +29,13 @@ fn main(
   let bh = x / P.seqK;
   let b = bh / HKVG;
   let hk = KV_HEAD_OFFSET + bh % HKVG;
+  let slot = select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix);
   var best = 0.0;
   var bucket = 0u;
   for (var t = 0u; t < 16u; t++) {
     let mu = P.centroidsBase + (hk * 16u + t) * D;
     var s = 0.0;
-    for (var d = 0u; d < D; d++) { s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.seqK + j) * D + d] * bitcast<f32>(aux[mu + d]); }
+    for (var d = 0u; d < D; d++) { s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.kvRows + slot) * D + d] * bitcast<f32>(aux[mu + d]); }
     if (t == 0u || s > best) { best = s; bucket = t; }
   }
   aux[P.bucketBase + x] = bucket;

@@ -15,9 +15,15 @@ import type { SoftmaxBindings } from './wgsl/softmax-kernel-setup.js';
 import {
   decodeMergeKernel,
   decodePartialKernel,
+  decodeWorkgroup,
   type DecodeBindings,
 } from './kernels/decode-split.js';
-import { DECODE_MAX_ROWS, partialScratchWords } from './wgsl/decode-splits.js';
+import {
+  DECODE_MAX_ROWS,
+  KEYS_PER_SPLIT,
+  partialRecordWords,
+  partialScratchWords,
+} from './wgsl/decode-splits.js';
 import { subgroupSoftmaxKernel } from './kernels/softmax-subgroup.js';
 import { routedSoftmaxKernel } from './kernels/routed-softmax.js';
 import { hasRoutedLeaf } from './routing/key-source.js';
@@ -171,22 +177,23 @@ function fusedSoftmax(
     segK: ctx.aux.segK,
     random,
   };
+  const routedArrays = {
+    ...common,
+    headRouting: ctx.headRouting,
+    routed: step.plan.rules.flatMap((rule) =>
+      rule.kind === 'routing'
+        ? [
+            {
+              table: tables(rule.table),
+              centroids: ctx.aux.centroids,
+              projection: optionalArray(ctx, `${rule.table}.R`),
+            },
+          ]
+        : [],
+    ),
+  };
   const kernel = hasRoutedLeaf(step.mask)
-    ? routedSoftmaxKernel(ir, group, step, bindings, {
-        ...common,
-        headRouting: ctx.headRouting,
-        routed: step.plan.rules.flatMap((rule) =>
-          rule.kind === 'routing'
-            ? [
-                {
-                  table: tables(rule.table),
-                  centroids: ctx.aux.centroids,
-                  projection: optionalArray(ctx, `${rule.table}.R`),
-                },
-              ]
-            : [],
-        ),
-      })
+    ? routedSoftmaxKernel(ir, group, step, bindings, routedArrays)
     : (step.plan.variant === 'subgroup' ? subgroupSoftmaxKernel : softmaxKernel)(
         ir,
         group,
@@ -199,12 +206,112 @@ function fusedSoftmax(
         },
         { nativeF16: plan.target.nativeF16 },
       );
-  // Few query rows take the split-K decode kernels instead (routed masks and head routing
-  // always take the fused kernel).
-  const decode = !hasRoutedLeaf(step.mask) && ctx.headRouting === null;
+  // Few query rows take the split-K decode kernels instead (head routing always takes the
+  // fused kernel).
+  const decode = ctx.headRouting === null;
   const fusedWhen = decode ? { size: 'seqQ' as const, min: DECODE_MAX_ROWS + 1 } : undefined;
   plan.run(`${group.name}.softmax`, kernel, bound.plan, 'workgroups', fusedWhen);
-  if (decode) decodeKernels(ctx, step, segTable ? tables(segTable.name) : null, random);
+  if (!decode) return;
+  if (hasRoutedLeaf(step.mask)) routedDecodeKernels(ctx, step, routedArrays);
+  else decodeKernels(ctx, step, segTable ? tables(segTable.name) : null, random);
+}
+
+/**
+ * Splits of a routed group's decode step: its keys cut by position (routed-softmax.ts's split
+ * form), one per 256 keys, at most ROUTED_MAX_SPLITS, since every split repeats the row's
+ * routing decision. A `topk(k, block: b)` decision scores ceil(seqK / b) block means, its walk
+ * is (k + 1) b keys: the splits are also at most walk / decision = (k + 1) b² / seqK, so a
+ * long context with few chosen keys (where the decision dominates) keeps one split.
+ */
+const ROUTED_MAX_SPLITS = 16;
+function routedSplits(mask: FusedStep['mask']): SizeExpr {
+  const caps: SizeExpr[] = [
+    ROUTED_MAX_SPLITS,
+    size.ceilDiv(size.min('seqK', 'kvRows'), KEYS_PER_SPLIT),
+  ];
+  for (const leaf of maskLeaves(mask)) {
+    if (leaf.kind === 'routed' && leaf.routing.kind === 'topk') {
+      const r = leaf.routing;
+      caps.push(size.ceilDiv((r.k + 1) * r.block * r.block, 'seqK'));
+    }
+  }
+  return size.max(1, size.min(...caps));
+}
+
+/** Split-K decode of a routed group: the routed partial per key split, then the merge. */
+function routedDecodeKernels(
+  ctx: SoftmaxPlanContext,
+  step: FusedStep,
+  arrays: Parameters<typeof routedSoftmaxKernel>[4],
+): void {
+  const { ir, group, plan, tensors } = ctx;
+  const { q, k, v, o } = tensors;
+  const lse = ctx.aux.lse;
+  const W = step.plan.vectorWidth;
+  const splits = routedSplits(step.mask);
+  plan.layout.buffer('part');
+  const used = size.min(1, size.max(0, size.sub(DECODE_MAX_ROWS + 1, 'seqQ')));
+  const part = plan.layout.add(
+    `${group.name}.part`,
+    'part',
+    size.mul('batch', group.heads, 'seqQ', used, splits, partialRecordWords(ir.valueDim, W)),
+    'f32',
+  );
+  const when = { size: 'seqQ' as const, max: DECODE_MAX_ROWS };
+  const read = (buffer: string) => ({ buffer, write: false });
+  const partialBound = bindBuffers([
+    read(q.buffer),
+    read(k.buffer),
+    read(v.buffer),
+    { buffer: 'part', write: true },
+    read('aux'),
+  ]);
+  const mergeBound = bindBuffers([
+    read('part'),
+    { buffer: o.buffer, write: true },
+    ...(lse !== null ? [{ buffer: 'lse', write: true }] : []),
+  ]);
+  const none = (buffer: string) => ({ name: bufName(buffer), binding: -1 });
+  const partial = routedSoftmaxKernel(
+    ir,
+    group,
+    step,
+    {
+      q: partialBound.of(q.buffer),
+      k: partialBound.of(k.buffer),
+      v: partialBound.of(v.buffer),
+      o: none(o.buffer),
+      aux: partialBound.of('aux'),
+      lse: null,
+    },
+    arrays,
+    {
+      part: partialBound.of('part'),
+      partBase: part,
+      splits,
+      workgroup: decodeWorkgroup(step.plan),
+    },
+  );
+  const mergeBindings: DecodeBindings = {
+    q: none(q.buffer),
+    k: none(k.buffer),
+    v: none(v.buffer),
+    aux: null,
+    part: mergeBound.of('part'),
+    o: mergeBound.of(o.buffer),
+    lse: lse !== null ? { binding: mergeBound.of('lse'), offset: lse } : null,
+  };
+  const merge = decodeMergeKernel(
+    ir,
+    group,
+    step.plan,
+    mergeBindings,
+    { part, o: o.offset },
+    { nativeF16: plan.target.nativeF16 },
+    splits,
+  );
+  plan.run(`${group.name}.decode_partial`, partial, partialBound.plan, 'invocations', when);
+  plan.run(`${group.name}.decode_merge`, merge, mergeBound.plan, 'invocations', when);
 }
 
 /** Split-K decode: partial results per key split into `part`, then merged into o. */

@@ -57,6 +57,13 @@ export interface CachedKeys {
    * recurrent state). Buffers only they bind are not allocated either.
    */
   readonly skipKernels?: ReadonlySet<string>;
+  /**
+   * Kernels whose results the cache keeps itself (a routed group's block means or key
+   * buckets, src/runtime/cache/routed-stores.ts), by kernel name: instead of dispatching the
+   * kernel, the run calls this, which records copies into the kernel's output array (before
+   * the run's compute pass, so every kernel reads them).
+   */
+  readonly provided?: ReadonlyMap<string, ProvidedKernel>;
 }
 
 /**
@@ -77,6 +84,12 @@ function planWithout(plan: HostPlan, skip: ReadonlySet<string>): HostPlan {
   ]);
   return { ...plan, kernels, buffers: plan.buffers.filter((b) => used.has(b.name)) };
 }
+
+/** Records a kernel's results into place; `arrayAt` is where a plan array lies. */
+export type ProvidedKernel = (
+  encoder: GPUCommandEncoder,
+  arrayAt: (array: string) => { readonly buffer: GPUBuffer; readonly offset: number },
+) => void;
 
 /** Buffers each device has already accepted in a probe (see `checkBuffersBelong`). */
 const acceptedBuffers = new WeakMap<GPUDevice, WeakSet<GPUBuffer>>();
@@ -166,6 +179,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
     bound: readonly BoundTensor[],
     sizes: SizeEnv,
     skip: ReadonlySet<string> = new Set(),
+    provided?: ReadonlyMap<string, ProvidedKernel>,
   ) => {
     const bindings = new Map<string, GPUBufferBinding>();
     for (const b of bound) {
@@ -215,6 +229,23 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
         continue;
       if ((step.kind === 'dispatch' || step.kind === 'write-uniforms') && skip.has(step.kernel))
         continue;
+      const provide =
+        step.kind === 'dispatch' || step.kind === 'write-uniforms'
+          ? provided?.get(step.kernel)
+          : undefined;
+      if (provide) {
+        if (step.kind === 'dispatch') {
+          provide(encoder, (array) => {
+            const place = arrayOf(array);
+            const binding = bindingOf(place.buffer);
+            return {
+              buffer: binding.buffer,
+              offset: (binding.offset ?? 0) + evalSize(place.offset, sizes) * 4,
+            };
+          });
+        }
+        continue;
+      }
       switch (step.kind) {
         case 'upload': {
           const b = byName.get(step.input);
@@ -439,11 +470,11 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       }
       const scoped = withErrorScopes(device, () => {
         if (encoder) {
-          record(encoder, bound, sizes, cached?.skipKernels);
+          record(encoder, bound, sizes, cached?.skipKernels, cached?.provided);
           return;
         }
         const own = device.createCommandEncoder({ label: name });
-        record(own, bound, sizes, cached?.skipKernels);
+        record(own, bound, sizes, cached?.skipKernels, cached?.provided);
         device.queue.submit([own.finish()]);
       });
       const error = await scoped.error;

@@ -41,13 +41,17 @@ describe('split-K decode plan', () => {
     expect(dispatched(module, 17, 4096)).toEqual(['d.softmax']);
   });
 
-  it('keeps routed masks on the fused kernel', () => {
+  it('cuts routed masks by position too, with the same merge', () => {
     const module = moduleOf(
       `attention r { ${SHAPE}; causal: true; mask: topk(2, block: 64) }`,
       'llvmpipe',
     );
-    expect(dispatched(module, 1, 4096).filter((k) => k.includes('decode'))).toEqual([]);
-    expect(dispatched(module, 1, 4096)).toContain('r.softmax');
+    expect(dispatched(module, 1, 4096)).toEqual([
+      'r.topk0.means',
+      'r.decode_partial',
+      'r.decode_merge',
+    ]);
+    expect(dispatched(module, 17, 4096)).toEqual(['r.topk0.means', 'r.softmax']);
   });
 });
 

@@ -223,6 +223,48 @@ export const ROUTING_CASES: RoutingCase[] = [
     100,
     100,
   ),
+  // Split-K decode (Nq <= 16): keys cut by position into min(16, ceil(Nk / 256)) splits, each
+  // repeating the row's decision; Nk from one split to all 16 and past (splits grow).
+  rcase('split-K topk(4, 64) causal', attention({ mask: topk(4, 64), causal: true }), 1, 1, 3000),
+  rcase(
+    'split-K topk(2, 32) causal GQA 4/2 bnhd',
+    attention({ mask: topk(2, 32), causal: true, heads: 4, kvHeads: 2, layout: 'bnhd' }),
+    2,
+    4,
+    1500,
+  ),
+  rcase('split-K topk(3, 16) one split', attention({ mask: topk(3, 16), causal: true }), 1, 4, 200),
+  rcase('split-K cluster(4) causal', attention({ mask: cl(4), causal: true }), 1, 1, 2000),
+  rcase(
+    'split-K window(left: 64, right: 0) | cluster(4) causal',
+    attention({ mask: m.or(m.window(64, 0), cl(4)), causal: true, heads: 4, kvHeads: 2 }),
+    1,
+    4,
+    1300,
+  ),
+  rcase('split-K lsh(8, 3)', attention({ mask: lsh(8, 3) }), 1, 4, 2000),
+  rcase('split-K lsh(4, 5) causal', attention({ mask: lsh(4, 5), causal: true }), 1, 1, 700),
+  rcase(
+    'split-K topk(4, 64) causal, long',
+    attention({ mask: topk(4, 64), causal: true }),
+    1,
+    1,
+    20_000,
+    { llvmpipeOnly: true },
+  ),
+  rcase('split-K cluster(8) causal, long', attention({ mask: cl(8), causal: true }), 1, 4, 16_000, {
+    llvmpipeOnly: true,
+  }),
+  rcase(
+    'split-K lsh(16, 2) causal, long',
+    attention({ mask: lsh(16, 2), causal: true }),
+    1,
+    1,
+    16_000,
+    {
+      llvmpipeOnly: true,
+    },
+  ),
 ];
 
 /**

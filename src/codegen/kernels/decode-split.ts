@@ -86,7 +86,7 @@ export function decodeWorkgroup(plan: BlockPlan): number {
  * then the running max and sum in base 2 (one vec4 (m, l, 0, 0) at width 4, two floats at
  * width 1). The partial kernel writes it, the merge kernel reads it.
  */
-function partialRecord(part: string, width: 1 | 4) {
+export function partialRecord(part: string, width: 1 | 4) {
   const totals = (rec: Expr) => add(rec, 'DVW');
   const total = (rec: Expr, n: 0 | 1) =>
     width === 4
@@ -217,10 +217,11 @@ export function decodeMergeKernel(
   bindings: DecodeBindings,
   arrays: { readonly part: SizeExpr; readonly o: SizeExpr },
   target: KernelTarget,
+  /** The partial kernel's split count (routed groups cut by positions: routed-softmax.ts). */
+  splits: SizeExpr = decodeSplits(plan.keyTile),
 ): Kernel {
   const W = plan.vectorWidth;
   const codec = rowCodec(attention.dtype, W, target.nativeF16);
-  const splits = decodeSplits(plan.keyTile);
   const lse = bindings.lse;
   const k = new KernelBuilder(decodeWorkgroup(plan));
   k.header(`attnc split-K decode, merge: attention ${attention.name}, group ${group.name}`);

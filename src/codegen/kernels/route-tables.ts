@@ -8,7 +8,7 @@ import type { Routing } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { arrayView } from '../../kernel/blocks/array-view.js';
-import { rowIndex, type TensorLayout } from '../../kernel/blocks/layout.js';
+import { keySlot, rowIndex, type TensorLayout } from '../../kernel/blocks/layout.js';
 import { packedHalfAt } from '../../kernel/blocks/row-codec.js';
 import {
   add,
@@ -35,6 +35,7 @@ import {
   type BlockBuilder,
 } from '../../kernel/build.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
+import { KEY_SLOT_UNIFORMS } from '../wgsl/softmax-kernel-setup.js';
 
 const WORKGROUP = 64;
 /** Bindings of k (its own buffer, or q/k/v packed in one) and of `aux`. */
@@ -84,9 +85,29 @@ function routeKernel(shape: RouteShape, header: string, readsK: boolean, first?:
   return k;
 }
 
-/** Element `d` of key `j` of kv head `hk` in batch `b`, as f32 (k at uniform `kBase`). */
+/**
+ * Element `d` of row `j` of kv head `hk` in batch `b` of a k array of `seqK` rows per head,
+ * as f32 (k at uniform `kBase`): the keys a KV cache appends (cache-side-tables.ts).
+ */
 export function keyElement(shape: RouteShape, b: Expr, hk: Expr, j: Expr, d: Expr): Expr {
-  const row = rowIndex(shape.layout, 'TOTAL_KV_HEADS', uniform('seqK'), 'D', b, hk, j);
+  return keyElementAt(
+    shape,
+    rowIndex(shape.layout, 'TOTAL_KV_HEADS', uniform('seqK'), 'D', b, hk, j),
+    d,
+  );
+}
+
+/**
+ * Element `d` of a key where the keys are stored: `kvRows` rows per head, the key at row
+ * `slot` = keySlot(j) of its position j (k itself in a plain run, a KV cache's store when one
+ * runs the plan). The kernel declares KEY_SLOT_UNIFORMS.
+ */
+export function storedKeyElement(shape: RouteShape, b: Expr, hk: Expr, slot: Expr, d: Expr): Expr {
+  const row = rowIndex(shape.layout, 'TOTAL_KV_HEADS', uniform('kvRows'), 'D', b, hk, slot);
+  return keyElementAt(shape, row, d);
+}
+
+function keyElementAt(shape: RouteShape, row: Expr, d: Expr): Expr {
   if (shape.dtype === 'f16') return packedHalfAt('kbuf', uniform('kBase'), add(row, d));
   return arrayView('kbuf', 'kBase').at(row, d);
 }
@@ -112,6 +133,7 @@ export function blockMeansKernel(shape: RouteShape, block: number, arrays: Route
   k.uniform('total', size.mul('batch', shape.groupKvHeads, nb, shape.headDim));
   k.uniform('kBase', arrays.k);
   k.uniform('tBase', arrays.table);
+  for (const u of KEY_SLOT_UNIFORMS) k.uniform(u.name, u.value);
   const x = k.gridIndex('invocation', 'x', 'total');
   k.main((b) => {
     const d = b.let('d', mod(x, 'D'));
@@ -125,8 +147,10 @@ export function blockMeansKernel(shape: RouteShape, block: number, arrays: Route
       'j',
       j0,
       (j) => lt(j, j1),
-      (body, j) => body.compound(s, '+=', keyElement(shape, batch, hk, j, d)),
-      { oneLine: true },
+      (body, j) => {
+        const slot = body.let('slot', keySlot(j));
+        body.compound(s, '+=', storedKeyElement(shape, batch, hk, slot, d));
+      },
     );
     const mean = div(s, construct(T.f32, sub(j1, j0)));
     arrayView('aux', 'tBase').store(b, [x], call('bitcast<u32>', mean));
@@ -216,14 +240,16 @@ export function keyBucketsKernel(shape: RouteShape, routing: Routing, arrays: Ro
   const centroids =
     routing.kind === 'cluster' ? k.uniform('centroidsBase', need(arrays.centroids)) : null;
   const projection = routing.kind === 'lsh' ? k.uniform('rBase', need(arrays.projection)) : u32(0);
+  for (const u of KEY_SLOT_UNIFORMS) k.uniform(u.name, u.value);
   const x = k.gridIndex('invocation', 'x', 'total');
   k.main((b) => {
     const j = b.let('j', mod(x, seqK));
     const { batch, hk } = decodeKvHead(b, b.let('bh', div(x, seqK)));
+    const slot = b.let('slot', keySlot(j));
     bucketOfRow(
       b,
       routing,
-      (d) => keyElement(shape, batch, hk, j, d),
+      (d) => storedKeyElement(shape, batch, hk, slot, d),
       (t) => add(need(centroids), mul(add(mul(hk, u32(arrays.centroidsPerHead)), t), 'D')),
       projection,
       (at) => index('aux', at),

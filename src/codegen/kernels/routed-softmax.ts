@@ -18,7 +18,7 @@
 import type { Attention, Group, Mask, MaskLeaf, Score } from '../../ir/ir.js';
 import { maskLeaves } from '../../ir/ir.js';
 import { findKeptList, selectKeptRow } from '../../kernel/blocks/kept-rows.js';
-import { rowIndex, rowWalk } from '../../kernel/blocks/layout.js';
+import { keyRowWalk, keySlot, rowIndex } from '../../kernel/blocks/layout.js';
 import { keyUpdate, TANH_SAFE } from '../../kernel/blocks/online-softmax.js';
 import { rowCodec, type RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
@@ -69,6 +69,7 @@ import { bucketTableOffsets, centroidCount } from '../routing/route-kernels.js';
 import { keptRowUniforms, routedTileBound } from '../wgsl/emit-head-routing.js';
 import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
 import {
+  KEY_SLOT_UNIFORMS,
   lseUniforms,
   type SoftmaxArrays,
   type SoftmaxBindings,
@@ -76,6 +77,9 @@ import {
 import { randomHasFunction, segmentKeyFunction } from './softmax-mask.js';
 import { declareStorage, overVectors } from './softmax.js';
 import { lseStore } from './softmax-walk.js';
+import { partialRecord } from './decode-split.js';
+import { partialRecordWords } from '../wgsl/decode-splits.js';
+import { constantLoopCost } from '../wgsl/loop-budget.js';
 import { queryType, routedLeafCode, type RoutedLeafCode } from './routed-leaves.js';
 
 /** The fused kernel's arrays (no segment-range tables: rows are checked per key), and: */
@@ -109,12 +113,28 @@ interface RoutedMask {
 
 const auxAt = (i: Expr | string) => call('auxAt', i);
 
+/**
+ * The split-K partial form of the kernel (few query rows, no head routing): one invocation per
+ * (batch, head, row, split), each making the row's routing decisions and walking every key
+ * source clipped to its split's positions [split * splitKeys, (split + 1) * splitKeys), then
+ * writing a partial record (decode-split.ts's, merged by its merge kernel) instead of o.
+ */
+export interface RoutedSplit {
+  readonly part: { readonly name: string; readonly binding: number };
+  /** Word offset of the records in `part`. */
+  readonly partBase: SizeExpr;
+  readonly splits: SizeExpr;
+  /** Invocations per workgroup. */
+  readonly workgroup: number;
+}
+
 export function routedSoftmaxKernel(
   attention: Attention,
   group: Group,
   step: RoutedStep,
   bindings: SoftmaxBindings,
   arrays: RoutedArrays,
+  split: RoutedSplit | null = null,
 ): Kernel {
   const W = step.plan.vectorWidth;
   const codec = rowCodec(attention.dtype, W, false);
@@ -123,6 +143,8 @@ export function routedSoftmaxKernel(
   const lse = bindings.lse ?? null;
   const headRouting = arrays.headRouting ?? null;
   if (lse && headRouting) throw new Error('internal error: the LSE output with head routing');
+  if (split && (lse || headRouting))
+    throw new Error('internal error: a split-K routed partial writes records, not o or lse');
   const leaves = maskLeaves(step.mask);
   const routed = leaves.filter((l): l is RoutedLeaf => l.kind === 'routed');
   const random = leaves.filter((l): l is RandomLeaf => l.kind === 'random');
@@ -135,18 +157,24 @@ export function routedSoftmaxKernel(
     hasSegment: leaves.some((l) => l.kind === 'segment'),
     code: routed.map((leaf, n) => routedLeafCode(leaf, n, shape)),
   };
-  const k = new KernelBuilder(ROUTED_QUERY_TILE);
+  const k = new KernelBuilder(split ? split.workgroup : ROUTED_QUERY_TILE);
   k.header(
-    `attnc routed softmax: attention ${attention.name}, group ${group.name}, one row per invocation`,
+    split
+      ? `attnc split-K decode, routed partial: attention ${attention.name}, group ${group.name}`
+      : `attnc routed softmax: attention ${attention.name}, group ${group.name}, one row per invocation`,
     `mask leaves: ${leaves.map((l) => (l.kind === 'routed' ? l.routing.kind : l.kind)).join(', ')}`,
   );
   declareConstants(k, attention, group, W);
-  for (const u of routedUniforms(attention, group, arrays, mask, codec.unitWords))
+  if (split) k.const('REC', T.u32, u32(partialRecordWords(attention.valueDim, W) / W));
+  // partBase in vectors of the records.
+  const splitVectors = split && { ...split, partBase: size.ceilDiv(split.partBase, W) };
+  for (const u of routedUniforms(attention, group, arrays, mask, codec.unitWords, splitVectors))
     k.uniform(u.name, u.value);
   for (const u of lseUniforms(lse)) k.uniform(u.name, u.value);
   const declare = declareStorage(k);
   for (const b of [bindings.q, bindings.k, bindings.v]) declare(b, 'read', codec.stored);
-  declare(bindings.o, 'read_write', codec.stored);
+  if (split) declare(split.part, 'read_write', W === 4 ? T.vec(4, 'f32') : T.f32);
+  else declare(bindings.o, 'read_write', codec.stored);
   // aux as vec4 words (every array is 16-byte aligned): topk reads block means four at a time.
   declare(aux, 'read', T.vec(4, 'u32'));
   if (lse) declare(lse.binding, 'read_write', T.f32);
@@ -154,11 +182,22 @@ export function routedSoftmaxKernel(
     (paragraph, n) =>
       paragraph.forEach((fn, m) => k.function(m === 0 && n > 0 ? { ...fn, blankBefore: 1 } : fn)),
   );
-  k.gridIndex('workgroup', 'linear', 'total');
+  if (split) k.gridIndex('invocation', 'x', 'total');
+  else k.gridIndex('workgroup', 'linear', 'total');
   k.main((b) => {
-    queryRow(b, attention, bindings, codec, headRouting !== null, W);
+    queryRow(b, attention, bindings, codec, headRouting !== null, W, split !== null);
     rowDecisions(b, step, mask, W);
-    walkSources(b, attention, step, bindings, codec, mask);
+    walkSources(b, attention, step, bindings, codec, mask, split !== null);
+    if (split) {
+      b.comment('The record: acc (DV floats), then the running max and sum (base 2).');
+      const rec = b.let('rec', add(uniform('partBase'), mul('x', 'REC')));
+      const record = partialRecord(split.part.name, W);
+      overVectors(b, 'DVW', (body, d) =>
+        body.store(split.part.name, record.accAt(rec, d), index('acc', d)),
+      );
+      record.storeTotals(b, rec);
+      return;
+    }
     b.comment('A row with no allowed key gets 0, never 0/0.');
     const norm = select(f32(0), div(f32(1), 'l'), gt('l', f32(0)));
     const inv = b.let('inv', headRouting ? mul(norm, 'routeWeight') : norm);
@@ -167,16 +206,18 @@ export function routedSoftmaxKernel(
     );
     if (lse) lseStore(b, lse);
   });
+  const iterations = routedLoopIterations({
+    mask: step.mask,
+    sources: keySources(step.mask),
+    topkSortedMax: TOPK_SORTED_MAX,
+    headDim: attention.headDim,
+    valueDim: attention.valueDim,
+    vectorWidth: W,
+    headRouting: headRouting !== null,
+  });
+  // The record's accumulator loop, in the split-K partial.
   k.loopIterations(
-    routedLoopIterations({
-      mask: step.mask,
-      sources: keySources(step.mask),
-      topkSortedMax: TOPK_SORTED_MAX,
-      headDim: attention.headDim,
-      valueDim: attention.valueDim,
-      vectorWidth: W,
-      headRouting: headRouting !== null,
-    }),
+    split ? size.add(iterations, constantLoopCost(attention.valueDim / W)) : iterations,
   );
   return k.build();
 }
@@ -206,6 +247,7 @@ function routedUniforms(
   arrays: RoutedArrays,
   mask: RoutedMask,
   unitWords: number,
+  split: RoutedSplit | null,
 ): { name: string; value: SizeExpr }[] {
   const TQ = ROUTED_QUERY_TILE;
   const headRouting = arrays.headRouting ?? null;
@@ -213,13 +255,22 @@ function routedUniforms(
     { name: 'batch', value: 'batch' },
     { name: 'seqQ', value: 'seqQ' },
     { name: 'seqK', value: 'seqK' },
-    { name: 'qTiles', value: size.ceilDiv('seqQ', TQ) },
-    {
-      name: 'total',
-      value: headRouting
-        ? routedTileBound(headRouting, group.heads, TQ)
-        : size.mul('batch', group.heads, size.ceilDiv('seqQ', TQ)),
-    },
+    ...(split
+      ? [
+          { name: 'total', value: size.mul('batch', group.heads, 'seqQ', split.splits) },
+          { name: 'splits', value: split.splits },
+          { name: 'splitKeys', value: size.ceilDiv('seqK', split.splits) },
+          { name: 'partBase', value: split.partBase },
+        ]
+      : [
+          { name: 'qTiles', value: size.ceilDiv('seqQ', TQ) },
+          {
+            name: 'total',
+            value: headRouting
+              ? routedTileBound(headRouting, group.heads, TQ)
+              : size.mul('batch', group.heads, size.ceilDiv('seqQ', TQ)),
+          },
+        ]),
     ...(['q', 'k', 'v', 'o'] as const).map((a) => ({
       name: `${a}Base`,
       value: size.ceilDiv(arrays[a], unitWords),
@@ -238,6 +289,8 @@ function routedUniforms(
   });
   mask.routed.forEach((leaf, n) => uniforms.push(...routedLeafUniforms(leaf, n, arrays, group)));
   if (headRouting) uniforms.push(...keptRowUniforms(headRouting));
+  // Keys by position through keySlot: k itself in a plain run, a KV cache's store in a decode.
+  uniforms.push(...KEY_SLOT_UNIFORMS);
   return uniforms;
 }
 
@@ -299,8 +352,18 @@ function queryRow(
   codec: RowCodec,
   headRouting: boolean,
   W: 1 | 4,
+  split = false,
 ): void {
-  if (headRouting) {
+  if (split) {
+    b.comment('x = ((b * HEADS + hl) * seqQ + i) * splits + split.');
+    b.let('split', mod('x', uniform('splits')));
+    const r = b.let('r', div('x', uniform('splits')));
+    b.let('i', mod(r, uniform('seqQ')));
+    const bh = b.let('bh', div(r, uniform('seqQ')));
+    b.let('hl', mod(bh, 'HEADS'));
+    b.let('b', div(bh, 'HEADS'));
+    b.let('h', add('HEAD_OFFSET', 'hl'));
+  } else if (headRouting) {
     selectKeptRow(b, auxAt, ROUTED_QUERY_TILE);
     b.let('i', 'routeRow');
   } else {
@@ -312,7 +375,7 @@ function queryRow(
   }
   const hkl = b.let('hkl', div('hl', 'GROUP_SIZE'));
   b.let('hk', add('KV_HEAD_OFFSET', hkl));
-  if (!headRouting) {
+  if (!headRouting && !split) {
     const i = b.let('i', add(mul('qt', 'TQ'), 'lid'));
     b.comment('No barriers in this kernel: an invocation past the rows returns.');
     b.returnIf(ge(i, uniform('seqQ')));
@@ -329,10 +392,7 @@ function queryRow(
     ['kBase0', 'DW', 'kBase'],
     ['vBase0', 'DVW', 'vBase'],
   ] as const)
-    b.let(
-      base,
-      add(uniform(first), rowWalk(layout, 'TOTAL_KV_HEADS', seqK, width, 'b', 'hk').first),
-    );
+    b.let(base, add(uniform(first), keyRowWalk(layout, 'TOTAL_KV_HEADS', width, 'b', 'hk').first));
   b.let('NK', construct(T.i32, seqK));
   b.var('qrow', undefined, queryType(W));
   b.var('acc', undefined, T.array(W === 4 ? T.vec(4, 'f32') : T.f32, 'DVW'));
@@ -387,6 +447,7 @@ function walkSources(
   bindings: SoftmaxBindings,
   codec: RowCodec,
   mask: RoutedMask,
+  split: boolean,
 ): void {
   const routedHas = new Map<Mask, string>(
     mask.routed.map((leaf, n) => [leaf, renderExpr(mask.code[n]!.has(ref('j')))]),
@@ -398,8 +459,17 @@ function walkSources(
   const hull = visitRange(step.mask);
   b.comment('Hull of the mask: every source is clipped to [clipLo, clipHi).');
   const clamped = (text: string) => construct(T.u32, call('clamp', raw(T.i32, text), i32(0), 'NK'));
-  b.let('clipLo', hull.prefix === null ? clamped(hull.lo) : u32(0));
-  b.let('clipHi', hull.prefix === null ? clamped(hull.hi) : uniform('seqK'));
+  const lo = hull.prefix === null ? clamped(hull.lo) : u32(0);
+  const hi = hull.prefix === null ? clamped(hull.hi) : uniform('seqK');
+  if (split) {
+    b.comment("A split's keys: the hull within [split * splitKeys, (split + 1) * splitKeys).");
+    const first = b.let('splitLo', mul('split', uniform('splitKeys')));
+    b.let('clipLo', max(lo, first));
+    b.let('clipHi', min(hi, add(first, uniform('splitKeys'))));
+  } else {
+    b.let('clipLo', lo);
+    b.let('clipHi', hi);
+  }
   const seen: Expr[] = [];
   // A key of a routed or random leaf that is the mask, or a term of the top-level union, is
   // allowed without a check.
@@ -489,11 +559,12 @@ function keyStep(
   codec: RowCodec,
   W: 1 | 4,
 ): void {
-  const seqK = uniform('seqK');
-  const kWalk = rowWalk(attention.layout, 'TOTAL_KV_HEADS', seqK, 'DW', 'b', 'hk');
-  const vWalk = rowWalk(attention.layout, 'TOTAL_KV_HEADS', seqK, 'DVW', 'b', 'hk');
-  const kRow = b.let('kRow', kWalk.at('kBase0', 'j'));
-  const vRow = b.let('vRow', vWalk.at('vBase0', 'j'));
+  const kWalk = keyRowWalk(attention.layout, 'TOTAL_KV_HEADS', 'DW', 'b', 'hk');
+  const vWalk = keyRowWalk(attention.layout, 'TOTAL_KV_HEADS', 'DVW', 'b', 'hk');
+  // k and v share the key's row (its slot in a KV cache ring).
+  const slot = b.let('slot', keySlot('j'));
+  const kRow = b.let('kRow', kWalk.atSlot('kBase0', slot));
+  const vRow = b.let('vRow', vWalk.atSlot('vBase0', slot));
   const at = (binding: string, row: Expr) => codec.load(index(binding, add(row, 'd')));
   const { score } = step;
   keyUpdate(b, {

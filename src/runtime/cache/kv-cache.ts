@@ -6,13 +6,16 @@
 // (slots.ts), so the mask is evaluated exactly as without a cache.
 //
 // Each head group gets the store its plan names (`groupStoreFor`):
-// - softmax groups (static and segment masks) share one k/v store holding every kv head: a
-//   ring when every such group's reach is bounded (sized for the widest), else a contiguous
-//   store of min(capacity, max_seq) rows;
+// - softmax groups (static, segment and routed masks) share one k/v store holding every kv
+//   head: a ring when every such group's reach is bounded (sized for the widest), else a
+//   contiguous store of min(capacity, max_seq) rows;
+// - routed groups also keep their side tables (routed-stores.ts: topk block means, cluster/lsh
+//   bucket ids), which stand in for the plan's route kernels at attend
+//   (`CachedKeys.provided`);
 // - causal kernelized groups each keep a recurrent state (recurrent-state.ts): append feeds it
 //   the new tokens' k and v, attend has it write its heads of o, and the plan's own kernels of
 //   that group are skipped (`CachedKeys.skipKernels`);
-// - routed side tables and linformer's projected rows are refused with a clear error.
+// - linformer's projected rows are refused with a clear error.
 
 import type { SizeEnv } from '../../codegen/plan.js';
 import { evalSize } from '../../codegen/plan.js';
@@ -28,6 +31,7 @@ import { MAX_POSITIONS, slotLayout, type SlotLayout } from './slots.js';
 import { checkKernelsAddressCache, groupStoreFor, storeShapeOf } from './cache-plan-checks.js';
 import type { CacheInput } from './cache-inputs.js';
 import { RecurrentState } from './recurrent-state.js';
+import { RoutedStores, routedTablesOf } from './routed-stores.js';
 
 export interface CacheOptions {
   /** Sequences decoded side by side (axis B of every tensor). */
@@ -39,6 +43,11 @@ export interface CacheOptions {
    * look-back plus this many, so every query of a chunk still finds its keys. Default 16.
    */
   readonly maxChunk?: number;
+  /**
+   * A spec with a `cluster` mask: its `centroids` `[Hkv, c, D]` f32, fixed for the cache's
+   * life (each cached key's cluster is computed once, when it is appended).
+   */
+  readonly centroids?: Float32Array;
 }
 
 /** A host array (Float32Array; Uint16Array halves or Float32Array for f16; Uint32Array for ids) or a device tensor. */
@@ -211,6 +220,29 @@ export function createKvCache(
     );
   /** Positions of the last append: the recurrent states attend only its queries. */
   let lastAppend = 0;
+  const routedTables = routedTablesOf(plan);
+  if (routedTables.some((t) => t.kind === 'bucket-ids' && t.routing === 'cluster')) {
+    if (!(options.centroids instanceof Float32Array)) {
+      store?.destroy();
+      throw new Error(
+        `createCache: attention '${name}' has a cluster mask: pass its centroids ([Hkv, c, D] f32) ` +
+          `to createCache({ centroids }); the cache computes each key's cluster once, as it is appended`,
+      );
+    }
+  }
+  // The routed groups' side tables (block means, bucket ids): their kernels compile
+  // asynchronously; append and attend wait for them.
+  let routedStores: RoutedStores | null = null;
+  const routedReady =
+    routedTables.length > 0
+      ? RoutedStores.create(device, plan, {
+          batch,
+          capacity: slots.limit,
+          ...(options.centroids ? { centroids: options.centroids } : {}),
+        }).then((s) => (routedStores = s))
+      : null;
+  // Seen by the first append or attend that awaits it.
+  routedReady?.catch(() => undefined);
   // Per-batch seg_k rows made contiguous ([B, length]) for the kernels' seg_k array.
   const segStage =
     shape.segments && batch > 1
@@ -392,7 +424,7 @@ export function createKvCache(
     batch,
     get bytes() {
       const held = states ? states.reduce((n, s) => n + s.bytes, 0) : plannedStateBytes;
-      return (store?.bytes ?? 0) + (segStage?.size ?? 0) + held;
+      return (store?.bytes ?? 0) + (segStage?.size ?? 0) + held + (routedStores?.bytes ?? 0);
     },
     slots,
     buffers: store && { k: store.k, v: store.v, seg_k: store.segK },
@@ -427,6 +459,8 @@ export function createKvCache(
           `append: ${t} new position${t === 1 ? '' : 's'} at length ${length} would pass the capacity: ${room()}; nothing was written`,
         );
       }
+      const routed = await routedReady;
+      assertUsable();
       const sources = {
         k: sourceOf('k', inputs.k, t),
         v: sourceOf('v', inputs.v, t),
@@ -456,6 +490,7 @@ export function createKvCache(
         if (error !== null) throw new DeviceError(`attention '${name}': KV cache append: ${error}`);
         await appendStates(appendOptions.encoder ?? null);
       }
+      await routed?.append(appendOptions.encoder, inputs.k, t);
       length += t;
       lastAppend = t;
     },
@@ -593,9 +628,16 @@ export function createKvCache(
         ),
         dtype: unit,
       };
+      const routed = await routedReady;
+      assertUsable();
+      if (options.centroids && args.centroids !== undefined) {
+        throw new Error(
+          `attend: tensor 'centroids' was given to createCache, and the cached keys' clusters were computed with it; attend takes no other`,
+        );
+      }
       const extras: Record<string, DeviceTensor> = {};
       for (const key of ['seg_q', 'router', 'centroids'] as const) {
-        const x = args[key];
+        const x = key === 'centroids' ? (args.centroids ?? options.centroids) : args[key];
         if (x === undefined) continue;
         if (isDeviceTensor(x)) {
           extras[key] = x;
@@ -647,7 +689,12 @@ export function createKvCache(
             direct: false,
           });
         }
-        const cached: CachedKeys = { sizes, tensors: prebound, skipKernels };
+        const cached: CachedKeys = {
+          sizes,
+          tensors: prebound,
+          skipKernels,
+          ...(routed ? { provided: routed.provided(length) } : {}),
+        };
         // k and v (and seg_k) are the cache's own, bound by `cached`, not the caller's.
         const run = {
           q: qTensor,
@@ -691,6 +738,7 @@ export function createKvCache(
       assertUsable();
       // States still being built hold nothing yet (append waits for them).
       states?.forEach((s) => s.reset());
+      routedStores?.reset();
       length = 0;
       lastAppend = 0;
     },
@@ -700,6 +748,10 @@ export function createKvCache(
       states?.forEach((s) => s.destroy());
       store?.destroy();
       segStage?.destroy();
+      void routedReady?.then(
+        (s) => s.destroy(),
+        () => undefined,
+      );
       for (const b of staging.values()) b.destroy();
       staging.clear();
     },

@@ -48,10 +48,10 @@ describe('route kernels on the kernel IR', () => {
   it('reads k through its layout and codec', () => {
     const [bnhd] = routeKernels(attention({ mask: r.cluster(4), layout: 'bnhd' }));
     expect(bnhd!.planned.wgsl).toContain(
-      's += kbuf[P.kBase + ((b * P.seqK + j) * TOTAL_KV_HEADS + hk) * D + d] * bitcast<f32>(aux[mu + d]);',
+      's += kbuf[P.kBase + ((b * P.kvRows + slot) * TOTAL_KV_HEADS + hk) * D + d] * bitcast<f32>(aux[mu + d]);',
     );
     const [f16] = routeKernels(asF16(attention({ mask: r.lsh(8, 3) })));
-    const element = '((b * TOTAL_KV_HEADS + hk) * P.seqK + j) * D + d';
+    const element = '((b * TOTAL_KV_HEADS + hk) * P.kvRows + slot) * D + d';
     expect(f16!.planned.wgsl).toContain(
       `unpack2x16float(kbuf[P.kBase + (${element}) / 2u])[(${element}) & 1u]`,
     );
