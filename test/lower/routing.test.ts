@@ -183,9 +183,14 @@ describe('host plan and WGSL of routed masks', () => {
     expect(softmax.wgsl).toMatch(/source \d: random leaf 0/);
   });
 
-  it('topk: block means kernel, then the routed kernel; no N x N array', () => {
+  it('topk: block means kernel, then the routed kernel (and its split-K decode pair); no N x N array', () => {
     const { plan } = compileAttention(cases.topk, PORTABLE_PROFILE, { verify: true });
-    expect(plan.kernels.map((k) => k.name)).toEqual(['attn.topk0.means', 'attn.softmax']);
+    expect(plan.kernels.map((k) => k.name)).toEqual([
+      'attn.topk0.means',
+      'attn.softmax',
+      'attn.decode_partial',
+      'attn.decode_merge',
+    ]);
     const json = JSON.stringify(plan.arrays);
     expect(json).not.toMatch(/"seqQ","seqK"|"seqK","seqQ"/);
   });
@@ -200,6 +205,8 @@ describe('host plan and WGSL of routed masks', () => {
       'attn.cluster0.key_buckets',
       'attn.cluster0.bucket_lists',
       'attn.softmax',
+      'attn.decode_partial',
+      'attn.decode_merge',
     ]);
   });
 

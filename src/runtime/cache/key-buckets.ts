@@ -28,7 +28,7 @@ export class KeyBuckets extends SideTable<KeyBucketsStore> {
     plan: HostPlan,
     opened: OpenedSideTable<KeyBucketsStore>,
     options: KeyBucketsOptions,
-    routingData: Float32Array,
+    routingData: Float32Array<ArrayBuffer>,
   ) {
     const ids = options.batch * opened.store.kvHeads * options.capacity;
     super(
@@ -55,7 +55,8 @@ export class KeyBuckets extends SideTable<KeyBucketsStore> {
     const { centroids, ...sizes } = options;
     const opened = await SideTable.open(device, plan, 'bucket-ids', table, sizes, 'key buckets');
     const store = opened.store;
-    let routingData: Float32Array;
+    // Copies: ArrayBuffer-backed for writeBuffer, and safe from later changes by the caller.
+    let routingData: Float32Array<ArrayBuffer>;
     if (store.routing === 'cluster') {
       const spec = plan.inputs.find((i) => i.name === 'centroids');
       const shape = (spec?.shape ?? []).map((e) => evalSize(e, { batch: 1, seqQ: 1, seqK: 1 }));
@@ -70,10 +71,10 @@ export class KeyBuckets extends SideTable<KeyBucketsStore> {
               : String(centroids)),
         );
       }
-      routingData = centroids;
+      routingData = new Float32Array(centroids);
     } else {
       const r = store.projection!;
-      routingData = gaussianMatrix(r.seed, r.rows, r.cols);
+      routingData = new Float32Array(gaussianMatrix(r.seed, r.rows, r.cols));
     }
     return new KeyBuckets(device, plan, opened, options, routingData);
   }

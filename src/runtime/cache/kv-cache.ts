@@ -195,6 +195,15 @@ export function createKvCache(
         `${kRowBytes * slots.rows} bytes for k, over the device's maxStorageBufferBindingSize / maxBufferSize (${limit}); use a smaller capacity`,
     );
   }
+  const routedTables = routedTablesOf(plan);
+  if (routedTables.some((t) => t.kind === 'bucket-ids' && t.routing === 'cluster')) {
+    if (!(options.centroids instanceof Float32Array)) {
+      throw new Error(
+        `createCache: attention '${name}' has a cluster mask: pass its centroids ([Hkv, c, D] f32) ` +
+          `to createCache({ centroids }); the cache computes each key's cluster once, as it is appended`,
+      );
+    }
+  }
   const store: KvStore | null = keysKept
     ? createKvStore(device, `${name}.cache`, shape, slots)
     : null;
@@ -203,6 +212,7 @@ export function createKvCache(
     recurrentGroups.map((group) => RecurrentState.create(device, plan, group, { batch })),
   );
   let states: RecurrentState[] | null = null;
+  let destroyed = false;
   statesReady.then(
     (created) => {
       states = created;
@@ -220,16 +230,6 @@ export function createKvCache(
     );
   /** Positions of the last append: the recurrent states attend only its queries. */
   let lastAppend = 0;
-  const routedTables = routedTablesOf(plan);
-  if (routedTables.some((t) => t.kind === 'bucket-ids' && t.routing === 'cluster')) {
-    if (!(options.centroids instanceof Float32Array)) {
-      store?.destroy();
-      throw new Error(
-        `createCache: attention '${name}' has a cluster mask: pass its centroids ([Hkv, c, D] f32) ` +
-          `to createCache({ centroids }); the cache computes each key's cluster once, as it is appended`,
-      );
-    }
-  }
   // The routed groups' side tables (block means, bucket ids): their kernels compile
   // asynchronously; append and attend wait for them.
   let routedStores: RoutedStores | null = null;
@@ -264,7 +264,6 @@ export function createKvCache(
     return buffer;
   };
   let length = 0;
-  let destroyed = false;
 
   const assertUsable = () => {
     context.assertUsable();
