@@ -20,6 +20,7 @@ import {
   type LoadedKernel,
   type PlannedAttention,
 } from './load-context.js';
+import { createKernelPipeline } from './kernel-pipeline.js';
 import { submitAndReadBack } from './read-back.js';
 import {
   bufferBytes,
@@ -122,23 +123,7 @@ export function load<M extends PlannedAttention>(
   const kernels = new Map<string, LoadedKernel>();
   const kernelChecks: Promise<string | null>[] = [];
   for (const kernel of plan.kernels) {
-    const built = withErrorScopes(device, () => {
-      const module = device.createShaderModule({ label: kernel.name, code: kernel.wgsl });
-      const layout = device.createBindGroupLayout({
-        label: kernel.name,
-        entries: kernel.bindings.map((b) => ({
-          binding: b.binding,
-          visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: b.type },
-        })),
-      });
-      const pipeline = device.createComputePipeline({
-        label: kernel.name,
-        layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-        compute: { module, entryPoint: kernel.entryPoint },
-      });
-      return { module, layout, pipeline };
-    });
+    const built = withErrorScopes(device, () => createKernelPipeline(device, kernel));
     kernels.set(kernel.name, {
       kernel,
       pipeline: built.value.pipeline,

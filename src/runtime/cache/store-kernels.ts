@@ -7,6 +7,7 @@
 import type { PlanKernel, SizeEnv } from '../../codegen/plan.js';
 import { evalSize } from '../../codegen/plan.js';
 import { DeviceError, withErrorScopes } from '../device-errors.js';
+import { createKernelPipeline } from '../kernel-pipeline.js';
 import { uniformWords } from '../load-context.js';
 import { LLVMPIPE_LOOP_BUDGET, deviceLoopBudget } from '../loop-budget.js';
 
@@ -56,20 +57,7 @@ export class StoreKernels {
     const store = new StoreKernels(device, owner);
     const scoped = withErrorScopes(device, () => {
       for (const kernel of kernels) {
-        const module = device.createShaderModule({ label: kernel.name, code: kernel.wgsl });
-        const layout = device.createBindGroupLayout({
-          label: kernel.name,
-          entries: kernel.bindings.map((b) => ({
-            binding: b.binding,
-            visibility: GPUShaderStage.COMPUTE,
-            buffer: { type: b.type },
-          })),
-        });
-        const pipeline = device.createComputePipeline({
-          label: kernel.name,
-          layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-          compute: { module, entryPoint: kernel.entryPoint },
-        });
+        const { layout, pipeline } = createKernelPipeline(device, kernel);
         store.built.set(kernel.name, { kernel, pipeline, layout });
       }
     });
