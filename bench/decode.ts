@@ -14,7 +14,10 @@
 // Per case the bench also times a prefill of the same spec (2048 x 2048 by default) in the
 // same run, and reports the cost per (query row, key) of both: time / (Nq * Nk), every key of
 // the range counted (the mask's density is not), so decode and prefill of one spec compare
-// like with like. T(max) / T(min) says how a step grows with the context.
+// like with like. Where the prefill's mask density has a closed form (dense causal: a row reads
+// (n + 1) / 2n of the keys), the summary also compares cost per (row, attended key): a causal
+// prefill skips the tiles above the diagonal, a decode row reads every key of its context.
+// T(max) / T(min) says how a step grows with the context.
 
 import { compareOutput } from '../src/api/compare-output.js';
 import { compile, type CompiledModule } from '../src/api/compile.js';
@@ -30,6 +33,7 @@ import {
   type LoadedAttention,
 } from '../src/runtime/loaded-kernel.js';
 import type { DeviceProfile } from '../src/target/profile.js';
+import { causalDensity } from './attnc-cases.js';
 import { median } from './harness.js';
 
 export interface DecodeCase {
@@ -42,12 +46,18 @@ export interface DecodeCase {
    * else over the whole key range.
    */
   readonly store?: 'none';
+  /**
+   * The fraction of (row, key) pairs of an n x n prefill the mask lets a row read, where it
+   * is a closed form (causal: (n + 1) / 2n). A decode row reads every key of its context, so
+   * with it the summary also compares cost per (row, attended key).
+   */
+  readonly prefillDensity?: (n: number) => number;
 }
 
 export const DECODE_SHAPE = 'heads: 8; kv_heads: 2; head_dim: 64';
 
 export const DECODE_CASES: readonly DecodeCase[] = [
-  { name: 'dense-causal', body: 'causal: true' },
+  { name: 'dense-causal', body: 'causal: true', prefillDensity: causalDensity },
   { name: 'window1024-sink4', body: 'causal: true; mask: window(left: 1024) | sink(4)' },
   { name: 'elu1-causal', body: 'causal: true; kernel: elu1', store: 'none' },
   { name: 'elu1-state', body: 'causal: true; kernel: elu1' },
@@ -91,6 +101,8 @@ export interface DecodeMeasurement {
   readonly nsPerRowKey: number;
   /** Relative error against the CPU reference (decode steps, when checked). */
   readonly relativeError?: number;
+  /** Prefill only: the fraction of its (row, key) pairs the mask reads, where known. */
+  readonly density?: number;
 }
 
 export interface DecodeSkip {
@@ -162,7 +174,9 @@ export async function runDecodeBench(
               check: options.check && kind === 'decode',
               label,
             });
-            timed.push({ case: c.name, kind, ...m });
+            const density =
+              kind === 'prefill' && c.prefillDensity ? c.prefillDensity(sizes.seqK) : undefined;
+            timed.push({ case: c.name, kind, ...m, ...(density !== undefined ? { density } : {}) });
           }
           for (const measurement of timed) {
             measurements.push(measurement);
@@ -533,6 +547,14 @@ export function formatDecodeSummary(report: DecodeReport): string {
       parts.push(
         `per (row, key) against prefill ${prefill.seqQ}x${prefill.seqK}: ${ratios.join(', ')}`,
       );
+      if (prefill.density !== undefined) {
+        // The prefill's rows read only density of its keys; a decode row reads all of its own.
+        const perAttended = prefill.nsPerRowKey / prefill.density;
+        const attended = steps.map(
+          (s) => `${contextLabel(s.seqK)} ${(s.nsPerRowKey / perAttended).toFixed(1)}x`,
+        );
+        parts.push(`per (row, attended key): ${attended.join(', ')}`);
+      }
     }
     const first = steps[0]!;
     const last = steps.at(-1)!;

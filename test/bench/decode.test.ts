@@ -40,6 +40,19 @@ describe('decode bench report', () => {
     );
   });
 
+  it('compares per (row, attended key) where the prefill reads only part of its keys', () => {
+    const text = formatDecodeSummary({
+      measurements: [
+        { ...step('prefill', 2048, 2048, 4194.304), density: 0.5 }, // 2000 ns per attended pair
+        step('decode', 1, 4096, 12.288), // 3000 ns
+      ],
+      skipped: [],
+    });
+    expect(text).toBe(
+      'win: per (row, key) against prefill 2048x2048: 4K 3.0x; per (row, attended key): 4K 1.5x',
+    );
+  });
+
   it('prints a row per step, with "-" where nothing was checked', () => {
     expect(formatDecodeRow({ ...step('decode', 1, 4096, 2), relativeError: 1.5e-6 })).toBe(
       'win                decode Nk=4096         2.00       2.00         488.3    1.5e-6',
