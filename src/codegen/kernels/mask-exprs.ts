@@ -216,8 +216,7 @@ export function classifyTile(mask: Mask, context: MaskCodegenContext): Expr {
 }
 
 /** 0 where `empty`, else 2 where `full`, else 1. */
-const tileClass = (full: Expr, empty: Expr) =>
-  select(select(u32(1), u32(2), full), u32(0), empty);
+const tileClass = (full: Expr, empty: Expr) => select(select(u32(1), u32(2), full), u32(0), empty);
 
 function classifyBand(lo: number | null, hi: number | null): Expr {
   // d = j - p over the tile pair ranges over [ja - pb, jb - pa].
