@@ -2,7 +2,7 @@
 // online softmax (exp2, rescaled lazily: only when the running max grows) and the value
 // product, in one pass over K/V. Each invocation owns one query row; a workgroup owns a query
 // tile (softmax-rows.ts: a grid tile, or a tile of a kept-row list under head routing) and
-// walks key tiles (softmax-walk.ts), visiting only the visit range of the tile (mask-wgsl.ts),
+// walks key tiles (softmax-walk.ts), visiting only the visit range of the tile (mask-exprs.ts),
 // classifying each key tile, skipping empty ones and checking the mask per element only in
 // partial ones. Variant `tiled` stages each K/V tile in workgroup memory so the workgroup's
 // rows share one load (GPU-shaped); `rowwise` reads K/V straight from storage (CPU-shaped).
