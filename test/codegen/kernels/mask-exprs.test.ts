@@ -120,7 +120,7 @@ function binary(op: string, a: Value, b: Value): Value {
 }
 
 const context = (mask: Mask): MaskCodegenContext => ({
-  rules: maskLeaves(mask).map(() => ({ kind: 'closed-form', primitive: 'full' })),
+  rules: maskLeaves(mask).map((leaf) => ({ kind: 'closed-form', primitive: leaf.kind })),
   randomOf: new Map(),
 });
 
