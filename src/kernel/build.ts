@@ -1,7 +1,7 @@
 // The kernel builder: emitters write kernels as code that reads like the kernel
 // (`b.let('x', ...)`, `b.for(...)`, `b.if(...)`) and get a `Kernel` value back. Expression
 // helpers take an `Operand`: an expression, or a string naming a let/var/const/binding (a
-// reference). `raw(type, text)` is the typed escape hatch for WGSL the IR does not model yet.
+// reference). There is no way to write WGSL text here: render-wgsl.ts alone does that.
 
 import type { SizeExpr } from '../codegen/plan.js';
 import type {
@@ -64,6 +64,13 @@ export const int = (value: number): Expr => ({
 });
 export const i32 = (value: number): Expr => ({ kind: 'literal', scalar: 'i32', value });
 export const f32 = (value: number): Expr => ({ kind: 'literal', scalar: 'f32', value });
+/** An f32 spelled with a mantissa and an exponent (`-3.0e38`), as a far-out sentinel reads. */
+export const f32Scientific = (value: number): Expr => ({
+  kind: 'literal',
+  scalar: 'f32',
+  value,
+  scientific: true,
+});
 export const bool = (value: boolean): Expr => ({ kind: 'literal', scalar: 'bool', value });
 /** `P.name`. */
 export const uniform = (name: string): Expr => ({ kind: 'uniform', name });
@@ -128,13 +135,6 @@ export const member = (base: Operand, name: string): Expr => ({
   kind: 'member',
   base: expr(base),
   member: name,
-});
-/** WGSL text the IR does not model yet; `uniform`: the same in every invocation. */
-export const raw = (type: Type, text: string, options: { uniform?: boolean } = {}): Expr => ({
-  kind: 'raw',
-  type,
-  text,
-  ...(options.uniform ? { uniform: true } : {}),
 });
 
 // ---- statements --------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 // The kernel IR: one compute kernel as data, from which render-wgsl.ts writes the only WGSL
 // text and verify.ts checks it against the device profile. Readonly tagged unions, like the
-// attention IR: emitters build values (build.ts), nothing edits text afterwards. Formatting
-// hints (`oneLine`, `blank`, explicit `paren`) are part of the IR on purpose: they keep the
-// rendered WGSL byte-identical to the templates it replaces, so migrations are reviewable.
+// attention IR: emitters build values (build.ts), nothing edits text afterwards, and there is
+// no escape hatch for WGSL text (test/architecture/wgsl-text.test.ts keeps it so). Formatting
+// hints (`oneLine`, `blank`, explicit `paren`, a literal's spelling) are part of the IR on
+// purpose: they keep the rendered WGSL byte-identical to the templates it replaced, so
+// migrations are reviewable.
 
 import type { SizeExpr } from '../codegen/plan.js';
 
@@ -42,7 +44,8 @@ export type UnaryOp = '-' | '!' | '~' | '&';
 export type Expr =
   /**
    * `hex`: spelled `0x...u` (all-ones masks read better so). `bare`: an integer without a
-   * suffix (WGSL's abstract int, as in `array<T, 256>`).
+   * suffix (WGSL's abstract int, as in `array<T, 256>`). `scientific`: an f32 spelled with
+   * a mantissa and an exponent (`-3.0e38`).
    */
   | {
       readonly kind: 'literal';
@@ -50,6 +53,7 @@ export type Expr =
       readonly value: number | boolean;
       readonly hex?: boolean;
       readonly bare?: boolean;
+      readonly scientific?: boolean;
     }
   /** A let, var, const, function parameter, builtin input, binding or workgroup variable. */
   | { readonly kind: 'ref'; readonly name: string }
@@ -68,18 +72,7 @@ export type Expr =
   | { readonly kind: 'index'; readonly base: Expr; readonly index: Expr }
   | { readonly kind: 'member'; readonly base: Expr; readonly member: string }
   /** Parentheses the author wants even where precedence does not need them. */
-  | { readonly kind: 'paren'; readonly inner: Expr }
-  /**
-   * Escape hatch for incremental migration: WGSL expression text the IR does not model yet.
-   * Typed, so feature derivation sees f16; opaque to the verifier's reference check, and
-   * treated as invocation-dependent unless `uniform` says it is not.
-   */
-  | {
-      readonly kind: 'raw';
-      readonly type: Type;
-      readonly text: string;
-      readonly uniform?: boolean;
-    };
+  | { readonly kind: 'paren'; readonly inner: Expr };
 
 export type CompoundOp = '+=' | '-=' | '*=' | '/=' | '%=' | '&=' | '|=' | '^=';
 

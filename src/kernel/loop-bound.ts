@@ -99,7 +99,6 @@ class LoopBoundDeriver {
         return { ...e, inner: this.close(e.inner, scope) };
       case 'literal':
       case 'uniform':
-      case 'raw':
         return e;
       default:
         return unreachableKernelNode(e);
@@ -142,7 +141,6 @@ class LoopBoundDeriver {
       case 'construct':
       case 'index':
       case 'member':
-      case 'raw':
         return null;
       default:
         return unreachableKernelNode(e);
@@ -232,7 +230,7 @@ class LoopBoundDeriver {
       case 'member':
         return e.base.kind === 'ref' && ['wid', 'nwg'].includes(e.base.name) ? 'u32' : null;
       default:
-        return e.kind === 'raw' && e.type.kind === 'scalar' ? e.type.scalar : null;
+        return e.kind === 'construct' && e.type.kind === 'scalar' ? e.type.scalar : null;
     }
   }
 
@@ -328,12 +326,6 @@ class LoopBoundDeriver {
     let total: SizeExpr = 0;
     const visit = (x: Expr): void => {
       if (x.kind === 'call' && this.functions.has(x.fn)) total = add(total, this.helperCost(x.fn));
-      // Raw WGSL text may call helpers too: each call in it pays the helper's loops.
-      if (x.kind === 'raw')
-        for (const name of this.functions.keys()) {
-          const calls = x.text.match(new RegExp(`\\b${name}\\s*\\(`, 'g'))?.length ?? 0;
-          for (let n = 0; n < calls; n++) total = add(total, this.helperCost(name));
-        }
       for (const child of children(x)) visit(child);
     };
     visit(e);

@@ -1,12 +1,11 @@
 // A compact text form of the kernel IR for `attnc explain --kernels` and its goldens: the
 // declarations one a line, then `main` as an indented outline. Expressions read as the WGSL
-// they render to, except raw text, which shows as `raw<type>{...}` so what is left to model
-// stays visible. Sizes the host computes print as formulas over batch, seqQ and seqK.
+// they render to. Sizes the host computes print as formulas over batch, seqQ and seqK.
 
 import type { SizeExpr } from '../codegen/plan.js';
 import type { Expr, Kernel, Stmt } from './ir.js';
 import { unreachableKernelNode } from './ir.js';
-import { formatExpr, renderType } from './render-wgsl.js';
+import { renderExpr, renderType } from './render-wgsl.js';
 import { deriveLoopIterations } from './loop-bound.js';
 
 export function printKernel(name: string, kernel: Kernel): string {
@@ -36,7 +35,7 @@ export function printKernel(name: string, kernel: Kernel): string {
   return lines.join('\n') + '\n';
 }
 
-const expr = (e: Expr) => formatExpr(e, (raw) => `raw<${renderType(raw.type)}>{${raw.text}}`);
+const expr = renderExpr;
 
 function printStatements(stmts: readonly Stmt[], depth: number): string[] {
   return stmts.flatMap((s) => printStatement(s, depth));

@@ -4,7 +4,7 @@
 // decoding (blocks/grid.ts). Two-space indents, one statement a line, parentheses only where
 // precedence needs them or the IR asks for them (`paren`).
 
-import { f32Lit } from './f32-literal.js';
+import { f32Lit, f32ScientificLit } from './f32-literal.js';
 import { gridStatements } from './blocks/grid.js';
 import { kernelFeatures, type KernelFeature } from './features.js';
 import type { BinaryOp, Expr, HelperFunction, Kernel, KernelConst, Stmt, Type } from './ir.js';
@@ -265,13 +265,9 @@ function needsParens(child: Expr, op: BinaryOp, side: 'left' | 'right'): boolean
   return side === 'right' || parent === 3;
 }
 
+/** An expression in WGSL syntax (the printer shows expressions so too). */
 export function renderExpr(e: Expr): string {
-  return formatExpr(e, (raw) => raw.text);
-}
-
-/** An expression in WGSL syntax, with raw text shown by `rawText` (the printer marks it). */
-export function formatExpr(e: Expr, rawText: (raw: Expr & { kind: 'raw' }) => string): string {
-  const sub = (x: Expr) => formatExpr(x, rawText);
+  const sub = renderExpr;
   switch (e.kind) {
     case 'literal':
       return renderLiteral(e);
@@ -296,8 +292,6 @@ export function formatExpr(e: Expr, rawText: (raw: Expr & { kind: 'raw' }) => st
       return `${postfixBase(e.base, sub)}.${e.member}`;
     case 'paren':
       return `(${sub(e.inner)})`;
-    case 'raw':
-      return rawText(e);
     default:
       return unreachableKernelNode(e);
   }
@@ -318,7 +312,7 @@ function renderLiteral(e: Expr & { kind: 'literal' }): string {
     case 'i32':
       return `${Number(v)}i`;
     case 'f32':
-      return f32Lit(Number(v));
+      return e.scientific ? f32ScientificLit(Number(v)) : f32Lit(Number(v));
     case 'f16':
       return `${f32Lit(Number(v))}h`;
     default:

@@ -2,7 +2,7 @@
 // rejects a subgroup operation a dependent branch guards, as it rejects such a barrier). A
 // value is invocation-dependent when it reads `lid` or another per-invocation builtin (`lane`),
 // loads from storage or workgroup memory, calls a helper, a subgroup operation or an atomic,
-// is raw text not marked uniform, or is assigned under invocation-dependent control;
+// or is assigned under invocation-dependent control;
 // `workgroupUniformLoad` is uniform by WGSL's definition. Names are tracked per lexical scope (an inner `let c` does not taint an outer
 // one) and flow-insensitively within it (a var is dependent if any assignment makes it so),
 // which is conservative. A barrier is an
@@ -109,8 +109,6 @@ function variesIn(scope: Scope, sources: Sources): (e: Expr) => boolean {
         const owner = scope.lookup(e.name);
         return owner ? owner.names.get(e.name)! : sources.inputs.has(e.name);
       }
-      case 'raw':
-        return e.uniform !== true;
       case 'index':
         if (e.base.kind === 'ref' && sources.loaded.has(e.base.name)) return true;
         break;

@@ -21,7 +21,7 @@ export function walkKernel(kernel: Kernel, visit: KernelVisitor): void {
   const expr = (e: Expr): void => {
     visit.expr?.(e);
     for (const child of exprChildren(e)) expr(child);
-    if (e.kind === 'construct' || e.kind === 'raw') type(e.type);
+    if (e.kind === 'construct') type(e.type);
   };
   const stmts = (list: readonly Stmt[]) => list.forEach(stmt);
   const stmt = (s: Stmt): void => {
@@ -46,7 +46,6 @@ export function exprChildren(e: Expr): readonly Expr[] {
     case 'literal':
     case 'ref':
     case 'uniform':
-    case 'raw':
       return [];
     case 'binary':
       return [e.left, e.right];

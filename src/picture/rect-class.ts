@@ -3,8 +3,8 @@
 // (`maybe`: a routed leaf, topk/cluster/lsh, picks keys from q and k at run time), or `mixed`
 // (the pairs may differ; look closer), or `some` (known to hold both allowed and masked pairs:
 // a partial tile without looking at any pair). Closed forms in the bounds, like the kernels' tile
-// classification (codegen/wgsl/mask-wgsl.ts), so full and empty regions of a large picture cost
-// nothing per element. A closed form may answer `mixed` when unsure, never a wrong `yes`/`no`.
+// classification (codegen/kernels/mask-exprs.ts), so full and empty regions of a large picture
+// cost nothing per element. A closed form may answer `mixed` when unsure, never a wrong `yes`/`no`.
 
 import { unreachable, type Mask } from '../ir/ir.js';
 import { maskAllows } from '../ir/mask.js';

@@ -2,7 +2,7 @@
 // and the per-key online-softmax update, rendered as the softmax kernels use them.
 
 import { describe, expect, it } from 'vitest';
-import { block, call, index, KernelBuilder, raw, T } from '../../src/kernel/build.js';
+import { block, call, index, KernelBuilder, T } from '../../src/kernel/build.js';
 import { gridStatements } from '../../src/kernel/blocks/grid.js';
 import { keyUpdate } from '../../src/kernel/blocks/online-softmax.js';
 import { rowCodec } from '../../src/kernel/blocks/row-codec.js';
@@ -21,7 +21,7 @@ describe('kernel building blocks', () => {
   });
 
   it('stores rows as f32, packed f16 or native f16; only native needs shader-f16', () => {
-    const element = raw(T.vec(4, 'f32'), 'k[i]');
+    const element = index('k', 'i');
     const cases = [
       [rowCodec('f32', 4, false), 'vec4<f32>', 'k[i]', []],
       [rowCodec('f32', 1, false), 'f32', 'k[i]', []],

@@ -6,11 +6,11 @@ import {
   add,
   block,
   f32,
+  f32Scientific,
   hexU32,
   KernelBuilder,
   lt,
   mul,
-  raw,
   ref,
   T,
   u32,
@@ -35,11 +35,11 @@ describe('kernel builder', () => {
       value: 0xffffffff,
       hex: true,
     });
-    expect(raw(T.f32, 'q.x', { uniform: true })).toEqual({
-      kind: 'raw',
-      type: T.f32,
-      text: 'q.x',
-      uniform: true,
+    expect(f32Scientific(-3e38)).toEqual({
+      kind: 'literal',
+      scalar: 'f32',
+      value: -3e38,
+      scientific: true,
     });
   });
 

@@ -3,7 +3,17 @@
 
 import { describe, expect, it } from 'vitest';
 import { size } from '../../src/codegen/plan.js';
-import { block, f32, index, KernelBuilder, lt, raw, T, u32 } from '../../src/kernel/build.js';
+import {
+  block,
+  call,
+  f32,
+  index,
+  KernelBuilder,
+  lt,
+  member,
+  T,
+  u32,
+} from '../../src/kernel/build.js';
 import { printKernel, printSize } from '../../src/kernel/print.js';
 
 describe('kernel IR printer', () => {
@@ -30,11 +40,11 @@ describe('kernel IR printer', () => {
         (r) => lt(r, 'C'),
         (body) => {
           body.if(
-            lt(raw(T.u32, 'extra(r)'), u32(1)),
+            lt(call('extra', 'r'), u32(1)),
             (t) => t.continue(),
             (e) => e.barrier(),
           );
-          body.compound(acc, '+=', raw(T.f32, 'kf[r].x'));
+          body.compound(acc, '+=', member(index('kf', 'r'), 'x'));
         },
       );
       b.blank();
@@ -55,11 +65,11 @@ describe('kernel IR printer', () => {
         '    // stage, then sum',
         '    var acc = 0.0',
         '    for var r = 0u; r < C; r++',
-        '      if raw<u32>{extra(r)} < 1u',
+        '      if extra(r) < 1u',
         '        continue',
         '      else',
         '        barrier workgroup',
-        '      acc += raw<f32>{kf[r].x}',
+        '      acc += kf[r].x',
         '    noop(acc)',
         '',
       ].join('\n'),

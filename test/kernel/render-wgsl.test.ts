@@ -13,6 +13,7 @@ import {
   construct,
   div,
   f32,
+  f32Scientific,
   index,
   int,
   KernelBuilder,
@@ -22,7 +23,6 @@ import {
   neg,
   or,
   paren,
-  raw,
   sub,
   T,
   u32,
@@ -107,7 +107,12 @@ fn main(
     expect(renderExpr(member(add('a', 'b'), 'x'))).toBe('(a + b).x');
     expect(renderExpr(index('t', add('i', u32(1))))).toBe('t[i + 1u]');
     expect(renderExpr(f32(0.1))).toBe('0.1');
-    expect(renderExpr(raw(T.u32, 'foo(1)'))).toBe('foo(1)');
+    expect(renderExpr(f32(100))).toBe('1e+2');
+    expect(renderExpr(f32Scientific(-3e38))).toBe('-3.0e38');
+    expect(renderExpr(f32Scientific(1.5e-7))).toBe('1.5e-7');
+    expect(renderExpr(f32Scientific(100))).toBe('1.0e2');
+    // Shortest digits that give back the same f32, as plain f32 literals.
+    expect(renderExpr(f32Scientific(Math.LN2))).toBe('6.931472e-1');
   });
 
   it('renders else-if chains, multi-line loops and one-line loops', () => {
@@ -225,7 +230,7 @@ fn main(
       return b.main(body).build();
     };
     expect(kernelFeatures(k((b) => b.let('y', f32(1))))).toEqual([]);
-    expect(kernelFeatures(k((b) => b.let('h', raw(T.vec(4, 'f16'), 'h4'))))).toEqual([
+    expect(kernelFeatures(k((b) => b.var('h', undefined, T.vec(4, 'f16'))))).toEqual([
       'shader-f16',
     ]);
     expect(kernelFeatures(k((b) => b.let('s', call('subgroupAdd', f32(1)))))).toEqual([

@@ -11,7 +11,6 @@ import {
   KernelBuilder,
   lt,
   mul,
-  raw,
   T,
   u32,
   workgroupUniformLoad,
@@ -93,7 +92,7 @@ describe('kernel verifier', () => {
       b.store('data', 'j', f32(0));
     });
     expect(rules(loopVar)).toEqual(['undefined-reference']);
-    const field = kernel((b) => b.store('data', 'w', raw(T.f32, '1.0', { uniform: true })));
+    const field = kernel((b) => b.store('data', 'w', f32(1)));
     expect(rules(field)).toEqual([]);
     const noField = kernel((b) => b.store('data', { kind: 'uniform', name: 'nope' }, f32(0)));
     expect(verifyKernel(noField, limits)[0]!.message).toBe(
@@ -202,8 +201,6 @@ describe('kernel verifier', () => {
       b.if(lt(flag, u32(1)), (t) => t.barrier());
     });
     expect(rules(assigned)).toEqual(['nonuniform-barrier']);
-    const rawBound = kernel((b) => b.if(lt(raw(T.u32, 'opaque()'), u32(1)), (t) => t.barrier()));
-    expect(rules(rawBound)).toEqual(['nonuniform-barrier']);
   });
 
   it('prepareKernel refuses a kernel that fails, naming it and every problem', () => {

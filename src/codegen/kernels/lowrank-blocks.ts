@@ -7,7 +7,7 @@
 
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import { div, KernelBuilder, mod, raw, T, u32, type BlockBuilder } from '../../kernel/build.js';
+import { div, KernelBuilder, mod, T, u32, type BlockBuilder } from '../../kernel/build.js';
 import { PACK_ROW, rowCodec, UNPACK_ROW, type RowCodec } from '../../kernel/blocks/row-codec.js';
 import { tensorView, withCalledHelpers, type TensorView } from '../../kernel/blocks/tensor-view.js';
 import type { Expr, Kernel, Type } from '../../kernel/ir.js';
@@ -48,11 +48,7 @@ export interface ArrayPlace {
   readonly base: SizeExpr;
 }
 
-/**
- * The lowest running max of a softmax, spelled as the low-rank kernels always have (f32Lit
- * would write `-3e+38`; the IR has no spelling hint for f32 literals).
- */
-export const LOWEST_SCORE: Expr = raw(T.f32, '-3.0e38', { uniform: true });
+export { LOWEST_SCORE } from '../../kernel/blocks/online-softmax.js';
 
 /** Workgroups of a (batch, heads, ceil(rows / LOWRANK_WORKGROUP)) grid. */
 export function totalOf(heads: number, rows: SizeExpr): SizeExpr {

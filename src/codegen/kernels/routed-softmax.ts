@@ -3,7 +3,7 @@
 // row, so there is no tile to share), K/V read straight from storage. Each row first makes
 // its routing decisions (routed-leaves.ts), then walks a list of *sources* of candidate keys
 // (routing/key-source.ts):
-//   - a static range (prefix [0, P) plus band [lo, hi), the closed forms of mask-wgsl.ts) for
+//   - a static range (prefix [0, P) plus band [lo, hi), the closed forms of mask-exprs.ts) for
 //     the static terms of a union;
 //   - per routed leaf: its keys (topk: the own and selected blocks; cluster/lsh: the sorted
 //     key list of the row's bucket);
@@ -19,7 +19,7 @@ import type { Attention, Group, Mask, MaskLeaf, Score } from '../../ir/ir.js';
 import { maskLeaves } from '../../ir/ir.js';
 import { findKeptList, selectKeptRow } from '../../kernel/blocks/kept-rows.js';
 import { keyRowWalk, keySlot, rowIndex } from '../../kernel/blocks/layout.js';
-import { keyUpdate, TANH_SAFE } from '../../kernel/blocks/online-softmax.js';
+import { keyUpdate, LOWEST_SCORE, TANH_SAFE } from '../../kernel/blocks/online-softmax.js';
 import { rowCodec, type RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
   add,
@@ -45,7 +45,6 @@ import {
   not,
   or,
   paren,
-  raw,
   ref,
   select,
   sub,
@@ -55,7 +54,6 @@ import {
   type BlockBuilder,
 } from '../../kernel/build.js';
 import type { Expr, HelperFunction, Kernel } from '../../kernel/ir.js';
-import { renderExpr } from '../../kernel/render-wgsl.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import {
@@ -67,13 +65,13 @@ import {
 import { routedLoopIterations } from '../routing/routed-loop-budget.js';
 import { bucketTableOffsets, centroidCount } from '../routing/route-kernels.js';
 import { keptRowUniforms, routedTileBound } from '../wgsl/emit-head-routing.js';
-import { allowedExpr, visitRange } from '../wgsl/mask-wgsl.js';
 import {
   KEY_SLOT_UNIFORMS,
   lseUniforms,
   type SoftmaxArrays,
   type SoftmaxBindings,
 } from '../wgsl/softmax-kernel-setup.js';
+import { allowedExpr, visitRange } from './mask-exprs.js';
 import { randomHasFunction, segmentKeyFunction } from './softmax-mask.js';
 import { declareStorage, overVectors } from './softmax.js';
 import { lseStore } from './softmax-walk.js';
@@ -237,7 +235,7 @@ function declareConstants(k: KernelBuilder, attention: Attention, group: Group, 
     ['TQ', ROUTED_QUERY_TILE],
   ];
   for (const [name, value] of constants) k.const(name, T.u32, u32(value));
-  k.const('NEG_BIG', T.f32, raw(T.f32, '-3.0e38', { uniform: true }));
+  k.const('NEG_BIG', T.f32, LOWEST_SCORE);
   k.const('NONE', T.u32, hexU32(0xffffffff));
 }
 
@@ -449,16 +447,13 @@ function walkSources(
   mask: RoutedMask,
   split: boolean,
 ): void {
-  const routedHas = new Map<Mask, string>(
-    mask.routed.map((leaf, n) => [leaf, renderExpr(mask.code[n]!.has(ref('j')))]),
+  const routedHas = new Map<Mask, Expr>(
+    mask.routed.map((leaf, n) => [leaf, mask.code[n]!.has(ref('j'))]),
   );
-  const allowed = raw(
-    T.bool,
-    allowedExpr(step.mask, { rules: [], randomOf: mask.randomOf, routedHas }),
-  );
+  const allowed = allowedExpr(step.mask, { rules: [], randomOf: mask.randomOf, routedHas });
   const hull = visitRange(step.mask);
   b.comment('Hull of the mask: every source is clipped to [clipLo, clipHi).');
-  const clamped = (text: string) => construct(T.u32, call('clamp', raw(T.i32, text), i32(0), 'NK'));
+  const clamped = (x: Expr) => construct(T.u32, call('clamp', x, i32(0), 'NK'));
   const lo = hull.prefix === null ? clamped(hull.lo) : u32(0);
   const hi = hull.prefix === null ? clamped(hull.hi) : uniform('seqK');
   if (split) {
@@ -505,8 +500,8 @@ function walkSource(
     const v = visitRange(source.mask);
     b.comment(`source ${n}: static range of ${source.mask.kind}`);
     const NK = 'NK';
-    const clamped = (text: string) => construct(T.u32, call('clamp', raw(T.i32, text), i32(0), NK));
-    const pre = b.let(`pre${n}`, min(raw(T.u32, v.prefix ?? '0u'), uniform('seqK')));
+    const clamped = (x: Expr) => construct(T.u32, call('clamp', x, i32(0), NK));
+    const pre = b.let(`pre${n}`, min(v.prefix ?? u32(0), uniform('seqK')));
     const lo = b.let(`lo${n}`, max(clamped(v.lo), pre));
     const hi = b.let(`hi${n}`, max(clamped(v.hi), lo));
     b.range('n', u32(2), (pass, x) => {

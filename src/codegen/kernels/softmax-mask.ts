@@ -1,10 +1,8 @@
 // The mask's helper functions of the softmax kernels, as kernel IR: per `random` leaf a lookup
 // in its key-block table (`randomHas<n>`, `randomClass<n>`), the segment tables (`segKey`,
 // `segmentClass`), then `classify` (a key tile's class: 0 empty, 1 partial, 2 full) and
-// `allowed` (one (p, j) pair). The two predicates are mask-wgsl.ts's closed forms, kept as
-// WGSL expression text (raw) because modelling them as IR adds nothing yet; the helpers they
-// call are IR. The subgroup template renders these same functions; the routed kernel uses
-// randomHas<n> and segKey.
+// `allowed` (one (p, j) pair), whose bodies are mask-exprs.ts's closed forms. The subgroup
+// template renders these same functions; the routed kernel uses randomHas<n> and segKey.
 
 import type { Mask } from '../../ir/ir.js';
 import {
@@ -26,7 +24,6 @@ import {
   not,
   or,
   paren,
-  raw,
   select,
   sub,
   T,
@@ -36,7 +33,7 @@ import {
   type Operand,
 } from '../../kernel/build.js';
 import type { Expr, HelperFunction } from '../../kernel/ir.js';
-import { allowedExpr, classifyTile, type MaskCodegenContext } from '../wgsl/mask-wgsl.js';
+import { allowedExpr, classifyTile, type MaskCodegenContext } from './mask-exprs.js';
 
 const u32Params = (...names: string[]) => names.map((name) => ({ name, type: T.u32 }));
 /** `kt, pa, pb, b, qt`: what a tile's class may depend on besides its keys. */
@@ -202,7 +199,7 @@ function classifyFunction(mask: Mask, context: MaskCodegenContext): HelperFuncti
     doc: ['0: empty (skip), 1: partial (mask per element), 2: full (no mask).'],
     body: block((b) => {
       b.let('NK', call('i32', uniform('seqK')));
-      b.return(raw(T.u32, classifyTile(mask, context)));
+      b.return(classifyTile(mask, context));
     }),
   };
 }
@@ -213,7 +210,7 @@ function allowedFunction(mask: Mask, context: MaskCodegenContext): HelperFunctio
     name: 'allowed',
     params: u32Params('p', 'j', 'b', 'segRow'),
     returns: T.bool,
-    body: block((b) => b.return(raw(T.bool, allowedExpr(mask, context)))),
+    body: block((b) => b.return(allowedExpr(mask, context))),
   };
 }
 

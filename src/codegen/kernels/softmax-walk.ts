@@ -1,5 +1,5 @@
 // The fused softmax kernel's key walk over the block plan's tile ranges: the key tiles of the
-// query tile's visit range (a prefix [0, prefix) and a band [lo, hi), mask-wgsl.ts's closed
+// query tile's visit range (a prefix [0, prefix) and a band [lo, hi), mask-exprs.ts's closed
 // forms), each classified (0 empty: skipped, 1 partial: mask per element, 2 full: no mask),
 // with the per-key online-softmax step (kernel/blocks/online-softmax.ts) on every allowed key.
 // Tiled: one loop over visited tiles that stages K/V in workgroup memory for the workgroup's
@@ -29,7 +29,6 @@ import {
   mul,
   not,
   paren,
-  raw,
   select,
   sub,
   T,
@@ -39,7 +38,7 @@ import {
   type BlockBuilder,
 } from '../../kernel/build.js';
 import type { Expr } from '../../kernel/ir.js';
-import { visitRange } from '../wgsl/mask-wgsl.js';
+import { visitRange } from './mask-exprs.js';
 import type { LseOutput, SoftmaxBindings } from '../wgsl/softmax-kernel-setup.js';
 
 export interface KeyWalk {
@@ -91,8 +90,8 @@ export function visitedTiles(
   } else
     b.comment('Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).');
   b.let(NK, construct(T.i32, uniform('seqK')));
-  const prefixEnd = b.let('prefixEnd', min(raw(T.u32, visit.prefix ?? '0u'), uniform('seqK')));
-  const clamped = (text: string) => construct(T.u32, call('clamp', raw(T.i32, text), i32(0), NK));
+  const prefixEnd = b.let('prefixEnd', min(visit.prefix ?? u32(0), uniform('seqK')));
+  const clamped = (x: Expr) => construct(T.u32, call('clamp', x, i32(0), NK));
   const lo = b.let('lo', clamped(visit.lo));
   const hi = b.let('hi', clamped(visit.hi));
   if (staged) {
@@ -291,10 +290,7 @@ export function lseStore(
     mul(paren(add(mul('b', 'TOTAL_HEADS'), 'h')), uniform('seqQ')),
     row,
   );
-  const ln = mul(
-    paren(add(m, call('log2', l))),
-    raw(T.f32, '0.6931471805599453', { uniform: true }),
-  );
+  const ln = mul(paren(add(m, call('log2', l))), f32(Math.LN2));
   b.store(
     lse.binding.name,
     at,

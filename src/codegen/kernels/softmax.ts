@@ -2,14 +2,14 @@
 // online softmax (exp2, rescaled lazily: only when the running max grows) and the value
 // product, in one pass over K/V. Each invocation owns one query row; a workgroup owns a query
 // tile (softmax-rows.ts: a grid tile, or a tile of a kept-row list under head routing) and
-// walks key tiles (softmax-walk.ts), visiting only the visit range of the tile (mask-wgsl.ts),
+// walks key tiles (softmax-walk.ts), visiting only the visit range of the tile (mask-exprs.ts),
 // classifying each key tile, skipping empty ones and checking the mask per element only in
 // partial ones. Variant `tiled` stages each K/V tile in workgroup memory so the workgroup's
 // rows share one load (GPU-shaped); `rowwise` reads K/V straight from storage (CPU-shaped).
 
 import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
 import { keyRowWalk, rowIndex } from '../../kernel/blocks/layout.js';
-import { TANH_SAFE } from '../../kernel/blocks/online-softmax.js';
+import { LOWEST_SCORE, TANH_SAFE } from '../../kernel/blocks/online-softmax.js';
 import { rowCodec, type RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
   add,
@@ -24,7 +24,6 @@ import {
   KernelBuilder,
   lt,
   mul,
-  raw,
   select,
   T,
   u32,
@@ -156,8 +155,7 @@ export function declareConstants(
     ...extra,
   ];
   for (const [name, value] of constants) k.const(name, T.u32, u32(value));
-  // Spelled as the templates did; f32Lit would write -3e+38 (the same f32).
-  k.const('NEG_BIG', T.f32, raw(T.f32, '-3.0e38', { uniform: true }));
+  k.const('NEG_BIG', T.f32, LOWEST_SCORE);
 }
 
 /** Declares a storage binding once: one buffer may pack several of q, k and v. */

@@ -25,7 +25,7 @@ export function constantLoopCost(trips: number): number {
 }
 
 /**
- * The visit range of one query tile (mask-wgsl.ts's `visitRange`): a prefix [0, prefix) and
+ * The visit range of one query tile (mask-exprs.ts's `visitRange`): a prefix [0, prefix) and
  * a band of key offsets [lo, hi] (inclusive) around each row, or null where it may reach the
  * whole key range (global rows, data-dependent leaves, a one-sided band).
  */

@@ -7,7 +7,7 @@ import type { BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
 import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import type { MaskCodegenContext } from './mask-wgsl.js';
+import type { MaskCodegenContext } from '../kernels/mask-exprs.js';
 import type { RoutedRowsArrays } from './emit-head-routing.js';
 
 export type Uniform = { name: string; value: SizeExpr };

@@ -19,12 +19,12 @@ import {
   min,
   mod,
   mul,
-  raw,
   select,
   sub,
   T,
   u32,
   uniform,
+  workgroupUniformLoad,
   type BlockBuilder,
 } from '../build.js';
 import type { Expr, HelperFunction, WorkgroupVar } from '../ir.js';
@@ -130,12 +130,9 @@ export function selectKeptRow(
 /** The workgroup's kept-row list, for `selectKeptRow` with `inWorkgroup`. */
 export const KEPT_LIST_VAR: WorkgroupVar = { name: 'wgKeptList', type: T.u32 };
 
-/**
- * `workgroupUniformLoad(&name)`: a workgroup variable read as a uniform value (WGSL's own
- * rule; the IR has no address-of, so it is typed raw text marked uniform).
- */
+/** `workgroupUniformLoad(&name)`: a workgroup variable read as a uniform value (WGSL's rule). */
 export function uniformLoad(name: string): Expr {
-  return raw(T.u32, `workgroupUniformLoad(&${name})`, { uniform: true });
+  return workgroupUniformLoad(name);
 }
 
 /** Kept-row lists read straight from a `u32` storage binding. */

@@ -14,6 +14,7 @@ import {
   construct,
   div,
   f32,
+  f32Scientific,
   gt,
   index,
   mul,
@@ -44,6 +45,12 @@ export interface KeyUpdate {
   /** The comment above the rescale, if not the default line. */
   readonly rescaleComment?: readonly string[];
 }
+
+/**
+ * The lowest running max of a softmax (the softmax kernels' NEG_BIG): far below any score, yet
+ * finite, so `exp2(m - s)` never sees inf - inf. Spelled `-3.0e38`, as the templates did.
+ */
+export const LOWEST_SCORE: Expr = f32Scientific(-3e38);
 
 /** tanh from one exp of a non-positive argument: no overflow for |x| ~ 1e4. */
 export const TANH_SAFE: HelperFunction = {
