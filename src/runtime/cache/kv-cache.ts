@@ -32,6 +32,7 @@ import { checkKernelsAddressCache, groupStoreFor, storeShapeOf } from './cache-p
 import type { CacheInput } from './cache-inputs.js';
 import { RecurrentState } from './recurrent-state.js';
 import { RoutedStores, routedTablesOf } from './routed-stores.js';
+import { floatInput } from './host-halves.js';
 
 export interface CacheOptions {
   /** Sequences decoded side by side (axis B of every tensor). */
@@ -382,13 +383,8 @@ export function createKvCache(
         : `the cache holds ${slots.limit} positions (capacity ${capacity}${slots.limit < capacity ? ', max_seq' : ''})`;
 
   /** An appended tensor as a recurrent state takes it: f32 host data, or the device tensor. */
-  const stateInput = (x: CacheTensor): CacheInput => {
-    if (isDeviceTensor(x) || x instanceof Float32Array) return x;
-    // f16 halves (checked by positionsOf): widened exactly, the state packs them again.
-    const words = new Uint32Array(Math.ceil(x.length / 2));
-    new Uint16Array(words.buffer).set(x);
-    return unpackHalves(words, x.length);
-  };
+  // f16 halves (checked by positionsOf): widened exactly, the state packs them again.
+  const stateInput = (x: CacheTensor): CacheInput => floatInput(x, 'append');
 
   /** The recurrent states, once their pipelines exist (a failure to build them is thrown). */
   const readyStates = async () => {
