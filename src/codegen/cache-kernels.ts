@@ -17,7 +17,7 @@ import {
   blockMeansAppendKernel,
   keyBucketsAppendKernel,
 } from './kernels/cache-side-tables.js';
-import { projectedRowsKernels } from './kernels/projected-rows.js';
+import { MAX_COUNTED, projectedRowsKernels } from './kernels/projected-rows.js';
 import { recurrentStateKernels } from './kernels/recurrent-state.js';
 import { groupShape } from './plan-lowrank.js';
 import type { RouteShape } from './kernels/route-tables.js';
@@ -39,7 +39,9 @@ export function buildCacheKernels(ir: Attention, profile: DeviceProfile): PlanCa
       if (ir.dtype === 'f16' && ir.valueDim % 2 !== 0) return;
       stores.push(recurrentStore(ir, group, profile));
     }
-    if (result.plan.store.kind === 'projected') stores.push(projectedStore(ir, group, profile));
+    // The cache counts positions in an f32 (projected-rows.ts): exact up to MAX_COUNTED.
+    if (result.plan.store.kind === 'projected' && (ir.maxSeq ?? 0) <= MAX_COUNTED)
+      stores.push(projectedStore(ir, group, profile));
     for (const table of group.tables)
       if (table.kind === 'routing') stores.push(sideTableStore(ir, group, table, profile));
   });

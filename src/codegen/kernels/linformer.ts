@@ -29,7 +29,6 @@ import {
   T,
   u32,
   uniform,
-  call,
   type BlockBuilder,
 } from '../../kernel/build.js';
 import { forShortLoops } from '../../kernel/blocks/short-loops.js';
@@ -62,8 +61,8 @@ const zeroOf = (shape: GroupShape): Expr =>
 
 export interface ProjectOptions {
   /**
-   * The KV cache's append: word 0 of E's buffer holds (as u32 bits) the count of keys appended
-   * before this chunk, whose key n sits at column count + n of E and F.
+   * The KV cache's append: word 0 of E's buffer holds (as an f32 value, exact below 2^24) the
+   * count of keys appended before this chunk, whose key n sits at column count + n of E and F.
    */
   readonly cachedCount?: boolean;
 }
@@ -118,7 +117,7 @@ export function linformerProjectKernel(
     overRow(b, 'DW', (body, d) => body.assign(index('accK', d), zeroOf(shape)));
     overRow(b, 'DVW', (body, d) => body.assign(index('accV', d), zeroOf(shape)));
     const first = options.cachedCount
-      ? b.let('first', call('bitcast<u32>', index(arrays.e.buffer, u32(0))))
+      ? b.let('first', construct(T.u32, index(arrays.e.buffer, u32(0))))
       : null;
     const projectionRow = (base: string) => {
       const row = add(uniform(base), mul(add(mul(hk, 'RANK'), t), 'MAX_SEQ'));

@@ -8,7 +8,8 @@
 //            columns at the chunk's absolute positions, by chunks of keys, into `partial`
 //   reduce   the chunk partials added to the kept rows (`rows`)
 //   advance  the appended count, in word 0 of the `ef` buffer (the project kernel's first
-//            column), so a decode step writes no uniform
+//            column), so a decode step writes no uniform; an f32 value (not u32 bits: an f32
+//            load may flush the subnormal those bits would be), exact up to MAX_COUNTED
 //   attend   the queries (q, T rows) over the r kept rows, into this group's heads of o
 //
 // The `ef` buffer: word 0 the count (padded to 256 bytes), then E `[Hkv, r, max_seq]`, then F
@@ -18,16 +19,19 @@
 
 import type { TensorLayout } from '../../kernel/blocks/layout.js';
 import { rowStart } from '../../kernel/blocks/layout.js';
-import { uniform } from '../../kernel/build.js';
+import { add, construct, index, KernelBuilder, T, u32, uniform } from '../../kernel/build.js';
 import type { Kernel } from '../../kernel/ir.js';
 import type { SizeExpr } from '../plan.js';
-import { advanceKernel, SIDE_TABLE_HEADER_WORDS } from './cache-side-tables.js';
+import { SIDE_TABLE_HEADER_WORDS } from './cache-side-tables.js';
 import { linformerProjectKernel, linformerReduceKernel, projectedRowsAttend } from './linformer.js';
 import { QUERY_PLACE, smallAttentionKernel } from './lowrank-attend.js';
 import { type GroupShape, type KernelBuffer, tensorElement } from './lowrank-blocks.js';
 
 /** Words before E in the `ef` buffer: the appended count, padded to 256 bytes. */
 export const EF_HEADER_WORDS = SIDE_TABLE_HEADER_WORDS;
+
+/** The most positions the f32 count holds exactly (2^24): the largest max_seq with a cache. */
+export const MAX_COUNTED = 2 ** 24;
 
 /** Word offsets of E and F in the `ef` buffer (F at a 256-byte boundary, to bind it alone). */
 export function efLayout(
@@ -130,5 +134,17 @@ export function projectedRowsKernels(p: ProjectedRowsShape): ProjectedRowsKernel
     valueBuffer: 'rows_buf',
     outputBuffer: 'o_buf',
   });
-  return { project, reduce, advance: advanceKernel('linformer projected rows'), attend };
+  return { project, reduce, advance: advanceKernel(), attend };
+}
+
+/** One invocation adds the appended chunk's T to the count (an f32 value) in word 0 of `ef`. */
+function advanceKernel(): Kernel {
+  const k = new KernelBuilder(1);
+  k.header('attnc cache: linformer projected rows: count the appended keys (after the projection)');
+  const seqK = k.uniform('seqK', 'seqK');
+  k.uniform('total', 1);
+  const ef = k.storage(1, 'ef_buf', 'read_write', T.f32);
+  k.singleWorkgroup();
+  k.main((b) => b.store(ef, u32(0), add(index(ef, u32(0)), construct(T.f32, seqK))));
+  return k.build();
 }

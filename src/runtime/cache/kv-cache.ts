@@ -170,7 +170,7 @@ export function createKvCache(
       throw new Error(
         `attention '${name}': group '${group}' keeps linformer's projected rows, but its plan ` +
           `has no projected-rows kernels for it (they are compiled for linformer groups with ` +
-          `max_seq, without head_routing); compile it again`,
+          `max_seq up to 16,777,216, without head_routing); compile it again`,
       );
     }
   }

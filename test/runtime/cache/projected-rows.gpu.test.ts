@@ -163,8 +163,7 @@ describe.skipIf(!availability.run)('KV cache for linformer on llvmpipe', () => {
       'attention le { heads: 2; head_dim: 8; max_seq: 6; lowrank: linformer(3) }',
     );
     const inputs = randomInputs(module, { batch: 1, seqQ: 6, seqK: 6, seed: 1 });
-    const { E, F } =
-      loop.projections ?? (inputs as unknown as { E: Float32Array; F: Float32Array });
+    const { E, F } = inputs as unknown as { E: Float32Array; F: Float32Array };
     expect(() => loaded.createCache({ batch: 1, capacity: 6 })).toThrow(
       /has a linformer group \('le'\): pass its projections E and F \(\[Hkv, r, max_seq\] = \[2, 3, 6\] f32\) to createCache\(\{ E, F \}\)/,
     );
@@ -197,6 +196,18 @@ describe.skipIf(!availability.run)('KV cache for linformer on llvmpipe', () => {
     // The refused append wrote nothing: two more positions still fit, and match the reference.
     await cache.append({ k: k(2), v: k(2) });
     expect(cache.length).toBe(6);
+    const { o } = await cache.attend({ q: q.fill(0.3) });
+    const expected = reference(module, {
+      batch: 1,
+      seqQ: 1,
+      seqK: 6,
+      q,
+      k: k(6),
+      v: k(6),
+      E,
+      F,
+    } as unknown as RandomInputs).o;
+    expect(compareOutput(o!, expected).relativeError).toBeLessThan(1e-4);
     cache.destroy();
     loaded.destroy();
   });
