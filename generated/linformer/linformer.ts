@@ -1120,6 +1120,11 @@ export const plan: HostPlan = {
       "rank": 256,
       "maxSeq": 4096,
       "chunk": 256,
+      "ef": {
+        "e": 64,
+        "f": 12582976,
+        "words": 25165888
+      },
       "kernels": {
         "project": {
           "name": "linformer.cache_project",

@@ -17,7 +17,7 @@ import {
   blockMeansAppendKernel,
   keyBucketsAppendKernel,
 } from './kernels/cache-side-tables.js';
-import { MAX_COUNTED, projectedRowsKernels } from './kernels/projected-rows.js';
+import { efLayout, MAX_COUNTED, projectedRowsKernels } from './kernels/projected-rows.js';
 import { recurrentStateKernels } from './kernels/recurrent-state.js';
 import { groupShape } from './plan-lowrank.js';
 import type { RouteShape } from './kernels/route-tables.js';
@@ -211,6 +211,7 @@ function projectedStore(ir: Attention, group: Group, profile: DeviceProfile): Pl
     rank,
     maxSeq: ir.maxSeq,
     chunk,
+    ef: efLayout(ir.kvHeads, rank, ir.maxSeq),
     kernels: {
       project: kernel('project', built.project, [
         ['k', false],

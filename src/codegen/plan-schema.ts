@@ -144,6 +144,7 @@ const PlanCacheKernelsSchema = v.variant('kind', [
     rank: count,
     maxSeq: count,
     chunk: count,
+    ef: v.strictObject({ e: count, f: count, words: count }),
     kernels: v.strictObject({
       project: PlanKernelSchema,
       reduce: PlanKernelSchema,

@@ -269,6 +269,8 @@ export interface PlanProjectedKernels extends PlanCacheKernelsShape {
   readonly rank: number;
   readonly maxSeq: number;
   readonly chunk: number;
+  /** Word offsets in `ef`: E after the count's 256 bytes, F at the next 256 bytes; its words. */
+  readonly ef: { readonly e: number; readonly f: number; readonly words: number };
   readonly kernels: {
     readonly project: PlanKernel;
     readonly reduce: PlanKernel;

@@ -3,8 +3,8 @@
 // E[:, j] k_j^T (r x D) and V' = sum F[:, j] v_j^T (r x Dv), f32, on the GPU: the rows a plain
 // run projects from all its keys, updated by each append from the new keys only, so memory
 // does not grow with the context. E and F `[Hkv, r, max_seq]` are given once, to createCache,
-// and kept on the GPU after the appended count (the `ef` buffer, codegen/kernels/
-// projected-rows.ts), which the project kernel reads its first column from: a decode step
+// and kept on the GPU after the appended count (the `ef` buffer, laid out as the plan entry's
+// `ef` says: codegen/kernels/projected-rows.ts), which the project kernel reads its first column from: a decode step
 // writes no uniform. `attend` runs the queries against the rows; linformer is non-causal, so
 // every query sees every key appended so far, its own chunk's included: a plain run with
 // Nq = the queries and Nk = the cache's length.
@@ -13,7 +13,6 @@
 // group has its rows and its kernels (`HostPlan.cacheKernels`, kind 'projected').
 
 import type { HostPlan, PlanProjectedKernels, SizeEnv } from '../../codegen/plan.js';
-import { efLayout } from '../../codegen/kernels/projected-rows.js';
 import type { DeviceTensor } from '../device-tensor-args.js';
 import { assertDeviceUsable } from '../device-errors.js';
 import { recordStorePass } from './store-pass.js';
@@ -135,14 +134,15 @@ export class ProjectedRows {
       entries.flatMap((e) => Object.values(e.kernels)),
     );
     const kvHeads = options.E.length / (first.rank * first.maxSeq);
-    const layout = efLayout(kvHeads, first.rank, first.maxSeq);
+    const layout = first.ef;
     const ef = device.createBuffer({
       label: `${name}.ef`,
       size: Math.ceil((layout.words * 4) / 16) * 16,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
     });
-    device.queue.writeBuffer(ef, layout.e * 4, options.E);
-    device.queue.writeBuffer(ef, layout.f * 4, options.F);
+    // Copies: ArrayBuffer-backed for writeBuffer (the caller's may be shared).
+    device.queue.writeBuffer(ef, layout.e * 4, new Float32Array(options.E));
+    device.queue.writeBuffer(ef, layout.f * 4, new Float32Array(options.F));
     const groups = entries.map((entry) => {
       const rowsBytes =
         options.batch * entry.kvHeads * entry.rank * (entry.headDim + entry.valueDim) * 4;
@@ -263,8 +263,7 @@ export class ProjectedRows {
 
   /** E and F as device tensors (for the plan's other groups' kernels, which bind them too). */
   projections(): { readonly E: DeviceTensor; readonly F: DeviceTensor } {
-    const { rank, maxSeq } = this.groups[0]!.entry;
-    const layout = efLayout(this.kvHeads, rank, maxSeq);
+    const { rank, maxSeq, ef: layout } = this.groups[0]!.entry;
     const at = (words: number): DeviceTensor => ({
       buffer: this.ef,
       offset: words * 4,
