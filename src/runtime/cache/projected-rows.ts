@@ -138,7 +138,8 @@ export class ProjectedRows {
     const ef = device.createBuffer({
       label: `${name}.ef`,
       size: Math.ceil((layout.words * 4) / 16) * 16,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      // COPY_SRC: the plan's other groups take E and F as inputs, copied into their binding.
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
     });
     // Copies: ArrayBuffer-backed for writeBuffer (the caller's may be shared).
     device.queue.writeBuffer(ef, layout.e * 4, new Float32Array(options.E));

@@ -64,7 +64,7 @@ async function decodeLoop(
   const total = loop.chunks.reduce((x, y) => x + y, 0);
   const inputs = randomInputs(module, { batch, seqQ: total, seqK: total, seed: loop.seed ?? 3 });
   const { E, F } = loop.projections ?? (inputs as unknown as { E: Float32Array; F: Float32Array });
-  const cache = existing ?? loaded.createCache({ batch, capacity: 4, E, F });
+  const cache = existing ?? loaded.createCache({ batch, capacity: total + 2, E, F });
   const dims = (heads: number, width: number) => ({ batch, heads, n: total, width });
   const slice = (x: Float32Array, heads: number, width: number, from: number, to: number) =>
     positions(x, a.layout, dims(heads, width), from, to);
@@ -155,6 +155,14 @@ describe.skipIf(!availability.run)('KV cache for linformer on llvmpipe', () => {
     );
     (await decodeLoop(module, loaded, { chunks: [1, 1, 6, 1], batch: 2 })).destroy();
     (await decodeLoop(module, loaded, { chunks: [2, 1, 5], batch: 2, halves: true })).destroy();
+    loaded.destroy();
+  });
+
+  it('a linformer group next to a causal softmax group (its run takes E, F from the cache)', async () => {
+    const { module, loaded } = await load(
+      'attention hy { head_dim: 8; max_seq: 40; group w { heads: 2; causal: true; mask: window(left: 3) } group l { heads: 2; lowrank: linformer(4) } }',
+    );
+    (await decodeLoop(module, loaded, { chunks: [1, 1, 5, 1, 3], batch: 2 })).destroy();
     loaded.destroy();
   });
 
