@@ -1107,6 +1107,383 @@ export const plan: HostPlan = {
     "maxSeqK": 4096
   },
   "profile": "portable",
+  "cacheKernels": [
+    {
+      "kind": "projected",
+      "group": "linformer",
+      "heads": 12,
+      "kvHeads": 12,
+      "headOffset": 0,
+      "kvHeadOffset": 0,
+      "headDim": 64,
+      "valueDim": 64,
+      "rank": 256,
+      "maxSeq": 4096,
+      "chunk": 256,
+      "ef": {
+        "e": 64,
+        "f": 12582976,
+        "words": 25165888
+      },
+      "kernels": {
+        "project": {
+          "name": "linformer.cache_project",
+          "entryPoint": "main",
+          "wgsl": "// attnc low-rank: linformer projection, one key chunk; attention linformer, group linformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 12u;\nconst KV_HEADS: u32 = 12u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 12u;\nconst TOTAL_KV_HEADS: u32 = 12u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  chunks: u32,\n  seqK: u32,\n  kBase: u32,\n  vBase: u32,\n  eBase: u32,\n  fBase: u32,\n  partialBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> k_buf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read> v_buf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> ef_buf: array<f32>;\n@group(0) @binding(4) var<storage, read_write> partial_buf: array<vec4<f32>>;\n\nconst RANK: u32 = 256u;\nconst CHUNK: u32 = 256u;\nconst MAX_SEQ: u32 = 4096u;\nconst ROW_TILES: u32 = 4u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let hkl = bh % KV_HEADS;\n  let b = bh / KV_HEADS;\n  let hk = KV_HEAD_OFFSET + hkl;\n  let c = tile / ROW_TILES;\n  let t = (tile % ROW_TILES) * WG + lid;\n  if (t >= RANK) { return; }\n  var accK: array<vec4<f32>, DW>;\n  var accV: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { accK[d] = vec4<f32>(0.0); }\n  for (var d = 0u; d < DVW; d++) { accV[d] = vec4<f32>(0.0); }\n  let first = u32(ef_buf[0u]);\n  let eRow = P.eBase + (hk * RANK + t) * MAX_SEQ + first;\n  let fRow = P.fBase + (hk * RANK + t) * MAX_SEQ + first;\n  let n0 = c * CHUNK;\n  let n1 = min(n0 + CHUNK, P.seqK);\n  // (Four keys per step, sharing accumulator loads, was ~25% slower on llvmpipe.)\n  for (var n = n0; n < n1; n++) {\n    let e = ef_buf[eRow + n];\n    let f = ef_buf[fRow + n];\n    let kRow = P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.seqK + n) * DW;\n    let vRow = P.vBase + ((b * TOTAL_KV_HEADS + hk) * P.seqK + n) * DVW;\n    for (var d = 0u; d < DW; d++) { accK[d] += e * k_buf[kRow + d]; }\n    for (var d = 0u; d < DVW; d++) { accV[d] += f * v_buf[vRow + d]; }\n  }\n  // Partial row t of chunk c: [B, KV_HEADS, chunks, RANK, DW + DVW].\n  let out = P.partialBase + (((b * KV_HEADS + hkl) * P.chunks + c) * RANK + t) * (DW + DVW);\n  for (var d = 0u; d < DW; d++) { partial_buf[out + d] = accK[d]; }\n  for (var d = 0u; d < DVW; d++) { partial_buf[out + DW + d] = accV[d]; }\n}\n",
+          "workgroupSize": 64,
+          "bindings": [
+            {
+              "binding": 0,
+              "buffer": "params.linformer.cache_project",
+              "type": "uniform"
+            },
+            {
+              "binding": 1,
+              "buffer": "k",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 2,
+              "buffer": "v",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 3,
+              "buffer": "ef",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 4,
+              "buffer": "partial",
+              "type": "storage"
+            }
+          ],
+          "uniforms": [
+            {
+              "name": "total",
+              "value": {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  12,
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqK",
+                      256
+                    ]
+                  },
+                  4
+                ]
+              }
+            },
+            {
+              "name": "tiles",
+              "value": {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqK",
+                      256
+                    ]
+                  },
+                  4
+                ]
+              }
+            },
+            {
+              "name": "chunks",
+              "value": {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  256
+                ]
+              }
+            },
+            {
+              "name": "seqK",
+              "value": "seqK"
+            },
+            {
+              "name": "kBase",
+              "value": {
+                "op": "ceilDiv",
+                "args": [
+                  0,
+                  4
+                ]
+              }
+            },
+            {
+              "name": "vBase",
+              "value": {
+                "op": "ceilDiv",
+                "args": [
+                  0,
+                  4
+                ]
+              }
+            },
+            {
+              "name": "eBase",
+              "value": 64
+            },
+            {
+              "name": "fBase",
+              "value": 12582976
+            },
+            {
+              "name": "partialBase",
+              "value": {
+                "op": "ceilDiv",
+                "args": [
+                  0,
+                  4
+                ]
+              }
+            }
+          ],
+          "uniformBuffer": "params.linformer.cache_project",
+          "loopIterations": 257
+        },
+        "reduce": {
+          "name": "linformer.cache_reduce",
+          "entryPoint": "main",
+          "wgsl": "// attnc low-rank: linformer projection, sum of chunks; attention linformer, group linformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 12u;\nconst KV_HEADS: u32 = 12u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 12u;\nconst TOTAL_KV_HEADS: u32 = 12u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  tiles: u32,\n  elements: u32,\n  chunks: u32,\n  partialBase: u32,\n  projectedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> partial_buf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> rows_buf: array<vec4<f32>>;\n\nconst RANK: u32 = 256u;\nconst ROW: u32 = 32u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.tiles;\n  let bh = linear / P.tiles;\n  let x = linear * WG + lid;\n  if (x >= P.elements) { return; }\n  // x indexes [B, KV_HEADS, RANK, ROW]; its chunk partials are RANK * ROW apart.\n  let head = x / (RANK * ROW);\n  let inHead = x % (RANK * ROW);\n  let first = P.partialBase + head * P.chunks * RANK * ROW + inHead;\n  var sum = vec4<f32>(0.0);\n  for (var c = 0u; c < P.chunks; c++) { sum += partial_buf[first + c * RANK * ROW]; }\n  rows_buf[P.projectedBase + x] = rows_buf[P.projectedBase + x] + sum;\n}\n",
+          "workgroupSize": 64,
+          "bindings": [
+            {
+              "binding": 0,
+              "buffer": "params.linformer.cache_reduce",
+              "type": "uniform"
+            },
+            {
+              "binding": 1,
+              "buffer": "partial",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 2,
+              "buffer": "rows",
+              "type": "storage"
+            }
+          ],
+          "uniforms": [
+            {
+              "name": "total",
+              "value": {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      "batch",
+                      12,
+                      256,
+                      32
+                    ]
+                  },
+                  64
+                ]
+              }
+            },
+            {
+              "name": "tiles",
+              "value": {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      "batch",
+                      12,
+                      256,
+                      32
+                    ]
+                  },
+                  64
+                ]
+              }
+            },
+            {
+              "name": "elements",
+              "value": {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  12,
+                  256,
+                  32
+                ]
+              }
+            },
+            {
+              "name": "chunks",
+              "value": {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  256
+                ]
+              }
+            },
+            {
+              "name": "partialBase",
+              "value": {
+                "op": "ceilDiv",
+                "args": [
+                  0,
+                  4
+                ]
+              }
+            },
+            {
+              "name": "projectedBase",
+              "value": {
+                "op": "ceilDiv",
+                "args": [
+                  0,
+                  4
+                ]
+              }
+            }
+          ],
+          "uniformBuffer": "params.linformer.cache_reduce",
+          "loopIterations": {
+            "op": "add",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  256
+                ]
+              },
+              1
+            ]
+          }
+        },
+        "advance": {
+          "name": "linformer.cache_advance",
+          "entryPoint": "main",
+          "wgsl": "// attnc cache: linformer projected rows: count the appended keys (after the projection)\n\nstruct Params {\n  seqK: u32,\n  total: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> ef_buf: array<f32>;\n\n@compute @workgroup_size(1)\nfn main(@builtin(local_invocation_index) lid: u32) {\n  ef_buf[0u] = ef_buf[0u] + f32(P.seqK);\n}\n",
+          "workgroupSize": 1,
+          "bindings": [
+            {
+              "binding": 0,
+              "buffer": "params.linformer.cache_advance",
+              "type": "uniform"
+            },
+            {
+              "binding": 1,
+              "buffer": "ef",
+              "type": "storage"
+            }
+          ],
+          "uniforms": [
+            {
+              "name": "seqK",
+              "value": "seqK"
+            },
+            {
+              "name": "total",
+              "value": 1
+            }
+          ],
+          "uniformBuffer": "params.linformer.cache_advance",
+          "loopIterations": 0
+        },
+        "attend": {
+          "name": "linformer.cache_attend",
+          "entryPoint": "main",
+          "wgsl": "// attnc low-rank: KV cache: linformer attention over 256 projected rows; attention linformer, group linformer\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 12u;\nconst KV_HEADS: u32 = 12u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 12u;\nconst TOTAL_KV_HEADS: u32 = 12u;\nconst WG: u32 = 64u;\n\nstruct Params {\n  total: u32,\n  rowTiles: u32,\n  rows: u32,\n  seqQ: u32,\n  qBase: u32,\n  oBase: u32,\n  projectedBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> q_buf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read> rows_buf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read_write> o_buf: array<vec4<f32>>;\n\nconst ROWS: u32 = 256u;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let tile = linear % P.rowTiles;\n  let bh = linear / P.rowTiles;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hkl = hl / GROUP_SIZE;\n  let hk = KV_HEAD_OFFSET + hkl;\n  let row = tile * WG + lid;\n  if (row >= P.rows) { return; }\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DVW;\n  // q pre-scaled by scale * log2(e): the softmax runs in exp2.\n  var qv: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qv[d] = q_buf[qRow + d] * 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = -3.0e38;\n  var l = 0.0;\n  let keys = ROWS;\n  for (var j = 0u; j < keys; j++) {\n    let kRow = P.projectedBase + ((b * KV_HEADS + hkl) * ROWS + j) * (DW + DVW);\n    let vRow = P.projectedBase + ((b * KV_HEADS + hkl) * ROWS + j) * (DW + DVW) + DW;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qv[d], rows_buf[kRow + d]); }\n    // Lazy rescale: only when the running max grows (the first key rescales 0 by 0).\n    // (Two or four keys per step were 20-40% slower on llvmpipe.)\n    if (s > m) {\n      let c = exp2(m - s);\n      l *= c;\n      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n      m = s;\n    }\n    let w = exp2(s - m);\n    l += w;\n    for (var d = 0u; d < DVW; d++) { acc[d] += w * rows_buf[vRow + d]; }\n  }\n  let inv = select(0.0, 1.0 / l, l > 0.0);\n  for (var d = 0u; d < DVW; d++) { o_buf[oRow + d] = acc[d] * inv; }\n}\n",
+          "workgroupSize": 64,
+          "bindings": [
+            {
+              "binding": 0,
+              "buffer": "params.linformer.cache_attend",
+              "type": "uniform"
+            },
+            {
+              "binding": 1,
+              "buffer": "q",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 2,
+              "buffer": "rows",
+              "type": "read-only-storage"
+            },
+            {
+              "binding": 3,
+              "buffer": "o",
+              "type": "storage"
+            }
+          ],
+          "uniforms": [
+            {
+              "name": "total",
+              "value": {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  12,
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      "seqQ",
+                      64
+                    ]
+                  }
+                ]
+              }
+            },
+            {
+              "name": "rowTiles",
+              "value": {
+                "op": "ceilDiv",
+                "args": [
+                  "seqQ",
+                  64
+                ]
+              }
+            },
+            {
+              "name": "rows",
+              "value": "seqQ"
+            },
+            {
+              "name": "seqQ",
+              "value": "seqQ"
+            },
+            {
+              "name": "qBase",
+              "value": 0
+            },
+            {
+              "name": "oBase",
+              "value": 0
+            },
+            {
+              "name": "projectedBase",
+              "value": 0
+            }
+          ],
+          "uniformBuffer": "params.linformer.cache_attend",
+          "loopIterations": {
+            "op": "add",
+            "args": [
+              256,
+              1
+            ]
+          }
+        }
+      }
+    }
+  ],
   "cache": {
     "groups": [
       {

@@ -2,7 +2,8 @@
 // time and carried in the host plan (`HostPlan.cacheKernels`), so the runtime builds no WGSL
 // and a generated module's plan has them too. One entry per head group whose cache plan
 // (src/ir/cache-plan.ts) has a store that needs kernels of its own: the recurrent state of a
-// causal kernelized group (kernels/recurrent-state.ts), and the side tables of routed mask terms (topk block
+// causal kernelized group (kernels/recurrent-state.ts), the projected rows of a linformer
+// group (kernels/projected-rows.ts), and the side tables of routed mask terms (topk block
 // means, cluster / lsh bucket ids: kernels/cache-side-tables.ts).
 
 import type { Attention, Group, Table } from '../ir/ir.js';
@@ -16,7 +17,9 @@ import {
   blockMeansAppendKernel,
   keyBucketsAppendKernel,
 } from './kernels/cache-side-tables.js';
+import { efLayout, MAX_COUNTED, projectedRowsKernels } from './kernels/projected-rows.js';
 import { recurrentStateKernels } from './kernels/recurrent-state.js';
+import { groupShape } from './plan-lowrank.js';
 import type { RouteShape } from './kernels/route-tables.js';
 import { bucketCount, centroidCount } from './routing/route-kernels.js';
 import type { LinearShape } from './linear-shape.js';
@@ -36,6 +39,9 @@ export function buildCacheKernels(ir: Attention, profile: DeviceProfile): PlanCa
       if (ir.dtype === 'f16' && ir.valueDim % 2 !== 0) return;
       stores.push(recurrentStore(ir, group, profile));
     }
+    // The cache counts positions in an f32 (projected-rows.ts): exact up to MAX_COUNTED.
+    if (result.plan.store.kind === 'projected' && (ir.maxSeq ?? 0) <= MAX_COUNTED)
+      stores.push(projectedStore(ir, group, profile));
     for (const table of group.tables)
       if (table.kind === 'routing') stores.push(sideTableStore(ir, group, table, profile));
   });
@@ -164,6 +170,63 @@ function recurrentStore(ir: Attention, group: Group, profile: DeviceProfile): Pl
         ['state', false],
         ['chunk', false],
         ['qphi', false],
+        ['o', true],
+      ]),
+    },
+  };
+}
+
+function projectedStore(ir: Attention, group: Group, profile: DeviceProfile): PlanCacheKernels {
+  const m = group.mechanism;
+  const project = group.program.find(
+    (s) => s.kind === 'lowrank' && s.op.kind === 'linformer-project',
+  );
+  if (
+    m.kind !== 'lowrank' ||
+    project?.kind !== 'lowrank' ||
+    project.op.kind !== 'linformer-project' ||
+    ir.maxSeq === null
+  )
+    throw new Error(`internal error: group ${group.name} is not a linformer with max_seq`);
+  const { rank, chunk } = project.op;
+  const built = projectedRowsKernels({
+    shape: groupShape(ir, group),
+    layout: ir.layout,
+    rank,
+    chunk,
+    maxSeq: ir.maxSeq,
+    scale: m.scale,
+  });
+  const kernel = (role: string, source: Kernel, bindings: readonly [string, boolean][]) =>
+    planKernel(`${group.name}.cache_${role}`, source, bindings, profile);
+  return {
+    kind: 'projected',
+    group: group.name,
+    heads: group.heads,
+    kvHeads: group.kvHeads,
+    headOffset: group.headOffset,
+    kvHeadOffset: group.kvHeadOffset,
+    headDim: ir.headDim,
+    valueDim: ir.valueDim,
+    rank,
+    maxSeq: ir.maxSeq,
+    chunk,
+    ef: efLayout(ir.kvHeads, rank, ir.maxSeq),
+    kernels: {
+      project: kernel('project', built.project, [
+        ['k', false],
+        ['v', false],
+        ['ef', false],
+        ['partial', true],
+      ]),
+      reduce: kernel('reduce', built.reduce, [
+        ['partial', false],
+        ['rows', true],
+      ]),
+      advance: kernel('advance', built.advance, [['ef', true]]),
+      attend: kernel('attend', built.attend, [
+        ['q', false],
+        ['rows', false],
         ['o', true],
       ]),
     },

@@ -16,10 +16,18 @@ import {
   tensorElement,
   tensorUnitWords,
 } from './kernels/lowrank-blocks.js';
-import { smallAttentionKernel, type SmallAttentionSpec } from './kernels/lowrank-attend.js';
+import {
+  QUERY_PLACE,
+  smallAttentionKernel,
+  type SmallAttentionSpec,
+} from './kernels/lowrank-attend.js';
 import { rowStart, type RowPlace } from '../kernel/blocks/layout.js';
 import { add, mul, u32, uniform } from '../kernel/build.js';
-import { linformerProjectKernel, linformerReduceKernel } from './kernels/linformer.js';
+import {
+  linformerProjectKernel,
+  linformerReduceKernel,
+  projectedRowsAttend,
+} from './kernels/linformer.js';
 import { nystromLandmarksKernel, nystromPinvChain, pinvWorkWords } from './kernels/nystrom.js';
 import type { KernelSource } from './kernel-source.js';
 import { bindBuffers, type BufferUse, type GroupPlanContext } from './plan-builder.js';
@@ -89,7 +97,7 @@ export function buildLowRankGroup(ctx: GroupPlanContext): void {
 }
 
 /** The group's shape the low-rank kernels are specialized for (lowrank-blocks.ts). */
-function groupShape(ir: Attention, group: GroupPlanContext['group']): GroupShape {
+export function groupShape(ir: Attention, group: GroupPlanContext['group']): GroupShape {
   return {
     attention: ir.name,
     group: group.name,
@@ -107,13 +115,6 @@ function groupShape(ir: Attention, group: GroupPlanContext['group']): GroupShape
 }
 
 // Rows the attend kernels address, over the names they define (lowrank-attend.ts).
-const QUERY_PLACE: RowPlace = {
-  batch: 'b',
-  head: 'h',
-  heads: 'TOTAL_HEADS',
-  seq: uniform('seqQ'),
-  row: 'row',
-};
 const KEY_PLACE: RowPlace = {
   batch: 'b',
   head: 'hk',
@@ -329,19 +330,7 @@ function planLinformer(parts: LowRankParts): void {
         break;
       }
       case 'attend-small': {
-        const projectedRow = add(
-          uniform('projectedBase'),
-          mul(add(mul(add(mul('b', 'KV_HEADS'), 'hkl'), 'ROWS'), 'j'), add('DW', 'DVW')),
-        );
-        attendQueries(parts, op, {
-          title: `linformer attention over ${rank} projected rows`,
-          uniforms: [{ name: 'projectedBase', value: words(projected) }],
-          keys: 'ROWS',
-          keyCount: rank,
-          constants: [{ name: 'ROWS', value: rank }],
-          keyRow: projectedRow,
-          valueRow: add(projectedRow, 'DW'),
-        });
+        attendQueries(parts, op, projectedRowsAttend(rank, words(projected)));
         break;
       }
       default:

@@ -136,6 +136,23 @@ const PlanCacheKernelsSchema = v.variant('kind', [
     }),
   }),
   v.strictObject({
+    kind: v.literal('projected'),
+    ...cacheShape,
+    heads: count,
+    headOffset: count,
+    valueDim: count,
+    rank: count,
+    maxSeq: count,
+    chunk: count,
+    ef: v.strictObject({ e: count, f: count, words: count }),
+    kernels: v.strictObject({
+      project: PlanKernelSchema,
+      reduce: PlanKernelSchema,
+      advance: PlanKernelSchema,
+      attend: PlanKernelSchema,
+    }),
+  }),
+  v.strictObject({
     kind: v.literal('block-means'),
     ...cacheShape,
     table: v.string(),

@@ -229,7 +229,7 @@ export type PlanStep =
  * store's buffers (`k`, `v`, `q`, `o`: the caller's tensors; `state`, `chunk`, `qphi`: the
  * store's own), and `uniformBuffer` is a name only (the store keeps one per size).
  */
-export type PlanCacheKernels = PlanRecurrentKernels | PlanSideTableKernels;
+export type PlanCacheKernels = PlanRecurrentKernels | PlanSideTableKernels | PlanProjectedKernels;
 
 /**
  * A causal kernelized group: the recurrent state S = sum phi(k) v^T (features x valueDim) and
@@ -249,6 +249,32 @@ export interface PlanRecurrentKernels extends PlanCacheKernelsShape {
     readonly stageKeys: PlanKernel;
     readonly fold: PlanKernel;
     readonly stageQueries: PlanKernel;
+    readonly attend: PlanKernel;
+  };
+}
+
+/**
+ * A linformer group (max_seq): K' = E K and V' = F V `[B, Hkv_g, rank, headDim + valueDim]`
+ * f32 over every appended key, with E and F kept in the store's `ef` buffer after the appended
+ * count (codegen/kernels/projected-rows.ts). Kernels: `project` (a chunk's k, v times the E, F
+ * columns at its positions, by chunks of `chunk` keys, into `partial`), `reduce` (the partials
+ * added to `rows`), `advance` (the count in `ef`'s word 0), `attend` (q over the rows, into o).
+ * The `total` of project, reduce and attend counts workgroups, advance's invocations.
+ */
+export interface PlanProjectedKernels extends PlanCacheKernelsShape {
+  readonly kind: 'projected';
+  readonly heads: number;
+  readonly headOffset: number;
+  readonly valueDim: number;
+  readonly rank: number;
+  readonly maxSeq: number;
+  readonly chunk: number;
+  /** Word offsets in `ef`: E after the count's 256 bytes, F at the next 256 bytes; its words. */
+  readonly ef: { readonly e: number; readonly f: number; readonly words: number };
+  readonly kernels: {
+    readonly project: PlanKernel;
+    readonly reduce: PlanKernel;
+    readonly advance: PlanKernel;
     readonly attend: PlanKernel;
   };
 }

@@ -90,17 +90,58 @@ describe('cache kernels in the plan', () => {
     expect(storesOf('attention r { heads: 2; head_dim: 8; mask: topk(2, block: 16) }')).toEqual([]);
   });
 
+  it('a linformer group with max_seq gets projected rows; its loops do not grow with the context', () => {
+    const stores = storesOf(
+      'attention lf { heads: 4; kv_heads: 2; head_dim: 8; value_dim: 4; max_seq: 100; lowrank: linformer(6) }',
+    );
+    expect(stores.map((s) => [s.kind, s.group])).toEqual([['projected', 'lf']]);
+    const s = stores[0]!;
+    if (s.kind !== 'projected') throw new Error('not projected');
+    expect([s.heads, s.kvHeads, s.rank, s.maxSeq, s.valueDim]).toEqual([4, 2, 6, 100, 4]);
+    // E after the count's 256 bytes, F at the next 256-byte boundary after E's 2 * 6 * 100 words.
+    expect(s.ef).toEqual({ e: 64, f: 64 + 1216, words: 64 + 1216 + 1200 });
+    expect(kernelsOf(s).map((k) => [k.name, storageBuffers(k)])).toEqual([
+      [
+        'lf.cache_project',
+        ['k:read-only-storage', 'v:read-only-storage', 'ef:read-only-storage', 'partial:storage'],
+      ],
+      ['lf.cache_reduce', ['partial:read-only-storage', 'rows:storage']],
+      ['lf.cache_advance', ['ef:storage']],
+      ['lf.cache_attend', ['q:read-only-storage', 'rows:read-only-storage', 'o:storage']],
+    ]);
+    // The projection walks one chunk of keys, the sum the chunks of one append, the attend r rows.
+    const at = (k: PlanKernel, seqK: number) =>
+      evalSize(k.loopIterations!, { batch: 1, seqQ: 1, seqK });
+    expect(at(s.kernels.project, 1)).toBe(at(s.kernels.project, 100));
+    expect(at(s.kernels.reduce, s.chunk + 1)).toBe(at(s.kernels.reduce, 1) + 1);
+    expect(at(s.kernels.attend, 1)).toBe(at(s.kernels.attend, 100));
+    expect(at(s.kernels.attend, 1)).toBeGreaterThanOrEqual(6);
+    expect(s.kernels.project.wgsl).toMatch(/let first = u32\(ef_buf\[0u\]\);/);
+  });
+
+  it('no projected rows with head_routing, or past the f32 count (max_seq over 2^24)', () => {
+    expect(
+      storesOf(
+        'attention a { heads: 4; head_dim: 8; max_seq: 64; lowrank: linformer(4); head_routing: top(2) }',
+      ),
+    ).toEqual([]);
+    expect(
+      storesOf('attention a { heads: 1; head_dim: 4; max_seq: 16777217; lowrank: linformer(1) }'),
+    ).toEqual([]);
+  });
+
   it('every cache kernel verifies on the portable profile too (4 storage bindings at most)', () => {
     for (const text of [
       'attention a { heads: 2; kv_heads: 1; head_dim: 16; dtype: f16; causal: true; kernel: favor(8) }',
       'attention b { heads: 2; head_dim: 8; layout: bnhd; causal: true; mask: cluster(3) | topk(1, block: 4) }',
+      'attention c { heads: 4; kv_heads: 2; head_dim: 8; dtype: f16; layout: bnhd; max_seq: 64; lowrank: linformer(4) }',
     ]) {
       const stores = storesOf(text, PORTABLE_PROFILE);
       expect(stores.length).toBeGreaterThan(0);
       for (const s of stores)
         for (const k of kernelsOf(s)) {
           expect(k.bindings.filter((b) => b.type !== 'uniform').length).toBeLessThanOrEqual(4);
-          expect(k.wgsl).toMatch(/^\/\/ attnc cache: /);
+          expect(k.wgsl).toMatch(/^\/\/ attnc (cache|low-rank): /);
         }
     }
   });

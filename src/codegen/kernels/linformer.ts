@@ -8,6 +8,10 @@
 // Both carry their loop-iteration bound for llvmpipe's budget (docs/runtime.md): the
 // projection walks one chunk of keys (its per-key row loops in short loops that Mesa unrolls),
 // the sum walks the chunks.
+// A KV cache (src/runtime/cache/projected-rows.ts) runs the same two kernels per appended
+// chunk: the projection reads its E, F columns from the cache's count of keys appended before
+// the chunk (`cachedCount`), and the sum adds the chunk's K', V' to the rows kept so far
+// (`into`). `projectedRowsAttend` is the attend both the plan and the cache run over K', V'.
 
 import { rowStart, type TensorLayout } from '../../kernel/blocks/layout.js';
 import {
@@ -42,6 +46,7 @@ import {
   LOWRANK_WORKGROUP,
   tensorUnitWords,
 } from './lowrank-blocks.js';
+import type { SmallAttentionSpec } from './lowrank-attend.js';
 
 export interface ProjectionArrays {
   readonly k: ArrayPlace;
@@ -54,6 +59,14 @@ export interface ProjectionArrays {
 const zeroOf = (shape: GroupShape): Expr =>
   shape.width === 4 ? construct(T.vec(4, 'f32'), f32(0)) : f32(0);
 
+export interface ProjectOptions {
+  /**
+   * The KV cache's append: word 0 of E's buffer holds (as an f32 value, exact below 2^24) the
+   * count of keys appended before this chunk, whose key n sits at column count + n of E and F.
+   */
+  readonly cachedCount?: boolean;
+}
+
 export function linformerProjectKernel(
   shape: GroupShape,
   layout: TensorLayout,
@@ -62,6 +75,7 @@ export function linformerProjectKernel(
   maxSeq: number,
   buffers: readonly KernelBuffer[],
   arrays: ProjectionArrays,
+  options: ProjectOptions = {},
 ): Kernel {
   const W = shape.width;
   const chunks: SizeExpr = { op: 'ceilDiv', args: ['seqK', chunk] };
@@ -102,8 +116,13 @@ export function linformerProjectKernel(
     b.var('accV', undefined, T.array(vec, 'DVW'));
     overRow(b, 'DW', (body, d) => body.assign(index('accK', d), zeroOf(shape)));
     overRow(b, 'DVW', (body, d) => body.assign(index('accV', d), zeroOf(shape)));
-    const projectionRow = (base: string) =>
-      add(uniform(base), mul(add(mul(hk, 'RANK'), t), 'MAX_SEQ'));
+    const first = options.cachedCount
+      ? b.let('first', construct(T.u32, index(arrays.e.buffer, u32(0))))
+      : null;
+    const projectionRow = (base: string) => {
+      const row = add(uniform(base), mul(add(mul(hk, 'RANK'), t), 'MAX_SEQ'));
+      return first ? add(row, first) : row;
+    };
     const eRow = b.let('eRow', projectionRow('eBase'));
     const fRow = b.let('fRow', projectionRow('fBase'));
     const n0 = b.let('n0', mul(c, 'CHUNK'));
@@ -154,6 +173,10 @@ function overRow(b: BlockBuilder, count: string, body: (b: BlockBuilder, d: Expr
   b.range('d', count, body, { oneLine: true });
 }
 
+/**
+ * Sums the chunk partials in `buffer` into K', V' at `projectedBase`: of the same buffer, or
+ * added to what `into` holds there (the KV cache's rows).
+ */
 export function linformerReduceKernel(
   shape: GroupShape,
   rank: number,
@@ -161,6 +184,7 @@ export function linformerReduceKernel(
   buffer: KernelBuffer,
   partialBase: SizeExpr,
   projectedBase: SizeExpr,
+  into?: KernelBuffer,
 ): Kernel {
   const W = shape.width;
   const rowWords = (shape.headDim + shape.valueDim) / W;
@@ -179,7 +203,7 @@ export function linformerReduceKernel(
   k.uniform('chunks', { op: 'ceilDiv', args: ['seqK', chunk] });
   k.uniform('partialBase', { op: 'ceilDiv', args: [partialBase, W] });
   k.uniform('projectedBase', { op: 'ceilDiv', args: [projectedBase, W] });
-  declareBuffers(k, [buffer]);
+  declareBuffers(k, into ? [buffer, into] : [buffer]);
   k.constBeforeMain('RANK', T.u32, u32(rank));
   k.constBeforeMain('ROW', T.u32, u32(rowWords));
   const s = buffer.name;
@@ -200,8 +224,37 @@ export function linformerReduceKernel(
       (body, c) => body.compound(sum, '+=', index(s, add(first, mul(c, 'RANK', 'ROW')))),
       { oneLine: true },
     );
-    b.store(s, add(uniform('projectedBase'), x), sum);
+    const at = add(uniform('projectedBase'), x);
+    if (into) b.store(into.name, at, add(index(into.name, at), sum));
+    else b.store(s, at, sum);
   });
   // One step per chunk of keys and the loop's exit.
   return { ...build(), loopIterations: size.add(size.ceilDiv('seqK', chunk), 1) };
+}
+
+/**
+ * The attend over linformer's r projected rows `[B, KV_HEADS, RANK, DW + DVW]` (K' then V' in
+ * each row) at word `projectedBase` of the key buffer: what smallAttentionKernel needs beyond
+ * the query rows, for the plan's last step and the KV cache's attend alike.
+ */
+export function projectedRowsAttend(
+  rank: number,
+  projectedBase: SizeExpr,
+): Pick<
+  SmallAttentionSpec,
+  'title' | 'uniforms' | 'keys' | 'keyCount' | 'constants' | 'keyRow' | 'valueRow'
+> {
+  const projectedRow = add(
+    uniform('projectedBase'),
+    mul(add(mul(add(mul('b', 'KV_HEADS'), 'hkl'), 'ROWS'), 'j'), add('DW', 'DVW')),
+  );
+  return {
+    title: `linformer attention over ${rank} projected rows`,
+    uniforms: [{ name: 'projectedBase', value: projectedBase }],
+    keys: 'ROWS',
+    keyCount: rank,
+    constants: [{ name: 'ROWS', value: rank }],
+    keyRow: projectedRow,
+    valueRow: add(projectedRow, 'DW'),
+  };
 }

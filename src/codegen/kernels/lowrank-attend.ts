@@ -27,9 +27,11 @@ import {
   select,
   T,
   u32,
+  uniform,
   type BlockBuilder,
   type Operand,
 } from '../../kernel/build.js';
+import type { RowPlace } from '../../kernel/blocks/layout.js';
 import { auxWords, findKeptList, selectKeptRow } from '../../kernel/blocks/kept-rows.js';
 import { keyUpdate } from '../../kernel/blocks/online-softmax.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
@@ -87,6 +89,15 @@ export interface SmallAttentionSpec {
 }
 
 const oneLine = { oneLine: true };
+
+/** Query (and output) row `row` of head `h` in q and o, over the names the kernel defines. */
+export const QUERY_PLACE: RowPlace = {
+  batch: 'b',
+  head: 'h',
+  heads: 'TOTAL_HEADS',
+  seq: uniform('seqQ'),
+  row: 'row',
+};
 
 export function smallAttentionKernel(spec: SmallAttentionSpec): Kernel {
   const routing = spec.headRouting;

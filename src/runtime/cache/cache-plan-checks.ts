@@ -37,7 +37,7 @@ export function storeShapeOf(plan: HostPlan, batch: number): StoreShape & { head
 
 /**
  * The store kind of one group: the softmax k/v store (ring or contiguous), a recurrent state,
- * or an error naming what is missing.
+ * linformer's projected rows, or an error naming what is missing.
  */
 export function groupStoreFor(
   name: string,
@@ -45,7 +45,8 @@ export function groupStoreFor(
 ):
   | { kind: 'ring'; lookBack: number; prefix: number }
   | { kind: 'contiguous'; maxSeq: number | null }
-  | { kind: 'recurrent'; group: string } {
+  | { kind: 'recurrent'; group: string }
+  | { kind: 'projected'; group: string } {
   if (!group.ok) {
     throw new Error(
       `attention '${name}': group '${group.group}' cannot be decoded incrementally: ` +
@@ -72,10 +73,7 @@ export function groupStoreFor(
     case 'recurrent':
       return { kind: 'recurrent', group: group.group };
     case 'projected':
-      throw new Error(
-        `attention '${name}': group '${group.group}': a KV cache for linformer (projected rows, ` +
-          `rank ${group.store.rank}) is not supported yet; decode it without a cache`,
-      );
+      return { kind: 'projected', group: group.group };
   }
 }
 

@@ -15,7 +15,9 @@
 // - causal kernelized groups each keep a recurrent state (recurrent-state.ts): append feeds it
 //   the new tokens' k and v, attend has it write its heads of o, and the plan's own kernels of
 //   that group are skipped (`CachedKeys.skipKernels`);
-// - linformer's projected rows are refused with a clear error.
+// - linformer groups keep their projected rows K' = E K, V' = F V (projected-rows.ts, E and F
+//   given to createCache): append projects the new tokens, attend has it write its heads of o,
+//   and the plan's own kernels of those groups are skipped too.
 
 import type { SizeEnv } from '../../codegen/plan.js';
 import { evalSize } from '../../codegen/plan.js';
@@ -32,6 +34,13 @@ import { checkKernelsAddressCache, groupStoreFor, storeShapeOf } from './cache-p
 import type { CacheInput } from './cache-inputs.js';
 import { RecurrentState } from './recurrent-state.js';
 import { RoutedStores, routedTablesOf } from './routed-stores.js';
+import { floatInput } from './host-halves.js';
+import {
+  checkProjectedRoom,
+  checkProjections,
+  ProjectedRows,
+  projectedStoresOf,
+} from './projected-rows.js';
 
 export interface CacheOptions {
   /** Sequences decoded side by side (axis B of every tensor). */
@@ -48,6 +57,12 @@ export interface CacheOptions {
    * life (each cached key's cluster is computed once, when it is appended).
    */
   readonly centroids?: Float32Array;
+  /**
+   * A spec with a `linformer` group: its projections `E` and `F` `[Hkv, r, max_seq]` f32, fixed
+   * for the cache's life (each key is projected once, when it is appended).
+   */
+  readonly E?: Float32Array;
+  readonly F?: Float32Array;
 }
 
 /** A host array (Float32Array; Uint16Array halves or Float32Array for f16; Uint32Array for ids) or a device tensor. */
@@ -148,10 +163,25 @@ export function createKvCache(
       );
     }
   }
-  // The plan's own kernels of a recurrent group (prefill over all keys) never run here.
+  const projectedGroups = stores.flatMap((s) => (s.kind === 'projected' ? [s.group] : []));
+  const projectedEntries = projectedStoresOf(plan);
+  for (const group of projectedGroups) {
+    if (!projectedEntries.some((c) => c.group === group)) {
+      throw new Error(
+        `attention '${name}': group '${group}' keeps linformer's projected rows, but its plan ` +
+          `has no projected-rows kernels for it (they are compiled for linformer groups with ` +
+          `max_seq up to 16,777,216, without head_routing); compile it again`,
+      );
+    }
+  }
+  const projections =
+    projectedGroups.length > 0 ? checkProjections(name, plan, options ?? {}) : null;
+  // The plan's own kernels of a recurrent or linformer group (prefill over all keys) never run here.
   const skipKernels = new Set(
     plan.kernels
-      .filter((k) => recurrentGroups.some((g) => k.name.startsWith(`${g}.`)))
+      .filter((k) =>
+        [...recurrentGroups, ...projectedGroups].some((g) => k.name.startsWith(`${g}.`)),
+      )
       .map((k) => k.name),
   );
   // One k/v store for the softmax groups: the widest ring, or contiguous if any group reads
@@ -228,6 +258,16 @@ export function createKvCache(
         c.kind === 'recurrent' ? n + batch * c.kvHeads * c.features * (c.valueDim + 1) * 4 : n,
       0,
     );
+  // The linformer groups' rows: their kernels compile asynchronously; append and attend wait.
+  let projectedRows: ProjectedRows | null = null;
+  const projectedReady = projections
+    ? ProjectedRows.create(device, plan, { batch, ...projections }).then((p) => {
+        projectedRows = p;
+        if (destroyed) p.destroy();
+        return p;
+      })
+    : null;
+  projectedReady?.catch(() => undefined); // seen by the first append or attend that awaits it
   /** Positions of the last append: the recurrent states attend only its queries. */
   let lastAppend = 0;
   // The routed groups' side tables (block means, bucket ids): their kernels compile
@@ -382,13 +422,8 @@ export function createKvCache(
         : `the cache holds ${slots.limit} positions (capacity ${capacity}${slots.limit < capacity ? ', max_seq' : ''})`;
 
   /** An appended tensor as a recurrent state takes it: f32 host data, or the device tensor. */
-  const stateInput = (x: CacheTensor): CacheInput => {
-    if (isDeviceTensor(x) || x instanceof Float32Array) return x;
-    // f16 halves (checked by positionsOf): widened exactly, the state packs them again.
-    const words = new Uint32Array(Math.ceil(x.length / 2));
-    new Uint16Array(words.buffer).set(x);
-    return unpackHalves(words, x.length);
-  };
+  // f16 halves (checked by positionsOf): widened exactly, the state packs them again.
+  const stateInput = (x: CacheTensor): CacheInput => floatInput(x, 'append');
 
   /** The recurrent states, once their pipelines exist (a failure to build them is thrown). */
   const readyStates = async () => {
@@ -423,7 +458,13 @@ export function createKvCache(
     batch,
     get bytes() {
       const held = states ? states.reduce((n, s) => n + s.bytes, 0) : plannedStateBytes;
-      return (store?.bytes ?? 0) + (segStage?.size ?? 0) + held + (routedStores?.bytes ?? 0);
+      return (
+        (store?.bytes ?? 0) +
+        (segStage?.size ?? 0) +
+        held +
+        (routedStores?.bytes ?? 0) +
+        (projectedRows?.bytes ?? 0)
+      );
     },
     slots,
     buffers: store && { k: store.k, v: store.v, seg_k: store.segK },
@@ -458,6 +499,7 @@ export function createKvCache(
           `append: ${t} new position${t === 1 ? '' : 's'} at length ${length} would pass the capacity: ${room()}; nothing was written`,
         );
       }
+      checkProjectedRoom(projectedEntries, length, t);
       const routed = await routedReady;
       assertUsable();
       const sources = {
@@ -466,10 +508,13 @@ export function createKvCache(
         segK: segSource,
       };
       const recurrent = await readyStates();
+      const projected = await projectedReady;
+      assertUsable();
       const appendStates = async (encoder: GPUCommandEncoder | null) => {
         for (const state of recurrent) {
           await state.append(encoder, stateInput(inputs.k), stateInput(inputs.v), t);
         }
+        await projected?.append(encoder, stateInput(inputs.k), stateInput(inputs.v), t);
       };
       const onDevice = [
         ['k', inputs.k],
@@ -551,12 +596,26 @@ export function createKvCache(
             `keep${recurrentGroups.length === 1 ? 's' : ''} a recurrent state, which answers only the queries of the last append`,
         );
       }
+      if (projectedGroups.length > 0 && args.lse !== undefined) {
+        throw new Error(
+          `attend: tensor 'lse' is not available: group ${projectedGroups.map((g) => `'${g}'`).join(', ')} keeps linformer's projected rows (low-rank attention writes no log-sum-exp)`,
+        );
+      }
+      for (const key of ['E', 'F']) {
+        if (projections && key in args) {
+          throw new Error(
+            `attend: tensor '${key}' was given to createCache, and the cached keys were projected with it; attend takes no other`,
+          );
+        }
+      }
       if (recurrentGroups.length > 0 && args.lse !== undefined) {
         throw new Error(
           `attend: tensor 'lse' is not available: group ${recurrentGroups.map((g) => `'${g}'`).join(', ')} keeps a recurrent state (kernelized attention has no log-sum-exp)`,
         );
       }
       const recurrent = await readyStates();
+      const projected = await projectedReady;
+      assertUsable();
       const sizes: SizeEnv = {
         batch,
         seqQ: t,
@@ -662,6 +721,7 @@ export function createKvCache(
         // Every group keeps a recurrent state: the plan's kernels have nothing to compute.
         if (store) await attendKeys(encoder);
         for (const state of recurrent) await state.attend(encoder, qTensor, oTensor, t);
+        await projected?.attend(encoder, qTensor, oTensor, t);
       });
       async function attendKeys(encoder: GPUCommandEncoder) {
         if (!store) return;
@@ -700,6 +760,8 @@ export function createKvCache(
           o: oTensor,
           ...(args.lse ? { lse: args.lse } : {}),
           ...extras,
+          // The plan's other groups take E and F as inputs too: the cache's own copy.
+          ...(projected ? projected.projections() : {}),
           encoder,
           batch,
           seqQ: t,
@@ -738,6 +800,7 @@ export function createKvCache(
       // States still being built hold nothing yet (append waits for them).
       states?.forEach((s) => s.reset());
       routedStores?.reset();
+      projectedRows?.reset();
       length = 0;
       lastAppend = 0;
     },
@@ -747,6 +810,7 @@ export function createKvCache(
       states?.forEach((s) => s.destroy());
       store?.destroy();
       segStage?.destroy();
+      projectedRows?.destroy();
       void routedReady?.then(
         (s) => s.destroy(),
         () => undefined,

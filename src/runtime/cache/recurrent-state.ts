@@ -13,9 +13,11 @@
 import type { HostPlan, PlanCacheKernels, SizeEnv } from '../../codegen/plan.js';
 import { gaussianMatrix } from '../../random/index.js';
 import type { DeviceTensor } from '../device-tensor-args.js';
-import { assertDeviceUsable, DeviceError, withErrorScopes } from '../device-errors.js';
+import { assertDeviceUsable } from '../device-errors.js';
+import { recordStorePass } from './store-pass.js';
 import { CacheInputs, type CacheInput, type PlacedTensor } from './cache-inputs.js';
 import { StoreKernels } from './store-kernels.js';
+import { UploadClaims } from './upload-claims.js';
 
 export type RecurrentStore = PlanCacheKernels & { readonly kind: 'recurrent' };
 
@@ -45,8 +47,7 @@ export class RecurrentState {
   private readonly retired: GPUBuffer[] = [];
   private pending: PendingChunk | null = null;
   private folded = 0;
-  /** Per unsubmitted encoder, the tensors of this store's calls in it that were host arrays. */
-  private readonly uploadsIn = new WeakMap<GPUCommandEncoder, Set<string>>();
+  private readonly claims: UploadClaims;
   private destroyed = false;
 
   private constructor(
@@ -61,6 +62,7 @@ export class RecurrentState {
     this.batch = batch;
     this.name = name;
     this.inputs = new CacheInputs(device, plan, name);
+    this.claims = new UploadClaims(name);
     this.stateBytes = batch * store.kvHeads * store.features * (store.valueDim + 1) * 4;
     const weights = store.gaussian ? store.gaussian.rows * store.gaussian.cols * 4 : 0;
     this.state = device.createBuffer({
@@ -139,7 +141,7 @@ export class RecurrentState {
     const foldSizes: SizeEnv | null = pending && { ...sizes, seqK: pending.count };
     if (foldSizes) this.kernels.checkLoopBudget(fold.name, foldSizes, 'the pending chunk');
     await this.inputs.checkDevice(placed);
-    this.claimUploads(encoder, placed);
+    this.claims.claim(encoder, placed);
     const chunkBytes = this.batch * this.store.kvHeads * count * this.chunkWords() * 4;
     await this.record(encoder, `appending ${count} tokens`, placed, (pass) => {
       if (pending && foldSizes) {
@@ -196,7 +198,7 @@ export class RecurrentState {
       `${rows} query rows over a chunk of ${pending.count} tokens`,
     );
     await this.inputs.checkDevice(placed);
-    this.claimUploads(encoder, placed);
+    this.claims.claim(encoder, placed);
     const qphiBytes = this.batch * this.store.heads * rows * this.store.features * 4;
     await this.record(encoder, `attending ${rows} rows`, placed, (pass) => {
       const qphi = this.scratch('qphi', qphiBytes);
@@ -247,30 +249,6 @@ export class RecurrentState {
     assertDeviceUsable(this.device, this.name);
   }
 
-  /**
-   * Host arrays are written through the queue into one staging buffer per tensor when a call
-   * is recorded, so one unsubmitted encoder can hold only one call of this store that takes a
-   * given tensor (q, k or v) from the host: a later write would replace what it reads.
-   */
-  private claimUploads(
-    encoder: GPUCommandEncoder | null | undefined,
-    placed: readonly PlacedTensor[],
-  ): void {
-    if (!encoder) return;
-    const uploads = placed.filter((t) => t.upload !== null).map((t) => t.name);
-    if (uploads.length === 0) return;
-    const held = this.uploadsIn.get(encoder) ?? new Set<string>();
-    const again = uploads.find((name) => held.has(name));
-    if (again !== undefined) {
-      throw new Error(
-        `${this.name}: this encoder already holds a call of this store with '${again}' from ` +
-          'a host array; submit it before recording another, or pass a device tensor',
-      );
-    }
-    uploads.forEach((name) => held.add(name));
-    this.uploadsIn.set(encoder, held);
-  }
-
   /** A scratch buffer of at least `bytes`, grown by doubling; the outgrown one is kept. */
   private scratch(which: 'chunk' | 'qphi', bytes: number): GPUBuffer {
     const existing = this[which];
@@ -288,23 +266,12 @@ export class RecurrentState {
     return buffer;
   }
 
-  /** Uploads host arrays, then records one compute pass; a device error is thrown, named. */
-  private async record(
+  private record(
     encoder: GPUCommandEncoder | null | undefined,
     what: string,
     placed: readonly PlacedTensor[],
     body: (pass: GPUComputePassEncoder) => void,
   ): Promise<void> {
-    const scoped = withErrorScopes(this.device, () => {
-      this.inputs.upload(placed);
-      const own = encoder ?? this.device.createCommandEncoder({ label: this.name });
-      const pass = own.beginComputePass({ label: this.name });
-      body(pass);
-      pass.end();
-      if (!encoder) this.device.queue.submit([own.finish()]);
-    });
-    const error = await scoped.error;
-    if (error !== null) throw new DeviceError(`${this.name}: ${what}: ${error}`);
-    assertDeviceUsable(this.device, this.name);
+    return recordStorePass(this.device, this.name, this.inputs, encoder, what, placed, body);
   }
 }

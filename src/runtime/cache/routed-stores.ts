@@ -13,7 +13,7 @@ import type { HostPlan, PlanSideTableKernels } from '../../codegen/plan.js';
 import type { DeviceTensor } from '../device-tensor-args.js';
 import type { ProvidedKernel } from '../device-tensors.js';
 import { BlockMeans } from './block-means.js';
-import type { CacheInput } from './cache-inputs.js';
+import { floatInput } from './host-halves.js';
 import { KeyBuckets } from './key-buckets.js';
 
 export interface RoutedStoreOptions {
@@ -80,13 +80,9 @@ export class RoutedStores {
     k: Float32Array | Uint16Array | Uint32Array | DeviceTensor,
     count: number,
   ): Promise<void> {
-    if (k instanceof Uint16Array || k instanceof Uint32Array) {
-      throw new Error(
-        `append: tensor 'k': a cache that keeps routed tables (${this.describe()}) takes k as a ` +
-          `Float32Array or a device tensor, not a ${k.constructor.name}`,
-      );
-    }
-    for (const s of this.stores) await s.table.append(encoder, k as CacheInput, count);
+    // f16 halves are widened exactly; each table packs its keys to the same halves again.
+    const keys = floatInput(k, `append: tensor 'k' (routed tables ${this.describe()})`);
+    for (const s of this.stores) await s.table.append(encoder, keys, count);
   }
 
   /** The kept tables, for messages: "topk block means 'x', cluster buckets 'y'". */

@@ -88,8 +88,17 @@ export class StoreKernels {
     );
   }
 
-  /** Records one dispatch of kernel `name` at `sizes` into `pass`. */
-  dispatch(pass: GPUComputePassEncoder, name: string, sizes: SizeEnv, bindings: StoreBindings) {
+  /**
+   * Records one dispatch of kernel `name` at `sizes` into `pass`. Its `total` uniform counts
+   * invocations, or workgroups for a kernel on the low-rank grid (`count: 'workgroups'`).
+   */
+  dispatch(
+    pass: GPUComputePassEncoder,
+    name: string,
+    sizes: SizeEnv,
+    bindings: StoreBindings,
+    count: 'invocations' | 'workgroups' = 'invocations',
+  ) {
     const { kernel, pipeline, layout } = this.kernel(name);
     const entries = kernel.bindings.map((b) => {
       const resource =
@@ -113,7 +122,7 @@ export class StoreKernels {
       this.bindGroups.set(key, group);
     }
     const total = evalSize(kernel.uniforms.find((u) => u.name === 'total')!.value, sizes);
-    const workgroups = Math.ceil(total / kernel.workgroupSize);
+    const workgroups = count === 'workgroups' ? total : Math.ceil(total / kernel.workgroupSize);
     if (workgroups === 0) return;
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     pass.setPipeline(pipeline);

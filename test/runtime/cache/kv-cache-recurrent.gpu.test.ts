@@ -275,7 +275,7 @@ describe.skipIf(!availability.run)('KV cache with recurrent states on llvmpipe',
       'attention lf { heads: 2; head_dim: 16; max_seq: 64; lowrank: linformer(8) }',
     );
     expect(() => lin.loaded.createCache({ batch: 1, capacity: 64 })).toThrow(
-      /group 'lf': a KV cache for linformer \(projected rows, rank 8\) is not supported yet/,
+      /has a linformer group \('lf'\): pass its projections E and F/,
     );
     lin.loaded.destroy();
   });

@@ -10,6 +10,7 @@ import { randomInputs, type RandomInputs } from '../../../src/api/random-inputs.
 import { reference } from '../../../src/api/reference.js';
 import { createRuntime, type LoadedModule, type Runtime } from '../../../src/api/runtime.js';
 import type { KvCache } from '../../../src/runtime/cache/kv-cache.js';
+import { packHalves } from '../../../src/runtime/f16.js';
 import { adapterAvailability } from '../gpu-availability.js';
 
 const availability = await adapterAvailability('llvmpipe');
@@ -40,6 +41,8 @@ async function decodeLoop(
   batch = 1,
   existing?: KvCache,
   seed = 3,
+  /** Append k and v as Uint16Array f16 halves (a dtype: f16 spec) instead of f32. */
+  halves = false,
 ): Promise<KvCache> {
   const a = module.ir;
   const total = chunks.reduce((x, y) => x + y, 0);
@@ -47,12 +50,14 @@ async function decodeLoop(
   const centroids = inputs.centroids ? { centroids: inputs.centroids } : {};
   const cache = existing ?? loaded.createCache({ batch, capacity: total + 5, ...centroids });
   const dims = (heads: number, width: number) => ({ batch, heads, n: total, width });
+  const host = (x: Float32Array, name: string) =>
+    halves ? new Uint16Array(packHalves(x, name).buffer, 0, x.length) : x;
   let length = 0;
   for (const t of chunks) {
     const end = length + t;
     await cache.append({
-      k: positions(inputs.k, dims(a.kvHeads, a.headDim), length, end),
-      v: positions(inputs.v, dims(a.kvHeads, a.valueDim), length, end),
+      k: host(positions(inputs.k, dims(a.kvHeads, a.headDim), length, end), 'k'),
+      v: host(positions(inputs.v, dims(a.kvHeads, a.valueDim), length, end), 'v'),
     });
     const q = positions(inputs.q, dims(a.heads, a.headDim), length, end);
     const { o } = await cache.attend({ q });
@@ -108,6 +113,16 @@ describe.skipIf(!availability.run)('KV cache for routed masks on llvmpipe', () =
     );
     (await decodeLoop(module, loaded, [...tokens(9), 5])).destroy();
     loaded.destroy();
+  });
+
+  it('f16 host halves (Uint16Array k and v): topk, cluster and lsh, token by token and chunks', async () => {
+    for (const mask of ['topk(1, block: 4)', 'cluster(3)', 'lsh(buckets: 4, seed: 5)']) {
+      const { module, loaded } = await load(
+        `attention hh { heads: 4; kv_heads: 2; head_dim: 16; dtype: f16; causal: true; mask: ${mask} }`,
+      );
+      (await decodeLoop(module, loaded, [...tokens(5), 4, 1], 2, undefined, 7, true)).destroy();
+      loaded.destroy();
+    }
   });
 
   it('cluster with centroids: token by token, then chunks', async () => {
