@@ -146,12 +146,27 @@ export const KEY_SLOT_UNIFORMS: readonly Uniform[] = [
  * A spec of one group keeps its exact kernel text.
  */
 export function keySlotUniforms(attention: Attention, group: Group): Uniform[] {
-  if (attention.groups.length < 2) return [...KEY_SLOT_UNIFORMS];
-  const apart = attention.kvHeads - group.kvHeads;
+  return keySlotUniformsOf({
+    groups: attention.groups.length,
+    totalKvHeads: attention.kvHeads,
+    groupKvHeads: group.kvHeads,
+    kvHeadOffset: group.kvHeadOffset,
+  });
+}
+
+/** `keySlotUniforms` from the counts alone (route kernels know no IR group). */
+export function keySlotUniformsOf(heads: {
+  readonly groups: number;
+  readonly totalKvHeads: number;
+  readonly groupKvHeads: number;
+  readonly kvHeadOffset: number;
+}): Uniform[] {
+  if (heads.groups < 2) return [...KEY_SLOT_UNIFORMS];
+  const apart = heads.totalKvHeads - heads.groupKvHeads;
   return [
     ...KEY_SLOT_UNIFORMS,
-    { name: 'kvHeads', value: size.sub(attention.kvHeads, size.mul('kvGroupStores', apart)) },
-    { name: 'kvHead0', value: size.mul('kvGroupStores', group.kvHeadOffset) },
+    { name: 'kvHeads', value: size.sub(heads.totalKvHeads, size.mul('kvGroupStores', apart)) },
+    { name: 'kvHead0', value: size.mul('kvGroupStores', heads.kvHeadOffset) },
   ];
 }
 

@@ -97,10 +97,10 @@ export interface KeyHeads {
   readonly head: Operand;
 }
 
-export function keyHeadsOf(groups: number): KeyHeads {
+export function keyHeadsOf(groups: number, hk: Operand = 'hk'): KeyHeads {
   return groups > 1
-    ? { heads: uniform('kvHeads'), head: paren(sub('hk', uniform('kvHead0'))) }
-    : { heads: 'TOTAL_KV_HEADS', head: 'hk' };
+    ? { heads: uniform('kvHeads'), head: paren(sub(hk, uniform('kvHead0'))) }
+    : { heads: 'TOTAL_KV_HEADS', head: hk };
 }
 
 /**
