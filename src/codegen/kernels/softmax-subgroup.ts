@@ -184,7 +184,10 @@ function keyRows(b: BlockBuilder, attention: Attention): void {
   ] as const)
     b.let(
       name,
-      add(uniform(base), keyRowWalk(attention.layout, keyHeadsOf(attention.groups.length), width, 'b').first),
+      add(
+        uniform(base),
+        keyRowWalk(attention.layout, keyHeadsOf(attention.groups.length), width, 'b').first,
+      ),
     );
 }
 

@@ -7,7 +7,12 @@
 // keys that steps to the next visited tile when the current one ends. Also the LSE store.
 
 import type { Mask, Score } from '../../ir/ir.js';
-import { keyRowWalk, keySlot, type KeyHeads, type TensorLayout } from '../../kernel/blocks/layout.js';
+import {
+  keyRowWalk,
+  keySlot,
+  type KeyHeads,
+  type TensorLayout,
+} from '../../kernel/blocks/layout.js';
 import { keyUpdate } from '../../kernel/blocks/online-softmax.js';
 import type { RowCodec } from '../../kernel/blocks/row-codec.js';
 import {

@@ -77,7 +77,11 @@ export function softmaxKernel(
       u.name === 'total' && routed ? routedTileBound(routed, group.heads, plan.queryTile) : u.value,
     );
   if (routed) for (const u of routedRowsUniforms(routed)) k.uniform(u.name, u.value);
-  for (const u of [...setup.randomUniforms, ...lseUniforms(lse), ...keySlotUniforms(attention, group)])
+  for (const u of [
+    ...setup.randomUniforms,
+    ...lseUniforms(lse),
+    ...keySlotUniforms(attention, group),
+  ])
     k.uniform(u.name, u.value);
   declareBindings(k, bindings, codec);
   const tiled = plan.variant === 'tiled';
@@ -258,14 +262,8 @@ export function queryRow(
       'oRow',
       add(uniform('oBase'), rowIndex(layout, 'TOTAL_HEADS', seqQ, 'DVW', 'b', 'h', 'row')),
     );
-  b.let(
-    'kBase0',
-    add(uniform('kBase'), keyRowWalk(layout, keyHeads, 'DW', 'b').first),
-  );
-  b.let(
-    'vBase0',
-    add(uniform('vBase'), keyRowWalk(layout, keyHeads, 'DVW', 'b').first),
-  );
+  b.let('kBase0', add(uniform('kBase'), keyRowWalk(layout, keyHeads, 'DW', 'b').first));
+  b.let('vBase0', add(uniform('vBase'), keyRowWalk(layout, keyHeads, 'DVW', 'b').first));
   const vec = step.plan.vectorWidth === 4 ? T.vec(4, 'f32') : T.f32;
   b.var('qrow', undefined, T.array(vec, 'DW'));
   b.var('acc', undefined, T.array(vec, 'DVW'));

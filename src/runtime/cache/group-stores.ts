@@ -140,5 +140,7 @@ export function writeStores(
   sources: { k: RowSource; v: RowSource; segK: RowSource | null },
   encoder: GPUCommandEncoder | null,
 ): void {
-  stores.forEach((s, n) => s.store.write(start, count, n === 0 ? sources : { ...sources, segK: null }, encoder));
+  stores.forEach((s, n) =>
+    s.store.write(start, count, n === 0 ? sources : { ...sources, segK: null }, encoder),
+  );
 }

@@ -175,13 +175,7 @@ export function createKvCache(
     const store = stores[n]!;
     return store.kind === 'recurrent' || !g.ok ? [] : [{ plan: g, store }];
   });
-  const layouts = groupStoreLayouts(
-    keyGroups,
-    plan.cache.groups.length,
-    shape,
-    capacity,
-    maxChunk,
-  );
+  const layouts = groupStoreLayouts(keyGroups, plan.cache.groups.length, shape, capacity, maxChunk);
   const keysKept = layouts.length > 0;
   const slots: SlotLayout = keysKept
     ? layouts.map((l) => l.slots).reduce((a, b) => (b.rows > a.rows ? b : a))
