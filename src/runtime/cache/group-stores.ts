@@ -43,16 +43,22 @@ export interface KeyGroup {
 
 /**
  * The layout of each store before any is allocated: one for every kv head when the spec has
- * one group, else one per softmax group. With several rings or contiguous stores in one spec
- * (a one-group spec has one), each has its own.
+ * one group, else one per softmax group. With a `segment` mask, seg_k is read by position
+ * from one array of the contiguous stores' rows, so when some group is contiguous every group
+ * is (a segment mask in a ring is refused by the cache).
  */
 export function groupStoreLayouts(
-  keyGroups: readonly KeyGroup[],
+  groups: readonly KeyGroup[],
   totalGroups: number,
   shape: StoreShape,
   capacity: number,
   maxChunk: number,
 ): { groups: string[]; heads: StoreHeads; slots: SlotLayout }[] {
+  let keyGroups = groups;
+  const contiguous = keyGroups.find((g) => g.store.kind === 'contiguous')?.store;
+  if (shape.segments && contiguous) {
+    keyGroups = keyGroups.map((g) => ({ ...g, store: contiguous }));
+  }
   if (totalGroups === 1) {
     return keyGroups.map((g) => ({
       groups: [g.plan.group],

@@ -42,6 +42,13 @@ function positions(
   return out;
 }
 
+/** Columns [from, to) of a [B, N] u32 array. */
+function columns(data: Uint32Array, batch: number, n: number, from: number, to: number) {
+  const out = new Uint32Array(batch * (to - from));
+  for (let b = 0; b < batch; b++) out.set(data.subarray(b * n + from, b * n + to), b * (to - from));
+  return out;
+}
+
 /** A windowed group (4 heads on 2 kv heads, ring), a global one (2 on 1), maybe an elu1 one. */
 function hybrid(options: { layout: string; dtype: string; linear: boolean }): string {
   return `attention hy {
@@ -93,9 +100,10 @@ describe.skipIf(!availability.run)('KV cache stores per head group on llvmpipe',
       const end = length + t;
       const k = positions(inputs.k, a.layout, dims(a.kvHeads, a.headDim), length, end);
       const v = positions(inputs.v, a.layout, dims(a.kvHeads, a.valueDim), length, end);
-      await cache.append({ k, v });
+      const segK = inputs.seg_k && columns(inputs.seg_k, batch, total, length, end);
+      await cache.append({ k, v, ...(segK ? { seg_k: segK } : {}) });
       const q = positions(inputs.q, a.layout, dims(a.heads, a.headDim), length, end);
-      const { o } = await cache.attend({ q });
+      const { o } = await cache.attend({ q, ...(segK ? { seg_q: segK } : {}) });
       const expected = reference(module, {
         batch,
         seqQ: t,
@@ -103,6 +111,7 @@ describe.skipIf(!availability.run)('KV cache stores per head group on llvmpipe',
         q,
         k: positions(inputs.k, a.layout, dims(a.kvHeads, a.headDim), 0, end),
         v: positions(inputs.v, a.layout, dims(a.kvHeads, a.valueDim), 0, end),
+        ...(segK ? { seg_q: segK, seg_k: columns(inputs.seg_k!, batch, total, 0, end) } : {}),
       } as unknown as RandomInputs).o;
       const { relativeError } = compareOutput(o!, expected);
       expect(relativeError, `${a.layout} ${a.dtype}: chunk of ${t} at length ${end}`).toBeLessThan(
@@ -194,6 +203,22 @@ describe.skipIf(!availability.run)('KV cache stores per head group on llvmpipe',
       cache.destroy();
       loaded.destroy();
     }
+  });
+
+  it('a segment mask next to a windowed group: every store contiguous, seg_k kept once', async () => {
+    const { module, loaded } = await load(`attention seg {
+  head_dim: 16
+  causal: true
+  group local { heads: 2; kv_heads: 1; mask: segment & window(left: 4) }
+  group docs { heads: 2; kv_heads: 1; mask: segment }
+}`);
+    const cache = await decodeLoop(module, loaded, 2, 48);
+    expect(cache.stores.map((s) => [s.slots.kind, s.slots.rows, s.store.segK !== null])).toEqual([
+      ['contiguous', 48, true],
+      ['contiguous', 48, false],
+    ]);
+    cache.destroy();
+    loaded.destroy();
   });
 
   it("the windowed group's store holds its ring whatever the capacity; bytes per the formula", async () => {
