@@ -92,15 +92,41 @@ export function createGroupStores(
   }));
 }
 
-/** The sizes a store's kernels run with: the cached run's, with the store's addressing. */
-export function storeSizes(sizes: SizeEnv, slots: SlotLayout, apart: boolean): SizeEnv {
+/** The sizes a group store's kernels run with: the cached run's, with the store's addressing. */
+function storeSizes(sizes: SizeEnv, slots: SlotLayout): SizeEnv {
   return {
     ...sizes,
     kvRows: slots.rows,
     ringPrefix: slots.prefix,
     ringSlots: slots.kind === 'ring' ? slots.ringSlots : 0xffffffff,
-    kvGroupStores: apart ? 1 : 0,
+    kvGroupStores: 1,
   };
+}
+
+/**
+ * With a store per group, every kernel that runs and reads k or v must be one of a group with
+ * a store (named `<group>.<kernel>`), or it would read a store of other kv heads.
+ */
+export function checkKernelsHaveStores(
+  name: string,
+  plan: HostPlan,
+  layouts: readonly { groups: readonly string[] }[],
+  skipKernels: ReadonlySet<string>,
+): void {
+  if (plan.cache === undefined || plan.cache.groups.length < 2) return;
+  const kv = new Set(
+    plan.arrays.filter((a) => a.name === 'k' || a.name === 'v').map((a) => a.buffer),
+  );
+  const withStore = new Set(layouts.flatMap((l) => l.groups.flatMap((g) => kernelsOf(plan, g))));
+  for (const kernel of plan.kernels) {
+    if (skipKernels.has(kernel.name) || withStore.has(kernel.name)) continue;
+    if (kernel.bindings.some((b) => kv.has(b.buffer))) {
+      throw new Error(
+        `attention '${name}': kernel ${kernel.name} reads k and v but belongs to no head group ` +
+          `with a k/v store; a KV cache for it is not supported yet`,
+      );
+    }
+  }
 }
 
 /**
@@ -126,7 +152,7 @@ export function kernelOverrides(
   return (sizes) => {
     const overrides = new Map<string, KernelOverride>();
     for (const s of perStore) {
-      const override = { sizes: storeSizes(sizes, s.slots, true), bindings: s.bindings };
+      const override = { sizes: storeSizes(sizes, s.slots), bindings: s.bindings };
       for (const kernel of s.kernels) overrides.set(kernel, override);
     }
     return overrides;

@@ -30,6 +30,7 @@ import { submitAndReadBack } from '../read-back.js';
 import type { RowSource, StoreShape } from './kv-store.js';
 import { MAX_POSITIONS, type SlotLayout } from './slots.js';
 import {
+  checkKernelsHaveStores,
   createGroupStores,
   groupStoreLayouts,
   kernelOverrides,
@@ -191,6 +192,7 @@ export function createKvCache(
   /** Positions the stores can hold, and the most one append may add (a ring's maxChunk). */
   const positionLimit = Math.min(slots.limit, ...layouts.map((l) => l.slots.limit));
   checkKernelsAddressCache(name, plan, ringKept, skipKernels, plan.cache.groups.length > 1);
+  checkKernelsHaveStores(name, plan, layouts, skipKernels);
   if (shape.segments && ringKept) {
     // The kernels read seg_k by absolute position from one [B, seqK] array; a ring would need
     // its own addressing there too.

@@ -221,6 +221,22 @@ describe.skipIf(!availability.run)('KV cache stores per head group on llvmpipe',
     loaded.destroy();
   });
 
+  it('a routed topk group next to a windowed one: its contiguous store and block means, a ring', async () => {
+    const { module, loaded } = await load(`attention rh {
+  head_dim: 16
+  causal: true
+  group moba { heads: 2; kv_heads: 1; mask: topk(2, block: 8) }
+  group local { heads: 2; kv_heads: 1; mask: window(left: 4) | sink(1) }
+}`);
+    const cache = await decodeLoop(module, loaded, 2, 48);
+    expect(cache.stores.map((s) => [s.heads.first, s.slots.kind, s.slots.rows])).toEqual([
+      [0, 'contiguous', 48],
+      [1, 'ring', 4 + MAX_CHUNK + 1],
+    ]);
+    cache.destroy();
+    loaded.destroy();
+  });
+
   it("the windowed group's store holds its ring whatever the capacity; bytes per the formula", async () => {
     const { loaded } = await load(hybrid({ layout: 'bhnd', dtype: 'f32', linear: false }));
     const B = 2;
