@@ -237,6 +237,22 @@ describe.skipIf(!availability.run)('KV cache stores per head group on llvmpipe',
     loaded.destroy();
   });
 
+  it('without a cache the same kernels read every kv head (kvGroupStores = 0): split-K and fused', async () => {
+    for (const layout of ['bhnd', 'bnhd']) {
+      const { module, loaded } = await load(hybrid({ layout, dtype: 'f32', linear: true }));
+      for (const [seqQ, seqK] of [
+        [1, 40],
+        [20, 40],
+      ] as const) {
+        const inputs = randomInputs(module, { batch: 2, seqQ, seqK, seed: seqQ });
+        const { o } = await loaded.run(inputs);
+        const { relativeError } = compareOutput(o, reference(module, inputs).o);
+        expect(relativeError, `${layout} seqQ ${seqQ}`).toBeLessThan(1e-4);
+      }
+      loaded.destroy();
+    }
+  });
+
   it("the windowed group's store holds its ring whatever the capacity; bytes per the formula", async () => {
     const { loaded } = await load(hybrid({ layout: 'bhnd', dtype: 'f32', linear: false }));
     const B = 2;
