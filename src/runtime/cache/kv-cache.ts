@@ -98,13 +98,14 @@ export interface KvCache {
   readonly bytes: number;
   /**
    * Rows of the k/v store per (batch, kv head), and whether they form a ring; kind 'none' when
-   * every group keeps a recurrent state instead of keys.
+   * every group keeps a recurrent state instead of keys. With a store per group (`stores`),
+   * the one with the most rows.
    */
   readonly slots: SlotLayout;
   /**
-   * The k/v store, in the spec's layout with `slots.rows` positions per (batch, kv head):
-   * position p at row `slotOf(slots, p)`; null when no group keeps keys. For reading
-   * (debugging, tests); the cache writes them.
+   * The k/v store of `slots`, in the spec's layout with `slots.rows` positions per (batch,
+   * kv head of the store): position p at row `slotOf(slots, p)`, and seg_k (kept by the first
+   * store); null when no group keeps keys. For reading (debugging, tests); the cache writes them.
    */
   readonly buffers: {
     readonly k: GPUBuffer;
@@ -223,6 +224,7 @@ export function createKvCache(
   const keyStores = createGroupStores(device, `${name}.cache`, shape, layouts);
   // seg_k is kept by the first store (createGroupStores).
   const store = keyStores[0]?.store ?? null;
+  const widest = keyStores.find((s) => s.slots === slots);
   const overridesAt = kernelOverrides(plan, keyStores);
   // The recurrent states build their pipelines asynchronously; append and attend wait for them.
   const statesReady = Promise.all(
@@ -445,7 +447,11 @@ export function createKvCache(
       return keys + (segStage?.size ?? 0) + held + (routedStores?.bytes ?? 0);
     },
     slots,
-    buffers: store && { k: store.k, v: store.v, seg_k: store.segK },
+    buffers: store && {
+      k: widest!.store.k,
+      v: widest!.store.v,
+      seg_k: store.segK,
+    },
     stores: keyStores,
 
     async append(inputs, appendOptions = {}) {

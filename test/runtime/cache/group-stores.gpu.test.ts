@@ -180,6 +180,9 @@ describe.skipIf(!availability.run)('KV cache stores per head group on llvmpipe',
           [['local'], { first: 0, count: 2 }, 'ring', 5 + MAX_CHUNK + 2],
           [['global'], { first: 2, count: 1 }, 'contiguous', 64],
         ]);
+        // `slots` and `buffers` are the widest store's: the global group's.
+        expect(cache.slots).toBe(cache.stores[1]!.slots);
+        expect(cache.buffers!.k).toBe(cache.stores[1]!.store.k);
         cache.destroy();
         loaded.destroy();
       }
