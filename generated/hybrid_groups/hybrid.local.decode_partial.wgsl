@@ -32,6 +32,8 @@ struct Params {
   kvRows: u32,
   ringPrefix: u32,
   ringSlots: u32,
+  kvHeads: u32,
+  kvHead0: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -74,8 +76,8 @@ fn main(
   let pb = p;
   let qt = row / TQ;
   let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;
-  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;
-  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;
+  let kBase0 = P.kBase + (b * P.kvHeads + (hk - P.kvHead0)) * P.kvRows * DW;
+  let vBase0 = P.vBase + (b * P.kvHeads + (hk - P.kvHead0)) * P.kvRows * DVW;
   var qrow: array<vec4<f32>, DW>;
   var acc: array<vec4<f32>, DVW>;
   for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d] * 0.18033688; }

@@ -6,7 +6,15 @@
 import * as v from 'valibot';
 import type { HostPlan, SizeExpr } from './plan.js';
 
-const sizeSymbol = v.picklist(['batch', 'seqQ', 'seqK', 'kvRows', 'ringPrefix', 'ringSlots']);
+const sizeSymbol = v.picklist([
+  'batch',
+  'seqQ',
+  'seqK',
+  'kvRows',
+  'ringPrefix',
+  'ringSlots',
+  'kvGroupStores',
+]);
 
 /** Recursive: an operation's arguments are size expressions again. */
 export const SizeExprSchema: v.GenericSchema<SizeExpr> = v.union([

@@ -12,8 +12,10 @@ export type SizeSymbol = 'batch' | 'seqQ' | 'seqK' | CacheSizeSymbol;
  * (batch, kv head) in the k/v buffers (the row stride), and key position j at row
  * `j < ringPrefix ? j : ringPrefix + (j - ringPrefix) % ringSlots`. A plain run leaves them
  * out: rows = seqK, no prefix, and a ring too long to wrap (see `cacheSizeDefault`).
+ * `kvGroupStores` is 1 when the k/v arrays hold only the kernel's head group's kv heads (a
+ * KV cache's store per group, in a spec of several groups), 0 when they hold every kv head.
  */
-export type CacheSizeSymbol = 'kvRows' | 'ringPrefix' | 'ringSlots';
+export type CacheSizeSymbol = 'kvRows' | 'ringPrefix' | 'ringSlots' | 'kvGroupStores';
 
 /** The run-time sizes; the cache symbols are given only by a KV cache's runs. */
 export type SizeEnv = Readonly<Record<'batch' | 'seqQ' | 'seqK', number>> &
@@ -29,6 +31,8 @@ export function cacheSizeDefault(symbol: CacheSizeSymbol, env: SizeEnv): number 
     case 'ringSlots':
       // j % (2^32 - 1) = j for every u32 position a kernel can see.
       return 0xffffffff;
+    case 'kvGroupStores':
+      return 0;
   }
 }
 

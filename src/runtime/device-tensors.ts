@@ -64,6 +64,20 @@ export interface CachedKeys {
    * the run's compute pass, so every kernel reads them).
    */
   readonly provided?: ReadonlyMap<string, ProvidedKernel>;
+  /**
+   * Kernels that read a store of their own head group (a KV cache that keeps each group's kv
+   * heads apart, src/runtime/cache/group-stores.ts), by kernel name: the sizes their uniforms,
+   * `when` and dispatch are evaluated with (the group's kvRows, ring and `kvGroupStores`), and
+   * the plan buffers they bind elsewhere (k and v). `sizes` above sizes the plan's buffers.
+   */
+  readonly kernels?: ReadonlyMap<string, KernelOverride>;
+}
+
+/** What one kernel of a cached run sees instead of the run's sizes and bindings. */
+export interface KernelOverride {
+  readonly sizes: SizeEnv;
+  /** Plan buffer name to the binding that replaces it for this kernel. */
+  readonly bindings: ReadonlyMap<string, GPUBufferBinding>;
 }
 
 /**
@@ -180,6 +194,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
     sizes: SizeEnv,
     skip: ReadonlySet<string> = new Set(),
     provided?: ReadonlyMap<string, ProvidedKernel>,
+    overrides?: ReadonlyMap<string, KernelOverride>,
   ) => {
     const bindings = new Map<string, GPUBufferBinding>();
     for (const b of bound) {
@@ -224,8 +239,16 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
     const outputs: BoundTensor[] = [];
     let readsOutput = false;
     for (const step of plan.steps) {
+      const override =
+        step.kind === 'dispatch' || step.kind === 'write-uniforms'
+          ? overrides?.get(step.kernel)
+          : undefined;
+      const stepSizes = override?.sizes ?? sizes;
       // A step of the path these sizes do not take (compile.ts: fused or split-K decode).
-      if ((step.kind === 'dispatch' || step.kind === 'write-uniforms') && !holds(step.when, sizes))
+      if (
+        (step.kind === 'dispatch' || step.kind === 'write-uniforms') &&
+        !holds(step.when, stepSizes)
+      )
         continue;
       if ((step.kind === 'dispatch' || step.kind === 'write-uniforms') && skip.has(step.kernel))
         continue;
@@ -293,7 +316,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
         }
         case 'write-uniforms': {
           const loaded = kernelOf(kernels, step.kernel);
-          const values = uniformWords(loaded.kernel, sizes);
+          const values = uniformWords(loaded.kernel, stepSizes);
           const buffer = loaded.kernel.uniformBuffer;
           const last = uniformsWritten.get(buffer);
           // A decode step changes only the words that depend on the length: write that span.
@@ -306,7 +329,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
         }
         case 'dispatch': {
           const loaded = kernelOf(kernels, step.kernel);
-          const size = step.workgroups.map((w) => evalSize(w, sizes));
+          const size = step.workgroups.map((w) => evalSize(w, stepSizes));
           const max = limits.maxComputeWorkgroupsPerDimension;
           if (size.some((w) => w > max)) {
             throw new Error(
@@ -315,7 +338,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
           }
           const entries = loaded.kernel.bindings.map((b) => ({
             binding: b.binding,
-            resource: bindingOf(b.buffer),
+            resource: override?.bindings.get(b.buffer) ?? bindingOf(b.buffer),
           }));
           const key =
             step.kernel +
@@ -470,11 +493,11 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       }
       const scoped = withErrorScopes(device, () => {
         if (encoder) {
-          record(encoder, bound, sizes, cached?.skipKernels, cached?.provided);
+          record(encoder, bound, sizes, cached?.skipKernels, cached?.provided, cached?.kernels);
           return;
         }
         const own = device.createCommandEncoder({ label: name });
-        record(own, bound, sizes, cached?.skipKernels, cached?.provided);
+        record(own, bound, sizes, cached?.skipKernels, cached?.provided, cached?.kernels);
         device.queue.submit([own.finish()]);
       });
       const error = await scoped.error;

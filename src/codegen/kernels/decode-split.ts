@@ -11,7 +11,7 @@
 
 import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
 import { maskLeaves } from '../../ir/ir.js';
-import { rowIndex } from '../../kernel/blocks/layout.js';
+import { keyHeadsOf, rowIndex } from '../../kernel/blocks/layout.js';
 import { rowCodec } from '../../kernel/blocks/row-codec.js';
 import {
   add,
@@ -39,7 +39,7 @@ import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { constantLoopCost, loopCost } from '../wgsl/loop-budget.js';
 import {
-  KEY_SLOT_UNIFORMS,
+  keySlotUniforms,
   lseUniforms,
   softmaxKernelSetup,
   type KernelTarget,
@@ -141,7 +141,7 @@ export function decodePartialKernel(
   k.uniform('splits', splits);
   k.uniform('tilesPerSplit', decodeTilesPerSplit(plan.keyTile));
   k.uniform('partBase', size.ceilDiv(arrays.part, W));
-  for (const u of KEY_SLOT_UNIFORMS) k.uniform(u.name, u.value);
+  for (const u of keySlotUniforms(attention, group)) k.uniform(u.name, u.value);
   const declare = declareStorage(k);
   for (const b of [bindings.q, bindings.k, bindings.v]) declare(b, 'read', codec.stored);
   declare(bindings.part, 'read_write', vectorType(W));
@@ -161,6 +161,7 @@ export function decodePartialKernel(
       codec,
       bindings,
       layout: attention.layout,
+      keyHeads: keyHeadsOf(attention.groups.length),
       width: W,
       vectors: attention.headDim / W,
       valueVectors: attention.valueDim / W,

@@ -8,7 +8,7 @@ import type { Routing } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { arrayView } from '../../kernel/blocks/array-view.js';
-import { keySlot, rowIndex, type TensorLayout } from '../../kernel/blocks/layout.js';
+import { keyHeadsOf, keySlot, rowIndex, type TensorLayout } from '../../kernel/blocks/layout.js';
 import { packedHalfAt } from '../../kernel/blocks/row-codec.js';
 import {
   add,
@@ -35,7 +35,7 @@ import {
   type BlockBuilder,
 } from '../../kernel/build.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
-import { KEY_SLOT_UNIFORMS } from '../wgsl/softmax-kernel-setup.js';
+import { keySlotUniformsOf } from '../wgsl/softmax-kernel-setup.js';
 
 const WORKGROUP = 64;
 /** Bindings of k (its own buffer, or q/k/v packed in one) and of `aux`. */
@@ -51,6 +51,8 @@ export interface RouteShape {
   readonly totalKvHeads: number;
   readonly groupKvHeads: number;
   readonly kvHeadOffset: number;
+  /** Head groups of the attention: with several, stored keys are read through `keyHeadsOf`. */
+  readonly groups?: number;
 }
 
 /** Word offsets (uniform values) of k and of the route tables in `aux`. */
@@ -100,10 +102,11 @@ export function keyElement(shape: RouteShape, b: Expr, hk: Expr, j: Expr, d: Exp
 /**
  * Element `d` of a key where the keys are stored: `kvRows` rows per head, the key at row
  * `slot` = keySlot(j) of its position j (k itself in a plain run, a KV cache's store when one
- * runs the plan). The kernel declares KEY_SLOT_UNIFORMS.
+ * runs the plan). The kernel declares `keySlotUniformsOf(shape)`.
  */
 export function storedKeyElement(shape: RouteShape, b: Expr, hk: Expr, slot: Expr, d: Expr): Expr {
-  const row = rowIndex(shape.layout, 'TOTAL_KV_HEADS', uniform('kvRows'), 'D', b, hk, slot);
+  const heads = keyHeadsOf(shape.groups ?? 1, hk);
+  const row = rowIndex(shape.layout, heads.heads, uniform('kvRows'), 'D', b, heads.head, slot);
   return keyElementAt(shape, row, d);
 }
 
@@ -133,7 +136,8 @@ export function blockMeansKernel(shape: RouteShape, block: number, arrays: Route
   k.uniform('total', size.mul('batch', shape.groupKvHeads, nb, shape.headDim));
   k.uniform('kBase', arrays.k);
   k.uniform('tBase', arrays.table);
-  for (const u of KEY_SLOT_UNIFORMS) k.uniform(u.name, u.value);
+  for (const u of keySlotUniformsOf({ ...shape, groups: shape.groups ?? 1 }))
+    k.uniform(u.name, u.value);
   const x = k.gridIndex('invocation', 'x', 'total');
   k.main((b) => {
     const d = b.let('d', mod(x, 'D'));
@@ -240,7 +244,8 @@ export function keyBucketsKernel(shape: RouteShape, routing: Routing, arrays: Ro
   const centroids =
     routing.kind === 'cluster' ? k.uniform('centroidsBase', need(arrays.centroids)) : null;
   const projection = routing.kind === 'lsh' ? k.uniform('rBase', need(arrays.projection)) : u32(0);
-  for (const u of KEY_SLOT_UNIFORMS) k.uniform(u.name, u.value);
+  for (const u of keySlotUniformsOf({ ...shape, groups: shape.groups ?? 1 }))
+    k.uniform(u.name, u.value);
   const x = k.gridIndex('invocation', 'x', 'total');
   k.main((b) => {
     const j = b.let('j', mod(x, seqK));

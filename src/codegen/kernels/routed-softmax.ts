@@ -18,7 +18,7 @@
 import type { Attention, Group, Mask, MaskLeaf, Score } from '../../ir/ir.js';
 import { maskLeaves } from '../../ir/ir.js';
 import { findKeptList, selectKeptRow } from '../../kernel/blocks/kept-rows.js';
-import { keyRowWalk, keySlot, rowIndex } from '../../kernel/blocks/layout.js';
+import { keyHeadsOf, keyRowWalk, keySlot, rowIndex } from '../../kernel/blocks/layout.js';
 import { keyUpdate, LOWEST_SCORE, TANH_SAFE } from '../../kernel/blocks/online-softmax.js';
 import { rowCodec, type RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
@@ -66,7 +66,7 @@ import { routedLoopIterations } from '../routing/routed-loop-budget.js';
 import { bucketTableOffsets, centroidCount } from '../routing/route-kernels.js';
 import { keptRowUniforms, routedTileBound } from '../wgsl/emit-head-routing.js';
 import {
-  KEY_SLOT_UNIFORMS,
+  keySlotUniforms,
   lseUniforms,
   type SoftmaxArrays,
   type SoftmaxBindings,
@@ -288,7 +288,7 @@ function routedUniforms(
   mask.routed.forEach((leaf, n) => uniforms.push(...routedLeafUniforms(leaf, n, arrays, group)));
   if (headRouting) uniforms.push(...keptRowUniforms(headRouting));
   // Keys by position through keySlot: k itself in a plain run, a KV cache's store in a decode.
-  uniforms.push(...KEY_SLOT_UNIFORMS);
+  uniforms.push(...keySlotUniforms(attention, group));
   return uniforms;
 }
 
@@ -382,6 +382,7 @@ function queryRow(
   b.let('pa', p);
   b.let('pb', p);
   const layout = attention.layout;
+  const keyHeads = keyHeadsOf(attention.groups.length);
   const seqQ = uniform('seqQ');
   const seqK = uniform('seqK');
   b.let('qRow', add(uniform('qBase'), rowIndex(layout, 'TOTAL_HEADS', seqQ, 'DW', 'b', 'h', 'i')));
@@ -390,7 +391,7 @@ function queryRow(
     ['kBase0', 'DW', 'kBase'],
     ['vBase0', 'DVW', 'vBase'],
   ] as const)
-    b.let(base, add(uniform(first), keyRowWalk(layout, 'TOTAL_KV_HEADS', width, 'b', 'hk').first));
+    b.let(base, add(uniform(first), keyRowWalk(layout, keyHeads, width, 'b').first));
   b.let('NK', construct(T.i32, seqK));
   b.var('qrow', undefined, queryType(W));
   b.var('acc', undefined, T.array(W === 4 ? T.vec(4, 'f32') : T.f32, 'DVW'));
@@ -554,8 +555,9 @@ function keyStep(
   codec: RowCodec,
   W: 1 | 4,
 ): void {
-  const kWalk = keyRowWalk(attention.layout, 'TOTAL_KV_HEADS', 'DW', 'b', 'hk');
-  const vWalk = keyRowWalk(attention.layout, 'TOTAL_KV_HEADS', 'DVW', 'b', 'hk');
+  const keyHeads = keyHeadsOf(attention.groups.length);
+  const kWalk = keyRowWalk(attention.layout, keyHeads, 'DW', 'b');
+  const vWalk = keyRowWalk(attention.layout, keyHeads, 'DVW', 'b');
   // k and v share the key's row (its slot in a KV cache ring).
   const slot = b.let('slot', keySlot('j'));
   const kRow = b.let('kRow', kWalk.atSlot('kBase0', slot));

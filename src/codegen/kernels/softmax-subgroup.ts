@@ -21,7 +21,7 @@
 
 import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
 import { SUBGROUP_WORKGROUP_SIZE } from '../../passes/plan-blocks.js';
-import { keyRowWalk, rowIndex } from '../../kernel/blocks/layout.js';
+import { keyHeadsOf, keyRowWalk, rowIndex } from '../../kernel/blocks/layout.js';
 import { modifyScore } from '../../kernel/blocks/online-softmax.js';
 import { rowCodec } from '../../kernel/blocks/row-codec.js';
 import {
@@ -54,7 +54,7 @@ import {
 import { SUBGROUP_INPUTS, type Expr, type Kernel } from '../../kernel/ir.js';
 import { subgroupLoopIterations } from '../wgsl/loop-budget.js';
 import {
-  KEY_SLOT_UNIFORMS,
+  keySlotUniforms,
   lseUniforms,
   softmaxKernelSetup,
   type KernelTarget,
@@ -110,7 +110,7 @@ export function subgroupSoftmaxKernel(
     ...setup.uniforms,
     ...setup.randomUniforms,
     ...lseUniforms(lse),
-    ...KEY_SLOT_UNIFORMS,
+    ...keySlotUniforms(attention, group),
   ])
     k.uniform(u.name, u.value);
   declareBindings(k, bindings, codec);
@@ -184,7 +184,10 @@ function keyRows(b: BlockBuilder, attention: Attention): void {
   ] as const)
     b.let(
       name,
-      add(uniform(base), keyRowWalk(attention.layout, 'TOTAL_KV_HEADS', width, 'b', 'hk').first),
+      add(
+        uniform(base),
+        keyRowWalk(attention.layout, keyHeadsOf(attention.groups.length), width, 'b').first,
+      ),
     );
 }
 
@@ -259,7 +262,11 @@ function keyTile(tile: BlockBuilder, s: Shape): void {
   ] as const)
     stage(
       tile,
-      { layout: s.attention.layout, codec: s.codec },
+      {
+        layout: s.attention.layout,
+        keyHeads: keyHeadsOf(s.attention.groups.length),
+        codec: s.codec,
+      },
       {
         tile: name,
         binding,

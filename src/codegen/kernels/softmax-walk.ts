@@ -7,7 +7,12 @@
 // keys that steps to the next visited tile when the current one ends. Also the LSE store.
 
 import type { Mask, Score } from '../../ir/ir.js';
-import { keyRowWalk, keySlot, type TensorLayout } from '../../kernel/blocks/layout.js';
+import {
+  keyRowWalk,
+  keySlot,
+  type KeyHeads,
+  type TensorLayout,
+} from '../../kernel/blocks/layout.js';
 import { keyUpdate } from '../../kernel/blocks/online-softmax.js';
 import type { RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
@@ -55,6 +60,8 @@ export interface KeyWalk {
   readonly codec: RowCodec;
   readonly bindings: SoftmaxBindings;
   readonly layout: TensorLayout;
+  /** The kv heads of k and v and the kernel's among them (`keyHeadsOf`). */
+  readonly keyHeads: KeyHeads;
   readonly width: 1 | 4;
   /** DW and DVW: the score and value loops' trip counts (short-loops.ts). */
   readonly vectors: number;
@@ -136,8 +143,8 @@ const allowed = call('allowed', 'p', 'j', 'b', 'segRow');
 
 /** One key's score, online-softmax update and value product (j is the key index). */
 function keyBody(b: BlockBuilder, w: KeyWalk): void {
-  const kWalk = keyRowWalk(w.layout, 'TOTAL_KV_HEADS', 'DW', 'b', 'hk');
-  const vWalk = keyRowWalk(w.layout, 'TOTAL_KV_HEADS', 'DVW', 'b', 'hk');
+  const kWalk = keyRowWalk(w.layout, w.keyHeads, 'DW', 'b');
+  const vWalk = keyRowWalk(w.layout, w.keyHeads, 'DVW', 'b');
   const at = (name: string, row: Expr) => index(name, add(row, 'd'));
   if (w.tiles === 'staged') {
     const kRow = b.let('kRow', mul(paren(sub('j', 'ja')), 'DW'));
@@ -218,8 +225,12 @@ export interface Staging {
 }
 
 /** `tile[x] = row x / width, unit x % width` of the tile's keys, strided over the workgroup. */
-export function stage(b: BlockBuilder, w: Pick<KeyWalk, 'layout' | 'codec'>, s: Staging): void {
-  const walk = keyRowWalk(w.layout, 'TOTAL_KV_HEADS', s.width, 'b', 'hk');
+export function stage(
+  b: BlockBuilder,
+  w: Pick<KeyWalk, 'layout' | 'keyHeads' | 'codec'>,
+  s: Staging,
+): void {
+  const walk = keyRowWalk(w.layout, w.keyHeads, s.width, 'b');
   const write = s.write ?? ((body, x, unit) => body.assign(index(s.tile, x), unit));
   b.for(
     'x',

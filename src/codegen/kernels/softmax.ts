@@ -8,7 +8,7 @@
 // rows share one load (GPU-shaped); `rowwise` reads K/V straight from storage (CPU-shaped).
 
 import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
-import { keyRowWalk, rowIndex } from '../../kernel/blocks/layout.js';
+import { keyHeadsOf, keyRowWalk, rowIndex } from '../../kernel/blocks/layout.js';
 import { LOWEST_SCORE, TANH_SAFE } from '../../kernel/blocks/online-softmax.js';
 import { rowCodec, type RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
@@ -34,7 +34,7 @@ import type { Expr, HelperFunction, Kernel, Type } from '../../kernel/ir.js';
 import { routedRowsUniforms, routedTileBound } from '../wgsl/emit-head-routing.js';
 import { softmaxLoopIterations } from '../wgsl/loop-budget.js';
 import {
-  KEY_SLOT_UNIFORMS,
+  keySlotUniforms,
   lseUniforms,
   softmaxKernelSetup,
   type KernelTarget,
@@ -76,7 +76,11 @@ export function softmaxKernel(
       u.name === 'total' && routed ? routedTileBound(routed, group.heads, plan.queryTile) : u.value,
     );
   if (routed) for (const u of routedRowsUniforms(routed)) k.uniform(u.name, u.value);
-  for (const u of [...setup.randomUniforms, ...lseUniforms(lse), ...KEY_SLOT_UNIFORMS])
+  for (const u of [
+    ...setup.randomUniforms,
+    ...lseUniforms(lse),
+    ...keySlotUniforms(attention, group),
+  ])
     k.uniform(u.name, u.value);
   declareBindings(k, bindings, codec);
   const tiled = plan.variant === 'tiled';
@@ -105,6 +109,7 @@ export function softmaxKernel(
       codec,
       bindings,
       layout: attention.layout,
+      keyHeads: keyHeadsOf(attention.groups.length),
       width: plan.vectorWidth,
       vectors: attention.headDim / plan.vectorWidth,
       valueVectors: attention.valueDim / plan.vectorWidth,
@@ -244,6 +249,7 @@ export function queryRow(
   outputRow = true,
 ): void {
   const layout = attention.layout;
+  const keyHeads = keyHeadsOf(attention.groups.length);
   const seqQ = uniform('seqQ');
   b.let(
     'qRow',
@@ -254,14 +260,8 @@ export function queryRow(
       'oRow',
       add(uniform('oBase'), rowIndex(layout, 'TOTAL_HEADS', seqQ, 'DVW', 'b', 'h', 'row')),
     );
-  b.let(
-    'kBase0',
-    add(uniform('kBase'), keyRowWalk(layout, 'TOTAL_KV_HEADS', 'DW', 'b', 'hk').first),
-  );
-  b.let(
-    'vBase0',
-    add(uniform('vBase'), keyRowWalk(layout, 'TOTAL_KV_HEADS', 'DVW', 'b', 'hk').first),
-  );
+  b.let('kBase0', add(uniform('kBase'), keyRowWalk(layout, keyHeads, 'DW', 'b').first));
+  b.let('vBase0', add(uniform('vBase'), keyRowWalk(layout, keyHeads, 'DVW', 'b').first));
   const vec = step.plan.vectorWidth === 4 ? T.vec(4, 'f32') : T.f32;
   b.var('qrow', undefined, T.array(vec, 'DW'));
   b.var('acc', undefined, T.array(vec, 'DVW'));

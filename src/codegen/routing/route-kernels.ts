@@ -121,6 +121,7 @@ export function routeSteps(context: RouteContext): PlanStep[] {
     totalKvHeads: ir.kvHeads,
     groupKvHeads: group.kvHeads,
     kvHeadOffset: group.kvHeadOffset,
+    groups: ir.groups.length,
   };
   const bindings = [
     { binding: ROUTE_K_BINDING, buffer: context.kBuffer, type: 'read-only-storage' as const },

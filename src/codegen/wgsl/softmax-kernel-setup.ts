@@ -3,7 +3,7 @@
 // the mask's leaves and the codegen context of its random leaves, where the score scale
 // folds, and the uniforms every variant declares, in the order the Params struct lists them.
 
-import type { BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
+import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
 import { maskLeaves } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
@@ -137,6 +137,38 @@ export const KEY_SLOT_UNIFORMS: readonly Uniform[] = [
   { name: 'ringPrefix', value: 'ringPrefix' },
   { name: 'ringSlots', value: 'ringSlots' },
 ];
+
+/**
+ * KEY_SLOT_UNIFORMS, and in a spec of several head groups the kv heads of the k/v arrays the
+ * kernel reads (`keyHeadsOf`, kernel/blocks/layout.ts): `kvHeads` of them with the group's
+ * first at `kvHead0`. A plain run (`kvGroupStores` = 0) reads every kv head; a KV cache that
+ * keeps each group's kv heads in a store of their own sets it to 1 for this group's kernels.
+ * A spec of one group keeps its exact kernel text.
+ */
+export function keySlotUniforms(attention: Attention, group: Group): Uniform[] {
+  return keySlotUniformsOf({
+    groups: attention.groups.length,
+    totalKvHeads: attention.kvHeads,
+    groupKvHeads: group.kvHeads,
+    kvHeadOffset: group.kvHeadOffset,
+  });
+}
+
+/** `keySlotUniforms` from the counts alone (route kernels know no IR group). */
+export function keySlotUniformsOf(heads: {
+  readonly groups: number;
+  readonly totalKvHeads: number;
+  readonly groupKvHeads: number;
+  readonly kvHeadOffset: number;
+}): Uniform[] {
+  if (heads.groups < 2) return [...KEY_SLOT_UNIFORMS];
+  const apart = heads.totalKvHeads - heads.groupKvHeads;
+  return [
+    ...KEY_SLOT_UNIFORMS,
+    { name: 'kvHeads', value: size.sub(heads.totalKvHeads, size.mul('kvGroupStores', apart)) },
+    { name: 'kvHead0', value: size.mul('kvGroupStores', heads.kvHeadOffset) },
+  ];
+}
 
 function need(x: SizeExpr | null | undefined): SizeExpr {
   if (x === null || x === undefined)

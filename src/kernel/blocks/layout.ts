@@ -84,15 +84,34 @@ export function keySlot(j: Operand): Expr {
 }
 
 /**
+ * The kv heads of the k/v arrays a softmax kernel reads, and its kv head `hk` among them. A
+ * spec of one head group reads k and v with every kv head (`TOTAL_KV_HEADS`, `hk`). A spec of
+ * several groups takes them from the uniforms `kvHeads` and `kvHead0` (codegen/plan.ts's
+ * `kvGroupStores`): every kv head in a plain run, only the group's own in a KV cache, which
+ * keeps a store per head group (src/runtime/cache/group-stores.ts).
+ */
+export interface KeyHeads {
+  /** kv heads per batch entry (bhnd) or per position (bnhd) of the k/v arrays. */
+  readonly heads: Operand;
+  /** The kernel's kv head among them. */
+  readonly head: Operand;
+}
+
+export function keyHeadsOf(groups: number, hk: Operand = 'hk'): KeyHeads {
+  return groups > 1
+    ? { heads: uniform('kvHeads'), head: paren(sub(hk, uniform('kvHead0'))) }
+    : { heads: 'TOTAL_KV_HEADS', head: hk };
+}
+
+/**
  * The k or v rows of (b, kv head) by key position: `rowWalk` with the store's row count
  * `kvRows` (seqK in a plain run, the cache's allocated rows in a KV cache) and `keySlot`.
  */
 export function keyRowWalk(
   layout: TensorLayout,
-  heads: Operand,
+  keyHeads: KeyHeads,
   width: Operand,
   b: Operand,
-  head: Operand,
 ): {
   readonly first: Expr;
   /** Row of key position j. */
@@ -100,6 +119,6 @@ export function keyRowWalk(
   /** Row of a slot already computed with `keySlot` (k and v share one per key). */
   readonly atSlot: (first: Operand, slot: Operand) => Expr;
 } {
-  const walk = rowWalk(layout, heads, uniform('kvRows'), width, b, head);
+  const walk = rowWalk(layout, keyHeads.heads, uniform('kvRows'), width, b, keyHeads.head);
   return { first: walk.first, at: (first, j) => walk.at(first, keySlot(j)), atSlot: walk.at };
 }

@@ -77,12 +77,17 @@ export function groupStoreFor(
   }
 }
 
-/** Every kernel that reads k or v must address them through the cache symbols. */
+/**
+ * Every kernel that reads k or v must address them through the cache symbols, and in a spec of
+ * several head groups (a store per group, group-stores.ts) read its group's kv heads through
+ * `kvHeads` / `kvHead0`.
+ */
 export function checkKernelsAddressCache(
   name: string,
   plan: HostPlan,
   ring: boolean,
   skipKernels: ReadonlySet<string> = new Set(),
+  groupStores = false,
 ): void {
   const kvBuffers = new Set(
     plan.arrays.filter((a) => a.name === 'k' || a.name === 'v').map((a) => a.buffer),
@@ -107,6 +112,14 @@ export function checkKernelsAddressCache(
       throw new Error(
         `attention '${name}': kernel ${kernel.name} reads k and v but does not address a KV ` +
           `cache${ring ? ' ring' : ''} (no uniform ${missing.join(', ')}); a KV cache for it is not supported yet`,
+      );
+    }
+    const heads = ['kvHeads', 'kvHead0'].filter((u) => !declared.has(u));
+    if (groupStores && heads.length > 0) {
+      throw new Error(
+        `attention '${name}': kernel ${kernel.name} reads k and v of every kv head (no uniform ` +
+          `${heads.join(', ')}), but a KV cache keeps each head group's kv heads in a store of ` +
+          `their own; compile it again`,
       );
     }
   }

@@ -6,9 +6,10 @@
 // (slots.ts), so the mask is evaluated exactly as without a cache.
 //
 // Each head group gets the store its plan names (`groupStoreFor`):
-// - softmax groups (static, segment and routed masks) share one k/v store holding every kv
-//   head: a ring when every such group's reach is bounded (sized for the widest), else a
-//   contiguous store of min(capacity, max_seq) rows;
+// - softmax groups (static, segment and routed masks) keep k/v stores (group-stores.ts): a
+//   spec of one group one store of every kv head, a spec of several one per softmax group of
+//   its kv heads; each a ring when the group's reach is bounded, else a contiguous store of
+//   min(capacity, max_seq) rows;
 // - routed groups also keep their side tables (routed-stores.ts: topk block means, cluster/lsh
 //   bucket ids), which stand in for the plan's route kernels at attend
 //   (`CachedKeys.provided`);
@@ -28,8 +29,17 @@ import type { CachedKeys, TensorRunner } from '../device-tensors.js';
 import { packHalves, unpackHalves } from '../f16.js';
 import type { LoadContext } from '../load-context.js';
 import { submitAndReadBack } from '../read-back.js';
-import { createKvStore, type KvStore, type RowSource, type StoreShape } from './kv-store.js';
-import { MAX_POSITIONS, slotLayout, type SlotLayout } from './slots.js';
+import type { RowSource, StoreShape } from './kv-store.js';
+import { MAX_POSITIONS, type SlotLayout } from './slots.js';
+import {
+  checkKernelsHaveStores,
+  createGroupStores,
+  groupStoreLayouts,
+  kernelOverrides,
+  writeStores,
+  type GroupStore,
+  type KeyGroup,
+} from './group-stores.js';
 import { checkKernelsAddressCache, groupStoreFor, storeShapeOf } from './cache-plan-checks.js';
 import type { CacheInput } from './cache-inputs.js';
 import { RecurrentState } from './recurrent-state.js';
@@ -103,19 +113,25 @@ export interface KvCache {
   readonly bytes: number;
   /**
    * Rows of the k/v store per (batch, kv head), and whether they form a ring; kind 'none' when
-   * every group keeps a recurrent state instead of keys.
+   * every group keeps a recurrent state instead of keys. With a store per group (`stores`),
+   * the one with the most rows.
    */
   readonly slots: SlotLayout;
   /**
-   * The k/v store, in the spec's layout with `slots.rows` positions per (batch, kv head):
-   * position p at row `slotOf(slots, p)`; null when no group keeps keys. For reading
-   * (debugging, tests); the cache writes them.
+   * The k/v store of `slots`, in the spec's layout with `slots.rows` positions per (batch,
+   * kv head of the store): position p at row `slotOf(slots, p)`, and seg_k (kept by the first
+   * store); null when no group keeps keys. For reading (debugging, tests); the cache writes them.
    */
   readonly buffers: {
     readonly k: GPUBuffer;
     readonly v: GPUBuffer;
     readonly seg_k: GPUBuffer | null;
   } | null;
+  /**
+   * Every k/v store: one of every kv head for a spec of one head group (`slots`, `buffers`),
+   * one per softmax group of its kv heads for a spec of several (group-stores.ts).
+   */
+  readonly stores: readonly GroupStore[];
   append(inputs: CacheAppendInputs, options?: CacheAppendOptions): Promise<void>;
   attend(args: CacheAttendArgs): Promise<{ o?: Float32Array }>;
   /** Starts over at position 0 (the stores keep their memory). */
@@ -184,21 +200,19 @@ export function createKvCache(
       )
       .map((k) => k.name),
   );
-  // One k/v store for the softmax groups: the widest ring, or contiguous if any group reads
-  // unboundedly; none when every group keeps a recurrent state.
-  const contiguous = stores.find((s) => s.kind === 'contiguous');
-  const rings = stores.flatMap((s) => (s.kind === 'ring' ? [s] : []));
-  const keysKept = contiguous !== undefined || rings.length > 0;
+  // The softmax groups' k/v stores (group-stores.ts); none when every group keeps a recurrent
+  // state. `slots` is the widest store's: it sizes the plan's scratch.
+  const shape = storeShapeOf(plan, batch);
+  const keyGroups = plan.cache.groups.flatMap((g, n): KeyGroup[] => {
+    const store = stores[n]!;
+    return store.kind === 'recurrent' || store.kind === 'projected' || !g.ok
+      ? []
+      : [{ plan: g, store }];
+  });
+  const layouts = groupStoreLayouts(keyGroups, plan.cache.groups.length, shape, capacity, maxChunk);
+  const keysKept = layouts.length > 0;
   const slots: SlotLayout = keysKept
-    ? slotLayout(
-        contiguous ?? {
-          kind: 'ring',
-          lookBack: Math.max(...rings.map((r) => r.lookBack)),
-          prefix: Math.max(...rings.map((r) => r.prefix)),
-        },
-        capacity,
-        maxChunk,
-      )
+    ? layouts.map((l) => l.slots).reduce((a, b) => (b.rows > a.rows ? b : a))
     : {
         kind: 'none',
         rows: 0,
@@ -207,9 +221,12 @@ export function createKvCache(
         maxChunk: MAX_POSITIONS,
         limit: MAX_POSITIONS,
       };
-  checkKernelsAddressCache(name, plan, slots.kind === 'ring', skipKernels);
-  const shape = storeShapeOf(plan, batch);
-  if (shape.segments && slots.kind === 'ring') {
+  const ringKept = layouts.some((l) => l.slots.kind === 'ring');
+  /** Positions the stores can hold, and the most one append may add (a ring's maxChunk). */
+  const positionLimit = Math.min(slots.limit, ...layouts.map((l) => l.slots.limit));
+  checkKernelsAddressCache(name, plan, ringKept, skipKernels, plan.cache.groups.length > 1);
+  checkKernelsHaveStores(name, plan, layouts, skipKernels);
+  if (shape.segments && ringKept) {
     // The kernels read seg_k by absolute position from one [B, seqK] array; a ring would need
     // its own addressing there too.
     throw new Error(
@@ -218,12 +235,14 @@ export function createKvCache(
   }
   const unit = shape.element === 2 ? 'f16' : 'f32';
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
-  const kRowBytes = batch * shape.kvHeads * shape.headDim * shape.element;
-  if (keysKept && kRowBytes * slots.rows > limit) {
-    throw new Error(
-      `attention '${name}': a cache of ${slots.rows} positions at batch ${batch} needs ` +
-        `${kRowBytes * slots.rows} bytes for k, over the device's maxStorageBufferBindingSize / maxBufferSize (${limit}); use a smaller capacity`,
-    );
+  for (const l of layouts) {
+    const kBytes = batch * l.heads.count * shape.headDim * shape.element * l.slots.rows;
+    if (kBytes > limit) {
+      throw new Error(
+        `attention '${name}': a cache of ${l.slots.rows} positions at batch ${batch} needs ` +
+          `${kBytes} bytes for k, over the device's maxStorageBufferBindingSize / maxBufferSize (${limit}); use a smaller capacity`,
+      );
+    }
   }
   const routedTables = routedTablesOf(plan);
   if (routedTables.some((t) => t.kind === 'bucket-ids' && t.routing === 'cluster')) {
@@ -234,9 +253,11 @@ export function createKvCache(
       );
     }
   }
-  const store: KvStore | null = keysKept
-    ? createKvStore(device, `${name}.cache`, shape, slots)
-    : null;
+  const keyStores = createGroupStores(device, `${name}.cache`, shape, layouts);
+  // seg_k is kept by the first store (createGroupStores).
+  const store = keyStores[0]?.store ?? null;
+  const widest = keyStores.find((s) => s.slots === slots);
+  const overridesAt = kernelOverrides(plan, keyStores);
   // The recurrent states build their pipelines asynchronously; append and attend wait for them.
   const statesReady = Promise.all(
     recurrentGroups.map((group) => RecurrentState.create(device, plan, group, { batch })),
@@ -277,7 +298,7 @@ export function createKvCache(
     routedTables.length > 0
       ? RoutedStores.create(device, plan, {
           batch,
-          capacity: slots.limit,
+          capacity: positionLimit,
           ...(options.centroids ? { centroids: options.centroids } : {}),
         }).then((s) => (routedStores = s))
       : null;
@@ -288,7 +309,7 @@ export function createKvCache(
     shape.segments && batch > 1
       ? device.createBuffer({
           label: `${name}.cache.seg_k-stage`,
-          size: Math.max(16, Math.ceil((batch * slots.rows * 4) / 16) * 16),
+          size: Math.max(16, Math.ceil((batch * (keyStores[0]?.slots.rows ?? 0) * 4) / 16) * 16),
           usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
         })
       : null;
@@ -414,12 +435,13 @@ export function createKvCache(
     return { kind: 'device', buffer: x.buffer, offset };
   };
 
+  const ringRoom = `this ring keeps the look-back and ${maxChunk} more positions (createCache({ maxChunk }))`;
   const room = () =>
-    slots.kind === 'ring'
-      ? `this ring keeps the look-back and ${slots.maxChunk} more positions (createCache({ maxChunk }))`
-      : slots.kind === 'none'
-        ? `recurrent states count positions up to ${slots.limit}`
-        : `the cache holds ${slots.limit} positions (capacity ${capacity}${slots.limit < capacity ? ', max_seq' : ''})`;
+    positionLimit === MAX_POSITIONS
+      ? keysKept
+        ? ringRoom
+        : `recurrent states count positions up to ${positionLimit}`
+      : `the cache holds ${positionLimit} positions (capacity ${capacity}${positionLimit < capacity ? ', max_seq' : ''})`;
 
   /** An appended tensor as a recurrent state takes it: f32 host data, or the device tensor. */
   // f16 halves (checked by positionsOf): widened exactly, the state packs them again.
@@ -458,8 +480,9 @@ export function createKvCache(
     batch,
     get bytes() {
       const held = states ? states.reduce((n, s) => n + s.bytes, 0) : plannedStateBytes;
+      const keys = keyStores.reduce((n, s) => n + s.store.bytes, 0);
       return (
-        (store?.bytes ?? 0) +
+        keys +
         (segStage?.size ?? 0) +
         held +
         (routedStores?.bytes ?? 0) +
@@ -467,7 +490,12 @@ export function createKvCache(
       );
     },
     slots,
-    buffers: store && { k: store.k, v: store.v, seg_k: store.segK },
+    buffers: store && {
+      k: widest!.store.k,
+      v: widest!.store.v,
+      seg_k: store.segK,
+    },
+    stores: keyStores,
 
     async append(inputs, appendOptions = {}) {
       assertUsable();
@@ -489,12 +517,12 @@ export function createKvCache(
           throw new Error(`append: tensor 'seg_k' has ${ts} positions, expected ${t} (as k)`);
         segSource = sourceOf('seg_k', inputs.seg_k!, t);
       }
-      if (slots.kind === 'ring' && t > slots.maxChunk) {
+      if (ringKept && t > maxChunk) {
         throw new Error(
-          `append: ${t} new positions, but at most ${slots.maxChunk} fit one append: ${room()}; append a longer prefill in chunks, attending after each`,
+          `append: ${t} new positions, but at most ${maxChunk} fit one append: ${ringRoom}; append a longer prefill in chunks, attending after each`,
         );
       }
-      if (length + t > slots.limit) {
+      if (length + t > positionLimit) {
         throw new Error(
           `append: ${t} new position${t === 1 ? '' : 's'} at length ${length} would pass the capacity: ${room()}; nothing was written`,
         );
@@ -525,11 +553,13 @@ export function createKvCache(
         await runner.checkBuffers(onDevice.map(([n, x]) => ({ name: n, buffer: x.buffer })));
         assertUsable();
         await withEncoder('append', appendOptions.encoder, async (encoder) => {
-          store?.write(length, t, sources, encoder);
+          writeStores(keyStores, length, t, sources, encoder);
           await appendStates(encoder);
         });
       } else {
-        const scoped = withErrorScopes(device, () => store?.write(length, t, sources, null));
+        const scoped = withErrorScopes(device, () =>
+          writeStores(keyStores, length, t, sources, null),
+        );
         const error = await scoped.error;
         if (error !== null) throw new DeviceError(`attention '${name}': KV cache append: ${error}`);
         await appendStates(appendOptions.encoder ?? null);
@@ -584,9 +614,9 @@ export function createKvCache(
             `the queries are those of the last T appended positions, so append first`,
         );
       }
-      if (slots.kind === 'ring' && t > slots.maxChunk) {
+      if (ringKept && t > maxChunk) {
         throw new Error(
-          `attend: ${t} query rows, but ${room()}, so only the last ${slots.maxChunk} positions' queries still find their keys`,
+          `attend: ${t} query rows, but ${ringRoom}, so only the last ${maxChunk} positions' queries still find their keys`,
         );
       }
       if (recurrentGroups.length > 0 && t > lastAppend) {
@@ -731,7 +761,7 @@ export function createKvCache(
             for (let b = 0; b < batch; b++) {
               encoder.copyBufferToBuffer(
                 store.segK!,
-                b * slots.rows * 4,
+                b * keyStores[0]!.slots.rows * 4,
                 segStage,
                 b * length * 4,
                 length * 4,
@@ -753,6 +783,7 @@ export function createKvCache(
           tensors: prebound,
           skipKernels,
           ...(routed ? { provided: routed.provided(length) } : {}),
+          ...(overridesAt ? { kernels: overridesAt(sizes) } : {}),
         };
         // k and v (and seg_k) are the cache's own, bound by `cached`, not the caller's.
         const run = {
@@ -808,7 +839,7 @@ export function createKvCache(
     destroy() {
       destroyed = true;
       states?.forEach((s) => s.destroy());
-      store?.destroy();
+      keyStores.forEach((s) => s.store.destroy());
       segStage?.destroy();
       projectedRows?.destroy();
       void routedReady?.then(

@@ -1,6 +1,8 @@
-// The key/value store of a KV cache's softmax groups: one k and one v buffer in the spec's
-// layout with `rows` positions per (batch, kv head) instead of seqK (slots.ts says which row
-// holds which position), plus the per-key segment ids when the spec has a `segment` mask.
+// A key/value store of a KV cache: one k and one v buffer in the spec's layout with `rows`
+// positions per (batch, kv head) instead of seqK (slots.ts says which row holds which
+// position), plus the per-key segment ids when the spec has a `segment` mask. It keeps a range
+// of the spec's kv heads (all of them, or one head group's: group-stores.ts) and takes those
+// heads' rows out of appended tensors that carry every kv head.
 // Appending writes each new position's rows into its slot on the GPU (queue.writeBuffer for
 // host arrays, copyBufferToBuffer for device tensors), cut into runs where the ring wraps;
 // nothing is read back and nothing is allocated after creation.
@@ -42,9 +44,21 @@ export interface KvStore {
   destroy(): void;
 }
 
+/** The kv heads a store keeps: `count` of them from the appended tensors' head `first`. */
+export interface StoreHeads {
+  readonly first: number;
+  readonly count: number;
+}
+
 /** Bytes of one tensor's store, rounded up to whole 16-byte vectors (kernels read vec4s). */
-export function storeBytes(shape: StoreShape, rows: number, width: number, element: number) {
-  return Math.ceil((shape.batch * shape.kvHeads * rows * width * element) / 16) * 16;
+export function storeBytes(
+  shape: StoreShape,
+  rows: number,
+  width: number,
+  element: number,
+  heads = shape.kvHeads,
+) {
+  return Math.ceil((shape.batch * heads * rows * width * element) / 16) * 16;
 }
 
 export function createKvStore(
@@ -52,12 +66,13 @@ export function createKvStore(
   label: string,
   shape: StoreShape,
   slots: SlotLayout,
+  heads: StoreHeads = { first: 0, count: shape.kvHeads },
 ): KvStore {
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
   const make = (name: string, size: number) =>
     device.createBuffer({ label: `${label}.${name}`, size: Math.max(16, size), usage });
-  const kBytes = storeBytes(shape, slots.rows, shape.headDim, shape.element);
-  const vBytes = storeBytes(shape, slots.rows, shape.valueDim, shape.element);
+  const kBytes = storeBytes(shape, slots.rows, shape.headDim, shape.element, heads.count);
+  const vBytes = storeBytes(shape, slots.rows, shape.valueDim, shape.element, heads.count);
   const segBytes = shape.segments ? Math.ceil((shape.batch * slots.rows * 4) / 16) * 16 : 0;
   const k = make('k', kBytes);
   const v = make('v', vBytes);
@@ -88,15 +103,16 @@ export function createKvStore(
     bytes: kBytes + vBytes + segBytes,
     write(start, count, sources, encoder) {
       const { batch, kvHeads, element } = shape;
+      const kept = heads.count;
       const runs = slotRuns(slots, start, count);
       const tensor = (source: RowSource, target: GPUBuffer, width: number) => {
         const row = width * element;
         for (let b = 0; b < batch; b++) {
           if (shape.layout === 'bhnd') {
             // [B, Hkv, N, W]: each (batch, head) is a run of rows.
-            for (let h = 0; h < kvHeads; h++) {
-              const from = (b * kvHeads + h) * count;
-              const to = (b * kvHeads + h) * slots.rows;
+            for (let h = 0; h < kept; h++) {
+              const from = (b * kvHeads + heads.first + h) * count;
+              const to = (b * kept + h) * slots.rows;
               for (const r of runs) {
                 copy(
                   source,
@@ -108,13 +124,22 @@ export function createKvStore(
                 );
               }
             }
-          } else {
+          } else if (kept === kvHeads) {
             // [B, N, Hkv, W]: a position's heads are one row of kvHeads * W.
             const all = kvHeads * row;
             for (const r of runs) {
               const from = (b * count + r.from) * all;
               const to = (b * slots.rows + r.row) * all;
               copy(source, from, target, to, r.count * all, encoder);
+            }
+          } else {
+            // [B, N, Hkv, W] keeping some heads: one copy per position of its kept heads.
+            for (const r of runs) {
+              for (let n = 0; n < r.count; n++) {
+                const from = ((b * count + r.from + n) * kvHeads + heads.first) * row;
+                const to = (b * slots.rows + r.row + n) * kept * row;
+                copy(source, from, target, to, kept * row, encoder);
+              }
             }
           }
         }

@@ -167,12 +167,14 @@ describe.skipIf(!availability.run)('KV cache with recurrent states on llvmpipe',
     loaded.destroy();
   });
 
-  it('a hybrid of windowed, global and elu1 groups: the softmax groups share a k/v store, elu1 its state', async () => {
+  it('a hybrid of windowed, global and elu1 groups: a k/v store per softmax group, elu1 its state', async () => {
     const { module, loaded } = await load(HYBRID);
     const chunks = [...tokens(7), 3, 1, 2, 3, ...tokens(5), 3];
     const cache = await decodeLoop(module, loaded, { chunks, capacity: 64, maxChunk: 3 });
-    // The global group reads every key: the softmax groups' k/v store is contiguous.
+    // The global group reads every key: its store is contiguous (the widest, `slots`); the
+    // windowed group's is its ring.
     expect(cache.slots).toMatchObject({ kind: 'contiguous', rows: 64 });
+    expect(cache.stores.map((s) => s.slots.kind)).toEqual(['ring', 'contiguous']);
     cache.reset();
     await decodeLoop(module, loaded, { chunks: [2, 1, 1, 3], capacity: 64 }, cache, 3);
     cache.destroy();
