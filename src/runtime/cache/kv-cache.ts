@@ -179,13 +179,6 @@ export function createKvCache(
       };
   checkKernelsAddressCache(name, plan, slots.kind === 'ring', skipKernels);
   const shape = storeShapeOf(plan, batch);
-  if (shape.segments && slots.kind === 'ring') {
-    // The kernels read seg_k by absolute position from one [B, seqK] array; a ring would need
-    // its own addressing there too.
-    throw new Error(
-      `attention '${name}': a KV cache ring with a segment mask (seg_k kept per slot) is not supported yet`,
-    );
-  }
   const unit = shape.element === 2 ? 'f16' : 'f32';
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   const kRowBytes = batch * shape.kvHeads * shape.headDim * shape.element;
@@ -243,15 +236,6 @@ export function createKvCache(
       : null;
   // Seen by the first append or attend that awaits it.
   routedReady?.catch(() => undefined);
-  // Per-batch seg_k rows made contiguous ([B, length]) for the kernels' seg_k array.
-  const segStage =
-    shape.segments && batch > 1
-      ? device.createBuffer({
-          label: `${name}.cache.seg_k-stage`,
-          size: Math.max(16, Math.ceil((batch * slots.rows * 4) / 16) * 16),
-          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-        })
-      : null;
   // Host queries and read-back outputs: grown by doubling, reused after.
   const staging = new Map<string, GPUBuffer>();
   const stage = (key: string, bytes: number, usage: number): GPUBuffer => {
@@ -423,7 +407,7 @@ export function createKvCache(
     batch,
     get bytes() {
       const held = states ? states.reduce((n, s) => n + s.bytes, 0) : plannedStateBytes;
-      return (store?.bytes ?? 0) + (segStage?.size ?? 0) + held + (routedStores?.bytes ?? 0);
+      return (store?.bytes ?? 0) + held + (routedStores?.bytes ?? 0);
     },
     slots,
     buffers: store && { k: store.k, v: store.v, seg_k: store.segK },
@@ -666,25 +650,15 @@ export function createKvCache(
       async function attendKeys(encoder: GPUCommandEncoder) {
         if (!store) return;
         if (shape.segments && segKArray) {
-          let segBuffer = store.segK!;
-          if (segStage) {
-            for (let b = 0; b < batch; b++) {
-              encoder.copyBufferToBuffer(
-                store.segK!,
-                b * slots.rows * 4,
-                segStage,
-                b * length * 4,
-                length * 4,
-              );
-            }
-            segBuffer = segStage;
-          }
+          // The kernels read seg_k by slot with `kvRows` ids per batch entry (segKey), as the
+          // store keeps it: one copy of the rows written so far.
+          const written = (batch - 1) * slots.rows + Math.min(length, slots.rows);
           prebound.push({
             name: 'seg_k',
-            tensor: { buffer: segBuffer, dtype: 'u32' },
+            tensor: { buffer: store.segK!, dtype: 'u32' },
             offset: 0,
             array: segKArray,
-            bytes: batch * length * 4,
+            bytes: written * 4,
             direct: false,
           });
         }
@@ -746,7 +720,6 @@ export function createKvCache(
       destroyed = true;
       states?.forEach((s) => s.destroy());
       store?.destroy();
-      segStage?.destroy();
       void routedReady?.then(
         (s) => s.destroy(),
         () => undefined,
