@@ -3,7 +3,22 @@
 // or words of packed halves). A new layout is a new case here. Key rows (k and v) go through
 // `keyRowWalk`, the one place that knows a KV cache stores them by slot, not by position.
 
-import { add, lt, mod, mul, paren, select, sub, uniform, type Operand } from '../build.js';
+import {
+  add,
+  le,
+  lt,
+  max,
+  min,
+  mod,
+  mul,
+  or,
+  paren,
+  select,
+  sub,
+  u32,
+  uniform,
+  type Operand,
+} from '../build.js';
 import type { Expr } from '../ir.js';
 
 export type TensorLayout = 'bhnd' | 'bnhd';
@@ -102,4 +117,30 @@ export function keyRowWalk(
 } {
   const walk = rowWalk(layout, heads, uniform('kvRows'), width, b, head);
   return { first: walk.first, at: (first, j) => walk.at(first, keySlot(j)), atSlot: walk.at };
+}
+
+/**
+ * Whether key position j (< seqK) is still held where keys are stored: a ring keeps its
+ * prefix and its last `ringSlots` positions (a slot of any other position holds a later key);
+ * a plain run keeps every position (ringSlots = 2^32 - 1).
+ */
+export function keyHeld(j: Operand, seqK: Operand): Expr {
+  return or(lt(j, uniform('ringPrefix')), le(paren(sub(seqK, j)), uniform('ringSlots')));
+}
+
+/**
+ * The positions [0, seqK) still held, as two spans in position order: the ring's prefix
+ * [0, min(ringPrefix, seqK)) and its recent positions [max(ringPrefix, seqK - ringSlots),
+ * seqK). A plain run: an empty prefix and [0, seqK).
+ */
+export function heldKeySpans(
+  seqK: Operand,
+): readonly [readonly [Operand, Operand], readonly [Operand, Operand]] {
+  const prefix = uniform('ringPrefix');
+  const prefixEnd = min(prefix, seqK);
+  const recent = max(prefix, sub(seqK, min(uniform('ringSlots'), seqK)));
+  return [
+    [u32(0), prefixEnd],
+    [recent, seqK],
+  ];
 }

@@ -189,6 +189,11 @@ export function createKvCache(
     );
   }
   const routedTables = routedTablesOf(plan);
+  // topk block means cover every position ever appended, a ring's too: its capacity bounds them.
+  const meansCapacity = Math.min(slots.limit, capacity);
+  const positionLimit = routedTables.some((t) => t.kind === 'block-means')
+    ? meansCapacity
+    : slots.limit;
   if (routedTables.some((t) => t.kind === 'bucket-ids' && t.routing === 'cluster')) {
     if (!(options.centroids instanceof Float32Array)) {
       throw new Error(
@@ -230,7 +235,8 @@ export function createKvCache(
     routedTables.length > 0
       ? RoutedStores.create(device, plan, {
           batch,
-          capacity: slots.limit,
+          capacity: meansCapacity,
+          slots,
           ...(options.centroids ? { centroids: options.centroids } : {}),
         }).then((s) => (routedStores = s))
       : null;
@@ -437,9 +443,13 @@ export function createKvCache(
           `append: ${t} new positions, but at most ${slots.maxChunk} fit one append: ${room()}; append a longer prefill in chunks, attending after each`,
         );
       }
-      if (length + t > slots.limit) {
+      if (length + t > positionLimit) {
+        const why =
+          positionLimit < slots.limit
+            ? `the topk block means cover ${positionLimit} positions (capacity ${capacity})`
+            : room();
         throw new Error(
-          `append: ${t} new position${t === 1 ? '' : 's'} at length ${length} would pass the capacity: ${room()}; nothing was written`,
+          `append: ${t} new position${t === 1 ? '' : 's'} at length ${length} would pass the capacity: ${why}; nothing was written`,
         );
       }
       const routed = await routedReady;
@@ -666,7 +676,7 @@ export function createKvCache(
           sizes,
           tensors: prebound,
           skipKernels,
-          ...(routed ? { provided: routed.provided(length) } : {}),
+          ...(routed ? { provided: routed.provided(length, slots.rows) } : {}),
         };
         // k and v (and seg_k) are the cache's own, bound by `cached`, not the caller's.
         const run = {

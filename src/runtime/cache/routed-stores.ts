@@ -15,11 +15,17 @@ import type { ProvidedKernel } from '../device-tensors.js';
 import { BlockMeans } from './block-means.js';
 import type { CacheInput } from './cache-inputs.js';
 import { KeyBuckets } from './key-buckets.js';
+import type { SlotLayout } from './slots.js';
 
 export interface RoutedStoreOptions {
   readonly batch: number;
-  /** Keys the cache holds at most (its contiguous rows). */
+  /**
+   * Positions the topk block means cover: the cache's positions, also for a ring (a query
+   * compares itself with the mean of every earlier block; a far block can win).
+   */
   readonly capacity: number;
+  /** The k/v store's rows and addressing: the bucket ids are kept like k and v, by slot. */
+  readonly slots: SlotLayout;
   /** cluster: the `centroids` input `[Hkv, c, D]` f32 the buckets are computed with. */
   readonly centroids?: Float32Array;
 }
@@ -48,15 +54,22 @@ export class RoutedStores {
     options: RoutedStoreOptions,
   ): Promise<RoutedStores> {
     const stores: Store[] = [];
-    const sizes = { batch: options.batch, capacity: options.capacity };
+    const { batch, slots } = options;
     try {
       for (const entry of routedTablesOf(plan)) {
         if (entry.kind === 'block-means') {
+          const sizes = { batch, capacity: options.capacity };
           const table = await BlockMeans.create(device, plan, entry.table, sizes);
           stores.push({ entry, kind: 'means', table });
         } else {
+          // Only the keys the ring holds can be read (the ring keeps every key a query may
+          // read), so their ids are all the bucket lists need.
+          const ring =
+            slots.kind === 'ring' ? { prefix: slots.prefix, slots: slots.ringSlots } : null;
           const table = await KeyBuckets.create(device, plan, entry.table, {
-            ...sizes,
+            batch,
+            capacity: slots.rows,
+            ...(ring ? { ring } : {}),
             ...(options.centroids ? { centroids: options.centroids } : {}),
           });
           stores.push({ entry, kind: 'buckets', table });
@@ -102,9 +115,10 @@ export class RoutedStores {
 
   /**
    * The plan's route kernels these stores stand in for at `length` cached keys: each copies
-   * the stored means or ids of every (batch, kv head) into the kernel's output array.
+   * the stored means or ids of every (batch, kv head) into the kernel's output array (ids:
+   * `kvRows` per head, the k/v store's rows, as the plan lays them out in a cached run).
    */
-  provided(length: number): Map<string, ProvidedKernel> {
+  provided(length: number, kvRows: number): Map<string, ProvidedKernel> {
     const provided = new Map<string, ProvidedKernel>();
     for (const s of this.stores) {
       const { entry } = s;
@@ -128,17 +142,19 @@ export class RoutedStores {
         });
       } else {
         const source = s.table.buckets();
-        const capacity = s.table.capacity;
+        const rows = s.table.capacity;
+        // Rows written so far: every slot of a ring that has wrapped.
+        const written = Math.min(length, rows);
         provided.set(`${entry.table}.key_buckets`, (encoder, arrayAt) => {
-          // The key buckets open the table's array ([B, Hkv_g, seqK] u32, route-kernels.ts).
+          // The key buckets open the table's array ([B, Hkv_g, kvRows] u32, route-kernels.ts).
           const target = arrayAt(entry.table);
           for (let bh = 0; bh < heads; bh++) {
             encoder.copyBufferToBuffer(
               source.buffer,
-              (source.offset ?? 0) + bh * capacity * 4,
+              (source.offset ?? 0) + bh * rows * 4,
               target.buffer,
-              target.offset + bh * length * 4,
-              length * 4,
+              target.offset + bh * kvRows * 4,
+              written * 4,
             );
           }
         });

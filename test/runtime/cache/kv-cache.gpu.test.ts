@@ -418,10 +418,6 @@ describe.skipIf(!availability.run)('KV cache on llvmpipe', () => {
         'attention bi { heads: 2; head_dim: 16; mask: window(4) }',
         /group 'bi' cannot be decoded incrementally: window\(4\)/,
       ],
-      [
-        'attention tk { heads: 2; head_dim: 16; causal: true; mask: window(left: 16) & topk(2, block: 8) }',
-        /group 'tk': a KV cache ring for a routed mask is not supported yet \(topk\(2, block: 8\)/,
-      ],
     ];
     for (const [text, message] of cases) {
       const { loaded } = await load(text);
