@@ -54,11 +54,6 @@ export function segmentRangesKernel(
   // seg_k is kept like k and v: `kvRows` ids per batch entry, key j at keySlot(j).
   for (const u of KEY_SLOT_UNIFORMS) k.uniform(u.name, u.value);
   k.storage(aux.binding, aux.name, 'read_write', T.u32);
-  // A key tile's two spans are disjoint parts of its TK positions (the derived bound cannot
-  // see that the second starts at the tile).
-  k.loopIterations(
-    size.max(size.add(size.min('seqQ', queryTile), 1), size.add(size.min('seqK', keyTile), 2)),
-  );
   const segQ = arrayView(aux.name, 'segQBase');
   const segK = arrayView(aux.name, 'segKBase');
   const ranges = arrayView(aux.name, 'rangesBase');
@@ -101,7 +96,9 @@ export function segmentRangesKernel(
     const row = mul(batch, uniform('kvRows'));
     const read = (j: Expr) => segK.at(row, keySlot(j));
     fold(b, 'j', start, min(end, prefix), read);
-    fold(b, 'j', max(start, max(prefix, recent)), end, read);
+    // From within the tile to its end (`first + TK` is past it: the loop bound reads TK).
+    const first = b.let('first', max(start, max(prefix, recent)));
+    fold(b, 'j', first, min(add(first, TK), end), read);
   };
 
   k.main((b) => {

@@ -50,7 +50,8 @@ fn main(
       lo = min(lo, s);
       hi = max(hi, s);
     }
-    for (var j = max(ta, max(P.ringPrefix, recent)); j < tb; j++) {
+    let first = max(ta, max(P.ringPrefix, recent));
+    for (var j = first; j < min(first + TK, tb); j++) {
       let s = aux[P.segKBase + b * P.kvRows + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)];
       lo = min(lo, s);
       hi = max(hi, s);
