@@ -9,7 +9,7 @@ import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { arrayView } from '../../kernel/blocks/array-view.js';
 import {
-  heldKeySpans,
+  heldKeys,
   keyHeld,
   keySlot,
   rowIndex,
@@ -297,15 +297,19 @@ export function bucketListsKernel(
   k.uniform('rangeBase', arrays.ranges);
   for (const u of KEY_SLOT_UNIFORMS) k.uniform(u.name, u.value);
   const kvRows = uniform('kvRows');
-  // Two passes over the held keys, each in two spans (loop-budget.ts: llvmpipe refuses past
-  // 65,535).
-  k.loopIterations(size.mul(size.add(size.min('seqK', 'kvRows'), 2), 2));
+  // Two passes over the held keys (loop-budget.ts: llvmpipe refuses past 65,535).
+  k.loopIterations(size.mul(size.add(size.min('seqK', 'kvRows'), 1), 2));
   const x = k.gridIndex('invocation', 'x', 'total');
-  const spans = heldKeySpans(seqK);
-  const overKeys = (b: BlockBuilder, body: (inner: BlockBuilder, j: Expr) => void) => {
-    for (const [from, to] of spans) b.for('j', from, (j) => lt(j, to), body);
-  };
+  const held = heldKeys(seqK);
+  const overKeys = (b: BlockBuilder, body: (inner: BlockBuilder, j: Expr) => void) =>
+    b.for(
+      'i',
+      u32(0),
+      (i) => lt(i, 'held'),
+      (inner, i) => body(inner, inner.let('j', held.position(i))),
+    );
   k.main((b) => {
+    b.let('held', held.count);
     const t = b.let('t', mod(x, 'NBUCKETS'));
     const bh = b.let('bh', div(x, 'NBUCKETS'));
     const keyBuckets = b.let('kb', add(bucketBase, mul(bh, kvRows)));

@@ -129,18 +129,22 @@ export function keyHeld(j: Operand, seqK: Operand): Expr {
 }
 
 /**
- * The positions [0, seqK) still held, as two spans in position order: the ring's prefix
- * [0, min(ringPrefix, seqK)) and its recent positions [max(ringPrefix, seqK - ringSlots),
- * seqK). A plain run: an empty prefix and [0, seqK).
+ * The positions [0, seqK) still held, numbered in position order: `count` of them, the n-th at
+ * `position(n)`. A ring holds its prefix [0, min(ringPrefix, seqK)) and its recent positions
+ * [max(ringPrefix, seqK - ringSlots), seqK) (empty while seqK <= ringPrefix); a plain run all of
+ * [0, seqK), position(n) = n.
+ * One loop over n walks them (one loop header, as a walk over [0, seqK)).
  */
-export function heldKeySpans(
-  seqK: Operand,
-): readonly [readonly [Operand, Operand], readonly [Operand, Operand]] {
+export function heldKeys(seqK: Operand): {
+  readonly count: Expr;
+  readonly position: (n: Operand) => Expr;
+} {
   const prefix = uniform('ringPrefix');
   const prefixEnd = min(prefix, seqK);
-  const recent = max(prefix, sub(seqK, min(uniform('ringSlots'), seqK)));
-  return [
-    [u32(0), prefixEnd],
-    [recent, seqK],
-  ];
+  // At most seqK, so the count never wraps while the prefix is not full yet.
+  const recent = max(prefixEnd, sub(seqK, min(uniform('ringSlots'), seqK)));
+  return {
+    count: add(prefixEnd, paren(sub(seqK, recent))),
+    position: (n) => select(add(recent, paren(sub(n, prefixEnd))), n, lt(n, prefixEnd)),
+  };
 }
