@@ -4,9 +4,11 @@
 // for the plan's route kernels that would recompute them from every cached key: the means
 // kernel (`<table>.means`) and the key-bucket kernel (`<table>.key_buckets`) are not
 // dispatched; their output arrays in `aux` get a copy of the stored means or ids instead
-// (one copy per (batch, kv head): the stores are laid out by capacity, the plan's arrays by
-// the current length). The bucket lists are still sorted by the plan's kernel, from the
-// stored ids. Cost per step: O(blocks) words for topk, O(length) ids for cluster / lsh,
+// (one copy per (batch, kv head): the means are laid out by capacity, the plan's table by the
+// current length; the ids by the k/v store's rows, as the plan's table in a cached run). The
+// bucket lists are still sorted by the plan's kernel, from the stored ids. In a ring the means
+// still cover every block (a far block can win), and the ids are those of the held keys, by
+// slot. Cost per step: O(blocks) words for topk, O(min(length, rows)) ids for cluster / lsh,
 // instead of O(length x D) reads of k.
 
 import type { HostPlan, PlanSideTableKernels } from '../../codegen/plan.js';
