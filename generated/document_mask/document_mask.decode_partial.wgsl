@@ -42,7 +42,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> partbuf: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> auxbuf: array<u32>;
 
-fn segKey(b: u32, j: u32) -> u32 { return auxbuf[P.segKBase + b * P.seqK + j]; }
+fn segKey(b: u32, j: u32) -> u32 { return auxbuf[P.segKBase + b * P.kvRows + select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix)]; }
 
 // Per-tile [min, max] segment ids (filled by the segment-ranges kernel) decide whole tiles.
 fn segmentClass(kt: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {

@@ -262,7 +262,7 @@ export const plan: HostPlan = {
                             "op": "mul",
                             "args": [
                               "batch",
-                              "seqK"
+                              "kvRows"
                             ]
                           },
                           4
@@ -579,7 +579,7 @@ export const plan: HostPlan = {
         "op": "mul",
         "args": [
           "batch",
-          "seqK"
+          "kvRows"
         ]
       },
       "element": "u32"
@@ -619,7 +619,7 @@ export const plan: HostPlan = {
                     "op": "mul",
                     "args": [
                       "batch",
-                      "seqK"
+                      "kvRows"
                     ]
                   },
                   4
@@ -722,7 +722,7 @@ export const plan: HostPlan = {
     {
       "name": "document_mask.segment_ranges",
       "entryPoint": "main",
-      "wgsl": "// attnc segment tile ranges: [B][qTiles] then [B][kTiles] pairs (min, max)\nconst TQ: u32 = 64u;\nconst TK: u32 = 16u;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  kTiles: u32,\n  total: u32,\n  segQBase: u32,\n  segKBase: u32,\n  rangesBase: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> aux: array<u32>;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let nq = P.batch * P.qTiles;\n  var lo = 0xffffffffu;\n  var hi = 0u;\n  if (x < nq) {\n    let b = x / P.qTiles;\n    let t = x % P.qTiles;\n    for (var i = t * TQ; i < min(t * TQ + TQ, P.seqQ); i++) {\n      let s = aux[P.segQBase + b * P.seqQ + i];\n      lo = min(lo, s);\n      hi = max(hi, s);\n    }\n  } else {\n    let y = x - nq;\n    let b = y / P.kTiles;\n    let t = y % P.kTiles;\n    for (var j = t * TK; j < min(t * TK + TK, P.seqK); j++) {\n      let s = aux[P.segKBase + b * P.seqK + j];\n      lo = min(lo, s);\n      hi = max(hi, s);\n    }\n  }\n  aux[P.rangesBase + x * 2u] = lo;\n  aux[P.rangesBase + x * 2u + 1u] = hi;\n}\n",
+      "wgsl": "// attnc segment tile ranges: [B][qTiles] then [B][kTiles] pairs (min, max)\nconst TQ: u32 = 64u;\nconst TK: u32 = 16u;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  kTiles: u32,\n  total: u32,\n  segQBase: u32,\n  segKBase: u32,\n  rangesBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read_write> aux: array<u32>;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let nq = P.batch * P.qTiles;\n  var lo = 0xffffffffu;\n  var hi = 0u;\n  if (x < nq) {\n    let b = x / P.qTiles;\n    let ta = x % P.qTiles * TQ;\n    for (var i = ta; i < min(ta + TQ, P.seqQ); i++) {\n      let s = aux[P.segQBase + b * P.seqQ + i];\n      lo = min(lo, s);\n      hi = max(hi, s);\n    }\n  } else {\n    let y = x - nq;\n    let b = y / P.kTiles;\n    let ta = y % P.kTiles * TK;\n    let tb = min(ta + TK, P.seqK);\n    let recent = P.seqK - min(P.ringSlots, P.seqK);\n    for (var j = ta; j < min(tb, P.ringPrefix); j++) {\n      let s = aux[P.segKBase + b * P.kvRows + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)];\n      lo = min(lo, s);\n      hi = max(hi, s);\n    }\n    let first = max(ta, max(P.ringPrefix, recent));\n    for (var j = first; j < min(first + TK, tb); j++) {\n      let s = aux[P.segKBase + b * P.kvRows + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)];\n      lo = min(lo, s);\n      hi = max(hi, s);\n    }\n  }\n  aux[P.rangesBase + x * 2u] = lo;\n  aux[P.rangesBase + x * 2u + 1u] = hi;\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
@@ -857,7 +857,7 @@ export const plan: HostPlan = {
                         "op": "mul",
                         "args": [
                           "batch",
-                          "seqK"
+                          "kvRows"
                         ]
                       },
                       4
@@ -868,6 +868,18 @@ export const plan: HostPlan = {
               }
             ]
           }
+        },
+        {
+          "name": "kvRows",
+          "value": "kvRows"
+        },
+        {
+          "name": "ringPrefix",
+          "value": "ringPrefix"
+        },
+        {
+          "name": "ringSlots",
+          "value": "ringSlots"
         }
       ],
       "uniformBuffer": "params.document_mask.segment_ranges",
@@ -891,13 +903,61 @@ export const plan: HostPlan = {
             "op": "add",
             "args": [
               {
-                "op": "min",
+                "op": "add",
                 "args": [
-                  "seqK",
-                  16
+                  {
+                    "op": "min",
+                    "args": [
+                      {
+                        "op": "min",
+                        "args": [
+                          "seqK",
+                          16
+                        ]
+                      },
+                      "ringPrefix"
+                    ]
+                  },
+                  1
                 ]
               },
-              1
+              {
+                "op": "add",
+                "args": [
+                  {
+                    "op": "min",
+                    "args": [
+                      {
+                        "op": "min",
+                        "args": [
+                          {
+                            "op": "add",
+                            "args": [
+                              {
+                                "op": "mul",
+                                "args": [
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      "seqK",
+                                      16
+                                    ]
+                                  },
+                                  16
+                                ]
+                              },
+                              16
+                            ]
+                          },
+                          "seqK"
+                        ]
+                      },
+                      16
+                    ]
+                  },
+                  1
+                ]
+              }
             ]
           }
         ]
@@ -906,7 +966,7 @@ export const plan: HostPlan = {
     {
       "name": "document_mask.softmax",
       "entryPoint": "main",
-      "wgsl": "// attnc fused softmax: attention document_mask, group document_mask, variant tiled\n// mask leaves: band, segment\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 16u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 16u;\nconst TOTAL_KV_HEADS: u32 = 16u;\nconst TQ: u32 = 64u;\nconst TK: u32 = 16u;\nconst NEG_BIG: f32 = -3.0e38;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  kTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  segQBase: u32,\n  segKBase: u32,\n  segRangesBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> auxbuf: array<u32>;\n\nvar<workgroup> kTile: array<vec4<f32>, 256>;\nvar<workgroup> vTile: array<vec4<f32>, 256>;\n// Tile-level values pass through workgroupUniformLoad so barriers sit in uniform control flow.\nvar<workgroup> wgClass: u32;\nvar<workgroup> wgFirst: u32;\nvar<workgroup> wgSecond: u32;\nvar<workgroup> wgEnd: u32;\n\nfn segKey(b: u32, j: u32) -> u32 { return auxbuf[P.segKBase + b * P.seqK + j]; }\n\n// Per-tile [min, max] segment ids (filled by the segment-ranges kernel) decide whole tiles.\nfn segmentClass(kt: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {\n  let qr = P.segRangesBase + (b * P.qTiles + qt) * 2u;\n  let kr = P.segRangesBase + P.batch * P.qTiles * 2u + (b * P.kTiles + kt) * 2u;\n  let qmin = auxbuf[qr]; let qmax = auxbuf[qr + 1u];\n  let kmin = auxbuf[kr]; let kmax = auxbuf[kr + 1u];\n  if (qmax < kmin || kmax < qmin) { return 0u; }\n  if (qmin == qmax && kmin == kmax && qmin == kmin) { return 2u; }\n  return 1u;\n}\n\n// 0: empty (skip), 1: partial (mask per element), 2: full (no mask).\nfn classify(kt: u32, ja: u32, jb: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {\n  let NK = i32(P.seqK);\n  return min(select(select(1u, 2u, i32(jb) - i32(pa) <= 0i), 0u, i32(ja) - i32(pb) > 0i), segmentClass(kt, pa, pb, b, qt));\n}\n\nfn allowed(p: u32, j: u32, b: u32, segRow: u32) -> bool {\n  return ((i32(j) - i32(p) <= 0i) && (segRow == segKey(b, j)));\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, query tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let qt = linear % P.qTiles;\n  let bh = linear / P.qTiles;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;\n  let offset = P.seqK - P.seqQ;\n  let i = qt * TQ + lid;\n  let row = min(i, P.seqQ - 1u);\n  let p = row + offset;\n  let pa = qt * TQ + offset;\n  let pb = min(qt * TQ + TQ, P.seqQ) - 1u + offset;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DVW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d] * 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  let segRow = auxbuf[P.segQBase + b * P.seqQ + row];\n  // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).\n  let NK = i32(P.seqK);\n  let prefixEnd = min(0u, P.seqK);\n  let lo = u32(clamp(max(0i, 0i), 0i, NK));\n  let hi = u32(clamp(min(i32(min(pb + 1u, u32(NK))), NK), 0i, NK));\n  if (lid == 0u) {\n    wgFirst = (prefixEnd + TK - 1u) / TK;\n    wgSecond = max(wgFirst, lo / TK);\n    wgEnd = max(wgSecond, (hi + TK - 1u) / TK);\n  }\n  let prefixTiles = workgroupUniformLoad(&wgFirst);\n  let bandFirst = workgroupUniformLoad(&wgSecond);\n  let bandEnd = workgroupUniformLoad(&wgEnd);\n  let visits = prefixTiles + bandEnd - bandFirst;\n  for (var n = 0u; n < visits; n++) {\n    let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);\n    let ja = kt * TK;\n    let j1 = min(ja + TK, P.seqK);\n    let jb = j1 - 1u;\n    if (lid == 0u) { wgClass = classify(kt, ja, jb, pa, pb, b, qt); }\n    let c = workgroupUniformLoad(&wgClass);\n    if (c == 0u) { continue; }\n    // Stage the K/V tile once for all the rows of the workgroup.\n    for (var x = lid; x < (j1 - ja) * DW; x += TQ) {\n      kTile[x] = qkvbuf[kBase0 + select(P.ringPrefix + ((ja + x / DW) - P.ringPrefix) % P.ringSlots, (ja + x / DW), (ja + x / DW) < P.ringPrefix) * DW + x % DW];\n    }\n    for (var x = lid; x < (j1 - ja) * DVW; x += TQ) {\n      vTile[x] = qkvbuf[vBase0 + select(P.ringPrefix + ((ja + x / DVW) - P.ringPrefix) % P.ringSlots, (ja + x / DVW), (ja + x / DVW) < P.ringPrefix) * DVW + x % DVW];\n    }\n    workgroupBarrier();\n    if (c == 2u) {\n      for (var j = ja; j < j1; j++) {\n        let kRow = (j - ja) * DW;\n        let vRow = (j - ja) * DVW;\n        var s = 0.0;\n        for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kTile[kRow + d]); }\n        // Lazy rescale: only when the running max grows.\n        if (s > m) {\n          let c = exp2(m - s);\n          l *= c;\n          for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n          m = s;\n        }\n        let w = exp2(s - m);\n        l += w;\n        for (var d = 0u; d < DVW; d++) { acc[d] += w * vTile[vRow + d]; }\n      }\n    } else {\n      for (var j = ja; j < j1; j++) {\n        if (!allowed(p, j, b, segRow)) { continue; }\n        let kRow = (j - ja) * DW;\n        let vRow = (j - ja) * DVW;\n        var s = 0.0;\n        for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kTile[kRow + d]); }\n        // Lazy rescale: only when the running max grows.\n        if (s > m) {\n          let c = exp2(m - s);\n          l *= c;\n          for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n          m = s;\n        }\n        let w = exp2(s - m);\n        l += w;\n        for (var d = 0u; d < DVW; d++) { acc[d] += w * vTile[vRow + d]; }\n      }\n    }\n    workgroupBarrier();\n  }\n  if (i >= P.seqQ) { return; }\n  // A row with no allowed key gets 0, never 0/0.\n  let inv = select(0.0, 1.0 / l, l > 0.0);\n  for (var d = 0u; d < DVW; d++) { obuf[oRow + d] = acc[d] * inv; }\n}\n",
+      "wgsl": "// attnc fused softmax: attention document_mask, group document_mask, variant tiled\n// mask leaves: band, segment\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 16u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 16u;\nconst TOTAL_KV_HEADS: u32 = 16u;\nconst TQ: u32 = 64u;\nconst TK: u32 = 16u;\nconst NEG_BIG: f32 = -3.0e38;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  kTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  segQBase: u32,\n  segKBase: u32,\n  segRangesBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> auxbuf: array<u32>;\n\nvar<workgroup> kTile: array<vec4<f32>, 256>;\nvar<workgroup> vTile: array<vec4<f32>, 256>;\n// Tile-level values pass through workgroupUniformLoad so barriers sit in uniform control flow.\nvar<workgroup> wgClass: u32;\nvar<workgroup> wgFirst: u32;\nvar<workgroup> wgSecond: u32;\nvar<workgroup> wgEnd: u32;\n\nfn segKey(b: u32, j: u32) -> u32 { return auxbuf[P.segKBase + b * P.kvRows + select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix)]; }\n\n// Per-tile [min, max] segment ids (filled by the segment-ranges kernel) decide whole tiles.\nfn segmentClass(kt: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {\n  let qr = P.segRangesBase + (b * P.qTiles + qt) * 2u;\n  let kr = P.segRangesBase + P.batch * P.qTiles * 2u + (b * P.kTiles + kt) * 2u;\n  let qmin = auxbuf[qr]; let qmax = auxbuf[qr + 1u];\n  let kmin = auxbuf[kr]; let kmax = auxbuf[kr + 1u];\n  if (qmax < kmin || kmax < qmin) { return 0u; }\n  if (qmin == qmax && kmin == kmax && qmin == kmin) { return 2u; }\n  return 1u;\n}\n\n// 0: empty (skip), 1: partial (mask per element), 2: full (no mask).\nfn classify(kt: u32, ja: u32, jb: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {\n  let NK = i32(P.seqK);\n  return min(select(select(1u, 2u, i32(jb) - i32(pa) <= 0i), 0u, i32(ja) - i32(pb) > 0i), segmentClass(kt, pa, pb, b, qt));\n}\n\nfn allowed(p: u32, j: u32, b: u32, segRow: u32) -> bool {\n  return ((i32(j) - i32(p) <= 0i) && (segRow == segKey(b, j)));\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  // Dispatches fold (batch, head, query tile) into up to two dimensions.\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let qt = linear % P.qTiles;\n  let bh = linear / P.qTiles;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;\n  let offset = P.seqK - P.seqQ;\n  let i = qt * TQ + lid;\n  let row = min(i, P.seqQ - 1u);\n  let p = row + offset;\n  let pa = qt * TQ + offset;\n  let pb = min(qt * TQ + TQ, P.seqQ) - 1u + offset;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DVW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d] * 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  let segRow = auxbuf[P.segQBase + b * P.seqQ + row];\n  // Visit only the key tiles of [0, prefix) and [lo, hi) (closed forms of the mask).\n  let NK = i32(P.seqK);\n  let prefixEnd = min(0u, P.seqK);\n  let lo = u32(clamp(max(0i, 0i), 0i, NK));\n  let hi = u32(clamp(min(i32(min(pb + 1u, u32(NK))), NK), 0i, NK));\n  if (lid == 0u) {\n    wgFirst = (prefixEnd + TK - 1u) / TK;\n    wgSecond = max(wgFirst, lo / TK);\n    wgEnd = max(wgSecond, (hi + TK - 1u) / TK);\n  }\n  let prefixTiles = workgroupUniformLoad(&wgFirst);\n  let bandFirst = workgroupUniformLoad(&wgSecond);\n  let bandEnd = workgroupUniformLoad(&wgEnd);\n  let visits = prefixTiles + bandEnd - bandFirst;\n  for (var n = 0u; n < visits; n++) {\n    let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);\n    let ja = kt * TK;\n    let j1 = min(ja + TK, P.seqK);\n    let jb = j1 - 1u;\n    if (lid == 0u) { wgClass = classify(kt, ja, jb, pa, pb, b, qt); }\n    let c = workgroupUniformLoad(&wgClass);\n    if (c == 0u) { continue; }\n    // Stage the K/V tile once for all the rows of the workgroup.\n    for (var x = lid; x < (j1 - ja) * DW; x += TQ) {\n      kTile[x] = qkvbuf[kBase0 + select(P.ringPrefix + ((ja + x / DW) - P.ringPrefix) % P.ringSlots, (ja + x / DW), (ja + x / DW) < P.ringPrefix) * DW + x % DW];\n    }\n    for (var x = lid; x < (j1 - ja) * DVW; x += TQ) {\n      vTile[x] = qkvbuf[vBase0 + select(P.ringPrefix + ((ja + x / DVW) - P.ringPrefix) % P.ringSlots, (ja + x / DVW), (ja + x / DVW) < P.ringPrefix) * DVW + x % DVW];\n    }\n    workgroupBarrier();\n    if (c == 2u) {\n      for (var j = ja; j < j1; j++) {\n        let kRow = (j - ja) * DW;\n        let vRow = (j - ja) * DVW;\n        var s = 0.0;\n        for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kTile[kRow + d]); }\n        // Lazy rescale: only when the running max grows.\n        if (s > m) {\n          let c = exp2(m - s);\n          l *= c;\n          for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n          m = s;\n        }\n        let w = exp2(s - m);\n        l += w;\n        for (var d = 0u; d < DVW; d++) { acc[d] += w * vTile[vRow + d]; }\n      }\n    } else {\n      for (var j = ja; j < j1; j++) {\n        if (!allowed(p, j, b, segRow)) { continue; }\n        let kRow = (j - ja) * DW;\n        let vRow = (j - ja) * DVW;\n        var s = 0.0;\n        for (var d = 0u; d < DW; d++) { s += dot(qrow[d], kTile[kRow + d]); }\n        // Lazy rescale: only when the running max grows.\n        if (s > m) {\n          let c = exp2(m - s);\n          l *= c;\n          for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n          m = s;\n        }\n        let w = exp2(s - m);\n        l += w;\n        for (var d = 0u; d < DVW; d++) { acc[d] += w * vTile[vRow + d]; }\n      }\n    }\n    workgroupBarrier();\n  }\n  if (i >= P.seqQ) { return; }\n  // A row with no allowed key gets 0, never 0/0.\n  let inv = select(0.0, 1.0 / l, l > 0.0);\n  for (var d = 0u; d < DVW; d++) { obuf[oRow + d] = acc[d] * inv; }\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
@@ -1146,7 +1206,7 @@ export const plan: HostPlan = {
                         "op": "mul",
                         "args": [
                           "batch",
-                          "seqK"
+                          "kvRows"
                         ]
                       },
                       4
@@ -1221,7 +1281,7 @@ export const plan: HostPlan = {
     {
       "name": "document_mask.decode_partial",
       "entryPoint": "main",
-      "wgsl": "// attnc split-K decode, partial: attention document_mask, group document_mask\n// mask leaves: band, segment\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 16u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 16u;\nconst TOTAL_KV_HEADS: u32 = 16u;\nconst TQ: u32 = 64u;\nconst TK: u32 = 16u;\nconst REC: u32 = 17u;\nconst NEG_BIG: f32 = -3.0e38;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  kTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  segQBase: u32,\n  segKBase: u32,\n  segRangesBase: u32,\n  splits: u32,\n  tilesPerSplit: u32,\n  partBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> partbuf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> auxbuf: array<u32>;\n\nfn segKey(b: u32, j: u32) -> u32 { return auxbuf[P.segKBase + b * P.seqK + j]; }\n\n// Per-tile [min, max] segment ids (filled by the segment-ranges kernel) decide whole tiles.\nfn segmentClass(kt: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {\n  let qr = P.segRangesBase + (b * P.qTiles + qt) * 2u;\n  let kr = P.segRangesBase + P.batch * P.qTiles * 2u + (b * P.kTiles + kt) * 2u;\n  let qmin = auxbuf[qr]; let qmax = auxbuf[qr + 1u];\n  let kmin = auxbuf[kr]; let kmax = auxbuf[kr + 1u];\n  if (qmax < kmin || kmax < qmin) { return 0u; }\n  if (qmin == qmax && kmin == kmax && qmin == kmin) { return 2u; }\n  return 1u;\n}\n\n// 0: empty (skip), 1: partial (mask per element), 2: full (no mask).\nfn classify(kt: u32, ja: u32, jb: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {\n  let NK = i32(P.seqK);\n  return min(select(select(1u, 2u, i32(jb) - i32(pa) <= 0i), 0u, i32(ja) - i32(pb) > 0i), segmentClass(kt, pa, pb, b, qt));\n}\n\nfn allowed(p: u32, j: u32, b: u32, segRow: u32) -> bool {\n  return ((i32(j) - i32(p) <= 0i) && (segRow == segKey(b, j)));\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = (((b * HEADS / GROUP_SIZE + hkl) * seqQ + row) * splits + split) * GROUP_SIZE + g\n  let g = x % GROUP_SIZE;\n  let xs = x / GROUP_SIZE;\n  let split = xs % P.splits;\n  let r = xs / P.splits;\n  let row = r % P.seqQ;\n  let bk = r / P.seqQ;\n  let hl = (bk % (HEADS / GROUP_SIZE)) * GROUP_SIZE + g;\n  let b = bk / (HEADS / GROUP_SIZE);\n  let h = HEAD_OFFSET + hl;\n  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;\n  let record = ((b * HEADS + hl) * P.seqQ + row) * P.splits + split;\n  let p = row + P.seqK - P.seqQ;\n  // The mask functions see a query tile of this one row (exact, never wider).\n  let pa = p;\n  let pb = p;\n  let qt = row / TQ;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d] * 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  let segRow = auxbuf[P.segQBase + b * P.seqQ + row];\n  // The row visits the key tiles of [0, prefix) and [lo, hi), as in the fused kernel;\n  // the splits cut that list of visits (not the whole key range, so a ring step of a\n  // long context costs its window), this invocation visits [first, end) of it, and the\n  // last split takes whatever a loose visit range left over.\n  let NK = i32(P.seqK);\n  let prefixEnd = min(0u, P.seqK);\n  let lo = u32(clamp(max(0i, 0i), 0i, NK));\n  let hi = u32(clamp(min(i32(min(pb + 1u, u32(NK))), NK), 0i, NK));\n  let prefixTiles = (prefixEnd + TK - 1u) / TK;\n  let bandFirst = max(prefixTiles, lo / TK);\n  let bandEnd = max(bandFirst, (hi + TK - 1u) / TK);\n  let rowVisits = prefixTiles + bandEnd - bandFirst;\n  let splitFirst = min(split * P.tilesPerSplit, rowVisits);\n  let splitEnd = min(splitFirst + P.tilesPerSplit, rowVisits);\n  let visits = select(splitEnd, rowVisits, split + 1u == P.splits);\n  var n = splitFirst;\n  var j = 0u;\n  var tileEnd = 0u;\n  var masked = false;\n  loop {\n    if (j >= tileEnd) {\n      if (n >= visits) { break; }\n      let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);\n      n++;\n      j = kt * TK;\n      let j1 = min(j + TK, P.seqK);\n      let c = classify(kt, j, j1 - 1u, pa, pb, b, qt);\n      // An empty tile ends where it starts, so the next pass steps on.\n      tileEnd = select(j1, j, c == 0u);\n      masked = c == 1u;\n      continue;\n    }\n    if (masked) {\n      if (!allowed(p, j, b, segRow)) { j++; continue; }\n    }\n    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);\n    let kRow = kBase0 + slot * DW;\n    let vRow = vBase0 + slot * DVW;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n    // Lazy rescale: only when the running max grows.\n    if (s > m) {\n      let c = exp2(m - s);\n      l *= c;\n      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n      m = s;\n    }\n    let w = exp2(s - m);\n    l += w;\n    for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n    j++;\n  }\n  // The record: acc (DV floats), then the running max and sum (base 2).\n  let rec = P.partBase + record * REC;\n  for (var d = 0u; d < DVW; d++) { partbuf[rec + d] = acc[d]; }\n  partbuf[rec + DVW] = vec4<f32>(m, l, 0.0, 0.0);\n}\n",
+      "wgsl": "// attnc split-K decode, partial: attention document_mask, group document_mask\n// mask leaves: band, segment\nconst D: u32 = 64u;\nconst DV: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 16u;\nconst GROUP_SIZE: u32 = 1u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 16u;\nconst TOTAL_KV_HEADS: u32 = 16u;\nconst TQ: u32 = 64u;\nconst TK: u32 = 16u;\nconst REC: u32 = 17u;\nconst NEG_BIG: f32 = -3.0e38;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  kTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  segQBase: u32,\n  segKBase: u32,\n  segRangesBase: u32,\n  splits: u32,\n  tilesPerSplit: u32,\n  partBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> partbuf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> auxbuf: array<u32>;\n\nfn segKey(b: u32, j: u32) -> u32 { return auxbuf[P.segKBase + b * P.kvRows + select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix)]; }\n\n// Per-tile [min, max] segment ids (filled by the segment-ranges kernel) decide whole tiles.\nfn segmentClass(kt: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {\n  let qr = P.segRangesBase + (b * P.qTiles + qt) * 2u;\n  let kr = P.segRangesBase + P.batch * P.qTiles * 2u + (b * P.kTiles + kt) * 2u;\n  let qmin = auxbuf[qr]; let qmax = auxbuf[qr + 1u];\n  let kmin = auxbuf[kr]; let kmax = auxbuf[kr + 1u];\n  if (qmax < kmin || kmax < qmin) { return 0u; }\n  if (qmin == qmax && kmin == kmax && qmin == kmin) { return 2u; }\n  return 1u;\n}\n\n// 0: empty (skip), 1: partial (mask per element), 2: full (no mask).\nfn classify(kt: u32, ja: u32, jb: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {\n  let NK = i32(P.seqK);\n  return min(select(select(1u, 2u, i32(jb) - i32(pa) <= 0i), 0u, i32(ja) - i32(pb) > 0i), segmentClass(kt, pa, pb, b, qt));\n}\n\nfn allowed(p: u32, j: u32, b: u32, segRow: u32) -> bool {\n  return ((i32(j) - i32(p) <= 0i) && (segRow == segKey(b, j)));\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = (((b * HEADS / GROUP_SIZE + hkl) * seqQ + row) * splits + split) * GROUP_SIZE + g\n  let g = x % GROUP_SIZE;\n  let xs = x / GROUP_SIZE;\n  let split = xs % P.splits;\n  let r = xs / P.splits;\n  let row = r % P.seqQ;\n  let bk = r / P.seqQ;\n  let hl = (bk % (HEADS / GROUP_SIZE)) * GROUP_SIZE + g;\n  let b = bk / (HEADS / GROUP_SIZE);\n  let h = HEAD_OFFSET + hl;\n  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;\n  let record = ((b * HEADS + hl) * P.seqQ + row) * P.splits + split;\n  let p = row + P.seqK - P.seqQ;\n  // The mask functions see a query tile of this one row (exact, never wider).\n  let pa = p;\n  let pb = p;\n  let qt = row / TQ;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d] * 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  let segRow = auxbuf[P.segQBase + b * P.seqQ + row];\n  // The row visits the key tiles of [0, prefix) and [lo, hi), as in the fused kernel;\n  // the splits cut that list of visits (not the whole key range, so a ring step of a\n  // long context costs its window), this invocation visits [first, end) of it, and the\n  // last split takes whatever a loose visit range left over.\n  let NK = i32(P.seqK);\n  let prefixEnd = min(0u, P.seqK);\n  let lo = u32(clamp(max(0i, 0i), 0i, NK));\n  let hi = u32(clamp(min(i32(min(pb + 1u, u32(NK))), NK), 0i, NK));\n  let prefixTiles = (prefixEnd + TK - 1u) / TK;\n  let bandFirst = max(prefixTiles, lo / TK);\n  let bandEnd = max(bandFirst, (hi + TK - 1u) / TK);\n  let rowVisits = prefixTiles + bandEnd - bandFirst;\n  let splitFirst = min(split * P.tilesPerSplit, rowVisits);\n  let splitEnd = min(splitFirst + P.tilesPerSplit, rowVisits);\n  let visits = select(splitEnd, rowVisits, split + 1u == P.splits);\n  var n = splitFirst;\n  var j = 0u;\n  var tileEnd = 0u;\n  var masked = false;\n  loop {\n    if (j >= tileEnd) {\n      if (n >= visits) { break; }\n      let kt = select(bandFirst + n - prefixTiles, n, n < prefixTiles);\n      n++;\n      j = kt * TK;\n      let j1 = min(j + TK, P.seqK);\n      let c = classify(kt, j, j1 - 1u, pa, pb, b, qt);\n      // An empty tile ends where it starts, so the next pass steps on.\n      tileEnd = select(j1, j, c == 0u);\n      masked = c == 1u;\n      continue;\n    }\n    if (masked) {\n      if (!allowed(p, j, b, segRow)) { j++; continue; }\n    }\n    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);\n    let kRow = kBase0 + slot * DW;\n    let vRow = vBase0 + slot * DVW;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n    // Lazy rescale: only when the running max grows.\n    if (s > m) {\n      let c = exp2(m - s);\n      l *= c;\n      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n      m = s;\n    }\n    let w = exp2(s - m);\n    l += w;\n    for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n    j++;\n  }\n  // The record: acc (DV floats), then the running max and sum (base 2).\n  let rec = P.partBase + record * REC;\n  for (var d = 0u; d < DVW; d++) { partbuf[rec + d] = acc[d]; }\n  partbuf[rec + DVW] = vec4<f32>(m, l, 0.0, 0.0);\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
@@ -1480,7 +1540,7 @@ export const plan: HostPlan = {
                         "op": "mul",
                         "args": [
                           "batch",
-                          "seqK"
+                          "kvRows"
                         ]
                       },
                       4

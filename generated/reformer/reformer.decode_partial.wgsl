@@ -88,7 +88,7 @@ fn main(
   for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }
   // routed leaf 0: lsh(buckets: 32, seed: 7)
   let qb0 = routedBucket0(qrow, hk);
-  let kb0 = P.r0Buckets + (b * HKVG + hkl) * P.seqK;
+  let kb0 = P.r0Buckets + (b * HKVG + hkl) * P.kvRows;
   let rg0 = P.r0Ranges + ((b * HKVG + hkl) * 32u + qb0) * 2u;
   let first0 = auxAt(rg0);
   let end0 = first0 + auxAt(rg0 + 1u);

@@ -29,6 +29,7 @@ fn main(
   let bh = x / P.seqK;
   let b = bh / HKVG;
   let hk = KV_HEAD_OFFSET + bh % HKVG;
+  if (!(j < P.ringPrefix || (P.seqK - j) <= P.ringSlots)) { return; }
   let slot = select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix);
   var bestPos = 0.0;
   var argPos = 0u;
@@ -41,5 +42,5 @@ fn main(
     if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }
   }
   let bucket = select(16u + argNeg, argPos, bestPos >= bestNeg);
-  aux[P.bucketBase + x] = bucket;
+  aux[P.bucketBase + bh * P.kvRows + slot] = bucket;
 }

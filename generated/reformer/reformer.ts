@@ -223,7 +223,7 @@ export const plan: HostPlan = {
                                   8
                                 ]
                               },
-                              "seqK",
+                              "kvRows",
                               2
                             ]
                           },
@@ -513,7 +513,7 @@ export const plan: HostPlan = {
                   8
                 ]
               },
-              "seqK",
+              "kvRows",
               2
             ]
           },
@@ -557,7 +557,7 @@ export const plan: HostPlan = {
                           8
                         ]
                       },
-                      "seqK",
+                      "kvRows",
                       2
                     ]
                   },
@@ -650,7 +650,7 @@ export const plan: HostPlan = {
     {
       "name": "reformer.lsh0.key_buckets",
       "entryPoint": "main",
-      "wgsl": "// attnc lsh key buckets: [B, Hkv_g, Nk] u32\nconst D: u32 = 64u;\nconst HKVG: u32 = 8u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 8u;\n@group(0) @binding(1) var<storage, read> kbuf: array<f32>;\n@group(0) @binding(2) var<storage, read_write> aux: array<u32>;\nstruct Params {\n  seqK: u32,\n  total: u32,\n  kBase: u32,\n  bucketBase: u32,\n  rBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n@group(0) @binding(0) var<uniform> P: Params;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let j = x % P.seqK;\n  let bh = x / P.seqK;\n  let b = bh / HKVG;\n  let hk = KV_HEAD_OFFSET + bh % HKVG;\n  let slot = select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix);\n  var bestPos = 0.0;\n  var argPos = 0u;\n  var bestNeg = 0.0;\n  var argNeg = 0u;\n  for (var c = 0u; c < 16u; c++) {\n    var s = 0.0;\n    for (var d = 0u; d < D; d++) { s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.kvRows + slot) * D + d] * bitcast<f32>(aux[P.rBase + d * 16u + c]); }\n    if (c == 0u || s > bestPos) { bestPos = s; argPos = c; }\n    if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }\n  }\n  let bucket = select(16u + argNeg, argPos, bestPos >= bestNeg);\n  aux[P.bucketBase + x] = bucket;\n}\n",
+      "wgsl": "// attnc lsh key buckets: [B, Hkv_g, Nk] u32\nconst D: u32 = 64u;\nconst HKVG: u32 = 8u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 8u;\n@group(0) @binding(1) var<storage, read> kbuf: array<f32>;\n@group(0) @binding(2) var<storage, read_write> aux: array<u32>;\nstruct Params {\n  seqK: u32,\n  total: u32,\n  kBase: u32,\n  bucketBase: u32,\n  rBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n@group(0) @binding(0) var<uniform> P: Params;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let j = x % P.seqK;\n  let bh = x / P.seqK;\n  let b = bh / HKVG;\n  let hk = KV_HEAD_OFFSET + bh % HKVG;\n  if (!(j < P.ringPrefix || (P.seqK - j) <= P.ringSlots)) { return; }\n  let slot = select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix);\n  var bestPos = 0.0;\n  var argPos = 0u;\n  var bestNeg = 0.0;\n  var argNeg = 0u;\n  for (var c = 0u; c < 16u; c++) {\n    var s = 0.0;\n    for (var d = 0u; d < D; d++) { s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.kvRows + slot) * D + d] * bitcast<f32>(aux[P.rBase + d * 16u + c]); }\n    if (c == 0u || s > bestPos) { bestPos = s; argPos = c; }\n    if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }\n  }\n  let bucket = select(16u + argNeg, argPos, bestPos >= bestNeg);\n  aux[P.bucketBase + bh * P.kvRows + slot] = bucket;\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
@@ -734,7 +734,7 @@ export const plan: HostPlan = {
                               8
                             ]
                           },
-                          "seqK",
+                          "kvRows",
                           2
                         ]
                       },
@@ -780,7 +780,7 @@ export const plan: HostPlan = {
     {
       "name": "reformer.lsh0.bucket_lists",
       "entryPoint": "main",
-      "wgsl": "// attnc lsh bucket lists: keys sorted by (bucket, position), (start, count) per bucket\nconst NBUCKETS: u32 = 32u;\nconst D: u32 = 64u;\nconst HKVG: u32 = 8u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 8u;\n@group(0) @binding(2) var<storage, read_write> aux: array<u32>;\nstruct Params {\n  seqK: u32,\n  total: u32,\n  bucketBase: u32,\n  listBase: u32,\n  rangeBase: u32,\n}\n@group(0) @binding(0) var<uniform> P: Params;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let t = x % NBUCKETS;\n  let bh = x / NBUCKETS;\n  let kb = P.bucketBase + bh * P.seqK;\n  var before = 0u;\n  var count = 0u;\n  for (var j = 0u; j < P.seqK; j++) {\n    let v = aux[kb + j];\n    before += select(0u, 1u, v < t);\n    count += select(0u, 1u, v == t);\n  }\n  let start = P.listBase + bh * P.seqK + before;\n  var n = start;\n  for (var j = 0u; j < P.seqK; j++) {\n    if (aux[kb + j] == t) { aux[n] = j; n++; }\n  }\n  aux[P.rangeBase + x * 2u] = start;\n  aux[P.rangeBase + x * 2u + 1u] = count;\n}\n",
+      "wgsl": "// attnc lsh bucket lists: keys sorted by (bucket, position), (start, count) per bucket\nconst NBUCKETS: u32 = 32u;\nconst D: u32 = 64u;\nconst HKVG: u32 = 8u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 8u;\n@group(0) @binding(2) var<storage, read_write> aux: array<u32>;\nstruct Params {\n  seqK: u32,\n  total: u32,\n  bucketBase: u32,\n  listBase: u32,\n  rangeBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n@group(0) @binding(0) var<uniform> P: Params;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let held = min(P.ringPrefix, P.seqK) + (P.seqK - max(min(P.ringPrefix, P.seqK), P.seqK - min(P.ringSlots, P.seqK)));\n  let t = x % NBUCKETS;\n  let bh = x / NBUCKETS;\n  let kb = P.bucketBase + bh * P.kvRows;\n  var before = 0u;\n  var count = 0u;\n  for (var i = 0u; i < held; i++) {\n    let j = select(max(min(P.ringPrefix, P.seqK), P.seqK - min(P.ringSlots, P.seqK)) + (i - min(P.ringPrefix, P.seqK)), i, i < min(P.ringPrefix, P.seqK));\n    let v = aux[kb + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)];\n    before += select(0u, 1u, v < t);\n    count += select(0u, 1u, v == t);\n  }\n  let start = P.listBase + bh * P.kvRows + before;\n  var n = start;\n  for (var i = 0u; i < held; i++) {\n    let j = select(max(min(P.ringPrefix, P.seqK), P.seqK - min(P.ringSlots, P.seqK)) + (i - min(P.ringPrefix, P.seqK)), i, i < min(P.ringPrefix, P.seqK));\n    if (aux[kb + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)] == t) { aux[n] = j; n++; }\n  }\n  aux[P.rangeBase + x * 2u] = start;\n  aux[P.rangeBase + x * 2u + 1u] = count;\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
@@ -821,7 +821,7 @@ export const plan: HostPlan = {
             "args": [
               "batch",
               8,
-              "seqK"
+              "kvRows"
             ]
           }
         },
@@ -835,7 +835,7 @@ export const plan: HostPlan = {
                 "args": [
                   "batch",
                   8,
-                  "seqK"
+                  "kvRows"
                 ]
               },
               {
@@ -843,11 +843,23 @@ export const plan: HostPlan = {
                 "args": [
                   "batch",
                   8,
-                  "seqK"
+                  "kvRows"
                 ]
               }
             ]
           }
+        },
+        {
+          "name": "kvRows",
+          "value": "kvRows"
+        },
+        {
+          "name": "ringPrefix",
+          "value": "ringPrefix"
+        },
+        {
+          "name": "ringSlots",
+          "value": "ringSlots"
         }
       ],
       "uniformBuffer": "params.reformer.lsh0.bucket_lists",
@@ -857,7 +869,13 @@ export const plan: HostPlan = {
           {
             "op": "add",
             "args": [
-              "seqK",
+              {
+                "op": "min",
+                "args": [
+                  "seqK",
+                  "kvRows"
+                ]
+              },
               1
             ]
           },
@@ -868,7 +886,7 @@ export const plan: HostPlan = {
     {
       "name": "reformer.softmax",
       "entryPoint": "main",
-      "wgsl": "// attnc routed softmax: attention reformer, group reformer, one row per invocation\n// mask leaves: lsh\nconst D: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HKVG: u32 = 8u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst TQ: u32 = 64u;\nconst NEG_BIG: f32 = -3.0e38;\nconst NONE: u32 = 0xffffffffu;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  r0Buckets: u32,\n  r0Ranges: u32,\n  r0R: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> auxbuf: array<vec4<u32>>;\n\nfn auxAt(i: u32) -> u32 { return auxbuf[i >> 2u][i & 3u]; }\n\nfn routedBucket0(q: array<vec4<f32>, DW>, hk: u32) -> u32 {\n  var bestPos = 0.0;\n  var argPos = 0u;\n  var bestNeg = 0.0;\n  var argNeg = 0u;\n  for (var c = 0u; c < 16u; c++) {\n    var s = 0.0;\n    for (var d = 0u; d < D; d++) { s += q[d / 4u][d % 4u] * bitcast<f32>(auxAt(P.r0R + d * 16u + c)); }\n    if (c == 0u || s > bestPos) { bestPos = s; argPos = c; }\n    if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }\n  }\n  let bucket = select(16u + argNeg, argPos, bestPos >= bestNeg);\n  return bucket;\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let qt = linear % P.qTiles;\n  let bh = linear / P.qTiles;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hkl = hl / GROUP_SIZE;\n  let hk = KV_HEAD_OFFSET + hkl;\n  let i = qt * TQ + lid;\n  // No barriers in this kernel: an invocation past the rows returns.\n  if (i >= P.seqQ) { return; }\n  let p = i + P.seqK - P.seqQ;\n  let pa = p;\n  let pb = p;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;\n  let NK = i32(P.seqK);\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }\n  // routed leaf 0: lsh(buckets: 32, seed: 7)\n  let qb0 = routedBucket0(qrow, hk);\n  let kb0 = P.r0Buckets + (b * HKVG + hkl) * P.seqK;\n  let rg0 = P.r0Ranges + ((b * HKVG + hkl) * 32u + qb0) * 2u;\n  let first0 = auxAt(rg0);\n  let end0 = first0 + auxAt(rg0 + 1u);\n  for (var d = 0u; d < DW; d++) { qrow[d] *= 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  // Hull of the mask: every source is clipped to [clipLo, clipHi).\n  let clipLo = u32(clamp(0i, 0i, NK));\n  let clipHi = u32(clamp(NK, 0i, NK));\n  // source 0: routed leaf 0 (lsh(buckets: 32, seed: 7))\n  for (var e = first0; e < end0; e++) {\n    let j = auxAt(e);\n    // Lists are sorted by position.\n    if (j >= clipHi) { break; }\n    if (j < clipLo) { continue; }\n    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);\n    let kRow = kBase0 + slot * DW;\n    let vRow = vBase0 + slot * DVW;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n    // Lazy rescale: only when the running max grows.\n    if (s > m) {\n      let c = exp2(m - s);\n      l *= c;\n      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n      m = s;\n    }\n    let w = exp2(s - m);\n    l += w;\n    for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n  }\n  // A row with no allowed key gets 0, never 0/0.\n  let inv = select(0.0, 1.0 / l, l > 0.0);\n  for (var d = 0u; d < DVW; d++) { obuf[oRow + d] = acc[d] * inv; }\n}\n",
+      "wgsl": "// attnc routed softmax: attention reformer, group reformer, one row per invocation\n// mask leaves: lsh\nconst D: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HKVG: u32 = 8u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst TQ: u32 = 64u;\nconst NEG_BIG: f32 = -3.0e38;\nconst NONE: u32 = 0xffffffffu;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  qTiles: u32,\n  total: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  r0Buckets: u32,\n  r0Ranges: u32,\n  r0R: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> obuf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> auxbuf: array<vec4<u32>>;\n\nfn auxAt(i: u32) -> u32 { return auxbuf[i >> 2u][i & 3u]; }\n\nfn routedBucket0(q: array<vec4<f32>, DW>, hk: u32) -> u32 {\n  var bestPos = 0.0;\n  var argPos = 0u;\n  var bestNeg = 0.0;\n  var argNeg = 0u;\n  for (var c = 0u; c < 16u; c++) {\n    var s = 0.0;\n    for (var d = 0u; d < D; d++) { s += q[d / 4u][d % 4u] * bitcast<f32>(auxAt(P.r0R + d * 16u + c)); }\n    if (c == 0u || s > bestPos) { bestPos = s; argPos = c; }\n    if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }\n  }\n  let bucket = select(16u + argNeg, argPos, bestPos >= bestNeg);\n  return bucket;\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let linear = wid.x + wid.y * nwg.x;\n  if (linear >= P.total) { return; }\n  let qt = linear % P.qTiles;\n  let bh = linear / P.qTiles;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hkl = hl / GROUP_SIZE;\n  let hk = KV_HEAD_OFFSET + hkl;\n  let i = qt * TQ + lid;\n  // No barriers in this kernel: an invocation past the rows returns.\n  if (i >= P.seqQ) { return; }\n  let p = i + P.seqK - P.seqQ;\n  let pa = p;\n  let pb = p;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;\n  let NK = i32(P.seqK);\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }\n  // routed leaf 0: lsh(buckets: 32, seed: 7)\n  let qb0 = routedBucket0(qrow, hk);\n  let kb0 = P.r0Buckets + (b * HKVG + hkl) * P.kvRows;\n  let rg0 = P.r0Ranges + ((b * HKVG + hkl) * 32u + qb0) * 2u;\n  let first0 = auxAt(rg0);\n  let end0 = first0 + auxAt(rg0 + 1u);\n  for (var d = 0u; d < DW; d++) { qrow[d] *= 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  // Hull of the mask: every source is clipped to [clipLo, clipHi).\n  let clipLo = u32(clamp(0i, 0i, NK));\n  let clipHi = u32(clamp(NK, 0i, NK));\n  // source 0: routed leaf 0 (lsh(buckets: 32, seed: 7))\n  for (var e = first0; e < end0; e++) {\n    let j = auxAt(e);\n    // Lists are sorted by position.\n    if (j >= clipHi) { break; }\n    if (j < clipLo) { continue; }\n    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);\n    let kRow = kBase0 + slot * DW;\n    let vRow = vBase0 + slot * DVW;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n    // Lazy rescale: only when the running max grows.\n    if (s > m) {\n      let c = exp2(m - s);\n      l *= c;\n      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n      m = s;\n    }\n    let w = exp2(s - m);\n    l += w;\n    for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n  }\n  // A row with no allowed key gets 0, never 0/0.\n  let inv = select(0.0, 1.0 / l, l > 0.0);\n  for (var d = 0u; d < DVW; d++) { obuf[oRow + d] = acc[d] * inv; }\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
@@ -1052,7 +1070,7 @@ export const plan: HostPlan = {
                 "args": [
                   "batch",
                   8,
-                  "seqK"
+                  "kvRows"
                 ]
               },
               {
@@ -1060,7 +1078,7 @@ export const plan: HostPlan = {
                 "args": [
                   "batch",
                   8,
-                  "seqK"
+                  "kvRows"
                 ]
               }
             ]
@@ -1087,7 +1105,7 @@ export const plan: HostPlan = {
                               8
                             ]
                           },
-                          "seqK",
+                          "kvRows",
                           2
                         ]
                       },
@@ -1139,7 +1157,7 @@ export const plan: HostPlan = {
     {
       "name": "reformer.decode_partial",
       "entryPoint": "main",
-      "wgsl": "// attnc split-K decode, routed partial: attention reformer, group reformer\n// mask leaves: lsh\nconst D: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HKVG: u32 = 8u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst TQ: u32 = 64u;\nconst NEG_BIG: f32 = -3.0e38;\nconst NONE: u32 = 0xffffffffu;\nconst REC: u32 = 17u;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  total: u32,\n  splits: u32,\n  splitKeys: u32,\n  partBase: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  r0Buckets: u32,\n  r0Ranges: u32,\n  r0R: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> partbuf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> auxbuf: array<vec4<u32>>;\n\nfn auxAt(i: u32) -> u32 { return auxbuf[i >> 2u][i & 3u]; }\n\nfn routedBucket0(q: array<vec4<f32>, DW>, hk: u32) -> u32 {\n  var bestPos = 0.0;\n  var argPos = 0u;\n  var bestNeg = 0.0;\n  var argNeg = 0u;\n  for (var c = 0u; c < 16u; c++) {\n    var s = 0.0;\n    for (var d = 0u; d < D; d++) { s += q[d / 4u][d % 4u] * bitcast<f32>(auxAt(P.r0R + d * 16u + c)); }\n    if (c == 0u || s > bestPos) { bestPos = s; argPos = c; }\n    if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }\n  }\n  let bucket = select(16u + argNeg, argPos, bestPos >= bestNeg);\n  return bucket;\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = ((b * HEADS + hl) * seqQ + i) * splits + split.\n  let split = x % P.splits;\n  let r = x / P.splits;\n  let i = r % P.seqQ;\n  let bh = r / P.seqQ;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hkl = hl / GROUP_SIZE;\n  let hk = KV_HEAD_OFFSET + hkl;\n  let p = i + P.seqK - P.seqQ;\n  let pa = p;\n  let pb = p;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;\n  let NK = i32(P.seqK);\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }\n  // routed leaf 0: lsh(buckets: 32, seed: 7)\n  let qb0 = routedBucket0(qrow, hk);\n  let kb0 = P.r0Buckets + (b * HKVG + hkl) * P.seqK;\n  let rg0 = P.r0Ranges + ((b * HKVG + hkl) * 32u + qb0) * 2u;\n  let first0 = auxAt(rg0);\n  let end0 = first0 + auxAt(rg0 + 1u);\n  for (var d = 0u; d < DW; d++) { qrow[d] *= 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  // Hull of the mask: every source is clipped to [clipLo, clipHi).\n  // A split's keys: the hull within [split * splitKeys, (split + 1) * splitKeys).\n  let splitLo = split * P.splitKeys;\n  let clipLo = max(u32(clamp(0i, 0i, NK)), splitLo);\n  let clipHi = min(u32(clamp(NK, 0i, NK)), splitLo + P.splitKeys);\n  // source 0: routed leaf 0 (lsh(buckets: 32, seed: 7))\n  for (var e = first0; e < end0; e++) {\n    let j = auxAt(e);\n    // Lists are sorted by position.\n    if (j >= clipHi) { break; }\n    if (j < clipLo) { continue; }\n    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);\n    let kRow = kBase0 + slot * DW;\n    let vRow = vBase0 + slot * DVW;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n    // Lazy rescale: only when the running max grows.\n    if (s > m) {\n      let c = exp2(m - s);\n      l *= c;\n      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n      m = s;\n    }\n    let w = exp2(s - m);\n    l += w;\n    for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n  }\n  // The record: acc (DV floats), then the running max and sum (base 2).\n  let rec = P.partBase + x * REC;\n  for (var d = 0u; d < DVW; d++) { partbuf[rec + d] = acc[d]; }\n  partbuf[rec + DVW] = vec4<f32>(m, l, 0.0, 0.0);\n}\n",
+      "wgsl": "// attnc split-K decode, routed partial: attention reformer, group reformer\n// mask leaves: lsh\nconst D: u32 = 64u;\nconst DW: u32 = 16u;\nconst DVW: u32 = 16u;\nconst HEADS: u32 = 8u;\nconst GROUP_SIZE: u32 = 1u;\nconst HKVG: u32 = 8u;\nconst HEAD_OFFSET: u32 = 0u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_HEADS: u32 = 8u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst TQ: u32 = 64u;\nconst NEG_BIG: f32 = -3.0e38;\nconst NONE: u32 = 0xffffffffu;\nconst REC: u32 = 17u;\n\nstruct Params {\n  batch: u32,\n  seqQ: u32,\n  seqK: u32,\n  total: u32,\n  splits: u32,\n  splitKeys: u32,\n  partBase: u32,\n  qBase: u32,\n  kBase: u32,\n  vBase: u32,\n  oBase: u32,\n  r0Buckets: u32,\n  r0Ranges: u32,\n  r0R: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n\n@group(0) @binding(0) var<uniform> P: Params;\n@group(0) @binding(1) var<storage, read> qkvbuf: array<vec4<f32>>;\n@group(0) @binding(2) var<storage, read_write> partbuf: array<vec4<f32>>;\n@group(0) @binding(3) var<storage, read> auxbuf: array<vec4<u32>>;\n\nfn auxAt(i: u32) -> u32 { return auxbuf[i >> 2u][i & 3u]; }\n\nfn routedBucket0(q: array<vec4<f32>, DW>, hk: u32) -> u32 {\n  var bestPos = 0.0;\n  var argPos = 0u;\n  var bestNeg = 0.0;\n  var argNeg = 0u;\n  for (var c = 0u; c < 16u; c++) {\n    var s = 0.0;\n    for (var d = 0u; d < D; d++) { s += q[d / 4u][d % 4u] * bitcast<f32>(auxAt(P.r0R + d * 16u + c)); }\n    if (c == 0u || s > bestPos) { bestPos = s; argPos = c; }\n    if (c == 0u || -s > bestNeg) { bestNeg = -s; argNeg = c; }\n  }\n  let bucket = select(16u + argNeg, argPos, bestPos >= bestNeg);\n  return bucket;\n}\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  // x = ((b * HEADS + hl) * seqQ + i) * splits + split.\n  let split = x % P.splits;\n  let r = x / P.splits;\n  let i = r % P.seqQ;\n  let bh = r / P.seqQ;\n  let hl = bh % HEADS;\n  let b = bh / HEADS;\n  let h = HEAD_OFFSET + hl;\n  let hkl = hl / GROUP_SIZE;\n  let hk = KV_HEAD_OFFSET + hkl;\n  let p = i + P.seqK - P.seqQ;\n  let pa = p;\n  let pb = p;\n  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DW;\n  let oRow = P.oBase + ((b * TOTAL_HEADS + h) * P.seqQ + i) * DVW;\n  let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;\n  let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;\n  let NK = i32(P.seqK);\n  var qrow: array<vec4<f32>, DW>;\n  var acc: array<vec4<f32>, DVW>;\n  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }\n  // routed leaf 0: lsh(buckets: 32, seed: 7)\n  let qb0 = routedBucket0(qrow, hk);\n  let kb0 = P.r0Buckets + (b * HKVG + hkl) * P.kvRows;\n  let rg0 = P.r0Ranges + ((b * HKVG + hkl) * 32u + qb0) * 2u;\n  let first0 = auxAt(rg0);\n  let end0 = first0 + auxAt(rg0 + 1u);\n  for (var d = 0u; d < DW; d++) { qrow[d] *= 0.18033688; }\n  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }\n  var m = NEG_BIG;\n  var l = 0.0;\n  // Hull of the mask: every source is clipped to [clipLo, clipHi).\n  // A split's keys: the hull within [split * splitKeys, (split + 1) * splitKeys).\n  let splitLo = split * P.splitKeys;\n  let clipLo = max(u32(clamp(0i, 0i, NK)), splitLo);\n  let clipHi = min(u32(clamp(NK, 0i, NK)), splitLo + P.splitKeys);\n  // source 0: routed leaf 0 (lsh(buckets: 32, seed: 7))\n  for (var e = first0; e < end0; e++) {\n    let j = auxAt(e);\n    // Lists are sorted by position.\n    if (j >= clipHi) { break; }\n    if (j < clipLo) { continue; }\n    let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);\n    let kRow = kBase0 + slot * DW;\n    let vRow = vBase0 + slot * DVW;\n    var s = 0.0;\n    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }\n    // Lazy rescale: only when the running max grows.\n    if (s > m) {\n      let c = exp2(m - s);\n      l *= c;\n      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }\n      m = s;\n    }\n    let w = exp2(s - m);\n    l += w;\n    for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }\n  }\n  // The record: acc (DV floats), then the running max and sum (base 2).\n  let rec = P.partBase + x * REC;\n  for (var d = 0u; d < DVW; d++) { partbuf[rec + d] = acc[d]; }\n  partbuf[rec + DVW] = vec4<f32>(m, l, 0.0, 0.0);\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
@@ -1404,7 +1422,7 @@ export const plan: HostPlan = {
                 "args": [
                   "batch",
                   8,
-                  "seqK"
+                  "kvRows"
                 ]
               },
               {
@@ -1412,7 +1430,7 @@ export const plan: HostPlan = {
                 "args": [
                   "batch",
                   8,
-                  "seqK"
+                  "kvRows"
                 ]
               }
             ]
@@ -1439,7 +1457,7 @@ export const plan: HostPlan = {
                               8
                             ]
                           },
-                          "seqK",
+                          "kvRows",
                           2
                         ]
                       },

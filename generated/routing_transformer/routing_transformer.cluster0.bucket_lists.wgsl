@@ -11,6 +11,9 @@ struct Params {
   bucketBase: u32,
   listBase: u32,
   rangeBase: u32,
+  kvRows: u32,
+  ringPrefix: u32,
+  ringSlots: u32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
 
@@ -22,20 +25,23 @@ fn main(
 ) {
   let x = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (x >= P.total) { return; }
+  let held = min(P.ringPrefix, P.seqK) + (P.seqK - max(min(P.ringPrefix, P.seqK), P.seqK - min(P.ringSlots, P.seqK)));
   let t = x % NBUCKETS;
   let bh = x / NBUCKETS;
-  let kb = P.bucketBase + bh * P.seqK;
+  let kb = P.bucketBase + bh * P.kvRows;
   var before = 0u;
   var count = 0u;
-  for (var j = 0u; j < P.seqK; j++) {
-    let v = aux[kb + j];
+  for (var i = 0u; i < held; i++) {
+    let j = select(max(min(P.ringPrefix, P.seqK), P.seqK - min(P.ringSlots, P.seqK)) + (i - min(P.ringPrefix, P.seqK)), i, i < min(P.ringPrefix, P.seqK));
+    let v = aux[kb + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)];
     before += select(0u, 1u, v < t);
     count += select(0u, 1u, v == t);
   }
-  let start = P.listBase + bh * P.seqK + before;
+  let start = P.listBase + bh * P.kvRows + before;
   var n = start;
-  for (var j = 0u; j < P.seqK; j++) {
-    if (aux[kb + j] == t) { aux[n] = j; n++; }
+  for (var i = 0u; i < held; i++) {
+    let j = select(max(min(P.ringPrefix, P.seqK), P.seqK - min(P.ringSlots, P.seqK)) + (i - min(P.ringPrefix, P.seqK)), i, i < min(P.ringPrefix, P.seqK));
+    if (aux[kb + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)] == t) { aux[n] = j; n++; }
   }
   aux[P.rangeBase + x * 2u] = start;
   aux[P.rangeBase + x * 2u + 1u] = count;

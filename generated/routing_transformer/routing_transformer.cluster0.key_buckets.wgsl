@@ -29,6 +29,7 @@ fn main(
   let bh = x / P.seqK;
   let b = bh / HKVG;
   let hk = KV_HEAD_OFFSET + bh % HKVG;
+  if (!(j < P.ringPrefix || (P.seqK - j) <= P.ringSlots)) { return; }
   let slot = select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix);
   var best = 0.0;
   var bucket = 0u;
@@ -38,5 +39,5 @@ fn main(
     for (var d = 0u; d < D; d++) { s += kbuf[P.kBase + ((b * TOTAL_KV_HEADS + hk) * P.kvRows + slot) * D + d] * bitcast<f32>(aux[mu + d]); }
     if (t == 0u || s > best) { best = s; bucket = t; }
   }
-  aux[P.bucketBase + x] = bucket;
+  aux[P.bucketBase + bh * P.kvRows + slot] = bucket;
 }

@@ -82,7 +82,7 @@ fn main(
   for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d]; }
   // routed leaf 0: cluster(16)
   let qb0 = routedBucket0(qrow, hk);
-  let kb0 = P.r0Buckets + (b * HKVG + hkl) * P.seqK;
+  let kb0 = P.r0Buckets + (b * HKVG + hkl) * P.kvRows;
   let rg0 = P.r0Ranges + ((b * HKVG + hkl) * 16u + qb0) * 2u;
   let first0 = auxAt(rg0);
   let end0 = first0 + auxAt(rg0 + 1u);
@@ -101,7 +101,7 @@ fn main(
     let ja = max(select(lo0, 0u, n == 0u), clipLo);
     let j1 = min(select(hi0, pre0, n == 0u), clipHi);
     for (var j = ja; j < j1; j++) {
-      if (!((i32(j) - i32(p) <= 0i) && ((i32(j) - i32(p) >= -256i && i32(j) - i32(p) <= 0i) || (auxAt(kb0 + j) == qb0)))) { continue; }
+      if (!((i32(j) - i32(p) <= 0i) && ((i32(j) - i32(p) >= -256i && i32(j) - i32(p) <= 0i) || (auxAt(kb0 + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)) == qb0)))) { continue; }
       let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);
       let kRow = kBase0 + slot * DW;
       let vRow = vBase0 + slot * DVW;
@@ -127,7 +127,7 @@ fn main(
     if (j < clipLo) { continue; }
     // Met by an earlier source.
     if ((j < pre0 || (j >= lo0 && j < hi0))) { continue; }
-    if (!((i32(j) - i32(p) <= 0i) && ((i32(j) - i32(p) >= -256i && i32(j) - i32(p) <= 0i) || (auxAt(kb0 + j) == qb0)))) { continue; }
+    if (!((i32(j) - i32(p) <= 0i) && ((i32(j) - i32(p) >= -256i && i32(j) - i32(p) <= 0i) || (auxAt(kb0 + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)) == qb0)))) { continue; }
     let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);
     let kRow = kBase0 + slot * DW;
     let vRow = vBase0 + slot * DVW;

@@ -279,7 +279,9 @@ function layoutAux(
   const lse = uses.withLse ? add('lse', 'lse', size.mul('batch', ir.heads, 'seqQ'), 'f32') : null;
   if (uses.usesAux) layout.buffer('aux');
   const segQ = uses.usesSegment ? add('seg_q', 'aux', size.mul('batch', 'seqQ'), 'u32') : null;
-  const segK = uses.usesSegment ? add('seg_k', 'aux', size.mul('batch', 'seqK'), 'u32') : null;
+  // seg_k is kept like k and v (segKey in kernels/softmax-mask.ts): `kvRows` ids per batch
+  // entry, seqK in a plain run, a KV cache's rows when one binds its store.
+  const segK = uses.usesSegment ? add('seg_k', 'aux', size.mul('batch', 'kvRows'), 'u32') : null;
   const centroids = inputs.find((i) => i.name === 'centroids');
   return {
     segQ,

@@ -6,8 +6,9 @@
 //                      bytes, so every table can be bound at its own offset)
 //   topk(k, block: b): sums  [B, Hkv_g, ceil(capacity / b), D] f32, then (at a multiple of
 //                      256 bytes) means [B, Hkv_g, ceil(capacity / b), D] f32
-//   cluster / lsh:     bucket ids [B, Hkv_g, capacity] u32, then the centroids [Hkv, c, D]
-//                      (cluster) or R [D, n/2] (lsh) the buckets are computed with
+//   cluster / lsh:     bucket ids [B, Hkv_g, capacity] u32 (a KV cache ring: its rows, by
+//                      slot), then the centroids [Hkv, c, D] (cluster) or R [D, n/2] (lsh)
+//                      the buckets are computed with
 //
 // The appended position comes from word 0, not from a uniform, so a decode loop writes no
 // uniform per step: `append` reads it, and `advance` (one invocation, after it) adds the
@@ -36,6 +37,7 @@ import {
 import type { Expr, Kernel } from '../../kernel/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
+import { keySlot } from '../../kernel/blocks/layout.js';
 import { bucketOfRow, keyElement, type RouteShape } from './route-tables.js';
 
 const WORKGROUP = 64;
@@ -124,7 +126,8 @@ export function blockMeansAppendKernel(shape: RouteShape, block: number): Kernel
 
 /**
  * `append` of the key buckets: one invocation per (batch, kv head, appended key): the key's
- * cluster or LSH bucket (bucketOfRow, the prefill's function), at its absolute position.
+ * cluster or LSH bucket (bucketOfRow, the prefill's function), at its slot: its absolute
+ * position, or in a ring (sizes `ringPrefix`, `ringSlots`) the k/v store's slot of it.
  */
 export function keyBucketsAppendKernel(
   shape: RouteShape,
@@ -144,6 +147,10 @@ export function keyBucketsAppendKernel(
     'tablesBase',
     size.add(SIDE_TABLE_HEADER_WORDS, size.mul('batch', shape.groupKvHeads, 'seqQ')),
   );
+  // A ring's table keeps the ids of the keys the ring holds, by slot (`capacity` = its rows):
+  // position p at keySlot(p), the k/v store's addressing. Without a ring, the identity.
+  k.uniform('ringPrefix', 'ringPrefix');
+  k.uniform('ringSlots', 'ringSlots');
   k.storage(1, 'kbuf', 'read', shape.dtype === 'f16' ? T.u32 : T.f32);
   const table = k.storage(2, 'table', 'read_write', T.u32);
   const x = k.gridIndex('invocation', 'x', 'total');
@@ -161,7 +168,7 @@ export function keyBucketsAppendKernel(
       tablesBase,
       (at) => index(table, at),
     );
-    b.store(table, add('HEADER', mul(bh, capacity), len, j), 'bucket');
+    b.store(table, add('HEADER', mul(bh, capacity), keySlot(add(len, j))), 'bucket');
   });
   return k.build();
 }

@@ -8,7 +8,14 @@ import type { Routing } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { arrayView } from '../../kernel/blocks/array-view.js';
-import { keyHeadsOf, keySlot, rowIndex, type TensorLayout } from '../../kernel/blocks/layout.js';
+import {
+  heldKeys,
+  keyHeadsOf,
+  keyHeld,
+  keySlot,
+  rowIndex,
+  type TensorLayout,
+} from '../../kernel/blocks/layout.js';
 import { packedHalfAt } from '../../kernel/blocks/row-codec.js';
 import {
   add,
@@ -26,6 +33,7 @@ import {
   mod,
   mul,
   neg,
+  not,
   or,
   select,
   sub,
@@ -35,7 +43,7 @@ import {
   type BlockBuilder,
 } from '../../kernel/build.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
-import { keySlotUniformsOf } from '../wgsl/softmax-kernel-setup.js';
+import { KEY_SLOT_UNIFORMS, keySlotUniformsOf } from '../wgsl/softmax-kernel-setup.js';
 
 const WORKGROUP = 64;
 /** Bindings of k (its own buffer, or q/k/v packed in one) and of `aux`. */
@@ -234,7 +242,11 @@ export function bucketOfRow(
   b.let('bucket', select(add(u32(half), 'argNeg'), 'argPos', ge('bestPos', 'bestNeg')));
 }
 
-/** One invocation per (b, kv head, key): the key's cluster or LSH bucket. */
+/**
+ * One invocation per (b, kv head, key): the key's cluster or LSH bucket, at the key's slot
+ * (`bucketBase + bh * kvRows + keySlot(j)`); a key a KV cache ring no longer holds is skipped
+ * (its slot is a later key's).
+ */
 export function keyBucketsKernel(shape: RouteShape, routing: Routing, arrays: RouteArrays): Kernel {
   const k = routeKernel(shape, `attnc ${routing.kind} key buckets: [B, Hkv_g, Nk] u32`, true);
   const seqK = k.uniform('seqK', 'seqK');
@@ -250,6 +262,7 @@ export function keyBucketsKernel(shape: RouteShape, routing: Routing, arrays: Ro
   k.main((b) => {
     const j = b.let('j', mod(x, seqK));
     const { batch, hk } = decodeKvHead(b, b.let('bh', div(x, seqK)));
+    b.returnIf(not(keyHeld(j, seqK)));
     const slot = b.let('slot', keySlot(j));
     bucketOfRow(
       b,
@@ -259,7 +272,7 @@ export function keyBucketsKernel(shape: RouteShape, routing: Routing, arrays: Ro
       projection,
       (at) => index('aux', at),
     );
-    arrayView('aux', 'bucketBase').store(b, [x], 'bucket');
+    arrayView('aux', 'bucketBase').store(b, [mul('bh', uniform('kvRows')), slot], 'bucket');
   });
   return k.build();
 }
@@ -267,7 +280,9 @@ export function keyBucketsKernel(shape: RouteShape, routing: Routing, arrays: Ro
 /**
  * One invocation per (b, kv head, bucket): a counting sort without atomics. The bucket's
  * start is the number of keys in lower buckets; its keys are written in position order, so
- * lists are sorted and the result is deterministic. O(Nk) per invocation.
+ * lists are sorted and the result is deterministic. Only the keys still held are sorted (all
+ * of them in a plain run; a KV cache ring's prefix and recent positions), their ids read by
+ * slot: O(held keys) per invocation.
  */
 export function bucketListsKernel(
   shape: RouteShape,
@@ -286,27 +301,37 @@ export function bucketListsKernel(
   const bucketBase = k.uniform('bucketBase', arrays.keyBuckets);
   const listBase = k.uniform('listBase', arrays.lists);
   k.uniform('rangeBase', arrays.ranges);
-  // Two passes over the keys per invocation (loop-budget.ts: llvmpipe refuses past 65,535).
-  k.loopIterations(size.mul(size.add('seqK', 1), 2));
+  for (const u of KEY_SLOT_UNIFORMS) k.uniform(u.name, u.value);
+  const kvRows = uniform('kvRows');
+  // Two passes over the held keys (loop-budget.ts: llvmpipe refuses past 65,535).
+  k.loopIterations(size.mul(size.add(size.min('seqK', 'kvRows'), 1), 2));
   const x = k.gridIndex('invocation', 'x', 'total');
+  const held = heldKeys(seqK);
   const overKeys = (b: BlockBuilder, body: (inner: BlockBuilder, j: Expr) => void) =>
-    b.for('j', u32(0), (j) => lt(j, seqK), body);
+    b.for(
+      'i',
+      u32(0),
+      (i) => lt(i, 'held'),
+      (inner, i) => body(inner, inner.let('j', held.position(i))),
+    );
   k.main((b) => {
+    b.let('held', held.count);
     const t = b.let('t', mod(x, 'NBUCKETS'));
     const bh = b.let('bh', div(x, 'NBUCKETS'));
-    const keyBuckets = b.let('kb', add(bucketBase, mul(bh, seqK)));
+    const keyBuckets = b.let('kb', add(bucketBase, mul(bh, kvRows)));
+    const idOf = (j: Expr) => index('aux', add(keyBuckets, keySlot(j)));
     const before = b.var('before', u32(0));
     const count = b.var('count', u32(0));
     overKeys(b, (body, j) => {
-      const v = body.let('v', index('aux', add(keyBuckets, j)));
+      const v = body.let('v', idOf(j));
       body.compound(before, '+=', select(u32(0), u32(1), lt(v, t)));
       body.compound(count, '+=', select(u32(0), u32(1), eq(v, t)));
     });
-    const start = b.let('start', add(listBase, mul(bh, seqK), before));
+    const start = b.let('start', add(listBase, mul(bh, kvRows), before));
     const n = b.var('n', start);
     overKeys(b, (body, j) =>
       body.if(
-        eq(index('aux', add(keyBuckets, j)), t),
+        eq(idOf(j), t),
         (then) => {
           then.store('aux', n, j);
           then.increment(n);

@@ -42,6 +42,7 @@ import {
 import type { Expr, HelperFunction, Type } from '../../kernel/ir.js';
 import { TOPK_SORTED_MAX } from '../routing/key-source.js';
 import { bucketOfRow } from './route-tables.js';
+import { keySlot } from '../../kernel/blocks/layout.js';
 
 type RoutedLeaf = Extract<MaskLeaf, { kind: 'routed' }>;
 
@@ -345,7 +346,8 @@ function bucketLeaf(r: Routing, n: number, shape: RoutedShape): RoutedLeafCode {
   const kvRow = paren(add(mul('b', 'HKVG'), 'hkl'));
   const decide = (b: BlockBuilder) => {
     const qb = b.let(`qb${n}`, call(name, 'qrow', 'hk'));
-    b.let(`kb${n}`, add(uniform(`r${n}Buckets`), mul(kvRow, uniform('seqK'))));
+    // Ids kept like k and v: kvRows per kv head, key j's at keySlot(j) (route-kernels.ts).
+    b.let(`kb${n}`, add(uniform(`r${n}Buckets`), mul(kvRow, uniform('kvRows'))));
     const rg = b.let(
       `rg${n}`,
       add(uniform(`r${n}Ranges`), mul(paren(add(mul(kvRow, u32(buckets)), qb)), u32(2))),
@@ -369,7 +371,7 @@ function bucketLeaf(r: Routing, n: number, shape: RoutedShape): RoutedLeafCode {
   return {
     helpers: [bucketFunction(r, n, name, shape)],
     decide,
-    has: (j) => paren(eq(auxAt(add(`kb${n}`, j)), `qb${n}`)),
+    has: (j) => paren(eq(auxAt(add(`kb${n}`, keySlot(j))), `qb${n}`)),
     walk,
   };
 }

@@ -33,6 +33,7 @@ import {
   type Operand,
 } from '../../kernel/build.js';
 import type { Expr, HelperFunction } from '../../kernel/ir.js';
+import { keySlot } from '../../kernel/blocks/layout.js';
 import { allowedExpr, classifyTile, type MaskCodegenContext } from './mask-exprs.js';
 
 const u32Params = (...names: string[]) => names.map((name) => ({ name, type: T.u32 }));
@@ -117,14 +118,20 @@ function randomClassFunction(n: number, blockSize: number, word: AuxWord): Helpe
   };
 }
 
-/** `segKey(b, j)`: the segment id of key j. */
+/**
+ * `segKey(b, j)`: the segment id of key j, kept like its k and v row: `kvRows` per batch entry
+ * and key j at `keySlot(j)` (kernel/blocks/layout.ts), so a KV cache ring reads it by slot;
+ * a plain run has kvRows = seqK and keySlot(j) = j. The kernel declares KEY_SLOT_UNIFORMS.
+ */
 export function segmentKeyFunction(word: AuxWord): HelperFunction {
   return {
     name: 'segKey',
     params: u32Params('b', 'j'),
     returns: T.u32,
     oneLine: true,
-    body: block((b) => b.return(word(add(uniform('segKBase'), mul('b', uniform('seqK')), 'j')))),
+    body: block((b) =>
+      b.return(word(add(uniform('segKBase'), mul('b', uniform('kvRows')), keySlot('j')))),
+    ),
   };
 }
 

@@ -5,10 +5,13 @@
 //
 // Table layouts (u32 words in `aux`; f32 values stored as their bits):
 //   topk(k, block: b):   block means        [B, Hkv_g, ceil(Nk/b), D] f32
-//   cluster(c) / lsh(n): key bucket ids     [B, Hkv_g, Nk]
-//                        keys sorted by (bucket, position)  [B, Hkv_g, Nk]  (absolute positions)
+//   cluster(c) / lsh(n): key bucket ids     [B, Hkv_g, kvRows], key j's at keySlot(j)
+//                        keys sorted by (bucket, position)  [B, Hkv_g, kvRows]  (absolute positions)
 //                        per bucket (start word in aux, count) [B, Hkv_g, buckets, 2]
 //   lsh also:            R [D, n/2] f32 (host `fill-gaussian`, the reference's generator)
+// kvRows and keySlot (kernel/blocks/layout.ts) are seqK and the identity in a plain run; a KV
+// cache ring keeps only the ids of the keys it holds (its prefix and its last ringSlots
+// positions), by slot, and the lists hold only those keys.
 // Every word of every table is written before it is read: no zero-initialized buffer assumed.
 // k is f32, or under dtype f16 two halves per u32; the tables stay f32/u32 either way. The
 // kernels themselves are built on the kernel IR in kernels/route-tables.ts.
@@ -75,7 +78,7 @@ export function routingArrays(
     return [[table.name, size.mul(heads, size.ceilDiv('seqK', r.block), ir.headDim)]];
   const main: [string, SizeExpr] = [
     table.name,
-    size.add(size.mul(heads, 'seqK', 2), size.mul(heads, bucketCount(r), 2)),
+    size.add(size.mul(heads, 'kvRows', 2), size.mul(heads, bucketCount(r), 2)),
   ];
   if (r.kind === 'lsh') return [main, [`${table.name}.R`, ir.headDim * (r.buckets / 2)]];
   return [main];
@@ -86,7 +89,8 @@ export function bucketTableOffsets(
   base: SizeExpr,
   group: Group,
 ): { keyBuckets: SizeExpr; lists: SizeExpr; ranges: SizeExpr } {
-  const perTable = size.mul('batch', group.kvHeads, 'seqK');
+  // Ids and lists are kept like k and v: `kvRows` per (batch, kv head) (seqK in a plain run).
+  const perTable = size.mul('batch', group.kvHeads, 'kvRows');
   const lists = base === 0 ? perTable : size.add(base, perTable);
   return { keyBuckets: base, lists, ranges: size.add(lists, perTable) };
 }

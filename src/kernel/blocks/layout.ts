@@ -3,7 +3,22 @@
 // or words of packed halves). A new layout is a new case here. Key rows (k and v) go through
 // `keyRowWalk`, the one place that knows a KV cache stores them by slot, not by position.
 
-import { add, lt, mod, mul, paren, select, sub, uniform, type Operand } from '../build.js';
+import {
+  add,
+  le,
+  lt,
+  max,
+  min,
+  mod,
+  mul,
+  or,
+  paren,
+  select,
+  sub,
+  u32,
+  uniform,
+  type Operand,
+} from '../build.js';
 import type { Expr } from '../ir.js';
 
 export type TensorLayout = 'bhnd' | 'bnhd';
@@ -121,4 +136,34 @@ export function keyRowWalk(
 } {
   const walk = rowWalk(layout, keyHeads.heads, uniform('kvRows'), width, b, keyHeads.head);
   return { first: walk.first, at: (first, j) => walk.at(first, keySlot(j)), atSlot: walk.at };
+}
+
+/**
+ * Whether key position j (< seqK) is still held where keys are stored: a ring keeps its
+ * prefix and its last `ringSlots` positions (a slot of any other position holds a later key);
+ * a plain run keeps every position (ringSlots = 2^32 - 1).
+ */
+export function keyHeld(j: Operand, seqK: Operand): Expr {
+  return or(lt(j, uniform('ringPrefix')), le(paren(sub(seqK, j)), uniform('ringSlots')));
+}
+
+/**
+ * The positions [0, seqK) still held, numbered in position order: `count` of them, the n-th at
+ * `position(n)`. A ring holds its prefix [0, min(ringPrefix, seqK)) and its recent positions
+ * [max(ringPrefix, seqK - ringSlots), seqK) (empty while seqK <= ringPrefix); a plain run all of
+ * [0, seqK), position(n) = n.
+ * One loop over n walks them (one loop header, as a walk over [0, seqK)).
+ */
+export function heldKeys(seqK: Operand): {
+  readonly count: Expr;
+  readonly position: (n: Operand) => Expr;
+} {
+  const prefix = uniform('ringPrefix');
+  const prefixEnd = min(prefix, seqK);
+  // At most seqK, so the count never wraps while the prefix is not full yet.
+  const recent = max(prefixEnd, sub(seqK, min(uniform('ringSlots'), seqK)));
+  return {
+    count: add(prefixEnd, paren(sub(seqK, recent))),
+    position: (n) => select(add(recent, paren(sub(n, prefixEnd))), n, lt(n, prefixEnd)),
+  };
 }

@@ -53,18 +53,6 @@ export function groupStoreFor(
         `${group.construct}: ${group.message}`,
     );
   }
-  // Routed terms read every earlier key (their side tables are rebuilt from the store, or
-  // kept by it); a ring would have dropped keys that their block means and buckets still count.
-  const side = group.side[0];
-  if (side && group.store.kind === 'ring') {
-    const what =
-      side.kind === 'block-means'
-        ? `topk(${side.k}, block: ${side.block}) keeps per-block key means`
-        : `${side.routing} keeps each key's bucket id`;
-    throw new Error(
-      `attention '${name}': group '${group.group}': a KV cache ring for a routed mask is not supported yet (${what} over every earlier key)`,
-    );
-  }
   switch (group.store.kind) {
     case 'ring':
       return group.store;

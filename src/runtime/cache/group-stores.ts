@@ -42,10 +42,25 @@ export interface KeyGroup {
 }
 
 /**
+ * With a `segment` mask, seg_k is kept once (by the first store) and every group's kernels read
+ * it by slot, so every store takes the same rows: contiguous if some group is, else the ring
+ * that covers every group's (the widest look-back and prefix).
+ */
+function sharedSegmentStore(groups: readonly KeyGroup[]): KeyStoreKind {
+  const contiguous = groups.find((g) => g.store.kind === 'contiguous')?.store;
+  if (contiguous) return contiguous;
+  const rings = groups.map((g) => g.store as Extract<KeyStoreKind, { kind: 'ring' }>);
+  return {
+    kind: 'ring',
+    lookBack: Math.max(...rings.map((r) => r.lookBack)),
+    prefix: Math.max(...rings.map((r) => r.prefix)),
+  };
+}
+
+/**
  * The layout of each store before any is allocated: one for every kv head when the spec has
- * one group, else one per softmax group. With a `segment` mask, seg_k is read by position
- * from one array of the contiguous stores' rows, so when some group is contiguous every group
- * is (a segment mask in a ring is refused by the cache).
+ * one group, else one per softmax group, all of the same rows with a `segment` mask
+ * (`sharedSegmentStore`).
  */
 export function groupStoreLayouts(
   groups: readonly KeyGroup[],
@@ -54,11 +69,9 @@ export function groupStoreLayouts(
   capacity: number,
   maxChunk: number,
 ): { groups: string[]; heads: StoreHeads; slots: SlotLayout }[] {
-  let keyGroups = groups;
-  const contiguous = keyGroups.find((g) => g.store.kind === 'contiguous')?.store;
-  if (shape.segments && contiguous) {
-    keyGroups = keyGroups.map((g) => ({ ...g, store: contiguous }));
-  }
+  const keyGroups = shape.segments
+    ? groups.map((g) => ({ ...g, store: sharedSegmentStore(groups) }))
+    : groups;
   if (totalGroups === 1) {
     return keyGroups.map((g) => ({
       groups: [g.plan.group],

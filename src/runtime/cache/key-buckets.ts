@@ -41,6 +41,7 @@ export class KeyBuckets extends SideTable<KeyBucketsStore> {
       opened.name,
       HEADER_WORDS + ids + routingData.length,
       HEADER_WORDS * 4,
+      options.ring,
     );
     device.queue.writeBuffer(this.table, (HEADER_WORDS + ids) * 4, routingData);
   }
@@ -79,7 +80,10 @@ export class KeyBuckets extends SideTable<KeyBucketsStore> {
     return new KeyBuckets(device, plan, opened, options, routingData);
   }
 
-  /** The bucket of every cached key, `[B, Hkv_g, capacity]` u32 (the first `length` are set). */
+  /**
+   * The bucket of every cached key, `[B, Hkv_g, capacity]` u32: the first `length` are set, or
+   * in a ring (`ring` option) key p's at its slot.
+   */
   buckets(): GPUBufferBinding {
     const words = this.batch * this.store.kvHeads * this.capacity;
     return { buffer: this.table, offset: HEADER_WORDS * 4, size: words * 4 };

@@ -223,16 +223,9 @@ export function createKvCache(
       };
   const ringKept = layouts.some((l) => l.slots.kind === 'ring');
   /** Positions the stores can hold, and the most one append may add (a ring's maxChunk). */
-  const positionLimit = Math.min(slots.limit, ...layouts.map((l) => l.slots.limit));
+  const storesLimit = Math.min(slots.limit, ...layouts.map((l) => l.slots.limit));
   checkKernelsAddressCache(name, plan, ringKept, skipKernels, plan.cache.groups.length > 1);
   checkKernelsHaveStores(name, plan, layouts, skipKernels);
-  if (shape.segments && ringKept) {
-    // The kernels read seg_k by absolute position from one [B, seqK] array; a ring would need
-    // its own addressing there too.
-    throw new Error(
-      `attention '${name}': a KV cache ring with a segment mask (seg_k kept per slot) is not supported yet`,
-    );
-  }
   const unit = shape.element === 2 ? 'f16' : 'f32';
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   for (const l of layouts) {
@@ -245,6 +238,11 @@ export function createKvCache(
     }
   }
   const routedTables = routedTablesOf(plan);
+  // topk block means cover every position ever appended, a ring's too: its capacity bounds them.
+  const meansCapacity = Math.min(storesLimit, capacity);
+  const positionLimit = routedTables.some((t) => t.kind === 'block-means')
+    ? meansCapacity
+    : storesLimit;
   if (routedTables.some((t) => t.kind === 'bucket-ids' && t.routing === 'cluster')) {
     if (!(options.centroids instanceof Float32Array)) {
       throw new Error(
@@ -298,21 +296,13 @@ export function createKvCache(
     routedTables.length > 0
       ? RoutedStores.create(device, plan, {
           batch,
-          capacity: positionLimit,
+          capacity: meansCapacity,
+          slotsOf: (group) => layouts.find((l) => l.groups.includes(group))?.slots ?? slots,
           ...(options.centroids ? { centroids: options.centroids } : {}),
         }).then((s) => (routedStores = s))
       : null;
   // Seen by the first append or attend that awaits it.
   routedReady?.catch(() => undefined);
-  // Per-batch seg_k rows made contiguous ([B, length]) for the kernels' seg_k array.
-  const segStage =
-    shape.segments && batch > 1
-      ? device.createBuffer({
-          label: `${name}.cache.seg_k-stage`,
-          size: Math.max(16, Math.ceil((batch * (keyStores[0]?.slots.rows ?? 0) * 4) / 16) * 16),
-          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-        })
-      : null;
   // Host queries and read-back outputs: grown by doubling, reused after.
   const staging = new Map<string, GPUBuffer>();
   const stage = (key: string, bytes: number, usage: number): GPUBuffer => {
@@ -481,13 +471,7 @@ export function createKvCache(
     get bytes() {
       const held = states ? states.reduce((n, s) => n + s.bytes, 0) : plannedStateBytes;
       const keys = keyStores.reduce((n, s) => n + s.store.bytes, 0);
-      return (
-        keys +
-        (segStage?.size ?? 0) +
-        held +
-        (routedStores?.bytes ?? 0) +
-        (projectedRows?.bytes ?? 0)
-      );
+      return keys + held + (routedStores?.bytes ?? 0) + (projectedRows?.bytes ?? 0);
     },
     slots,
     buffers: store && {
@@ -523,8 +507,12 @@ export function createKvCache(
         );
       }
       if (length + t > positionLimit) {
+        const why =
+          positionLimit < storesLimit
+            ? `the topk block means cover ${positionLimit} positions (capacity ${capacity})`
+            : room();
         throw new Error(
-          `append: ${t} new position${t === 1 ? '' : 's'} at length ${length} would pass the capacity: ${room()}; nothing was written`,
+          `append: ${t} new position${t === 1 ? '' : 's'} at length ${length} would pass the capacity: ${why}; nothing was written`,
         );
       }
       checkProjectedRoom(projectedEntries, length, t);
@@ -756,25 +744,15 @@ export function createKvCache(
       async function attendKeys(encoder: GPUCommandEncoder) {
         if (!store) return;
         if (shape.segments && segKArray) {
-          let segBuffer = store.segK!;
-          if (segStage) {
-            for (let b = 0; b < batch; b++) {
-              encoder.copyBufferToBuffer(
-                store.segK!,
-                b * keyStores[0]!.slots.rows * 4,
-                segStage,
-                b * length * 4,
-                length * 4,
-              );
-            }
-            segBuffer = segStage;
-          }
+          // The kernels read seg_k by slot with `kvRows` ids per batch entry (segKey), as the
+          // store keeps it: one copy of the rows written so far.
+          const written = (batch - 1) * slots.rows + Math.min(length, slots.rows);
           prebound.push({
             name: 'seg_k',
-            tensor: { buffer: segBuffer, dtype: 'u32' },
+            tensor: { buffer: store.segK!, dtype: 'u32' },
             offset: 0,
             array: segKArray,
-            bytes: batch * length * 4,
+            bytes: written * 4,
             direct: false,
           });
         }
@@ -840,7 +818,6 @@ export function createKvCache(
       destroyed = true;
       states?.forEach((s) => s.destroy());
       keyStores.forEach((s) => s.store.destroy());
-      segStage?.destroy();
       projectedRows?.destroy();
       void routedReady?.then(
         (s) => s.destroy(),

@@ -4,9 +4,11 @@
 // for the plan's route kernels that would recompute them from every cached key: the means
 // kernel (`<table>.means`) and the key-bucket kernel (`<table>.key_buckets`) are not
 // dispatched; their output arrays in `aux` get a copy of the stored means or ids instead
-// (one copy per (batch, kv head): the stores are laid out by capacity, the plan's arrays by
-// the current length). The bucket lists are still sorted by the plan's kernel, from the
-// stored ids. Cost per step: O(blocks) words for topk, O(length) ids for cluster / lsh,
+// (one copy per (batch, kv head): the means are laid out by capacity, the plan's table by the
+// current length; the ids by the k/v store's rows, as the plan's table in a cached run). The
+// bucket lists are still sorted by the plan's kernel, from the stored ids. In a ring the means
+// still cover every block (a far block can win), and the ids are those of the held keys, by
+// slot. Cost per step: O(blocks) words for topk, O(min(length, rows)) ids for cluster / lsh,
 // instead of O(length x D) reads of k.
 
 import type { HostPlan, PlanSideTableKernels } from '../../codegen/plan.js';
@@ -15,11 +17,20 @@ import type { ProvidedKernel } from '../device-tensors.js';
 import { BlockMeans } from './block-means.js';
 import { floatInput } from './host-halves.js';
 import { KeyBuckets } from './key-buckets.js';
+import type { SlotLayout } from './slots.js';
 
 export interface RoutedStoreOptions {
   readonly batch: number;
-  /** Keys the cache holds at most (its contiguous rows). */
+  /**
+   * Positions the topk block means cover: the cache's positions, also for a ring (a query
+   * compares itself with the mean of every earlier block; a far block can win).
+   */
   readonly capacity: number;
+  /**
+   * The rows and addressing of the k/v store a group's keys are in: its bucket ids are kept
+   * like its k and v, by slot.
+   */
+  readonly slotsOf: (group: string) => SlotLayout;
   /** cluster: the `centroids` input `[Hkv, c, D]` f32 the buckets are computed with. */
   readonly centroids?: Float32Array;
 }
@@ -48,15 +59,23 @@ export class RoutedStores {
     options: RoutedStoreOptions,
   ): Promise<RoutedStores> {
     const stores: Store[] = [];
-    const sizes = { batch: options.batch, capacity: options.capacity };
+    const { batch } = options;
     try {
       for (const entry of routedTablesOf(plan)) {
         if (entry.kind === 'block-means') {
+          const sizes = { batch, capacity: options.capacity };
           const table = await BlockMeans.create(device, plan, entry.table, sizes);
           stores.push({ entry, kind: 'means', table });
         } else {
+          // Only the keys the ring holds can be read (the ring keeps every key a query may
+          // read), so their ids are all the bucket lists need.
+          const slots = options.slotsOf(entry.group);
+          const ring =
+            slots.kind === 'ring' ? { prefix: slots.prefix, slots: slots.ringSlots } : null;
           const table = await KeyBuckets.create(device, plan, entry.table, {
-            ...sizes,
+            batch,
+            capacity: slots.rows,
+            ...(ring ? { ring } : {}),
             ...(options.centroids ? { centroids: options.centroids } : {}),
           });
           stores.push({ entry, kind: 'buckets', table });
@@ -98,7 +117,8 @@ export class RoutedStores {
 
   /**
    * The plan's route kernels these stores stand in for at `length` cached keys: each copies
-   * the stored means or ids of every (batch, kv head) into the kernel's output array.
+   * the stored means or ids of every (batch, kv head) into the kernel's output array (ids:
+   * `kvRows` per head, the k/v store's rows, as the plan lays them out in a cached run).
    */
   provided(length: number): Map<string, ProvidedKernel> {
     const provided = new Map<string, ProvidedKernel>();
@@ -124,17 +144,20 @@ export class RoutedStores {
         });
       } else {
         const source = s.table.buckets();
-        const capacity = s.table.capacity;
+        const rows = s.table.capacity;
+        // Rows written so far: every slot of a ring that has wrapped.
+        const written = Math.min(length, rows);
         provided.set(`${entry.table}.key_buckets`, (encoder, arrayAt) => {
-          // The key buckets open the table's array ([B, Hkv_g, seqK] u32, route-kernels.ts).
+          // The key buckets open the table's array ([B, Hkv_g, kvRows] u32, route-kernels.ts);
+          // kvRows is the rows of the group's store, the table's capacity.
           const target = arrayAt(entry.table);
           for (let bh = 0; bh < heads; bh++) {
             encoder.copyBufferToBuffer(
               source.buffer,
-              (source.offset ?? 0) + bh * capacity * 4,
+              (source.offset ?? 0) + bh * rows * 4,
               target.buffer,
-              target.offset + bh * length * 4,
-              length * 4,
+              target.offset + bh * rows * 4,
+              written * 4,
             );
           }
         });

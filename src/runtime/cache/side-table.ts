@@ -15,9 +15,24 @@ export const HEADER_WORDS = 64;
 export interface SideTableOptions {
   /** Batch entries (the caller's tensors' axis B). */
   readonly batch: number;
-  /** Most keys the table holds; appending past it is an error. */
+  /** Most keys the table holds; appending past it is an error (a ring: its rows). */
   readonly capacity: number;
+  /**
+   * A table kept by slot, as a KV cache ring keeps k and v (slots.ts): position p < prefix at
+   * row p, later ones at `prefix + (p - prefix) % slots`; `capacity` is then its rows, and
+   * appends go on past them (up to the i32 positions the mask takes).
+   */
+  readonly ring?: RingSlots;
 }
+
+/** A ring's addressing: its prefix, and the slots after it. */
+export interface RingSlots {
+  readonly prefix: number;
+  readonly slots: number;
+}
+
+/** Positions a ring may reach: the mask takes them as i32 (slots.ts's MAX_POSITIONS). */
+const RING_POSITIONS = 2 ** 31 - 1;
 
 /** A store's plan entry and built kernels, checked (`SideTable.open`). */
 export interface OpenedSideTable<S extends PlanSideTableKernels> {
@@ -44,6 +59,8 @@ export abstract class SideTable<S extends PlanSideTableKernels> {
     words: number,
     /** Bytes from the start that `reset` zeroes (the count, and sums that accumulate). */
     private readonly resetBytes: number,
+    /** Kept by slot (a ring), else by position. */
+    private readonly ring?: RingSlots,
   ) {
     this.inputs = new CacheInputs(device, plan, name);
     this.table = device.createBuffer({
@@ -78,9 +95,20 @@ export abstract class SideTable<S extends PlanSideTableKernels> {
           'incrementally (causal: true)',
       );
     }
-    for (const [key, value] of Object.entries(options)) {
+    const { ring, ...counts } = options;
+    for (const [key, value] of Object.entries({
+      ...counts,
+      ...(ring && { ringSlots: ring.slots }),
+    })) {
       if (!Number.isInteger(value) || value < 1)
         throw new Error(`${name}: ${key} ${value} is not a positive integer`);
+    }
+    if (ring && !(Number.isInteger(ring.prefix) && ring.prefix >= 0))
+      throw new Error(`${name}: ring prefix ${ring.prefix} is not a non-negative integer`);
+    if (ring && ring.prefix + ring.slots !== options.capacity) {
+      throw new Error(
+        `${name}: a ring of ${ring.prefix} + ${ring.slots} slots, but a capacity of ${options.capacity} rows`,
+      );
     }
     assertDeviceUsable(device, name);
     const kernels = await StoreKernels.create(device, name, Object.values(store.kernels));
@@ -110,13 +138,24 @@ export abstract class SideTable<S extends PlanSideTableKernels> {
     if (!Number.isInteger(count) || count < 1) {
       throw new Error(`${this.name}: append count ${count} is not a positive integer`);
     }
-    if (this.appended + count > this.capacity) {
+    const limit = this.ring ? RING_POSITIONS : this.capacity;
+    if (this.appended + count > limit) {
       throw new Error(
         `${this.name}: appending ${count} keys to ${this.appended} would pass its capacity of ` +
-          `${this.capacity} keys`,
+          `${limit} keys`,
       );
     }
-    const sizes: SizeEnv = { batch: this.batch, seqQ: this.capacity, seqK: count };
+    if (this.ring && count > this.ring.slots) {
+      throw new Error(
+        `${this.name}: appending ${count} keys at once, but its ring keeps ${this.ring.slots} recent slots`,
+      );
+    }
+    const sizes: SizeEnv = {
+      batch: this.batch,
+      seqQ: this.capacity,
+      seqK: count,
+      ...(this.ring ? { ringPrefix: this.ring.prefix, ringSlots: this.ring.slots } : {}),
+    };
     const placed = this.inputs.place('k', k, sizes);
     const { append, advance } = this.store.kernels;
     this.kernels.checkLoopBudget(append.name, sizes, `a chunk of ${count} keys`);

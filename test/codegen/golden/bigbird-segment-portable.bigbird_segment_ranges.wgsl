@@ -12,6 +12,9 @@ struct Params {
   segQBase: u32,
   segKBase: u32,
   rangesBase: u32,
+  kvRows: u32,
+  ringPrefix: u32,
+  ringSlots: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -30,8 +33,8 @@ fn main(
   var hi = 0u;
   if (x < nq) {
     let b = x / P.qTiles;
-    let t = x % P.qTiles;
-    for (var i = t * TQ; i < min(t * TQ + TQ, P.seqQ); i++) {
+    let ta = x % P.qTiles * TQ;
+    for (var i = ta; i < min(ta + TQ, P.seqQ); i++) {
       let s = aux[P.segQBase + b * P.seqQ + i];
       lo = min(lo, s);
       hi = max(hi, s);
@@ -39,9 +42,17 @@ fn main(
   } else {
     let y = x - nq;
     let b = y / P.kTiles;
-    let t = y % P.kTiles;
-    for (var j = t * TK; j < min(t * TK + TK, P.seqK); j++) {
-      let s = aux[P.segKBase + b * P.seqK + j];
+    let ta = y % P.kTiles * TK;
+    let tb = min(ta + TK, P.seqK);
+    let recent = P.seqK - min(P.ringSlots, P.seqK);
+    for (var j = ta; j < min(tb, P.ringPrefix); j++) {
+      let s = aux[P.segKBase + b * P.kvRows + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)];
+      lo = min(lo, s);
+      hi = max(hi, s);
+    }
+    let first = max(ta, max(P.ringPrefix, recent));
+    for (var j = first; j < min(first + TK, tb); j++) {
+      let s = aux[P.segKBase + b * P.kvRows + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)];
       lo = min(lo, s);
       hi = max(hi, s);
     }

@@ -54,7 +54,7 @@ fn tanhSafe(x: f32) -> f32 {
   return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
-fn segKey(b: u32, j: u32) -> u32 { return auxbuf[P.segKBase + b * P.seqK + j]; }
+fn segKey(b: u32, j: u32) -> u32 { return auxbuf[P.segKBase + b * P.kvRows + select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix)]; }
 
 // Per-tile [min, max] segment ids (filled by the segment-ranges kernel) decide whole tiles.
 fn segmentClass(kt: u32, pa: u32, pb: u32, b: u32, qt: u32) -> u32 {

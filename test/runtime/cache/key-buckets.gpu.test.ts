@@ -144,6 +144,57 @@ describe.skipIf(!availability.run)('cluster / lsh key buckets on llvmpipe', () =
     });
   }
 
+  it('kept by slot for a ring: every held key at its slot, with the prefill bucket', async () => {
+    const device = runtime.device;
+    const module = moduleOf(CASES[0]!.text, runtime);
+    const a = module.attention;
+    const store = storeOf(module);
+    const D = a.headDim;
+    const ring = { prefix: 2, slots: 9 };
+    const rows = ring.prefix + ring.slots;
+    const slotOf = (j: number) =>
+      j < ring.prefix ? j : ring.prefix + ((j - ring.prefix) % ring.slots);
+    const n = CHUNKS.reduce((x, y) => x + y, 0);
+    const inputs = randomInputs(module, { batch: B, seqQ: 1, seqK: n, seed: 4 });
+    const centroids = inputs.centroids as Float32Array;
+    const buckets = await KeyBuckets.create(device, module.plan, store.table, {
+      batch: B,
+      capacity: rows,
+      ring,
+      centroids,
+    });
+    try {
+      const k = inputs.k as Float32Array;
+      let p = 0;
+      for (const t of CHUNKS) {
+        await buckets.append(null, seqSlice(k, a.layout, B, a.kvHeads, n, D, p, p + t), t);
+        p += t;
+        const got = await readWords(device, buckets.buckets());
+        const prefix = seqSlice(k, a.layout, B, a.kvHeads, n, D, 0, p);
+        const prefill = await prefillRouteTable(
+          device,
+          module,
+          `${store.table}.key_buckets`,
+          { batch: B, seqQ: p, seqK: p },
+          new Uint32Array(prefix.buffer),
+          { centroids },
+          store.table,
+        );
+        for (let bh = 0; bh < B * store.kvHeads; bh++)
+          for (let j = 0; j < p; j++) {
+            if (j >= ring.prefix && p - j > ring.slots) continue; // dropped by the ring
+            expect(got[bh * rows + slotOf(j)], `key ${j} at length ${p}`).toBe(prefill[bh * p + j]);
+          }
+      }
+      expect(p).toBeGreaterThan(2 * rows);
+      await expect(
+        buckets.append(null, seqSlice(k, a.layout, B, a.kvHeads, n, D, 0, 10), 10),
+      ).rejects.toThrow(/appending 10 keys at once, but its ring keeps 9 recent slots/);
+    } finally {
+      buckets.destroy();
+    }
+  });
+
   it('a warm loop of 1-key appends creates no buffer; bad input is an error naming it', async () => {
     const device = runtime.device;
     const module = moduleOf(CASES[0]!.text, runtime);

@@ -226,6 +226,29 @@ describe.skipIf(!availability.run)('KV cache on llvmpipe', () => {
     loaded.destroy();
   });
 
+  for (const [mask, loop] of [
+    [
+      'window(left: 6) & segment',
+      { chunks: [1, 3, 4, 2, 1, 1, 4, 3, 2, 4, 1, 1, 1, 4, 4, 2, 3, 4, 4], maxChunk: 4 },
+    ],
+    ['(window(left: 5) | sink(2)) & segment', { chunks: [20, 1, 17, 20, 3, 18, 20], maxChunk: 20 }],
+  ] as const) {
+    it(`${mask} at batch 2: a ring that keeps seg_k per slot and wraps several times`, async () => {
+      const { module, loaded } = await load(
+        `attention docs { heads: 2; head_dim: 16; causal: true; mask: ${mask} }`,
+      );
+      const cache = await decodeLoop(module, loaded, { ...loop, batch: 2, capacity: 10_000 });
+      const { rows } = cache.slots;
+      expect(cache.slots.kind).toBe('ring');
+      expect(cache.length).toBeGreaterThan(3 * rows);
+      // k and v rows of 2 kv heads, and one u32 segment id per slot and batch entry (stores
+      // are whole 16-byte vectors).
+      expect(cache.bytes).toBe(2 * 2 * 32 * 4 * rows + Math.ceil((2 * rows * 4) / 16) * 16);
+      cache.destroy();
+      loaded.destroy();
+    });
+  }
+
   it('head routing: heads chosen per step from its router logits', async () => {
     const { module, loaded } = await load(
       'attention moh { heads: 4; kv_heads: 2; head_dim: 16; causal: true; mask: window(left: 6) | sink(1); head_routing: top(2) }',
@@ -394,10 +417,6 @@ describe.skipIf(!availability.run)('KV cache on llvmpipe', () => {
       [
         'attention bi { heads: 2; head_dim: 16; mask: window(4) }',
         /group 'bi' cannot be decoded incrementally: window\(4\)/,
-      ],
-      [
-        'attention tk { heads: 2; head_dim: 16; causal: true; mask: window(left: 16) & topk(2, block: 8) }',
-        /group 'tk': a KV cache ring for a routed mask is not supported yet \(topk\(2, block: 8\)/,
       ],
     ];
     for (const [text, message] of cases) {

@@ -1,7 +1,9 @@
 // Kernel tests of the KV cache for routed masks (topk, cluster, lsh) on llvmpipe: decode loops
 // token by token and in chunks, every attend's output compared with the CPU reference over the
 // full K/V up to the cache's length. topk with a partial last block, cluster with centroids,
-// lsh, GQA, and chunks past the split-K rows (the fused routed kernel).
+// lsh, GQA, and chunks past the split-K rows (the fused routed kernel); each intersected with
+// a window on a ring that wraps several times (block means over every block, bucket ids of
+// the keys the ring holds, by slot).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareOutput } from '../../../src/api/compare-output.js';
@@ -43,12 +45,20 @@ async function decodeLoop(
   seed = 3,
   /** Append k and v as Uint16Array f16 halves (a dtype: f16 spec) instead of f32. */
   halves = false,
+  maxChunk?: number,
 ): Promise<KvCache> {
   const a = module.ir;
   const total = chunks.reduce((x, y) => x + y, 0);
   const inputs = randomInputs(module, { batch, seqQ: total, seqK: total, seed });
   const centroids = inputs.centroids ? { centroids: inputs.centroids } : {};
-  const cache = existing ?? loaded.createCache({ batch, capacity: total + 5, ...centroids });
+  const cache =
+    existing ??
+    loaded.createCache({
+      batch,
+      capacity: total + 5,
+      ...(maxChunk ? { maxChunk } : {}),
+      ...centroids,
+    });
   const dims = (heads: number, width: number) => ({ batch, heads, n: total, width });
   const host = (x: Float32Array, name: string) =>
     halves ? new Uint16Array(packHalves(x, name).buffer, 0, x.length) : x;
@@ -133,6 +143,47 @@ describe.skipIf(!availability.run)('KV cache for routed masks on llvmpipe', () =
     expect(() => loaded.createCache({ batch: 1, capacity: 8 })).toThrow(
       /has a cluster mask: pass its centroids \(\[Hkv, c, D\] f32\) to createCache\(\{ centroids \}\)/,
     );
+    loaded.destroy();
+  });
+
+  it('window & topk on a ring: the means of every block, the keys from the ring', async () => {
+    const { module, loaded } = await load(
+      'attention wt { heads: 4; kv_heads: 2; head_dim: 16; causal: true; mask: window(left: 6) & topk(2, block: 4) }',
+    );
+    const chunks = [...tokens(12), 3, 18, 1, 17, 18, 2, 18];
+    const cache = await decodeLoop(module, loaded, chunks, 2, undefined, 3, false, 18);
+    expect(cache.slots).toMatchObject({ kind: 'ring', rows: 24, prefix: 0, ringSlots: 24 });
+    expect(cache.length).toBeGreaterThan(3 * cache.slots.rows);
+    // The means cover the capacity (94 positions), not the ring: appending past it is refused.
+    const k = new Float32Array(2 * 2 * 6 * 16);
+    await expect(cache.append({ k, v: k })).rejects.toThrow(
+      /append: 6 new positions at length 89 would pass the capacity: the topk block means cover 94 positions \(capacity 94\); nothing was written/,
+    );
+    cache.reset();
+    (await decodeLoop(module, loaded, [4, 1, 18, 18, 1, 9, 18, 2], 2, cache, 7)).destroy();
+    loaded.destroy();
+  });
+
+  it('(window | sink) & cluster on a ring: the ids of the held keys, by slot', async () => {
+    const { module, loaded } = await load(
+      'attention wc { heads: 2; head_dim: 16; causal: true; mask: (window(left: 5) | sink(2)) & cluster(3) }',
+    );
+    const chunks = [...tokens(10), 20, 3, 20, 1, 18, 20];
+    const cache = await decodeLoop(module, loaded, chunks, 1, undefined, 3, false, 20);
+    expect(cache.slots).toMatchObject({ kind: 'ring', rows: 27, prefix: 2, ringSlots: 25 });
+    cache.destroy();
+    loaded.destroy();
+  });
+
+  it('window & lsh GQA on a ring, token by token and in chunks', async () => {
+    const { module, loaded } = await load(
+      'attention wl { heads: 4; kv_heads: 2; head_dim: 16; causal: true; mask: window(left: 4) & lsh(buckets: 4, seed: 5) }',
+    );
+    const chunks = [...tokens(9), 4, 3, 4, 4, 1, 2, 4, 4, 4, 3, 4];
+    const cache = await decodeLoop(module, loaded, chunks, 2, undefined, 3, false, 4);
+    expect(cache.slots).toMatchObject({ kind: 'ring', rows: 8 });
+    expect(cache.length).toBeGreaterThan(5 * cache.slots.rows);
+    cache.destroy();
     loaded.destroy();
   });
 
