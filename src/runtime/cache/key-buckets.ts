@@ -31,17 +31,7 @@ export class KeyBuckets extends SideTable<KeyBucketsStore> {
     routingData: Float32Array<ArrayBuffer>,
   ) {
     const ids = options.batch * opened.store.kvHeads * options.capacity;
-    super(
-      device,
-      opened.store,
-      opened.kernels,
-      plan,
-      options.batch,
-      options.capacity,
-      opened.name,
-      HEADER_WORDS + ids + routingData.length,
-      HEADER_WORDS * 4,
-    );
+    super(device, plan, opened, options, HEADER_WORDS + ids + routingData.length, HEADER_WORDS * 4);
     device.queue.writeBuffer(this.table, (HEADER_WORDS + ids) * 4, routingData);
   }
 

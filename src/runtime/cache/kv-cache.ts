@@ -30,7 +30,7 @@ import { createKvStore, type KvStore, type RowSource, type StoreShape } from './
 import { MAX_POSITIONS, slotLayout, type SlotLayout } from './slots.js';
 import { checkKernelsAddressCache, groupStoreFor, storeShapeOf } from './cache-plan-checks.js';
 import type { CacheInput } from './cache-inputs.js';
-import { RecurrentState } from './recurrent-state.js';
+import { RecurrentState, stateBufferBytes, type RecurrentStore } from './recurrent-state.js';
 import { RoutedStores, routedTablesOf } from './routed-stores.js';
 
 export interface CacheOptions {
@@ -220,14 +220,11 @@ export function createKvCache(
     },
     () => {}, // reported by the append or attend that waits for them
   );
-  /** Before the states exist: the bytes of S and z (and W) they will hold. */
+  /** Before the states exist: the bytes of their state buffers (S and z, and W). */
   const plannedStateBytes = (plan.cacheKernels ?? [])
-    .filter((c) => c.kind === 'recurrent' && recurrentGroups.includes(c.group))
-    .reduce(
-      (n, c) =>
-        c.kind === 'recurrent' ? n + batch * c.kvHeads * c.features * (c.valueDim + 1) * 4 : n,
-      0,
-    );
+    .filter((c): c is RecurrentStore => c.kind === 'recurrent')
+    .filter((c) => recurrentGroups.includes(c.group))
+    .reduce((n, c) => n + stateBufferBytes(c, batch), 0);
   /** Positions of the last append: the recurrent states attend only its queries. */
   let lastAppend = 0;
   // The routed groups' side tables (block means, bucket ids): their kernels compile
