@@ -8,6 +8,7 @@
 import type { Attention, Group, Table } from '../ir/ir.js';
 import { featureDim } from '../ir/ir.js';
 import { planKvCache } from '../ir/cache-plan.js';
+import { wordCodec } from '../kernel/blocks/row-codec.js';
 import type { Kernel } from '../kernel/ir.js';
 import type { DeviceProfile } from '../target/profile.js';
 import { readyKernel } from './kernel-source.js';
@@ -32,8 +33,8 @@ export function buildCacheKernels(ir: Attention, profile: DeviceProfile): PlanCa
     if (!result.ok) return;
     const group = ir.groups[i]!;
     if (result.plan.store.kind === 'recurrent') {
-      // f16 o is written a word (two values) at a time: a word must not straddle two rows.
-      if (ir.dtype === 'f16' && ir.valueDim % 2 !== 0) return;
+      // o is written a word (two values under f16) at a time: a word must not straddle two rows.
+      if (ir.valueDim % wordCodec(ir.dtype, 1).valuesPerWord !== 0) return;
       stores.push(recurrentStore(ir, group, profile));
     }
     for (const table of group.tables)

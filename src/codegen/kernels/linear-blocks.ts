@@ -7,17 +7,13 @@
 import { featureDim } from '../../ir/ir.js';
 import {
   add,
-  binary,
-  block,
   call,
   construct,
-  eq,
   f32,
   gt,
   index,
   lt,
   max,
-  member,
   min,
   mul,
   paren,
@@ -30,6 +26,7 @@ import {
   type Operand,
 } from '../../kernel/build.js';
 import type { Expr, HelperFunction, KernelConst, Type } from '../../kernel/ir.js';
+import { wordCodec, type WordCodec } from '../../kernel/blocks/row-codec.js';
 import type { LinearShape } from '../linear-shape.js';
 import { slotWords } from '../linear-shape.js';
 
@@ -95,15 +92,19 @@ export function linearConstants(shape: LinearShape): KernelConst[] {
   return list;
 }
 
+/** How the group's q/k/v/o are stored, read W values at a time (row-codec.ts). */
+export function linearCodec(shape: LinearShape): WordCodec {
+  return wordCodec(shape.attention.dtype, shape.plan.vectorWidth);
+}
+
 /** Element type of a q/k/v/o binding (u32 words of packed halves under f16) or a state one. */
 export function linearElement(shape: LinearShape, kind: 'tensor' | 'state'): Type {
-  return kind === 'tensor' && shape.attention.dtype === 'f16' ? T.u32 : linearVector(shape).vec;
+  return kind === 'tensor' ? linearCodec(shape).stored : linearVector(shape).vec;
 }
 
 /**
  * `fn NAME(e: u32) -> VEC`: vector `e` (in units of W elements) of a tensor whose offset is the
- * uniform `base` (vectors under f32, words under f16, where a vector is one or two words of
- * packed halves).
+ * uniform `base` (vectors under f32, words under f16).
  */
 export function loadFunction(
   shape: LinearShape,
@@ -111,30 +112,7 @@ export function loadFunction(
   buffer: string,
   base: string,
 ): HelperFunction {
-  const { vec } = linearVector(shape);
-  const fn = { name, params: [{ name: 'e', type: T.u32 }], returns: vec };
-  if (shape.attention.dtype !== 'f16')
-    return {
-      ...fn,
-      oneLine: true,
-      body: block((b) => b.return(index(buffer, add(uniform(base), 'e')))),
-    };
-  const unpack = (at: Operand) => call('unpack2x16float', index(buffer, at));
-  if (shape.plan.vectorWidth === 4)
-    return {
-      ...fn,
-      body: block((b) => {
-        const a = b.let('a', add(uniform(base), mul(u32(2), 'e')));
-        b.return(construct(T.vec(4, 'f32'), unpack(a), unpack(add(a, u32(1)))));
-      }),
-    };
-  return {
-    ...fn,
-    body: block((b) => {
-      const w = b.let('w', unpack(add(uniform(base), binary('>>', 'e', u32(1)))));
-      b.return(select(member(w, 'x'), member(w, 'y'), eq(binary('&', 'e', u32(1)), u32(1))));
-    }),
-  };
+  return linearCodec(shape).loader(name, buffer, uniform(base));
 }
 
 export interface PhiBlock {

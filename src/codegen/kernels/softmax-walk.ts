@@ -9,7 +9,7 @@
 import type { Mask, Score } from '../../ir/ir.js';
 import { keyRowWalk, keySlot, type TensorLayout } from '../../kernel/blocks/layout.js';
 import { keyUpdate } from '../../kernel/blocks/online-softmax.js';
-import type { RowCodec } from '../../kernel/blocks/row-codec.js';
+import { f32OfBits, type RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
   add,
   bool,
@@ -295,9 +295,5 @@ export function lseStore(
     paren(add(m, call('log2', l))),
     raw(T.f32, '0.6931471805599453', { uniform: true }),
   );
-  b.store(
-    lse.binding.name,
-    at,
-    select(call('bitcast<f32>', uniform('lseEmpty')), ln, gt(l, f32(0))),
-  );
+  b.store(lse.binding.name, at, select(f32OfBits(uniform('lseEmpty')), ln, gt(l, f32(0))));
 }
