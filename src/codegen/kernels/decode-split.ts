@@ -33,6 +33,7 @@ import {
   u32,
   uniform,
   type BlockBuilder,
+  type Operand,
 } from '../../kernel/build.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
 import type { SizeExpr } from '../plan.js';
@@ -97,7 +98,11 @@ export function partialRecord(part: string, width: 1 | 4) {
     accAt: (rec: Expr, d: Expr) => add(rec, d),
     max: (rec: Expr) => total(rec, 0),
     sum: (rec: Expr) => total(rec, 1),
-    storeTotals(b: BlockBuilder, rec: Expr): void {
+    /** The row's acc, m and l as record number `record` (from `P.partBase`). */
+    store(b: BlockBuilder, record: Operand): void {
+      b.comment('The record: acc (DV floats), then the running max and sum (base 2).');
+      const rec = b.let('rec', add(uniform('partBase'), mul(record, 'REC')));
+      overVectors(b, 'DVW', (body, d) => body.store(part, add(rec, d), index('acc', d)));
       if (width === 4)
         b.store(part, totals(rec), construct(T.vec(4, 'f32'), 'm', 'l', f32(0), f32(0)));
       else {
@@ -165,13 +170,7 @@ export function decodePartialKernel(
       vectors: attention.headDim / W,
       valueVectors: attention.valueDim / W,
     });
-    b.comment('The record: acc (DV floats), then the running max and sum (base 2).');
-    const rec = b.let('rec', add(uniform('partBase'), mul('record', 'REC')));
-    const record = partialRecord(bindings.part.name, W);
-    overVectors(b, 'DVW', (body, d) =>
-      body.store(bindings.part.name, record.accAt(rec, d), index('acc', d)),
-    );
-    record.storeTotals(b, rec);
+    partialRecord(bindings.part.name, W).store(b, 'record');
   });
   k.loopIterations(partialLoopIterations(step, attention));
   return k.build();

@@ -189,13 +189,7 @@ export function routedSoftmaxKernel(
     rowDecisions(b, step, mask, W);
     walkSources(b, attention, step, bindings, codec, mask, split !== null);
     if (split) {
-      b.comment('The record: acc (DV floats), then the running max and sum (base 2).');
-      const rec = b.let('rec', add(uniform('partBase'), mul('x', 'REC')));
-      const record = partialRecord(split.part.name, W);
-      overVectors(b, 'DVW', (body, d) =>
-        body.store(split.part.name, record.accAt(rec, d), index('acc', d)),
-      );
-      record.storeTotals(b, rec);
+      partialRecord(split.part.name, W).store(b, 'x');
       return;
     }
     b.comment('A row with no allowed key gets 0, never 0/0.');
