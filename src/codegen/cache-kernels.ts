@@ -18,7 +18,7 @@ import {
   keyBucketsAppendKernel,
 } from './kernels/cache-side-tables.js';
 import { recurrentStateKernels } from './kernels/recurrent-state.js';
-import type { RouteShape } from './kernels/route-tables.js';
+import { routeShape } from './kernels/route-tables.js';
 import { bucketCount, centroidCount } from './routing/route-kernels.js';
 import type { LinearShape } from './linear-shape.js';
 import type { PlanBinding, PlanCacheKernels, PlanKernel } from './plan.js';
@@ -50,14 +50,7 @@ function sideTableStore(
   table: Table & { readonly kind: 'routing' },
   profile: DeviceProfile,
 ): PlanCacheKernels {
-  const shape: RouteShape = {
-    layout: ir.layout,
-    dtype: ir.dtype,
-    headDim: ir.headDim,
-    totalKvHeads: ir.kvHeads,
-    groupKvHeads: group.kvHeads,
-    kvHeadOffset: group.kvHeadOffset,
-  };
+  const shape = routeShape(ir, group);
   const common = {
     group: group.name,
     table: table.name,

@@ -581,8 +581,8 @@ export function outputLoopIterations(shape: LinearShape, headRouting: boolean): 
   let perBlock = phi + state;
   if (causal) perBlock += headRouting ? routedWalk + own : phi + own;
   const scores = causal && !oneBlock ? loopCost(C) + C * constantLoopCost(DVW) : 0;
-  const f16Scalar = attention.dtype === 'f16' && W === 1;
-  const write = f16Scalar ? constantLoopCost(attention.valueDim / 2) : constantLoopCost(DVW);
+  const pairs = linearCodec(shape).valuesPerWord === 2 && W === 1;
+  const write = constantLoopCost(pairs ? attention.valueDim / 2 : DVW);
   const keptListSearch = headRouting ? 64 : 0;
   const preludes = prelude * (causal && !headRouting ? 2 : 1);
   return keptListSearch + preludes + loopCost(blocks) + blocks * perBlock + scores + write;

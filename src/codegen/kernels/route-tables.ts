@@ -4,7 +4,7 @@
 // word, row or bucket. k is f32, or under dtype f16 two halves per u32 word, unpacked to
 // exactly the f16-rounded values the reference routes with, so ties match.
 
-import type { Routing } from '../../ir/ir.js';
+import type { Attention, Group, Routing } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { arrayView } from '../../kernel/blocks/array-view.js';
@@ -50,6 +50,18 @@ export interface RouteShape {
   readonly totalKvHeads: number;
   readonly groupKvHeads: number;
   readonly kvHeadOffset: number;
+}
+
+/** The route shape of head group `group` of `ir`. */
+export function routeShape(ir: Attention, group: Group): RouteShape {
+  return {
+    layout: ir.layout,
+    dtype: ir.dtype,
+    headDim: ir.headDim,
+    totalKvHeads: ir.kvHeads,
+    groupKvHeads: group.kvHeads,
+    kvHeadOffset: group.kvHeadOffset,
+  };
 }
 
 /** Word offsets (uniform values) of k and of the route tables in `aux`. */

@@ -22,6 +22,7 @@
 import type { Attention, Group } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
+import { wordCodec } from '../../kernel/blocks/row-codec.js';
 import type { Kernel } from '../../kernel/ir.js';
 import {
   HEAD_ROUTING_WORKGROUP,
@@ -60,7 +61,7 @@ function routeRowLoops(heads: number, k: number, valueWords: number): number {
 }
 
 function valueWordsOf(attention: Attention): number {
-  return attention.dtype === 'f16' ? attention.valueDim / 2 : attention.valueDim;
+  return attention.valueDim / wordCodec(attention.dtype, 1).valuesPerWord;
 }
 
 /** Word offsets (in `aux`) of the head-routing tables. */

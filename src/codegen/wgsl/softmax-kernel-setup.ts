@@ -46,17 +46,8 @@ export interface KernelTarget {
 
 type RandomLeaf = Extract<Mask, { kind: 'random' }>;
 
-/** Word offsets the shared uniforms point at (a subset of SoftmaxArrays). */
-export interface SetupArrays {
-  readonly q: SizeExpr;
-  readonly k: SizeExpr;
-  readonly v: SizeExpr;
-  readonly o: SizeExpr;
-  readonly segQ: SizeExpr | null;
-  readonly segK: SizeExpr | null;
-  readonly segRanges: SizeExpr | null;
-  readonly random: readonly SizeExpr[];
-}
+/** Word offsets the shared uniforms point at (SoftmaxArrays less the head routing's). */
+export type SetupArrays = Omit<SoftmaxArrays, 'headRouting'>;
 
 export interface SoftmaxKernelSetup {
   readonly leaves: ReturnType<typeof maskLeaves>;

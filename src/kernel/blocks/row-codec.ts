@@ -118,6 +118,8 @@ export interface WordCodec {
   readonly stored: Type;
   /** Values per stored word: 1, or 2 halves under f16. */
   readonly valuesPerWord: 1 | 2;
+  /** Words per binding element (uniform offsets are in elements): W under f32, 1 under f16. */
+  readonly unitWords: number;
   /** `fn name(e: u32) -> vector`: vector `e` (`width` values, as f32) of `words` from `base`. */
   readonly loader: (name: string, words: string, base: Expr) => HelperFunction;
   /** Value `base + terms...` (an element index) of `words`, as f32. */
@@ -139,6 +141,7 @@ export function wordCodec(dtype: StorageDType, width: 1 | 4): WordCodec {
     return {
       stored: vector,
       valuesPerWord: 1,
+      unitWords: width,
       loader: (name, words, base) =>
         loader(name, (b, e) => b.return(index(words, add(base, e))), true),
       value: (words, base, ...terms) => index(words, add(base, ...terms)),
@@ -147,6 +150,7 @@ export function wordCodec(dtype: StorageDType, width: 1 | 4): WordCodec {
   return {
     stored: T.u32,
     valuesPerWord: 2,
+    unitWords: 1,
     loader: (name, words, base) =>
       width === 1
         ? loader(name, (b, e) => b.return(packedHalfAt(words, base, e)), true)
