@@ -5,12 +5,10 @@ import type { Attention, FeatureMap, Group, LinearPlan } from '../ir/ir.js';
 import type { SizeExpr } from './plan.js';
 import { size } from './plan.js';
 import { wordCodec } from '../kernel/blocks/row-codec.js';
+import type { BufferSlot } from '../kernel/ir.js';
 
 /** A storage binding: WGSL variable name and binding number (q/k/v may share one). */
-export interface LinearBinding {
-  readonly name: string;
-  readonly binding: number;
-}
+export type LinearBinding = BufferSlot;
 
 /** The shapes every linear kernel of a group is specialized for. */
 export interface LinearShape {

@@ -9,7 +9,7 @@
 // sum and accumulator to scratch. The merge kernel combines a row's splits into o (and the
 // LSE).
 
-import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
+import type { Attention, BlockPlan, Group, Mask } from '../../ir/ir.js';
 import { maskLeaves } from '../../ir/ir.js';
 import { rowIndex } from '../../kernel/blocks/layout.js';
 import { rowCodec } from '../../kernel/blocks/row-codec.js';
@@ -35,7 +35,7 @@ import {
   type BlockBuilder,
   type Operand,
 } from '../../kernel/build.js';
-import type { Expr, Kernel } from '../../kernel/ir.js';
+import type { Expr, Kernel, BufferSlot } from '../../kernel/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { constantLoopCost, loopCost } from '../wgsl/loop-budget.js';
@@ -43,6 +43,7 @@ import {
   KEY_SLOT_UNIFORMS,
   lseUniforms,
   softmaxKernelSetup,
+  type FusedStep,
   type KernelTarget,
   type LseOutput,
   type SoftmaxArrays,
@@ -58,20 +59,16 @@ import {
 import { splitRows } from './softmax-rows.js';
 import { keyWalk, lseStore } from './softmax-walk.js';
 
-type Binding = { readonly name: string; readonly binding: number };
-
 export interface DecodeBindings {
-  readonly q: Binding;
-  readonly k: Binding;
-  readonly v: Binding;
-  readonly aux: Binding | null;
+  readonly q: BufferSlot;
+  readonly k: BufferSlot;
+  readonly v: BufferSlot;
+  readonly aux: BufferSlot | null;
   /** The scratch of partial results (read_write in the partial kernel, read in the merge). */
-  readonly part: Binding;
-  readonly o: Binding;
+  readonly part: BufferSlot;
+  readonly o: BufferSlot;
   readonly lse: LseOutput | null;
 }
-
-type FusedStep = { readonly score: Score; readonly mask: Mask; readonly plan: BlockPlan };
 
 /**
  * Invocations per workgroup of both kernels: llvmpipe runs a workgroup's invocations as SIMD

@@ -31,11 +31,9 @@ import {
   uniform,
   type BlockBuilder,
 } from '../../kernel/build.js';
-import type { Expr, Kernel } from '../../kernel/ir.js';
+import type { Expr, Kernel, BufferSlot } from '../../kernel/ir.js';
 
 export const HEAD_ROUTING_WORKGROUP = 64;
-
-type Binding = { readonly name: string; readonly binding: number };
 
 /** What the three kernels share: the attention, its top(k), the chunk and the tables. */
 export interface HeadRoutingShape {
@@ -44,7 +42,7 @@ export interface HeadRoutingShape {
   readonly chunk: number;
   /** Params fields (name, host value) every kernel declares, in order. */
   readonly uniforms: readonly { readonly name: string; readonly value: SizeExpr }[];
-  readonly aux: Binding;
+  readonly aux: BufferSlot;
 }
 
 /** Header, constants H, K, CHUNK, the shared Params and `aux`. */
@@ -248,7 +246,7 @@ function groupTileTotals(b: BlockBuilder, tiles: Expr, g: Group, tile: number, A
 /** scatter: kept rows into their list slots, zeros into `o` for every dropped pair. */
 export function headRoutingScatterKernel(
   shape: HeadRoutingShape,
-  o: Binding,
+  o: BufferSlot,
   oBase: SizeExpr,
   rowWords: number,
   loopIterations: SizeExpr,

@@ -42,40 +42,39 @@ export function linearDot(shape: LinearShape, a: Operand, b: Operand): Expr {
   return shape.plan.vectorWidth === 4 ? call('dot', a, b) : paren(mul(a, b));
 }
 
+/** A u32 constant of the family's kernels, with its doc line. */
+export function u32Const(name: string, value: number, doc?: string): KernelConst {
+  return { name, type: T.u32, value: u32(value), ...(doc ? { doc: [doc] } : {}) };
+}
+
 export function linearConstants(shape: LinearShape): KernelConst[] {
   const { attention, group, plan, map } = shape;
   const features = featureDim(map, attention.headDim);
   const W = plan.vectorWidth;
-  const int = (name: string, value: number, doc?: string): KernelConst => ({
-    name,
-    type: T.u32,
-    value: u32(value),
-    ...(doc ? { doc: [doc] } : {}),
-  });
   const list = [
-    int('W', W),
-    int('D', attention.headDim),
-    int('DV', attention.valueDim),
-    int('DPHI', features),
-    int('DW', attention.headDim / W),
-    int('DVW', attention.valueDim / W),
-    int('DPHIW', features / W),
-    int(
+    u32Const('W', W),
+    u32Const('D', attention.headDim),
+    u32Const('DV', attention.valueDim),
+    u32Const('DPHI', features),
+    u32Const('DW', attention.headDim / W),
+    u32Const('DVW', attention.valueDim / W),
+    u32Const('DPHIW', features / W),
+    u32Const(
       'SLOT',
       slotWords(features, attention.valueDim) / W,
       'One state slot in vectors: S (DPHI rows of DVW) then z (DPHIW).',
     ),
-    int('ZOFF', (features * attention.valueDim) / W),
-    int('C', plan.chunk),
-    int('F', plan.featureBlock),
-    int('FW', plan.featureBlock / W),
-    int('HEADS', group.heads),
-    int('KV_HEADS', group.kvHeads),
-    int('GROUP_SIZE', group.heads / group.kvHeads),
-    int('HEAD_OFFSET', group.headOffset),
-    int('KV_HEAD_OFFSET', group.kvHeadOffset),
-    int('TOTAL_HEADS', attention.heads),
-    int('TOTAL_KV_HEADS', attention.kvHeads),
+    u32Const('ZOFF', (features * attention.valueDim) / W),
+    u32Const('C', plan.chunk),
+    u32Const('F', plan.featureBlock),
+    u32Const('FW', plan.featureBlock / W),
+    u32Const('HEADS', group.heads),
+    u32Const('KV_HEADS', group.kvHeads),
+    u32Const('GROUP_SIZE', group.heads / group.kvHeads),
+    u32Const('HEAD_OFFSET', group.headOffset),
+    u32Const('KV_HEAD_OFFSET', group.kvHeadOffset),
+    u32Const('TOTAL_HEADS', attention.heads),
+    u32Const('TOTAL_KV_HEADS', attention.kvHeads),
   ];
   if (map.kind === 'favor')
     list.push(

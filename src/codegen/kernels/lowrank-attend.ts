@@ -32,7 +32,7 @@ import {
 } from '../../kernel/build.js';
 import { auxWords, findKeptList, selectKeptRow } from '../../kernel/blocks/kept-rows.js';
 import { keyUpdate } from '../../kernel/blocks/online-softmax.js';
-import type { Expr, Kernel } from '../../kernel/ir.js';
+import type { Expr, Kernel, BufferSlot } from '../../kernel/ir.js';
 import {
   keptRowUniforms,
   routedTileBound,
@@ -82,7 +82,7 @@ export interface SmallAttentionSpec {
    */
   readonly headRouting?: {
     readonly arrays: RoutedRowsArrays;
-    readonly aux: { readonly name: string; readonly binding: number };
+    readonly aux: BufferSlot;
   };
 }
 

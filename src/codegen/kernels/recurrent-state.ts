@@ -36,6 +36,7 @@ import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import {
   favorRowPrelude,
+  u32Const,
   linearCodec,
   linearConstants,
   loadFunction,
@@ -70,21 +71,15 @@ export function recurrentStateWords(features: number, valueDim: number): number 
 /** The family's constants (linear-blocks.ts) and the store's own. */
 function constants(shape: LinearShape): KernelConst[] {
   const { attention } = shape;
-  const int = (name: string, value: number, doc?: string): KernelConst => ({
-    name,
-    type: T.u32,
-    value: u32(value),
-    ...(doc ? { doc: [doc] } : {}),
-  });
   const features = featureDim(shape.map, attention.headDim);
   return [
     ...linearConstants(shape),
-    int(
+    u32Const(
       'CW',
       features + attention.valueDim,
       'One staged key of a chunk: phi(k) (DPHI), then v (DV).',
     ),
-    int('STATE', recurrentStateWords(features, attention.valueDim)),
+    u32Const('STATE', recurrentStateWords(features, attention.valueDim)),
   ];
 }
 

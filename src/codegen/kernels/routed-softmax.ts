@@ -54,7 +54,7 @@ import {
   uniform,
   type BlockBuilder,
 } from '../../kernel/build.js';
-import type { Expr, HelperFunction, Kernel } from '../../kernel/ir.js';
+import type { Expr, HelperFunction, Kernel, BufferSlot } from '../../kernel/ir.js';
 import { renderExpr } from '../../kernel/render-wgsl.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
@@ -120,7 +120,7 @@ const auxAt = (i: Expr | string) => call('auxAt', i);
  * writing a partial record (decode-split.ts's, merged by its merge kernel) instead of o.
  */
 export interface RoutedSplit {
-  readonly part: { readonly name: string; readonly binding: number };
+  readonly part: BufferSlot;
   /** Word offset of the records in `part`. */
   readonly partBase: SizeExpr;
   readonly splits: SizeExpr;

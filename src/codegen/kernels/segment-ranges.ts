@@ -20,14 +20,14 @@ import {
   u32,
   type BlockBuilder,
 } from '../../kernel/build.js';
-import type { Expr, Kernel } from '../../kernel/ir.js';
+import type { Expr, Kernel, BufferSlot } from '../../kernel/ir.js';
 
 const WORKGROUP = 64;
 
 export function segmentRangesKernel(
   queryTile: number,
   keyTile: number,
-  aux: { readonly name: string; readonly binding: number },
+  aux: BufferSlot,
   arrays: { readonly segQ: SizeExpr; readonly segK: SizeExpr; readonly ranges: SizeExpr },
 ): Kernel {
   const k = new KernelBuilder(WORKGROUP);

@@ -23,7 +23,7 @@ import type { Attention, Group } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { wordCodec } from '../../kernel/blocks/row-codec.js';
-import type { Kernel } from '../../kernel/ir.js';
+import type { Kernel, BufferSlot } from '../../kernel/ir.js';
 import {
   HEAD_ROUTING_WORKGROUP,
   headRoutingScanKernel,
@@ -109,8 +109,6 @@ export interface RoutingKernel {
   readonly invocations: SizeExpr;
 }
 
-type Binding = { readonly name: string; readonly binding: number };
-
 /**
  * The select, scan and scatter kernels (kernels/head-routing.ts), in dispatch order. `o` is
  * bound as u32 words; `oBase` is the word offset of `o` in its buffer.
@@ -118,8 +116,8 @@ type Binding = { readonly name: string; readonly binding: number };
 export function emitHeadRoutingKernels(
   attention: Attention,
   arrays: HeadRoutingArrays,
-  aux: Binding,
-  o: Binding,
+  aux: BufferSlot,
+  o: BufferSlot,
   oBase: SizeExpr,
   /** Kept rows per workgroup of the group's per-query kernel (its tile of the lists). */
   queryTile: (group: Group) => number,
