@@ -9,7 +9,12 @@ import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { arrayView } from '../../kernel/blocks/array-view.js';
 import { keySlot, rowIndex, type TensorLayout } from '../../kernel/blocks/layout.js';
-import { bitsOfF32, f32OfBits, wordCodec } from '../../kernel/blocks/row-codec.js';
+import {
+  bitsOfF32,
+  f32OfBits,
+  wordCodec,
+  type StorageDType,
+} from '../../kernel/blocks/row-codec.js';
 import {
   add,
   construct,
@@ -44,7 +49,7 @@ export const ROUTE_AUX_BINDING = 2;
 /** What every route kernel needs to know about k and the group's kv heads. */
 export interface RouteShape {
   readonly layout: TensorLayout;
-  readonly dtype: 'f32' | 'f16';
+  readonly dtype: StorageDType;
   readonly headDim: number;
   /** kv heads of the whole attention, of this group, and the group's first one. */
   readonly totalKvHeads: number;

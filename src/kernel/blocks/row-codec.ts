@@ -27,6 +27,9 @@ import {
 } from '../build.js';
 import type { Expr, HelperFunction, Type } from '../ir.js';
 
+/** The storage dtypes of q/k/v/o (the attention's `dtype`). */
+export type StorageDType = 'f32' | 'f16';
+
 export interface RowCodec {
   /** The storage array's element type. */
   readonly stored: Type;
@@ -74,7 +77,7 @@ export const PACK_ROW: HelperFunction = {
   ),
 };
 
-export function rowCodec(dtype: 'f32' | 'f16', width: 1 | 4, nativeF16: boolean): RowCodec {
+export function rowCodec(dtype: StorageDType, width: 1 | 4, nativeF16: boolean): RowCodec {
   if (dtype === 'f32')
     return {
       stored: width === 4 ? vec4f : T.f32,
@@ -100,9 +103,6 @@ export function rowCodec(dtype: 'f32' | 'f16', width: 1 | 4, nativeF16: boolean)
     helpers: [UNPACK_ROW, PACK_ROW],
   };
 }
-
-/** The storage dtypes of q/k/v/o (the attention's `dtype`). */
-export type StorageDType = 'f32' | 'f16';
 
 /** An f32 value kept in a u32 word (route and side tables), and back: its bits. */
 export const f32OfBits = (word: Operand): Expr => call('bitcast<f32>', word);
@@ -165,7 +165,7 @@ export function wordCodec(dtype: StorageDType, width: 1 | 4): WordCodec {
 }
 
 /** Four f16 values from words `a` and `a + 1` of `words`, as a vec4<f32>. */
-export function unpackHalves4(words: string, a: Expr): Expr {
+function unpackHalves4(words: string, a: Expr): Expr {
   const half2 = (at: Expr) => call('unpack2x16float', index(words, at));
   return construct(vec4f, half2(a), half2(add(a, u32(1))));
 }
@@ -180,7 +180,7 @@ export function storeHalves4(b: BlockBuilder, words: string, a: Expr, value: Exp
  * Element `element` of f16 values packed two per u32 word in `words` from word `base`, as f32:
  * half `element % 2` of word `element / 2` (the scalar form of the packed codec).
  */
-export function packedHalfAt(words: string, base: Expr, element: Expr): Expr {
+function packedHalfAt(words: string, base: Expr, element: Expr): Expr {
   const e = element.kind === 'ref' ? element : paren(element);
   const word = index(words, add(base, div(e, u32(2))));
   return index(call('unpack2x16float', word), binary('&', e, u32(1)));
