@@ -162,12 +162,9 @@ function lowRankParts(ctx: GroupPlanContext) {
     /** Landmark `row` of this (batch, local head): `(b * HEADS + hl) * M + row`. */
     landmarkRow: (row: string) => add(mul(add(mul('b', 'HEADS'), 'hl'), 'M'), row),
     declare,
-    dispatch: (
-      op: LowRankOp,
-      kernel: KernelSource,
-      bindings: readonly PlanBinding[],
-      part?: string,
-    ) => builder.dispatch(declare(op, kernel, bindings, part), kernel, 'workgroups'),
+    /** Declares the kernel and runs it once. */
+    dispatch: (...args: Parameters<typeof declare>) =>
+      builder.dispatch(declare(...args), args[1], 'workgroups'),
     ops: group.program.flatMap((s) => (s.kind === 'lowrank' ? [s.op] : [])),
     // Head routing: the per-query attend kernel walks the kept-row lists, bound after its own.
     keptRows: (declared: readonly KernelBuffer[]) =>
