@@ -9,6 +9,7 @@
 import type { Attention, Group, Table } from '../ir/ir.js';
 import { featureDim } from '../ir/ir.js';
 import { planKvCache } from '../ir/cache-plan.js';
+import { wordCodec } from '../kernel/blocks/row-codec.js';
 import type { Kernel } from '../kernel/ir.js';
 import type { DeviceProfile } from '../target/profile.js';
 import { readyKernel } from './kernel-source.js';
@@ -20,7 +21,7 @@ import {
 import { efLayout, MAX_COUNTED, projectedRowsKernels } from './kernels/projected-rows.js';
 import { recurrentStateKernels } from './kernels/recurrent-state.js';
 import { groupShape } from './plan-lowrank.js';
-import type { RouteShape } from './kernels/route-tables.js';
+import { routeShape } from './kernels/route-tables.js';
 import { bucketCount, centroidCount } from './routing/route-kernels.js';
 import type { LinearShape } from './linear-shape.js';
 import type { PlanBinding, PlanCacheKernels, PlanKernel } from './plan.js';
@@ -35,8 +36,8 @@ export function buildCacheKernels(ir: Attention, profile: DeviceProfile): PlanCa
     if (!result.ok) return;
     const group = ir.groups[i]!;
     if (result.plan.store.kind === 'recurrent') {
-      // f16 o is written a word (two values) at a time: a word must not straddle two rows.
-      if (ir.dtype === 'f16' && ir.valueDim % 2 !== 0) return;
+      // o is written a word (two values under f16) at a time: a word must not straddle two rows.
+      if (ir.valueDim % wordCodec(ir.dtype, 1).valuesPerWord !== 0) return;
       stores.push(recurrentStore(ir, group, profile));
     }
     // The cache counts positions in an f32 (projected-rows.ts): exact up to MAX_COUNTED.
@@ -55,14 +56,7 @@ function sideTableStore(
   table: Table & { readonly kind: 'routing' },
   profile: DeviceProfile,
 ): PlanCacheKernels {
-  const shape: RouteShape = {
-    layout: ir.layout,
-    dtype: ir.dtype,
-    headDim: ir.headDim,
-    totalKvHeads: ir.kvHeads,
-    groupKvHeads: group.kvHeads,
-    kvHeadOffset: group.kvHeadOffset,
-  };
+  const shape = routeShape(ir, group);
   const common = {
     group: group.name,
     table: table.name,

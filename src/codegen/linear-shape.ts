@@ -4,12 +4,11 @@
 import type { Attention, FeatureMap, Group, LinearPlan } from '../ir/ir.js';
 import type { SizeExpr } from './plan.js';
 import { size } from './plan.js';
+import { wordCodec } from '../kernel/blocks/row-codec.js';
+import type { BufferSlot } from '../kernel/ir.js';
 
 /** A storage binding: WGSL variable name and binding number (q/k/v may share one). */
-export interface LinearBinding {
-  readonly name: string;
-  readonly binding: number;
-}
+export type LinearBinding = BufferSlot;
 
 /** The shapes every linear kernel of a group is specialized for. */
 export interface LinearShape {
@@ -32,9 +31,10 @@ export function inVectors(words: SizeExpr, plan: LinearPlan): SizeExpr {
   return plan.vectorWidth === 1 ? words : size.ceilDiv(words, plan.vectorWidth);
 }
 
-/** Offset uniform of a tensor: vectors under f32, words under f16. */
+/** Offset uniform of a tensor, in its binding's elements: vectors under f32, words under f16. */
 export function tensorBase(shape: LinearShape, words: SizeExpr): SizeExpr {
-  return shape.attention.dtype === 'f16' ? words : inVectors(words, shape.plan);
+  const unit = wordCodec(shape.attention.dtype, shape.plan.vectorWidth).unitWords;
+  return unit === 1 ? words : size.ceilDiv(words, unit);
 }
 
 /**

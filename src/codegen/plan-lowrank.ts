@@ -127,25 +127,10 @@ const KEY_PLACE: RowPlace = {
 function lowRankParts(ctx: GroupPlanContext) {
   const { ir, group } = ctx;
   const builder = ctx.plan;
-  const layout = builder.layout;
   const mechanism = group.mechanism;
   if (mechanism.kind !== 'lowrank') throw new Error('internal error: not a low-rank group');
   const shape = groupShape(ir, group);
-  const width = shape.width;
-  const vec = width === 4 ? 'vec4<f32>' : 'f32';
-  /** Element of the q/k/v/o buffers: packed halves under f16. */
-  const tensorVec = tensorElement(shape);
-  layout.buffer(SCRATCH);
-  const scratch = (name: string, elements: SizeExpr) =>
-    layout.add(`${group.name}.${name}`, SCRATCH, elements, 'f32');
-  const words = (x: SizeExpr) => size.ceilDiv(x, width);
-  /** A q/k/v/o word offset in units of its row vector. */
-  const tensorWords = (x: SizeExpr) => size.ceilDiv(x, tensorUnitWords(shape));
-  const D = ir.headDim;
-  const DV = ir.valueDim;
-  const bhnd = ir.layout;
-  /** Landmark `row` of this (batch, local head): `(b * HEADS + hl) * M + row`. */
-  const landmarkRow = (row: string) => add(mul(add(mul('b', 'HEADS'), 'hl'), 'M'), row);
+  builder.layout.buffer(SCRATCH);
 
   /** Adds a kernel and its uniforms; `builder.dispatch` then runs it (once or repeatedly). */
   const declare = (
@@ -159,125 +144,108 @@ function lowRankParts(ctx: GroupPlanContext) {
     builder.writeUniforms(name);
     return name;
   };
-  const dispatch = (
-    op: LowRankOp,
-    kernel: KernelSource,
-    bindings: readonly PlanBinding[],
-    part?: string,
-  ) => builder.dispatch(declare(op, kernel, bindings, part), kernel, 'workgroups');
-
-  const ops = group.program.flatMap((s) => (s.kind === 'lowrank' ? [s.op] : []));
-  const { q, k, v, o } = ctx.tensors;
-  const scale = mechanism.scale;
-  // Head routing: the per-query attend kernel walks the kept-row lists, bound after its own.
-  const keptRows = (declared: readonly KernelBuffer[]) =>
-    ctx.headRouting
-      ? {
-          headRouting: {
-            arrays: ctx.headRouting,
-            aux: { name: 'aux_buf', binding: declared.length + 1 },
-          },
-        }
-      : {};
-  /** The attend kernel's bindings with `aux` after its own under head routing. */
-  const withAux = (uses: readonly BufferUse[]) =>
-    bindBuffers(ctx.headRouting ? [...uses, { buffer: 'aux', write: false }] : uses, lowRankName)
-      .plan;
 
   return {
     ir,
     group,
     builder,
-    layout,
     mechanism,
     shape,
-    vec,
-    tensorVec,
-    scratch,
-    words,
-    tensorWords,
-    D,
-    DV,
-    bhnd,
-    landmarkRow,
+    ...ctx.tensors,
+    vec: shape.width === 4 ? 'vec4<f32>' : 'f32',
+    /** Element of the q/k/v/o buffers: packed halves under f16. */
+    tensorVec: tensorElement(shape),
+    scratch: (name: string, elements: SizeExpr) =>
+      builder.layout.add(`${group.name}.${name}`, SCRATCH, elements, 'f32'),
+    words: (x: SizeExpr) => size.ceilDiv(x, shape.width),
+    /** A q/k/v/o word offset in units of its row vector. */
+    tensorWords: (x: SizeExpr) => size.ceilDiv(x, tensorUnitWords(shape)),
+    /** Landmark `row` of this (batch, local head): `(b * HEADS + hl) * M + row`. */
+    landmarkRow: (row: string) => add(mul(add(mul('b', 'HEADS'), 'hl'), 'M'), row),
     declare,
-    dispatch,
-    ops,
-    q,
-    k,
-    v,
-    o,
-    scale,
-    keptRows,
-    withAux,
+    /** Declares the kernel and runs it once. */
+    dispatch: (...args: Parameters<typeof declare>) =>
+      builder.dispatch(declare(...args), args[1], 'workgroups'),
+    ops: group.program.flatMap((s) => (s.kind === 'lowrank' ? [s.op] : [])),
+    // Head routing: the per-query attend kernel walks the kept-row lists, bound after its own.
+    keptRows: (declared: readonly KernelBuffer[]) =>
+      ctx.headRouting
+        ? {
+            headRouting: {
+              arrays: ctx.headRouting,
+              aux: { name: 'aux_buf', binding: declared.length + 1 },
+            },
+          }
+        : {},
+    /** The attend kernel's bindings with `aux` after its own under head routing. */
+    withAux: (uses: readonly BufferUse[]) =>
+      bindBuffers(ctx.headRouting ? [...uses, { buffer: 'aux', write: false }] : uses, lowRankName)
+        .plan,
   };
 }
 
 type LowRankParts = ReturnType<typeof lowRankParts>;
+
+/** The uses of a kernel that reads q/k/v tensors (then `also`) and writes scratch, in order. */
+function readsIntoScratch(
+  p: LowRankParts,
+  tensors: readonly { readonly buffer: string }[],
+  also: readonly TypedUse[] = [],
+): TypedUse[] {
+  return [
+    ...tensors.map((t) => ({ buffer: t.buffer, write: false, element: p.tensorVec })),
+    ...also,
+    { buffer: SCRATCH, write: true, element: p.vec },
+  ];
+}
 
 /**
  * The attend kernel both programs end with: every query row of q (head routing: the kept
  * ones) over `keys` rows of scratch, written to o.
  */
 function attendQueries(
-  parts: LowRankParts,
+  p: LowRankParts,
   op: LowRankOp,
   over: Pick<
     SmallAttentionSpec,
     'title' | 'uniforms' | 'keys' | 'keyCount' | 'constants' | 'keyRow' | 'valueRow'
   >,
 ): void {
-  const { shape, vec, tensorVec, tensorWords, bhnd, keptRows, dispatch, q, o, scale, withAux } =
-    parts;
+  const { q, o } = p;
   const uses = [
-    { buffer: q.buffer, write: false, element: tensorVec },
-    { buffer: SCRATCH, write: false, element: vec },
-    { buffer: o.buffer, write: true, element: tensorVec },
+    { buffer: q.buffer, write: false, element: p.tensorVec },
+    { buffer: SCRATCH, write: false, element: p.vec },
+    { buffer: o.buffer, write: true, element: p.tensorVec },
   ];
   const b = bindLowRank(uses);
   const emitted = smallAttentionKernel({
     ...over,
-    shape,
-    scale,
+    shape: p.shape,
+    scale: p.mechanism.scale,
     buffers: b.declared,
     uniforms: [
       { name: 'seqQ', value: 'seqQ' },
-      { name: 'qBase', value: tensorWords(q.offset) },
-      { name: 'oBase', value: tensorWords(o.offset) },
+      { name: 'qBase', value: p.tensorWords(q.offset) },
+      { name: 'oBase', value: p.tensorWords(o.offset) },
       ...over.uniforms,
     ],
     rows: 'seqQ',
-    queryRow: rowStart(bhnd, uniform('qBase'), QUERY_PLACE, 'DW'),
-    outputRow: rowStart(bhnd, uniform('oBase'), QUERY_PLACE, 'DVW'),
+    queryRow: rowStart(p.ir.layout, uniform('qBase'), QUERY_PLACE, 'DW'),
+    outputRow: rowStart(p.ir.layout, uniform('oBase'), QUERY_PLACE, 'DVW'),
     queryBuffer: b.nameOf(q.buffer),
     keyBuffer: b.nameOf(SCRATCH),
     valueBuffer: b.nameOf(SCRATCH),
     outputBuffer: b.nameOf(o.buffer),
-    ...keptRows(b.declared),
+    ...p.keptRows(b.declared),
   });
-  dispatch(op, emitted, withAux(uses));
+  p.dispatch(op, emitted, p.withAux(uses));
 }
 
 /** Linformer: project k and v by chunks, reduce, attend over the projected rows. */
-function planLinformer(parts: LowRankParts): void {
-  const {
-    ir,
-    group,
-    layout,
-    shape,
-    vec,
-    tensorVec,
-    scratch,
-    words,
-    D,
-    DV,
-    bhnd,
-    dispatch,
-    ops,
-    k,
-    v,
-  } = parts;
-  const project = ops.find((op) => op.kind === 'linformer-project');
+function planLinformer(p: LowRankParts): void {
+  const { ir, group, shape, k, v } = p;
+  const layout = p.builder.layout;
+  const project = p.ops.find((op) => op.kind === 'linformer-project');
   if (project?.kind !== 'linformer-project') throw new Error('internal error: no projection');
   const rank = project.rank;
   const chunk = project.chunk;
@@ -291,33 +259,29 @@ function planLinformer(parts: LowRankParts): void {
   }
   const eOff = layout.arrays.find((a) => a.name === 'E')!.offset;
   const fOff = layout.arrays.find((a) => a.name === 'F')!.offset;
-  const rowWords = D + DV;
-  const partial = scratch(
+  const rowWords = ir.headDim + ir.valueDim;
+  const partial = p.scratch(
     'kv_partial',
     size.mul('batch', group.kvHeads, size.ceilDiv('seqK', chunk), rank, rowWords),
   );
-  const projected = scratch('kv_projected', size.mul('batch', group.kvHeads, rank, rowWords));
-  for (const op of ops) {
+  const projected = p.scratch('kv_projected', size.mul('batch', group.kvHeads, rank, rowWords));
+  for (const op of p.ops) {
     switch (op.kind) {
       case 'linformer-project': {
-        const b = bindLowRank([
-          { buffer: k.buffer, write: false, element: tensorVec },
-          { buffer: v.buffer, write: false, element: tensorVec },
-          { buffer: EF, write: false, element: 'f32' },
-          { buffer: SCRATCH, write: true, element: vec },
-        ]);
-        const emitted = linformerProjectKernel(shape, bhnd, rank, chunk, maxSeq, b.declared, {
+        const ef = { buffer: EF, write: false, element: 'f32' };
+        const b = bindLowRank(readsIntoScratch(p, [k, v], [ef]));
+        const emitted = linformerProjectKernel(shape, ir.layout, rank, chunk, maxSeq, b.declared, {
           k: { buffer: b.nameOf(k.buffer), base: k.offset },
           v: { buffer: b.nameOf(v.buffer), base: v.offset },
           e: { buffer: b.nameOf(EF), base: eOff },
           f: { buffer: b.nameOf(EF), base: fOff },
           partial: { buffer: b.nameOf(SCRATCH), base: partial },
         });
-        dispatch(op, emitted, b.planBindings);
+        p.dispatch(op, emitted, b.planBindings);
         break;
       }
       case 'linformer-reduce': {
-        const b = bindLowRank([{ buffer: SCRATCH, write: true, element: vec }]);
+        const b = bindLowRank([{ buffer: SCRATCH, write: true, element: p.vec }]);
         const emitted = linformerReduceKernel(
           shape,
           rank,
@@ -326,11 +290,11 @@ function planLinformer(parts: LowRankParts): void {
           partial,
           projected,
         );
-        dispatch(op, emitted, b.planBindings);
+        p.dispatch(op, emitted, b.planBindings);
         break;
       }
       case 'attend-small': {
-        attendQueries(parts, op, projectedRowsAttend(rank, words(projected)));
+        attendQueries(p, op, projectedRowsAttend(rank, p.words(projected)));
         break;
       }
       default:
@@ -340,58 +304,35 @@ function planLinformer(parts: LowRankParts): void {
 }
 
 /** Nystrom: landmarks, their values, the pseudo-inverse chain, attend over the landmarks. */
-function planNystrom(parts: LowRankParts): void {
-  const {
-    group,
-    builder,
-    mechanism,
-    shape,
-    vec,
-    tensorVec,
-    scratch,
-    words,
-    D,
-    DV,
-    bhnd,
-    landmarkRow,
-    declare,
-    dispatch,
-    ops,
-    q,
-    k,
-    scale,
-  } = parts;
-  const method = mechanism.method;
+function planNystrom(p: LowRankParts): void {
+  const { group, shape, q, k, landmarkRow, words } = p;
+  const method = p.mechanism.method;
   if (method.kind !== 'nystrom') throw new Error('internal error: not a nystrom group');
   const m = method.landmarks;
-  const iters = method.iters;
   const perHead = (x: SizeExpr) => size.mul('batch', group.heads, x);
-  const landmarks = scratch('landmarks', perHead(m * 2 * D));
-  const landmarkValues = scratch('landmark_values', perHead(m * DV));
-  const work = scratch('pinv_work', perHead(pinvWorkWords(m)));
-  const mixed = scratch('mixed', perHead(m * DV));
-  for (const op of ops) {
+  const landmarks = p.scratch('landmarks', perHead(m * 2 * p.ir.headDim));
+  const landmarkValues = p.scratch('landmark_values', perHead(m * p.ir.valueDim));
+  const work = p.scratch('pinv_work', perHead(pinvWorkWords(m)));
+  const mixed = p.scratch('mixed', perHead(m * p.ir.valueDim));
+  for (const op of p.ops) {
     switch (op.kind) {
       case 'nystrom-landmarks': {
-        const b = bindLowRank([
-          { buffer: q.buffer, write: false, element: tensorVec },
-          { buffer: k.buffer, write: false, element: tensorVec },
-          { buffer: SCRATCH, write: true, element: vec },
-        ]);
-        const emitted = nystromLandmarksKernel(shape, bhnd, m, b.declared, {
+        const b = bindLowRank(readsIntoScratch(p, [q, k]));
+        const emitted = nystromLandmarksKernel(shape, p.ir.layout, m, b.declared, {
           q: { buffer: b.nameOf(q.buffer), base: q.offset },
           k: { buffer: b.nameOf(k.buffer), base: k.offset },
           landmarks: { buffer: b.nameOf(SCRATCH), base: landmarks },
         });
-        dispatch(op, emitted, b.planBindings);
+        p.dispatch(op, emitted, b.planBindings);
         break;
       }
       case 'nystrom-landmark-values':
-        landmarkValuesKernel(parts, op, m, landmarks, landmarkValues);
+        landmarkValuesKernel(p, op, m, landmarks, landmarkValues);
         break;
       case 'nystrom-pinv': {
         const b = bindLowRank([{ buffer: SCRATCH, write: true, element: 'f32' }]);
-        const chain = nystromPinvChain(shape, scale, m, iters, b.declared[0]!, {
+        const { scale } = p.mechanism;
+        const chain = nystromPinvChain(shape, scale, m, method.iters, b.declared[0]!, {
           landmarks,
           landmarkValues,
           work,
@@ -400,18 +341,18 @@ function planNystrom(parts: LowRankParts): void {
         const declared = new Map(
           chain.kernels.map((k) => [
             k.name,
-            { name: declare(op, k.kernel, b.planBindings, k.name), kernel: k.kernel },
+            { name: p.declare(op, k.kernel, b.planBindings, k.name), kernel: k.kernel },
           ]),
         );
         for (const part of chain.dispatches) {
           const k = declared.get(part);
           if (!k) throw new Error(`internal error: no pinv kernel ${part}`);
-          builder.dispatch(k.name, k.kernel, 'workgroups');
+          p.builder.dispatch(k.name, k.kernel, 'workgroups');
         }
         break;
       }
       case 'attend-small':
-        attendQueries(parts, op, {
+        attendQueries(p, op, {
           title: `nystrom attention over ${m} landmarks`,
           uniforms: [
             { name: 'landmarksBase', value: words(landmarks) },
@@ -438,16 +379,12 @@ function landmarkValuesKernel(
   landmarks: SizeExpr,
   landmarkValues: SizeExpr,
 ): void {
-  const { shape, scale, tensorVec, vec, k, v, words, tensorWords, landmarkRow, bhnd } = parts;
-  const b = bindLowRank([
-    { buffer: k.buffer, write: false, element: tensorVec },
-    { buffer: v.buffer, write: false, element: tensorVec },
-    { buffer: SCRATCH, write: true, element: vec },
-  ]);
+  const { k, v, words, tensorWords, landmarkRow } = parts;
+  const b = bindLowRank(readsIntoScratch(parts, [k, v]));
   const emitted = smallAttentionKernel({
     title: `nystrom landmark values: ${m} query landmarks over every key`,
-    shape,
-    scale,
+    shape: parts.shape,
+    scale: parts.mechanism.scale,
     buffers: b.declared,
     uniforms: [
       { name: 'seqK', value: 'seqK' },
@@ -462,8 +399,8 @@ function landmarkValuesKernel(
     constants: [{ name: 'M', value: m }],
     queryRow: add(uniform('landmarksBase'), mul(landmarkRow('row'), u32(2), 'DW')),
     outputRow: add(uniform('valuesBase'), mul(landmarkRow('row'), 'DVW')),
-    keyRow: rowStart(bhnd, uniform('kBase'), KEY_PLACE, 'DW'),
-    valueRow: rowStart(bhnd, uniform('vBase'), KEY_PLACE, 'DVW'),
+    keyRow: rowStart(parts.ir.layout, uniform('kBase'), KEY_PLACE, 'DW'),
+    valueRow: rowStart(parts.ir.layout, uniform('vBase'), KEY_PLACE, 'DVW'),
     queryBuffer: b.nameOf(SCRATCH),
     keyBuffer: b.nameOf(k.buffer),
     valueBuffer: b.nameOf(v.buffer),

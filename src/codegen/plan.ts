@@ -5,6 +5,8 @@
 // (compatibility mode allows 4 per stage). Steps run in order; the runtime interprets them
 // and never builds WGSL.
 
+import type { CacheMemory, CacheSideTable, CacheStore } from '../base/kv-cache-shape.js';
+
 export type SizeSymbol = 'batch' | 'seqQ' | 'seqK' | CacheSizeSymbol;
 
 /**
@@ -320,42 +322,13 @@ export type PlanSideTableKernels = PlanCacheKernelsShape & {
 
 /**
  * What a decode loop keeps per head group (src/ir/cache-plan.ts), carried in the plan so a
- * loaded attention, generated modules included, can create its KV cache without the IR.
+ * loaded attention, generated modules included, can create its KV cache without the IR. The
+ * store, side table and memory types are the IR's own, from base/kv-cache-shape.ts.
  */
 export interface PlanCache {
   readonly groups: readonly PlanCacheGroup[];
   /** `head_routing`: heads are chosen per step from that step's router logits. */
   readonly headRouting: boolean;
-}
-
-/**
- * What holds a group's keys (the same shapes as src/ir/cache-plan.ts's CacheStore, which the
- * plan may not import): a ring of the last lookBack + 1 positions and the first `prefix`, every
- * position up to the capacity, a recurrent state, or projected rows.
- */
-export type PlanCacheStore =
-  | { readonly kind: 'ring'; readonly lookBack: number; readonly prefix: number }
-  | { readonly kind: 'contiguous'; readonly unbounded: string; readonly maxSeq: number | null }
-  | { readonly kind: 'recurrent'; readonly features: number; readonly valueDim: number }
-  | { readonly kind: 'projected'; readonly rank: number };
-
-/** Data kept next to the keys for a routed mask term (cache-plan.ts's CacheSideTable). */
-export type PlanCacheSideTable =
-  | { readonly kind: 'block-means'; readonly k: number; readonly block: number }
-  | { readonly kind: 'bucket-ids'; readonly routing: 'cluster' | 'lsh'; readonly buckets: number };
-
-/** Bytes per kv head as a function of the capacity (cache-plan.ts's CacheMemory). */
-export interface PlanCacheMemory {
-  readonly positions:
-    | { readonly kind: 'fixed'; readonly count: number }
-    | { readonly kind: 'capacity'; readonly maxSeq: number | null };
-  readonly bytesPerPosition: number;
-  readonly fixedBytes: number;
-  readonly blocks: {
-    readonly block: number;
-    readonly bytesPerBlock: number;
-    readonly maxSeq: number | null;
-  } | null;
 }
 
 export type PlanCacheGroup =
@@ -365,9 +338,9 @@ export type PlanCacheGroup =
       readonly heads: number;
       readonly kvHeads: number;
       readonly kvHeadOffset: number;
-      readonly store: PlanCacheStore;
-      readonly side: readonly PlanCacheSideTable[];
-      readonly memory: PlanCacheMemory;
+      readonly store: CacheStore;
+      readonly side: readonly CacheSideTable[];
+      readonly memory: CacheMemory;
     }
   /** Cannot be decoded incrementally: the construct in spec words, and why. */
   | {

@@ -175,6 +175,9 @@ export interface KernelBinding {
   readonly element: Type;
 }
 
+/** Where a kernel finds one buffer: its WGSL name and binding number. */
+export type BufferSlot = Pick<KernelBinding, 'name' | 'binding'>;
+
 /** `blankBefore`: empty lines written above it, beyond the one that ends the section before. */
 export interface WorkgroupVar {
   readonly name: string;

@@ -18,6 +18,7 @@ import { UNROLLED_TRIPS } from './blocks/short-loops.js';
 import { gridStatements } from './blocks/grid.js';
 import type { Expr, HelperFunction, Kernel, Scalar, Stmt } from './ir.js';
 import { unreachableKernelNode } from './ir.js';
+import { exprChildren } from './walk.js';
 
 export type DerivedLoopBound =
   | { readonly kind: 'bounded'; readonly iterations: SizeExpr }
@@ -326,7 +327,7 @@ class LoopBoundDeriver {
     let total: SizeExpr = 0;
     const visit = (x: Expr): void => {
       if (x.kind === 'call' && this.functions.has(x.fn)) total = add(total, this.helperCost(x.fn));
-      for (const child of children(x)) visit(child);
+      for (const child of exprChildren(x)) visit(child);
     };
     visit(e);
     return total;
@@ -435,26 +436,6 @@ function assigns(stmts: readonly Stmt[], name: string): boolean {
     if (s.kind === 'while' || s.kind === 'loop') return assigns(s.body, name);
     return false;
   });
-}
-
-function children(e: Expr): readonly Expr[] {
-  switch (e.kind) {
-    case 'binary':
-      return [e.left, e.right];
-    case 'unary':
-      return [e.operand];
-    case 'call':
-    case 'construct':
-      return e.args;
-    case 'index':
-      return [e.base, e.index];
-    case 'member':
-      return [e.base];
-    case 'paren':
-      return [e.inner];
-    default:
-      return [];
-  }
 }
 
 // Size arithmetic that folds constants and drops zeros and unit factors, so the plan's

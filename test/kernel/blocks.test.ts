@@ -2,12 +2,27 @@
 // and the per-key online-softmax update, rendered as the softmax kernels use them.
 
 import { describe, expect, it } from 'vitest';
-import { block, call, index, KernelBuilder, T } from '../../src/kernel/build.js';
+import {
+  add,
+  block,
+  call,
+  construct,
+  index,
+  KernelBuilder,
+  ref,
+  T,
+  uniform,
+} from '../../src/kernel/build.js';
 import { gridStatements } from '../../src/kernel/blocks/grid.js';
 import { keyUpdate } from '../../src/kernel/blocks/online-softmax.js';
-import { rowCodec } from '../../src/kernel/blocks/row-codec.js';
+import { rowCodec, wordCodec } from '../../src/kernel/blocks/row-codec.js';
 import { kernelFeatures } from '../../src/kernel/features.js';
-import { renderExpr, renderStatements, renderType } from '../../src/kernel/render-wgsl.js';
+import {
+  renderExpr,
+  renderFunction,
+  renderStatements,
+  renderType,
+} from '../../src/kernel/render-wgsl.js';
 
 describe('kernel building blocks', () => {
   it('decodes the grid with the 2D dispatch fold', () => {
@@ -38,6 +53,40 @@ describe('kernel building blocks', () => {
       expect(renderType(codec.stored)).toBe(stored);
     }
     expect(() => rowCodec('f16', 1, false)).toThrow(/f16 needs vector width 4/);
+  });
+
+  it('reads and writes word-bound tensors as f32, or f16 halves two per u32 word', () => {
+    const base = uniform('kBase');
+    const f32x4 = wordCodec('f32', 4);
+    expect([renderType(f32x4.stored), f32x4.valuesPerWord, f32x4.unitWords]).toEqual([
+      'vec4<f32>',
+      1,
+      4,
+    ]);
+    expect(renderFunction(f32x4.loader('ldK', 'kbuf', base))).toEqual([
+      'fn ldK(e: u32) -> vec4<f32> { return kbuf[P.kBase + e]; }',
+    ]);
+    const f32x1 = wordCodec('f32', 1);
+    expect(renderExpr(f32x1.value('kbuf', base, 'row', 'd'))).toBe('kbuf[P.kBase + row + d]');
+    expect(renderExpr(f32x1.word(ref('r')))).toBe('r');
+
+    const f16x4 = wordCodec('f16', 4);
+    expect([renderType(f16x4.stored), f16x4.valuesPerWord, f16x4.unitWords]).toEqual(['u32', 2, 1]);
+    expect(renderFunction(f16x4.loader('ldK', 'kbuf', base))).toEqual([
+      'fn ldK(e: u32) -> vec4<f32> {',
+      '  let a = P.kBase + 2u * e;',
+      '  return vec4<f32>(unpack2x16float(kbuf[a]), unpack2x16float(kbuf[a + 1u]));',
+      '}',
+    ]);
+    const f16x1 = wordCodec('f16', 1);
+    expect(renderFunction(f16x1.loader('ldK', 'kbuf', base))).toEqual([
+      'fn ldK(e: u32) -> f32 { return unpack2x16float(kbuf[P.kBase + e / 2u])[e & 1u]; }',
+    ]);
+    expect(renderExpr(f16x1.value('kbuf', base, 'row', 'd'))).toBe(
+      'unpack2x16float(kbuf[P.kBase + (row + d) / 2u])[(row + d) & 1u]',
+    );
+    const pair = construct(T.vec(2, 'f32'), add('x', 'y'), 'z');
+    expect(renderExpr(f16x1.word(pair))).toBe('pack2x16float(vec2<f32>(x + y, z))');
   });
 
   it('updates the online softmax with softcap and alibi in base 2', () => {

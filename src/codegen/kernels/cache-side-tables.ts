@@ -19,7 +19,6 @@
 import type { Routing } from '../../ir/ir.js';
 import {
   add,
-  call,
   construct,
   div,
   ge,
@@ -34,7 +33,8 @@ import {
   T,
   u32,
 } from '../../kernel/build.js';
-import type { Expr, Kernel } from '../../kernel/ir.js';
+import { bitsOfF32, f32OfBits, wordCodec } from '../../kernel/blocks/row-codec.js';
+import type { Kernel } from '../../kernel/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { keySlot } from '../../kernel/blocks/layout.js';
@@ -63,9 +63,6 @@ function sideKernel(shape: RouteShape, header: string): KernelBuilder {
   return k;
 }
 
-const asF32 = (word: Expr) => call('bitcast<f32>', word);
-const asU32 = (value: Expr) => call('bitcast<u32>', value);
-
 /**
  * `append` of the topk block means: one invocation per (batch, kv head, touched block, d).
  * Block t of the chunk's first touched block on gets the chunk's keys that fall in it added
@@ -92,7 +89,7 @@ export function blockMeansAppendKernel(shape: RouteShape, block: number): Kernel
       ),
     ),
   );
-  k.storage(1, 'kbuf', 'read', shape.dtype === 'f16' ? T.u32 : T.f32);
+  k.storage(1, 'kbuf', 'read', wordCodec(shape.dtype, 1).stored);
   const table = k.storage(2, 'table', 'read_write', T.u32);
   // Each block's keys are summed one after another: a run-time bound of BLK keys per block.
   k.loopIterations(block + 1);
@@ -109,7 +106,7 @@ export function blockMeansAppendKernel(shape: RouteShape, block: number): Kernel
     const j1 = b.let('j1', min(mul(add(t, u32(1)), 'BLK'), add(len, seqK)));
     b.returnIf(ge(j0, j1));
     const at = b.let('at', add('HEADER', mul(add(mul(bh, nb), t), 'D'), d));
-    const s = b.var('s', asF32(index(table, at)));
+    const s = b.var('s', f32OfBits(index(table, at)));
     b.for(
       'j',
       j0,
@@ -117,9 +114,9 @@ export function blockMeansAppendKernel(shape: RouteShape, block: number): Kernel
       (body, j) => body.compound(s, '+=', keyElement(shape, batch, hk, sub(j, len), d)),
       { oneLine: true },
     );
-    b.store(table, at, asU32(s));
+    b.store(table, at, bitsOfF32(s));
     const count = construct(T.f32, sub(j1, mul(t, 'BLK')));
-    b.store(table, add(meansBase, sub(at, 'HEADER')), asU32(div(s, count)));
+    b.store(table, add(meansBase, sub(at, 'HEADER')), bitsOfF32(div(s, count)));
   });
   return k.build();
 }
@@ -151,7 +148,7 @@ export function keyBucketsAppendKernel(
   // position p at keySlot(p), the k/v store's addressing. Without a ring, the identity.
   k.uniform('ringPrefix', 'ringPrefix');
   k.uniform('ringSlots', 'ringSlots');
-  k.storage(1, 'kbuf', 'read', shape.dtype === 'f16' ? T.u32 : T.f32);
+  k.storage(1, 'kbuf', 'read', wordCodec(shape.dtype, 1).stored);
   const table = k.storage(2, 'table', 'read_write', T.u32);
   const x = k.gridIndex('invocation', 'x', 'total');
   k.main((b) => {

@@ -9,7 +9,7 @@
 // sum and accumulator to scratch. The merge kernel combines a row's splits into o (and the
 // LSE).
 
-import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
+import type { Attention, BlockPlan, Group, Mask } from '../../ir/ir.js';
 import { maskLeaves } from '../../ir/ir.js';
 import { keyHeadsOf, rowIndex } from '../../kernel/blocks/layout.js';
 import { rowCodec } from '../../kernel/blocks/row-codec.js';
@@ -33,8 +33,9 @@ import {
   u32,
   uniform,
   type BlockBuilder,
+  type Operand,
 } from '../../kernel/build.js';
-import type { Expr, Kernel } from '../../kernel/ir.js';
+import type { Expr, Kernel, BufferSlot } from '../../kernel/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { constantLoopCost, loopCost } from '../wgsl/loop-budget.js';
@@ -42,6 +43,7 @@ import {
   keySlotUniforms,
   lseUniforms,
   softmaxKernelSetup,
+  type FusedStep,
   type KernelTarget,
   type LseOutput,
   type SoftmaxArrays,
@@ -57,20 +59,16 @@ import {
 import { splitRows } from './softmax-rows.js';
 import { keyWalk, lseStore } from './softmax-walk.js';
 
-type Binding = { readonly name: string; readonly binding: number };
-
 export interface DecodeBindings {
-  readonly q: Binding;
-  readonly k: Binding;
-  readonly v: Binding;
-  readonly aux: Binding | null;
+  readonly q: BufferSlot;
+  readonly k: BufferSlot;
+  readonly v: BufferSlot;
+  readonly aux: BufferSlot | null;
   /** The scratch of partial results (read_write in the partial kernel, read in the merge). */
-  readonly part: Binding;
-  readonly o: Binding;
+  readonly part: BufferSlot;
+  readonly o: BufferSlot;
   readonly lse: LseOutput | null;
 }
-
-type FusedStep = { readonly score: Score; readonly mask: Mask; readonly plan: BlockPlan };
 
 /**
  * Invocations per workgroup of both kernels: llvmpipe runs a workgroup's invocations as SIMD
@@ -97,7 +95,11 @@ export function partialRecord(part: string, width: 1 | 4) {
     accAt: (rec: Expr, d: Expr) => add(rec, d),
     max: (rec: Expr) => total(rec, 0),
     sum: (rec: Expr) => total(rec, 1),
-    storeTotals(b: BlockBuilder, rec: Expr): void {
+    /** The row's acc, m and l as record number `record` (from `P.partBase`). */
+    store(b: BlockBuilder, record: Operand): void {
+      b.comment('The record: acc (DV floats), then the running max and sum (base 2).');
+      const rec = b.let('rec', add(uniform('partBase'), mul(record, 'REC')));
+      overVectors(b, 'DVW', (body, d) => body.store(part, add(rec, d), index('acc', d)));
       if (width === 4)
         b.store(part, totals(rec), construct(T.vec(4, 'f32'), 'm', 'l', f32(0), f32(0)));
       else {
@@ -166,13 +168,7 @@ export function decodePartialKernel(
       vectors: attention.headDim / W,
       valueVectors: attention.valueDim / W,
     });
-    b.comment('The record: acc (DV floats), then the running max and sum (base 2).');
-    const rec = b.let('rec', add(uniform('partBase'), mul('record', 'REC')));
-    const record = partialRecord(bindings.part.name, W);
-    overVectors(b, 'DVW', (body, d) =>
-      body.store(bindings.part.name, record.accAt(rec, d), index('acc', d)),
-    );
-    record.storeTotals(b, rec);
+    partialRecord(bindings.part.name, W).store(b, 'record');
   });
   k.loopIterations(partialLoopIterations(step, attention));
   return k.build();

@@ -7,6 +7,7 @@ import type { Attention, Group } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { arrayView, type ArrayView } from '../../kernel/blocks/array-view.js';
 import { rowIndex } from '../../kernel/blocks/layout.js';
+import { bitsOfF32, f32OfBits } from '../../kernel/blocks/row-codec.js';
 import {
   add,
   and,
@@ -30,11 +31,9 @@ import {
   uniform,
   type BlockBuilder,
 } from '../../kernel/build.js';
-import type { Expr, Kernel } from '../../kernel/ir.js';
+import type { Expr, Kernel, BufferSlot } from '../../kernel/ir.js';
 
 export const HEAD_ROUTING_WORKGROUP = 64;
-
-type Binding = { readonly name: string; readonly binding: number };
 
 /** What the three kernels share: the attention, its top(k), the chunk and the tables. */
 export interface HeadRoutingShape {
@@ -43,11 +42,8 @@ export interface HeadRoutingShape {
   readonly chunk: number;
   /** Params fields (name, host value) every kernel declares, in order. */
   readonly uniforms: readonly { readonly name: string; readonly value: SizeExpr }[];
-  readonly aux: Binding;
+  readonly aux: BufferSlot;
 }
-
-const bitsAsF32 = (word: Expr) => call('bitcast<f32>', word);
-const bitsOf = (value: Expr) => call('bitcast<u32>', value);
 
 /** Header, constants H, K, CHUNK, the shared Params and `aux`. */
 function headRoutingKernel(shape: HeadRoutingShape, title: string): KernelBuilder {
@@ -109,7 +105,7 @@ export function headRoutingSelectKernel(shape: HeadRoutingShape, loopIterations:
       const w = chooseTopK(row, at, arrayView(A, 'routerBase'));
       overHeads(row, (body, h) => {
         const weight = body.let('weight', div(index(w, h), 'sum'));
-        arrayView(A, 'weightsBase').store(body, [at, h], bitsOf(weight));
+        arrayView(A, 'weightsBase').store(body, [at, h], bitsOfF32(weight));
         body.if(
           gt(weight, f32(0)),
           (then) => then.compound(index(kept, h), '+=', u32(1)),
@@ -148,7 +144,7 @@ function chooseTopK(b: BlockBuilder, at: Expr, router: ArrayView): Expr {
       const best = round.var('best', 'H');
       const bestLogit = round.var('bestLogit', f32(0));
       overHeads(round, (body, h) => {
-        const logit = body.let('logit', bitsAsF32(router.at(at, h)));
+        const logit = body.let('logit', f32OfBits(router.at(at, h)));
         body.if(and(not(index(taken, h)), or(eq(best, 'H'), gt(logit, bestLogit))), (then) => {
           then.assign(best, h);
           then.assign(bestLogit, logit);
@@ -250,7 +246,7 @@ function groupTileTotals(b: BlockBuilder, tiles: Expr, g: Group, tile: number, A
 /** scatter: kept rows into their list slots, zeros into `o` for every dropped pair. */
 export function headRoutingScatterKernel(
   shape: HeadRoutingShape,
-  o: Binding,
+  o: BufferSlot,
   oBase: SizeExpr,
   rowWords: number,
   loopIterations: SizeExpr,
@@ -268,7 +264,7 @@ export function headRoutingScatterKernel(
     rows(b, (row, i) =>
       overHeads(row, (body, h) => {
         const at = mul(add(mul(batch, uniform('seqQ')), i), 'H');
-        const weight = body.let('weight', bitsAsF32(arrayView(A, 'weightsBase').at(at, h)));
+        const weight = body.let('weight', f32OfBits(arrayView(A, 'weightsBase').at(at, h)));
         body.if(
           gt(weight, f32(0)),
           (kept) => {

@@ -7,17 +7,13 @@
 import { featureDim } from '../../ir/ir.js';
 import {
   add,
-  binary,
-  block,
   call,
   construct,
-  eq,
   f32,
   gt,
   index,
   lt,
   max,
-  member,
   min,
   mul,
   paren,
@@ -30,6 +26,7 @@ import {
   type Operand,
 } from '../../kernel/build.js';
 import type { Expr, HelperFunction, KernelConst, Type } from '../../kernel/ir.js';
+import { wordCodec, type WordCodec } from '../../kernel/blocks/row-codec.js';
 import type { LinearShape } from '../linear-shape.js';
 import { slotWords } from '../linear-shape.js';
 
@@ -45,40 +42,39 @@ export function linearDot(shape: LinearShape, a: Operand, b: Operand): Expr {
   return shape.plan.vectorWidth === 4 ? call('dot', a, b) : paren(mul(a, b));
 }
 
+/** A u32 constant of the family's kernels, with its doc line. */
+export function u32Const(name: string, value: number, doc?: string): KernelConst {
+  return { name, type: T.u32, value: u32(value), ...(doc ? { doc: [doc] } : {}) };
+}
+
 export function linearConstants(shape: LinearShape): KernelConst[] {
   const { attention, group, plan, map } = shape;
   const features = featureDim(map, attention.headDim);
   const W = plan.vectorWidth;
-  const int = (name: string, value: number, doc?: string): KernelConst => ({
-    name,
-    type: T.u32,
-    value: u32(value),
-    ...(doc ? { doc: [doc] } : {}),
-  });
   const list = [
-    int('W', W),
-    int('D', attention.headDim),
-    int('DV', attention.valueDim),
-    int('DPHI', features),
-    int('DW', attention.headDim / W),
-    int('DVW', attention.valueDim / W),
-    int('DPHIW', features / W),
-    int(
+    u32Const('W', W),
+    u32Const('D', attention.headDim),
+    u32Const('DV', attention.valueDim),
+    u32Const('DPHI', features),
+    u32Const('DW', attention.headDim / W),
+    u32Const('DVW', attention.valueDim / W),
+    u32Const('DPHIW', features / W),
+    u32Const(
       'SLOT',
       slotWords(features, attention.valueDim) / W,
       'One state slot in vectors: S (DPHI rows of DVW) then z (DPHIW).',
     ),
-    int('ZOFF', (features * attention.valueDim) / W),
-    int('C', plan.chunk),
-    int('F', plan.featureBlock),
-    int('FW', plan.featureBlock / W),
-    int('HEADS', group.heads),
-    int('KV_HEADS', group.kvHeads),
-    int('GROUP_SIZE', group.heads / group.kvHeads),
-    int('HEAD_OFFSET', group.headOffset),
-    int('KV_HEAD_OFFSET', group.kvHeadOffset),
-    int('TOTAL_HEADS', attention.heads),
-    int('TOTAL_KV_HEADS', attention.kvHeads),
+    u32Const('ZOFF', (features * attention.valueDim) / W),
+    u32Const('C', plan.chunk),
+    u32Const('F', plan.featureBlock),
+    u32Const('FW', plan.featureBlock / W),
+    u32Const('HEADS', group.heads),
+    u32Const('KV_HEADS', group.kvHeads),
+    u32Const('GROUP_SIZE', group.heads / group.kvHeads),
+    u32Const('HEAD_OFFSET', group.headOffset),
+    u32Const('KV_HEAD_OFFSET', group.kvHeadOffset),
+    u32Const('TOTAL_HEADS', attention.heads),
+    u32Const('TOTAL_KV_HEADS', attention.kvHeads),
   ];
   if (map.kind === 'favor')
     list.push(
@@ -95,15 +91,19 @@ export function linearConstants(shape: LinearShape): KernelConst[] {
   return list;
 }
 
+/** How the group's q/k/v/o are stored, read W values at a time (row-codec.ts). */
+export function linearCodec(shape: LinearShape): WordCodec {
+  return wordCodec(shape.attention.dtype, shape.plan.vectorWidth);
+}
+
 /** Element type of a q/k/v/o binding (u32 words of packed halves under f16) or a state one. */
 export function linearElement(shape: LinearShape, kind: 'tensor' | 'state'): Type {
-  return kind === 'tensor' && shape.attention.dtype === 'f16' ? T.u32 : linearVector(shape).vec;
+  return kind === 'tensor' ? linearCodec(shape).stored : linearVector(shape).vec;
 }
 
 /**
  * `fn NAME(e: u32) -> VEC`: vector `e` (in units of W elements) of a tensor whose offset is the
- * uniform `base` (vectors under f32, words under f16, where a vector is one or two words of
- * packed halves).
+ * uniform `base` (vectors under f32, words under f16).
  */
 export function loadFunction(
   shape: LinearShape,
@@ -111,30 +111,7 @@ export function loadFunction(
   buffer: string,
   base: string,
 ): HelperFunction {
-  const { vec } = linearVector(shape);
-  const fn = { name, params: [{ name: 'e', type: T.u32 }], returns: vec };
-  if (shape.attention.dtype !== 'f16')
-    return {
-      ...fn,
-      oneLine: true,
-      body: block((b) => b.return(index(buffer, add(uniform(base), 'e')))),
-    };
-  const unpack = (at: Operand) => call('unpack2x16float', index(buffer, at));
-  if (shape.plan.vectorWidth === 4)
-    return {
-      ...fn,
-      body: block((b) => {
-        const a = b.let('a', add(uniform(base), mul(u32(2), 'e')));
-        b.return(construct(T.vec(4, 'f32'), unpack(a), unpack(add(a, u32(1)))));
-      }),
-    };
-  return {
-    ...fn,
-    body: block((b) => {
-      const w = b.let('w', unpack(add(uniform(base), binary('>>', 'e', u32(1)))));
-      b.return(select(member(w, 'x'), member(w, 'y'), eq(binary('&', 'e', u32(1)), u32(1))));
-    }),
-  };
+  return linearCodec(shape).loader(name, buffer, uniform(base));
 }
 
 export interface PhiBlock {

@@ -59,6 +59,7 @@ import {
   type AuxRead,
 } from '../../kernel/blocks/kept-rows.js';
 import { rowIndex } from '../../kernel/blocks/layout.js';
+import { storeHalves4 } from '../../kernel/blocks/row-codec.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
@@ -78,6 +79,7 @@ import {
 } from '../linear-shape.js';
 import {
   favorRowPrelude,
+  linearCodec,
   linearConstants,
   linearDot,
   linearElement,
@@ -521,14 +523,14 @@ function writeRow(b: BlockBuilder, parts: OutputParts): void {
   if (read !== null) b.comment('The routing weight of (row, head).');
   const inv = b.let('inv', div(read === null ? f32(1) : 'routeWeight', add('den', 'EPS')));
   const scaled = (d: Expr) => mul(index('acc', d), inv);
-  if (attention.dtype === 'f16' && plan.vectorWidth === 4) {
+  const codec = linearCodec(shape);
+  if (codec.valuesPerWord === 2 && plan.vectorWidth === 4) {
     b.range('d', 'DVW', (row, d) => {
       const x = row.let('x', scaled(d));
       const a = row.let('a', add(uniform('oBase'), mul(u32(2), paren(add(orow, d)))));
-      row.store(o, a, call('pack2x16float', member(x, 'xy')));
-      row.store(o, add(a, u32(1)), call('pack2x16float', member(x, 'zw')));
+      storeHalves4(row, o, a, x);
     });
-  } else if (attention.dtype === 'f16') {
+  } else if (codec.valuesPerWord === 2) {
     b.comment("f16: DV is a multiple of 4, so a row is whole words and each word is one row's.");
     b.for(
       'd',
@@ -538,7 +540,7 @@ function writeRow(b: BlockBuilder, parts: OutputParts): void {
         row.store(
           o,
           add(uniform('oBase'), paren(binary('>>', paren(add(orow, d)), u32(1)))),
-          call('pack2x16float', construct(T.vec(2, 'f32'), scaled(d), scaled(add(d, u32(1))))),
+          codec.word(construct(T.vec(2, 'f32'), scaled(d), scaled(add(d, u32(1))))),
         ),
       { step: u32(2) },
     );
@@ -579,8 +581,8 @@ export function outputLoopIterations(shape: LinearShape, headRouting: boolean): 
   let perBlock = phi + state;
   if (causal) perBlock += headRouting ? routedWalk + own : phi + own;
   const scores = causal && !oneBlock ? loopCost(C) + C * constantLoopCost(DVW) : 0;
-  const f16Scalar = attention.dtype === 'f16' && W === 1;
-  const write = f16Scalar ? constantLoopCost(attention.valueDim / 2) : constantLoopCost(DVW);
+  const pairs = linearCodec(shape).valuesPerWord === 2 && W === 1;
+  const write = constantLoopCost(pairs ? attention.valueDim / 2 : DVW);
   const keptListSearch = headRouting ? 64 : 0;
   const preludes = prelude * (causal && !headRouting ? 2 : 1);
   return keptListSearch + preludes + loopCost(blocks) + blocks * perBlock + scores + write;

@@ -4,7 +4,7 @@
 // O(slots) per word, O(N / C * features * value_dim) in all. Its one loop walks the slots,
 // so the kernel carries that bound for llvmpipe's loop budget (docs/runtime.md).
 
-import type { Kernel } from '../../kernel/ir.js';
+import type { Kernel, BufferSlot } from '../../kernel/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import {
@@ -28,7 +28,7 @@ export function linearScanKernel(
   causal: boolean,
   kvHeads: number,
   slotWords: number,
-  lin: { readonly name: string; readonly binding: number },
+  lin: BufferSlot,
   arrays: { readonly states: SizeExpr; readonly slots: SizeExpr },
 ): Kernel {
   const k = new KernelBuilder(WORKGROUP);

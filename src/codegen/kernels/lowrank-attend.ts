@@ -34,7 +34,7 @@ import {
 import type { RowPlace } from '../../kernel/blocks/layout.js';
 import { auxWords, findKeptList, selectKeptRow } from '../../kernel/blocks/kept-rows.js';
 import { keyUpdate } from '../../kernel/blocks/online-softmax.js';
-import type { Expr, Kernel } from '../../kernel/ir.js';
+import type { Expr, Kernel, BufferSlot } from '../../kernel/ir.js';
 import {
   keptRowUniforms,
   routedTileBound,
@@ -84,7 +84,7 @@ export interface SmallAttentionSpec {
    */
   readonly headRouting?: {
     readonly arrays: RoutedRowsArrays;
-    readonly aux: { readonly name: string; readonly binding: number };
+    readonly aux: BufferSlot;
   };
 }
 

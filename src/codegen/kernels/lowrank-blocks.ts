@@ -8,7 +8,13 @@
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { div, KernelBuilder, mod, T, u32, type BlockBuilder } from '../../kernel/build.js';
-import { PACK_ROW, rowCodec, UNPACK_ROW, type RowCodec } from '../../kernel/blocks/row-codec.js';
+import {
+  PACK_ROW,
+  rowCodec,
+  UNPACK_ROW,
+  type RowCodec,
+  type StorageDType,
+} from '../../kernel/blocks/row-codec.js';
 import { tensorView, withCalledHelpers, type TensorView } from '../../kernel/blocks/tensor-view.js';
 import type { Expr, Kernel, Type } from '../../kernel/ir.js';
 
@@ -30,7 +36,7 @@ export interface GroupShape {
   readonly totalHeads: number;
   readonly totalKvHeads: number;
   /** Storage type of q, k, v and o (E, F and scratch are always f32). */
-  readonly dtype: 'f32' | 'f16';
+  readonly dtype: StorageDType;
 }
 
 /** A storage buffer as one kernel declares it. */

@@ -34,7 +34,14 @@ import type { LinearShape } from '../linear-shape.js';
 import { featureRowsUniform } from '../linear-shape.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import { favorRowPrelude, linearConstants, loadFunction, phiBlock } from './linear-blocks.js';
+import {
+  favorRowPrelude,
+  u32Const,
+  linearCodec,
+  linearConstants,
+  loadFunction,
+  phiBlock,
+} from './linear-blocks.js';
 
 const WORKGROUP = 64;
 
@@ -64,21 +71,15 @@ export function recurrentStateWords(features: number, valueDim: number): number 
 /** The family's constants (linear-blocks.ts) and the store's own. */
 function constants(shape: LinearShape): KernelConst[] {
   const { attention } = shape;
-  const int = (name: string, value: number, doc?: string): KernelConst => ({
-    name,
-    type: T.u32,
-    value: u32(value),
-    ...(doc ? { doc: [doc] } : {}),
-  });
   const features = featureDim(shape.map, attention.headDim);
   return [
     ...linearConstants(shape),
-    int(
+    u32Const(
       'CW',
       features + attention.valueDim,
       'One staged key of a chunk: phi(k) (DPHI), then v (DV).',
     ),
-    int('STATE', recurrentStateWords(features, attention.valueDim)),
+    u32Const('STATE', recurrentStateWords(features, attention.valueDim)),
   ];
 }
 
@@ -100,7 +101,7 @@ function phiSetup(k: KernelBuilder, shape: LinearShape, tensor: 'k' | 'q', load:
   const rows = featureRowsUniform(shape.plan);
   k.uniform(rows.name, rows.value);
   if (shape.map.kind === 'favor') k.uniform('wBase', weightsBase(shape));
-  k.storage(1, `${tensor}buf`, 'read', shape.attention.dtype === 'f16' ? T.u32 : T.f32);
+  k.storage(1, `${tensor}buf`, 'read', linearCodec(shape).stored);
   k.function(loadFunction(shape, load, `${tensor}buf`, base));
 }
 
@@ -139,8 +140,7 @@ function stageKeysKernel(shape: LinearShape): Kernel {
   k.uniform('total', size.mul('batch', group.kvHeads, 'seqK'));
   phiSetup(k, shape, 'k', 'ldK');
   k.uniform('vBase', 0);
-  const vElement = attention.dtype === 'f16' ? T.u32 : T.f32;
-  k.storage(2, 'vbuf', 'read', vElement);
+  k.storage(2, 'vbuf', 'read', linearCodec(shape).stored);
   k.function(loadFunction(shape, 'ldV', 'vbuf', 'vBase'));
   if (shape.map.kind === 'favor') k.storage(3, 'lin', 'read', T.f32);
   const chunk = k.storage(shape.map.kind === 'favor' ? 4 : 3, 'chunk', 'read_write', T.f32);
@@ -260,8 +260,9 @@ function stageQueriesKernel(shape: LinearShape): Kernel {
  */
 function attendKernel(shape: LinearShape): Kernel {
   const { attention, group } = shape;
-  const half = attention.dtype === 'f16';
-  const perWord = half ? 2 : 1;
+  const codec = linearCodec(shape);
+  const perWord = codec.valuesPerWord;
+  const half = perWord === 2;
   const k = new KernelBuilder(WORKGROUP);
   k.header(
     `attnc cache: recurrent state of attention ${attention.name}, group ${group.name}: attend the queries to the state and their chunk`,
@@ -278,7 +279,7 @@ function attendKernel(shape: LinearShape): Kernel {
   const state = k.storage(1, 'state', 'read', T.f32);
   const chunk = k.storage(2, 'chunk', 'read', T.f32);
   const qphi = k.storage(3, 'qphi', 'read', T.f32);
-  const o = k.storage(4, 'obuf', 'read_write', half ? T.u32 : T.f32);
+  const o = k.storage(4, 'obuf', 'read_write', codec.stored);
   const x = k.gridIndex('invocation', 'x', 'total');
   k.main((b) => {
     b.comment('x = ((b * HEADS + local head) * rows + row) * DVWORDS + word.');
@@ -294,8 +295,9 @@ function attendKernel(shape: LinearShape): Kernel {
     const d0 = b.let('d0', mul(w, 'EPW'));
     const vec = half ? T.vec(2, 'f32') : T.f32;
     const zero = half ? call('vec2f', f32(0)) : f32(0);
-    const values = (at: Operand): Expr =>
-      half ? call('vec2f', index(state, at), index(state, add(at, u32(1)))) : index(state, at);
+    /** The f32 values of one word of o, from consecutive f32s of `buffer` at `at`. */
+    const values = (buffer: string, at: Operand): Expr =>
+      half ? call('vec2f', index(buffer, at), index(buffer, add(at, u32(1)))) : index(buffer, at);
     const num = b.var('num', zero, vec);
     const den = b.var('den', f32(0));
     b.comment('The state before the chunk.');
@@ -305,15 +307,13 @@ function attendKernel(shape: LinearShape): Kernel {
       (f) => lt(f, 'DPHI'),
       (body, f) => {
         const p = body.let('p', index(qphi, add(q0, f)));
-        body.compound(num, '+=', mul(p, values(add(slot, mul(f, 'DV'), d0))));
+        body.compound(num, '+=', mul(p, values(state, add(slot, mul(f, 'DV'), d0))));
         body.compound(den, '+=', mul(p, index(state, add(slot, 'ZOFF', f))));
       },
     );
     b.comment("The chunk's tokens up to the query's own position.");
     const first = b.let('first', mul(bk, uniform('seqK'), 'CW'));
     const last = b.let('last', add(sub(uniform('seqK'), uniform('seqQ')), i));
-    const chunkValues = (at: Operand): Expr =>
-      half ? call('vec2f', index(chunk, at), index(chunk, add(at, u32(1)))) : index(chunk, at);
     b.for(
       't',
       u32(0),
@@ -329,7 +329,7 @@ function attendKernel(shape: LinearShape): Kernel {
             inner.compound(s, '+=', mul(index(qphi, add(q0, f)), index(chunk, add(kr, f)))),
           { oneLine: true },
         );
-        body.compound(num, '+=', mul(s, chunkValues(add(kr, 'DPHI', d0))));
+        body.compound(num, '+=', mul(s, values(chunk, add(kr, 'DPHI', d0))));
         body.compound(den, '+=', s);
       },
     );
@@ -339,7 +339,7 @@ function attendKernel(shape: LinearShape): Kernel {
       'at',
       add(rowIndex(attention.layout, 'TOTAL_HEADS', uniform('seqQ'), 'DVWORDS', batch, h, i), w),
     );
-    b.store(o, at, half ? call('pack2x16float', result) : result);
+    b.store(o, at, codec.word(result));
   });
   const F = featureDim(shape.map, attention.headDim);
   // The state's feature loop, then per token of the chunk a step and its feature loop.

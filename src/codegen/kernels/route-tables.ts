@@ -4,7 +4,7 @@
 // word, row or bucket. k is f32, or under dtype f16 two halves per u32 word, unpacked to
 // exactly the f16-rounded values the reference routes with, so ties match.
 
-import type { Routing } from '../../ir/ir.js';
+import type { Attention, Group, Routing } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { arrayView } from '../../kernel/blocks/array-view.js';
@@ -16,10 +16,14 @@ import {
   rowIndex,
   type TensorLayout,
 } from '../../kernel/blocks/layout.js';
-import { packedHalfAt } from '../../kernel/blocks/row-codec.js';
+import {
+  bitsOfF32,
+  f32OfBits,
+  wordCodec,
+  type StorageDType,
+} from '../../kernel/blocks/row-codec.js';
 import {
   add,
-  call,
   construct,
   div,
   eq,
@@ -53,7 +57,7 @@ export const ROUTE_AUX_BINDING = 2;
 /** What every route kernel needs to know about k and the group's kv heads. */
 export interface RouteShape {
   readonly layout: TensorLayout;
-  readonly dtype: 'f32' | 'f16';
+  readonly dtype: StorageDType;
   readonly headDim: number;
   /** kv heads of the whole attention, of this group, and the group's first one. */
   readonly totalKvHeads: number;
@@ -61,6 +65,19 @@ export interface RouteShape {
   readonly kvHeadOffset: number;
   /** Head groups of the attention: with several, stored keys are read through `keyHeadsOf`. */
   readonly groups?: number;
+}
+
+/** The route shape of head group `group` of `ir`. */
+export function routeShape(ir: Attention, group: Group): RouteShape {
+  return {
+    layout: ir.layout,
+    dtype: ir.dtype,
+    headDim: ir.headDim,
+    totalKvHeads: ir.kvHeads,
+    groupKvHeads: group.kvHeads,
+    kvHeadOffset: group.kvHeadOffset,
+    groups: ir.groups.length,
+  };
 }
 
 /** Word offsets (uniform values) of k and of the route tables in `aux`. */
@@ -79,8 +96,6 @@ export interface RouteArrays {
 /** Reads one u32 word of the buffer that holds the routing tables. */
 export type WordRead = (at: Expr) => Expr;
 
-const bitsAsF32 = (word: Expr) => call('bitcast<f32>', word);
-
 /** A kernel with the constants and bindings every route kernel declares. */
 function routeKernel(shape: RouteShape, header: string, readsK: boolean, first?: [string, number]) {
   const k = new KernelBuilder(WORKGROUP).compactDeclarations();
@@ -90,7 +105,7 @@ function routeKernel(shape: RouteShape, header: string, readsK: boolean, first?:
   k.const('HKVG', T.u32, u32(shape.groupKvHeads));
   k.const('KV_HEAD_OFFSET', T.u32, u32(shape.kvHeadOffset));
   k.const('TOTAL_KV_HEADS', T.u32, u32(shape.totalKvHeads));
-  if (readsK) k.storage(ROUTE_K_BINDING, 'kbuf', 'read', shape.dtype === 'f16' ? T.u32 : T.f32);
+  if (readsK) k.storage(ROUTE_K_BINDING, 'kbuf', 'read', wordCodec(shape.dtype, 1).stored);
   k.storage(ROUTE_AUX_BINDING, 'aux', 'read_write', T.u32);
   return k;
 }
@@ -119,8 +134,7 @@ export function storedKeyElement(shape: RouteShape, b: Expr, hk: Expr, slot: Exp
 }
 
 function keyElementAt(shape: RouteShape, row: Expr, d: Expr): Expr {
-  if (shape.dtype === 'f16') return packedHalfAt('kbuf', uniform('kBase'), add(row, d));
-  return arrayView('kbuf', 'kBase').at(row, d);
+  return wordCodec(shape.dtype, 1).value('kbuf', uniform('kBase'), row, d);
 }
 
 /** `b` and `hk` (the absolute kv head) of the flat (batch, group kv head) index `bh`. */
@@ -165,7 +179,7 @@ export function blockMeansKernel(shape: RouteShape, block: number, arrays: Route
       },
     );
     const mean = div(s, construct(T.f32, sub(j1, j0)));
-    arrayView('aux', 'tBase').store(b, [x], call('bitcast<u32>', mean));
+    arrayView('aux', 'tBase').store(b, [x], bitsOfF32(mean));
   });
   return k.build();
 }
@@ -189,7 +203,7 @@ export function bucketOfRow(
       'd',
       u32(0),
       (d) => lt(d, 'D'),
-      (inner, d) => inner.compound(s, '+=', mul(X(d), bitsAsF32(read(column(d))))),
+      (inner, d) => inner.compound(s, '+=', mul(X(d), f32OfBits(read(column(d))))),
       { oneLine: true },
     );
     return s;

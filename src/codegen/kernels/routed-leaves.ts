@@ -39,6 +39,7 @@ import {
   type BlockBuilder,
   type Operand,
 } from '../../kernel/build.js';
+import { bitsOfF32, f32OfBits } from '../../kernel/blocks/row-codec.js';
 import type { Expr, HelperFunction, Type } from '../../kernel/ir.js';
 import { TOPK_SORTED_MAX } from '../routing/key-source.js';
 import { bucketOfRow } from './route-tables.js';
@@ -92,8 +93,7 @@ function meanScore(b: BlockBuilder, q: string, mb: Operand, shape: RoutedShape):
     b.range(
       'd',
       'D',
-      (body, d) =>
-        body.compound(s, '+=', mul(index(q, d), call('bitcast<f32>', auxAt(add(mb, d))))),
+      (body, d) => body.compound(s, '+=', mul(index(q, d), f32OfBits(auxAt(add(mb, d))))),
       { oneLine: true },
     );
   return s;
@@ -242,7 +242,7 @@ function topkKeyFunction(name: string, shape: RoutedShape): HelperFunction {
     doc: ["A candidate block's score as a u32 ordered like the f32 (-0 as +0)."],
     body: block((b) => {
       const s = meanScore(b, 'q', 'mb', shape);
-      const u = b.let('u', call('bitcast<u32>', select(s, f32(0), eq(s, f32(0)))));
+      const u = b.let('u', bitsOfF32(select(s, f32(0), eq(s, f32(0)))));
       const sign = hexU32(0x80000000);
       const flipped: Expr = { kind: 'unary', op: '~', operand: u };
       b.return(select(binary('|', u, sign), flipped, ne(paren(binary('&', u, sign)), u32(0))));

@@ -53,7 +53,7 @@ import {
   uniform,
   type BlockBuilder,
 } from '../../kernel/build.js';
-import type { Expr, HelperFunction, Kernel } from '../../kernel/ir.js';
+import type { Expr, HelperFunction, Kernel, BufferSlot } from '../../kernel/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import {
@@ -118,7 +118,7 @@ const auxAt = (i: Expr | string) => call('auxAt', i);
  * writing a partial record (decode-split.ts's, merged by its merge kernel) instead of o.
  */
 export interface RoutedSplit {
-  readonly part: { readonly name: string; readonly binding: number };
+  readonly part: BufferSlot;
   /** Word offset of the records in `part`. */
   readonly partBase: SizeExpr;
   readonly splits: SizeExpr;
@@ -187,13 +187,7 @@ export function routedSoftmaxKernel(
     rowDecisions(b, step, mask, W);
     walkSources(b, attention, step, bindings, codec, mask, split !== null);
     if (split) {
-      b.comment('The record: acc (DV floats), then the running max and sum (base 2).');
-      const rec = b.let('rec', add(uniform('partBase'), mul('x', 'REC')));
-      const record = partialRecord(split.part.name, W);
-      overVectors(b, 'DVW', (body, d) =>
-        body.store(split.part.name, record.accAt(rec, d), index('acc', d)),
-      );
-      record.storeTotals(b, rec);
+      partialRecord(split.part.name, W).store(b, 'x');
       return;
     }
     b.comment('A row with no allowed key gets 0, never 0/0.');

@@ -23,7 +23,7 @@ import {
   uniform,
   type BlockBuilder,
 } from '../../kernel/build.js';
-import type { Expr, Kernel } from '../../kernel/ir.js';
+import type { Expr, Kernel, BufferSlot } from '../../kernel/ir.js';
 import { KEY_SLOT_UNIFORMS } from '../wgsl/softmax-kernel-setup.js';
 
 const WORKGROUP = 64;
@@ -31,7 +31,7 @@ const WORKGROUP = 64;
 export function segmentRangesKernel(
   queryTile: number,
   keyTile: number,
-  aux: { readonly name: string; readonly binding: number },
+  aux: BufferSlot,
   arrays: { readonly segQ: SizeExpr; readonly segK: SizeExpr; readonly ranges: SizeExpr },
 ): Kernel {
   const k = new KernelBuilder(WORKGROUP);

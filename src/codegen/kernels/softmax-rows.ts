@@ -29,6 +29,7 @@ import {
   workgroupUniformLoad,
   type BlockBuilder,
 } from '../../kernel/build.js';
+import { f32OfBits } from '../../kernel/blocks/row-codec.js';
 import type { Expr, HelperFunction } from '../../kernel/ir.js';
 
 /** The head and kv head of the row's (local) head `hl`. */
@@ -186,5 +187,5 @@ export function routedWeight(aux: string): Expr {
     mul(paren(add(mul('b', uniform('seqQ')), 'row')), 'TOTAL_HEADS'),
     'h',
   );
-  return call('bitcast<f32>', index(aux, at));
+  return f32OfBits(index(aux, at));
 }

@@ -19,7 +19,7 @@
 // control flow (tile values through workgroupUniformLoad; rows past the tile are computed on a
 // clamped row and never stored); the kernel verifier checks both.
 
-import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
+import type { Attention, Group } from '../../ir/ir.js';
 import { SUBGROUP_WORKGROUP_SIZE } from '../../passes/plan-blocks.js';
 import { keyHeadsOf, keyRowWalk, rowIndex } from '../../kernel/blocks/layout.js';
 import { modifyScore } from '../../kernel/blocks/online-softmax.js';
@@ -57,6 +57,7 @@ import {
   keySlotUniforms,
   lseUniforms,
   softmaxKernelSetup,
+  type FusedStep,
   type KernelTarget,
   type SoftmaxArrays,
   type SoftmaxBindings,
@@ -65,8 +66,6 @@ import {
 import { alibiSlope, declareBindings, declareConstants, helperParagraphs } from './softmax.js';
 import { gridTile } from './softmax-rows.js';
 import { lseStore, stage, stagedTile, visitedTiles } from './softmax-walk.js';
-
-type FusedStep = { readonly score: Score; readonly mask: Mask; readonly plan: BlockPlan };
 
 /** What the parts of main share: the unit (1 or 4 f32s a storage element holds) and more. */
 interface Shape {

@@ -14,7 +14,7 @@ import {
   type TensorLayout,
 } from '../../kernel/blocks/layout.js';
 import { keyUpdate } from '../../kernel/blocks/online-softmax.js';
-import type { RowCodec } from '../../kernel/blocks/row-codec.js';
+import { f32OfBits, type RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
   add,
   bool,
@@ -302,9 +302,5 @@ export function lseStore(
     row,
   );
   const ln = mul(paren(add(m, call('log2', l))), f32(Math.LN2));
-  b.store(
-    lse.binding.name,
-    at,
-    select(call('bitcast<f32>', uniform('lseEmpty')), ln, gt(l, f32(0))),
-  );
+  b.store(lse.binding.name, at, select(f32OfBits(uniform('lseEmpty')), ln, gt(l, f32(0))));
 }

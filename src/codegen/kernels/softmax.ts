@@ -7,7 +7,7 @@
 // partial ones. Variant `tiled` stages each K/V tile in workgroup memory so the workgroup's
 // rows share one load (GPU-shaped); `rowwise` reads K/V straight from storage (CPU-shaped).
 
-import type { Attention, BlockPlan, Group, Mask, Score } from '../../ir/ir.js';
+import type { Attention, BlockPlan, Group } from '../../ir/ir.js';
 import { keyHeadsOf, keyRowWalk, rowIndex } from '../../kernel/blocks/layout.js';
 import { LOWEST_SCORE, TANH_SAFE } from '../../kernel/blocks/online-softmax.js';
 import { rowCodec, type RowCodec } from '../../kernel/blocks/row-codec.js';
@@ -30,13 +30,14 @@ import {
   uniform,
   type BlockBuilder,
 } from '../../kernel/build.js';
-import type { Expr, HelperFunction, Kernel, Type } from '../../kernel/ir.js';
+import type { Expr, HelperFunction, Kernel, Type, BufferSlot } from '../../kernel/ir.js';
 import { routedRowsUniforms, routedTileBound } from '../wgsl/emit-head-routing.js';
 import { softmaxLoopIterations } from '../wgsl/loop-budget.js';
 import {
   keySlotUniforms,
   lseUniforms,
   softmaxKernelSetup,
+  type FusedStep,
   type KernelTarget,
   type SoftmaxArrays,
   type SoftmaxBindings,
@@ -45,9 +46,6 @@ import {
 import { auxWords, maskHelperParagraphs } from './softmax-mask.js';
 import { findRoutedListFunction, gridRows, routedRows, routedWeight } from './softmax-rows.js';
 import { keyWalk, lseStore } from './softmax-walk.js';
-
-type FusedStep = { readonly score: Score; readonly mask: Mask; readonly plan: BlockPlan };
-type Binding = { readonly name: string; readonly binding: number };
 
 export function softmaxKernel(
   attention: Attention,
@@ -166,7 +164,7 @@ export function declareConstants(
 /** Declares a storage binding once: one buffer may pack several of q, k and v. */
 export function declareStorage(k: KernelBuilder) {
   const declared = new Set<string>();
-  return (b: Binding, access: 'read' | 'read_write', element: Type): void => {
+  return (b: BufferSlot, access: 'read' | 'read_write', element: Type): void => {
     if (declared.has(b.name)) return;
     declared.add(b.name);
     k.storage(b.binding, b.name, access, element);
@@ -203,7 +201,7 @@ export function helperParagraphs(
   step: FusedStep,
   setup: SoftmaxKernelSetup,
   codec: RowCodec,
-  auxBinding: Binding | null,
+  auxBinding: BufferSlot | null,
   routed: boolean,
 ): HelperFunction[][] {
   const aux = auxBinding?.name;
@@ -244,7 +242,7 @@ export function queryRow(
   attention: Attention,
   step: FusedStep,
   setup: SoftmaxKernelSetup,
-  bindings: { readonly q: Binding; readonly aux: Binding | null },
+  bindings: { readonly q: BufferSlot; readonly aux: BufferSlot | null },
   codec: RowCodec,
   outputRow = true,
 ): void {

@@ -27,7 +27,7 @@ import {
   ROUTE_AUX_BINDING,
   ROUTE_K_BINDING,
   type RouteArrays,
-  type RouteShape,
+  routeShape,
 } from '../kernels/route-tables.js';
 
 /** Number of buckets a bucketing routing sorts keys into. */
@@ -118,15 +118,7 @@ export function routeSteps(context: RouteContext): PlanStep[] {
   const { table, group, ir } = context;
   const r = table.routing;
   const steps: PlanStep[] = [];
-  const shape: RouteShape = {
-    layout: ir.layout,
-    dtype: ir.dtype,
-    headDim: ir.headDim,
-    totalKvHeads: ir.kvHeads,
-    groupKvHeads: group.kvHeads,
-    kvHeadOffset: group.kvHeadOffset,
-    groups: ir.groups.length,
-  };
+  const shape = routeShape(ir, group);
   const bindings = [
     { binding: ROUTE_K_BINDING, buffer: context.kBuffer, type: 'read-only-storage' as const },
     { binding: ROUTE_AUX_BINDING, buffer: 'aux', type: 'storage' as const },

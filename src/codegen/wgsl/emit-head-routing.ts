@@ -22,7 +22,8 @@
 import type { Attention, Group } from '../../ir/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
-import type { Kernel } from '../../kernel/ir.js';
+import { wordCodec } from '../../kernel/blocks/row-codec.js';
+import type { Kernel, BufferSlot } from '../../kernel/ir.js';
 import {
   HEAD_ROUTING_WORKGROUP,
   headRoutingScanKernel,
@@ -60,7 +61,7 @@ function routeRowLoops(heads: number, k: number, valueWords: number): number {
 }
 
 function valueWordsOf(attention: Attention): number {
-  return attention.dtype === 'f16' ? attention.valueDim / 2 : attention.valueDim;
+  return attention.valueDim / wordCodec(attention.dtype, 1).valuesPerWord;
 }
 
 /** Word offsets (in `aux`) of the head-routing tables. */
@@ -108,8 +109,6 @@ export interface RoutingKernel {
   readonly invocations: SizeExpr;
 }
 
-type Binding = { readonly name: string; readonly binding: number };
-
 /**
  * The select, scan and scatter kernels (kernels/head-routing.ts), in dispatch order. `o` is
  * bound as u32 words; `oBase` is the word offset of `o` in its buffer.
@@ -117,8 +116,8 @@ type Binding = { readonly name: string; readonly binding: number };
 export function emitHeadRoutingKernels(
   attention: Attention,
   arrays: HeadRoutingArrays,
-  aux: Binding,
-  o: Binding,
+  aux: BufferSlot,
+  o: BufferSlot,
   oBase: SizeExpr,
   /** Kept rows per workgroup of the group's per-query kernel (its tile of the lists). */
   queryTile: (group: Group) => number,

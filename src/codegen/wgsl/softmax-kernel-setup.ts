@@ -9,16 +9,20 @@ import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import type { MaskCodegenContext } from '../kernels/mask-exprs.js';
 import type { RoutedRowsArrays } from './emit-head-routing.js';
+import type { BufferSlot } from '../../kernel/ir.js';
 
 export type Uniform = { name: string; value: SizeExpr };
 
+/** What a fused softmax kernel is built from: the step's score, mask and block plan. */
+export type FusedStep = { readonly score: Score; readonly mask: Mask; readonly plan: BlockPlan };
+
 export interface SoftmaxBindings {
   /** WGSL variable and binding of q, k, v (possibly one packed buffer), o and aux. */
-  readonly q: { readonly name: string; readonly binding: number };
-  readonly k: { readonly name: string; readonly binding: number };
-  readonly v: { readonly name: string; readonly binding: number };
-  readonly o: { readonly name: string; readonly binding: number };
-  readonly aux: { readonly name: string; readonly binding: number } | null;
+  readonly q: BufferSlot;
+  readonly k: BufferSlot;
+  readonly v: BufferSlot;
+  readonly o: BufferSlot;
+  readonly aux: BufferSlot | null;
   /** The LSE output (compile option `lse`), else absent. */
   readonly lse?: LseOutput | null;
 }
@@ -46,17 +50,8 @@ export interface KernelTarget {
 
 type RandomLeaf = Extract<Mask, { kind: 'random' }>;
 
-/** Word offsets the shared uniforms point at (a subset of SoftmaxArrays). */
-export interface SetupArrays {
-  readonly q: SizeExpr;
-  readonly k: SizeExpr;
-  readonly v: SizeExpr;
-  readonly o: SizeExpr;
-  readonly segQ: SizeExpr | null;
-  readonly segK: SizeExpr | null;
-  readonly segRanges: SizeExpr | null;
-  readonly random: readonly SizeExpr[];
-}
+/** Word offsets the shared uniforms point at (SoftmaxArrays less the head routing's). */
+export type SetupArrays = Omit<SoftmaxArrays, 'headRouting'>;
 
 export interface SoftmaxKernelSetup {
   readonly leaves: ReturnType<typeof maskLeaves>;
@@ -75,7 +70,7 @@ export interface SoftmaxKernelSetup {
 
 export function softmaxKernelSetup(
   group: Group,
-  step: { readonly score: Score; readonly mask: Mask; readonly plan: BlockPlan },
+  step: FusedStep,
   arrays: SetupArrays,
   unitWords: number,
 ): SoftmaxKernelSetup {
@@ -122,8 +117,6 @@ export function softmaxKernelSetup(
     randomUniforms,
   };
 }
-
-type Binding = { readonly name: string; readonly binding: number };
 
 /**
  * Where key position j's k/v row lies (codegen/plan.ts's cache symbols): row stride `kvRows`
@@ -181,7 +174,7 @@ function need(x: SizeExpr | null | undefined): SizeExpr {
  * `log sum exp(s)` of its rows, so outputs over disjoint key ranges can be merged.
  */
 export interface LseOutput {
-  readonly binding: Binding;
+  readonly binding: BufferSlot;
   /** Word offset of the `[B, H, Nq]` f32 array in its buffer. */
   readonly offset: SizeExpr;
 }

@@ -28,6 +28,7 @@ import {
   type BlockBuilder,
 } from '../build.js';
 import type { Expr, HelperFunction, WorkgroupVar } from '../ir.js';
+import { f32OfBits } from './row-codec.js';
 
 /** Reads word `at` of the buffer that holds the kept-row lists. */
 export type AuxRead = (at: Expr) => Expr;
@@ -124,7 +125,7 @@ export function selectKeptRow(
     mul(add(mul(batch, routeSeqQ), row), 'TOTAL_HEADS'),
     h,
   );
-  b.let('routeWeight', call('bitcast<f32>', read(weightAt)));
+  b.let('routeWeight', f32OfBits(read(weightAt)));
 }
 
 /** The workgroup's kept-row list, for `selectKeptRow` with `inWorkgroup`. */

@@ -1,8 +1,12 @@
-// How a kernel's q/k/v/o rows are stored and read: f32 (vec4 or scalar), or f16 as four
-// halves per 8 bytes, either packed in a `vec2<u32>` (runs on every device) or, where the
-// profile has `shader-f16`, declared as `vec4<f16>` (the same bytes, so the host side is
-// identical). Arithmetic is f32 either way. The native codec's f16 type is what makes the
-// kernel enable `f16` (features.ts); no directive is written by hand.
+// How tensors are stored and read: the one module that knows the storage codecs, so a new one
+// is a change here. Rows of q/k/v/o are f32 (vec4 or scalar), or f16 as four halves per 8
+// bytes, either packed in a `vec2<u32>` (runs on every device) or, where the profile has
+// `shader-f16`, declared as `vec4<f16>` (the same bytes, so the host side is identical).
+// Kernels that bind a tensor as single words (the linear, recurrent-state, route and side-table
+// kernels) read f32 values, or f16 halves two per u32 word, through the word codec below.
+// Arithmetic is f32 either way. The native codec's f16 type is what makes the kernel enable
+// `f16` (features.ts); no directive is written by hand. f32 values kept in u32 tables are
+// their bits (`f32OfBits`, `bitsOfF32`).
 
 import {
   add,
@@ -13,11 +17,18 @@ import {
   div,
   index,
   member,
+  mul,
   paren,
+  ref,
   T,
   u32,
+  type BlockBuilder,
+  type Operand,
 } from '../build.js';
 import type { Expr, HelperFunction, Type } from '../ir.js';
+
+/** The storage dtypes of q/k/v/o (the attention's `dtype`). */
+export type StorageDType = 'f32' | 'f16';
 
 export interface RowCodec {
   /** The storage array's element type. */
@@ -66,7 +77,7 @@ export const PACK_ROW: HelperFunction = {
   ),
 };
 
-export function rowCodec(dtype: 'f32' | 'f16', width: 1 | 4, nativeF16: boolean): RowCodec {
+export function rowCodec(dtype: StorageDType, width: 1 | 4, nativeF16: boolean): RowCodec {
   if (dtype === 'f32')
     return {
       stored: width === 4 ? vec4f : T.f32,
@@ -93,12 +104,84 @@ export function rowCodec(dtype: 'f32' | 'f16', width: 1 | 4, nativeF16: boolean)
   };
 }
 
+/** An f32 value kept in a u32 word (route and side tables), and back: its bits. */
+export const f32OfBits = (word: Operand): Expr => call('bitcast<f32>', word);
+export const bitsOfF32 = (value: Operand): Expr => call('bitcast<u32>', value);
+
+/**
+ * The word codec: a tensor bound as single words, f32 values or f16 halves two per u32 word
+ * (half `e % 2` of word `e / 2`). Offsets are in words; `width` 4 reads four values at a time
+ * (one `vec4<f32>` element under f32, two words under f16).
+ */
+export interface WordCodec {
+  /** The binding's element type: `f32`/`vec4<f32>`, or `u32` words under f16. */
+  readonly stored: Type;
+  /** Values per stored word: 1, or 2 halves under f16. */
+  readonly valuesPerWord: 1 | 2;
+  /** Words per binding element (uniform offsets are in elements): W under f32, 1 under f16. */
+  readonly unitWords: number;
+  /** `fn name(e: u32) -> vector`: vector `e` (`width` values, as f32) of `words` from `base`. */
+  readonly loader: (name: string, words: string, base: Expr) => HelperFunction;
+  /** Value `base + terms...` (an element index) of `words`, as f32. */
+  readonly value: (words: string, base: Expr, ...terms: [Operand, ...Operand[]]) => Expr;
+  /** One stored word from its `valuesPerWord` values (`f32`, or `vec2<f32>` under f16). */
+  readonly word: (values: Expr) => Expr;
+}
+
+export function wordCodec(dtype: StorageDType, width: 1 | 4): WordCodec {
+  const vector = width === 4 ? vec4f : T.f32;
+  const loader = (name: string, load: (b: BlockBuilder, e: Expr) => void, oneLine: boolean) => ({
+    name,
+    params: [{ name: 'e', type: T.u32 }],
+    returns: vector,
+    ...(oneLine ? { oneLine } : {}),
+    body: block((b) => load(b, ref('e'))),
+  });
+  if (dtype === 'f32')
+    return {
+      stored: vector,
+      valuesPerWord: 1,
+      unitWords: width,
+      loader: (name, words, base) =>
+        loader(name, (b, e) => b.return(index(words, add(base, e))), true),
+      value: (words, base, ...terms) => index(words, add(base, ...terms)),
+      word: (values) => values,
+    };
+  return {
+    stored: T.u32,
+    valuesPerWord: 2,
+    unitWords: 1,
+    loader: (name, words, base) =>
+      width === 1
+        ? loader(name, (b, e) => b.return(packedHalfAt(words, base, e)), true)
+        : loader(
+            name,
+            (b, e) => b.return(unpackHalves4(words, b.let('a', add(base, mul(u32(2), e))))),
+            false,
+          ),
+    value: (words, base, ...[first, ...rest]) => packedHalfAt(words, base, add(first, ...rest)),
+    word: (values) => call('pack2x16float', values),
+  };
+}
+
+/** Four f16 values from words `a` and `a + 1` of `words`, as a vec4<f32>. */
+function unpackHalves4(words: string, a: Expr): Expr {
+  const half2 = (at: Expr) => call('unpack2x16float', index(words, at));
+  return construct(vec4f, half2(a), half2(add(a, u32(1))));
+}
+
+/** `value` (a vec4<f32>) into words `a` and `a + 1` of `words` as four f16 values. */
+export function storeHalves4(b: BlockBuilder, words: string, a: Expr, value: Expr): void {
+  b.store(words, a, call('pack2x16float', member(value, 'xy')));
+  b.store(words, add(a, u32(1)), call('pack2x16float', member(value, 'zw')));
+}
+
 /**
  * Element `element` of f16 values packed two per u32 word in `words` from word `base`, as f32:
  * half `element % 2` of word `element / 2` (the scalar form of the packed codec).
  */
-export function packedHalfAt(words: string, base: Expr, element: Expr): Expr {
-  const e = paren(element);
+function packedHalfAt(words: string, base: Expr, element: Expr): Expr {
+  const e = element.kind === 'ref' ? element : paren(element);
   const word = index(words, add(base, div(e, u32(2))));
   return index(call('unpack2x16float', word), binary('&', e, u32(1)));
 }

@@ -26,17 +26,8 @@ export class BlockMeans extends SideTable<BlockMeansStore> {
   ) {
     const blocks = Math.ceil(options.capacity / opened.store.block);
     const tableWords = options.batch * opened.store.kvHeads * blocks * opened.store.headDim;
-    super(
-      device,
-      opened.store,
-      opened.kernels,
-      plan,
-      options.batch,
-      options.capacity,
-      opened.name,
-      HEADER_WORDS + alignedWords(tableWords) + tableWords,
-      (HEADER_WORDS + tableWords) * 4,
-    );
+    const words = HEADER_WORDS + alignedWords(tableWords) + tableWords;
+    super(device, plan, opened, options, words, (HEADER_WORDS + tableWords) * 4);
     this.blocks = blocks;
   }
 

@@ -33,12 +33,9 @@ export class KeyBuckets extends SideTable<KeyBucketsStore> {
     const ids = options.batch * opened.store.kvHeads * options.capacity;
     super(
       device,
-      opened.store,
-      opened.kernels,
       plan,
-      options.batch,
-      options.capacity,
-      opened.name,
+      opened,
+      options,
       HEADER_WORDS + ids + routingData.length,
       HEADER_WORDS * 4,
       options.ring,

@@ -42,7 +42,7 @@ import {
 } from './group-stores.js';
 import { checkKernelsAddressCache, groupStoreFor, storeShapeOf } from './cache-plan-checks.js';
 import type { CacheInput } from './cache-inputs.js';
-import { RecurrentState } from './recurrent-state.js';
+import { RecurrentState, stateBufferBytes, type RecurrentStore } from './recurrent-state.js';
 import { RoutedStores, routedTablesOf } from './routed-stores.js';
 import { floatInput } from './host-halves.js';
 import {
@@ -269,14 +269,11 @@ export function createKvCache(
     },
     () => {}, // reported by the append or attend that waits for them
   );
-  /** Before the states exist: the bytes of S and z (and W) they will hold. */
+  /** Before the states exist: the bytes of their state buffers (S and z, and W). */
   const plannedStateBytes = (plan.cacheKernels ?? [])
-    .filter((c) => c.kind === 'recurrent' && recurrentGroups.includes(c.group))
-    .reduce(
-      (n, c) =>
-        c.kind === 'recurrent' ? n + batch * c.kvHeads * c.features * (c.valueDim + 1) * 4 : n,
-      0,
-    );
+    .filter((c): c is RecurrentStore => c.kind === 'recurrent')
+    .filter((c) => recurrentGroups.includes(c.group))
+    .reduce((n, c) => n + stateBufferBytes(c, batch), 0);
   // The linformer groups' rows: their kernels compile asynchronously; append and attend wait.
   let projectedRows: ProjectedRows | null = null;
   const projectedReady = projections

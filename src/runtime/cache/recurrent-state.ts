@@ -26,6 +26,17 @@ export interface RecurrentStateOptions {
   readonly batch: number;
 }
 
+/** Bytes of S and z of every (batch, kv head), f32. */
+function summaryBytes(store: RecurrentStore, batch: number): number {
+  return batch * store.kvHeads * store.features * (store.valueDim + 1) * 4;
+}
+
+/** Bytes of a store's state buffer: S and z, then FAVOR+'s W, in whole 16-byte units. */
+export function stateBufferBytes(store: RecurrentStore, batch: number): number {
+  const weights = store.gaussian ? store.gaussian.rows * store.gaussian.cols * 4 : 0;
+  return Math.ceil((summaryBytes(store, batch) + weights) / 16) * 16;
+}
+
 /** The chunk appended last, staged but not yet folded into the state. */
 interface PendingChunk {
   readonly count: number;
@@ -63,11 +74,10 @@ export class RecurrentState {
     this.name = name;
     this.inputs = new CacheInputs(device, plan, name);
     this.claims = new UploadClaims(name);
-    this.stateBytes = batch * store.kvHeads * store.features * (store.valueDim + 1) * 4;
-    const weights = store.gaussian ? store.gaussian.rows * store.gaussian.cols * 4 : 0;
+    this.stateBytes = summaryBytes(store, batch);
     this.state = device.createBuffer({
       label: `${name}.state`,
-      size: Math.ceil((this.stateBytes + weights) / 16) * 16,
+      size: stateBufferBytes(store, batch),
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
     });
     if (store.gaussian) {

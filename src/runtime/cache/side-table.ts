@@ -43,18 +43,20 @@ export interface OpenedSideTable<S extends PlanSideTableKernels> {
 
 export abstract class SideTable<S extends PlanSideTableKernels> {
   protected readonly table: GPUBuffer;
+  protected readonly store: S;
+  private readonly kernels: StoreKernels;
+  protected readonly name: string;
+  readonly batch: number;
+  readonly capacity: number;
   private readonly inputs: CacheInputs;
   private appended = 0;
   private destroyed = false;
 
   protected constructor(
     protected readonly device: GPUDevice,
-    protected readonly store: S,
-    private readonly kernels: StoreKernels,
     plan: HostPlan,
-    readonly batch: number,
-    readonly capacity: number,
-    protected readonly name: string,
+    opened: OpenedSideTable<S>,
+    options: SideTableOptions,
     /** Words of the whole table: the header, the tables, and what they are computed with. */
     words: number,
     /** Bytes from the start that `reset` zeroes (the count, and sums that accumulate). */
@@ -62,9 +64,11 @@ export abstract class SideTable<S extends PlanSideTableKernels> {
     /** Kept by slot (a ring), else by position. */
     private readonly ring?: RingSlots,
   ) {
-    this.inputs = new CacheInputs(device, plan, name);
+    ({ store: this.store, kernels: this.kernels, name: this.name } = opened);
+    ({ batch: this.batch, capacity: this.capacity } = options);
+    this.inputs = new CacheInputs(device, plan, this.name);
     this.table = device.createBuffer({
-      label: `${name}.table`,
+      label: `${this.name}.table`,
       size: Math.ceil((words * 4) / 16) * 16,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
     });
