@@ -96,10 +96,11 @@ export function kvHeadQueryRows(
 }
 
 /**
- * Head g's part of the partial kernel's loop bound: GROUP_SIZE is a constant loop (at most 16
- * trips) that Mesa may or may not unroll around its unrolled row loops, so its trips are
- * counted as paid. Per key: the staging of the k and v rows, then per head the score and the
- * two value loops; per row: per head the q, acc and record loops.
+ * The partial kernel's loop costs for GROUP_SIZE heads an invocation. GROUP_SIZE is a constant
+ * loop (at most 16 trips) that Mesa may or may not unroll around its row loops, so its trips
+ * are counted as paid. Per key: the g loop; the staging of the k and v rows and each head's
+ * score and value loops are short loops (short-loops.ts), unrolled and free. Per row: the init
+ * and record g loops, and in them each head's q, acc and record loops over its vectors.
  */
 export function kvHeadLoopCosts(
   groupSize: number,
@@ -107,13 +108,9 @@ export function kvHeadLoopCosts(
   valueDim: number,
   width: number,
 ): { readonly perKey: number; readonly perRow: number } {
-  const DW = headDim / width;
-  const DVW = valueDim / width;
-  const perHeadKey = constantLoopCost(DW) + 2 * constantLoopCost(DVW);
-  const perHeadRow = constantLoopCost(DW) + 2 * constantLoopCost(DVW);
+  const rowLoops = constantLoopCost(headDim / width) + 2 * constantLoopCost(valueDim / width);
   return {
-    perKey:
-      constantLoopCost(DW) + constantLoopCost(DVW) + loopCost(groupSize) + groupSize * perHeadKey,
-    perRow: 2 * loopCost(groupSize) + groupSize * perHeadRow,
+    perKey: loopCost(groupSize),
+    perRow: 2 * loopCost(groupSize) + groupSize * (rowLoops + 2),
   };
 }

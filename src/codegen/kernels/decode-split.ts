@@ -207,8 +207,9 @@ function recordVectors(attention: Attention, plan: BlockPlan): number {
 /**
  * An upper bound of the partial kernel's loop iterations per invocation: at most
  * `tilesPerSplit` tiles, each a step and a classification (with the random leaves' scans),
- * at most `tilesPerSplit * TK` keys, each a step, the score and value loops and the random
- * leaves' per-key scans, and per row the q, acc and record loops.
+ * at most `tilesPerSplit * TK` keys, each a step, the score and value loops (with GROUP_SIZE
+ * heads an invocation, the loop over the heads: decode-split-heads.ts) and the random leaves'
+ * per-key scans, and per row (per head) the q, acc and record loops.
  */
 function partialLoopIterations(step: FusedStep, attention: Attention, groupSize: number): SizeExpr {
   const { plan, mask } = step;
@@ -226,12 +227,13 @@ function partialLoopIterations(step: FusedStep, attention: Attention, groupSize:
   );
   const tiles = decodeTilesPerSplit(plan.keyTile);
   const keys = size.min('seqK', size.mul(tiles, plan.keyTile));
+  const rowLoops = constantLoopCost(DW) + 2 * constantLoopCost(DVW);
   const heads =
     groupSize > 1
       ? kvHeadLoopCosts(groupSize, attention.headDim, attention.valueDim, W)
-      : { perKey: constantLoopCost(DW) + 2 * constantLoopCost(DVW), perRow: 0 };
+      : { perKey: rowLoops, perRow: rowLoops + 2 };
   const perKey = 1 + heads.perKey + randomPerKey;
-  const perRow = constantLoopCost(DW) + 2 * constantLoopCost(DVW) + 2 + heads.perRow;
+  const perRow = heads.perRow;
   return size.add(size.mul(tiles, 1 + randomPerTile), size.mul(keys, perKey), perRow);
 }
 

@@ -60,6 +60,8 @@ export interface RouteArrays {
   readonly keyBuckets: SizeExpr;
   readonly lists: SizeExpr;
   readonly ranges: SizeExpr;
+  /** The bucket lists' per-chunk counts (bucket-lists.ts), or null (topk). */
+  readonly chunkCounts: SizeExpr | null;
   readonly centroids: SizeExpr | null;
   readonly projection: SizeExpr | null;
   /** Centroids per kv head in the centroids input (the largest `c` of any group). */
@@ -72,7 +74,12 @@ export type WordRead = (at: Expr) => Expr;
 const bitsAsF32 = (word: Expr) => call('bitcast<f32>', word);
 
 /** A kernel with the constants and bindings every route kernel declares. */
-function routeKernel(shape: RouteShape, header: string, readsK: boolean, first?: [string, number]) {
+export function routeKernel(
+  shape: RouteShape,
+  header: string,
+  readsK: boolean,
+  first?: [string, number],
+) {
   const k = new KernelBuilder(WORKGROUP).compactDeclarations();
   k.header(header);
   if (first) k.const(first[0], T.u32, u32(first[1]));
@@ -255,64 +262,6 @@ export function keyBucketsKernel(shape: RouteShape, routing: Routing, arrays: Ro
       (at) => index('aux', at),
     );
     arrayView('aux', 'bucketBase').store(b, [x], 'bucket');
-  });
-  return k.build();
-}
-
-/**
- * One invocation per (b, kv head, bucket): a counting sort without atomics. The bucket's
- * start is the number of keys in lower buckets; its keys are written in position order, so
- * lists are sorted and the result is deterministic. O(Nk) per invocation.
- */
-export function bucketListsKernel(
-  shape: RouteShape,
-  routing: Routing,
-  buckets: number,
-  arrays: RouteArrays,
-): Kernel {
-  const k = routeKernel(
-    shape,
-    `attnc ${routing.kind} bucket lists: keys sorted by (bucket, position), (start, count) per bucket`,
-    false,
-    ['NBUCKETS', buckets],
-  );
-  const seqK = k.uniform('seqK', 'seqK');
-  k.uniform('total', size.mul('batch', shape.groupKvHeads, buckets));
-  const bucketBase = k.uniform('bucketBase', arrays.keyBuckets);
-  const listBase = k.uniform('listBase', arrays.lists);
-  k.uniform('rangeBase', arrays.ranges);
-  // Two passes over the keys per invocation (loop-budget.ts: llvmpipe refuses past 65,535).
-  k.loopIterations(size.mul(size.add('seqK', 1), 2));
-  const x = k.gridIndex('invocation', 'x', 'total');
-  const overKeys = (b: BlockBuilder, body: (inner: BlockBuilder, j: Expr) => void) =>
-    b.for('j', u32(0), (j) => lt(j, seqK), body);
-  k.main((b) => {
-    const t = b.let('t', mod(x, 'NBUCKETS'));
-    const bh = b.let('bh', div(x, 'NBUCKETS'));
-    const keyBuckets = b.let('kb', add(bucketBase, mul(bh, seqK)));
-    const before = b.var('before', u32(0));
-    const count = b.var('count', u32(0));
-    overKeys(b, (body, j) => {
-      const v = body.let('v', index('aux', add(keyBuckets, j)));
-      body.compound(before, '+=', select(u32(0), u32(1), lt(v, t)));
-      body.compound(count, '+=', select(u32(0), u32(1), eq(v, t)));
-    });
-    const start = b.let('start', add(listBase, mul(bh, seqK), before));
-    const n = b.var('n', start);
-    overKeys(b, (body, j) =>
-      body.if(
-        eq(index('aux', add(keyBuckets, j)), t),
-        (then) => {
-          then.store('aux', n, j);
-          then.increment(n);
-        },
-        undefined,
-        { oneLine: true },
-      ),
-    );
-    const ranges = arrayView('aux', 'rangeBase');
-    ranges.store(b, [mul(x, u32(2))], start);
-    ranges.store(b, [mul(x, u32(2)), u32(1)], count);
   });
   return k.build();
 }
