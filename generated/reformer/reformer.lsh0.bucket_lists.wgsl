@@ -4,13 +4,16 @@ const D: u32 = 64u;
 const HKVG: u32 = 8u;
 const KV_HEAD_OFFSET: u32 = 0u;
 const TOTAL_KV_HEADS: u32 = 8u;
+const CHUNK: u32 = 4096u;
 @group(0) @binding(2) var<storage, read_write> aux: array<u32>;
 struct Params {
   seqK: u32,
+  chunks: u32,
   total: u32,
   bucketBase: u32,
   listBase: u32,
   rangeBase: u32,
+  countBase: u32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
 
@@ -23,20 +26,31 @@ fn main(
   let x = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (x >= P.total) { return; }
   let t = x % NBUCKETS;
-  let bh = x / NBUCKETS;
+  let r = x / NBUCKETS;
+  let c = r % P.chunks;
+  let bh = r / P.chunks;
+  let j0 = c * CHUNK;
+  let j1 = min(j0 + CHUNK, P.seqK);
   let kb = P.bucketBase + bh * P.seqK;
   var before = 0u;
   var count = 0u;
-  for (var j = 0u; j < P.seqK; j++) {
-    let v = aux[kb + j];
-    before += select(0u, 1u, v < t);
-    count += select(0u, 1u, v == t);
+  var earlier = 0u;
+  // Every chunk's counts of this bucket: keys below it, in it, in it before chunk c.
+  for (var e = 0u; e < P.chunks; e++) {
+    let at = ((bh * P.chunks + e) * NBUCKETS + t) * 2u;
+    let equal = aux[P.countBase + at + 1u];
+    before += aux[P.countBase + at];
+    count += equal;
+    earlier += select(0u, equal, e < c);
   }
   let start = P.listBase + bh * P.seqK + before;
-  var n = start;
-  for (var j = 0u; j < P.seqK; j++) {
+  var n = start + earlier;
+  for (var j = j0; j < j1; j++) {
     if (aux[kb + j] == t) { aux[n] = j; n++; }
   }
-  aux[P.rangeBase + x * 2u] = start;
-  aux[P.rangeBase + x * 2u + 1u] = count;
+  if (c == 0u) {
+    let range = (bh * NBUCKETS + t) * 2u;
+    aux[P.rangeBase + range] = start;
+    aux[P.rangeBase + range + 1u] = count;
+  }
 }

@@ -205,13 +205,58 @@ export const plan: HostPlan = {
             "op": "add",
             "args": [
               {
-                "op": "mul",
+                "op": "add",
                 "args": [
                   {
-                    "op": "ceilDiv",
+                    "op": "mul",
                     "args": [
                       {
-                        "op": "add",
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "add",
+                            "args": [
+                              {
+                                "op": "mul",
+                                "args": [
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      8
+                                    ]
+                                  },
+                                  "seqK",
+                                  2
+                                ]
+                              },
+                              {
+                                "op": "mul",
+                                "args": [
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      8
+                                    ]
+                                  },
+                                  32,
+                                  2
+                                ]
+                              }
+                            ]
+                          },
+                          4
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
                         "args": [
                           {
                             "op": "mul",
@@ -223,30 +268,23 @@ export const plan: HostPlan = {
                                   8
                                 ]
                               },
-                              "seqK",
-                              2
-                            ]
-                          },
-                          {
-                            "op": "mul",
-                            "args": [
                               {
-                                "op": "mul",
+                                "op": "ceilDiv",
                                 "args": [
-                                  "batch",
-                                  8
+                                  "seqK",
+                                  4096
                                 ]
                               },
                               32,
                               2
                             ]
-                          }
+                          },
+                          4
                         ]
                       },
                       4
                     ]
-                  },
-                  4
+                  }
                 ]
               },
               {
@@ -345,6 +383,11 @@ export const plan: HostPlan = {
     },
     {
       "name": "params.reformer.lsh0.key_buckets",
+      "kind": "uniform",
+      "size": 32
+    },
+    {
+      "name": "params.reformer.lsh0.bucket_counts",
       "kind": "uniform",
       "size": 32
     },
@@ -536,7 +579,7 @@ export const plan: HostPlan = {
       "element": "u32"
     },
     {
-      "name": "reformer.lsh0.R",
+      "name": "reformer.lsh0.counts",
       "buffer": "aux",
       "offset": {
         "op": "mul",
@@ -581,6 +624,115 @@ export const plan: HostPlan = {
             ]
           },
           4
+        ]
+      },
+      "length": {
+        "op": "mul",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              "batch",
+              8
+            ]
+          },
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              4096
+            ]
+          },
+          32,
+          2
+        ]
+      },
+      "element": "u32"
+    },
+    {
+      "name": "reformer.lsh0.R",
+      "buffer": "aux",
+      "offset": {
+        "op": "add",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "add",
+                    "args": [
+                      {
+                        "op": "mul",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              8
+                            ]
+                          },
+                          "seqK",
+                          2
+                        ]
+                      },
+                      {
+                        "op": "mul",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              8
+                            ]
+                          },
+                          32,
+                          2
+                        ]
+                      }
+                    ]
+                  },
+                  4
+                ]
+              },
+              4
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "mul",
+                        "args": [
+                          "batch",
+                          8
+                        ]
+                      },
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          "seqK",
+                          4096
+                        ]
+                      },
+                      32,
+                      2
+                    ]
+                  },
+                  4
+                ]
+              },
+              4
+            ]
+          }
         ]
       },
       "length": 1024,
@@ -716,6 +868,197 @@ export const plan: HostPlan = {
         {
           "name": "rBase",
           "value": {
+            "op": "add",
+            "args": [
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "add",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  8
+                                ]
+                              },
+                              "seqK",
+                              2
+                            ]
+                          },
+                          {
+                            "op": "mul",
+                            "args": [
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  8
+                                ]
+                              },
+                              32,
+                              2
+                            ]
+                          }
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  4
+                ]
+              },
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "mul",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              8
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              "seqK",
+                              4096
+                            ]
+                          },
+                          32,
+                          2
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  4
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "kvRows",
+          "value": "kvRows"
+        },
+        {
+          "name": "ringPrefix",
+          "value": "ringPrefix"
+        },
+        {
+          "name": "ringSlots",
+          "value": "ringSlots"
+        }
+      ],
+      "uniformBuffer": "params.reformer.lsh0.key_buckets",
+      "loopIterations": 1040
+    },
+    {
+      "name": "reformer.lsh0.bucket_counts",
+      "entryPoint": "main",
+      "wgsl": "// attnc lsh bucket counts: per key chunk and bucket, the keys below it and in it\nconst NBUCKETS: u32 = 32u;\nconst D: u32 = 64u;\nconst HKVG: u32 = 8u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst CHUNK: u32 = 4096u;\n@group(0) @binding(2) var<storage, read_write> aux: array<u32>;\nstruct Params {\n  seqK: u32,\n  chunks: u32,\n  total: u32,\n  bucketBase: u32,\n  listBase: u32,\n  rangeBase: u32,\n  countBase: u32,\n}\n@group(0) @binding(0) var<uniform> P: Params;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let t = x % NBUCKETS;\n  let r = x / NBUCKETS;\n  let c = r % P.chunks;\n  let bh = r / P.chunks;\n  let j0 = c * CHUNK;\n  let j1 = min(j0 + CHUNK, P.seqK);\n  let kb = P.bucketBase + bh * P.seqK;\n  var less = 0u;\n  var equal = 0u;\n  for (var j = j0; j < j1; j++) {\n    let v = aux[kb + j];\n    less += select(0u, 1u, v < t);\n    equal += select(0u, 1u, v == t);\n  }\n  aux[P.countBase + x * 2u] = less;\n  aux[P.countBase + x * 2u + 1u] = equal;\n}\n",
+      "workgroupSize": 64,
+      "bindings": [
+        {
+          "binding": 0,
+          "buffer": "params.reformer.lsh0.bucket_counts",
+          "type": "uniform"
+        },
+        {
+          "binding": 2,
+          "buffer": "aux",
+          "type": "storage"
+        }
+      ],
+      "uniforms": [
+        {
+          "name": "seqK",
+          "value": "seqK"
+        },
+        {
+          "name": "chunks",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              4096
+            ]
+          }
+        },
+        {
+          "name": "total",
+          "value": {
+            "op": "mul",
+            "args": [
+              "batch",
+              8,
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  4096
+                ]
+              },
+              32
+            ]
+          }
+        },
+        {
+          "name": "bucketBase",
+          "value": 0
+        },
+        {
+          "name": "listBase",
+          "value": {
+            "op": "mul",
+            "args": [
+              "batch",
+              8,
+              "seqK"
+            ]
+          }
+        },
+        {
+          "name": "rangeBase",
+          "value": {
+            "op": "add",
+            "args": [
+              {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  8,
+                  "seqK"
+                ]
+              },
+              {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  8,
+                  "seqK"
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "countBase",
+          "value": {
             "op": "mul",
             "args": [
               {
@@ -760,27 +1103,27 @@ export const plan: HostPlan = {
               4
             ]
           }
-        },
-        {
-          "name": "kvRows",
-          "value": "kvRows"
-        },
-        {
-          "name": "ringPrefix",
-          "value": "ringPrefix"
-        },
-        {
-          "name": "ringSlots",
-          "value": "ringSlots"
         }
       ],
-      "uniformBuffer": "params.reformer.lsh0.key_buckets",
-      "loopIterations": 1040
+      "uniformBuffer": "params.reformer.lsh0.bucket_counts",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "min",
+            "args": [
+              "seqK",
+              4096
+            ]
+          },
+          1
+        ]
+      }
     },
     {
       "name": "reformer.lsh0.bucket_lists",
       "entryPoint": "main",
-      "wgsl": "// attnc lsh bucket lists: keys sorted by (bucket, position), (start, count) per bucket\nconst NBUCKETS: u32 = 32u;\nconst D: u32 = 64u;\nconst HKVG: u32 = 8u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 8u;\n@group(0) @binding(2) var<storage, read_write> aux: array<u32>;\nstruct Params {\n  seqK: u32,\n  total: u32,\n  bucketBase: u32,\n  listBase: u32,\n  rangeBase: u32,\n}\n@group(0) @binding(0) var<uniform> P: Params;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let t = x % NBUCKETS;\n  let bh = x / NBUCKETS;\n  let kb = P.bucketBase + bh * P.seqK;\n  var before = 0u;\n  var count = 0u;\n  for (var j = 0u; j < P.seqK; j++) {\n    let v = aux[kb + j];\n    before += select(0u, 1u, v < t);\n    count += select(0u, 1u, v == t);\n  }\n  let start = P.listBase + bh * P.seqK + before;\n  var n = start;\n  for (var j = 0u; j < P.seqK; j++) {\n    if (aux[kb + j] == t) { aux[n] = j; n++; }\n  }\n  aux[P.rangeBase + x * 2u] = start;\n  aux[P.rangeBase + x * 2u + 1u] = count;\n}\n",
+      "wgsl": "// attnc lsh bucket lists: keys sorted by (bucket, position), (start, count) per bucket\nconst NBUCKETS: u32 = 32u;\nconst D: u32 = 64u;\nconst HKVG: u32 = 8u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst CHUNK: u32 = 4096u;\n@group(0) @binding(2) var<storage, read_write> aux: array<u32>;\nstruct Params {\n  seqK: u32,\n  chunks: u32,\n  total: u32,\n  bucketBase: u32,\n  listBase: u32,\n  rangeBase: u32,\n  countBase: u32,\n}\n@group(0) @binding(0) var<uniform> P: Params;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let t = x % NBUCKETS;\n  let r = x / NBUCKETS;\n  let c = r % P.chunks;\n  let bh = r / P.chunks;\n  let j0 = c * CHUNK;\n  let j1 = min(j0 + CHUNK, P.seqK);\n  let kb = P.bucketBase + bh * P.seqK;\n  var before = 0u;\n  var count = 0u;\n  var earlier = 0u;\n  // Every chunk's counts of this bucket: keys below it, in it, in it before chunk c.\n  for (var e = 0u; e < P.chunks; e++) {\n    let at = ((bh * P.chunks + e) * NBUCKETS + t) * 2u;\n    let equal = aux[P.countBase + at + 1u];\n    before += aux[P.countBase + at];\n    count += equal;\n    earlier += select(0u, equal, e < c);\n  }\n  let start = P.listBase + bh * P.seqK + before;\n  var n = start + earlier;\n  for (var j = j0; j < j1; j++) {\n    if (aux[kb + j] == t) { aux[n] = j; n++; }\n  }\n  if (c == 0u) {\n    let range = (bh * NBUCKETS + t) * 2u;\n    aux[P.rangeBase + range] = start;\n    aux[P.rangeBase + range + 1u] = count;\n  }\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
@@ -800,12 +1143,29 @@ export const plan: HostPlan = {
           "value": "seqK"
         },
         {
+          "name": "chunks",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              4096
+            ]
+          }
+        },
+        {
           "name": "total",
           "value": {
             "op": "mul",
             "args": [
               "batch",
               8,
+              {
+                "op": "ceilDiv",
+                "args": [
+                  "seqK",
+                  4096
+                ]
+              },
               32
             ]
           }
@@ -848,20 +1208,81 @@ export const plan: HostPlan = {
               }
             ]
           }
+        },
+        {
+          "name": "countBase",
+          "value": {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "add",
+                    "args": [
+                      {
+                        "op": "mul",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              8
+                            ]
+                          },
+                          "seqK",
+                          2
+                        ]
+                      },
+                      {
+                        "op": "mul",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              8
+                            ]
+                          },
+                          32,
+                          2
+                        ]
+                      }
+                    ]
+                  },
+                  4
+                ]
+              },
+              4
+            ]
+          }
         }
       ],
       "uniformBuffer": "params.reformer.lsh0.bucket_lists",
       "loopIterations": {
-        "op": "mul",
+        "op": "add",
         "args": [
+          {
+            "op": "ceilDiv",
+            "args": [
+              "seqK",
+              4096
+            ]
+          },
+          1,
           {
             "op": "add",
             "args": [
-              "seqK",
+              {
+                "op": "min",
+                "args": [
+                  "seqK",
+                  4096
+                ]
+              },
               1
             ]
-          },
-          2
+          }
         ]
       }
     },
@@ -1069,13 +1490,58 @@ export const plan: HostPlan = {
         {
           "name": "r0R",
           "value": {
-            "op": "mul",
+            "op": "add",
             "args": [
               {
-                "op": "ceilDiv",
+                "op": "mul",
                 "args": [
                   {
-                    "op": "add",
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "add",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  8
+                                ]
+                              },
+                              "seqK",
+                              2
+                            ]
+                          },
+                          {
+                            "op": "mul",
+                            "args": [
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  8
+                                ]
+                              },
+                              32,
+                              2
+                            ]
+                          }
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  4
+                ]
+              },
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
                     "args": [
                       {
                         "op": "mul",
@@ -1087,30 +1553,23 @@ export const plan: HostPlan = {
                               8
                             ]
                           },
-                          "seqK",
-                          2
-                        ]
-                      },
-                      {
-                        "op": "mul",
-                        "args": [
                           {
-                            "op": "mul",
+                            "op": "ceilDiv",
                             "args": [
-                              "batch",
-                              8
+                              "seqK",
+                              4096
                             ]
                           },
                           32,
                           2
                         ]
-                      }
+                      },
+                      4
                     ]
                   },
                   4
                 ]
-              },
-              4
+              }
             ]
           }
         },
@@ -1421,13 +1880,58 @@ export const plan: HostPlan = {
         {
           "name": "r0R",
           "value": {
-            "op": "mul",
+            "op": "add",
             "args": [
               {
-                "op": "ceilDiv",
+                "op": "mul",
                 "args": [
                   {
-                    "op": "add",
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "add",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  8
+                                ]
+                              },
+                              "seqK",
+                              2
+                            ]
+                          },
+                          {
+                            "op": "mul",
+                            "args": [
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  8
+                                ]
+                              },
+                              32,
+                              2
+                            ]
+                          }
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  4
+                ]
+              },
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
                     "args": [
                       {
                         "op": "mul",
@@ -1439,30 +1943,23 @@ export const plan: HostPlan = {
                               8
                             ]
                           },
-                          "seqK",
-                          2
-                        ]
-                      },
-                      {
-                        "op": "mul",
-                        "args": [
                           {
-                            "op": "mul",
+                            "op": "ceilDiv",
                             "args": [
-                              "batch",
-                              8
+                              "seqK",
+                              4096
                             ]
                           },
                           32,
                           2
                         ]
-                      }
+                      },
+                      4
                     ]
                   },
                   4
                 ]
-              },
-              4
+              }
             ]
           }
         },
@@ -1728,11 +2225,11 @@ export const plan: HostPlan = {
     },
     {
       "kind": "write-uniforms",
-      "kernel": "reformer.lsh0.bucket_lists"
+      "kernel": "reformer.lsh0.bucket_counts"
     },
     {
       "kind": "dispatch",
-      "kernel": "reformer.lsh0.bucket_lists",
+      "kernel": "reformer.lsh0.bucket_counts",
       "workgroups": [
         {
           "op": "min",
@@ -1745,6 +2242,13 @@ export const plan: HostPlan = {
                   "args": [
                     "batch",
                     8,
+                    {
+                      "op": "ceilDiv",
+                      "args": [
+                        "seqK",
+                        4096
+                      ]
+                    },
                     32
                   ]
                 },
@@ -1765,6 +2269,78 @@ export const plan: HostPlan = {
                   "args": [
                     "batch",
                     8,
+                    {
+                      "op": "ceilDiv",
+                      "args": [
+                        "seqK",
+                        4096
+                      ]
+                    },
+                    32
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        1
+      ]
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "reformer.lsh0.bucket_lists"
+    },
+    {
+      "kind": "dispatch",
+      "kernel": "reformer.lsh0.bucket_lists",
+      "workgroups": [
+        {
+          "op": "min",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    8,
+                    {
+                      "op": "ceilDiv",
+                      "args": [
+                        "seqK",
+                        4096
+                      ]
+                    },
+                    32
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        {
+          "op": "ceilDiv",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    8,
+                    {
+                      "op": "ceilDiv",
+                      "args": [
+                        "seqK",
+                        4096
+                      ]
+                    },
                     32
                   ]
                 },
