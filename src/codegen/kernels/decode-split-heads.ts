@@ -29,6 +29,25 @@ import { overVectors } from './softmax.js';
 type Binding = { readonly name: string; readonly binding: number };
 type FusedStep = { readonly score: Score; readonly mask: Mask; readonly plan: BlockPlan };
 
+/**
+ * Vectors of a key row plus a value row (DW + DVW) up to which the partial kernel serves a kv
+ * head's query heads in one invocation. LLVM's first compile of the per-head loops grows fast
+ * with the row length on llvmpipe (measured, GQA 8/2, shader cache off: head_dim 64 0.7 s to
+ * 2.3 s, head_dim 128 2.5 s to 16.6 s, head_dim 256 with f16 over 10 minutes), so longer rows
+ * keep one query head an invocation.
+ */
+export const KV_HEAD_MAX_VECTORS = 32;
+
+/** Whether the partial kernel takes every query head of a kv head in one invocation. */
+export function servesKvHead(
+  groupSize: number,
+  headDim: number,
+  valueDim: number,
+  width: number,
+): boolean {
+  return groupSize > 1 && (headDim + valueDim) / width <= KV_HEAD_MAX_VECTORS;
+}
+
 /** `for (var g = 0u; g < GROUP_SIZE; g++)`: over the query heads of the kv head. */
 export function overHeads(b: BlockBuilder, body: (b: BlockBuilder, g: Expr) => void): void {
   b.for('g', u32(0), (g) => lt(g, 'GROUP_SIZE'), body);

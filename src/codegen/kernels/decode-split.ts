@@ -56,7 +56,7 @@ import {
   queryRow,
 } from './softmax.js';
 import { kvHeadSplitRows, splitRows } from './softmax-rows.js';
-import { kvHeadLoopCosts, kvHeadQueryRows, overHeads } from './decode-split-heads.js';
+import { kvHeadLoopCosts, kvHeadQueryRows, overHeads, servesKvHead } from './decode-split-heads.js';
 import { keyWalk, lseStore } from './softmax-walk.js';
 
 type Binding = { readonly name: string; readonly binding: number };
@@ -129,7 +129,7 @@ export function decodePartialKernel(
   const setup = softmaxKernelSetup(group, step, arrays, codec.unitWords);
   const splits = decodeSplits(plan.keyTile);
   const groupSize = group.heads / group.kvHeads;
-  const perKvHead = groupSize > 1;
+  const perKvHead = servesKvHead(groupSize, attention.headDim, attention.valueDim, W);
   const k = new KernelBuilder(decodeWorkgroup(plan));
   k.header(
     `attnc split-K decode, partial: attention ${attention.name}, group ${group.name}`,
@@ -195,7 +195,7 @@ export function decodePartialKernel(
       record.storeTotals(b, rec);
     }
   });
-  k.loopIterations(partialLoopIterations(step, attention, groupSize));
+  k.loopIterations(partialLoopIterations(step, attention, perKvHead ? groupSize : 1));
   return k.build();
 }
 

@@ -42,6 +42,13 @@ describe('split-K partial per kv head', () => {
     expect(planned.wgsl).toContain('var qrow: array<vec4<f32>, DW>;');
   });
 
+  it('keeps one head an invocation past 32 vectors of key and value rows (compile time)', () => {
+    expect(partialOf(8, 2, 64).planned.wgsl).toContain('qrows');
+    const { planned, ir } = partialOf(8, 2, 128);
+    expect(planned.wgsl).not.toContain('qrows');
+    expect(evalSize(ir.uniforms.find((u) => u.name === 'total')!.value, at(16_384))).toBe(8 * 64);
+  });
+
   it('pays the head loop per key in its bound: GROUP_SIZE + 1 a key, the row loops short', () => {
     expect(kvHeadLoopCosts(4, 64, 64, 4)).toEqual({ perKey: 5, perRow: 2 * 5 + 4 * 2 });
     // head_dim 256: 64 vectors a row; per key still short loops, per row paid.
