@@ -220,23 +220,73 @@ export const plan: HostPlan = {
             "op": "add",
             "args": [
               {
-                "op": "mul",
+                "op": "add",
                 "args": [
                   {
-                    "op": "ceilDiv",
+                    "op": "mul",
                     "args": [
                       {
-                        "op": "mul",
+                        "op": "ceilDiv",
                         "args": [
-                          8,
-                          16,
-                          64
+                          {
+                            "op": "mul",
+                            "args": [
+                              8,
+                              16,
+                              64
+                            ]
+                          },
+                          4
                         ]
                       },
                       4
                     ]
                   },
-                  4
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "add",
+                            "args": [
+                              {
+                                "op": "mul",
+                                "args": [
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      8
+                                    ]
+                                  },
+                                  "kvRows",
+                                  2
+                                ]
+                              },
+                              {
+                                "op": "mul",
+                                "args": [
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      8
+                                    ]
+                                  },
+                                  16,
+                                  2
+                                ]
+                              }
+                            ]
+                          },
+                          4
+                        ]
+                      },
+                      4
+                    ]
+                  }
                 ]
               },
               {
@@ -246,36 +296,30 @@ export const plan: HostPlan = {
                     "op": "ceilDiv",
                     "args": [
                       {
-                        "op": "add",
+                        "op": "mul",
                         "args": [
                           {
                             "op": "mul",
                             "args": [
-                              {
-                                "op": "mul",
-                                "args": [
-                                  "batch",
-                                  8
-                                ]
-                              },
-                              "kvRows",
-                              2
+                              "batch",
+                              8
                             ]
                           },
                           {
-                            "op": "mul",
+                            "op": "ceilDiv",
                             "args": [
                               {
-                                "op": "mul",
+                                "op": "min",
                                 "args": [
-                                  "batch",
-                                  8
+                                  "seqK",
+                                  "kvRows"
                                 ]
                               },
-                              16,
-                              2
+                              4096
                             ]
-                          }
+                          },
+                          16,
+                          2
                         ]
                       },
                       4
@@ -371,9 +415,14 @@ export const plan: HostPlan = {
       "size": 32
     },
     {
+      "name": "params.routing_transformer.cluster0.bucket_counts",
+      "kind": "uniform",
+      "size": 48
+    },
+    {
       "name": "params.routing_transformer.cluster0.bucket_lists",
       "kind": "uniform",
-      "size": 32
+      "size": 48
     },
     {
       "name": "params.routing_transformer.softmax",
@@ -591,6 +640,108 @@ export const plan: HostPlan = {
       "element": "u32"
     },
     {
+      "name": "routing_transformer.cluster0.counts",
+      "buffer": "aux",
+      "offset": {
+        "op": "add",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      8,
+                      16,
+                      64
+                    ]
+                  },
+                  4
+                ]
+              },
+              4
+            ]
+          },
+          {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "add",
+                    "args": [
+                      {
+                        "op": "mul",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              8
+                            ]
+                          },
+                          "kvRows",
+                          2
+                        ]
+                      },
+                      {
+                        "op": "mul",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              "batch",
+                              8
+                            ]
+                          },
+                          16,
+                          2
+                        ]
+                      }
+                    ]
+                  },
+                  4
+                ]
+              },
+              4
+            ]
+          }
+        ]
+      },
+      "length": {
+        "op": "mul",
+        "args": [
+          {
+            "op": "mul",
+            "args": [
+              "batch",
+              8
+            ]
+          },
+          {
+            "op": "ceilDiv",
+            "args": [
+              {
+                "op": "min",
+                "args": [
+                  "seqK",
+                  "kvRows"
+                ]
+              },
+              4096
+            ]
+          },
+          16,
+          2
+        ]
+      },
+      "element": "u32"
+    },
+    {
       "name": "routing_transformer.part",
       "buffer": "part",
       "offset": 0,
@@ -757,14 +908,14 @@ export const plan: HostPlan = {
       "loopIterations": 1040
     },
     {
-      "name": "routing_transformer.cluster0.bucket_lists",
+      "name": "routing_transformer.cluster0.bucket_counts",
       "entryPoint": "main",
-      "wgsl": "// attnc cluster bucket lists: keys sorted by (bucket, position), (start, count) per bucket\nconst NBUCKETS: u32 = 16u;\nconst D: u32 = 64u;\nconst HKVG: u32 = 8u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 8u;\n@group(0) @binding(2) var<storage, read_write> aux: array<u32>;\nstruct Params {\n  seqK: u32,\n  total: u32,\n  bucketBase: u32,\n  listBase: u32,\n  rangeBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n@group(0) @binding(0) var<uniform> P: Params;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let held = min(P.ringPrefix, P.seqK) + (P.seqK - max(min(P.ringPrefix, P.seqK), P.seqK - min(P.ringSlots, P.seqK)));\n  let t = x % NBUCKETS;\n  let bh = x / NBUCKETS;\n  let kb = P.bucketBase + bh * P.kvRows;\n  var before = 0u;\n  var count = 0u;\n  for (var i = 0u; i < held; i++) {\n    let j = select(max(min(P.ringPrefix, P.seqK), P.seqK - min(P.ringSlots, P.seqK)) + (i - min(P.ringPrefix, P.seqK)), i, i < min(P.ringPrefix, P.seqK));\n    let v = aux[kb + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)];\n    before += select(0u, 1u, v < t);\n    count += select(0u, 1u, v == t);\n  }\n  let start = P.listBase + bh * P.kvRows + before;\n  var n = start;\n  for (var i = 0u; i < held; i++) {\n    let j = select(max(min(P.ringPrefix, P.seqK), P.seqK - min(P.ringSlots, P.seqK)) + (i - min(P.ringPrefix, P.seqK)), i, i < min(P.ringPrefix, P.seqK));\n    if (aux[kb + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)] == t) { aux[n] = j; n++; }\n  }\n  aux[P.rangeBase + x * 2u] = start;\n  aux[P.rangeBase + x * 2u + 1u] = count;\n}\n",
+      "wgsl": "// attnc cluster bucket counts: per key chunk and bucket, the keys below it and in it\nconst NBUCKETS: u32 = 16u;\nconst D: u32 = 64u;\nconst HKVG: u32 = 8u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst CHUNK: u32 = 4096u;\n@group(0) @binding(2) var<storage, read_write> aux: array<u32>;\nstruct Params {\n  seqK: u32,\n  chunks: u32,\n  total: u32,\n  bucketBase: u32,\n  listBase: u32,\n  rangeBase: u32,\n  countBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n@group(0) @binding(0) var<uniform> P: Params;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let t = x % NBUCKETS;\n  let r = x / NBUCKETS;\n  let c = r % P.chunks;\n  let bh = r / P.chunks;\n  let j0 = c * CHUNK;\n  let j1 = min(j0 + CHUNK, min(P.ringPrefix, P.seqK) + (P.seqK - max(min(P.ringPrefix, P.seqK), P.seqK - min(P.ringSlots, P.seqK))));\n  let kb = P.bucketBase + bh * P.kvRows;\n  var less = 0u;\n  var equal = 0u;\n  for (var i = j0; i < j1; i++) {\n    let j = select(max(min(P.ringPrefix, P.seqK), P.seqK - min(P.ringSlots, P.seqK)) + (i - min(P.ringPrefix, P.seqK)), i, i < min(P.ringPrefix, P.seqK));\n    let v = aux[kb + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)];\n    less += select(0u, 1u, v < t);\n    equal += select(0u, 1u, v == t);\n  }\n  aux[P.countBase + x * 2u] = less;\n  aux[P.countBase + x * 2u + 1u] = equal;\n}\n",
       "workgroupSize": 64,
       "bindings": [
         {
           "binding": 0,
-          "buffer": "params.routing_transformer.cluster0.bucket_lists",
+          "buffer": "params.routing_transformer.cluster0.bucket_counts",
           "type": "uniform"
         },
         {
@@ -779,12 +930,41 @@ export const plan: HostPlan = {
           "value": "seqK"
         },
         {
+          "name": "chunks",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              {
+                "op": "min",
+                "args": [
+                  "seqK",
+                  "kvRows"
+                ]
+              },
+              4096
+            ]
+          }
+        },
+        {
           "name": "total",
           "value": {
             "op": "mul",
             "args": [
               "batch",
               8,
+              {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "min",
+                    "args": [
+                      "seqK",
+                      "kvRows"
+                    ]
+                  },
+                  4096
+                ]
+              },
               16
             ]
           }
@@ -898,6 +1078,350 @@ export const plan: HostPlan = {
           }
         },
         {
+          "name": "countBase",
+          "value": {
+            "op": "add",
+            "args": [
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "mul",
+                        "args": [
+                          8,
+                          16,
+                          64
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  4
+                ]
+              },
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "add",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  8
+                                ]
+                              },
+                              "kvRows",
+                              2
+                            ]
+                          },
+                          {
+                            "op": "mul",
+                            "args": [
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  8
+                                ]
+                              },
+                              16,
+                              2
+                            ]
+                          }
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  4
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "kvRows",
+          "value": "kvRows"
+        },
+        {
+          "name": "ringPrefix",
+          "value": "ringPrefix"
+        },
+        {
+          "name": "ringSlots",
+          "value": "ringSlots"
+        }
+      ],
+      "uniformBuffer": "params.routing_transformer.cluster0.bucket_counts",
+      "loopIterations": {
+        "op": "add",
+        "args": [
+          {
+            "op": "min",
+            "args": [
+              "seqK",
+              4096
+            ]
+          },
+          1
+        ]
+      }
+    },
+    {
+      "name": "routing_transformer.cluster0.bucket_lists",
+      "entryPoint": "main",
+      "wgsl": "// attnc cluster bucket lists: keys sorted by (bucket, position), (start, count) per bucket\nconst NBUCKETS: u32 = 16u;\nconst D: u32 = 64u;\nconst HKVG: u32 = 8u;\nconst KV_HEAD_OFFSET: u32 = 0u;\nconst TOTAL_KV_HEADS: u32 = 8u;\nconst CHUNK: u32 = 4096u;\n@group(0) @binding(2) var<storage, read_write> aux: array<u32>;\nstruct Params {\n  seqK: u32,\n  chunks: u32,\n  total: u32,\n  bucketBase: u32,\n  listBase: u32,\n  rangeBase: u32,\n  countBase: u32,\n  kvRows: u32,\n  ringPrefix: u32,\n  ringSlots: u32,\n}\n@group(0) @binding(0) var<uniform> P: Params;\n\n@compute @workgroup_size(64)\nfn main(\n  @builtin(workgroup_id) wid: vec3<u32>,\n  @builtin(num_workgroups) nwg: vec3<u32>,\n  @builtin(local_invocation_index) lid: u32,\n) {\n  let x = (wid.x + wid.y * nwg.x) * 64u + lid;\n  if (x >= P.total) { return; }\n  let t = x % NBUCKETS;\n  let r = x / NBUCKETS;\n  let c = r % P.chunks;\n  let bh = r / P.chunks;\n  let j0 = c * CHUNK;\n  let j1 = min(j0 + CHUNK, min(P.ringPrefix, P.seqK) + (P.seqK - max(min(P.ringPrefix, P.seqK), P.seqK - min(P.ringSlots, P.seqK))));\n  let kb = P.bucketBase + bh * P.kvRows;\n  var before = 0u;\n  var count = 0u;\n  var earlier = 0u;\n  // Every chunk's counts of this bucket: keys below it, in it, in it before chunk c.\n  for (var e = 0u; e < P.chunks; e++) {\n    let at = ((bh * P.chunks + e) * NBUCKETS + t) * 2u;\n    let equal = aux[P.countBase + at + 1u];\n    before += aux[P.countBase + at];\n    count += equal;\n    earlier += select(0u, equal, e < c);\n  }\n  let start = P.listBase + bh * P.kvRows + before;\n  var n = start + earlier;\n  for (var i = j0; i < j1; i++) {\n    let j = select(max(min(P.ringPrefix, P.seqK), P.seqK - min(P.ringSlots, P.seqK)) + (i - min(P.ringPrefix, P.seqK)), i, i < min(P.ringPrefix, P.seqK));\n    if (aux[kb + select(P.ringPrefix + ((j) - P.ringPrefix) % P.ringSlots, (j), (j) < P.ringPrefix)] == t) { aux[n] = j; n++; }\n  }\n  if (c == 0u) {\n    let range = (bh * NBUCKETS + t) * 2u;\n    aux[P.rangeBase + range] = start;\n    aux[P.rangeBase + range + 1u] = count;\n  }\n}\n",
+      "workgroupSize": 64,
+      "bindings": [
+        {
+          "binding": 0,
+          "buffer": "params.routing_transformer.cluster0.bucket_lists",
+          "type": "uniform"
+        },
+        {
+          "binding": 2,
+          "buffer": "aux",
+          "type": "storage"
+        }
+      ],
+      "uniforms": [
+        {
+          "name": "seqK",
+          "value": "seqK"
+        },
+        {
+          "name": "chunks",
+          "value": {
+            "op": "ceilDiv",
+            "args": [
+              {
+                "op": "min",
+                "args": [
+                  "seqK",
+                  "kvRows"
+                ]
+              },
+              4096
+            ]
+          }
+        },
+        {
+          "name": "total",
+          "value": {
+            "op": "mul",
+            "args": [
+              "batch",
+              8,
+              {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "min",
+                    "args": [
+                      "seqK",
+                      "kvRows"
+                    ]
+                  },
+                  4096
+                ]
+              },
+              16
+            ]
+          }
+        },
+        {
+          "name": "bucketBase",
+          "value": {
+            "op": "mul",
+            "args": [
+              {
+                "op": "ceilDiv",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      8,
+                      16,
+                      64
+                    ]
+                  },
+                  4
+                ]
+              },
+              4
+            ]
+          }
+        },
+        {
+          "name": "listBase",
+          "value": {
+            "op": "add",
+            "args": [
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "mul",
+                        "args": [
+                          8,
+                          16,
+                          64
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  4
+                ]
+              },
+              {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  8,
+                  "kvRows"
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "rangeBase",
+          "value": {
+            "op": "add",
+            "args": [
+              {
+                "op": "add",
+                "args": [
+                  {
+                    "op": "mul",
+                    "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              8,
+                              16,
+                              64
+                            ]
+                          },
+                          4
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  {
+                    "op": "mul",
+                    "args": [
+                      "batch",
+                      8,
+                      "kvRows"
+                    ]
+                  }
+                ]
+              },
+              {
+                "op": "mul",
+                "args": [
+                  "batch",
+                  8,
+                  "kvRows"
+                ]
+              }
+            ]
+          }
+        },
+        {
+          "name": "countBase",
+          "value": {
+            "op": "add",
+            "args": [
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "mul",
+                        "args": [
+                          8,
+                          16,
+                          64
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  4
+                ]
+              },
+              {
+                "op": "mul",
+                "args": [
+                  {
+                    "op": "ceilDiv",
+                    "args": [
+                      {
+                        "op": "add",
+                        "args": [
+                          {
+                            "op": "mul",
+                            "args": [
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  8
+                                ]
+                              },
+                              "kvRows",
+                              2
+                            ]
+                          },
+                          {
+                            "op": "mul",
+                            "args": [
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  8
+                                ]
+                              },
+                              16,
+                              2
+                            ]
+                          }
+                        ]
+                      },
+                      4
+                    ]
+                  },
+                  4
+                ]
+              }
+            ]
+          }
+        },
+        {
           "name": "kvRows",
           "value": "kvRows"
         },
@@ -912,10 +1436,10 @@ export const plan: HostPlan = {
       ],
       "uniformBuffer": "params.routing_transformer.cluster0.bucket_lists",
       "loopIterations": {
-        "op": "mul",
+        "op": "add",
         "args": [
           {
-            "op": "add",
+            "op": "ceilDiv",
             "args": [
               {
                 "op": "min",
@@ -924,10 +1448,23 @@ export const plan: HostPlan = {
                   "kvRows"
                 ]
               },
-              1
+              4096
             ]
           },
-          2
+          1,
+          {
+            "op": "add",
+            "args": [
+              {
+                "op": "min",
+                "args": [
+                  "seqK",
+                  4096
+                ]
+              },
+              1
+            ]
+          }
         ]
       }
     },
@@ -1806,11 +2343,11 @@ export const plan: HostPlan = {
     },
     {
       "kind": "write-uniforms",
-      "kernel": "routing_transformer.cluster0.bucket_lists"
+      "kernel": "routing_transformer.cluster0.bucket_counts"
     },
     {
       "kind": "dispatch",
-      "kernel": "routing_transformer.cluster0.bucket_lists",
+      "kernel": "routing_transformer.cluster0.bucket_counts",
       "workgroups": [
         {
           "op": "min",
@@ -1823,6 +2360,19 @@ export const plan: HostPlan = {
                   "args": [
                     "batch",
                     8,
+                    {
+                      "op": "ceilDiv",
+                      "args": [
+                        {
+                          "op": "min",
+                          "args": [
+                            "seqK",
+                            "kvRows"
+                          ]
+                        },
+                        4096
+                      ]
+                    },
                     16
                   ]
                 },
@@ -1843,6 +2393,96 @@ export const plan: HostPlan = {
                   "args": [
                     "batch",
                     8,
+                    {
+                      "op": "ceilDiv",
+                      "args": [
+                        {
+                          "op": "min",
+                          "args": [
+                            "seqK",
+                            "kvRows"
+                          ]
+                        },
+                        4096
+                      ]
+                    },
+                    16
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        1
+      ]
+    },
+    {
+      "kind": "write-uniforms",
+      "kernel": "routing_transformer.cluster0.bucket_lists"
+    },
+    {
+      "kind": "dispatch",
+      "kernel": "routing_transformer.cluster0.bucket_lists",
+      "workgroups": [
+        {
+          "op": "min",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    8,
+                    {
+                      "op": "ceilDiv",
+                      "args": [
+                        {
+                          "op": "min",
+                          "args": [
+                            "seqK",
+                            "kvRows"
+                          ]
+                        },
+                        4096
+                      ]
+                    },
+                    16
+                  ]
+                },
+                64
+              ]
+            },
+            65535
+          ]
+        },
+        {
+          "op": "ceilDiv",
+          "args": [
+            {
+              "op": "ceilDiv",
+              "args": [
+                {
+                  "op": "mul",
+                  "args": [
+                    "batch",
+                    8,
+                    {
+                      "op": "ceilDiv",
+                      "args": [
+                        {
+                          "op": "min",
+                          "args": [
+                            "seqK",
+                            "kvRows"
+                          ]
+                        },
+                        4096
+                      ]
+                    },
                     16
                   ]
                 },

@@ -90,6 +90,7 @@ export function buildSoftmaxGroup(ctx: SoftmaxPlanContext): void {
             tableOffset: tables(table.name),
             centroidsOffset: ctx.aux.centroids,
             projectionOffset: optionalArray(ctx, `${table.name}.R`),
+            countsOffset: optionalArray(ctx, `${table.name}.counts`),
             pushKernel: (name, kernel, bindings) => plan.kernel(name, kernel, bindings),
             fold: (total) => plan.fold(total),
           }),

@@ -143,6 +143,28 @@ describe.skipIf(!llvmpipe.run)('split-K decode on llvmpipe', () => {
     }, 60_000);
   }
 
+  // One invocation serves every query head of its kv head (decode-split-heads.ts): the
+  // largest group (16 heads on one kv head) with per-head alibi slopes, and f16 storage.
+  const groups: readonly [string, string][] = [
+    [
+      '16 heads on 1 kv head, alibi and softcap',
+      'heads: 16; kv_heads: 1; head_dim: 16; causal: true; softcap: 5; bias: alibi',
+    ],
+    [
+      'head_dim 32, f16, GQA 4/2',
+      'heads: 4; kv_heads: 2; head_dim: 32; dtype: f16; mask: window(left: 100) | sink(4)',
+    ],
+  ];
+  for (const [name, body] of groups)
+    it(`${name}: seqQ 1 and 4 over 63 and 300 keys equal the reference`, async () => {
+      const module = moduleOf(`attention t { ${body} }`, runtime.profile);
+      for (const seqQ of [1, 4])
+        for (const seqK of [63, 300]) {
+          expect(dispatched(module, seqQ, seqK)).toContain('t.decode_partial');
+          await expectStep(module, seqQ, seqK);
+        }
+    }, 300_000);
+
   it('writes the LSE of each row, and 17 rows take the fused kernel with the same result', async () => {
     const module = moduleOf(
       `attention l { ${SHAPE}; causal: true; mask: window(left: 100) | sink(4) }`,

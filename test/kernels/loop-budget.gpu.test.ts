@@ -150,14 +150,26 @@ describe.runIf(llvmpipe.run)('fused softmax kernels within llvmpipe loop budget'
     await expectRefused(module, 70_000, fits);
   });
 
-  it('cluster(2): the bucket lists pass over all keys twice per invocation, so 32,766 keys', async () => {
+  it('cluster(2): the bucket lists walk one chunk of 4,096 keys per invocation, so the routed row sets the limit (~65,500 keys)', async () => {
+    // Before, one invocation per bucket passed over every key twice: 32,766 keys at most, and
+    // 40,000 keys came out wrong without the check. Now the lists' bound stays at one chunk
+    // (plus the chunks' counts) and the routed kernels, which walk a bucket's list of at most
+    // every key, are the limit.
     const module = compiled(CLUSTER, acquired.profile);
     const fits = largestFitting(module);
-    expect(fits).toBe(32_766);
+    expect(fits).toBeGreaterThan(65_000);
+    const bound = (suffix: string) =>
+      evalSize(module.plan.kernels.find((k) => k.name.endsWith(suffix))!.loopIterations!, {
+        batch: 1,
+        seqQ: 1,
+        seqK: fits,
+      });
+    expect(bound('.bucket_counts')).toBe(4_097);
+    expect(bound('.bucket_lists')).toBe(4_097 + 17);
+    expect(await decodeError(module, 40_000)).toBeLessThan(1e-4);
     expect(await decodeError(module, fits)).toBeLessThan(1e-4);
-    await expectRefused(module, 40_000, fits);
-    expect(await decodeError(withoutBound(module), 40_000)).toBeGreaterThan(1e-3);
-  });
+    await expectRefused(module, 70_000, fits);
+  }, 120_000);
 
   it('head routing over 64 heads, top(32): select takes 16 rows per invocation, not 64', async () => {
     // With 64 rows an invocation of select needed ~145,000 iterations: wrong output, no error.

@@ -203,6 +203,7 @@ describe('host plan and WGSL of routed masks', () => {
     });
     expect(plan.kernels.map((k) => k.name)).toEqual([
       'attn.cluster0.key_buckets',
+      'attn.cluster0.bucket_counts',
       'attn.cluster0.bucket_lists',
       'attn.softmax',
       'attn.decode_partial',

@@ -27,6 +27,7 @@ import {
   member,
   mod,
   mul,
+  paren,
   select,
   sub,
   T,
@@ -56,7 +57,8 @@ import {
   overVectors,
   queryRow,
 } from './softmax.js';
-import { splitRows } from './softmax-rows.js';
+import { kvHeadSplitRows, splitRows } from './softmax-rows.js';
+import { kvHeadLoopCosts, kvHeadQueryRows, overHeads, servesKvHead } from './decode-split-heads.js';
 import { keyWalk, lseStore } from './softmax-walk.js';
 
 export interface DecodeBindings {
@@ -100,11 +102,13 @@ export function partialRecord(part: string, width: 1 | 4) {
       b.comment('The record: acc (DV floats), then the running max and sum (base 2).');
       const rec = b.let('rec', add(uniform('partBase'), mul(record, 'REC')));
       overVectors(b, 'DVW', (body, d) => body.store(part, add(rec, d), index('acc', d)));
-      if (width === 4)
-        b.store(part, totals(rec), construct(T.vec(4, 'f32'), 'm', 'l', f32(0), f32(0)));
+      this.storeTotals(b, rec);
+    },
+    storeTotals(b: BlockBuilder, rec: Expr, m: Expr | string = 'm', l: Expr | string = 'l'): void {
+      if (width === 4) b.store(part, totals(rec), construct(T.vec(4, 'f32'), m, l, f32(0), f32(0)));
       else {
-        b.store(part, totals(rec), 'm');
-        b.store(part, add(totals(rec), u32(1)), 'l');
+        b.store(part, totals(rec), m);
+        b.store(part, add(totals(rec), u32(1)), l);
       }
     },
   };
@@ -129,17 +133,19 @@ export function decodePartialKernel(
   const codec = rowCodec(attention.dtype, W, target.nativeF16);
   const setup = softmaxKernelSetup(group, step, arrays, codec.unitWords);
   const splits = decodeSplits(plan.keyTile);
+  const groupSize = group.heads / group.kvHeads;
+  const perKvHead = servesKvHead(groupSize, attention.headDim, attention.valueDim, W);
   const k = new KernelBuilder(decodeWorkgroup(plan));
   k.header(
     `attnc split-K decode, partial: attention ${attention.name}, group ${group.name}`,
     `mask leaves: ${setup.leaves.map((l) => l.kind).join(', ')}`,
   );
   declareConstants(k, attention, group, plan, [['REC', recordVectors(attention, plan)]]);
+  const invocations = perKvHead
+    ? size.mul('batch', group.kvHeads, 'seqQ', splits)
+    : size.mul('batch', group.heads, 'seqQ', splits);
   for (const u of [...setup.uniforms, ...setup.randomUniforms])
-    k.uniform(
-      u.name,
-      u.name === 'total' ? size.mul('batch', group.heads, 'seqQ', splits) : u.value,
-    );
+    k.uniform(u.name, u.name === 'total' ? invocations : u.value);
   k.uniform('splits', splits);
   k.uniform('tilesPerSplit', decodeTilesPerSplit(plan.keyTile));
   k.uniform('partBase', size.ceilDiv(arrays.part, W));
@@ -153,8 +159,13 @@ export function decodePartialKernel(
   );
   k.gridIndex('invocation', 'x', 'total');
   k.main((b) => {
-    splitRows(b);
-    queryRow(b, attention, step, setup, bindings, codec, false);
+    if (perKvHead) {
+      kvHeadSplitRows(b);
+      kvHeadQueryRows(b, attention, step, setup, bindings, codec);
+    } else {
+      splitRows(b);
+      queryRow(b, attention, step, setup, bindings, codec, false);
+    }
     keyWalk(b, {
       mask,
       score: step.score,
@@ -167,10 +178,24 @@ export function decodePartialKernel(
       width: W,
       vectors: attention.headDim / W,
       valueVectors: attention.valueDim / W,
+      heads: perKvHead ? 'kvHead' : 'one',
     });
-    partialRecord(bindings.part.name, W).store(b, 'record');
+    const record = partialRecord(bindings.part.name, W);
+    if (perKvHead) {
+      b.comment('The records: acc (DV floats), then the running max and sum (base 2).');
+      overHeads(b, (head, g) => {
+        const rec = head.let(
+          'rec',
+          add(uniform('partBase'), mul(paren(add('record0', mul(g, 'recordStride'))), 'REC')),
+        );
+        overVectors(head, 'DVW', (body, d) =>
+          body.store(bindings.part.name, record.accAt(rec, d), index(index('accs', g), d)),
+        );
+        record.storeTotals(head, rec, index('ms', g), index('ls', g));
+      });
+    } else record.store(b, 'record');
   });
-  k.loopIterations(partialLoopIterations(step, attention));
+  k.loopIterations(partialLoopIterations(step, attention, perKvHead ? groupSize : 1));
   return k.build();
 }
 
@@ -182,10 +207,11 @@ function recordVectors(attention: Attention, plan: BlockPlan): number {
 /**
  * An upper bound of the partial kernel's loop iterations per invocation: at most
  * `tilesPerSplit` tiles, each a step and a classification (with the random leaves' scans),
- * at most `tilesPerSplit * TK` keys, each a step, the score and value loops and the random
- * leaves' per-key scans, and per row the q, acc and record loops.
+ * at most `tilesPerSplit * TK` keys, each a step, the score and value loops (with GROUP_SIZE
+ * heads an invocation, the loop over the heads: decode-split-heads.ts) and the random leaves'
+ * per-key scans, and per row (per head) the q, acc and record loops.
  */
-function partialLoopIterations(step: FusedStep, attention: Attention): SizeExpr {
+function partialLoopIterations(step: FusedStep, attention: Attention, groupSize: number): SizeExpr {
   const { plan, mask } = step;
   const W = plan.vectorWidth;
   const DW = attention.headDim / W;
@@ -201,8 +227,13 @@ function partialLoopIterations(step: FusedStep, attention: Attention): SizeExpr 
   );
   const tiles = decodeTilesPerSplit(plan.keyTile);
   const keys = size.min('seqK', size.mul(tiles, plan.keyTile));
-  const perKey = 1 + constantLoopCost(DW) + 2 * constantLoopCost(DVW) + randomPerKey;
-  const perRow = constantLoopCost(DW) + 2 * constantLoopCost(DVW) + 2;
+  const rowLoops = constantLoopCost(DW) + 2 * constantLoopCost(DVW);
+  const heads =
+    groupSize > 1
+      ? kvHeadLoopCosts(groupSize, attention.headDim, attention.valueDim, W)
+      : { perKey: rowLoops, perRow: rowLoops + 2 };
+  const perKey = 1 + heads.perKey + randomPerKey;
+  const perRow = heads.perRow;
   return size.add(size.mul(tiles, 1 + randomPerTile), size.mul(keys, perKey), perRow);
 }
 

@@ -87,6 +87,8 @@ export interface RouteArrays {
   readonly keyBuckets: SizeExpr;
   readonly lists: SizeExpr;
   readonly ranges: SizeExpr;
+  /** The bucket lists' per-chunk counts (bucket-lists.ts), or null (topk). */
+  readonly chunkCounts: SizeExpr | null;
   readonly centroids: SizeExpr | null;
   readonly projection: SizeExpr | null;
   /** Centroids per kv head in the centroids input (the largest `c` of any group). */
@@ -97,7 +99,12 @@ export interface RouteArrays {
 export type WordRead = (at: Expr) => Expr;
 
 /** A kernel with the constants and bindings every route kernel declares. */
-function routeKernel(shape: RouteShape, header: string, readsK: boolean, first?: [string, number]) {
+export function routeKernel(
+  shape: RouteShape,
+  header: string,
+  readsK: boolean,
+  first?: [string, number],
+) {
   const k = new KernelBuilder(WORKGROUP).compactDeclarations();
   k.header(header);
   if (first) k.const(first[0], T.u32, u32(first[1]));
@@ -287,76 +294,6 @@ export function keyBucketsKernel(shape: RouteShape, routing: Routing, arrays: Ro
       (at) => index('aux', at),
     );
     arrayView('aux', 'bucketBase').store(b, [mul('bh', uniform('kvRows')), slot], 'bucket');
-  });
-  return k.build();
-}
-
-/**
- * One invocation per (b, kv head, bucket): a counting sort without atomics. The bucket's
- * start is the number of keys in lower buckets; its keys are written in position order, so
- * lists are sorted and the result is deterministic. Only the keys still held are sorted (all
- * of them in a plain run; a KV cache ring's prefix and recent positions), their ids read by
- * slot: O(held keys) per invocation.
- */
-export function bucketListsKernel(
-  shape: RouteShape,
-  routing: Routing,
-  buckets: number,
-  arrays: RouteArrays,
-): Kernel {
-  const k = routeKernel(
-    shape,
-    `attnc ${routing.kind} bucket lists: keys sorted by (bucket, position), (start, count) per bucket`,
-    false,
-    ['NBUCKETS', buckets],
-  );
-  const seqK = k.uniform('seqK', 'seqK');
-  k.uniform('total', size.mul('batch', shape.groupKvHeads, buckets));
-  const bucketBase = k.uniform('bucketBase', arrays.keyBuckets);
-  const listBase = k.uniform('listBase', arrays.lists);
-  k.uniform('rangeBase', arrays.ranges);
-  for (const u of KEY_SLOT_UNIFORMS) k.uniform(u.name, u.value);
-  const kvRows = uniform('kvRows');
-  // Two passes over the held keys (loop-budget.ts: llvmpipe refuses past 65,535).
-  k.loopIterations(size.mul(size.add(size.min('seqK', 'kvRows'), 1), 2));
-  const x = k.gridIndex('invocation', 'x', 'total');
-  const held = heldKeys(seqK);
-  const overKeys = (b: BlockBuilder, body: (inner: BlockBuilder, j: Expr) => void) =>
-    b.for(
-      'i',
-      u32(0),
-      (i) => lt(i, 'held'),
-      (inner, i) => body(inner, inner.let('j', held.position(i))),
-    );
-  k.main((b) => {
-    b.let('held', held.count);
-    const t = b.let('t', mod(x, 'NBUCKETS'));
-    const bh = b.let('bh', div(x, 'NBUCKETS'));
-    const keyBuckets = b.let('kb', add(bucketBase, mul(bh, kvRows)));
-    const idOf = (j: Expr) => index('aux', add(keyBuckets, keySlot(j)));
-    const before = b.var('before', u32(0));
-    const count = b.var('count', u32(0));
-    overKeys(b, (body, j) => {
-      const v = body.let('v', idOf(j));
-      body.compound(before, '+=', select(u32(0), u32(1), lt(v, t)));
-      body.compound(count, '+=', select(u32(0), u32(1), eq(v, t)));
-    });
-    const start = b.let('start', add(listBase, mul(bh, kvRows), before));
-    const n = b.var('n', start);
-    overKeys(b, (body, j) =>
-      body.if(
-        eq(idOf(j), t),
-        (then) => {
-          then.store('aux', n, j);
-          then.increment(n);
-        },
-        undefined,
-        { oneLine: true },
-      ),
-    );
-    const ranges = arrayView('aux', 'rangeBase');
-    ranges.store(b, [mul(x, u32(2))], start);
-    ranges.store(b, [mul(x, u32(2)), u32(1)], count);
   });
   return k.build();
 }

@@ -115,6 +115,34 @@ export function splitRows(b: BlockBuilder): void {
   b.let('qt', div(row, 'TQ'));
 }
 
+/**
+ * Split-K decode with the query heads of a kv head in one invocation: invocation `x` takes one
+ * split of one row of (batch, kv head) and scores every key row it loads against all
+ * GROUP_SIZE query heads of that kv head, so each k and v row is read once per (kv head,
+ * split) instead of once per query head. Defines b, hkl (the local kv head), hk, row, split,
+ * p, pa, pb, qt, and `recordStride` and `record0`: head g's partial record (merge order
+ * ((b * HEADS + hl) * seqQ + row) * splits + split) is record0 + g * recordStride.
+ */
+export function kvHeadSplitRows(b: BlockBuilder): void {
+  b.comment('x = ((b * HEADS / GROUP_SIZE + hkl) * seqQ + row) * splits + split');
+  const split = b.let('split', mod('x', uniform('splits')));
+  const r = b.let('r', div('x', uniform('splits')));
+  const row = b.let('row', mod(r, uniform('seqQ')));
+  const bk = b.let('bk', div(r, uniform('seqQ')));
+  const kvHeads = paren(div('HEADS', 'GROUP_SIZE'));
+  const hkl = b.let('hkl', mod(bk, kvHeads));
+  const batch = b.let('b', div(bk, kvHeads));
+  b.let('hk', add('KV_HEAD_OFFSET', hkl));
+  const stride = b.let('recordStride', mul(uniform('seqQ'), uniform('splits')));
+  const firstHead = paren(add(mul(batch, 'HEADS'), mul(hkl, 'GROUP_SIZE')));
+  b.let('record0', add(mul(firstHead, stride), mul(row, uniform('splits')), split));
+  const p = b.let('p', sub(add(row, uniform('seqK')), uniform('seqQ')));
+  b.comment('The mask functions see a query tile of this one row (exact, never wider).');
+  b.let('pa', p);
+  b.let('pb', p);
+  b.let('qt', div(row, 'TQ'));
+}
+
 /** `findRoutedList(linear)`: binary search over the running tile totals of the lists. */
 export function findRoutedListFunction(aux: string): HelperFunction {
   return {

@@ -14,6 +14,7 @@ import {
   type TensorLayout,
 } from '../../kernel/blocks/layout.js';
 import { keyUpdate } from '../../kernel/blocks/online-softmax.js';
+import { forShortLoops } from '../../kernel/blocks/short-loops.js';
 import { f32OfBits, type RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
   add,
@@ -66,6 +67,13 @@ export interface KeyWalk {
   /** DW and DVW: the score and value loops' trip counts (short-loops.ts). */
   readonly vectors: number;
   readonly valueVectors: number;
+  /**
+   * `kvHead`: the invocation scores each key against all GROUP_SIZE query heads of its kv
+   * head (split-K decode, decode-split-heads.ts: `qrows`, `ms`, `ls`, `accs`, with alibi
+   * `slopes`, the staging rows `krow` and `vrow` in scope); one head (`qrow`, `m`, `l`,
+   * `acc`) otherwise.
+   */
+  readonly heads?: 'one' | 'kvHead';
 }
 
 const ceilTiles = (x: Expr) => div(paren(sub(add(x, 'TK'), u32(1))), 'TK');
@@ -155,8 +163,36 @@ function keyBody(b: BlockBuilder, w: KeyWalk): void {
     const kRow = b.let('kRow', kWalk.atSlot('kBase0', slot));
     const vRow = b.let('vRow', vWalk.atSlot('vBase0', slot));
     const load = (binding: string, row: Expr) => w.codec.load(at(binding, row));
-    keyUpdate(b, update(w, load(w.bindings.k.name, kRow), load(w.bindings.v.name, vRow)));
+    if (w.heads === 'kvHead') kvHeadKeyBody(b, w, kRow, vRow);
+    else keyUpdate(b, update(w, load(w.bindings.k.name, kRow), load(w.bindings.v.name, vRow)));
   }
+}
+
+/**
+ * The key against every query head of the kv head: its k and v rows are read from storage
+ * once into `krow` and `vrow`, then each head's score and update reads them from there.
+ */
+function kvHeadKeyBody(b: BlockBuilder, w: KeyWalk, kRow: Expr, vRow: Expr): void {
+  b.comment('One read of the key and value rows for all the query heads of this kv head.');
+  const stageRow = (row: string, binding: string, at: Expr, count: string, trips: number) =>
+    forShortLoops(b, count, trips, (body, d) =>
+      body.assign(index(row, d), w.codec.load(index(binding, add(at, d)))),
+    );
+  stageRow('krow', w.bindings.k.name, kRow, 'DW', w.vectors);
+  stageRow('vrow', w.bindings.v.name, vRow, 'DVW', w.valueVectors);
+  b.for(
+    'g',
+    u32(0),
+    (g) => lt(g, 'GROUP_SIZE'),
+    (head, g) => {
+      if (w.score.bias === 'alibi') head.let('slope', index('slopes', g));
+      keyUpdate(head, {
+        ...update(w, index('krow', 'd'), index('vrow', 'd')),
+        query: (d) => index(index('qrows', g), d),
+        state: { m: index('ms', g), l: index('ls', g), acc: (d) => index(index('accs', g), d) },
+      });
+    },
+  );
 }
 
 function update(w: KeyWalk, kAt: Expr, vAt: Expr) {

@@ -20,9 +20,9 @@ import type { Attention, Group, Routing, Table } from '../../ir/ir.js';
 import type { PlanInput, PlanStep, SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import type { Kernel } from '../../kernel/ir.js';
+import { bucketCountsKernel, bucketListsKernel, chunkCountWords } from '../kernels/bucket-lists.js';
 import {
   blockMeansKernel,
-  bucketListsKernel,
   keyBucketsKernel,
   ROUTE_AUX_BINDING,
   ROUTE_K_BINDING,
@@ -80,8 +80,12 @@ export function routingArrays(
     table.name,
     size.add(size.mul(heads, 'kvRows', 2), size.mul(heads, bucketCount(r), 2)),
   ];
-  if (r.kind === 'lsh') return [main, [`${table.name}.R`, ir.headDim * (r.buckets / 2)]];
-  return [main];
+  const counts: [string, SizeExpr] = [
+    `${table.name}.counts`,
+    chunkCountWords(heads, bucketCount(r)),
+  ];
+  if (r.kind === 'lsh') return [main, counts, [`${table.name}.R`, ir.headDim * (r.buckets / 2)]];
+  return [main, counts];
 }
 
 /** Uniform offsets of the sub-arrays of a bucketing table at `base`. */
@@ -105,6 +109,8 @@ export interface RouteContext {
   readonly tableOffset: SizeExpr;
   readonly centroidsOffset: SizeExpr | null;
   readonly projectionOffset: SizeExpr | null;
+  /** The bucket lists' per-chunk counts (cluster / lsh). */
+  readonly countsOffset: SizeExpr | null;
   readonly pushKernel: (
     name: string,
     kernel: Kernel,
@@ -145,6 +151,7 @@ export function routeSteps(context: RouteContext): PlanStep[] {
     ...bucketTableOffsets(context.tableOffset, group),
     centroids: context.centroidsOffset,
     projection: context.projectionOffset,
+    chunkCounts: context.countsOffset,
     centroidsPerHead: centroidCount(ir) ?? 0,
   };
   if (r.kind === 'topk') {
@@ -161,6 +168,11 @@ export function routeSteps(context: RouteContext): PlanStep[] {
     });
   }
   dispatch(`${table.name}.key_buckets`, keyBucketsKernel(shape, r, arrays));
+  dispatch(
+    `${table.name}.bucket_counts`,
+    bucketCountsKernel(shape, r, bucketCount(r), arrays),
+    false,
+  );
   dispatch(
     `${table.name}.bucket_lists`,
     bucketListsKernel(shape, r, bucketCount(r), arrays),

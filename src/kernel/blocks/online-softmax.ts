@@ -19,6 +19,7 @@ import {
   index,
   mul,
   neg,
+  ref,
   sub,
   T,
   add,
@@ -40,10 +41,19 @@ export interface KeyUpdate {
   readonly valueVectors: number;
   /** The product of a query vector and a key vector (`dot` for vec4, `*` for scalars). */
   readonly dot: (a: Expr, b: Expr) => Expr;
-  /** The query row's name, if not `qrow`. */
-  readonly query?: string;
+  /** The query row's name, if not `qrow`, or where its vector `d` lies. */
+  readonly query?: string | ((d: Expr) => Expr);
   /** The comment above the rescale, if not the default line. */
   readonly rescaleComment?: readonly string[];
+  /** The running max, sum and accumulator vector `d`, if not `m`, `l` and `acc[d]`. */
+  readonly state?: RunningState;
+}
+
+/** Where the online softmax keeps one row's running max, sum and accumulator. */
+export interface RunningState {
+  readonly m: Expr;
+  readonly l: Expr;
+  readonly acc: (d: Expr) => Expr;
 }
 
 /**
@@ -88,24 +98,21 @@ export function modifyScore(
 }
 
 export function keyUpdate(b: BlockBuilder, k: KeyUpdate): void {
+  const { m, l, acc } = k.state ?? { m: ref('m'), l: ref('l'), acc: (d) => index('acc', d) };
+  const query = k.query ?? 'qrow';
+  const q = typeof query === 'string' ? (d: Expr) => index(query, d) : query;
   const s = b.var('s', f32(0));
-  forShortLoops(b, 'DW', k.vectors, (body, d) =>
-    body.compound(s, '+=', k.dot(index(k.query ?? 'qrow', d), k.kAt)),
-  );
+  forShortLoops(b, 'DW', k.vectors, (body, d) => body.compound(s, '+=', k.dot(q(d), k.kAt)));
   modifyScore(b, k.score, k.modified, s);
   for (const line of k.rescaleComment ?? ['Lazy rescale: only when the running max grows.'])
     b.comment(line);
-  b.if(gt(s, 'm'), (grow) => {
-    const c = grow.let('c', call('exp2', sub('m', s)));
-    grow.compound('l', '*=', c);
-    forShortLoops(grow, 'DVW', k.valueVectors, (body, d) =>
-      body.compound(index('acc', d), '*=', c),
-    );
-    grow.assign('m', s);
+  b.if(gt(s, m), (grow) => {
+    const c = grow.let('c', call('exp2', sub(m, s)));
+    grow.compound(l, '*=', c);
+    forShortLoops(grow, 'DVW', k.valueVectors, (body, d) => body.compound(acc(d), '*=', c));
+    grow.assign(m, s);
   });
-  const w = b.let('w', call('exp2', sub(s, 'm')));
-  b.compound('l', '+=', w);
-  forShortLoops(b, 'DVW', k.valueVectors, (body, d) =>
-    body.compound(index('acc', d), '+=', mul(w, k.vAt)),
-  );
+  const w = b.let('w', call('exp2', sub(s, m)));
+  b.compound(l, '+=', w);
+  forShortLoops(b, 'DVW', k.valueVectors, (body, d) => body.compound(acc(d), '+=', mul(w, k.vAt)));
 }

@@ -102,33 +102,40 @@ fn main(
 ) {
   let x = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (x >= P.total) { return; }
-  // x = (((b * HEADS / GROUP_SIZE + hkl) * seqQ + row) * splits + split) * GROUP_SIZE + g
-  let g = x % GROUP_SIZE;
-  let xs = x / GROUP_SIZE;
-  let split = xs % P.splits;
-  let r = xs / P.splits;
+  // x = ((b * HEADS / GROUP_SIZE + hkl) * seqQ + row) * splits + split
+  let split = x % P.splits;
+  let r = x / P.splits;
   let row = r % P.seqQ;
   let bk = r / P.seqQ;
-  let hl = (bk % (HEADS / GROUP_SIZE)) * GROUP_SIZE + g;
+  let hkl = bk % (HEADS / GROUP_SIZE);
   let b = bk / (HEADS / GROUP_SIZE);
-  let h = HEAD_OFFSET + hl;
-  let hk = KV_HEAD_OFFSET + hl / GROUP_SIZE;
-  let record = ((b * HEADS + hl) * P.seqQ + row) * P.splits + split;
+  let hk = KV_HEAD_OFFSET + hkl;
+  let recordStride = P.seqQ * P.splits;
+  let record0 = (b * HEADS + hkl * GROUP_SIZE) * recordStride + row * P.splits + split;
   let p = row + P.seqK - P.seqQ;
   // The mask functions see a query tile of this one row (exact, never wider).
   let pa = p;
   let pb = p;
   let qt = row / TQ;
-  let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;
   let kBase0 = P.kBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DW;
   let vBase0 = P.vBase + (b * TOTAL_KV_HEADS + hk) * P.kvRows * DVW;
-  var qrow: array<vec4<f32>, DW>;
-  var acc: array<vec4<f32>, DVW>;
-  for (var d = 0u; d < DW; d++) { qrow[d] = qkvbuf[qRow + d] * 0.17677669; }
-  for (var d = 0u; d < DVW; d++) { acc[d] = vec4<f32>(0.0); }
-  var m = NEG_BIG;
-  var l = 0.0;
-  let slope = exp2(-8.0 * f32(hl + 1u) / f32(HEADS));
+  var qrows: array<array<vec4<f32>, DW>, GROUP_SIZE>;
+  var accs: array<array<vec4<f32>, DVW>, GROUP_SIZE>;
+  var ms: array<f32, GROUP_SIZE>;
+  var ls: array<f32, GROUP_SIZE>;
+  var slopes: array<f32, GROUP_SIZE>;
+  var krow: array<vec4<f32>, DW>;
+  var vrow: array<vec4<f32>, DVW>;
+  for (var g = 0u; g < GROUP_SIZE; g++) {
+    let hl = hkl * GROUP_SIZE + g;
+    let h = HEAD_OFFSET + hl;
+    let qRow = P.qBase + ((b * TOTAL_HEADS + h) * P.seqQ + row) * DW;
+    for (var d = 0u; d < DW; d++) { qrows[g][d] = qkvbuf[qRow + d] * 0.17677669; }
+    for (var d = 0u; d < DVW; d++) { accs[g][d] = vec4<f32>(0.0); }
+    ms[g] = NEG_BIG;
+    ls[g] = 0.0;
+    slopes[g] = exp2(-8.0 * f32(hl + 1u) / f32(HEADS));
+  }
   let segRow = auxbuf[P.segQBase + b * P.seqQ + row];
   // The row visits the key tiles of [0, prefix) and [lo, hi), as in the fused kernel;
   // the splits cut that list of visits (not the whole key range, so a ring step of a
@@ -168,25 +175,33 @@ fn main(
     let slot = select(P.ringPrefix + (j - P.ringPrefix) % P.ringSlots, j, j < P.ringPrefix);
     let kRow = kBase0 + slot * DW;
     let vRow = vBase0 + slot * DVW;
-    var s = 0.0;
-    for (var d = 0u; d < DW; d++) { s += dot(qrow[d], qkvbuf[kRow + d]); }
-    s = 3e+1 * tanhSafe(s * 0.033333335);
-    s -= slope * f32(abs(i32(p) - i32(j)));
-    s *= 1.442695;
-    // Lazy rescale: only when the running max grows.
-    if (s > m) {
-      let c = exp2(m - s);
-      l *= c;
-      for (var d = 0u; d < DVW; d++) { acc[d] *= c; }
-      m = s;
+    // One read of the key and value rows for all the query heads of this kv head.
+    for (var d = 0u; d < DW; d++) { krow[d] = qkvbuf[kRow + d]; }
+    for (var d = 0u; d < DVW; d++) { vrow[d] = qkvbuf[vRow + d]; }
+    for (var g = 0u; g < GROUP_SIZE; g++) {
+      let slope = slopes[g];
+      var s = 0.0;
+      for (var d = 0u; d < DW; d++) { s += dot(qrows[g][d], krow[d]); }
+      s = 3e+1 * tanhSafe(s * 0.033333335);
+      s -= slope * f32(abs(i32(p) - i32(j)));
+      s *= 1.442695;
+      // Lazy rescale: only when the running max grows.
+      if (s > ms[g]) {
+        let c = exp2(ms[g] - s);
+        ls[g] *= c;
+        for (var d = 0u; d < DVW; d++) { accs[g][d] *= c; }
+        ms[g] = s;
+      }
+      let w = exp2(s - ms[g]);
+      ls[g] += w;
+      for (var d = 0u; d < DVW; d++) { accs[g][d] += w * vrow[d]; }
     }
-    let w = exp2(s - m);
-    l += w;
-    for (var d = 0u; d < DVW; d++) { acc[d] += w * qkvbuf[vRow + d]; }
     j++;
   }
-  // The record: acc (DV floats), then the running max and sum (base 2).
-  let rec = P.partBase + record * REC;
-  for (var d = 0u; d < DVW; d++) { partbuf[rec + d] = acc[d]; }
-  partbuf[rec + DVW] = vec4<f32>(m, l, 0.0, 0.0);
+  // The records: acc (DV floats), then the running max and sum (base 2).
+  for (var g = 0u; g < GROUP_SIZE; g++) {
+    let rec = P.partBase + (record0 + g * recordStride) * REC;
+    for (var d = 0u; d < DVW; d++) { partbuf[rec + d] = accs[g][d]; }
+    partbuf[rec + DVW] = vec4<f32>(ms[g], ls[g], 0.0, 0.0);
+  }
 }

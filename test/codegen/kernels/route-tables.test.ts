@@ -25,7 +25,9 @@ function kernelsOf(a: CheckedAttention, profile = LLVMPIPE_PROFILE) {
 }
 
 const routeKernels = (a: CheckedAttention, profile = LLVMPIPE_PROFILE) =>
-  kernelsOf(a, profile).filter((k) => /\.(means|key_buckets|bucket_lists)$/.test(k.name));
+  kernelsOf(a, profile).filter((k) =>
+    /\.(means|key_buckets|bucket_counts|bucket_lists)$/.test(k.name),
+  );
 
 describe('route kernels on the kernel IR', () => {
   const cases: [string, CheckedAttention][] = [
@@ -37,7 +39,7 @@ describe('route kernels on the kernel IR', () => {
     for (const profile of [LLVMPIPE_PROFILE, PORTABLE_PROFILE])
       it(`${name} on ${profile.name}: built as IR, verified, rendered as planned`, () => {
         const kernels = routeKernels(a, profile);
-        expect(kernels.length).toBe(name === 'topk' ? 1 : 2);
+        expect(kernels.length).toBe(name === 'topk' ? 1 : 3);
         for (const k of kernels) {
           expect(k.ir).not.toBeNull();
           expect(verifyKernel(k.ir!, profile.limits)).toEqual([]);
@@ -78,16 +80,23 @@ describe('route kernels on the kernel IR', () => {
     );
   });
 
-  it('the bucket lists kernel binds no k and bounds its loops by two passes over the held keys', () => {
-    const [, lists] = routeKernels(attention({ mask: r.cluster(4) }));
-    expect(lists!.planned.wgsl).not.toContain('kbuf');
-    expect(lists!.planned.bindings.map((b) => b.buffer)).toEqual([
-      'params.attn.cluster0.bucket_lists',
-      'aux',
-    ]);
-    // Each pass walks the held keys: all of them in a plain run (kvRows = seqK), a ring's.
-    expect(printSize(lists!.ir!.loopIterations!)).toBe('(min(seqK, kvRows) + 1) * 2');
-    expect(lists!.planned.loopIterations).toEqual(lists!.ir!.loopIterations);
+  it('the bucket counts and lists kernels bind no k and walk one chunk of keys each', () => {
+    const [, counts, lists] = routeKernels(attention({ mask: r.cluster(4) }));
+    for (const [kernel, name] of [
+      [counts, 'bucket_counts'],
+      [lists, 'bucket_lists'],
+    ] as const) {
+      expect(kernel!.planned.wgsl).not.toContain('kbuf');
+      expect(kernel!.planned.bindings.map((b) => b.buffer)).toEqual([
+        `params.attn.cluster0.${name}`,
+        'aux',
+      ]);
+      expect(kernel!.planned.loopIterations).toEqual(kernel!.ir!.loopIterations);
+    }
+    expect(printSize(counts!.ir!.loopIterations!)).toBe('min(seqK, 4096) + 1');
+    expect(printSize(lists!.ir!.loopIterations!)).toBe(
+      'ceilDiv(min(seqK, kvRows), 4096) + 1 + min(seqK, 4096) + 1',
+    );
   });
 });
 
