@@ -15,6 +15,7 @@
 import type { HostPlan, PlanProjectedKernels, SizeEnv } from '../../codegen/plan.js';
 import type { DeviceTensor } from '../device-tensor-args.js';
 import { assertDeviceUsable } from '../device-errors.js';
+import { GrowingScratch } from './growing-scratch.js';
 import { recordStorePass } from './store-pass.js';
 import { CacheInputs, type CacheInput, type PlacedTensor } from './cache-inputs.js';
 import { StoreKernels } from './store-kernels.js';
@@ -97,9 +98,7 @@ export class ProjectedRows {
   private readonly name = 'projected rows of linformer';
   private readonly inputs: CacheInputs;
   private readonly claims: UploadClaims;
-  private partial: GPUBuffer | null = null;
-  /** Outgrown scratch: work recorded with it may not be submitted yet. */
-  private readonly retired: GPUBuffer[] = [];
+  private readonly scratch: GrowingScratch<'partial'>;
   private appended = 0;
   private destroyed = false;
 
@@ -114,6 +113,7 @@ export class ProjectedRows {
     readonly batch: number,
   ) {
     this.inputs = new CacheInputs(device, plan, this.name);
+    this.scratch = new GrowingScratch(device, this.name);
     this.claims = new UploadClaims(this.name);
   }
 
@@ -164,9 +164,8 @@ export class ProjectedRows {
 
   /** Device bytes: the rows, E and F with the count, the scratch of one append, staging. */
   get bytes(): number {
-    const scratch = [this.partial, ...this.retired].reduce((n, b) => n + (b?.size ?? 0), 0);
     const rows = this.groups.reduce((n, g) => n + g.rows.size, 0);
-    return rows + this.ef.size + scratch + this.inputs.bytes;
+    return rows + this.ef.size + this.scratch.bytes + this.inputs.bytes;
   }
 
   /** K', V' of a group `[B, Hkv_g, r, D + Dv]` f32, for reading (tests, debugging). */
@@ -209,7 +208,7 @@ export class ProjectedRows {
     );
     const [kT, vT] = placed as [PlacedTensor, PlacedTensor];
     await this.record(encoder, `appending ${count} tokens`, placed, (pass) => {
-      const partial = { buffer: this.scratch(partialBytes) };
+      const partial = { buffer: this.scratch.get('partial', partialBytes) };
       const ef = { buffer: this.ef };
       for (const { entry, rows } of this.groups) {
         const { project, reduce } = entry.kernels;
@@ -287,9 +286,8 @@ export class ProjectedRows {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const b of [this.ef, this.partial, ...this.retired, ...this.groups.map((g) => g.rows)])
-      b?.destroy();
-    this.retired.length = 0;
+    for (const b of [this.ef, ...this.groups.map((g) => g.rows)]) b.destroy();
+    this.scratch.destroy();
     this.inputs.destroy();
     this.kernels.destroy();
   }
@@ -297,21 +295,6 @@ export class ProjectedRows {
   private assertUsable(): void {
     if (this.destroyed) throw new Error(`${this.name} was destroyed (its destroy() was called)`);
     assertDeviceUsable(this.device, this.name);
-  }
-
-  /** The partial scratch of at least `bytes`, grown by doubling; the outgrown one is kept. */
-  private scratch(bytes: number): GPUBuffer {
-    const existing = this.partial;
-    if (existing && existing.size >= bytes) return existing;
-    const size = Math.max(256, bytes, existing ? existing.size * 2 : 0);
-    const buffer = this.device.createBuffer({
-      label: `${this.name}.partial`,
-      size: Math.ceil(size / 16) * 16,
-      usage: GPUBufferUsage.STORAGE,
-    });
-    if (existing) this.retired.push(existing);
-    this.partial = buffer;
-    return buffer;
   }
 
   private record(

@@ -14,6 +14,7 @@ import type { HostPlan, PlanCacheKernels, SizeEnv } from '../../codegen/plan.js'
 import { gaussianMatrix } from '../../random/index.js';
 import type { DeviceTensor } from '../device-tensor-args.js';
 import { assertDeviceUsable } from '../device-errors.js';
+import { GrowingScratch } from './growing-scratch.js';
 import { recordStorePass } from './store-pass.js';
 import { CacheInputs, type CacheInput, type PlacedTensor } from './cache-inputs.js';
 import { StoreKernels } from './store-kernels.js';
@@ -52,10 +53,11 @@ export class RecurrentState {
   /** Bytes of S and z of every (batch, kv head); FAVOR+'s W follows them in `state`. */
   readonly stateBytes: number;
   private readonly inputs: CacheInputs;
-  private chunk: GPUBuffer | null = null;
-  private qphi: GPUBuffer | null = null;
-  /** Outgrown scratch buffers: work recorded with them may not be submitted yet. */
-  private readonly retired: GPUBuffer[] = [];
+  /**
+   * The pending chunk and the queries' phi. The pending chunk is read by the fold recorded
+   * before the next stage, so a grown chunk buffer keeps the old one alive (GrowingScratch).
+   */
+  private readonly scratch: GrowingScratch<'chunk' | 'qphi'>;
   private pending: PendingChunk | null = null;
   private folded = 0;
   private readonly claims: UploadClaims;
@@ -73,6 +75,7 @@ export class RecurrentState {
     this.batch = batch;
     this.name = name;
     this.inputs = new CacheInputs(device, plan, name);
+    this.scratch = new GrowingScratch(device, name);
     this.claims = new UploadClaims(name);
     this.stateBytes = summaryBytes(store, batch);
     this.state = device.createBuffer({
@@ -121,11 +124,7 @@ export class RecurrentState {
 
   /** Device bytes the store holds: the state (and W), the scratch of one call, staging. */
   get bytes(): number {
-    const scratch = [this.chunk, this.qphi, ...this.retired].reduce(
-      (n, b) => n + (b?.size ?? 0),
-      0,
-    );
-    return this.state.size + scratch + this.inputs.bytes;
+    return this.state.size + this.scratch.bytes + this.inputs.bytes;
   }
 
   /**
@@ -160,7 +159,7 @@ export class RecurrentState {
           state: { buffer: this.state, offset: 0, size: this.stateBytes },
         });
       }
-      const chunk = this.scratch('chunk', chunkBytes);
+      const chunk = this.scratch.get('chunk', chunkBytes);
       const [kT, vT] = placed as [PlacedTensor, PlacedTensor];
       this.kernels.dispatch(pass, stageKeys.name, sizes, {
         k: kT.binding,
@@ -211,7 +210,7 @@ export class RecurrentState {
     this.claims.claim(encoder, placed);
     const qphiBytes = this.batch * this.store.heads * rows * this.store.features * 4;
     await this.record(encoder, `attending ${rows} rows`, placed, (pass) => {
-      const qphi = this.scratch('qphi', qphiBytes);
+      const qphi = this.scratch.get('qphi', qphiBytes);
       const [qT, oT] = placed as [PlacedTensor, PlacedTensor];
       this.kernels.dispatch(pass, stageQueries.name, sizes, {
         q: qT.binding,
@@ -243,8 +242,8 @@ export class RecurrentState {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const b of [this.state, this.chunk, this.qphi, ...this.retired]) b?.destroy();
-    this.retired.length = 0;
+    this.state.destroy();
+    this.scratch.destroy();
     this.inputs.destroy();
     this.kernels.destroy();
   }
@@ -257,23 +256,6 @@ export class RecurrentState {
   private assertUsable(): void {
     if (this.destroyed) throw new Error(`${this.name} was destroyed (its destroy() was called)`);
     assertDeviceUsable(this.device, this.name);
-  }
-
-  /** A scratch buffer of at least `bytes`, grown by doubling; the outgrown one is kept. */
-  private scratch(which: 'chunk' | 'qphi', bytes: number): GPUBuffer {
-    const existing = this[which];
-    // The pending chunk is read by the fold recorded before this stage: never overwrite it in
-    // a buffer that is too small, and keep it alive when the chunk buffer grows.
-    if (existing && existing.size >= bytes) return existing;
-    const size = Math.max(256, bytes, existing ? existing.size * 2 : 0);
-    const buffer = this.device.createBuffer({
-      label: `${this.name}.${which}`,
-      size: Math.ceil(size / 16) * 16,
-      usage: GPUBufferUsage.STORAGE,
-    });
-    if (existing) this.retired.push(existing);
-    this[which] = buffer;
-    return buffer;
   }
 
   private record(
