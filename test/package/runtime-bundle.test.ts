@@ -63,9 +63,9 @@ describe('a browser bundle of attnc/runtime', () => {
     expect(compilerApp.inputs.some((p) => p.includes('node_modules/chevrotain'))).toBe(true);
     expect(runtimeApp.gzipped * 4).toBeLessThan(compilerApp.gzipped);
     // The runtime with a plan inline (device-error scopes, device tensors, plan validation and
-    // the KV cache with its recurrent-state and routed side-table stores included: 30.2 KB
-    // gzipped, the cache ~12 KB of it); a budget that catches a compiler creeping back in
+    // the KV cache with its recurrent-state, projected-row, per-group and routed side-table
+    // stores included: 33.5 KB gzipped); a budget that catches a compiler creeping back in
     // (chevrotain alone is several times that).
-    expect(runtimeApp.gzipped).toBeLessThan(32 * 1024);
+    expect(runtimeApp.gzipped).toBeLessThan(36 * 1024);
   });
 });

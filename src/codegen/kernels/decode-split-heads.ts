@@ -38,6 +38,13 @@ type FusedStep = { readonly score: Score; readonly mask: Mask; readonly plan: Bl
  */
 export const KV_HEAD_MAX_VECTORS = 32;
 
+/**
+ * The most query heads one invocation takes: each keeps its query row and accumulator in
+ * private arrays (GROUP_SIZE x the row's vectors), which must stay small (and within WGSL's
+ * array size limit at `heads: 65536; kv_heads: 1`).
+ */
+export const KV_HEAD_MAX_GROUP = 16;
+
 /** Whether the partial kernel takes every query head of a kv head in one invocation. */
 export function servesKvHead(
   groupSize: number,
@@ -45,7 +52,11 @@ export function servesKvHead(
   valueDim: number,
   width: number,
 ): boolean {
-  return groupSize > 1 && (headDim + valueDim) / width <= KV_HEAD_MAX_VECTORS;
+  return (
+    groupSize > 1 &&
+    groupSize <= KV_HEAD_MAX_GROUP &&
+    (headDim + valueDim) / width <= KV_HEAD_MAX_VECTORS
+  );
 }
 
 /** `for (var g = 0u; g < GROUP_SIZE; g++)`: over the query heads of the kv head. */
