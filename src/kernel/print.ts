@@ -3,7 +3,7 @@
 // they render to. Sizes the host computes print as formulas over batch, seqQ and seqK.
 
 import type { SizeExpr } from '../codegen/plan.js';
-import type { Expr, Kernel, Stmt } from './ir.js';
+import type { Kernel, Stmt } from './ir.js';
 import { unreachableKernelNode } from './ir.js';
 import { renderExpr, renderType } from './render-wgsl.js';
 import { deriveLoopIterations } from './loop-bound.js';

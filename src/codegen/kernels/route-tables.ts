@@ -9,7 +9,6 @@ import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { arrayView } from '../../kernel/blocks/array-view.js';
 import {
-  heldKeys,
   keyHeadsOf,
   keyHeld,
   keySlot,
@@ -47,7 +46,7 @@ import {
   type BlockBuilder,
 } from '../../kernel/build.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
-import { KEY_SLOT_UNIFORMS, keySlotUniformsOf } from '../wgsl/softmax-kernel-setup.js';
+import { keySlotUniformsOf } from '../wgsl/softmax-kernel-setup.js';
 
 const WORKGROUP = 64;
 /** Bindings of k (its own buffer, or q/k/v packed in one) and of `aux`. */

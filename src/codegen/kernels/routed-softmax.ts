@@ -359,7 +359,7 @@ function queryRow(
     selectKeptRow(b, auxAt, ROUTED_QUERY_TILE);
     b.let('i', 'routeRow');
   } else {
-    const qt = b.let('qt', mod('linear', uniform('qTiles')));
+    b.let('qt', mod('linear', uniform('qTiles')));
     const bh = b.let('bh', div('linear', uniform('qTiles')));
     const hl = b.let('hl', mod(bh, 'HEADS'));
     b.let('b', div(bh, 'HEADS'));

@@ -15,7 +15,6 @@ import {
   paren,
   select,
   sub,
-  u32,
   uniform,
   type Operand,
 } from '../build.js';

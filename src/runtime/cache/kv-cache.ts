@@ -29,7 +29,7 @@ import type { CachedKeys, TensorRunner } from '../device-tensors.js';
 import { packHalves, unpackHalves } from '../f16.js';
 import type { LoadContext } from '../load-context.js';
 import { submitAndReadBack } from '../read-back.js';
-import type { RowSource, StoreShape } from './kv-store.js';
+import type { RowSource } from './kv-store.js';
 import { MAX_POSITIONS, type SlotLayout } from './slots.js';
 import {
   checkKernelsHaveStores,

@@ -65,7 +65,7 @@ export class RecurrentState {
 
   private constructor(
     private readonly device: GPUDevice,
-    private readonly plan: HostPlan,
+    plan: HostPlan,
     private readonly store: RecurrentStore,
     private readonly kernels: StoreKernels,
     batch: number,
