@@ -23,6 +23,7 @@ import type {
   TensorDType,
 } from './plan.js';
 import { size } from './plan.js';
+import { valuesPerWord } from '../kernel/blocks/row-codec.js';
 import type { RoutedRowsArrays } from './wgsl/emit-head-routing.js';
 
 /** What the plan's shape depends on in the target, decided here and nowhere else. */
@@ -59,9 +60,10 @@ export class Layout {
     if (!this.ends.has(name)) this.ends.set(name, 0);
   }
 
-  /** `length` in elements; f16 elements take half a word. */
+  /** `length` in elements, stored `valuesPerWord` to a word (row-codec.ts). */
   add(name: string, buffer: string, elements: SizeExpr, element: TensorDType): SizeExpr {
-    const length = element === 'f16' ? size.ceilDiv(elements, 2) : elements;
+    const perWord = valuesPerWord(element);
+    const length = perWord === 1 ? elements : size.ceilDiv(elements, perWord);
     const offset = this.ends.get(buffer);
     if (offset === undefined) throw new Error(`internal error: unknown buffer ${buffer}`);
     this.arrays.push({ name, buffer, offset, length, element });

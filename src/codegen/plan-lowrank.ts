@@ -12,8 +12,9 @@ import type { PlanBinding, PlanInput, SizeExpr } from './plan.js';
 import { size } from './plan.js';
 import {
   type GroupShape,
+  f32Codec,
   type KernelBuffer,
-  tensorElement,
+  tensorCodec,
   tensorUnitWords,
 } from './kernels/lowrank-blocks.js';
 import {
@@ -22,6 +23,7 @@ import {
   type SmallAttentionSpec,
 } from './kernels/lowrank-attend.js';
 import { rowStart, type RowPlace } from '../kernel/blocks/layout.js';
+import type { RowCodec } from '../kernel/blocks/row-codec.js';
 import { add, mul, u32, uniform } from '../kernel/build.js';
 import {
   linformerProjectKernel,
@@ -38,23 +40,23 @@ const EF = 'ef';
 /** Low-rank kernels name a bound buffer `q_buf`, `lowrank_buf`, `qkv_buf`. */
 const lowRankName = (buffer: string) => `${buffer.replace(/[^A-Za-z0-9]/g, '_')}_buf`;
 
-/** A buffer use with the element type the kernel reads it as (one per buffer). */
+/** A buffer use with the codec the kernel reads it with (one per buffer). */
 interface TypedUse extends BufferUse {
-  readonly element: string;
+  readonly codec: RowCodec;
 }
 
 /** The binder's bindings as the low-rank kernels declare them (name, access, element). */
 function bindLowRank(uses: readonly TypedUse[]) {
   const bound = bindBuffers(uses, lowRankName);
   const declared: KernelBuffer[] = bound.plan.map((p) => {
-    const elements = new Set(uses.filter((u) => u.buffer === p.buffer).map((u) => u.element));
-    if (elements.size > 1)
+    const codecs = uses.filter((u) => u.buffer === p.buffer).map((u) => u.codec);
+    if (new Set(codecs.map((c) => JSON.stringify(c.stored))).size > 1)
       throw new Error(`internal error: buffer ${p.buffer} bound with two element types`);
     return {
       name: bound.of(p.buffer).name,
       binding: p.binding,
       access: bound.writes(p.buffer) ? 'read_write' : 'read',
-      element: [...elements][0] as KernelBuffer['element'],
+      codec: codecs[0]!,
     };
   });
   return { declared, planBindings: bound.plan, nameOf: (buffer: string) => bound.of(buffer).name };
@@ -152,9 +154,10 @@ function lowRankParts(ctx: GroupPlanContext) {
     mechanism,
     shape,
     ...ctx.tensors,
-    vec: shape.width === 4 ? 'vec4<f32>' : 'f32',
-    /** Element of the q/k/v/o buffers: packed halves under f16. */
-    tensorVec: tensorElement(shape),
+    /** The scratch's codec (f32, the group's vector width). */
+    vec: f32Codec(shape.width),
+    /** The q/k/v/o buffers' codec (the attention's dtype). */
+    tensorVec: tensorCodec(shape),
     scratch: (name: string, elements: SizeExpr) =>
       builder.layout.add(`${group.name}.${name}`, SCRATCH, elements, 'f32'),
     words: (x: SizeExpr) => size.ceilDiv(x, shape.width),
@@ -193,9 +196,9 @@ function readsIntoScratch(
   also: readonly TypedUse[] = [],
 ): TypedUse[] {
   return [
-    ...tensors.map((t) => ({ buffer: t.buffer, write: false, element: p.tensorVec })),
+    ...tensors.map((t) => ({ buffer: t.buffer, write: false, codec: p.tensorVec })),
     ...also,
-    { buffer: SCRATCH, write: true, element: p.vec },
+    { buffer: SCRATCH, write: true, codec: p.vec },
   ];
 }
 
@@ -213,9 +216,9 @@ function attendQueries(
 ): void {
   const { q, o } = p;
   const uses = [
-    { buffer: q.buffer, write: false, element: p.tensorVec },
-    { buffer: SCRATCH, write: false, element: p.vec },
-    { buffer: o.buffer, write: true, element: p.tensorVec },
+    { buffer: q.buffer, write: false, codec: p.tensorVec },
+    { buffer: SCRATCH, write: false, codec: p.vec },
+    { buffer: o.buffer, write: true, codec: p.tensorVec },
   ];
   const b = bindLowRank(uses);
   const emitted = smallAttentionKernel({
@@ -268,7 +271,7 @@ function planLinformer(p: LowRankParts): void {
   for (const op of p.ops) {
     switch (op.kind) {
       case 'linformer-project': {
-        const ef = { buffer: EF, write: false, element: 'f32' };
+        const ef = { buffer: EF, write: false, codec: f32Codec(1) };
         const b = bindLowRank(readsIntoScratch(p, [k, v], [ef]));
         const emitted = linformerProjectKernel(shape, ir.layout, rank, chunk, maxSeq, b.declared, {
           k: { buffer: b.nameOf(k.buffer), base: k.offset },
@@ -281,7 +284,7 @@ function planLinformer(p: LowRankParts): void {
         break;
       }
       case 'linformer-reduce': {
-        const b = bindLowRank([{ buffer: SCRATCH, write: true, element: p.vec }]);
+        const b = bindLowRank([{ buffer: SCRATCH, write: true, codec: p.vec }]);
         const emitted = linformerReduceKernel(
           shape,
           rank,
@@ -330,7 +333,7 @@ function planNystrom(p: LowRankParts): void {
         landmarkValuesKernel(p, op, m, landmarks, landmarkValues);
         break;
       case 'nystrom-pinv': {
-        const b = bindLowRank([{ buffer: SCRATCH, write: true, element: 'f32' }]);
+        const b = bindLowRank([{ buffer: SCRATCH, write: true, codec: f32Codec(1) }]);
         const { scale } = p.mechanism;
         const chain = nystromPinvChain(shape, scale, m, method.iters, b.declared[0]!, {
           landmarks,

@@ -59,7 +59,6 @@ import {
   type AuxRead,
 } from '../../kernel/blocks/kept-rows.js';
 import { rowIndex } from '../../kernel/blocks/layout.js';
-import { storeHalves4 } from '../../kernel/blocks/row-codec.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
@@ -528,7 +527,7 @@ function writeRow(b: BlockBuilder, parts: OutputParts): void {
     b.range('d', 'DVW', (row, d) => {
       const x = row.let('x', scaled(d));
       const a = row.let('a', add(uniform('oBase'), mul(u32(2), paren(add(orow, d)))));
-      storeHalves4(row, o, a, x);
+      codec.store4(row, o, a, x);
     });
   } else if (codec.valuesPerWord === 2) {
     b.comment("f16: DV is a multiple of 4, so a row is whole words and each word is one row's.");

@@ -7,8 +7,8 @@
 //   nystrom:   q (layout) over the m landmark keys and mixed values, and
 //              the m query landmarks over all Nk keys (layout) -> landmark values.
 // No workgroup memory and no barriers: valid under every profile, rows past the end return.
-// Each buffer's declared element picks its row codec (f32, or f16 halves packed in
-// `vec2<u32>`), so the row expressions stay in row-vector units and all arithmetic is f32.
+// Each declared buffer carries its row codec (row-codec.ts: the attention's dtype for q/k/v/o,
+// f32 for the rest), so the row expressions stay in row-vector units and all arithmetic is f32.
 
 import type { SizeExpr } from '../plan.js';
 import { constantLoopCost } from '../wgsl/loop-budget.js';

@@ -16,7 +16,7 @@ import {
   type StorageDType,
 } from '../../kernel/blocks/row-codec.js';
 import { tensorView, withCalledHelpers, type TensorView } from '../../kernel/blocks/tensor-view.js';
-import type { Expr, Kernel, Type } from '../../kernel/ir.js';
+import type { Expr, Kernel } from '../../kernel/ir.js';
 
 /** Invocations per workgroup of every low-rank kernel. */
 export const LOWRANK_WORKGROUP = 64;
@@ -44,8 +44,8 @@ export interface KernelBuffer {
   readonly name: string;
   readonly binding: number;
   readonly access: 'read' | 'read_write';
-  /** `vec2<u32>`: four packed halves (a q/k/v/o tensor under dtype f16). */
-  readonly element: 'f32' | 'vec4<f32>' | 'vec2<u32>';
+  /** How its elements are stored and read (row-codec.ts): q/k/v/o in the attention's dtype. */
+  readonly codec: RowCodec;
 }
 
 /** An array a kernel reads or writes: the buffer's WGSL name and the array's word offset. */
@@ -61,42 +61,31 @@ export function totalOf(heads: number, rows: SizeExpr): SizeExpr {
   return size.mul('batch', heads, size.ceilDiv(rows, LOWRANK_WORKGROUP));
 }
 
-/** q/k/v/o rows: f32, or four halves packed in a `vec2<u32>` under dtype f16. */
+/** q/k/v/o rows in the attention's storage dtype (the plan binds them so). */
 export function tensorCodec(shape: GroupShape): RowCodec {
   return rowCodec(shape.dtype, shape.width, false);
 }
 
-/** The element q/k/v/o buffers are declared with (the plan binds them so). */
-export function tensorElement(shape: GroupShape): KernelBuffer['element'] {
-  if (shape.dtype === 'f16') {
-    if (shape.width !== 4) throw new Error('internal error: f16 needs vector width 4');
-    return 'vec2<u32>';
-  }
-  return shape.width === 4 ? 'vec4<f32>' : 'f32';
+/** E, F and the low-rank scratch: always f32, read `width` values at a time. */
+export function f32Codec(width: 1 | 4): RowCodec {
+  return rowCodec('f32', width, false);
 }
 
-/** Words of one row vector of q/k/v/o: four halves in two words under f16. */
+/** Words of one row vector of q/k/v/o. */
 export function tensorUnitWords(shape: GroupShape): number {
   return tensorCodec(shape).unitWords;
 }
 
-const ELEMENT_TYPES: Readonly<Record<KernelBuffer['element'], Type>> = {
-  f32: T.f32,
-  'vec4<f32>': T.vec(4, 'f32'),
-  'vec2<u32>': T.vec(2, 'u32'),
-};
-
 /** The kernel's storage bindings, in order. */
 export function declareBuffers(k: KernelBuilder, buffers: readonly KernelBuffer[]): void {
-  for (const b of buffers) k.storage(b.binding, b.name, b.access, ELEMENT_TYPES[b.element]);
+  for (const b of buffers) k.storage(b.binding, b.name, b.access, b.codec.stored);
 }
 
 /** The codec a declared buffer's elements are read and written with. */
 export function bufferCodec(buffers: readonly KernelBuffer[], name: string): RowCodec {
   const found = buffers.find((b) => b.name === name);
   if (!found) throw new Error(`internal error: buffer ${name} is not declared`);
-  const width = found.element === 'f32' ? 1 : 4;
-  return rowCodec(found.element === 'vec2<u32>' ? 'f16' : 'f32', width, false);
+  return found.codec;
 }
 
 /** A declared buffer as a tensor view (loads and stores in f32 through its codec). */

@@ -25,7 +25,8 @@ import type { SizeExpr } from '../plan.js';
 import { SIDE_TABLE_HEADER_WORDS } from './cache-side-tables.js';
 import { linformerProjectKernel, linformerReduceKernel, projectedRowsAttend } from './linformer.js';
 import { QUERY_PLACE, smallAttentionKernel } from './lowrank-attend.js';
-import { type GroupShape, type KernelBuffer, tensorElement } from './lowrank-blocks.js';
+import { f32Codec, type GroupShape, type KernelBuffer, tensorCodec } from './lowrank-blocks.js';
+import type { RowCodec } from '../../kernel/blocks/row-codec.js';
 
 /** Words before E in the `ef` buffer: the appended count, padded to 256 bytes. */
 export const EF_HEADER_WORDS = SIDE_TABLE_HEADER_WORDS;
@@ -68,14 +69,14 @@ export interface ProjectedRowsKernels {
 
 export function projectedRowsKernels(p: ProjectedRowsShape): ProjectedRowsKernels {
   const { shape, rank, chunk, maxSeq } = p;
-  const tensor = tensorElement(shape);
-  const vec = shape.width === 4 ? 'vec4<f32>' : 'f32';
+  const tensor = tensorCodec(shape);
+  const vec = f32Codec(shape.width);
   const buffer = (
     name: string,
     binding: number,
-    element: KernelBuffer['element'],
+    codec: RowCodec,
     written = false,
-  ): KernelBuffer => ({ name, binding, access: written ? 'read_write' : 'read', element });
+  ): KernelBuffer => ({ name, binding, access: written ? 'read_write' : 'read', codec });
   const ef = efLayout(shape.totalKvHeads, rank, maxSeq);
   const project = linformerProjectKernel(
     shape,
@@ -86,7 +87,7 @@ export function projectedRowsKernels(p: ProjectedRowsShape): ProjectedRowsKernel
     [
       buffer('k_buf', 1, tensor),
       buffer('v_buf', 2, tensor),
-      buffer('ef_buf', 3, 'f32'),
+      buffer('ef_buf', 3, f32Codec(1)),
       buffer('partial_buf', 4, vec, true),
     ],
     {

@@ -23,7 +23,7 @@ import type { Attention, Group } from '../../ir/ir.js';
 import { SUBGROUP_WORKGROUP_SIZE } from '../../passes/plan-blocks.js';
 import { keyHeadsOf, keyRowWalk, rowIndex } from '../../kernel/blocks/layout.js';
 import { modifyScore } from '../../kernel/blocks/online-softmax.js';
-import { rowCodec } from '../../kernel/blocks/row-codec.js';
+import { rowCodec, rowUnit } from '../../kernel/blocks/row-codec.js';
 import {
   add,
   addressOf,
@@ -89,7 +89,7 @@ export function subgroupSoftmaxKernel(
   if (plan.variant !== 'subgroup') throw new Error('internal error: not a subgroup plan');
   if (arrays.headRouting) throw new Error('internal error: head routing in subgroup kernel');
   // Storage is read in units: four halves (f16: packed u32s or native), vec4<f32>, or f32.
-  const unit = attention.dtype === 'f16' ? 4 : plan.vectorWidth;
+  const unit = rowUnit(attention.dtype, plan.vectorWidth);
   if (attention.headDim % unit !== 0 || attention.valueDim % unit !== 0)
     throw new Error('internal error: dims not a multiple of unit');
   const codec = rowCodec(attention.dtype, unit, target.nativeF16);

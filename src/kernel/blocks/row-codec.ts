@@ -77,6 +77,16 @@ export const PACK_ROW: HelperFunction = {
   ),
 };
 
+/** Values of `dtype` one u32 word of a buffer holds: two halves under f16. */
+export function valuesPerWord(dtype: StorageDType | 'u32'): 1 | 2 {
+  return dtype === 'f16' ? 2 : 1;
+}
+
+/** The values a row is read in: f16 rows come four halves at a time, whatever `width` is. */
+export function rowUnit(dtype: StorageDType, width: 1 | 4): 1 | 4 {
+  return dtype === 'f16' ? 4 : width;
+}
+
 export function rowCodec(dtype: StorageDType, width: 1 | 4, nativeF16: boolean): RowCodec {
   if (dtype === 'f32')
     return {
@@ -126,6 +136,11 @@ export interface WordCodec {
   readonly value: (words: string, base: Expr, ...terms: [Operand, ...Operand[]]) => Expr;
   /** One stored word from its `valuesPerWord` values (`f32`, or `vec2<f32>` under f16). */
   readonly word: (values: Expr) => Expr;
+  /**
+   * Stores `value` (a `vec4<f32>`) from word `a` of `words`: one `vec4<f32>` element under f32
+   * (width 4, `a` in elements), two words of two halves under f16.
+   */
+  readonly store4: (b: BlockBuilder, words: string, a: Expr, value: Expr) => void;
 }
 
 export function wordCodec(dtype: StorageDType, width: 1 | 4): WordCodec {
@@ -146,6 +161,7 @@ export function wordCodec(dtype: StorageDType, width: 1 | 4): WordCodec {
         loader(name, (b, e) => b.return(index(words, add(base, e))), true),
       value: (words, base, ...terms) => index(words, add(base, ...terms)),
       word: (values) => values,
+      store4: (b, words, a, value) => b.store(words, a, value),
     };
   return {
     stored: T.u32,
@@ -161,6 +177,10 @@ export function wordCodec(dtype: StorageDType, width: 1 | 4): WordCodec {
           ),
     value: (words, base, ...[first, ...rest]) => packedHalfAt(words, base, add(first, ...rest)),
     word: (values) => call('pack2x16float', values),
+    store4: (b, words, a, value) => {
+      b.store(words, a, call('pack2x16float', member(value, 'xy')));
+      b.store(words, add(a, u32(1)), call('pack2x16float', member(value, 'zw')));
+    },
   };
 }
 
@@ -168,12 +188,6 @@ export function wordCodec(dtype: StorageDType, width: 1 | 4): WordCodec {
 function unpackHalves4(words: string, a: Expr): Expr {
   const half2 = (at: Expr) => call('unpack2x16float', index(words, at));
   return construct(vec4f, half2(a), half2(add(a, u32(1))));
-}
-
-/** `value` (a vec4<f32>) into words `a` and `a + 1` of `words` as four f16 values. */
-export function storeHalves4(b: BlockBuilder, words: string, a: Expr, value: Expr): void {
-  b.store(words, a, call('pack2x16float', member(value, 'xy')));
-  b.store(words, add(a, u32(1)), call('pack2x16float', member(value, 'zw')));
 }
 
 /**
