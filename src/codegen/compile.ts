@@ -35,6 +35,7 @@ import {
 import { LOWRANK_WORKGROUP } from './kernels/lowrank-blocks.js';
 import { hasRoutedLeaf, ROUTED_QUERY_TILE } from './routing/key-source.js';
 import { routingInputs } from './routing/route-kernels.js';
+import { tensorAxes } from '../kernel/blocks/layout.js';
 
 export interface CompiledAttention {
   readonly name: string;
@@ -208,15 +209,14 @@ interface TensorShapes {
 }
 
 function tensorShapes(ir: Attention): TensorShapes {
-  const bhnd = ir.layout === 'bhnd';
   const shape = (heads: number, seq: SizeExpr, width: number): SizeExpr[] =>
-    bhnd ? ['batch', heads, seq, width] : ['batch', seq, heads, width];
+    tensorAxes<SizeExpr>(ir.layout, 'batch', heads, seq, width);
   return {
     q: shape(ir.heads, 'seqQ', ir.headDim),
     k: shape(ir.kvHeads, 'seqK', ir.headDim),
     v: shape(ir.kvHeads, 'seqK', ir.valueDim),
     o: shape(ir.heads, 'seqQ', ir.valueDim),
-    dims: (d, h, n) => (bhnd ? ['B', h, n, d] : ['B', n, h, d]),
+    dims: (d, h, n) => tensorAxes(ir.layout, 'B', h, n, d),
   };
 }
 

@@ -33,7 +33,7 @@ import {
   type BlockBuilder,
   type Operand,
 } from '../../kernel/build.js';
-import { rowStart } from '../../kernel/blocks/layout.js';
+import { rowStart, type TensorLayout } from '../../kernel/blocks/layout.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
 import {
   type ArrayPlace,
@@ -58,7 +58,7 @@ const oneLine = { oneLine: true };
 
 export function nystromLandmarksKernel(
   shape: GroupShape,
-  layout: 'bhnd' | 'bnhd',
+  layout: TensorLayout,
   landmarks: number,
   buffers: readonly KernelBuffer[],
   arrays: LandmarkArrays,

@@ -22,6 +22,11 @@ import type { Expr } from '../ir.js';
 
 export type TensorLayout = 'bhnd' | 'bnhd';
 
+/** A tensor's axes in host order (sizes or dim names): `[B, H, N, D]` or `[B, N, H, D]`. */
+export function tensorAxes<T>(layout: TensorLayout, batch: T, heads: T, seq: T, width: T): T[] {
+  return layout === 'bhnd' ? [batch, heads, seq, width] : [batch, seq, heads, width];
+}
+
 /** Index of the row's first unit; `position` may be a sum of terms (`ja + r`). */
 export function rowIndex(
   layout: TensorLayout,
