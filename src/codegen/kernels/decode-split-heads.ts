@@ -5,7 +5,7 @@
 // once for all of them instead of once per query head.
 
 import type { Attention, BlockPlan, Mask, Score } from '../../ir/ir.js';
-import { keyHeadsOf, keyRowWalk, rowIndex } from '../../kernel/blocks/layout.js';
+import { rowIndex } from '../../kernel/blocks/layout.js';
 import type { RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
   add,
@@ -25,6 +25,7 @@ import type { Expr } from '../../kernel/ir.js';
 import { constantLoopCost, loopCost } from '../wgsl/loop-budget.js';
 import type { SoftmaxKernelSetup } from '../wgsl/softmax-kernel-setup.js';
 import { overVectors } from './softmax.js';
+import { keyRowBases } from './softmax-rows.js';
 
 type Binding = { readonly name: string; readonly binding: number };
 type FusedStep = { readonly score: Score; readonly mask: Mask; readonly plan: BlockPlan };
@@ -79,14 +80,7 @@ export function kvHeadQueryRows(
 ): void {
   const layout = attention.layout;
   const seqQ = uniform('seqQ');
-  for (const [name, base, width] of [
-    ['kBase0', 'kBase', 'DW'],
-    ['vBase0', 'vBase', 'DVW'],
-  ] as const)
-    b.let(
-      name,
-      add(uniform(base), keyRowWalk(layout, keyHeadsOf(attention.groups.length), width, 'b').first),
-    );
+  keyRowBases(b, attention);
   const vec = step.plan.vectorWidth === 4 ? T.vec(4, 'f32') : T.f32;
   const perHead = (type: ReturnType<typeof T.array> | typeof T.f32) => T.array(type, 'GROUP_SIZE');
   b.var('qrows', undefined, perHead(T.array(vec, 'DW')));

@@ -79,6 +79,7 @@ import { partialRecord } from './decode-split.js';
 import { partialRecordWords } from '../wgsl/decode-splits.js';
 import { constantLoopCost } from '../wgsl/loop-budget.js';
 import { queryType, routedLeafCode, type RoutedLeafCode } from './routed-leaves.js';
+import { keyRowBases } from './softmax-rows.js';
 
 /** The fused kernel's arrays (no segment-range tables: rows are checked per key), and: */
 export interface RoutedArrays extends Omit<SoftmaxArrays, 'segRanges'> {
@@ -376,16 +377,11 @@ function queryRow(
   b.let('pa', p);
   b.let('pb', p);
   const layout = attention.layout;
-  const keyHeads = keyHeadsOf(attention.groups.length);
   const seqQ = uniform('seqQ');
   const seqK = uniform('seqK');
   b.let('qRow', add(uniform('qBase'), rowIndex(layout, 'TOTAL_HEADS', seqQ, 'DW', 'b', 'h', 'i')));
   b.let('oRow', add(uniform('oBase'), rowIndex(layout, 'TOTAL_HEADS', seqQ, 'DVW', 'b', 'h', 'i')));
-  for (const [base, width, first] of [
-    ['kBase0', 'DW', 'kBase'],
-    ['vBase0', 'DVW', 'vBase'],
-  ] as const)
-    b.let(base, add(uniform(first), keyRowWalk(layout, keyHeads, width, 'b').first));
+  keyRowBases(b, attention);
   b.let('NK', construct(T.i32, seqK));
   b.var('qrow', undefined, queryType(W));
   b.var('acc', undefined, T.array(W === 4 ? T.vec(4, 'f32') : T.f32, 'DVW'));

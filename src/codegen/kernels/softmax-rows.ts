@@ -29,8 +29,17 @@ import {
   workgroupUniformLoad,
   type BlockBuilder,
 } from '../../kernel/build.js';
+import type { Attention } from '../../ir/ir.js';
+import { keyHeadsOf, keyRowWalk } from '../../kernel/blocks/layout.js';
 import { f32OfBits } from '../../kernel/blocks/row-codec.js';
 import type { Expr, HelperFunction } from '../../kernel/ir.js';
+
+/** kBase0 and vBase0: the first k and v rows of (b, hk), through the key row walk. */
+export function keyRowBases(b: BlockBuilder, attention: Attention): void {
+  const keyHeads = keyHeadsOf(attention.groups.length);
+  b.let('kBase0', add(uniform('kBase'), keyRowWalk(attention.layout, keyHeads, 'DW', 'b').first));
+  b.let('vBase0', add(uniform('vBase'), keyRowWalk(attention.layout, keyHeads, 'DVW', 'b').first));
+}
 
 /** The head and kv head of the row's (local) head `hl`. */
 function headOfRow(b: BlockBuilder, hl: Expr): void {

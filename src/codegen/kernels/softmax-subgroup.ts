@@ -21,7 +21,7 @@
 
 import type { Attention, Group } from '../../ir/ir.js';
 import { SUBGROUP_WORKGROUP_SIZE } from '../../passes/plan-blocks.js';
-import { keyHeadsOf, keyRowWalk, rowIndex } from '../../kernel/blocks/layout.js';
+import { keyHeadsOf, rowIndex } from '../../kernel/blocks/layout.js';
 import { modifyScore } from '../../kernel/blocks/online-softmax.js';
 import { rowCodec, rowUnit } from '../../kernel/blocks/row-codec.js';
 import {
@@ -64,7 +64,7 @@ import {
   type SoftmaxKernelSetup,
 } from '../wgsl/softmax-kernel-setup.js';
 import { alibiSlope, declareBindings, declareConstants, helperParagraphs } from './softmax.js';
-import { gridTile } from './softmax-rows.js';
+import { gridTile, keyRowBases } from './softmax-rows.js';
 import { lseStore, stage, stagedTile, visitedTiles } from './softmax-walk.js';
 
 /** What the parts of main share: the unit (1 or 4 f32s a storage element holds) and more. */
@@ -126,7 +126,7 @@ export function subgroupSoftmaxKernel(
   k.inputs(SUBGROUP_INPUTS);
   k.main((b) => {
     gridTile(b);
-    keyRows(b, attention);
+    keyRowBases(b, attention);
     subgroupTickets(b);
     loadQueryTile(b, shape);
     visitedTiles(b, { mask, tiles: 'staged' }, (first) =>
@@ -173,21 +173,6 @@ function declareWorkgroupMemory(k: KernelBuilder): void {
   ]);
   for (const name of ['wgFirst', 'wgSecond', 'wgEnd', 'wgSubgroups']) k.workgroupVar(name, T.u32);
   k.workgroupVar('wgTickets', T.atomicU32);
-}
-
-/** kBase0 and vBase0: the first k and v rows of (b, hk), through the key row walk. */
-function keyRows(b: BlockBuilder, attention: Attention): void {
-  for (const [name, base, width] of [
-    ['kBase0', 'kBase', 'DW'],
-    ['vBase0', 'vBase', 'DVW'],
-  ] as const)
-    b.let(
-      name,
-      add(
-        uniform(base),
-        keyRowWalk(attention.layout, keyHeadsOf(attention.groups.length), width, 'b').first,
-      ),
-    );
 }
 
 /** `sg`: the subgroup's number, 0..count-1, from an atomic ticket per subgroup. */

@@ -8,7 +8,7 @@
 // rows share one load (GPU-shaped); `rowwise` reads K/V straight from storage (CPU-shaped).
 
 import type { Attention, BlockPlan, Group } from '../../ir/ir.js';
-import { keyHeadsOf, keyRowWalk, rowIndex } from '../../kernel/blocks/layout.js';
+import { keyHeadsOf, rowIndex } from '../../kernel/blocks/layout.js';
 import { LOWEST_SCORE, TANH_SAFE } from '../../kernel/blocks/online-softmax.js';
 import { rowCodec, type RowCodec } from '../../kernel/blocks/row-codec.js';
 import {
@@ -44,7 +44,13 @@ import {
   type SoftmaxKernelSetup,
 } from '../wgsl/softmax-kernel-setup.js';
 import { auxWords, maskHelperParagraphs } from './softmax-mask.js';
-import { findRoutedListFunction, gridRows, routedRows, routedWeight } from './softmax-rows.js';
+import {
+  findRoutedListFunction,
+  gridRows,
+  keyRowBases,
+  routedRows,
+  routedWeight,
+} from './softmax-rows.js';
 import { keyWalk, lseStore } from './softmax-walk.js';
 
 export function softmaxKernel(
@@ -247,7 +253,6 @@ export function queryRow(
   outputRow = true,
 ): void {
   const layout = attention.layout;
-  const keyHeads = keyHeadsOf(attention.groups.length);
   const seqQ = uniform('seqQ');
   b.let(
     'qRow',
@@ -258,8 +263,7 @@ export function queryRow(
       'oRow',
       add(uniform('oBase'), rowIndex(layout, 'TOTAL_HEADS', seqQ, 'DVW', 'b', 'h', 'row')),
     );
-  b.let('kBase0', add(uniform('kBase'), keyRowWalk(layout, keyHeads, 'DW', 'b').first));
-  b.let('vBase0', add(uniform('vBase'), keyRowWalk(layout, keyHeads, 'DVW', 'b').first));
+  keyRowBases(b, attention);
   const vec = step.plan.vectorWidth === 4 ? T.vec(4, 'f32') : T.f32;
   b.var('qrow', undefined, T.array(vec, 'DW'));
   b.var('acc', undefined, T.array(vec, 'DVW'));
