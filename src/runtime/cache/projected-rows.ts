@@ -6,9 +6,10 @@
 // (host arrays or device tensors, projections.ts), and kept on the GPU after the appended count
 // (the `ef` buffer, laid out as the plan entry's `ef` says: codegen/kernels/projected-rows.ts),
 // which the project kernel reads its first column from: a decode step writes no uniform. Only
-// this store's kernels read `ef`: a hybrid's softmax groups run without E and F. `attend` runs the queries against the rows; linformer is non-causal, so
-// every query sees every key appended so far, its own chunk's included: a plain run with
-// Nq = the queries and Nk = the cache's length.
+// this store's kernels read `ef`: a hybrid's softmax groups run without E and F. `attend` runs
+// the queries against the rows; linformer is non-causal, so every query sees every key
+// appended so far, its own chunk's included: a plain run with Nq = the queries and Nk = the
+// cache's length.
 //
 // One object serves every linformer group of a plan (they share E and F and the count); each
 // group has its rows and its kernels (`HostPlan.cacheKernels`, kind 'projected').
