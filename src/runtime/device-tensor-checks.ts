@@ -85,7 +85,10 @@ export function checkDeviceTensors(
   args: DeviceRunArgs,
   sizes: SizeEnv,
   limits: Pick<GPUSupportedLimits, 'minStorageBufferOffsetAlignment'>,
-  /** Tensors bound by the caller itself (a KV cache's stores), neither wanted nor checked here. */
+  /**
+   * Tensors neither wanted nor checked here: those a KV cache binds itself (its stores) and
+   * inputs no kernel of its run reads (cached-run-plan.ts).
+   */
   prebound: ReadonlySet<TensorName> = new Set(),
 ): BoundTensor[] {
   const lseOutput = plan.outputs.find((o) => o.name === 'lse');

@@ -18,6 +18,7 @@ import { evalSize, holds } from '../codegen/plan.js';
 import { gaussianMatrix } from '../random/index.js';
 import type { DeviceRunArgs, TensorName } from './device-tensor-args.js';
 import { createCheckMemo } from './device-tensor-check-memo.js';
+import { inputsOnlySkippedRead, planWithout } from './cached-run-plan.js';
 import { deviceRunSizes, type BoundTensor } from './device-tensor-checks.js';
 import { assertDeviceUsable, DeviceError, withErrorScopes } from './device-errors.js';
 import {
@@ -54,7 +55,9 @@ export interface CachedKeys {
   readonly tensors: readonly BoundTensor[];
   /**
    * Kernels not to run: those of head groups whose cache store computes their heads itself (a
-   * recurrent state). Buffers only they bind are not allocated either.
+   * recurrent state, linformer's projected rows). Buffers only they bind are not allocated
+   * either, and inputs only they read (E and F) are neither taken nor copied
+   * (cached-run-plan.ts).
    */
   readonly skipKernels?: ReadonlySet<string>;
   /**
@@ -78,25 +81,6 @@ export interface KernelOverride {
   readonly sizes: SizeEnv;
   /** Plan buffer name to the binding that replaces it for this kernel. */
   readonly bindings: ReadonlyMap<string, GPUBufferBinding>;
-}
-
-/**
- * The plan as a cached run with `skip` sees it, for the size checks: without the skipped
- * kernels (their loop bounds and buffers grow with seqK, but they never run) and the buffers
- * only they bind.
- */
-function planWithout(plan: HostPlan, skip: ReadonlySet<string>): HostPlan {
-  const kernels = plan.kernels.filter((k) => !skip.has(k.name));
-  // Inputs' arrays are named after them (plan steps upload input X into array X).
-  const tensorArrays = new Set<string>([
-    ...plan.inputs.map((i) => i.name),
-    ...plan.outputs.map((o) => o.array),
-  ]);
-  const used = new Set([
-    ...kernels.flatMap((k) => k.bindings.map((b) => b.buffer)),
-    ...plan.arrays.filter((a) => tensorArrays.has(a.name)).map((a) => a.buffer),
-  ]);
-  return { ...plan, kernels, buffers: plan.buffers.filter((b) => used.has(b.name)) };
 }
 
 /** Records a kernel's results into place; `arrayAt` is where a plan array lies. */
@@ -272,6 +256,8 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       switch (step.kind) {
         case 'upload': {
           const b = byName.get(step.input);
+          // An input only skipped kernels read (a linformer group's E and F next to its cache).
+          if (!b && needed && !needed.has(arrayOf(step.array).buffer)) break;
           if (!b) throw new Error(`plan: input '${step.input}' was not checked`);
           if (!b.direct) {
             const target = bindingOf(b.array.buffer).buffer;
@@ -470,10 +456,13 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
       const skip = cached?.skipKernels;
       checkRunSizes(skip?.size ? planWithout(plan, skip) : plan, sizes, context.runLimits);
       const prebound = cached?.tensors ?? [];
-      const bound = [
-        ...checkTensors(args, sizes, new Set(prebound.map((b) => b.name))),
-        ...prebound,
-      ];
+      // Neither checked nor taken from args: the cache's own tensors, and inputs no kernel of
+      // this run reads.
+      const notTaken = new Set([
+        ...prebound.map((b) => b.name),
+        ...(skip?.size ? inputsOnlySkippedRead(plan, skip) : []),
+      ]);
+      const bound = [...checkTensors(args, sizes, notTaken), ...prebound];
       await checkBuffersBelong(bound);
       assertUsable();
       const at =

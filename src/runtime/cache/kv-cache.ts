@@ -45,12 +45,8 @@ import type { CacheInput } from './cache-inputs.js';
 import { RecurrentState, stateBufferBytes, type RecurrentStore } from './recurrent-state.js';
 import { RoutedStores, routedTablesOf } from './routed-stores.js';
 import { floatInput } from './host-halves.js';
-import {
-  checkProjectedRoom,
-  checkProjections,
-  ProjectedRows,
-  projectedStoresOf,
-} from './projected-rows.js';
+import { checkProjectedRoom, ProjectedRows, projectedStoresOf } from './projected-rows.js';
+import { checkProjections, type ProjectionInput } from './projections.js';
 
 export interface CacheOptions {
   /** Sequences decoded side by side (axis B of every tensor). */
@@ -68,11 +64,12 @@ export interface CacheOptions {
    */
   readonly centroids?: Float32Array;
   /**
-   * A spec with a `linformer` group: its projections `E` and `F` `[Hkv, r, max_seq]` f32, fixed
-   * for the cache's life (each key is projected once, when it is appended).
+   * A spec with a `linformer` group: its projections `E` and `F` `[Hkv, r, max_seq]` f32, host
+   * arrays or device tensors (COPY_SRC), copied into the cache at createCache and fixed for its
+   * life (each key is projected once, when it is appended).
    */
-  readonly E?: Float32Array;
-  readonly F?: Float32Array;
+  readonly E?: ProjectionInput;
+  readonly F?: ProjectionInput;
 }
 
 /** A host array (Float32Array; Uint16Array halves or Float32Array for f16; Uint32Array for ids) or a device tensor. */
@@ -191,7 +188,9 @@ export function createKvCache(
     }
   }
   const projections =
-    projectedGroups.length > 0 ? checkProjections(name, plan, options ?? {}) : null;
+    projectedGroups.length > 0 && projectedEntries[0]
+      ? checkProjections(name, plan, projectedEntries[0], options, device.limits)
+      : null;
   // The plan's own kernels of a recurrent or linformer group (prefill over all keys) never run here.
   const skipKernels = new Set(
     plan.kernels
@@ -277,7 +276,7 @@ export function createKvCache(
   // The linformer groups' rows: their kernels compile asynchronously; append and attend wait.
   let projectedRows: ProjectedRows | null = null;
   const projectedReady = projections
-    ? ProjectedRows.create(device, plan, { batch, ...projections }).then((p) => {
+    ? ProjectedRows.create(device, plan, { batch, projections }).then((p) => {
         projectedRows = p;
         if (destroyed) p.destroy();
         return p;
@@ -766,8 +765,8 @@ export function createKvCache(
           o: oTensor,
           ...(args.lse ? { lse: args.lse } : {}),
           ...extras,
-          // The plan's other groups take E and F as inputs too: the cache's own copy.
-          ...(projected ? projected.projections() : {}),
+          // No E and F: only the skipped linformer kernels read them (device-tensors.ts leaves
+          // out inputs that only skipped kernels read), so nothing copies them per step.
           encoder,
           batch,
           seqQ: t,

@@ -2,12 +2,14 @@
 // keys and values it keeps, per (batch, kv head), K' = sum over appended positions j of
 // E[:, j] k_j^T (r x D) and V' = sum F[:, j] v_j^T (r x Dv), f32, on the GPU: the rows a plain
 // run projects from all its keys, updated by each append from the new keys only, so memory
-// does not grow with the context. E and F `[Hkv, r, max_seq]` are given once, to createCache,
-// and kept on the GPU after the appended count (the `ef` buffer, laid out as the plan entry's
-// `ef` says: codegen/kernels/projected-rows.ts), which the project kernel reads its first column from: a decode step
-// writes no uniform. `attend` runs the queries against the rows; linformer is non-causal, so
-// every query sees every key appended so far, its own chunk's included: a plain run with
-// Nq = the queries and Nk = the cache's length.
+// does not grow with the context. E and F `[Hkv, r, max_seq]` are given once, to createCache
+// (host arrays or device tensors, projections.ts), and kept on the GPU after the appended count
+// (the `ef` buffer, laid out as the plan entry's `ef` says: codegen/kernels/projected-rows.ts),
+// which the project kernel reads its first column from: a decode step writes no uniform. Only
+// this store's kernels read `ef`: a hybrid's softmax groups run without E and F. `attend` runs
+// the queries against the rows; linformer is non-causal, so every query sees every key
+// appended so far, its own chunk's included: a plain run with Nq = the queries and Nk = the
+// cache's length.
 //
 // One object serves every linformer group of a plan (they share E and F and the count); each
 // group has its rows and its kernels (`HostPlan.cacheKernels`, kind 'projected').
@@ -20,12 +22,12 @@ import { recordStorePass } from './store-pass.js';
 import { CacheInputs, type CacheInput, type PlacedTensor } from './cache-inputs.js';
 import { StoreKernels } from './store-kernels.js';
 import { UploadClaims } from './upload-claims.js';
+import { writeProjections, type CheckedProjections } from './projections.js';
 
 export interface ProjectedRowsOptions {
   readonly batch: number;
-  /** `E` and `F` `[Hkv, r, max_seq]` f32 (checked by `checkProjections`). */
-  readonly E: Float32Array;
-  readonly F: Float32Array;
+  /** `E` and `F` `[Hkv, r, max_seq]` f32, checked (projections.ts). */
+  readonly projections: CheckedProjections;
 }
 
 interface GroupRows {
@@ -38,45 +40,6 @@ interface GroupRows {
 /** The linformer groups of a plan that a KV cache keeps projected rows for (empty: none). */
 export function projectedStoresOf(plan: HostPlan): readonly PlanProjectedKernels[] {
   return (plan.cacheKernels ?? []).filter((s): s is PlanProjectedKernels => s.kind === 'projected');
-}
-
-/**
- * createCache's E and F for a plan with linformer groups: Float32Arrays of `[Hkv, r, max_seq]`;
- * throws naming the tensor, the expected and the actual value.
- */
-export function checkProjections(
-  name: string,
-  plan: HostPlan,
-  given: { readonly E?: unknown; readonly F?: unknown },
-): { readonly E: Float32Array; readonly F: Float32Array } {
-  const entry = projectedStoresOf(plan)[0];
-  if (!entry) throw new Error(`attention '${name}': no linformer group keeps projected rows`);
-  const kvHeads = plan.inputs.find((i) => i.name === 'E')?.shape[0] ?? entry.kvHeads;
-  const dims = `[Hkv, r, max_seq] = [${kvHeads}, ${entry.rank}, ${entry.maxSeq}]`;
-  const elements = Number(kvHeads) * entry.rank * entry.maxSeq;
-  const checked = (tensor: 'E' | 'F'): Float32Array => {
-    const x = given[tensor];
-    if (x === undefined) {
-      throw new Error(
-        `createCache: attention '${name}' has a linformer group ('${entry.group}'): pass its ` +
-          `projections E and F (${dims} f32) to createCache({ E, F }); the cache projects each ` +
-          'key once, as it is appended',
-      );
-    }
-    if (!(x instanceof Float32Array)) {
-      const kind = (x as object)?.constructor?.name ?? typeof x;
-      throw new Error(
-        `createCache: tensor '${tensor}': expected Float32Array (f32 ${dims}), got ${kind}`,
-      );
-    }
-    if (x.length !== elements) {
-      throw new Error(
-        `createCache: tensor '${tensor}' has ${x.length} elements, expected f32 ${dims} (${elements} elements)`,
-      );
-    }
-    return x;
-  };
-  return { E: checked('E'), F: checked('F') };
 }
 
 /** Throws before anything is written when `count` more positions would pass max_seq. */
@@ -108,8 +71,6 @@ export class ProjectedRows {
     private readonly groups: readonly GroupRows[],
     private readonly kernels: StoreKernels,
     private readonly ef: GPUBuffer,
-    /** The attention's kv heads (E and F hold every one). */
-    private readonly kvHeads: number,
     readonly batch: number,
   ) {
     this.inputs = new CacheInputs(device, plan, this.name);
@@ -117,7 +78,10 @@ export class ProjectedRows {
     this.claims = new UploadClaims(this.name);
   }
 
-  /** The store of every linformer group of `plan`; resolves once the device took its kernels. */
+  /**
+   * The store of every linformer group of `plan`; E and F are written into it at once (before
+   * this resolves), and it resolves once the device took them and the kernels.
+   */
   static async create(
     device: GPUDevice,
     plan: HostPlan,
@@ -128,22 +92,14 @@ export class ProjectedRows {
     if (!first) throw new Error('projected rows: the plan has no linformer cache kernels');
     const name = 'projected rows of linformer';
     assertDeviceUsable(device, name);
-    const kernels = await StoreKernels.create(
-      device,
-      name,
-      entries.flatMap((e) => Object.values(e.kernels)),
-    );
-    const kvHeads = options.E.length / (first.rank * first.maxSeq);
     const layout = first.ef;
+    // Only this store's kernels read E and F (a hybrid's other groups never get them).
     const ef = device.createBuffer({
       label: `${name}.ef`,
       size: Math.ceil((layout.words * 4) / 16) * 16,
-      // COPY_SRC: the plan's other groups take E and F as inputs, copied into their binding.
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
     });
-    // Copies: ArrayBuffer-backed for writeBuffer (the caller's may be shared).
-    device.queue.writeBuffer(ef, layout.e * 4, new Float32Array(options.E));
-    device.queue.writeBuffer(ef, layout.f * 4, new Float32Array(options.F));
+    const written = writeProjections(device, ef, layout, first.group, options.projections);
     const groups = entries.map((entry) => {
       const rowsBytes =
         options.batch * entry.kvHeads * entry.rank * (entry.headDim + entry.valueDim) * 4;
@@ -154,7 +110,22 @@ export class ProjectedRows {
       });
       return { entry, rows, rowsBytes };
     });
-    return new ProjectedRows(device, plan, groups, kernels, ef, kvHeads, options.batch);
+    const buffers = [ef, ...groups.map((g) => g.rows)];
+    written.catch(() => undefined); // awaited below, once the kernels exist
+    let kernels: StoreKernels | null = null;
+    try {
+      kernels = await StoreKernels.create(
+        device,
+        name,
+        entries.flatMap((e) => Object.values(e.kernels)),
+      );
+      await written;
+    } catch (error) {
+      kernels?.destroy();
+      buffers.forEach((b) => b.destroy());
+      throw error;
+    }
+    return new ProjectedRows(device, plan, groups, kernels, ef, options.batch);
   }
 
   /** Positions appended since the start or the last reset. */
@@ -259,18 +230,6 @@ export class ProjectedRows {
         this.kernels.dispatch(pass, entry.kernels.attend.name, sizes, bind, 'workgroups');
       }
     });
-  }
-
-  /** E and F as device tensors (for the plan's other groups' kernels, which bind them too). */
-  projections(): { readonly E: DeviceTensor; readonly F: DeviceTensor } {
-    const { rank, maxSeq, ef: layout } = this.groups[0]!.entry;
-    const at = (words: number): DeviceTensor => ({
-      buffer: this.ef,
-      offset: words * 4,
-      dtype: 'f32',
-      shape: [this.kvHeads, rank, maxSeq],
-    });
-    return { E: at(layout.e), F: at(layout.f) };
   }
 
   /** Starts over: the rows and the count zeroed on the GPU (submitted at once). */
