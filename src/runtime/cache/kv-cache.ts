@@ -36,6 +36,7 @@ import {
   createGroupStores,
   groupStoreLayouts,
   kernelOverrides,
+  kernelsOf,
   writeStores,
   type GroupStore,
   type KeyGroup,
@@ -193,11 +194,7 @@ export function createKvCache(
       : null;
   // The plan's own kernels of a recurrent or linformer group (prefill over all keys) never run here.
   const skipKernels = new Set(
-    plan.kernels
-      .filter((k) =>
-        [...recurrentGroups, ...projectedGroups].some((g) => k.name.startsWith(`${g}.`)),
-      )
-      .map((k) => k.name),
+    [...recurrentGroups, ...projectedGroups].flatMap((g) => kernelsOf(plan, g)),
   );
   // The softmax groups' k/v stores (group-stores.ts); none when every group keeps a recurrent
   // state. `slots` is the widest store's: it sizes the plan's scratch.
