@@ -255,12 +255,23 @@ function precedenceOf(e: Expr): number {
   return POSTFIX;
 }
 
-/** WGSL needs parentheses when a child binds looser, or to mix logical or bitwise operators. */
+const BITWISE = PRECEDENCE['&'];
+const SHIFT = PRECEDENCE['<<'];
+
+/**
+ * WGSL needs parentheses when a child binds looser, to mix logical or bitwise operators, and
+ * wherever its grammar wants a unary expression: both operands of a shift, the right operand
+ * of a bitwise operator, and the left one unless it continues the same operator's chain (so
+ * `(a + b) >> c`, `(a + b) & c` and `(a & b) && c`, never the invalid unparenthesized forms).
+ */
 function needsParens(child: Expr, op: BinaryOp, side: 'left' | 'right'): boolean {
-  const parent = PRECEDENCE[op];
-  const mine = precedenceOf(child);
-  if (mine !== parent) return mine < parent;
   if (child.kind !== 'binary') return false;
+  const parent = PRECEDENCE[op];
+  const mine = PRECEDENCE[child.op];
+  if (parent === SHIFT) return true;
+  if (parent === BITWISE) return side === 'right' || child.op !== op;
+  if (mine === BITWISE) return true;
+  if (mine !== parent) return mine < parent;
   if (parent <= 3 && child.op !== op) return true;
   return side === 'right' || parent === 3;
 }

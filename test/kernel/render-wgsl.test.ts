@@ -103,6 +103,18 @@ fn main(
     expect(renderExpr(mul(paren(div('x', 'S')), 'n'))).toBe('(x / S) * n');
     expect(renderExpr(or(and('a', 'b'), 'c'))).toBe('(a && b) || c');
     expect(renderExpr(binary('&', binary('|', 'a', 'b'), 'c'))).toBe('(a | b) & c');
+    // WGSL's grammar wants unary operands for shifts and a bitwise operator's right side, and
+    // a bitwise chain only of its own operator: tighter-binding children are parenthesized too.
+    expect(renderExpr(binary('>>', add('a', 'b'), 'c'))).toBe('(a + b) >> c');
+    expect(renderExpr(binary('<<', 'a', mul('b', 'c')))).toBe('a << (b * c)');
+    expect(renderExpr(binary('<<', binary('<<', 'a', 'b'), 'c'))).toBe('(a << b) << c');
+    expect(renderExpr(binary('&', add('a', 'b'), 'c'))).toBe('(a + b) & c');
+    expect(renderExpr(binary('|', 'x', binary('<<', 'y', u32(16))))).toBe('x | (y << 16u)');
+    expect(renderExpr(binary('&', binary('&', 'a', 'b'), 'c'))).toBe('a & b & c');
+    expect(renderExpr(binary('&', 'a', binary('&', 'b', 'c')))).toBe('a & (b & c)');
+    expect(renderExpr(and(binary('&', 'a', 'b'), 'c'))).toBe('(a & b) && c');
+    expect(renderExpr(lt(binary('>>', 'a', 'b'), 'c'))).toBe('a >> b < c');
+    expect(renderExpr(binary('&', 'e', u32(1)))).toBe('e & 1u');
     expect(renderExpr(neg(add('a', 'b')))).toBe('-(a + b)');
     expect(renderExpr(member(add('a', 'b'), 'x'))).toBe('(a + b).x');
     expect(renderExpr(index('t', add('i', u32(1))))).toBe('t[i + 1u]');

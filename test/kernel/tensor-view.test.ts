@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { block, f32, KernelBuilder, T, uniform } from '../../src/kernel/build.js';
-import { PACK_ROW, rowCodec, UNPACK_ROW } from '../../src/kernel/blocks/row-codec.js';
+import { rowCodec } from '../../src/kernel/blocks/row-codec.js';
 import { rowStart } from '../../src/kernel/blocks/layout.js';
 import { tensorView, withCalledHelpers } from '../../src/kernel/blocks/tensor-view.js';
 import { renderExpr, renderStatements } from '../../src/kernel/render-wgsl.js';
@@ -47,8 +47,9 @@ describe('tensor views', () => {
       });
       return k.build();
     };
+    const f16 = rowCodec('f16', 4, false);
     const names = (store: boolean) =>
-      withCalledHelpers(build(store), [UNPACK_ROW, PACK_ROW, UNPACK_ROW]).functions.map(
+      withCalledHelpers(build(store), [...f16.helpers, ...f16.helpers]).functions.map(
         (fn) => fn.name,
       );
     expect(names(false)).toEqual(['unpackRow']);

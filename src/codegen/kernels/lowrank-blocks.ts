@@ -8,13 +8,7 @@
 import type { SizeExpr } from '../plan.js';
 import { size } from '../plan.js';
 import { div, KernelBuilder, mod, T, u32, type BlockBuilder } from '../../kernel/build.js';
-import {
-  PACK_ROW,
-  rowCodec,
-  UNPACK_ROW,
-  type RowCodec,
-  type StorageDType,
-} from '../../kernel/blocks/row-codec.js';
+import { rowCodec, type RowCodec, type StorageDType } from '../../kernel/blocks/row-codec.js';
 import { tensorView, withCalledHelpers, type TensorView } from '../../kernel/blocks/tensor-view.js';
 import type { Expr, Kernel } from '../../kernel/ir.js';
 
@@ -150,6 +144,6 @@ export function lowRankKernel(
         const bh = b.let('bh', div(linear, perHead));
         body(b, { tile, bh });
       }),
-    build: () => withCalledHelpers(k.build(), [UNPACK_ROW, PACK_ROW]),
+    build: () => withCalledHelpers(k.build(), tensorCodec(shape).helpers),
   };
 }

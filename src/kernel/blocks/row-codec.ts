@@ -46,7 +46,7 @@ const vec4f = T.vec(4, 'f32');
 const vec2u = T.vec(2, 'u32');
 
 /** Four f16 values packed in two u32 words -> one vec4<f32>. */
-export const UNPACK_ROW: HelperFunction = {
+const UNPACK_ROW: HelperFunction = {
   name: 'unpackRow',
   params: [{ name: 'x', type: vec2u }],
   returns: vec4f,
@@ -62,7 +62,7 @@ export const UNPACK_ROW: HelperFunction = {
 };
 
 /** One vec4<f32> -> four f16 values packed in two u32 words. */
-export const PACK_ROW: HelperFunction = {
+const PACK_ROW: HelperFunction = {
   name: 'packRow',
   params: [{ name: 'x', type: vec4f }],
   returns: vec2u,
