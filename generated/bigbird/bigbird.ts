@@ -322,7 +322,7 @@ export const plan: HostPlan = {
                                       {
                                         "op": "ceilDiv",
                                         "args": [
-                                          64,
+                                          32,
                                           {
                                             "op": "mul",
                                             "args": [
@@ -600,7 +600,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -1012,7 +1012,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1205,7 +1205,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -1298,7 +1298,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1421,7 +1421,7 @@ export const plan: HostPlan = {
                                   {
                                     "op": "ceilDiv",
                                     "args": [
-                                      64,
+                                      32,
                                       {
                                         "op": "mul",
                                         "args": [
@@ -1526,7 +1526,7 @@ export const plan: HostPlan = {
                                           {
                                             "op": "ceilDiv",
                                             "args": [
-                                              64,
+                                              32,
                                               {
                                                 "op": "mul",
                                                 "args": [
@@ -1642,7 +1642,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -1734,7 +1734,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1801,7 +1801,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1977,7 +1977,7 @@ export const plan: HostPlan = {
                                     {
                                       "op": "ceilDiv",
                                       "args": [
-                                        64,
+                                        32,
                                         {
                                           "op": "mul",
                                           "args": [
@@ -2059,7 +2059,7 @@ export const plan: HostPlan = {
                                     {
                                       "op": "ceilDiv",
                                       "args": [
-                                        64,
+                                        32,
                                         {
                                           "op": "mul",
                                           "args": [

@@ -285,7 +285,7 @@ export const plan: HostPlan = {
                                       {
                                         "op": "ceilDiv",
                                         "args": [
-                                          64,
+                                          32,
                                           {
                                             "op": "mul",
                                             "args": [
@@ -466,7 +466,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -820,7 +820,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -927,7 +927,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -1020,7 +1020,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1143,7 +1143,7 @@ export const plan: HostPlan = {
                                   {
                                     "op": "ceilDiv",
                                     "args": [
-                                      64,
+                                      32,
                                       {
                                         "op": "mul",
                                         "args": [
@@ -1248,7 +1248,7 @@ export const plan: HostPlan = {
                                           {
                                             "op": "ceilDiv",
                                             "args": [
-                                              64,
+                                              32,
                                               {
                                                 "op": "mul",
                                                 "args": [
@@ -1364,7 +1364,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -1456,7 +1456,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1523,7 +1523,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1692,7 +1692,7 @@ export const plan: HostPlan = {
                                     {
                                       "op": "ceilDiv",
                                       "args": [
-                                        64,
+                                        32,
                                         {
                                           "op": "mul",
                                           "args": [
@@ -1774,7 +1774,7 @@ export const plan: HostPlan = {
                                     {
                                       "op": "ceilDiv",
                                       "args": [
-                                        64,
+                                        32,
                                         {
                                           "op": "mul",
                                           "args": [

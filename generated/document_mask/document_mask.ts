@@ -397,7 +397,7 @@ export const plan: HostPlan = {
                                       {
                                         "op": "ceilDiv",
                                         "args": [
-                                          64,
+                                          32,
                                           {
                                             "op": "mul",
                                             "args": [
@@ -767,7 +767,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -1463,7 +1463,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1708,7 +1708,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -1801,7 +1801,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1924,7 +1924,7 @@ export const plan: HostPlan = {
                                   {
                                     "op": "ceilDiv",
                                     "args": [
-                                      64,
+                                      32,
                                       {
                                         "op": "mul",
                                         "args": [
@@ -2029,7 +2029,7 @@ export const plan: HostPlan = {
                                           {
                                             "op": "ceilDiv",
                                             "args": [
-                                              64,
+                                              32,
                                               {
                                                 "op": "mul",
                                                 "args": [
@@ -2145,7 +2145,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -2237,7 +2237,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -2304,7 +2304,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -2568,7 +2568,7 @@ export const plan: HostPlan = {
                                     {
                                       "op": "ceilDiv",
                                       "args": [
-                                        64,
+                                        32,
                                         {
                                           "op": "mul",
                                           "args": [
@@ -2650,7 +2650,7 @@ export const plan: HostPlan = {
                                     {
                                       "op": "ceilDiv",
                                       "args": [
-                                        64,
+                                        32,
                                         {
                                           "op": "mul",
                                           "args": [

@@ -275,7 +275,7 @@ export const plan: HostPlan = {
                                       {
                                         "op": "ceilDiv",
                                         "args": [
-                                          64,
+                                          32,
                                           {
                                             "op": "mul",
                                             "args": [
@@ -574,7 +574,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -1021,7 +1021,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1194,7 +1194,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -1287,7 +1287,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1436,7 +1436,7 @@ export const plan: HostPlan = {
                                   {
                                     "op": "ceilDiv",
                                     "args": [
-                                      64,
+                                      32,
                                       {
                                         "op": "mul",
                                         "args": [
@@ -1541,7 +1541,7 @@ export const plan: HostPlan = {
                                           {
                                             "op": "ceilDiv",
                                             "args": [
-                                              64,
+                                              32,
                                               {
                                                 "op": "mul",
                                                 "args": [
@@ -1657,7 +1657,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -1749,7 +1749,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1816,7 +1816,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -2499,7 +2499,7 @@ export const plan: HostPlan = {
                                     {
                                       "op": "ceilDiv",
                                       "args": [
-                                        64,
+                                        32,
                                         {
                                           "op": "mul",
                                           "args": [
@@ -2581,7 +2581,7 @@ export const plan: HostPlan = {
                                     {
                                       "op": "ceilDiv",
                                       "args": [
-                                        64,
+                                        32,
                                         {
                                           "op": "mul",
                                           "args": [

@@ -285,7 +285,7 @@ export const plan: HostPlan = {
                                       {
                                         "op": "ceilDiv",
                                         "args": [
-                                          64,
+                                          32,
                                           {
                                             "op": "mul",
                                             "args": [
@@ -466,7 +466,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -790,7 +790,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -897,7 +897,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -990,7 +990,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1113,7 +1113,7 @@ export const plan: HostPlan = {
                                   {
                                     "op": "ceilDiv",
                                     "args": [
-                                      64,
+                                      32,
                                       {
                                         "op": "mul",
                                         "args": [
@@ -1218,7 +1218,7 @@ export const plan: HostPlan = {
                                           {
                                             "op": "ceilDiv",
                                             "args": [
-                                              64,
+                                              32,
                                               {
                                                 "op": "mul",
                                                 "args": [
@@ -1334,7 +1334,7 @@ export const plan: HostPlan = {
                           {
                             "op": "ceilDiv",
                             "args": [
-                              64,
+                              32,
                               {
                                 "op": "mul",
                                 "args": [
@@ -1426,7 +1426,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1493,7 +1493,7 @@ export const plan: HostPlan = {
                               {
                                 "op": "ceilDiv",
                                 "args": [
-                                  64,
+                                  32,
                                   {
                                     "op": "mul",
                                     "args": [
@@ -1662,7 +1662,7 @@ export const plan: HostPlan = {
                                     {
                                       "op": "ceilDiv",
                                       "args": [
-                                        64,
+                                        32,
                                         {
                                           "op": "mul",
                                           "args": [
@@ -1744,7 +1744,7 @@ export const plan: HostPlan = {
                                     {
                                       "op": "ceilDiv",
                                       "args": [
-                                        64,
+                                        32,
                                         {
                                           "op": "mul",
                                           "args": [

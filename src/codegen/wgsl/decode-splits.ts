@@ -21,10 +21,10 @@
 // 2 kv heads is 8 invocations, one workgroup of 8 on llvmpipe, so one CPU thread walked all
 // of it while the others idled, and under 1K keys most of that workgroup's lanes were empty
 // (measured: the attend at 256 keys took 0.28 ms of device time, 0.16 ms cut in 4). So a
-// step takes up to FILL_INVOCATIONS invocations (8 of llvmpipe's workgroups, for up to 8
-// threads), with splits of at least MIN_KEYS_PER_SPLIT keys (each split repeats the row's
-// setup and adds a record to merge). Past 8K keys (one row, 2 kv heads) `long` decides, as
-// before, on every target.
+// step takes up to FILL_INVOCATIONS invocations (4 of llvmpipe's workgroups), with splits of
+// at least MIN_KEYS_PER_SPLIT keys (each split repeats the row's setup and adds a record to
+// merge). From 4K keys (one row, 2 kv heads) `long` decides, as before, on every target: 64
+// invocations there cost 5-10% more than 32 on 2 threads.
 
 import { size, type SizeExpr } from '../plan.js';
 
@@ -35,7 +35,7 @@ export const MAX_SPLITS = 256;
 /** Keys a split walks at least when a short step is cut finer (4 tiles at TK 16). */
 export const MIN_KEYS_PER_SPLIT = 64;
 /** Invocations of the partial kernel a short step is cut into, where its keys allow. */
-export const FILL_INVOCATIONS = 64;
+export const FILL_INVOCATIONS = 32;
 
 /** Keys per split rounded up to whole key tiles. */
 function tilesPerSplitTarget(keyTile: number): number {
