@@ -288,16 +288,53 @@ export const plan: HostPlan = {
                             "args": [
                               256,
                               {
-                                "op": "ceilDiv",
+                                "op": "max",
                                 "args": [
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      {
+                                        "op": "min",
+                                        "args": [
+                                          "seqK",
+                                          "kvRows"
+                                        ]
+                                      },
+                                      256
+                                    ]
+                                  },
                                   {
                                     "op": "min",
                                     "args": [
-                                      "seqK",
-                                      "kvRows"
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          {
+                                            "op": "min",
+                                            "args": [
+                                              "seqK",
+                                              "kvRows"
+                                            ]
+                                          },
+                                          64
+                                        ]
+                                      },
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          32,
+                                          {
+                                            "op": "mul",
+                                            "args": [
+                                              "batch",
+                                              "seqQ",
+                                              12
+                                            ]
+                                          }
+                                        ]
+                                      }
                                     ]
-                                  },
-                                  256
+                                  }
                                 ]
                               }
                             ]
@@ -529,16 +566,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  12
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -904,16 +978,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      12
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -1060,16 +1171,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  12
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -1116,16 +1264,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      12
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -1202,16 +1387,53 @@ export const plan: HostPlan = {
                         "args": [
                           256,
                           {
-                            "op": "ceilDiv",
+                            "op": "max",
                             "args": [
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  256
+                                ]
+                              },
                               {
                                 "op": "min",
                                 "args": [
-                                  "seqK",
-                                  "kvRows"
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      {
+                                        "op": "min",
+                                        "args": [
+                                          "seqK",
+                                          "kvRows"
+                                        ]
+                                      },
+                                      64
+                                    ]
+                                  },
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      32,
+                                      {
+                                        "op": "mul",
+                                        "args": [
+                                          "batch",
+                                          "seqQ",
+                                          12
+                                        ]
+                                      }
+                                    ]
+                                  }
                                 ]
-                              },
-                              256
+                              }
                             ]
                           }
                         ]
@@ -1270,16 +1492,53 @@ export const plan: HostPlan = {
                                 "args": [
                                   256,
                                   {
-                                    "op": "ceilDiv",
+                                    "op": "max",
                                     "args": [
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          {
+                                            "op": "min",
+                                            "args": [
+                                              "seqK",
+                                              "kvRows"
+                                            ]
+                                          },
+                                          256
+                                        ]
+                                      },
                                       {
                                         "op": "min",
                                         "args": [
-                                          "seqK",
-                                          "kvRows"
+                                          {
+                                            "op": "ceilDiv",
+                                            "args": [
+                                              {
+                                                "op": "min",
+                                                "args": [
+                                                  "seqK",
+                                                  "kvRows"
+                                                ]
+                                              },
+                                              64
+                                            ]
+                                          },
+                                          {
+                                            "op": "ceilDiv",
+                                            "args": [
+                                              32,
+                                              {
+                                                "op": "mul",
+                                                "args": [
+                                                  "batch",
+                                                  "seqQ",
+                                                  12
+                                                ]
+                                              }
+                                            ]
+                                          }
                                         ]
-                                      },
-                                      256
+                                      }
                                     ]
                                   }
                                 ]
@@ -1349,16 +1608,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  12
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -1404,16 +1700,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      12
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -1434,16 +1767,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      12
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -1573,16 +1943,53 @@ export const plan: HostPlan = {
                           "args": [
                             256,
                             {
-                              "op": "ceilDiv",
+                              "op": "max",
                               "args": [
+                                {
+                                  "op": "ceilDiv",
+                                  "args": [
+                                    {
+                                      "op": "min",
+                                      "args": [
+                                        "seqK",
+                                        "kvRows"
+                                      ]
+                                    },
+                                    256
+                                  ]
+                                },
                                 {
                                   "op": "min",
                                   "args": [
-                                    "seqK",
-                                    "kvRows"
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        {
+                                          "op": "min",
+                                          "args": [
+                                            "seqK",
+                                            "kvRows"
+                                          ]
+                                        },
+                                        64
+                                      ]
+                                    },
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        32,
+                                        {
+                                          "op": "mul",
+                                          "args": [
+                                            "batch",
+                                            "seqQ",
+                                            12
+                                          ]
+                                        }
+                                      ]
+                                    }
                                   ]
-                                },
-                                256
+                                }
                               ]
                             }
                           ]
@@ -1618,16 +2025,53 @@ export const plan: HostPlan = {
                           "args": [
                             256,
                             {
-                              "op": "ceilDiv",
+                              "op": "max",
                               "args": [
+                                {
+                                  "op": "ceilDiv",
+                                  "args": [
+                                    {
+                                      "op": "min",
+                                      "args": [
+                                        "seqK",
+                                        "kvRows"
+                                      ]
+                                    },
+                                    256
+                                  ]
+                                },
                                 {
                                   "op": "min",
                                   "args": [
-                                    "seqK",
-                                    "kvRows"
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        {
+                                          "op": "min",
+                                          "args": [
+                                            "seqK",
+                                            "kvRows"
+                                          ]
+                                        },
+                                        64
+                                      ]
+                                    },
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        32,
+                                        {
+                                          "op": "mul",
+                                          "args": [
+                                            "batch",
+                                            "seqQ",
+                                            12
+                                          ]
+                                        }
+                                      ]
+                                    }
                                   ]
-                                },
-                                256
+                                }
                               ]
                             }
                           ]

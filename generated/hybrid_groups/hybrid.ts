@@ -241,16 +241,53 @@ export const plan: HostPlan = {
                             "args": [
                               256,
                               {
-                                "op": "ceilDiv",
+                                "op": "max",
                                 "args": [
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      {
+                                        "op": "min",
+                                        "args": [
+                                          "seqK",
+                                          "kvRows"
+                                        ]
+                                      },
+                                      256
+                                    ]
+                                  },
                                   {
                                     "op": "min",
                                     "args": [
-                                      "seqK",
-                                      "kvRows"
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          {
+                                            "op": "min",
+                                            "args": [
+                                              "seqK",
+                                              "kvRows"
+                                            ]
+                                          },
+                                          64
+                                        ]
+                                      },
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          32,
+                                          {
+                                            "op": "mul",
+                                            "args": [
+                                              "batch",
+                                              "seqQ",
+                                              4
+                                            ]
+                                          }
+                                        ]
+                                      }
                                     ]
-                                  },
-                                  256
+                                  }
                                 ]
                               }
                             ]
@@ -503,16 +540,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  4
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -913,16 +987,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      4
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -1049,16 +1160,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  4
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -1105,16 +1253,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      4
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -1217,16 +1402,53 @@ export const plan: HostPlan = {
                         "args": [
                           256,
                           {
-                            "op": "ceilDiv",
+                            "op": "max",
                             "args": [
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  256
+                                ]
+                              },
                               {
                                 "op": "min",
                                 "args": [
-                                  "seqK",
-                                  "kvRows"
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      {
+                                        "op": "min",
+                                        "args": [
+                                          "seqK",
+                                          "kvRows"
+                                        ]
+                                      },
+                                      64
+                                    ]
+                                  },
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      32,
+                                      {
+                                        "op": "mul",
+                                        "args": [
+                                          "batch",
+                                          "seqQ",
+                                          4
+                                        ]
+                                      }
+                                    ]
+                                  }
                                 ]
-                              },
-                              256
+                              }
                             ]
                           }
                         ]
@@ -1285,16 +1507,53 @@ export const plan: HostPlan = {
                                 "args": [
                                   256,
                                   {
-                                    "op": "ceilDiv",
+                                    "op": "max",
                                     "args": [
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          {
+                                            "op": "min",
+                                            "args": [
+                                              "seqK",
+                                              "kvRows"
+                                            ]
+                                          },
+                                          256
+                                        ]
+                                      },
                                       {
                                         "op": "min",
                                         "args": [
-                                          "seqK",
-                                          "kvRows"
+                                          {
+                                            "op": "ceilDiv",
+                                            "args": [
+                                              {
+                                                "op": "min",
+                                                "args": [
+                                                  "seqK",
+                                                  "kvRows"
+                                                ]
+                                              },
+                                              64
+                                            ]
+                                          },
+                                          {
+                                            "op": "ceilDiv",
+                                            "args": [
+                                              32,
+                                              {
+                                                "op": "mul",
+                                                "args": [
+                                                  "batch",
+                                                  "seqQ",
+                                                  4
+                                                ]
+                                              }
+                                            ]
+                                          }
                                         ]
-                                      },
-                                      256
+                                      }
                                     ]
                                   }
                                 ]
@@ -1364,16 +1623,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  4
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -1419,16 +1715,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      4
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -1449,16 +1782,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      4
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -2095,16 +2465,53 @@ export const plan: HostPlan = {
                           "args": [
                             256,
                             {
-                              "op": "ceilDiv",
+                              "op": "max",
                               "args": [
+                                {
+                                  "op": "ceilDiv",
+                                  "args": [
+                                    {
+                                      "op": "min",
+                                      "args": [
+                                        "seqK",
+                                        "kvRows"
+                                      ]
+                                    },
+                                    256
+                                  ]
+                                },
                                 {
                                   "op": "min",
                                   "args": [
-                                    "seqK",
-                                    "kvRows"
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        {
+                                          "op": "min",
+                                          "args": [
+                                            "seqK",
+                                            "kvRows"
+                                          ]
+                                        },
+                                        64
+                                      ]
+                                    },
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        32,
+                                        {
+                                          "op": "mul",
+                                          "args": [
+                                            "batch",
+                                            "seqQ",
+                                            4
+                                          ]
+                                        }
+                                      ]
+                                    }
                                   ]
-                                },
-                                256
+                                }
                               ]
                             }
                           ]
@@ -2140,16 +2547,53 @@ export const plan: HostPlan = {
                           "args": [
                             256,
                             {
-                              "op": "ceilDiv",
+                              "op": "max",
                               "args": [
+                                {
+                                  "op": "ceilDiv",
+                                  "args": [
+                                    {
+                                      "op": "min",
+                                      "args": [
+                                        "seqK",
+                                        "kvRows"
+                                      ]
+                                    },
+                                    256
+                                  ]
+                                },
                                 {
                                   "op": "min",
                                   "args": [
-                                    "seqK",
-                                    "kvRows"
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        {
+                                          "op": "min",
+                                          "args": [
+                                            "seqK",
+                                            "kvRows"
+                                          ]
+                                        },
+                                        64
+                                      ]
+                                    },
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        32,
+                                        {
+                                          "op": "mul",
+                                          "args": [
+                                            "batch",
+                                            "seqQ",
+                                            4
+                                          ]
+                                        }
+                                      ]
+                                    }
                                   ]
-                                },
-                                256
+                                }
                               ]
                             }
                           ]

@@ -251,16 +251,53 @@ export const plan: HostPlan = {
                             "args": [
                               256,
                               {
-                                "op": "ceilDiv",
+                                "op": "max",
                                 "args": [
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      {
+                                        "op": "min",
+                                        "args": [
+                                          "seqK",
+                                          "kvRows"
+                                        ]
+                                      },
+                                      256
+                                    ]
+                                  },
                                   {
                                     "op": "min",
                                     "args": [
-                                      "seqK",
-                                      "kvRows"
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          {
+                                            "op": "min",
+                                            "args": [
+                                              "seqK",
+                                              "kvRows"
+                                            ]
+                                          },
+                                          64
+                                        ]
+                                      },
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          32,
+                                          {
+                                            "op": "mul",
+                                            "args": [
+                                              "batch",
+                                              "seqQ",
+                                              12
+                                            ]
+                                          }
+                                        ]
+                                      }
                                     ]
-                                  },
-                                  256
+                                  }
                                 ]
                               }
                             ]
@@ -395,16 +432,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  12
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -682,16 +756,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      12
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -752,16 +863,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  12
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -808,16 +956,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      12
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -894,16 +1079,53 @@ export const plan: HostPlan = {
                         "args": [
                           256,
                           {
-                            "op": "ceilDiv",
+                            "op": "max",
                             "args": [
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  256
+                                ]
+                              },
                               {
                                 "op": "min",
                                 "args": [
-                                  "seqK",
-                                  "kvRows"
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      {
+                                        "op": "min",
+                                        "args": [
+                                          "seqK",
+                                          "kvRows"
+                                        ]
+                                      },
+                                      64
+                                    ]
+                                  },
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      32,
+                                      {
+                                        "op": "mul",
+                                        "args": [
+                                          "batch",
+                                          "seqQ",
+                                          12
+                                        ]
+                                      }
+                                    ]
+                                  }
                                 ]
-                              },
-                              256
+                              }
                             ]
                           }
                         ]
@@ -962,16 +1184,53 @@ export const plan: HostPlan = {
                                 "args": [
                                   256,
                                   {
-                                    "op": "ceilDiv",
+                                    "op": "max",
                                     "args": [
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          {
+                                            "op": "min",
+                                            "args": [
+                                              "seqK",
+                                              "kvRows"
+                                            ]
+                                          },
+                                          256
+                                        ]
+                                      },
                                       {
                                         "op": "min",
                                         "args": [
-                                          "seqK",
-                                          "kvRows"
+                                          {
+                                            "op": "ceilDiv",
+                                            "args": [
+                                              {
+                                                "op": "min",
+                                                "args": [
+                                                  "seqK",
+                                                  "kvRows"
+                                                ]
+                                              },
+                                              64
+                                            ]
+                                          },
+                                          {
+                                            "op": "ceilDiv",
+                                            "args": [
+                                              32,
+                                              {
+                                                "op": "mul",
+                                                "args": [
+                                                  "batch",
+                                                  "seqQ",
+                                                  12
+                                                ]
+                                              }
+                                            ]
+                                          }
                                         ]
-                                      },
-                                      256
+                                      }
                                     ]
                                   }
                                 ]
@@ -1041,16 +1300,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  12
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -1096,16 +1392,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      12
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -1126,16 +1459,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      12
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -1258,16 +1628,53 @@ export const plan: HostPlan = {
                           "args": [
                             256,
                             {
-                              "op": "ceilDiv",
+                              "op": "max",
                               "args": [
+                                {
+                                  "op": "ceilDiv",
+                                  "args": [
+                                    {
+                                      "op": "min",
+                                      "args": [
+                                        "seqK",
+                                        "kvRows"
+                                      ]
+                                    },
+                                    256
+                                  ]
+                                },
                                 {
                                   "op": "min",
                                   "args": [
-                                    "seqK",
-                                    "kvRows"
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        {
+                                          "op": "min",
+                                          "args": [
+                                            "seqK",
+                                            "kvRows"
+                                          ]
+                                        },
+                                        64
+                                      ]
+                                    },
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        32,
+                                        {
+                                          "op": "mul",
+                                          "args": [
+                                            "batch",
+                                            "seqQ",
+                                            12
+                                          ]
+                                        }
+                                      ]
+                                    }
                                   ]
-                                },
-                                256
+                                }
                               ]
                             }
                           ]
@@ -1303,16 +1710,53 @@ export const plan: HostPlan = {
                           "args": [
                             256,
                             {
-                              "op": "ceilDiv",
+                              "op": "max",
                               "args": [
+                                {
+                                  "op": "ceilDiv",
+                                  "args": [
+                                    {
+                                      "op": "min",
+                                      "args": [
+                                        "seqK",
+                                        "kvRows"
+                                      ]
+                                    },
+                                    256
+                                  ]
+                                },
                                 {
                                   "op": "min",
                                   "args": [
-                                    "seqK",
-                                    "kvRows"
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        {
+                                          "op": "min",
+                                          "args": [
+                                            "seqK",
+                                            "kvRows"
+                                          ]
+                                        },
+                                        64
+                                      ]
+                                    },
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        32,
+                                        {
+                                          "op": "mul",
+                                          "args": [
+                                            "batch",
+                                            "seqQ",
+                                            12
+                                          ]
+                                        }
+                                      ]
+                                    }
                                   ]
-                                },
-                                256
+                                }
                               ]
                             }
                           ]

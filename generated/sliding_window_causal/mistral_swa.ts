@@ -251,16 +251,53 @@ export const plan: HostPlan = {
                             "args": [
                               256,
                               {
-                                "op": "ceilDiv",
+                                "op": "max",
                                 "args": [
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      {
+                                        "op": "min",
+                                        "args": [
+                                          "seqK",
+                                          "kvRows"
+                                        ]
+                                      },
+                                      256
+                                    ]
+                                  },
                                   {
                                     "op": "min",
                                     "args": [
-                                      "seqK",
-                                      "kvRows"
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          {
+                                            "op": "min",
+                                            "args": [
+                                              "seqK",
+                                              "kvRows"
+                                            ]
+                                          },
+                                          64
+                                        ]
+                                      },
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          32,
+                                          {
+                                            "op": "mul",
+                                            "args": [
+                                              "batch",
+                                              "seqQ",
+                                              32
+                                            ]
+                                          }
+                                        ]
+                                      }
                                     ]
-                                  },
-                                  256
+                                  }
                                 ]
                               }
                             ]
@@ -395,16 +432,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  32
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -712,16 +786,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      32
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -782,16 +893,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  32
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -838,16 +986,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      32
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -924,16 +1109,53 @@ export const plan: HostPlan = {
                         "args": [
                           256,
                           {
-                            "op": "ceilDiv",
+                            "op": "max",
                             "args": [
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  256
+                                ]
+                              },
                               {
                                 "op": "min",
                                 "args": [
-                                  "seqK",
-                                  "kvRows"
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      {
+                                        "op": "min",
+                                        "args": [
+                                          "seqK",
+                                          "kvRows"
+                                        ]
+                                      },
+                                      64
+                                    ]
+                                  },
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      32,
+                                      {
+                                        "op": "mul",
+                                        "args": [
+                                          "batch",
+                                          "seqQ",
+                                          32
+                                        ]
+                                      }
+                                    ]
+                                  }
                                 ]
-                              },
-                              256
+                              }
                             ]
                           }
                         ]
@@ -992,16 +1214,53 @@ export const plan: HostPlan = {
                                 "args": [
                                   256,
                                   {
-                                    "op": "ceilDiv",
+                                    "op": "max",
                                     "args": [
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          {
+                                            "op": "min",
+                                            "args": [
+                                              "seqK",
+                                              "kvRows"
+                                            ]
+                                          },
+                                          256
+                                        ]
+                                      },
                                       {
                                         "op": "min",
                                         "args": [
-                                          "seqK",
-                                          "kvRows"
+                                          {
+                                            "op": "ceilDiv",
+                                            "args": [
+                                              {
+                                                "op": "min",
+                                                "args": [
+                                                  "seqK",
+                                                  "kvRows"
+                                                ]
+                                              },
+                                              64
+                                            ]
+                                          },
+                                          {
+                                            "op": "ceilDiv",
+                                            "args": [
+                                              32,
+                                              {
+                                                "op": "mul",
+                                                "args": [
+                                                  "batch",
+                                                  "seqQ",
+                                                  32
+                                                ]
+                                              }
+                                            ]
+                                          }
                                         ]
-                                      },
-                                      256
+                                      }
                                     ]
                                   }
                                 ]
@@ -1071,16 +1330,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  32
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -1126,16 +1422,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      32
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -1156,16 +1489,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      32
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -1288,16 +1658,53 @@ export const plan: HostPlan = {
                           "args": [
                             256,
                             {
-                              "op": "ceilDiv",
+                              "op": "max",
                               "args": [
+                                {
+                                  "op": "ceilDiv",
+                                  "args": [
+                                    {
+                                      "op": "min",
+                                      "args": [
+                                        "seqK",
+                                        "kvRows"
+                                      ]
+                                    },
+                                    256
+                                  ]
+                                },
                                 {
                                   "op": "min",
                                   "args": [
-                                    "seqK",
-                                    "kvRows"
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        {
+                                          "op": "min",
+                                          "args": [
+                                            "seqK",
+                                            "kvRows"
+                                          ]
+                                        },
+                                        64
+                                      ]
+                                    },
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        32,
+                                        {
+                                          "op": "mul",
+                                          "args": [
+                                            "batch",
+                                            "seqQ",
+                                            32
+                                          ]
+                                        }
+                                      ]
+                                    }
                                   ]
-                                },
-                                256
+                                }
                               ]
                             }
                           ]
@@ -1333,16 +1740,53 @@ export const plan: HostPlan = {
                           "args": [
                             256,
                             {
-                              "op": "ceilDiv",
+                              "op": "max",
                               "args": [
+                                {
+                                  "op": "ceilDiv",
+                                  "args": [
+                                    {
+                                      "op": "min",
+                                      "args": [
+                                        "seqK",
+                                        "kvRows"
+                                      ]
+                                    },
+                                    256
+                                  ]
+                                },
                                 {
                                   "op": "min",
                                   "args": [
-                                    "seqK",
-                                    "kvRows"
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        {
+                                          "op": "min",
+                                          "args": [
+                                            "seqK",
+                                            "kvRows"
+                                          ]
+                                        },
+                                        64
+                                      ]
+                                    },
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        32,
+                                        {
+                                          "op": "mul",
+                                          "args": [
+                                            "batch",
+                                            "seqQ",
+                                            32
+                                          ]
+                                        }
+                                      ]
+                                    }
                                   ]
-                                },
-                                256
+                                }
                               ]
                             }
                           ]

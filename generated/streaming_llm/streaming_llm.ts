@@ -251,16 +251,53 @@ export const plan: HostPlan = {
                             "args": [
                               256,
                               {
-                                "op": "ceilDiv",
+                                "op": "max",
                                 "args": [
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      {
+                                        "op": "min",
+                                        "args": [
+                                          "seqK",
+                                          "kvRows"
+                                        ]
+                                      },
+                                      256
+                                    ]
+                                  },
                                   {
                                     "op": "min",
                                     "args": [
-                                      "seqK",
-                                      "kvRows"
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          {
+                                            "op": "min",
+                                            "args": [
+                                              "seqK",
+                                              "kvRows"
+                                            ]
+                                          },
+                                          64
+                                        ]
+                                      },
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          32,
+                                          {
+                                            "op": "mul",
+                                            "args": [
+                                              "batch",
+                                              "seqQ",
+                                              32
+                                            ]
+                                          }
+                                        ]
+                                      }
                                     ]
-                                  },
-                                  256
+                                  }
                                 ]
                               }
                             ]
@@ -395,16 +432,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  32
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -694,16 +768,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      32
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -764,16 +875,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  32
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -820,16 +968,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      32
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -906,16 +1091,53 @@ export const plan: HostPlan = {
                         "args": [
                           256,
                           {
-                            "op": "ceilDiv",
+                            "op": "max",
                             "args": [
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  256
+                                ]
+                              },
                               {
                                 "op": "min",
                                 "args": [
-                                  "seqK",
-                                  "kvRows"
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      {
+                                        "op": "min",
+                                        "args": [
+                                          "seqK",
+                                          "kvRows"
+                                        ]
+                                      },
+                                      64
+                                    ]
+                                  },
+                                  {
+                                    "op": "ceilDiv",
+                                    "args": [
+                                      32,
+                                      {
+                                        "op": "mul",
+                                        "args": [
+                                          "batch",
+                                          "seqQ",
+                                          32
+                                        ]
+                                      }
+                                    ]
+                                  }
                                 ]
-                              },
-                              256
+                              }
                             ]
                           }
                         ]
@@ -974,16 +1196,53 @@ export const plan: HostPlan = {
                                 "args": [
                                   256,
                                   {
-                                    "op": "ceilDiv",
+                                    "op": "max",
                                     "args": [
+                                      {
+                                        "op": "ceilDiv",
+                                        "args": [
+                                          {
+                                            "op": "min",
+                                            "args": [
+                                              "seqK",
+                                              "kvRows"
+                                            ]
+                                          },
+                                          256
+                                        ]
+                                      },
                                       {
                                         "op": "min",
                                         "args": [
-                                          "seqK",
-                                          "kvRows"
+                                          {
+                                            "op": "ceilDiv",
+                                            "args": [
+                                              {
+                                                "op": "min",
+                                                "args": [
+                                                  "seqK",
+                                                  "kvRows"
+                                                ]
+                                              },
+                                              64
+                                            ]
+                                          },
+                                          {
+                                            "op": "ceilDiv",
+                                            "args": [
+                                              32,
+                                              {
+                                                "op": "mul",
+                                                "args": [
+                                                  "batch",
+                                                  "seqQ",
+                                                  32
+                                                ]
+                                              }
+                                            ]
+                                          }
                                         ]
-                                      },
-                                      256
+                                      }
                                     ]
                                   }
                                 ]
@@ -1053,16 +1312,53 @@ export const plan: HostPlan = {
                 "args": [
                   256,
                   {
-                    "op": "ceilDiv",
+                    "op": "max",
                     "args": [
+                      {
+                        "op": "ceilDiv",
+                        "args": [
+                          {
+                            "op": "min",
+                            "args": [
+                              "seqK",
+                              "kvRows"
+                            ]
+                          },
+                          256
+                        ]
+                      },
                       {
                         "op": "min",
                         "args": [
-                          "seqK",
-                          "kvRows"
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              64
+                            ]
+                          },
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              32,
+                              {
+                                "op": "mul",
+                                "args": [
+                                  "batch",
+                                  "seqQ",
+                                  32
+                                ]
+                              }
+                            ]
+                          }
                         ]
-                      },
-                      256
+                      }
                     ]
                   }
                 ]
@@ -1108,16 +1404,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      32
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -1138,16 +1471,53 @@ export const plan: HostPlan = {
                     "args": [
                       256,
                       {
-                        "op": "ceilDiv",
+                        "op": "max",
                         "args": [
+                          {
+                            "op": "ceilDiv",
+                            "args": [
+                              {
+                                "op": "min",
+                                "args": [
+                                  "seqK",
+                                  "kvRows"
+                                ]
+                              },
+                              256
+                            ]
+                          },
                           {
                             "op": "min",
                             "args": [
-                              "seqK",
-                              "kvRows"
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  {
+                                    "op": "min",
+                                    "args": [
+                                      "seqK",
+                                      "kvRows"
+                                    ]
+                                  },
+                                  64
+                                ]
+                              },
+                              {
+                                "op": "ceilDiv",
+                                "args": [
+                                  32,
+                                  {
+                                    "op": "mul",
+                                    "args": [
+                                      "batch",
+                                      "seqQ",
+                                      32
+                                    ]
+                                  }
+                                ]
+                              }
                             ]
-                          },
-                          256
+                          }
                         ]
                       }
                     ]
@@ -1270,16 +1640,53 @@ export const plan: HostPlan = {
                           "args": [
                             256,
                             {
-                              "op": "ceilDiv",
+                              "op": "max",
                               "args": [
+                                {
+                                  "op": "ceilDiv",
+                                  "args": [
+                                    {
+                                      "op": "min",
+                                      "args": [
+                                        "seqK",
+                                        "kvRows"
+                                      ]
+                                    },
+                                    256
+                                  ]
+                                },
                                 {
                                   "op": "min",
                                   "args": [
-                                    "seqK",
-                                    "kvRows"
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        {
+                                          "op": "min",
+                                          "args": [
+                                            "seqK",
+                                            "kvRows"
+                                          ]
+                                        },
+                                        64
+                                      ]
+                                    },
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        32,
+                                        {
+                                          "op": "mul",
+                                          "args": [
+                                            "batch",
+                                            "seqQ",
+                                            32
+                                          ]
+                                        }
+                                      ]
+                                    }
                                   ]
-                                },
-                                256
+                                }
                               ]
                             }
                           ]
@@ -1315,16 +1722,53 @@ export const plan: HostPlan = {
                           "args": [
                             256,
                             {
-                              "op": "ceilDiv",
+                              "op": "max",
                               "args": [
+                                {
+                                  "op": "ceilDiv",
+                                  "args": [
+                                    {
+                                      "op": "min",
+                                      "args": [
+                                        "seqK",
+                                        "kvRows"
+                                      ]
+                                    },
+                                    256
+                                  ]
+                                },
                                 {
                                   "op": "min",
                                   "args": [
-                                    "seqK",
-                                    "kvRows"
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        {
+                                          "op": "min",
+                                          "args": [
+                                            "seqK",
+                                            "kvRows"
+                                          ]
+                                        },
+                                        64
+                                      ]
+                                    },
+                                    {
+                                      "op": "ceilDiv",
+                                      "args": [
+                                        32,
+                                        {
+                                          "op": "mul",
+                                          "args": [
+                                            "batch",
+                                            "seqQ",
+                                            32
+                                          ]
+                                        }
+                                      ]
+                                    }
                                   ]
-                                },
-                                256
+                                }
                               ]
                             }
                           ]

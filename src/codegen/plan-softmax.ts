@@ -16,6 +16,7 @@ import {
   decodeMergeKernel,
   decodePartialKernel,
   decodeWorkgroup,
+  groupDecodeSplits,
   type DecodeBindings,
 } from './kernels/decode-split.js';
 import {
@@ -330,7 +331,12 @@ function decodeKernels(
   const part = plan.layout.add(
     `${group.name}.part`,
     'part',
-    partialScratchWords(group.heads, ir.valueDim, step.plan.vectorWidth, step.plan.keyTile),
+    partialScratchWords(
+      group.heads,
+      ir.valueDim,
+      step.plan.vectorWidth,
+      groupDecodeSplits(ir, group, step.plan),
+    ),
     'f32',
   );
   const when = { size: 'seqQ' as const, max: DECODE_MAX_ROWS };

@@ -1,9 +1,10 @@
 // The split-K decode kernels (kernels/decode-split.ts) on llvmpipe against the CPU reference: a
 // step of 1 or 4 query rows over 1 to 70,000 keys (past the old single-invocation limit of
-// ~64.5K keys set by llvmpipe's loop budget), for dense causal, window | sink, a segment mask
-// and f16 storage, all GQA (8 heads, 2 kv heads); the other static masks, layouts, modifiers
-// and the packed portable target at small sizes; with the LSE output; and at 17 rows the plan
-// takes the fused kernel again. A few GQA, MQA and plain-head cases on SwiftShader too.
+// ~64.5K keys set by llvmpipe's loop budget; splits of 64 keys and more), for dense causal,
+// window | sink, a segment mask and f16 storage, all GQA (8 heads, 2 kv heads); the other
+// static masks, layouts, modifiers and the packed portable target at small sizes; with the LSE
+// output; and at 17 rows the plan takes the fused kernel again. A few GQA, MQA and plain-head
+// cases on SwiftShader too.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareOutput } from '../../src/api/compare-output.js';
@@ -90,7 +91,8 @@ describe.skipIf(!llvmpipe.run)('split-K decode on llvmpipe', () => {
   }
 
   const cases: readonly [string, string, readonly number[]][] = [
-    ['dense causal', `${SHAPE}; causal: true`, [1, 63, 64, 65, 1000, 70000]],
+    // 3000 keys: 188 tiles in 16 splits of 12, the last one of 8.
+    ['dense causal', `${SHAPE}; causal: true`, [1, 63, 64, 65, 1000, 3000, 70000]],
     [
       'window(left: 1024) | sink(4)',
       `${SHAPE}; causal: true; mask: window(left: 1024) | sink(4)`,

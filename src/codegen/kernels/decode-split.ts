@@ -82,6 +82,22 @@ export function decodeWorkgroup(plan: BlockPlan): number {
 }
 
 /**
+ * The group's split count at run time (decode-splits.ts): its partial kernel has one
+ * invocation per (batch, row, split) and kv head, or query head where one invocation does not
+ * serve a kv head's query heads.
+ */
+export function groupDecodeSplits(attention: Attention, group: Group, plan: BlockPlan): SizeExpr {
+  const perKvHead = servesKvHead(
+    group.heads / group.kvHeads,
+    attention.headDim,
+    attention.valueDim,
+    plan.vectorWidth,
+  );
+  const heads = perKvHead ? group.kvHeads : group.heads;
+  return decodeSplits(plan.keyTile, size.mul('batch', 'seqQ', heads));
+}
+
+/**
  * One partial record in the scratch, `REC` vectors from `rec`: the accumulator (DVW vectors),
  * then the running max and sum in base 2 (one vec4 (m, l, 0, 0) at width 4, two floats at
  * width 1). The partial kernel writes it, the merge kernel reads it.
@@ -132,7 +148,7 @@ export function decodePartialKernel(
   const W = plan.vectorWidth;
   const codec = rowCodec(attention.dtype, W, target.nativeF16);
   const setup = softmaxKernelSetup(group, step, arrays, codec.unitWords);
-  const splits = decodeSplits(plan.keyTile);
+  const splits = groupDecodeSplits(attention, group, plan);
   const groupSize = group.heads / group.kvHeads;
   const perKvHead = servesKvHead(groupSize, attention.headDim, attention.valueDim, W);
   const k = new KernelBuilder(decodeWorkgroup(plan));
@@ -147,7 +163,7 @@ export function decodePartialKernel(
   for (const u of [...setup.uniforms, ...setup.randomUniforms])
     k.uniform(u.name, u.name === 'total' ? invocations : u.value);
   k.uniform('splits', splits);
-  k.uniform('tilesPerSplit', decodeTilesPerSplit(plan.keyTile));
+  k.uniform('tilesPerSplit', decodeTilesPerSplit(plan.keyTile, splits));
   k.uniform('partBase', size.ceilDiv(arrays.part, W));
   for (const u of keySlotUniforms(attention, group)) k.uniform(u.name, u.value);
   const declare = declareStorage(k);
@@ -195,7 +211,7 @@ export function decodePartialKernel(
       });
     } else record.store(b, 'record');
   });
-  k.loopIterations(partialLoopIterations(step, attention, perKvHead ? groupSize : 1));
+  k.loopIterations(partialLoopIterations(step, attention, perKvHead ? groupSize : 1, splits));
   return k.build();
 }
 
@@ -211,7 +227,12 @@ function recordVectors(attention: Attention, plan: BlockPlan): number {
  * heads an invocation, the loop over the heads: decode-split-heads.ts) and the random leaves'
  * per-key scans, and per row (per head) the q, acc and record loops.
  */
-function partialLoopIterations(step: FusedStep, attention: Attention, groupSize: number): SizeExpr {
+function partialLoopIterations(
+  step: FusedStep,
+  attention: Attention,
+  groupSize: number,
+  splits: SizeExpr,
+): SizeExpr {
   const { plan, mask } = step;
   const W = plan.vectorWidth;
   const DW = attention.headDim / W;
@@ -225,7 +246,7 @@ function partialLoopIterations(step: FusedStep, attention: Attention, groupSize:
       sum + loopCost((Math.ceil(plan.queryTile / leaf.block) + 1) * loopCost(leaf.count)),
     0,
   );
-  const tiles = decodeTilesPerSplit(plan.keyTile);
+  const tiles = decodeTilesPerSplit(plan.keyTile, splits);
   const keys = size.min('seqK', size.mul(tiles, plan.keyTile));
   const rowLoops = constantLoopCost(DW) + 2 * constantLoopCost(DVW);
   const heads =
@@ -246,7 +267,7 @@ export function decodeMergeKernel(
   arrays: { readonly part: SizeExpr; readonly o: SizeExpr },
   target: KernelTarget,
   /** The partial kernel's split count (routed groups cut by positions: routed-softmax.ts). */
-  splits: SizeExpr = decodeSplits(plan.keyTile),
+  splits: SizeExpr = groupDecodeSplits(attention, group, plan),
 ): Kernel {
   const W = plan.vectorWidth;
   const codec = rowCodec(attention.dtype, W, target.nativeF16);
