@@ -280,6 +280,21 @@ export function missingUsage(name: string, usage: number, need: number, why: str
   return `tensor '${name}': its buffer's usage lacks ${usageText(need)} (it has ${usageText(usage)}); ${why}`;
 }
 
+/**
+ * The message of a device tensor's buffer the device refused (its validation `error`): a
+ * buffer of another GPUDevice, said as such with `where` to find the right one, or `refused`.
+ */
+export function refusedBuffer(name: string, error: string, refused: string, where = ''): string {
+  const foreign = /associated with/.test(error);
+  return (
+    `tensor '${name}': ` +
+    (foreign
+      ? `its buffer belongs to another GPUDevice; device tensors must be buffers of the runtime's device${where}`
+      : refused) +
+    ` (the device said: ${error.split('\n')[0]})`
+  );
+}
+
 const SIZE_OF_AXIS: Readonly<Record<string, string>> = { B: 'batch', Nq: 'seqQ', Nk: 'seqK' };
 
 function describe(x: unknown): string {

@@ -18,8 +18,8 @@ import { evalSize, holds } from '../codegen/plan.js';
 import { gaussianMatrix } from '../random/index.js';
 import type { DeviceRunArgs, TensorName } from './device-tensor-args.js';
 import { createCheckMemo } from './device-tensor-check-memo.js';
-import { inputsOnlySkippedRead, planWithout } from './cached-run-plan.js';
-import { deviceRunSizes, type BoundTensor } from './device-tensor-checks.js';
+import { buffersRead, inputsOnlySkippedRead, planWithout } from './cached-run-plan.js';
+import { deviceRunSizes, refusedBuffer, type BoundTensor } from './device-tensor-checks.js';
 import { assertDeviceUsable, DeviceError, withErrorScopes } from './device-errors.js';
 import {
   drawRandomTable,
@@ -190,12 +190,7 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
     const needed =
       skip.size === 0
         ? null
-        : new Set(
-            [
-              ...plan.kernels.filter((k) => !skip.has(k.name)).flatMap((k) => k.bindings),
-              ...bound.map((b) => b.array),
-            ].map((b) => b.buffer),
-          );
+        : new Set([...buffersRead(plan, skip), ...bound.map((b) => b.array.buffer)]);
     for (const spec of plan.buffers) {
       if (needed && !needed.has(spec.name)) continue;
       if (!bindings.has(spec.name)) {
@@ -425,13 +420,13 @@ export function createTensorRunner(context: LoadContext): TensorRunner {
         known.add(buffer);
         continue;
       }
-      const foreign = /associated with/.test(error);
       throw new Error(
-        `tensor '${b.name}': ` +
-          (foreign
-            ? `its buffer belongs to another GPUDevice; device tensors must be buffers of the runtime's device (runtime.device, or the device given to createRuntime({ device }))`
-            : `the device refused its buffer`) +
-          ` (the device said: ${error.split('\n')[0]})`,
+        refusedBuffer(
+          b.name,
+          error,
+          'the device refused its buffer',
+          ' (runtime.device, or the device given to createRuntime({ device }))',
+        ),
       );
     }
   };

@@ -8,7 +8,7 @@
 import type { HostPlan, SizeEnv } from '../../codegen/plan.js';
 import { evalSize } from '../../codegen/plan.js';
 import type { DeviceTensor } from '../device-tensor-args.js';
-import { checkTensorRegion, missingUsage } from '../device-tensor-checks.js';
+import { checkTensorRegion, missingUsage, refusedBuffer } from '../device-tensor-checks.js';
 import { withErrorScopes } from '../device-errors.js';
 import { packHalves } from '../f16.js';
 
@@ -137,13 +137,8 @@ export class CacheInputs {
         known.add(t.binding.buffer);
         continue;
       }
-      const foreign = /associated with/.test(error);
       throw new Error(
-        `${this.owner}: tensor '${t.name}': ` +
-          (foreign
-            ? "its buffer belongs to another GPUDevice; device tensors must be buffers of the runtime's device"
-            : 'the device refused its buffer') +
-          ` (the device said: ${error.split('\n')[0]})`,
+        `${this.owner}: ${refusedBuffer(t.name, error, 'the device refused its buffer')}`,
       );
     }
   }

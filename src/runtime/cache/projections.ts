@@ -6,7 +6,7 @@
 
 import type { HostPlan, PlanProjectedKernels } from '../../codegen/plan.js';
 import type { DeviceTensor } from '../device-tensor-args.js';
-import { checkTensorRegion, missingUsage } from '../device-tensor-checks.js';
+import { checkTensorRegion, missingUsage, refusedBuffer } from '../device-tensor-checks.js';
 import { withErrorScopes } from '../device-errors.js';
 
 /** E or F as createCache takes it. */
@@ -122,13 +122,9 @@ export async function writeProjections(
   });
   for (const { tensor, error } of await Promise.all(verdicts)) {
     if (error === null) continue;
-    const foreign = /associated with/.test(error);
     throw new Error(
-      `createCache: linformer group '${group}': tensor '${tensor}': ` +
-        (foreign
-          ? "its buffer belongs to another GPUDevice; device tensors must be buffers of the runtime's device"
-          : 'the device refused its copy') +
-        ` (the device said: ${error.split('\n')[0]})`,
+      `createCache: linformer group '${group}': ` +
+        refusedBuffer(tensor, error, 'the device refused its copy'),
     );
   }
 }
