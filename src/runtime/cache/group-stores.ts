@@ -25,13 +25,17 @@ export type KeyStoreKind =
   | { readonly kind: 'ring'; readonly lookBack: number; readonly prefix: number }
   | { readonly kind: 'contiguous'; readonly maxSeq: number | null };
 
-/** One k/v store and the head groups whose kernels read it. */
-export interface GroupStore {
+/** Where one k/v store's rows go, before it is allocated. */
+export interface StoreLayout {
   /** The head groups that read it (all softmax groups of a one-group spec: that one). */
   readonly groups: readonly string[];
   /** The spec's kv heads it keeps. */
   readonly heads: StoreHeads;
   readonly slots: SlotLayout;
+}
+
+/** One k/v store and the head groups whose kernels read it. */
+export interface GroupStore extends StoreLayout {
   readonly store: KvStore;
 }
 
@@ -68,20 +72,16 @@ export function groupStoreLayouts(
   shape: StoreShape,
   capacity: number,
   maxChunk: number,
-): { groups: string[]; heads: StoreHeads; slots: SlotLayout }[] {
+): StoreLayout[] {
   const keyGroups = shape.segments
     ? groups.map((g) => ({ ...g, store: sharedSegmentStore(groups) }))
     : groups;
-  if (totalGroups === 1) {
-    return keyGroups.map((g) => ({
-      groups: [g.plan.group],
-      heads: { first: 0, count: shape.kvHeads },
-      slots: slotLayout(g.store, capacity, maxChunk),
-    }));
-  }
   return keyGroups.map((g) => ({
     groups: [g.plan.group],
-    heads: { first: g.plan.kvHeadOffset, count: g.plan.kvHeads },
+    heads:
+      totalGroups === 1
+        ? { first: 0, count: shape.kvHeads }
+        : { first: g.plan.kvHeadOffset, count: g.plan.kvHeads },
     slots: slotLayout(g.store, capacity, maxChunk),
   }));
 }
@@ -90,7 +90,7 @@ export function createGroupStores(
   device: GPUDevice,
   label: string,
   shape: StoreShape,
-  layouts: readonly { groups: string[]; heads: StoreHeads; slots: SlotLayout }[],
+  layouts: readonly StoreLayout[],
 ): GroupStore[] {
   // seg_k is kept once, by the first store (the kernels read it by position, not by head).
   return layouts.map((l, n) => ({
